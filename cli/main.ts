@@ -1,0 +1,26 @@
+import { Command, CommanderError } from 'commander';
+import { readFileSync } from 'node:fs';
+import { commands } from './commands/index.js';
+import { reportError } from './report-error.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+const program = new Command('kiln')
+  .description('Build, run, push and export container images from Dockerfiles')
+  .version(pkg.version, '-v, --version')
+  .option('--root <dir>', 'state root (env KILN_ROOT; default /var/lib/kiln as root)')
+  .option('--debug', 'print stack traces for every error')
+  .showHelpAfterError()
+  .exitOverride();
+
+for (const register of commands) register(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exitCode = err.exitCode;
+  } else {
+    process.exitCode = reportError(err, process.argv.includes('--debug'));
+  }
+}
