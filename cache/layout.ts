@@ -1,0 +1,44 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { digestHex } from '../oci/image/index.js';
+
+/**
+ * Where things live under a state root. Temp files sit under `tmp/` on the same filesystem as
+ * `blobs/` and `snapshots/`, so finishing a write is one atomic rename.
+ */
+export class StoreLayout {
+  readonly blobsDir: string;
+  readonly snapshotsDir: string;
+  readonly tmpDir: string;
+  readonly dbPath: string;
+
+  constructor(readonly root: string) {
+    this.blobsDir = join(root, 'blobs', 'sha256');
+    this.snapshotsDir = join(root, 'snapshots');
+    this.tmpDir = join(root, 'tmp');
+    this.dbPath = join(root, 'index.db');
+  }
+
+  async create(): Promise<void> {
+    for (const d of [this.blobsDir, this.snapshotsDir, this.tmpDir]) await mkdir(d, { recursive: true, mode: 0o700 });
+  }
+
+  blobPath(digest: string): string {
+    return join(this.blobsDir, digestHex(digest));
+  }
+
+  snapshotPath(name: string): string {
+    return join(this.snapshotsDir, name);
+  }
+
+  /** A fresh temp path whose name starts with our pid, so recovery can tell whose it is. */
+  tempPath(tag: string): string {
+    return join(this.tmpDir, `${process.pid}.${tag}.${Math.random().toString(36).slice(2, 10)}`);
+  }
+}
+
+/** The pid a temp entry was created by, or undefined for names kiln did not make. */
+export function tempOwner(name: string): number | undefined {
+  const m = /^(\d+)\./.exec(name);
+  return m ? Number(m[1]) : undefined;
+}

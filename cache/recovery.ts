@@ -1,0 +1,35 @@
+import { existsSync } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tempOwner, type StoreLayout } from './layout.js';
+import { immediate, type Db } from './metadata.js';
+import { processAlive } from './process-alive.js';
+
+/**
+ * Undoes what dead kiln processes left behind: their temp files and dirs, their holds and locks,
+ * and index rows for blobs they recorded but never finished renaming into place.
+ */
+export async function recover(db: Db, layout: StoreLayout): Promise<void> {
+  for (const name of await readdir(layout.tmpDir)) {
+    const pid = tempOwner(name);
+    if (pid !== undefined && processAlive(pid)) continue;
+    await rm(join(layout.tmpDir, name), { recursive: true, force: true });
+  }
+  const dead = (db.prepare('SELECT id, pid FROM sessions').all() as { id: string; pid: number }[]).filter((s) => !processAlive(s.pid));
+  if (dead.length === 0) return;
+  immediate(db, () => {
+    const delHolds = db.prepare('DELETE FROM holds WHERE session = ?');
+    const delLocks = db.prepare('DELETE FROM locks WHERE session = ?');
+    const delSession = db.prepare('DELETE FROM sessions WHERE id = ?');
+    for (const s of dead) {
+      delHolds.run(s.id);
+      delLocks.run(s.id);
+      delSession.run(s.id);
+    }
+    // A crash between recording a blob and renaming it in leaves a row without a file.
+    const delBlob = db.prepare('DELETE FROM blobs WHERE digest = ? AND NOT EXISTS (SELECT 1 FROM holds WHERE holds.digest = blobs.digest)');
+    for (const { digest } of db.prepare('SELECT digest FROM blobs').all() as { digest: string }[]) {
+      if (!existsSync(layout.blobPath(digest))) delBlob.run(digest);
+    }
+  });
+}

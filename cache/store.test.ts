@@ -1,0 +1,141 @@
+import test from 'ava';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { MediaType, sha256Digest, type ImageConfig, type ImageManifest } from '../oci/image/index.js';
+import { openStore, type Store } from './index.js';
+
+async function withStore(fn: (s: Store, root: string) => Promise<void>): Promise<void> {
+  const root = await mkdtemp(join(tmpdir(), 'kiln-store-'));
+  const s = await openStore(root);
+  try {
+    await fn(s, root);
+  } finally {
+    s.close();
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+/** A one-layer image made of arbitrary bytes; enough for index operations that never extract. */
+async function fakeImage(s: Store, seed: string): Promise<{ manifestDigest: string; configDigest: string; layerDigest: string }> {
+  const layer = await s.writeBlobBuffer(`layer-${seed}`);
+  const config: ImageConfig = { architecture: 'amd64', os: 'linux', created: '2024-01-01T00:00:00Z', rootfs: { type: 'layers', diff_ids: [sha256Digest(`diff-${seed}`)] } };
+  const c = await s.writeJson(config);
+  const manifest: ImageManifest = {
+    schemaVersion: 2,
+    mediaType: MediaType.ociManifest,
+    config: { mediaType: MediaType.ociConfig, digest: c.digest, size: c.size },
+    layers: [{ mediaType: MediaType.ociLayerGzip, digest: layer.digest, size: layer.size }],
+  };
+  const m = await s.writeJson(manifest);
+  return { manifestDigest: m.digest, configDigest: c.digest, layerDigest: layer.digest };
+}
+
+test('writeBlob stores content under its digest and reads it back', async (t) => {
+  await withStore(async (s) => {
+    const { digest, size } = await s.writeBlob(Readable.from([Buffer.from('hello '), Buffer.from('world')]));
+    t.is(digest, sha256Digest('hello world'));
+    t.is(size, 11);
+    t.true(await s.hasBlob(digest));
+    t.is((await readFile(s.blobPath(digest))).toString(), 'hello world');
+    const chunks: Buffer[] = [];
+    for await (const c of s.openBlob(digest)) chunks.push(c as Buffer);
+    t.is(Buffer.concat(chunks).toString(), 'hello world');
+    t.deepEqual(await readdir(join(s.root, 'tmp')), []);
+  });
+});
+
+test('writeBlob rejects a digest or size mismatch and leaves nothing behind', async (t) => {
+  await withStore(async (s) => {
+    const wrong = sha256Digest('other');
+    const e = await t.throwsAsync(s.writeBlobBuffer('data', { expectedDigest: wrong }));
+    t.is((e as { code?: string }).code, 'E_STORE_DIGEST');
+    const e2 = await t.throwsAsync(s.writeBlobBuffer('data', { expectedSize: 3 }));
+    t.is((e2 as { code?: string }).code, 'E_STORE_SIZE');
+    t.false(await s.hasBlob(wrong));
+    t.false(await s.hasBlob(sha256Digest('data')));
+    t.deepEqual(await readdir(join(s.root, 'tmp')), []);
+    t.deepEqual(await readdir(join(s.root, 'blobs', 'sha256')), []);
+  });
+});
+
+test('concurrent writers of one blob both succeed and one copy remains', async (t) => {
+  await withStore(async (s) => {
+    const root = s.root;
+    const other = await openStore(root);
+    try {
+      const big = Buffer.alloc(4 << 20, 7);
+      const results = await Promise.all([s.writeBlobBuffer(big), other.writeBlobBuffer(big), s.writeBlobBuffer(big)]);
+      t.true(results.every((r) => r.digest === sha256Digest(big)));
+      t.deepEqual(await readdir(join(root, 'blobs', 'sha256')), [sha256Digest(big).slice(7)]);
+    } finally {
+      other.close();
+    }
+  });
+});
+
+test('images resolve by name, normalised name, id, id prefix and manifest digest', async (t) => {
+  await withStore(async (s) => {
+    const img = await fakeImage(s, 'a');
+    t.is(await s.tagImage('busybox', img.manifestDigest), 'docker.io/library/busybox:latest');
+    for (const ref of ['busybox', 'busybox:latest', 'docker.io/library/busybox:latest', img.configDigest, img.configDigest.slice(7, 19), img.manifestDigest]) {
+      const r = await s.resolveImage(ref);
+      t.is(r.configDigest, img.configDigest, ref);
+      t.is(r.layers[0]!.diffID, sha256Digest('diff-a'));
+    }
+    t.is((await s.resolveImage('busybox')).name, 'docker.io/library/busybox:latest');
+    const e = await t.throwsAsync(s.resolveImage('alpine'));
+    t.is((e as { code?: string }).code, 'E_IMAGE_NOT_FOUND');
+    t.truthy((e as { hint?: string }).hint);
+  });
+});
+
+test('rmi semantics: untag keeps a still-named image, gc removes only unreferenced blobs', async (t) => {
+  await withStore(async (s) => {
+    const a = await fakeImage(s, 'a');
+    const b = await fakeImage(s, 'b');
+    await s.tagImage('a:1', a.manifestDigest);
+    await s.tagImage('a:2', a.manifestDigest);
+    await s.tagImage('b', b.manifestDigest);
+    s.putCacheRecord('k1', { result: b.layerDigest }, [b.layerDigest]);
+    t.deepEqual(s.getCacheRecord('k1'), { result: b.layerDigest });
+    const reopened = await openStore(s.root);
+    s.close();
+    try {
+      t.false(reopened.untag('a:1').removedImage);
+      t.deepEqual(reopened.gcCandidates(), []);
+      t.true(reopened.untag('a:2').removedImage);
+      t.true(reopened.untag('b').removedImage);
+      const { removed } = await reopened.gc();
+      t.deepEqual(removed, [a.manifestDigest, a.configDigest, a.layerDigest, b.manifestDigest, b.configDigest].sort());
+      // hasBlob would hold the blob for this session, so look at the file itself.
+      t.true(existsSync(reopened.blobPath(b.layerDigest)), 'kept by the cache record');
+      reopened.deleteCacheRecord('k1');
+      t.deepEqual((await reopened.gc()).removed, [b.layerDigest]);
+    } finally {
+      reopened.close();
+    }
+  });
+});
+
+test('withLock excludes other holders of the same lock', async (t) => {
+  await withStore(async (s) => {
+    const other = await openStore(s.root);
+    try {
+      const order: string[] = [];
+      await Promise.all([
+        s.withLock('x', async () => {
+          order.push('a-in');
+          await new Promise((r) => setTimeout(r, 100));
+          order.push('a-out');
+        }),
+        new Promise((r) => setTimeout(r, 20)).then(() => other.withLock('x', async () => void order.push('b'))),
+      ]);
+      t.deepEqual(order, ['a-in', 'a-out', 'b']);
+    } finally {
+      other.close();
+    }
+  });
+});

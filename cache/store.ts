@@ -1,0 +1,568 @@
+import { randomBytes } from 'node:crypto';
+import { createReadStream, existsSync, statSync, unlinkSync } from 'node:fs';
+import { access, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import {
+  digestHex,
+  isDigest,
+  isIndexMediaType,
+  selectManifest,
+  sha256Digest,
+  type Descriptor,
+  type ImageConfig,
+  type ImageIndex,
+  type ImageManifest,
+  type LayerDescriptor,
+} from '../oci/image/index.js';
+import { InvalidReferenceError, normalizeReference } from '../oci/reference.js';
+import { AmbiguousImageError, BlobNotFoundError, DigestMismatchError, ImageNotFoundError, SizeMismatchError, StoreBusyError, StoreError } from './errors.js';
+import { StoreLayout } from './layout.js';
+import { immediate, openDb, type Db } from './metadata.js';
+import { processAlive } from './process-alive.js';
+import { recover } from './recovery.js';
+import { writeTempFile } from './temp-file.js';
+
+export interface WriteBlobOptions {
+  expectedDigest?: string;
+  expectedSize?: number;
+  mediaType?: string;
+}
+
+export interface BlobInfo {
+  digest: string;
+  size: number;
+}
+
+/** An image found in the store, with everything needed to run or export it. */
+export interface ResolvedImage {
+  /** The normalised name it was found by, when it was found by name. */
+  name?: string;
+  /** Digest of the manifest (for a multi-platform index: of this platform's manifest). */
+  manifestDigest: string;
+  manifest: ImageManifest;
+  /** The image id, as docker defines it. */
+  configDigest: string;
+  config: ImageConfig;
+  layers: LayerDescriptor[];
+  /** Set when the name or id pointed at an index and the host platform's manifest was picked. */
+  indexDigest?: string;
+}
+
+/** One row of `kiln images`. */
+export interface ImageSummary {
+  /** Normalised name, or undefined for an untagged (dangling) image. */
+  name?: string;
+  manifestDigest: string;
+  configDigest: string;
+  created?: string;
+  /** Bytes of the image's blobs as stored (compressed layers plus config). */
+  size: number;
+}
+
+export interface GcResult {
+  removed: string[];
+  freedBytes: number;
+}
+
+export interface LockOptions {
+  timeoutMs?: number;
+}
+
+const ID_PREFIX = /^(?:sha256:)?([a-f0-9]{1,64})$/;
+
+/**
+ * The content store under a state root. See index.ts for the contract; safe to use from several
+ * kiln processes at once on one root.
+ */
+export class Store {
+  private readonly session: string;
+  private closed = false;
+
+  private constructor(
+    readonly layout: StoreLayout,
+    private readonly db: Db,
+  ) {
+    this.session = `${process.pid}-${randomBytes(6).toString('hex')}`;
+    this.db.prepare('INSERT INTO sessions (id, pid, started_at) VALUES (?, ?, ?)').run(this.session, process.pid, Date.now());
+  }
+
+  static async open(root: string): Promise<Store> {
+    const layout = new StoreLayout(root);
+    try {
+      await layout.create();
+    } catch (e) {
+      throw new StoreError('E_STORE_OPEN', `cannot create the kiln state root at ${root}: ${(e as Error).message}`, {
+        cause: e,
+        hint: 'pick a writable directory with --root or KILN_ROOT',
+      });
+    }
+    const db = openDb(layout.dbPath);
+    await recover(db, layout);
+    return new Store(layout, db);
+  }
+
+  get root(): string {
+    return this.layout.root;
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    immediate(this.db, () => {
+      this.db.prepare('DELETE FROM holds WHERE session = ?').run(this.session);
+      this.db.prepare('DELETE FROM locks WHERE session = ?').run(this.session);
+      this.db.prepare('DELETE FROM sessions WHERE id = ?').run(this.session);
+    });
+    this.db.close();
+  }
+
+  // ---- blobs ----------------------------------------------------------------------------------
+
+  blobPath(digest: string): string {
+    return this.layout.blobPath(digest);
+  }
+
+  async writeBlob(stream: Readable, opts: WriteBlobOptions = {}): Promise<BlobInfo> {
+    if (opts.expectedDigest !== undefined) digestHex(opts.expectedDigest);
+    const tmp = this.layout.tempPath('blob');
+    const { digest, size } = await writeTempFile(stream, tmp);
+    const what = `blob ${opts.expectedDigest ?? digest}`;
+    if (opts.expectedDigest !== undefined && digest !== opts.expectedDigest) {
+      await rm(tmp, { force: true });
+      throw new DigestMismatchError(what, opts.expectedDigest, digest);
+    }
+    if (opts.expectedSize !== undefined && size !== opts.expectedSize) {
+      await rm(tmp, { force: true });
+      throw new SizeMismatchError(what, opts.expectedSize, size);
+    }
+    // Record and hold first, then rename: GC never removes a held blob, and a crash in between
+    // leaves a row without a file, which recovery removes.
+    immediate(this.db, () => {
+      this.db.prepare('INSERT OR IGNORE INTO blobs (digest, size, media_type, created_at) VALUES (?, ?, ?, ?)').run(digest, size, opts.mediaType ?? null, Date.now());
+      this.hold(digest);
+    });
+    const final = this.layout.blobPath(digest);
+    if (existsSync(final)) await rm(tmp, { force: true });
+    else await rename(tmp, final);
+    return { digest, size };
+  }
+
+  writeBlobBuffer(buf: Buffer | string, opts: WriteBlobOptions = {}): Promise<BlobInfo> {
+    return this.writeBlob(Readable.from([Buffer.from(buf)]), opts);
+  }
+
+  /** Serialises `value` as JSON and stores it. */
+  writeJson(value: unknown, mediaType?: string): Promise<BlobInfo> {
+    return this.writeBlobBuffer(JSON.stringify(value), mediaType === undefined ? {} : { mediaType });
+  }
+
+  /** Whether the blob is present; a present blob is also held (kept from GC) for this session. */
+  async hasBlob(digest: string): Promise<boolean> {
+    const path = this.layout.blobPath(digest);
+    immediate(this.db, () => this.hold(digest));
+    try {
+      await access(path);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async blobSize(digest: string): Promise<number> {
+    try {
+      return (await stat(this.layout.blobPath(digest))).size;
+    } catch {
+      throw new BlobNotFoundError(digest);
+    }
+  }
+
+  openBlob(digest: string): Readable {
+    const path = this.layout.blobPath(digest);
+    if (!existsSync(path)) throw new BlobNotFoundError(digest);
+    return createReadStream(path);
+  }
+
+  async readBlob(digest: string): Promise<Buffer> {
+    let buf: Buffer;
+    try {
+      buf = await readFile(this.layout.blobPath(digest));
+    } catch {
+      throw new BlobNotFoundError(digest);
+    }
+    const actual = sha256Digest(buf);
+    if (actual !== digest) throw new DigestMismatchError(`stored blob ${digest}`, digest, actual);
+    return buf;
+  }
+
+  async readJson<T>(digest: string): Promise<T> {
+    const buf = await this.readBlob(digest);
+    try {
+      return JSON.parse(buf.toString('utf8')) as T;
+    } catch (e) {
+      throw new StoreError('E_STORE_JSON', `blob ${digest} is not valid JSON`, { cause: e });
+    }
+  }
+
+  private hold(digest: string): void {
+    this.db.prepare('INSERT OR IGNORE INTO holds (session, digest) VALUES (?, ?)').run(this.session, digest);
+  }
+
+  /** Records that `parent` (a manifest or index) needs `children`, so GC keeps them together. */
+  addRefs(parent: string, children: string[]): void {
+    immediate(this.db, () => {
+      const ins = this.db.prepare('INSERT OR IGNORE INTO refs (parent, child) VALUES (?, ?)');
+      for (const c of children) ins.run(parent, c);
+    });
+  }
+
+  // ---- images ---------------------------------------------------------------------------------
+
+  /**
+   * Records a manifest or index already in the store as an image (listed by `kiln images`, kept
+   * by GC), with the references from it to its config, layers and child manifests.
+   */
+  async registerImage(manifestDigest: string): Promise<void> {
+    const top = await this.readJson<ImageManifest | ImageIndex>(manifestDigest);
+    const edges: [string, string[]][] = [];
+    let configDigest = '';
+    let created = Date.now();
+    if (isIndexMediaType(top.mediaType) || 'manifests' in top) {
+      const index = top as ImageIndex;
+      edges.push([manifestDigest, index.manifests.map((m) => m.digest)]);
+      for (const m of index.manifests) {
+        if (!(await this.hasBlob(m.digest))) continue;
+        const child = await this.readJson<ImageManifest | ImageIndex>(m.digest);
+        if ('layers' in child) edges.push([m.digest, manifestChildren(child)]);
+      }
+      const picked = selectManifest(index);
+      if (picked && (await this.hasBlob(picked.digest))) configDigest = (await this.readJson<ImageManifest>(picked.digest)).config.digest;
+    } else {
+      const manifest = top as ImageManifest;
+      edges.push([manifestDigest, manifestChildren(manifest)]);
+      configDigest = manifest.config.digest;
+    }
+    if (configDigest && (await this.hasBlob(configDigest))) {
+      const c = await this.readJson<ImageConfig>(configDigest);
+      if (c.created) created = Date.parse(c.created) || created;
+    }
+    immediate(this.db, () => {
+      const ins = this.db.prepare('INSERT OR IGNORE INTO refs (parent, child) VALUES (?, ?)');
+      for (const [p, cs] of edges) for (const c of cs) ins.run(p, c);
+      this.db
+        .prepare('INSERT INTO images (manifest_digest, config_digest, created_at) VALUES (?, ?, ?) ON CONFLICT (manifest_digest) DO UPDATE SET config_digest = excluded.config_digest')
+        .run(manifestDigest, configDigest, created);
+    });
+  }
+
+  /** Points `name` at an image (registering it). Returns the normalised name. */
+  async tagImage(name: string, manifestDigest: string): Promise<string> {
+    const normal = normalizeReference(name);
+    await this.registerImage(manifestDigest);
+    this.db
+      .prepare('INSERT INTO tags (name, manifest_digest, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET manifest_digest = excluded.manifest_digest, updated_at = excluded.updated_at')
+      .run(normal, manifestDigest, Date.now());
+    return normal;
+  }
+
+  /**
+   * Removes a name. When it was the image's last name, the image is removed too (its blobs become
+   * GC candidates). Returns the manifest digest it pointed at and whether the image went away.
+   */
+  untag(name: string): { manifestDigest: string; removedImage: boolean } {
+    const normal = normalizeReference(name);
+    return immediate(this.db, () => {
+      const row = this.db.prepare('SELECT manifest_digest FROM tags WHERE name = ?').get(normal) as { manifest_digest: string } | undefined;
+      if (!row) throw new ImageNotFoundError(name);
+      this.db.prepare('DELETE FROM tags WHERE name = ?').run(normal);
+      const others = this.db.prepare('SELECT COUNT(*) AS n FROM tags WHERE manifest_digest = ?').get(row.manifest_digest) as { n: number };
+      if (others.n > 0) return { manifestDigest: row.manifest_digest, removedImage: false };
+      this.db.prepare('DELETE FROM images WHERE manifest_digest = ?').run(row.manifest_digest);
+      return { manifestDigest: row.manifest_digest, removedImage: true };
+    });
+  }
+
+  /** Removes an image and every name pointing at it. */
+  removeImage(manifestDigest: string): string[] {
+    return immediate(this.db, () => {
+      const names = (this.db.prepare('SELECT name FROM tags WHERE manifest_digest = ?').all(manifestDigest) as { name: string }[]).map((r) => r.name);
+      this.db.prepare('DELETE FROM tags WHERE manifest_digest = ?').run(manifestDigest);
+      this.db.prepare('DELETE FROM images WHERE manifest_digest = ?').run(manifestDigest);
+      return names;
+    });
+  }
+
+  /** Names pointing at this manifest (or index) digest, sorted. */
+  imageNames(manifestDigest: string): string[] {
+    return (this.db.prepare('SELECT name FROM tags WHERE manifest_digest = ? ORDER BY name').all(manifestDigest) as { name: string }[]).map((r) => r.name);
+  }
+
+  /** All images: one row per name, plus one per untagged image. Newest first. */
+  async listImages(): Promise<ImageSummary[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT t.name AS name, i.manifest_digest AS manifest, i.config_digest AS config, i.created_at AS created
+         FROM images i LEFT JOIN tags t ON t.manifest_digest = i.manifest_digest
+         ORDER BY i.created_at DESC, t.name`,
+      )
+      .all() as { name: string | null; manifest: string; config: string; created: number }[];
+    const sizes = new Map<string, number>();
+    const out: ImageSummary[] = [];
+    for (const r of rows) {
+      let size = sizes.get(r.manifest);
+      if (size === undefined) {
+        size = await this.imageSize(r.manifest).catch(() => 0);
+        sizes.set(r.manifest, size);
+      }
+      const s: ImageSummary = { manifestDigest: r.manifest, configDigest: r.config, created: new Date(r.created).toISOString(), size };
+      if (r.name !== null) s.name = r.name;
+      out.push(s);
+    }
+    return out;
+  }
+
+  private async imageSize(manifestDigest: string): Promise<number> {
+    const img = await this.resolveImage(manifestDigest);
+    return img.manifest.config.size + img.layers.reduce((n, l) => n + l.size, 0);
+  }
+
+  /**
+   * Finds an image by name (normalised like docker: `busybox` is `docker.io/library/busybox:latest`),
+   * by `name@sha256:...`, by manifest digest, or by image id or id prefix (`sha256:abc...`, `abc1`).
+   */
+  async resolveImage(nameOrId: string): Promise<ResolvedImage> {
+    const found = this.lookup(nameOrId);
+    if (!found) throw new ImageNotFoundError(nameOrId);
+    let manifestDigest = found.manifestDigest;
+    let indexDigest: string | undefined;
+    const top = await this.readJson<ImageManifest | ImageIndex>(manifestDigest);
+    let manifest: ImageManifest;
+    if ('manifests' in top) {
+      const picked = selectManifest(top);
+      if (!picked) {
+        throw new ImageNotFoundError(nameOrId, { hint: 'the image has no manifest for this host platform' });
+      }
+      indexDigest = manifestDigest;
+      manifestDigest = picked.digest;
+      manifest = await this.readJson<ImageManifest>(picked.digest);
+    } else {
+      manifest = top;
+    }
+    const config = await this.readJson<ImageConfig>(manifest.config.digest);
+    const diffIDs = config.rootfs?.diff_ids ?? [];
+    if (diffIDs.length !== manifest.layers.length) {
+      throw new StoreError('E_IMAGE_INVALID', `image ${nameOrId}: manifest has ${manifest.layers.length} layers but config has ${diffIDs.length} diff_ids`);
+    }
+    const layers = manifest.layers.map((l, i) => ({ ...l, diffID: diffIDs[i]! }));
+    const out: ResolvedImage = { manifestDigest, manifest, configDigest: manifest.config.digest, config, layers };
+    if (found.name !== undefined) out.name = found.name;
+    if (indexDigest !== undefined) out.indexDigest = indexDigest;
+    return out;
+  }
+
+  private lookup(nameOrId: string): { name?: string; manifestDigest: string } | undefined {
+    let normal: string | undefined;
+    try {
+      normal = normalizeReference(nameOrId);
+    } catch (e) {
+      if (!(e instanceof InvalidReferenceError)) throw e;
+    }
+    if (normal !== undefined) {
+      const tag = this.db.prepare('SELECT manifest_digest FROM tags WHERE name = ?').get(normal) as { manifest_digest: string } | undefined;
+      if (tag) return { name: normal, manifestDigest: tag.manifest_digest };
+      const at = normal.indexOf('@');
+      if (at !== -1) {
+        const digest = normal.slice(at + 1);
+        const img = this.db.prepare('SELECT manifest_digest FROM images WHERE manifest_digest = ?').get(digest);
+        if (img || existsSync(this.layout.blobPath(digest))) return { manifestDigest: digest };
+      }
+    }
+    if (isDigest(nameOrId) && this.db.prepare('SELECT 1 FROM images WHERE manifest_digest = ?').get(nameOrId)) {
+      return { manifestDigest: nameOrId };
+    }
+    const m = ID_PREFIX.exec(nameOrId);
+    if (!m) return undefined;
+    const rows = this.db
+      .prepare(
+        `SELECT i.config_digest AS config, i.manifest_digest AS manifest, (SELECT COUNT(*) FROM tags t WHERE t.manifest_digest = i.manifest_digest) AS tagged
+         FROM images i WHERE substr(i.config_digest, 8, ?) = ? ORDER BY tagged DESC, i.created_at DESC`,
+      )
+      .all(m[1]!.length, m[1]) as { config: string; manifest: string }[];
+    if (rows.length === 0) return undefined;
+    const ids = new Set(rows.map((r) => r.config));
+    if (ids.size > 1) throw new AmbiguousImageError(nameOrId, ids.size);
+    return { manifestDigest: rows[0]!.manifest };
+  }
+
+  // ---- extracted layers -----------------------------------------------------------------------
+
+  /**
+   * Makes `dir` (on the store's filesystem, e.g. a container's upper dir) the extracted form of the
+   * layer with this diffID, by renaming it in. Returns the snapshot path; `dir` no longer exists after.
+   */
+  async adoptLayerDir(diffID: string, dir: string): Promise<string> {
+    const known = this.snapshotDirOf(diffID);
+    if (known && existsSync(known)) {
+      await rm(dir, { recursive: true, force: true });
+      return known;
+    }
+    const final = this.snapshotPathFor(diffID);
+    try {
+      await rename(dir, final);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EXDEV') {
+        throw new StoreError('E_STORE_XDEV', `cannot adopt ${dir}: it is not on the same filesystem as ${this.root}`, { cause: e });
+      }
+      if ((code !== 'ENOTEMPTY' && code !== 'EEXIST') || !existsSync(final)) throw e;
+      await rm(dir, { recursive: true, force: true });
+    }
+    return this.recordSnapshot(diffID, final);
+  }
+
+  private snapshotDirOf(diffID: string): string | undefined {
+    const row = this.db.prepare('SELECT dir FROM snapshots WHERE diff_id = ?').get(diffID) as { dir: string } | undefined;
+    return row ? this.layout.snapshotPath(row.dir) : undefined;
+  }
+
+  /** 12 hex characters keep overlay mount options short; the full hex only on a prefix clash. */
+  private snapshotPathFor(diffID: string): string {
+    const hex = this.layout.blobPath(diffID).slice(-64);
+    const short = hex.slice(0, 12);
+    const owner = this.db.prepare('SELECT diff_id FROM snapshots WHERE dir = ?').get(short) as { diff_id: string } | undefined;
+    return this.layout.snapshotPath(owner && owner.diff_id !== diffID ? hex : short);
+  }
+
+  private recordSnapshot(diffID: string, path: string): string {
+    const dir = path.slice(this.layout.snapshotsDir.length + 1);
+    this.db.prepare('INSERT OR IGNORE INTO snapshots (diff_id, dir) VALUES (?, ?)').run(diffID, dir);
+    return path;
+  }
+
+  // ---- cache records --------------------------------------------------------------------------
+
+  /** Stores a build cache record; `digests` are blobs it needs, kept from GC while it exists. */
+  putCacheRecord(key: string, value: unknown, digests: string[] = []): void {
+    immediate(this.db, () => {
+      this.db
+        .prepare('INSERT INTO cache_records (key, value, created_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
+        .run(key, JSON.stringify(value), Date.now());
+      this.db.prepare('DELETE FROM cache_record_blobs WHERE key = ?').run(key);
+      const ins = this.db.prepare('INSERT OR IGNORE INTO cache_record_blobs (key, digest) VALUES (?, ?)');
+      for (const d of digests) ins.run(key, d);
+    });
+  }
+
+  getCacheRecord<T = unknown>(key: string): T | undefined {
+    const row = this.db.prepare('SELECT value FROM cache_records WHERE key = ?').get(key) as { value: string } | undefined;
+    return row ? (JSON.parse(row.value) as T) : undefined;
+  }
+
+  deleteCacheRecord(key: string): void {
+    immediate(this.db, () => {
+      this.db.prepare('DELETE FROM cache_records WHERE key = ?').run(key);
+      this.db.prepare('DELETE FROM cache_record_blobs WHERE key = ?').run(key);
+    });
+  }
+
+  // ---- garbage collection ---------------------------------------------------------------------
+
+  /** Blobs nothing needs: not reachable from an image or cache record, and not held by a live session. */
+  gcCandidates(): string[] {
+    return this.sweepList(this.liveSet());
+  }
+
+  /** Deletes every GC candidate, inside the root's write lock so no concurrent writer races it. */
+  async gc(): Promise<GcResult> {
+    const files = await readdir(this.layout.blobsDir);
+    return immediate(this.db, () => {
+      const live = this.liveSet();
+      const removed: string[] = [];
+      let freedBytes = 0;
+      const delBlob = this.db.prepare('DELETE FROM blobs WHERE digest = ?');
+      const delRefs = this.db.prepare('DELETE FROM refs WHERE parent = ?');
+      const rowDigests = (this.db.prepare('SELECT digest FROM blobs').all() as { digest: string }[]).map((r) => r.digest);
+      const all = new Set([...files.map((h) => `sha256:${h}`), ...rowDigests]);
+      for (const digest of all) {
+        if (live.has(digest) || !isDigest(digest)) continue;
+        const path = this.layout.blobPath(digest);
+        try {
+          freedBytes += statSync(path).size;
+          unlinkSync(path);
+          removed.push(digest);
+        } catch {
+          // Already gone; only the row remains to drop.
+        }
+        delBlob.run(digest);
+        delRefs.run(digest);
+      }
+      return { removed: removed.sort(), freedBytes };
+    });
+  }
+
+  private sweepList(live: Set<string>): string[] {
+    const rows = (this.db.prepare('SELECT digest FROM blobs').all() as { digest: string }[]).map((r) => r.digest);
+    return rows.filter((d) => !live.has(d)).sort();
+  }
+
+  private liveSet(): Set<string> {
+    const live = new Set<string>();
+    const q: string[] = [];
+    const add = (d: string) => {
+      if (!live.has(d)) {
+        live.add(d);
+        q.push(d);
+      }
+    };
+    for (const r of this.db.prepare('SELECT manifest_digest AS d FROM images UNION SELECT manifest_digest FROM tags UNION SELECT digest FROM cache_record_blobs').all() as { d: string }[]) add(r.d);
+    const liveSessions = (this.db.prepare('SELECT id, pid FROM sessions').all() as { id: string; pid: number }[]).filter((s) => processAlive(s.pid)).map((s) => s.id);
+    const heldBy = this.db.prepare('SELECT digest FROM holds WHERE session = ?');
+    for (const s of liveSessions) for (const r of heldBy.all(s) as { digest: string }[]) add(r.digest);
+    const children = this.db.prepare('SELECT child FROM refs WHERE parent = ?');
+    while (q.length > 0) {
+      const d = q.pop()!;
+      for (const r of children.all(d) as { child: string }[]) add(r.child);
+    }
+    return live;
+  }
+
+  // ---- locks ----------------------------------------------------------------------------------
+
+  /**
+   * Runs fn while holding the named lock of this root, exclusive across kiln processes. A lock whose
+   * holder died is taken over.
+   */
+  async withLock<T>(name: string, fn: () => Promise<T>, opts: LockOptions = {}): Promise<T> {
+    const deadline = Date.now() + (opts.timeoutMs ?? 10 * 60_000);
+    let wait = 10;
+    while (!this.tryLock(name)) {
+      if (Date.now() > deadline) throw new StoreBusyError(`lock "${name}" on ${this.root}`);
+      await new Promise((r) => setTimeout(r, wait));
+      wait = Math.min(wait * 2, 250);
+    }
+    try {
+      return await fn();
+    } finally {
+      this.db.prepare('DELETE FROM locks WHERE name = ? AND session = ?').run(name, this.session);
+    }
+  }
+
+  private tryLock(name: string): boolean {
+    return immediate(this.db, () => {
+      const row = this.db.prepare('SELECT l.session AS session, s.pid AS pid FROM locks l LEFT JOIN sessions s ON s.id = l.session WHERE l.name = ?').get(name) as
+        | { session: string; pid: number | null }
+        | undefined;
+      if (row && row.pid !== null && processAlive(row.pid)) return false;
+      this.db.prepare('INSERT OR REPLACE INTO locks (name, session, acquired_at) VALUES (?, ?, ?)').run(name, this.session, Date.now());
+      return true;
+    });
+  }
+
+  /** Runs fn inside one SQLite write transaction on the index (the root's cross-process write lock). */
+  transaction<T>(fn: () => T): T {
+    return immediate(this.db, fn);
+  }
+}
+
+function manifestChildren(m: ImageManifest): string[] {
+  return [m.config.digest, ...m.layers.map((l: Descriptor) => l.digest)];
+}

@@ -1,0 +1,17 @@
+import type { Descriptor, ImageIndex, Platform } from './types.js';
+
+const NODE_TO_GOARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
+
+/** The platform of this host in OCI terms (Go's GOOS/GOARCH names). */
+export function hostPlatform(): Platform {
+  return { architecture: NODE_TO_GOARCH[process.arch] ?? process.arch, os: process.platform === 'win32' ? 'windows' : process.platform };
+}
+
+/** The manifest of an index that runs on `platform`, ignoring attestation manifests. */
+export function selectManifest(index: ImageIndex, platform: Platform = hostPlatform()): Descriptor | undefined {
+  const candidates = index.manifests.filter((m) => m.annotations?.['vnd.docker.reference.type'] !== 'attestation-manifest');
+  return (
+    candidates.find((m) => m.platform?.os === platform.os && m.platform?.architecture === platform.architecture) ??
+    (candidates.length === 1 && !candidates[0]!.platform ? candidates[0] : undefined)
+  );
+}
