@@ -1,0 +1,269 @@
+import { execFile } from 'node:child_process';
+import { constants as fsc } from 'node:fs';
+import { chmod, chown, lchown, link, lstat, lutimes, mkdir, open, readdir, realpath, rm, symlink, utimes } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
+import { createDecompressor, detectCompression } from './compression.js';
+import { DigestStream } from './digest-stream.js';
+import { LayerError } from './errors.js';
+import { entryComponents, ioError, resolveDir, unsafePath } from './safe-path.js';
+import type { TarHeader } from './tar-format.js';
+import { readTar, type TarEntry } from './tar-reader.js';
+import { OPAQUE_XATTR, writeXattrs } from './xattrs.js';
+
+const run = promisify(execFile);
+
+export interface ApplyOptions {
+  /**
+   * `apply` (default): flatten onto an existing tree, deleting what `.wh.` entries name and
+   * emptying opaque dirs. `overlay`: extract into one overlayfs lower dir, turning `.wh.NAME`
+   * into a 0/0 char device and `.wh..wh..opq` into `trusted.overlay.opaque=y` (needs root).
+   */
+  whiteouts?: 'overlay' | 'apply';
+}
+
+const WHITEOUT_PREFIX = '.wh.';
+const OPAQUE_MARKER = '.wh..wh..opq';
+
+/**
+ * Applies a layer blob (gzip, zstd or plain tar, detected from its first bytes) onto
+ * `targetDir` and returns the diffID of the uncompressed tar. A hostile entry raises a
+ * LayerError before anything is written outside `targetDir`; what was already written
+ * inside stays, so callers extract into a scratch directory and rename it into place.
+ */
+export async function applyLayer(input: Readable, targetDir: string, options: ApplyOptions = {}): Promise<{ diffID: string }> {
+  const root = await realpath(targetDir).catch((err: unknown) => {
+    throw new LayerError('E_LAYER_IO', `cannot apply layer: target ${targetDir} is not accessible`, { cause: err });
+  });
+  const source = await sniffed(input);
+  const digest = new DigestStream();
+  const extractor = new Extractor(root, options.whiteouts ?? 'apply');
+  try {
+    await pipeline(source.stream, createDecompressor(source.compression), digest, async (tar: AsyncIterable<Buffer>) => {
+      for await (const entry of readTar(tar)) await extractor.entry(entry);
+    });
+  } catch (err) {
+    input.destroy();
+    if (err instanceof LayerError) throw err;
+    throw new LayerError('E_LAYER_CORRUPT', `cannot read layer: ${(err as Error).message}`, {
+      cause: err,
+      hint: 'the layer blob is damaged or not a (gzip/zstd compressed) tar; re-pull or rebuild it',
+    });
+  }
+  await extractor.finish();
+  return { diffID: digest.digest };
+}
+
+/** Reads enough of `input` to recognise its compression and returns a stream that still starts at byte 0. */
+async function sniffed(input: Readable): Promise<{ compression: ReturnType<typeof detectCompression>; stream: Readable }> {
+  const it = input[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const head: Buffer[] = [];
+  let length = 0;
+  let done = false;
+  while (length < 4) {
+    const r = await it.next();
+    if (r.done) {
+      done = true;
+      break;
+    }
+    head.push(r.value);
+    length += r.value.length;
+  }
+  const first = Buffer.concat(head);
+  async function* all(): AsyncGenerator<Buffer> {
+    if (first.length > 0) yield first;
+    if (done) return;
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return;
+      yield r.value;
+    }
+  }
+  return { compression: detectCompression(first), stream: Readable.from(all(), { objectMode: false }) };
+}
+
+interface DeferredDir {
+  path: string;
+  mode: number;
+  mtime: number;
+}
+
+class Extractor {
+  private readonly isRoot = process.getuid?.() === 0;
+  /** Directories get their mode and mtime last: creating children would change the mtime, and a read-only mode would block them. */
+  private readonly dirs: DeferredDir[] = [];
+  /** Paths this layer wrote, which an opaque marker in the same layer must not delete. */
+  private readonly written = new Set<string>();
+
+  constructor(
+    private readonly root: string,
+    private readonly whiteouts: 'overlay' | 'apply',
+  ) {}
+
+  async entry({ header, body }: TarEntry): Promise<void> {
+    const parts = entryComponents(header.name);
+    if (parts.length === 0) return; // the layer root itself ("./"); the target keeps its own metadata
+    const base = parts[parts.length - 1]!;
+    const parentParts = parts.slice(0, -1);
+    const relParent = parentParts.join('/');
+
+    if (base.startsWith(WHITEOUT_PREFIX)) {
+      await this.whiteout(header.name, parentParts, base);
+      return;
+    }
+    const dir = await resolveDir(this.root, parentParts, header.name, true);
+    const path = join(dir!, base);
+    this.written.add(relParent === '' ? base : `${relParent}/${base}`);
+    try {
+      await this.create(header, path, body);
+    } catch (err) {
+      throw ioError(header.name, err);
+    }
+  }
+
+  private async create(h: TarHeader, path: string, body: AsyncIterable<Buffer>): Promise<void> {
+    const existing = await lstat(path).catch(() => undefined);
+    if (existing && !(h.type === 'dir' && existing.isDirectory())) {
+      await rm(path, { recursive: true, force: true });
+    }
+    switch (h.type) {
+      case 'dir':
+        if (!existing?.isDirectory()) await mkdir(path, { mode: 0o700 });
+        await this.own(path, h, false);
+        await writeXattrs(path, this.allowedXattrs(h));
+        this.dirs.push({ path, mode: h.mode, mtime: h.mtime });
+        return;
+      case 'file':
+        await this.writeFile(path, h, body);
+        return;
+      case 'symlink':
+        await symlink(h.linkname, path);
+        await this.own(path, h, true);
+        await lutimes(path, h.mtime, h.mtime);
+        return;
+      case 'link':
+        await this.hardLink(path, h);
+        return;
+      case 'char':
+      case 'block':
+      case 'fifo':
+        await this.special(path, h);
+        return;
+    }
+  }
+
+  private async writeFile(path: string, h: TarHeader, body: AsyncIterable<Buffer>): Promise<void> {
+    // O_EXCL|O_NOFOLLOW: the old entry was removed above, so this can never write through a link.
+    const fh = await open(path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
+    try {
+      for await (const chunk of body) {
+        let off = 0;
+        while (off < chunk.length) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
+      }
+      if (this.isRoot) await fh.chown(h.uid, h.gid);
+      // chown clears set-id bits, so the mode goes on after it.
+      await fh.chmod(h.mode);
+    } finally {
+      await fh.close();
+    }
+    await writeXattrs(path, this.allowedXattrs(h));
+    await utimes(path, h.mtime, h.mtime);
+  }
+
+  private async hardLink(path: string, h: TarHeader): Promise<void> {
+    const parts = entryComponents(h.linkname, true);
+    if (parts.length === 0) throw unsafePath(h.name, 'a hard link to the layer root');
+    const dir = await resolveDir(this.root, parts.slice(0, -1), h.name, false);
+    const target = dir && join(dir, parts[parts.length - 1]!);
+    const st = target && (await lstat(target).catch(() => undefined));
+    if (!target || !st) {
+      throw new LayerError('E_LAYER_CORRUPT', `layer entry "${h.name}" is a hard link to "${h.linkname}", which does not exist in the layer`, {
+        hint: 'the layer is damaged or was written by a broken tool',
+      });
+    }
+    if (st.isDirectory()) throw unsafePath(h.name, 'a hard link to a directory');
+    // link(2) does not follow a symlink target, so this links the entry itself, inside the root.
+    await link(target, path);
+  }
+
+  private async special(path: string, h: TarHeader): Promise<void> {
+    if (h.type !== 'fifo' && !this.isRoot) {
+      throw new LayerError('E_LAYER_DEVICE', `layer entry "${h.name}" is a device node, which only root can create`, {
+        hint: 'run kiln as root to use images that contain device nodes',
+      });
+    }
+    const kind = h.type === 'fifo' ? ['p'] : [h.type === 'char' ? 'c' : 'b', String(h.devmajor), String(h.devminor)];
+    await mknod(path, kind);
+    await this.own(path, h, false);
+    await chmod(path, h.mode);
+    await writeXattrs(path, this.allowedXattrs(h));
+    await utimes(path, h.mtime, h.mtime);
+  }
+
+  private async whiteout(name: string, parentParts: string[], base: string): Promise<void> {
+    const overlay = this.whiteouts === 'overlay';
+    const dir = await resolveDir(this.root, parentParts, name, overlay);
+    if (dir === undefined) return; // apply: nothing below to delete
+    if (base === OPAQUE_MARKER) {
+      if (overlay) {
+        if (!this.isRoot) throw overlayNeedsRoot(name);
+        await writeXattrs(dir, new Map([[OPAQUE_XATTR, Buffer.from('y')]]));
+        return;
+      }
+      const rel = parentParts.join('/');
+      for (const child of await readdir(dir)) {
+        if (!this.written.has(rel === '' ? child : `${rel}/${child}`)) await rm(join(dir, child), { recursive: true, force: true });
+      }
+      return;
+    }
+    const target = base.slice(WHITEOUT_PREFIX.length);
+    if (target === '' || target === '.' || target === '..') throw unsafePath(name, 'a whiteout that names no file');
+    const path = join(dir, target);
+    try {
+      if (overlay) {
+        if (!this.isRoot) throw overlayNeedsRoot(name);
+        await rm(path, { recursive: true, force: true });
+        await mknod(path, ['c', '0', '0']);
+      } else {
+        await rm(path, { recursive: true, force: true });
+      }
+    } catch (err) {
+      throw ioError(name, err);
+    }
+  }
+
+  private async own(path: string, h: TarHeader, isSymlink: boolean): Promise<void> {
+    if (!this.isRoot) return;
+    await (isSymlink ? lchown(path, h.uid, h.gid) : chown(path, h.uid, h.gid));
+  }
+
+  /** Without root only `user.*` attributes can be set; the others are dropped rather than failing the pull. */
+  private allowedXattrs(h: TarHeader): Map<string, Buffer> {
+    if (this.isRoot) return h.xattrs;
+    return new Map([...h.xattrs].filter(([k]) => k.startsWith('user.')));
+  }
+
+  async finish(): Promise<void> {
+    for (const d of this.dirs.reverse()) {
+      try {
+        await chmod(d.path, d.mode);
+        await utimes(d.path, d.mtime, d.mtime);
+      } catch (err) {
+        throw ioError(d.path, err);
+      }
+    }
+  }
+}
+
+function overlayNeedsRoot(name: string): LayerError {
+  return new LayerError('E_LAYER_DEVICE', `layer entry "${name}" is a whiteout, which overlay mode stores as a device node only root can create`, {
+    hint: "run kiln as root, or apply the layer with whiteouts: 'apply'",
+  });
+}
+
+async function mknod(path: string, kind: string[]): Promise<void> {
+  // Node has no mknod(2); the coreutils command is everywhere kiln runs.
+  await run('mknod', [path, ...kind]);
+}

@@ -1,0 +1,130 @@
+import { createReadStream } from 'node:fs';
+import { readlink } from 'node:fs/promises';
+import type { BigIntStats } from 'node:fs';
+import { Readable } from 'node:stream';
+import { LayerError } from './errors.js';
+import { BLOCK, encodeHeader, paddingFor, type TarEntryType, type TarHeader } from './tar-format.js';
+import { walkTree } from './walk.js';
+import { isOpaqueDir, readXattrs } from './xattrs.js';
+
+export interface LayerTarOptions {
+  /** Clamp every mtime to at most this many seconds since the epoch (`SOURCE_DATE_EPOCH`). */
+  sourceDateEpoch?: number;
+  /**
+   * Treat `dir` as an overlayfs upper dir: 0/0 char devices become `.wh.NAME` whiteouts and
+   * `trusted.overlay.opaque=y` dirs get a `.wh..wh..opq` entry. Default true.
+   */
+  overlayWhiteouts?: boolean;
+}
+
+const WHITEOUT_PREFIX = '.wh.';
+const OPAQUE_MARKER = '.wh..wh..opq';
+const READ_CHUNK = 1024 * 1024;
+const END_OF_ARCHIVE = Buffer.alloc(2 * BLOCK);
+
+function entryType(stat: BigIntStats): TarEntryType | undefined {
+  if (stat.isFile()) return 'file';
+  if (stat.isDirectory()) return 'dir';
+  if (stat.isSymbolicLink()) return 'symlink';
+  if (stat.isCharacterDevice()) return 'char';
+  if (stat.isBlockDevice()) return 'block';
+  if (stat.isFIFO()) return 'fifo';
+  // Sockets cannot be archived (containerd skips them too).
+  return undefined;
+}
+
+const major = (rdev: bigint): number => Number(((rdev >> 8n) & 0xfffn) | ((rdev >> 32n) & ~0xfffn));
+const minor = (rdev: bigint): number => Number((rdev & 0xffn) | ((rdev >> 12n) & ~0xffn));
+
+function parentAndBase(rel: string): [string, string] {
+  const slash = rel.lastIndexOf('/');
+  return slash === -1 ? ['', rel] : [rel.slice(0, slash + 1), rel.slice(slash + 1)];
+}
+
+/**
+ * The uncompressed layer tar of `dir`'s contents: names relative with no root entry (as
+ * containerd/BuildKit emit), depth-first in byte order, PAX for what ustar cannot hold.
+ * Files are streamed one at a time as the consumer reads; nothing is buffered whole.
+ */
+export function createLayerTar(dir: string, options: LayerTarOptions = {}): Readable {
+  return Readable.from(generateTar(dir, options), { objectMode: false, highWaterMark: READ_CHUNK });
+}
+
+async function* generateTar(dir: string, options: LayerTarOptions): AsyncGenerator<Buffer> {
+  const epoch = options.sourceDateEpoch;
+  const overlay = options.overlayWhiteouts ?? true;
+  const clamp = (mtime: number): number => (epoch !== undefined && mtime > epoch ? epoch : mtime);
+  const firstPathOfInode = new Map<string, string>();
+
+  for await (const { rel, abs, stat } of walkTree(dir)) {
+    const type = entryType(stat);
+    if (type === undefined) continue;
+    const mtime = clamp(Number(stat.mtimeNs / 1_000_000_000n));
+
+    if (overlay && type === 'char' && stat.rdev === 0n) {
+      const [parent, base] = parentAndBase(rel);
+      yield encodeHeader(plainHeader(`${parent}${WHITEOUT_PREFIX}${base}`, 'file', 0, epoch ?? mtime));
+      continue;
+    }
+
+    const header: TarHeader = {
+      name: rel,
+      type,
+      mode: Number(stat.mode & 0o7777n),
+      uid: Number(stat.uid),
+      gid: Number(stat.gid),
+      size: 0,
+      mtime,
+      linkname: '',
+      devmajor: 0,
+      devminor: 0,
+      xattrs: type === 'symlink' ? new Map() : await readXattrs(abs),
+    };
+
+    if (type !== 'dir' && stat.nlink > 1n) {
+      const key = `${stat.dev}:${stat.ino}`;
+      const first = firstPathOfInode.get(key);
+      if (first !== undefined) {
+        yield encodeHeader({ ...header, type: 'link', linkname: first, xattrs: new Map() });
+        continue;
+      }
+      firstPathOfInode.set(key, rel);
+    }
+
+    if (type === 'symlink') header.linkname = await readlink(abs);
+    if (type === 'char' || type === 'block') {
+      header.devmajor = major(stat.rdev);
+      header.devminor = minor(stat.rdev);
+    }
+    if (type === 'file') header.size = Number(stat.size);
+    yield encodeHeader(header);
+
+    if (type === 'file') yield* fileBody(abs, header.size);
+    if (type === 'dir' && overlay && (await isOpaqueDir(abs))) {
+      yield encodeHeader(plainHeader(`${rel}/${OPAQUE_MARKER}`, 'file', 0, epoch ?? mtime));
+    }
+  }
+  yield END_OF_ARCHIVE;
+}
+
+function plainHeader(name: string, type: TarEntryType, mode: number, mtime: number): TarHeader {
+  return { name, type, mode, uid: 0, gid: 0, size: 0, mtime, linkname: '', devmajor: 0, devminor: 0, xattrs: new Map() };
+}
+
+async function* fileBody(path: string, size: number): AsyncGenerator<Buffer> {
+  let read = 0;
+  // `end` stops at the size already written into the header even if the file grows meanwhile.
+  if (size > 0) {
+    for await (const chunk of createReadStream(path, { highWaterMark: READ_CHUNK, end: size - 1 })) {
+      read += (chunk as Buffer).length;
+      yield chunk as Buffer;
+    }
+  }
+  if (read !== size) {
+    throw new LayerError('E_LAYER_IO', `${path} changed size while it was being archived (${size} -> ${read} bytes)`, {
+      hint: 'do not modify the directory while a layer is being written from it',
+    });
+  }
+  const pad = paddingFor(size);
+  if (pad > 0) yield Buffer.alloc(pad);
+}

@@ -1,0 +1,60 @@
+import { getAttribute, listAttributes, setAttribute } from 'fs-xattr';
+import { LayerError } from './errors.js';
+
+/** overlayfs keeps its own bookkeeping here (whiteouts, opaque dirs, redirects); never part of a layer. */
+const OVERLAY_PREFIXES = ['trusted.overlay.', 'user.overlay.'];
+export const OPAQUE_XATTR = 'trusted.overlay.opaque';
+
+const isOverlayAttr = (name: string): boolean => OVERLAY_PREFIXES.some((p) => name.startsWith(p));
+
+/** Errors meaning "this filesystem or file has no such attribute", which are not failures. */
+function isAbsent(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENODATA' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOATTR';
+}
+
+/**
+ * The extended attributes a layer should carry for `path`, overlay's own excluded, sorted by
+ * name. fs-xattr follows symlinks, so callers must not pass symlinks.
+ */
+export async function readXattrs(path: string): Promise<Map<string, Buffer>> {
+  let names: string[];
+  try {
+    names = await listAttributes(path);
+  } catch (err) {
+    if (isAbsent(err)) return new Map();
+    throw new LayerError('E_LAYER_IO', `cannot list extended attributes of ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  const out = new Map<string, Buffer>();
+  for (const name of names.filter((n) => !isOverlayAttr(n)).sort()) {
+    try {
+      out.set(name, await getAttribute(path, name));
+    } catch (err) {
+      if (!isAbsent(err)) throw new LayerError('E_LAYER_IO', `cannot read extended attribute ${name} of ${path}`, { cause: err });
+    }
+  }
+  return out;
+}
+
+export async function isOpaqueDir(path: string): Promise<boolean> {
+  try {
+    return (await getAttribute(path, OPAQUE_XATTR)).toString() === 'y';
+  } catch (err) {
+    if (isAbsent(err) || (err as NodeJS.ErrnoException).code === 'EPERM') return false;
+    throw new LayerError('E_LAYER_IO', `cannot read ${OPAQUE_XATTR} of ${path}`, { cause: err });
+  }
+}
+
+/** Sets attributes on a path the caller created (never a symlink: fs-xattr follows them). */
+export async function writeXattrs(path: string, xattrs: Map<string, Buffer>): Promise<void> {
+  for (const [name, value] of xattrs) {
+    try {
+      await setAttribute(path, name, value);
+    } catch (err) {
+      throw new LayerError('E_LAYER_IO', `cannot set extended attribute ${name} on ${path}: ${(err as Error).message}`, {
+        cause: err,
+        hint: 'extract onto a filesystem with xattr support (trusted.* and security.* need root)',
+      });
+    }
+  }
+}
