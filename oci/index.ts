@@ -1,0 +1,3 @@
+// Public API of oci/: image references, image documents and archives, layers, registries.
+export * from './image/index.js';
+export * from './reference.js';
