@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs everything kiln and its tests need on a Debian/Ubuntu machine, as root:
+# the Debian packages (runc, busybox-static, the registry, skopeo, umoci, ...), the npm
+# dependencies (native ones are compiled here), and the compiled CLI in dist/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
+
+need_node() {
+  echo "kiln needs Node.js >= 20.18 with npm (found: $(node --version 2>/dev/null || echo none))." >&2
+  echo "Install it from your distribution or nodejs.org, then run this again." >&2
+  exit 1
+}
+command -v node >/dev/null && command -v npm >/dev/null || need_node
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=18)?0:1)' || need_node
+
+if [[ $(id -u) != 0 ]]; then
+  echo "scripts/setup.sh installs Debian packages and runs containers: run it as root." >&2
+  exit 1
+fi
+
+pkgs=(runc busybox-static docker-registry skopeo umoci zstd openssl apache2-utils python3 make g++)
+missing=()
+for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if ((${#missing[@]})); then
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+npm ci --no-audit --no-fund --loglevel=error
+npm run --silent build
