@@ -39,6 +39,7 @@ const PERCENT = cp('%');
 const PLUS = cp('+');
 const MINUS = cp('-');
 const QUESTION = cp('?');
+const UNDERSCORE = cp('_');
 const SPECIAL_PARAMS = new Set(['@', '*', '#', '?', '-', '$', '!', '0'].map(cp));
 const LETTER = /^\p{L}$/u;
 const DIGIT = /^\p{Nd}$/u;
@@ -68,9 +69,7 @@ class WordExpander {
   }
 
   expand(words: WordSplitter | null): string {
-    return this.processUntil(EOF, this.rawEscapes, words, () => {
-      throw new Error('unreachable: the top level stops only at the end of the word');
-    });
+    return this.processUntil(EOF, this.rawEscapes, words).text;
   }
 
   private peek(): number {
@@ -97,11 +96,8 @@ class WordExpander {
     return value;
   }
 
-  /**
-   * Reads up to `stop` (consumed) or the end of the word. Reaching the end while looking for
-   * `stop` is reported by `unterminated`.
-   */
-  private processUntil(stop: number, rawEscapes: boolean, words: WordSplitter | null, unterminated: () => never): string {
+  /** Reads up to `stop` (consumed; `closed` says whether it was found) or the end of the word. */
+  private processUntil(stop: number, rawEscapes: boolean, words: WordSplitter | null): { text: string; closed: boolean } {
     const saved = this.rawEscapes;
     this.rawEscapes = rawEscapes;
     try {
@@ -111,7 +107,7 @@ class WordExpander {
         const c = this.peek();
         if (stop !== EOF && c === stop) {
           this.next();
-          return result;
+          return { text: result, closed: true };
         }
         if (c === DOLLAR) {
           const value = this.processDollar();
@@ -138,8 +134,7 @@ class WordExpander {
           result += str(ch);
         }
       }
-      if (stop !== EOF) unterminated();
-      return result;
+      return { text: result, closed: stop === EOF };
     } finally {
       this.rawEscapes = saved;
     }
@@ -202,7 +197,7 @@ class WordExpander {
         return name;
       }
       if (name === '' && SPECIAL_PARAMS.has(c)) return str(this.next());
-      if (!isLetter(c) && !isDigit(c) && c !== cp('_')) break;
+      if (!isLetter(c) && !isDigit(c) && c !== UNDERSCORE) break;
       name += str(this.next());
     }
     return name;
@@ -230,6 +225,7 @@ class WordExpander {
     const name = this.processName();
     const modifierAt = this.pos;
     const ch = this.next();
+    // BuildKit calls this an unsupported modifier U+FFFD; the missing brace is the real problem.
     if (ch === EOF) throw missingBrace();
     if (ch === CLOSE) {
       const value = this.lookup(name);
@@ -252,16 +248,15 @@ class WordExpander {
    * used up is reported as the missing delimiter (`onEnd`), with the inner failure as its cause.
    */
   private nested(stop: number, rawEscapes: boolean, onEnd: (cause?: unknown) => ShellExpansionError): string {
-    let reachedEnd: ShellExpansionError | undefined;
+    let read: { text: string; closed: boolean };
     try {
-      return this.processUntil(stop, rawEscapes, null, () => {
-        reachedEnd = onEnd();
-        throw reachedEnd;
-      });
+      read = this.processUntil(stop, rawEscapes, null);
     } catch (err) {
-      if (err === reachedEnd || this.peek() !== EOF || !(err instanceof ShellExpansionError)) throw err;
-      throw onEnd(err);
+      if (this.peek() === EOF && err instanceof ShellExpansionError) throw onEnd(err);
+      throw err;
     }
+    if (!read.closed) throw onEnd();
+    return read.text;
   }
 
   // ${VAR-w} ${VAR+w} ${VAR?w} ${VAR#p} ${VAR%p} and their ':' forms (':' also counts empty as unset).

@@ -1,0 +1,69 @@
+/**
+ * Go text primitives BuildKit's parser is built on, reproduced exactly so splitting and
+ * trimming match byte for byte: `unicode.IsSpace`, `strings.TrimSpace` and `strconv.Quote`.
+ */
+
+/** Characters for which Go's `unicode.IsSpace` is true (JS `\s` differs: it has U+FEFF, lacks U+0085). */
+export const GO_SPACE_CLASS = '\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+
+const goSpace = new RegExp(`[${GO_SPACE_CLASS}]`);
+const leadingSpace = new RegExp(`^[${GO_SPACE_CLASS}]+`);
+const trailingSpace = new RegExp(`[${GO_SPACE_CLASS}]+$`);
+
+export function isGoSpace(ch: string): boolean {
+  const c = ch.charCodeAt(0);
+  if (c < 0x80) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+  return goSpace.test(ch);
+}
+
+/** Length of the leading Go whitespace of `s`. */
+export function leadingSpaceLength(s: string): number {
+  const m = leadingSpace.exec(s);
+  return m ? m[0].length : 0;
+}
+
+export function trimLeftSpace(s: string): string {
+  return s.slice(leadingSpaceLength(s));
+}
+
+export function trimRightSpace(s: string): string {
+  return s.replace(trailingSpace, '');
+}
+
+/** BuildKit's `reWhitespace`: the separator of whitespace-delimited arguments. */
+export const RE_WHITESPACE = /[\t\v\f\r ]+/;
+
+const printable = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
+
+/** Go's `strconv.Quote`: the format of every string in BuildKit's AST dump. */
+export function goQuote(s: string): string {
+  let out = '"';
+  for (const ch of s) {
+    const cp = ch.codePointAt(0)!;
+    if (ch === '"' || ch === '\\') {
+      out += '\\' + ch;
+    } else if (cp >= 0x20 && cp < 0x7f) {
+      out += ch;
+    } else if (cp >= 0xd800 && cp <= 0xdfff) {
+      // A lone surrogate cannot come from valid UTF-8; Go would have decoded it as U+FFFD.
+      out += '\ufffd';
+    } else if (cp >= 0x80 && printable.test(ch)) {
+      out += ch;
+    } else {
+      switch (cp) {
+        case 0x07: out += '\\a'; break;
+        case 0x08: out += '\\b'; break;
+        case 0x0c: out += '\\f'; break;
+        case 0x0a: out += '\\n'; break;
+        case 0x0d: out += '\\r'; break;
+        case 0x09: out += '\\t'; break;
+        case 0x0b: out += '\\v'; break;
+        default:
+          if (cp < 0x20 || cp === 0x7f) out += '\\x' + cp.toString(16).padStart(2, '0');
+          else if (cp < 0x10000) out += '\\u' + cp.toString(16).padStart(4, '0');
+          else out += '\\U' + cp.toString(16).padStart(8, '0');
+      }
+    }
+  }
+  return out + '"';
+}

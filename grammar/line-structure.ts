@@ -1,0 +1,99 @@
+import { EmbeddedActionsParser, type IToken } from 'chevrotain';
+import { AnyLine, BlankLine, CommentLine, ContinuedLine, PlainLine, allLineTokens } from './line-lexer.js';
+
+/** Receives the logical structure as the structure parser recognises it. */
+export interface StructureHandler {
+  /** A comment line between instructions. */
+  comment(token: IToken): void;
+  /** An instruction: its first line, then continuation lines (comment and blank ones included). */
+  instruction(lines: IToken[]): void;
+  /** Whether the instruction just seen still has heredoc bodies to read. */
+  wantsHeredocLine(): boolean;
+  heredocLine(token: IToken): void;
+  /** After the instruction and its heredocs (or end of input inside a heredoc). */
+  endInstruction(): void;
+}
+
+/**
+ * Chevrotain grammar of a Dockerfile's logical lines:
+ *
+ *   dockerfile  := (BlankLine | CommentLine | instruction)*
+ *   instruction := (PlainLine | ContinuedLine (CommentLine | BlankLine | ContinuedLine)* PlainLine?)
+ *                  heredocLine*            -- while the handler has open heredocs
+ */
+class LineStructureParser extends EmbeddedActionsParser {
+  handler: StructureHandler | undefined;
+
+  constructor() {
+    super(allLineTokens, { recoveryEnabled: false });
+    this.performSelfAnalysis();
+  }
+
+  private h(): StructureHandler {
+    return this.handler!;
+  }
+
+  readonly dockerfile = this.RULE('dockerfile', () => {
+    this.MANY(() => {
+      this.OR([
+        { ALT: () => this.CONSUME(BlankLine) },
+        {
+          ALT: () => {
+            const t = this.CONSUME(CommentLine);
+            this.ACTION(() => this.h().comment(t));
+          },
+        },
+        { ALT: () => this.SUBRULE(this.instruction) },
+      ]);
+    });
+  });
+
+  readonly instruction = this.RULE('instruction', () => {
+    const lines: IToken[] = [];
+    this.OR([
+      { ALT: () => lines.push(this.CONSUME(PlainLine)) },
+      {
+        ALT: () => {
+          lines.push(this.CONSUME(ContinuedLine));
+          this.MANY(() => {
+            lines.push(
+              this.OR2([
+                { ALT: () => this.CONSUME2(CommentLine) },
+                { ALT: () => this.CONSUME2(BlankLine) },
+                { ALT: () => this.CONSUME2(ContinuedLine) },
+              ]),
+            );
+          });
+          this.OPTION(() => lines.push(this.CONSUME2(PlainLine)));
+        },
+      },
+    ]);
+    this.ACTION(() => this.h().instruction(lines));
+    this.MANY2({
+      GATE: () => this.h().wantsHeredocLine(),
+      DEF: () => {
+        const t = this.CONSUME(AnyLine);
+        this.ACTION(() => this.h().heredocLine(t));
+      },
+    });
+    this.ACTION(() => this.h().endInstruction());
+  });
+}
+
+// Built once: Chevrotain's grammar analysis is the expensive part.
+const parser = new LineStructureParser();
+
+/** Runs the structure grammar over line tokens, reporting to `handler`. Not re-entrant. */
+export function parseLineStructure(tokens: IToken[], handler: StructureHandler): void {
+  parser.input = tokens;
+  parser.handler = handler;
+  try {
+    parser.dockerfile();
+  } finally {
+    parser.handler = undefined;
+  }
+  if (parser.errors.length > 0) {
+    // Every line token fits the grammar, so this means a bug in the grammar, not in the Dockerfile.
+    throw new Error(`internal: Dockerfile line structure not recognised: ${parser.errors[0]!.message}`);
+  }
+}

@@ -1,0 +1,188 @@
+import type { IToken } from 'chevrotain';
+import type { Heredoc, Node, NodeParseResult, Position, Warning } from './ast.js';
+import { matchDirective, scanDirectives } from './directives.js';
+import { DirectiveError, DockerfileErrorCode, DockerfileParseError, UnterminatedHeredocError } from './errors.js';
+import { leadingSpaceLength, trimLeftSpace, trimRightSpace } from './go-text.js';
+import type { HeredocMarker } from './heredoc.js';
+import { ContinuedLine, lexerForEscape } from './line-lexer.js';
+import { parseLineStructure, type StructureHandler } from './line-structure.js';
+import { LogicalLine, type Segment } from './logical-line.js';
+import { heredocMarkersFor, nodeFromLine } from './node-builder.js';
+import { LineProblem } from './problem.js';
+
+export interface ParseOptions {
+  /** File name used in positions and messages; default `Dockerfile`. */
+  file?: string;
+}
+
+const trimNewline = (s: string) => s.replace(/[\r\n]+$/, '');
+
+/** The escape token ends the line (BuildKit's lineContinuationRegex): drop it and what follows. */
+function cutContinuation(content: string): string {
+  return content.replace(/[ \t]*$/, '').slice(0, -1);
+}
+
+function isContinued(t: IToken): boolean {
+  return t.tokenType.CATEGORIES?.includes(ContinuedLine) ?? false;
+}
+
+interface OpenHeredoc extends HeredocMarker {
+  offset: number;
+  content: string;
+  firstLine?: number;
+}
+
+/** Builds nodes from the line structure, exactly as BuildKit's parser.Parse loop does. */
+class NodeBuilder implements StructureHandler {
+  readonly nodes: Node[] = [];
+  readonly warnings: Warning[] = [];
+  private comments: string[] = [];
+  private node: Node | undefined;
+  private line: LogicalLine | undefined;
+  private pending: OpenHeredoc[] = [];
+
+  constructor(
+    private readonly file: string,
+    private readonly escape: '\\' | '`',
+    private readonly tokens: IToken[],
+    private readonly directiveLines: Set<number>,
+  ) {}
+
+  sourceLine(line: number): string | undefined {
+    const t = this.tokens[line - 1];
+    return t ? trimNewline(t.image) : undefined;
+  }
+
+  private error(p: LineProblem, line: LogicalLine): DockerfileParseError {
+    const pos = line.positionAt(p.offset);
+    return new DockerfileParseError(p.code, p.message, { file: this.file, ...pos }, this.sourceLine(pos.line), { hint: p.hint });
+  }
+
+  private warn(code: string, message: string, position: Position): void {
+    this.warnings.push({ code, message, position, file: this.file });
+  }
+
+  comment(t: IToken): void {
+    this.comments.push(trimLeftSpace(trimRightSpace(t.image.slice(1))));
+    if (!this.directiveLines.has(t.startLine!)) {
+      const d = matchDirective(t.image);
+      if (d) {
+        this.warn(
+          'InvalidDirectivePosition',
+          `parser directive "${d.name}" is ignored: directives must come before any instruction, comment or blank line`,
+          { line: t.startLine!, column: leadingSpaceLength(t.image) + 1 },
+        );
+      }
+    }
+  }
+
+  instruction(lines: IToken[]): void {
+    const first = lines[0]!;
+    let text = trimNewline(first.image);
+    const lead = leadingSpaceLength(text);
+    text = text.slice(lead);
+    if (isContinued(first)) text = cutContinuation(text);
+    const segments: Segment[] = [{ offset: 0, line: first.startLine!, column: lead + 1 }];
+    let emptyContinuation: number | undefined;
+    for (let i = 1; i < lines.length; i++) {
+      const t = lines[i]!;
+      const name = t.tokenType.name;
+      if (name === 'CommentLine') continue;
+      if (name === 'BlankLine') {
+        emptyContinuation ??= t.startLine!;
+        continue;
+      }
+      let content = trimNewline(t.image);
+      if (isContinued(t)) content = cutContinuation(content);
+      segments.push({ offset: text.length, line: t.startLine!, column: 1 });
+      text += content;
+    }
+    const line = new LogicalLine(text, segments);
+    if (emptyContinuation !== undefined) {
+      this.warn('NoEmptyContinuation', `Empty continuation line found in: ${text}`, { line: emptyContinuation, column: 1 });
+    }
+    let node: Node;
+    try {
+      node = nodeFromLine(line, this.escape, this.comments);
+    } catch (e) {
+      if (e instanceof LineProblem) throw this.error(e, line);
+      throw e;
+    }
+    this.comments = [];
+    const last = lines[lines.length - 1]!;
+    node.range.end = { line: last.startLine!, column: trimNewline(last.image).length + 1 };
+    this.node = node;
+    this.line = line;
+    this.pending = heredocMarkersFor(node, line).map((m) => ({ ...m, content: '' }));
+  }
+
+  wantsHeredocLine(): boolean {
+    return this.pending.length > 0;
+  }
+
+  heredocLine(t: IToken): void {
+    const doc = this.pending[0]!;
+    let candidate = trimNewline(t.image);
+    if (doc.chomp) candidate = candidate.replace(/^\t+/, '');
+    const lineNo = t.startLine!;
+    if (candidate !== doc.name) {
+      doc.content += t.image;
+      doc.firstLine ??= lineNo;
+      return;
+    }
+    const end = { line: lineNo, column: trimNewline(t.image).length + 1 };
+    const heredoc: Heredoc = {
+      name: doc.name,
+      fileDescriptor: doc.fileDescriptor,
+      expand: doc.expand,
+      chomp: doc.chomp,
+      content: doc.content,
+      range: { start: { line: doc.firstLine ?? lineNo, column: 1 }, end },
+    };
+    this.node!.heredocs.push(heredoc);
+    this.node!.range.end = end;
+    this.pending.shift();
+  }
+
+  endInstruction(): void {
+    const node = this.node!;
+    if (this.pending.length > 0) {
+      const doc = this.pending[0]!;
+      const pos = this.line!.positionAt(doc.offset);
+      throw new UnterminatedHeredocError(doc.name, { file: this.file, ...pos }, this.sourceLine(pos.line));
+    }
+    this.nodes.push(node);
+    this.node = undefined;
+  }
+}
+
+/**
+ * Parses a Dockerfile to BuildKit's raw node level (what BuildKit's parser.Parse does): no
+ * per-instruction validation beyond what that parser checks. `parseDockerfile` adds the typed level.
+ */
+export function parseDockerfileNodes(source: string, options: ParseOptions = {}): NodeParseResult {
+  const file = options.file ?? 'Dockerfile';
+  const text = source.charCodeAt(0) === 0xfeff ? source.slice(1) : source;
+  const scan = scanDirectives(text);
+  const lex = lexerForEscape(scan.escapeToken).tokenize(text);
+  const tokens = lex.tokens;
+  for (let i = 0; i < tokens.length; i++) tokens[i]!.startLine = i + 1;
+  if (scan.problem) {
+    const { message, line } = scan.problem;
+    const src = tokens[line - 1] ? trimNewline(tokens[line - 1]!.image) : undefined;
+    throw new DirectiveError(message, { file, line, column: 1 }, src);
+  }
+  const builder = new NodeBuilder(file, scan.escapeToken, tokens, new Set(scan.found.map((f) => f.line)));
+  parseLineStructure(tokens, builder);
+  if (builder.nodes.length === 0) {
+    const line = Math.max(1, tokens.length);
+    throw new DockerfileParseError(
+      DockerfileErrorCode.Empty,
+      'file with no instructions',
+      { file, line, column: 1 },
+      builder.sourceLine(line),
+      { hint: 'a Dockerfile needs at least a FROM instruction' },
+    );
+  }
+  return { file, directives: scan.directives, escapeToken: scan.escapeToken, nodes: builder.nodes, warnings: builder.warnings };
+}
