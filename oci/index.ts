@@ -2,3 +2,4 @@
 export * from './image/index.js';
 export * from './reference.js';
 export * from './layer/index.js';
+export * from './registry/index.js';

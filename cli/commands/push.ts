@@ -1,0 +1,31 @@
+import type { Command } from 'commander';
+import { openStore } from '../../cache/index.js';
+import { pushImage } from '../../oci/index.js';
+import { globalOptions } from '../options.js';
+import { addRegistryFlags, registryOptions } from './registry-flags.js';
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('push')
+    .description('Upload a local image to a registry')
+    .argument('<image>', 'local image name or id')
+    .argument('[target]', 'where to push it (default: the image name), e.g. host:5000/app:1')
+    .option('-q, --quiet', 'print only the manifest digest');
+  addRegistryFlags(cmd).action(async (image: string, target: string | undefined, o: { quiet?: boolean }) => {
+    const { root } = globalOptions(cmd);
+    const options = await registryOptions(cmd, root);
+    const store = await openStore(root);
+    try {
+      const r = await pushImage(store, image, target, options);
+      if (o.quiet) {
+        process.stdout.write(`${r.manifestDigest}\n`);
+      } else {
+        const { uploaded, exists, mounted } = r.blobs;
+        process.stdout.write(`Pushed ${r.reference}: ${uploaded} blob(s) uploaded, ${mounted} mounted, ${exists} already present\n`);
+        process.stdout.write(`${r.reference.replace(/^.*:/, '')}: digest: ${r.manifestDigest} size: ${r.manifestSize}\n`);
+      }
+    } finally {
+      store.close();
+    }
+  });
+}

@@ -1,0 +1,20 @@
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { readRegistriesConfig, type ClientOptions } from '../../oci/index.js';
+import { collect } from '../options.js';
+
+/** The TLS flags pull, push and login share. */
+export function addRegistryFlags(cmd: Command): Command {
+  return cmd
+    .option('--insecure-registry <host>', 'reach this registry without TLS verification, or over plain HTTP (repeatable)', collect, [])
+    .option('--ca-file <file>', 'PEM CA certificate to trust for the registry (also makes loopback registries use HTTPS)');
+}
+
+/** Client options from the flags and `ROOT/registries.json`. */
+export async function registryOptions(cmd: Command, root: string): Promise<ClientOptions> {
+  const o = cmd.opts() as { insecureRegistry: string[]; caFile?: string };
+  const registries = await readRegistriesConfig(join(root, 'registries.json'));
+  const out: ClientOptions = { insecureRegistries: o.insecureRegistry, registries };
+  if (o.caFile) out.caFile = o.caFile;
+  return out;
+}

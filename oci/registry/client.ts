@@ -1,0 +1,553 @@
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Readable } from 'node:stream';
+import { request, type Dispatcher } from 'undici';
+import { MediaType } from '../image/index.js';
+import { parseChallenges, type Challenge } from './auth.js';
+import { getCredentials, type Credentials } from './docker-config.js';
+import { resolveEndpoint, type Endpoint, type TransportOptions } from './endpoint.js';
+import { describeErrorBody, networkError, parseErrorBody, RegistryError } from './errors.js';
+import { publishBlob } from './progress.js';
+import { backoffDelay, DEFAULT_RETRY, isRetryable, withRetry, type RetryPolicy } from './retry.js';
+
+export interface ClientOptions extends TransportOptions {
+  /** Environment for DOCKER_CONFIG / HOME lookups of saved credentials. */
+  env?: NodeJS.ProcessEnv;
+  /** Use these instead of the docker config (kiln login checks them this way); null means anonymous. */
+  credentials?: Credentials | null;
+  retry?: RetryPolicy;
+  /** Blobs larger than this are uploaded in chunks of `chunkSize` (PATCH), smaller ones in one PUT. */
+  chunkThreshold?: number;
+  chunkSize?: number;
+}
+
+/** A manifest or index exactly as the registry served it (its digest covers these bytes). */
+export interface FetchedManifest {
+  bytes: Buffer;
+  mediaType: string;
+  digest: string;
+}
+
+export interface BlobSource {
+  digest: string;
+  size: number;
+  /** Opens the blob's content from the start; called again on each retry. */
+  open: () => Readable;
+}
+
+export type BlobPushResult = 'exists' | 'mounted' | 'uploaded';
+
+interface SendOptions {
+  scopes: string[];
+  headers?: Record<string, string>;
+  /** A Buffer can be re-sent after an auth challenge; a stream cannot. */
+  body?: Buffer | AsyncIterable<Buffer>;
+  ok: number[];
+  /** What the request was about, for error messages: `manifest host/repo:tag`. */
+  what: string;
+}
+
+const MANIFEST_ACCEPT = [MediaType.ociManifest, MediaType.ociIndex, MediaType.dockerManifest, MediaType.dockerManifestList].join(', ');
+const MAX_MANIFEST = 4 * 1024 * 1024;
+const MAX_ERROR_BODY = 64 * 1024;
+const TOKEN_MARGIN_MS = 10_000;
+
+async function readLimited(body: Dispatcher.ResponseData['body'], limit: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      body.destroy();
+      throw new RegistryError('E_REGISTRY_PROTOCOL', `response larger than ${limit} bytes`);
+    }
+    parts.push(chunk);
+  }
+  return Buffer.concat(parts);
+}
+
+function header(res: Dispatcher.ResponseData, name: string): string | undefined {
+  const v = res.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** Takes exact byte counts from one stream, so a blob can be cut into upload chunks without copying it whole. */
+class ByteReader {
+  private pending: Buffer | undefined;
+  constructor(private readonly source: AsyncIterator<Buffer>) {}
+
+  async *take(n: number): AsyncGenerator<Buffer> {
+    while (n > 0) {
+      let buf = this.pending;
+      this.pending = undefined;
+      if (!buf) {
+        const next = await this.source.next();
+        if (next.done) throw new RegistryError('E_REGISTRY_PROTOCOL', 'blob content ended before its declared size');
+        buf = next.value;
+      }
+      if (buf.length > n) {
+        this.pending = buf.subarray(n);
+        buf = buf.subarray(0, n);
+      }
+      n -= buf.length;
+      yield buf;
+    }
+  }
+}
+
+/**
+ * A client for one registry (Distribution API v2). One pooled dispatcher; auth (challenge,
+ * token per scope set, retry once), retries with backoff and redirects are layered around it.
+ */
+export class RegistryClient {
+  private origin: string | undefined;
+  private challenge: Challenge | undefined;
+  private pinged: Promise<void> | undefined;
+  private readonly tokens = new Map<string, { value: string; expires: number }>();
+  private credentials: Promise<Credentials | undefined> | undefined;
+  private readonly retry: RetryPolicy;
+
+  private constructor(
+    readonly registry: string,
+    private readonly endpoint: Endpoint,
+    private readonly options: ClientOptions,
+  ) {
+    this.retry = options.retry ?? DEFAULT_RETRY;
+  }
+
+  static async connect(registry: string, options: ClientOptions = {}): Promise<RegistryClient> {
+    return new RegistryClient(registry, await resolveEndpoint(registry, options), options);
+  }
+
+  async close(): Promise<void> {
+    await this.endpoint.dispatcher.close();
+  }
+
+  private getCreds(): Promise<Credentials | undefined> {
+    if (this.options.credentials !== undefined) return Promise.resolve(this.options.credentials ?? undefined);
+    this.credentials ??= getCredentials(this.registry, this.options.env);
+    return this.credentials;
+  }
+
+  private async raw(method: Dispatcher.HttpMethod, url: string, headers: Record<string, string>, body?: Buffer | AsyncIterable<Buffer>) {
+    try {
+      const payload = body === undefined || Buffer.isBuffer(body) ? body : Readable.from(body, { objectMode: false });
+      return await request(url, { method, headers: { 'user-agent': 'kiln', ...headers }, body: payload, dispatcher: this.endpoint.dispatcher });
+    } catch (err) {
+      throw networkError(err, this.registry, url);
+    }
+  }
+
+  /** `GET /v2/`: finds the scheme that works and the auth challenge, once per client. */
+  ping(): Promise<void> {
+    this.pinged ??= withRetry(this.retry, () => this.doPing()).catch((err) => {
+      this.pinged = undefined;
+      throw err;
+    });
+    return this.pinged;
+  }
+
+  private async doPing(): Promise<void> {
+    let lastErr: unknown;
+    for (const origin of this.endpoint.origins) {
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await this.raw('GET', `${origin}/v2/`, {});
+      } catch (err) {
+        lastErr = err;
+        continue;
+      }
+      await res.body.dump();
+      if (res.statusCode === 200 || res.statusCode === 401) {
+        this.origin = origin;
+        const www = header(res, 'www-authenticate');
+        if (res.statusCode === 401 && www) this.challenge = pickChallenge(parseChallenges(www));
+        return;
+      }
+      if (res.statusCode >= 500) {
+        throw new RegistryError('E_REGISTRY_SERVER', `registry ${this.registry} answered ${res.statusCode} to GET /v2/`, {
+          status: res.statusCode,
+          retryable: true,
+        });
+      }
+      throw new RegistryError('E_REGISTRY_PROTOCOL', `${origin} does not look like a registry (GET /v2/ answered ${res.statusCode})`, {
+        status: res.statusCode,
+        hint: 'check the registry host and port in the image reference',
+      });
+    }
+    throw lastErr;
+  }
+
+  /** Checks that the credentials in use are accepted (what `kiln login` verifies). */
+  async checkLogin(): Promise<void> {
+    await this.ping();
+    const res = await this.send('GET', '/v2/', { scopes: [], ok: [200], what: `registry ${this.registry}` });
+    await res.body.dump();
+  }
+
+  private async describeCreds(): Promise<string> {
+    try {
+      const c = await this.getCreds();
+      if (!c) return 'no credentials were found (anonymous access)';
+      return c.identityToken ? `tried an identity token from ${c.source}` : `tried user "${c.username}" from ${c.source}`;
+    } catch (err) {
+      return (err as Error).message;
+    }
+  }
+
+  private async authHeader(scopes: string[], fresh: boolean): Promise<string | undefined> {
+    const ch = this.challenge;
+    if (!ch) return undefined;
+    if (ch.scheme === 'basic') {
+      const c = await this.getCreds();
+      if (!c) {
+        throw new RegistryError('E_REGISTRY_UNAUTHORIZED', `registry ${this.registry} requires a login`, {
+          status: 401,
+          hint: `run: kiln login ${this.registry}`,
+        });
+      }
+      return `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
+    }
+    const key = [...scopes].sort().join(' ');
+    const cached = this.tokens.get(key);
+    if (!fresh && cached && cached.expires > Date.now() + TOKEN_MARGIN_MS) return cached.value;
+    const token = await this.fetchToken(ch, scopes);
+    this.tokens.set(key, token);
+    return token.value;
+  }
+
+  /** The token flow of the distribution auth spec: GET the realm (Basic auth if we have credentials), or POST a refresh token. */
+  private async fetchToken(ch: Challenge, scopes: string[]): Promise<{ value: string; expires: number }> {
+    const realm = ch.params.realm;
+    if (!realm) throw new RegistryError('E_REGISTRY_PROTOCOL', `registry ${this.registry} sent a Bearer challenge without a realm`);
+    const creds = await this.getCreds();
+    const url = new URL(realm);
+    let res: Dispatcher.ResponseData;
+    if (creds?.identityToken) {
+      const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.identityToken, client_id: 'kiln' });
+      if (ch.params.service) form.set('service', ch.params.service);
+      if (scopes.length) form.set('scope', scopes.join(' '));
+      res = await this.raw('POST', url.toString(), { 'content-type': 'application/x-www-form-urlencoded' }, Buffer.from(form.toString()));
+    } else {
+      if (ch.params.service) url.searchParams.set('service', ch.params.service);
+      for (const s of scopes) url.searchParams.append('scope', s);
+      const headers: Record<string, string> = {};
+      if (creds) {
+        url.searchParams.set('account', creds.username);
+        headers.authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`;
+      }
+      res = await this.raw('GET', url.toString(), headers);
+    }
+    const text = (await readLimited(res.body, MAX_MANIFEST)).toString('utf8');
+    if (res.statusCode === 401 || res.statusCode === 403) {
+      const detail = describeErrorBody(parseErrorBody(text)) || text.trim().slice(0, 200);
+      throw new RegistryError('E_REGISTRY_UNAUTHORIZED', `the token service ${url.origin} refused the login for ${this.registry}${detail ? `: ${detail}` : ''} (${await this.describeCreds()})`, {
+        status: res.statusCode,
+        errors: parseErrorBody(text),
+        hint: `check the user and password, then run: kiln login ${this.registry}`,
+      });
+    }
+    if (res.statusCode !== 200) {
+      throw new RegistryError('E_REGISTRY_SERVER', `the token service ${url.origin} answered ${res.statusCode}: ${text.trim().slice(0, 200)}`, {
+        status: res.statusCode,
+        retryable: res.statusCode >= 500,
+      });
+    }
+    const body = JSON.parse(text) as { token?: string; access_token?: string; expires_in?: number };
+    const token = body.token ?? body.access_token;
+    if (!token) throw new RegistryError('E_REGISTRY_PROTOCOL', `the token service ${url.origin} returned no token`);
+    // The spec's default lifetime is 60s when expires_in is absent.
+    return { value: `Bearer ${token}`, expires: Date.now() + (body.expires_in ?? 60) * 1000 };
+  }
+
+  private url(pathOrUrl: string): string {
+    return new URL(pathOrUrl, this.origin).toString();
+  }
+
+  private async send(method: Dispatcher.HttpMethod, pathOrUrl: string, o: SendOptions): Promise<Dispatcher.ResponseData> {
+    await this.ping();
+    const url = this.url(pathOrUrl);
+    for (let attempt = 0; ; attempt++) {
+      const auth = await this.authHeader(o.scopes, attempt > 0);
+      const res = await this.raw(method, url, { ...o.headers, ...(auth ? { authorization: auth } : {}) }, o.body);
+      const replayable = o.body === undefined || Buffer.isBuffer(o.body);
+      if (res.statusCode === 401 && attempt === 0 && replayable) {
+        await res.body.dump();
+        const www = header(res, 'www-authenticate');
+        if (www) this.challenge = pickChallenge(parseChallenges(www)) ?? this.challenge;
+        if (this.challenge) continue;
+      }
+      if (o.ok.includes(res.statusCode)) return res;
+      throw await this.failure(res, method, o.what);
+    }
+  }
+
+  private async failure(res: Dispatcher.ResponseData, method: string, what: string): Promise<RegistryError> {
+    let errors: ReturnType<typeof parseErrorBody> = [];
+    if (method !== 'HEAD') {
+      try {
+        errors = parseErrorBody((await readLimited(res.body, MAX_ERROR_BODY)).toString('utf8'));
+      } catch {
+        errors = [];
+      }
+    } else {
+      await res.body.dump();
+    }
+    const said = describeErrorBody(errors);
+    const suffix = said ? ` (registry said: ${said})` : '';
+    const status = res.statusCode;
+    const base = { status, errors };
+    if (status === 401) {
+      return new RegistryError('E_REGISTRY_UNAUTHORIZED', `unauthorized: ${what}${suffix}; ${await this.describeCreds()}`, {
+        ...base,
+        hint: `log in with: kiln login ${this.registry}`,
+      });
+    }
+    if (status === 403) {
+      return new RegistryError('E_REGISTRY_DENIED', `access denied: ${what}${suffix}; ${await this.describeCreds()}`, {
+        ...base,
+        hint: 'the account has no permission for this repository',
+      });
+    }
+    if (status === 404) return new RegistryError('E_REGISTRY_NOT_FOUND', `not found: ${what}${suffix}`, base);
+    if (status === 429) {
+      return new RegistryError('E_REGISTRY_RATE_LIMITED', `registry ${this.registry} is rate limiting requests (${what})${suffix}`, {
+        ...base,
+        retryable: true,
+        hint: 'wait a while, or log in to get a higher limit',
+      });
+    }
+    if (status >= 500) {
+      return new RegistryError('E_REGISTRY_SERVER', `registry ${this.registry} failed (${status}) on ${method} ${what}${suffix}`, {
+        ...base,
+        retryable: true,
+      });
+    }
+    return new RegistryError('E_REGISTRY_PROTOCOL', `registry ${this.registry} answered ${status} to ${method} ${what}${suffix}`, base);
+  }
+
+  /** GET a manifest or index by tag or digest, checking its digest. */
+  getManifest(repository: string, reference: string): Promise<FetchedManifest> {
+    const what = `manifest ${this.registry}/${repository}${reference.includes(':') ? '@' : ':'}${reference}`;
+    return withRetry(this.retry, async () => {
+      const res = await this.send('GET', `/v2/${repository}/manifests/${reference}`, {
+        scopes: [`repository:${repository}:pull`],
+        headers: { accept: MANIFEST_ACCEPT },
+        ok: [200],
+        what,
+      });
+      const bytes = await readLimited(res.body, MAX_MANIFEST);
+      const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+      if (reference.startsWith('sha256:') && reference !== digest) {
+        throw new RegistryError('E_REGISTRY_DIGEST_MISMATCH', `${what}: the registry sent content with digest ${digest}`);
+      }
+      const served = header(res, 'docker-content-digest');
+      if (served?.startsWith('sha256:') && served !== digest) {
+        throw new RegistryError('E_REGISTRY_DIGEST_MISMATCH', `${what}: Docker-Content-Digest says ${served} but the content hashes to ${digest}`);
+      }
+      let mediaType = (header(res, 'content-type') ?? '').split(';')[0]!.trim();
+      const declared = (JSON.parse(bytes.toString('utf8')) as { mediaType?: string; schemaVersion?: number }).mediaType;
+      if (declared) mediaType = declared;
+      return { bytes, mediaType, digest };
+    });
+  }
+
+  /** Size of a blob in the repository, or undefined when it is not there. */
+  statBlob(repository: string, digest: string, push = false): Promise<number | undefined> {
+    return withRetry(this.retry, async () => {
+      const res = await this.send('HEAD', `/v2/${repository}/blobs/${digest}`, {
+        scopes: [`repository:${repository}:${push ? 'pull,push' : 'pull'}`],
+        ok: [200, 404],
+        what: `blob ${digest} in ${this.registry}/${repository}`,
+      });
+      await res.body.dump();
+      return res.statusCode === 200 ? Number(header(res, 'content-length') ?? 0) : undefined;
+    });
+  }
+
+  /**
+   * Streams a blob, verifying its size and digest as it goes. When the connection breaks part
+   * way, the rest is requested with `Range: bytes=N-` (skipping N bytes if the registry ignores
+   * the range), so nothing already received is fetched twice.
+   */
+  getBlob(repository: string, digest: string, size: number): Readable {
+    const what = `blob ${digest} in ${this.registry}/${repository}`;
+    const self = this;
+    async function* content(): AsyncGenerator<Buffer> {
+      const hash = createHash('sha256');
+      let received = 0;
+      let failures = 0;
+      publishBlob({ direction: 'pull', registry: self.registry, repository, digest, size, transferred: 0, state: 'start' });
+      for (let complete = false; !complete; ) {
+        const resuming = received > 0;
+        let res: Dispatcher.ResponseData;
+        try {
+          res = await self.send('GET', `/v2/${repository}/blobs/${digest}`, {
+            scopes: [`repository:${repository}:pull`],
+            headers: resuming ? { range: `bytes=${received}-` } : {},
+            ok: [200, 206],
+            what,
+          });
+        } catch (err) {
+          if (!isRetryable(err) || ++failures >= self.retry.attempts) throw err;
+          await sleep(backoffDelay(self.retry, failures));
+          continue;
+        }
+        if (resuming) publishBlob({ direction: 'pull', registry: self.registry, repository, digest, size, transferred: received, state: 'resume' });
+        let skip = resuming && res.statusCode === 200 ? received : 0;
+        try {
+          for await (const raw of res.body as AsyncIterable<Buffer>) {
+            let chunk = raw;
+            if (skip > 0) {
+              const n = Math.min(skip, chunk.length);
+              skip -= n;
+              chunk = chunk.subarray(n);
+              if (chunk.length === 0) continue;
+            }
+            received += chunk.length;
+            if (received > size) throw new RegistryError('E_REGISTRY_DIGEST_MISMATCH', `${what}: the registry sent more than the expected ${size} bytes`);
+            hash.update(chunk);
+            publishBlob({ direction: 'pull', registry: self.registry, repository, digest, size, transferred: received, state: 'progress' });
+            yield chunk;
+          }
+        } catch (err) {
+          const e = networkError(err, self.registry, self.url(`/v2/${repository}/blobs/${digest}`));
+          if (!e.retryable || ++failures >= self.retry.attempts) throw e;
+          await sleep(backoffDelay(self.retry, failures));
+          continue;
+        }
+        complete = received === size;
+        if (!complete && ++failures >= self.retry.attempts) {
+          throw new RegistryError('E_REGISTRY_PROTOCOL', `${what}: the registry sent ${received} of ${size} bytes`, { retryable: true });
+        }
+      }
+      const got = `sha256:${hash.digest('hex')}`;
+      if (got !== digest) throw new RegistryError('E_REGISTRY_DIGEST_MISMATCH', `${what}: the content received hashes to ${got}`);
+      publishBlob({ direction: 'pull', registry: self.registry, repository, digest, size, transferred: received, state: 'done' });
+    }
+    return Readable.from(content(), { objectMode: false });
+  }
+
+  /**
+   * Uploads a blob unless the repository has it: cross-repository mount from `mountFrom` when
+   * the registry allows, else one streamed PUT, or PATCH chunks for big blobs. Retried whole with
+   * backoff; an unfinished upload session is never completed, so the registry keeps nothing partial.
+   */
+  pushBlob(repository: string, blob: BlobSource, mountFrom: string[] = []): Promise<BlobPushResult> {
+    const what = `blob ${blob.digest} in ${this.registry}/${repository}`;
+    const event = { direction: 'push' as const, registry: this.registry, repository, digest: blob.digest, size: blob.size };
+    return withRetry(this.retry, async () => {
+      if ((await this.statBlob(repository, blob.digest, true)) !== undefined) {
+        publishBlob({ ...event, transferred: blob.size, state: 'exists' });
+        return 'exists';
+      }
+      const push = `repository:${repository}:pull,push`;
+      let location: string | undefined;
+      for (const from of mountFrom.filter((r) => r !== repository).slice(0, 1)) {
+        const q = new URLSearchParams({ mount: blob.digest, from });
+        const res = await this.send('POST', `/v2/${repository}/blobs/uploads/?${q}`, {
+          scopes: [push, `repository:${from}:pull`],
+          ok: [201, 202],
+          what,
+        });
+        await res.body.dump();
+        if (res.statusCode === 201) {
+          publishBlob({ ...event, transferred: blob.size, state: 'mounted' });
+          return 'mounted';
+        }
+        location = header(res, 'location');
+      }
+      if (!location) {
+        const res = await this.send('POST', `/v2/${repository}/blobs/uploads/`, { scopes: [push], ok: [202], what });
+        await res.body.dump();
+        location = header(res, 'location');
+      }
+      if (!location) throw new RegistryError('E_REGISTRY_PROTOCOL', `${what}: upload started without a Location`);
+      publishBlob({ ...event, transferred: 0, state: 'start' });
+      let sent = 0;
+      const source = blob.open();
+      try {
+        await this.upload(repository, location, source, blob, what, (n) => {
+          sent += n;
+          publishBlob({ ...event, transferred: sent, state: 'progress' });
+        });
+      } finally {
+        source.destroy();
+      }
+      publishBlob({ ...event, transferred: blob.size, state: 'done' });
+      return 'uploaded';
+    });
+  }
+
+  private async upload(repository: string, location: string, source: Readable, blob: BlobSource, what: string, progress: (n: number) => void): Promise<void> {
+    const push = `repository:${repository}:pull,push`;
+    const reader = new ByteReader(source[Symbol.asyncIterator]());
+    const counted = async function* (part: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+      for await (const chunk of part) {
+        progress(chunk.length);
+        yield chunk;
+      }
+    };
+    const threshold = this.options.chunkThreshold ?? 1024 * 1024 * 1024;
+    const chunkSize = this.options.chunkSize ?? 128 * 1024 * 1024;
+    const finish = (loc: string) => {
+      const u = new URL(loc, this.origin);
+      u.searchParams.set('digest', blob.digest);
+      return u.toString();
+    };
+    if (blob.size <= threshold) {
+      const res = await this.send('PUT', finish(location), {
+        scopes: [push],
+        headers: { 'content-type': 'application/octet-stream', 'content-length': String(blob.size) },
+        body: counted(reader.take(blob.size)),
+        ok: [201],
+        what,
+      });
+      await res.body.dump();
+    } else {
+      for (let start = 0; start < blob.size; start += chunkSize) {
+        const n = Math.min(chunkSize, blob.size - start);
+        const res = await this.send('PATCH', location, {
+          scopes: [push],
+          headers: {
+            'content-type': 'application/octet-stream',
+            'content-length': String(n),
+            'content-range': `${start}-${start + n - 1}`,
+          },
+          body: counted(reader.take(n)),
+          ok: [202],
+          what,
+        });
+        await res.body.dump();
+        location = header(res, 'location') ?? location;
+      }
+      const res = await this.send('PUT', finish(location), { scopes: [push], headers: { 'content-length': '0' }, ok: [201], what });
+      await res.body.dump();
+    }
+  }
+
+  /** PUT a manifest under a tag (or its digest); returns the digest the registry recorded. */
+  putManifest(repository: string, reference: string, manifest: FetchedManifest): Promise<string> {
+    const what = `manifest ${this.registry}/${repository}:${reference}`;
+    return withRetry(this.retry, async () => {
+      const res = await this.send('PUT', `/v2/${repository}/manifests/${reference}`, {
+        scopes: [`repository:${repository}:pull,push`],
+        headers: { 'content-type': manifest.mediaType },
+        body: manifest.bytes,
+        ok: [201],
+        what,
+      });
+      await res.body.dump();
+      const recorded = header(res, 'docker-content-digest');
+      if (recorded && recorded !== manifest.digest) {
+        throw new RegistryError('E_REGISTRY_DIGEST_MISMATCH', `${what}: the registry recorded ${recorded}, kiln sent ${manifest.digest}`);
+      }
+      return manifest.digest;
+    });
+  }
+}
+
+/** Bearer is preferred when a registry offers both. */
+function pickChallenge(list: Challenge[]): Challenge | undefined {
+  return list.find((c) => c.scheme === 'bearer') ?? list.find((c) => c.scheme === 'basic');
+}

@@ -1,0 +1,91 @@
+import PQueue from 'p-queue';
+import type { Store } from '../../cache/index.js';
+import type { ImageIndex, ImageManifest } from '../image/index.js';
+import { isIndexMediaType, isManifestMediaType } from '../image/index.js';
+import { formatReference, parseReference, type ImageReference } from '../reference.js';
+import { RegistryClient, type ClientOptions, type FetchedManifest } from './client.js';
+import { RegistryError } from './errors.js';
+import { DEFAULT_PULL_PLATFORM, parsePlatform, selectPlatformManifest } from './platform-select.js';
+
+export interface PullOptions extends ClientOptions {
+  /** `os/arch[/variant]`; default linux/amd64. */
+  platform?: string;
+  /** How many blobs download at once (default 3). */
+  concurrency?: number;
+}
+
+export interface PullResult {
+  /** The name the image was tagged with in the store. */
+  name: string;
+  manifestDigest: string;
+  /** The index or manifest list the manifest was chosen from, when there was one. */
+  indexDigest?: string;
+  configDigest: string;
+  /** Blobs downloaded (the rest were already in the store). */
+  downloaded: number;
+  bytes: number;
+}
+
+export const DEFAULT_CONCURRENCY = 3;
+
+function parseManifest(m: FetchedManifest, what: string): ImageManifest | ImageIndex {
+  const doc = JSON.parse(m.bytes.toString('utf8')) as { schemaVersion?: number; mediaType?: string; manifests?: unknown; layers?: unknown; config?: unknown };
+  if (doc.schemaVersion === 1 || m.mediaType.startsWith('application/vnd.docker.distribution.manifest.v1')) {
+    throw new RegistryError('E_REGISTRY_UNSUPPORTED', `${what} is a Docker schema 1 manifest, which kiln does not support`, {
+      hint: 'push the image again with a current docker or kiln to get a schema 2 / OCI manifest',
+    });
+  }
+  if (Array.isArray(doc.manifests) && (isIndexMediaType(m.mediaType) || !doc.layers)) return doc as ImageIndex;
+  if (Array.isArray(doc.layers) && doc.config && (isManifestMediaType(m.mediaType) || m.mediaType === '' || m.mediaType.endsWith('json'))) return doc as ImageManifest;
+  throw new RegistryError('E_REGISTRY_UNSUPPORTED', `${what} has media type ${m.mediaType || 'unknown'}, which is not an image manifest or index`);
+}
+
+/**
+ * Pulls an image into the store: picks the platform from an index, fetches config and layers
+ * concurrently (skipping blobs already present), stores the manifest, and only then tags it, so
+ * the name never points at an image with missing blobs.
+ */
+export async function pullImage(store: Store, reference: string | ImageReference, options: PullOptions = {}): Promise<PullResult> {
+  const ref = typeof reference === 'string' ? parseReference(reference) : reference;
+  const repo = ref.repository;
+  const display = formatReference(ref);
+  const platform = parsePlatform(options.platform ?? DEFAULT_PULL_PLATFORM);
+  const client = await RegistryClient.connect(ref.registry, options);
+  try {
+    let fetched = await client.getManifest(repo, ref.digest ?? ref.tag!);
+    let doc = parseManifest(fetched, display);
+    let indexDigest: string | undefined;
+    if ('manifests' in doc) {
+      indexDigest = fetched.digest;
+      const picked = selectPlatformManifest(doc, platform, display);
+      fetched = await client.getManifest(repo, picked.digest);
+      doc = parseManifest(fetched, `${display} (${picked.digest})`);
+      if ('manifests' in doc) throw new RegistryError('E_REGISTRY_UNSUPPORTED', `${display}: nested image indexes are not supported`);
+    }
+    const manifest = doc;
+    const queue = new PQueue({ concurrency: options.concurrency ?? DEFAULT_CONCURRENCY });
+    let downloaded = 0;
+    let bytes = 0;
+    const blobs = [manifest.config, ...manifest.layers];
+    const settled = await Promise.allSettled(
+      blobs.map((d) =>
+        queue.add(async () => {
+          if (await store.hasBlob(d.digest)) return;
+          await store.writeBlob(client.getBlob(repo, d.digest, d.size), { expectedDigest: d.digest, expectedSize: d.size, mediaType: d.mediaType });
+          downloaded++;
+          bytes += d.size;
+        }),
+      ),
+    );
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    await store.writeBlobBuffer(fetched.bytes, { expectedDigest: fetched.digest, mediaType: fetched.mediaType });
+    const name = ref.tag !== undefined ? formatReference({ ...ref, digest: undefined }) : display;
+    const tagged = await store.tagImage(name, fetched.digest);
+    const result: PullResult = { name: tagged, manifestDigest: fetched.digest, configDigest: manifest.config.digest, downloaded, bytes };
+    if (indexDigest !== undefined) result.indexDigest = indexDigest;
+    return result;
+  } finally {
+    await client.close();
+  }
+}
