@@ -376,3 +376,10 @@ test('option skipUnsetEnv keeps references to unset variables as written', (t) =
   t.is(expandWord('${EMPTY:-d}', env, o), 'd');
   t.is(failure('${EMPTY:?}', env).code, 'E_SHELL_REQUIRED_VARIABLE');
 });
+
+test("BuildKit's heredoc-marker split (rawQuotes + rawEscapes + skipUnsetEnv, empty env)", (t) => {
+  const o = { rawQuotes: true, rawEscapes: true, skipUnsetEnv: true };
+  t.deepEqual(expandWords(`cat <<"EOF" > $FILE`, {}, o), ['cat', '<<"EOF"', '>', '$FILE']);
+  t.deepEqual(expandWords(`python3 <<'E O F' \\"x\\"`, {}, o), ['python3', `<<'E O F'`, '\\"x\\"']);
+  t.deepEqual(expandWords('a <<-EOF${X:-1 2}', {}, o), ['a', '<<-EOF${X:-1', '2}']);
+});

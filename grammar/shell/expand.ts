@@ -8,7 +8,7 @@ import { WordSplitter } from './words.js';
 export interface ExpandOptions {
   /** The Dockerfile's escape character (`# escape=` directive). Default `\`. */
   escapeToken?: '\\' | '`';
-  /** Treat `'` and `"` as ordinary characters, as for heredoc bodies (BuildKit's SkipProcessQuotes). Default true. */
+  /** Process `'` and `"` as quotes. False for heredoc bodies, where they are ordinary text (BuildKit's SkipProcessQuotes). Default true. */
   processQuotes?: boolean;
   /** Keep the quote characters in the result (BuildKit's RawQuotes). Default false. */
   rawQuotes?: boolean;
