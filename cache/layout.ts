@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { digestHex } from '../oci/image/index.js';
+import { digestHex } from '../oci/index.js';
 
 /**
  * Where things live under a state root. Temp files sit under `tmp/` on the same filesystem as

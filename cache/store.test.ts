@@ -4,7 +4,7 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { MediaType, sha256Digest, type ImageConfig, type ImageManifest } from '../oci/image/index.js';
+import { MediaType, sha256Digest, type ImageConfig, type ImageManifest } from '../oci/index.js';
 import { openStore, type Store } from './index.js';
 
 async function withStore(fn: (s: Store, root: string) => Promise<void>): Promise<void> {

@@ -13,13 +13,14 @@ import {
   type ImageIndex,
   type ImageManifest,
   type LayerDescriptor,
-} from '../oci/image/index.js';
-import { InvalidReferenceError, normalizeReference } from '../oci/reference.js';
+} from '../oci/index.js';
+import { InvalidReferenceError, normalizeReference } from '../oci/index.js';
 import { AmbiguousImageError, BlobNotFoundError, DigestMismatchError, ImageNotFoundError, SizeMismatchError, StoreBusyError, StoreError } from './errors.js';
 import { StoreLayout } from './layout.js';
 import { immediate, openDb, type Db } from './metadata.js';
 import { processAlive } from './process-alive.js';
 import { recover } from './recovery.js';
+import { extractLayer } from './snapshot-extract.js';
 import { writeTempFile } from './temp-file.js';
 
 export interface WriteBlobOptions {
@@ -394,6 +395,28 @@ export class Store {
   }
 
   // ---- extracted layers -----------------------------------------------------------------------
+
+  /**
+   * The directory holding this layer extracted (overlay whiteout form), extracting it on first use.
+   * Extraction goes to a temp dir that is renamed into place, so a dir under snapshots/ is always complete.
+   */
+  async layerDir(layer: { digest: string; diffID: string }): Promise<string> {
+    const known = this.snapshotDirOf(layer.diffID);
+    if (known && existsSync(known)) return known;
+    const final = this.snapshotPathFor(layer.diffID);
+    if (existsSync(final)) return this.recordSnapshot(layer.diffID, final);
+    const tmp = this.layout.tempPath('snap');
+    try {
+      await extractLayer(this.openBlob(layer.digest), tmp, layer.diffID);
+      await rename(tmp, final);
+    } catch (e) {
+      await rm(tmp, { recursive: true, force: true });
+      const code = (e as NodeJS.ErrnoException).code;
+      // Another process finished the same extraction first.
+      if ((code !== 'ENOTEMPTY' && code !== 'EEXIST') || !existsSync(final)) throw e;
+    }
+    return this.recordSnapshot(layer.diffID, final);
+  }
 
   /**
    * Makes `dir` (on the store's filesystem, e.g. a container's upper dir) the extracted form of the

@@ -1,5 +1,14 @@
-// Public API of oci/image: OCI/Docker image documents, media types, digests, platforms.
+// Public API of oci/image: OCI/Docker image documents, media types, digests, platforms,
+// `docker import`-style rootfs import, and image archives (OCI layout / docker-archive) save and load.
 export * from './types.js';
 export * from './media-types.js';
 export * from './digest.js';
 export * from './platform.js';
+export { applyChanges } from './changes.js';
+export type { ContentStore } from './content.js';
+export { ArchiveError, ChangeError } from './errors.js';
+export { buildManifest } from './manifest.js';
+export { DEFAULT_PATH, importRootfs, type ImportedImage, type ImportOptions } from './import-rootfs.js';
+export { saveImages, type ArchiveFormat, type SaveImage } from './save.js';
+export { loadArchive, type LoadedImage } from './load.js';
+export { creationTime, rfc3339 } from './time.js';

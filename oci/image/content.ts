@@ -1,0 +1,14 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * What image code needs from a content-addressed store. cache/'s Store implements it; oci/image
+ * does not depend on cache/.
+ */
+export interface ContentStore {
+  writeBlob(stream: Readable, opts?: { expectedDigest?: string; expectedSize?: number; mediaType?: string }): Promise<{ digest: string; size: number }>;
+  writeBlobBuffer(buf: Buffer | string, opts?: { expectedDigest?: string; mediaType?: string }): Promise<{ digest: string; size: number }>;
+  openBlob(digest: string): Readable;
+  readJson<T>(digest: string): Promise<T>;
+  hasBlob(digest: string): Promise<boolean>;
+  blobSize(digest: string): Promise<number>;
+}

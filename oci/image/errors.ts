@@ -1,0 +1,17 @@
+import { KilnError, type KilnErrorOptions } from '../../common/errors.js';
+
+/** A problem with an image archive or rootfs tarball the user handed us. */
+export class ArchiveError extends KilnError {
+  constructor(message: string, options: KilnErrorOptions = {}) {
+    super('E_ARCHIVE', message, options);
+  }
+}
+
+/** An `--change` instruction kiln cannot apply. */
+export class ChangeError extends KilnError {
+  constructor(change: string, why: string) {
+    super('E_CHANGE', `invalid --change "${change}": ${why}`, {
+      hint: 'supported: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, SHELL, STOPSIGNAL, USER, VOLUME, WORKDIR, in Dockerfile syntax',
+    });
+  }
+}

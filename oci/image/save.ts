@@ -1,0 +1,122 @@
+import type { Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { familiarReference, parseReference } from '../reference.js';
+import { detectCompression } from '../layer/index.js';
+import { decompressor } from './codec.js';
+import type { ContentStore } from './content.js';
+import { digestHex } from './digest.js';
+import { ArchiveError } from './errors.js';
+import { MediaType } from './media-types.js';
+import { hashingSink, peek } from './stream-util.js';
+import { TarOut } from './tar-out.js';
+import type { Descriptor, ImageIndex, ImageManifest, LayerDescriptor } from './types.js';
+
+/** An image to save: what cache/'s resolveImage returns is enough. */
+export interface SaveImage {
+  /** Fully qualified name (`docker.io/library/busybox:latest`), if the image is to be named. */
+  name?: string;
+  manifestDigest: string;
+  manifest: ImageManifest;
+  configDigest: string;
+  layers: LayerDescriptor[];
+}
+
+export type ArchiveFormat = 'oci' | 'docker';
+
+/**
+ * Writes images as an OCI image layout tarball or a docker-archive (what `docker save` writes),
+ * streaming every blob. The same images always give byte-identical output.
+ */
+export async function saveImages(store: ContentStore, images: SaveImage[], format: ArchiveFormat, out: Writable): Promise<void> {
+  const tar = new TarOut(out);
+  try {
+    if (format === 'oci') await writeOci(store, images, tar);
+    else await writeDocker(store, images, tar);
+    await tar.finish();
+  } catch (e) {
+    tar.abort(e as Error);
+    throw e;
+  }
+}
+
+async function writeOci(store: ContentStore, images: SaveImage[], tar: TarOut): Promise<void> {
+  const blobs = new Set<string>();
+  const manifests: Descriptor[] = [];
+  for (const img of images) {
+    const desc: Descriptor = { mediaType: img.manifest.mediaType ?? MediaType.ociManifest, digest: img.manifestDigest, size: await store.blobSize(img.manifestDigest) };
+    if (img.name !== undefined) {
+      const ref = parseReference(img.name);
+      desc.annotations = { 'io.containerd.image.name': img.name };
+      if (ref.tag !== undefined) desc.annotations['org.opencontainers.image.ref.name'] = ref.tag;
+    }
+    manifests.push(desc);
+    for (const d of [img.manifestDigest, img.configDigest, ...img.layers.map((l) => l.digest)]) blobs.add(d);
+  }
+  const index: ImageIndex = { schemaVersion: 2, mediaType: MediaType.ociIndex, manifests };
+  await tar.dir('blobs/');
+  await tar.dir('blobs/sha256/');
+  for (const digest of [...blobs].sort()) {
+    await tar.stream(`blobs/sha256/${digestHex(digest)}`, await store.blobSize(digest), store.openBlob(digest));
+  }
+  await tar.file('index.json', JSON.stringify(index));
+  await tar.file('oci-layout', JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+}
+
+interface DockerManifestEntry {
+  Config: string;
+  RepoTags: string[] | null;
+  Layers: string[];
+}
+
+async function writeDocker(store: ContentStore, images: SaveImage[], tar: TarOut): Promise<void> {
+  const entries: DockerManifestEntry[] = [];
+  const repositories: Record<string, Record<string, string>> = {};
+  const layers = new Map<string, LayerDescriptor>();
+  const configs = new Set<string>();
+  for (const img of images) {
+    const layerPaths = img.layers.map((l) => `${digestHex(l.diffID)}/layer.tar`);
+    for (const l of img.layers) layers.set(digestHex(l.diffID), l);
+    configs.add(img.configDigest);
+    const repoTags: string[] = [];
+    if (img.name !== undefined) {
+      const ref = parseReference(img.name);
+      if (ref.tag !== undefined) {
+        const familiar = familiarReference({ ...ref, digest: undefined });
+        repoTags.push(familiar);
+        const repo = familiar.slice(0, familiar.lastIndexOf(':'));
+        const top = img.layers.at(-1);
+        if (top) (repositories[repo] ??= {})[ref.tag] = digestHex(top.diffID);
+      }
+    }
+    entries.push({ Config: `${digestHex(img.configDigest)}.json`, RepoTags: repoTags.length > 0 ? repoTags : null, Layers: layerPaths });
+  }
+  const names: [string, () => Promise<void>][] = [];
+  for (const c of configs) names.push([`${digestHex(c)}.json`, async () => tar.stream(`${digestHex(c)}.json`, await store.blobSize(c), store.openBlob(c))]);
+  for (const [hex, l] of layers) {
+    names.push([`${hex}/`, () => tar.dir(`${hex}/`)]);
+    names.push([`${hex}/layer.tar`, () => writeDockerLayer(store, tar, `${hex}/layer.tar`, l)]);
+  }
+  names.push(['manifest.json', () => tar.file('manifest.json', JSON.stringify(entries))]);
+  names.push(['repositories', () => tar.file('repositories', JSON.stringify(repositories))]);
+  names.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  for (const [, write] of names) await write();
+}
+
+/**
+ * docker-archive layers are plain tars. A tar header needs the size up front, so the blob is
+ * decompressed twice: once to measure it (and check its diffID), once into the archive.
+ */
+async function writeDockerLayer(store: ContentStore, tar: TarOut, name: string, layer: LayerDescriptor): Promise<void> {
+  const first = await peek(store.openBlob(layer.digest), 4);
+  const compression = detectCompression(first.head);
+  const sink = hashingSink();
+  await pipeline(first.stream, decompressor(compression), sink);
+  const { digest, size } = sink.result();
+  if (digest !== layer.diffID) {
+    throw new ArchiveError(`layer ${layer.digest} uncompresses to ${digest}, but the image config says ${layer.diffID}`, {
+      hint: 'the stored image is inconsistent; pull or load it again',
+    });
+  }
+  const plain = store.openBlob(layer.digest).pipe(decompressor(compression));
+  await tar.stream(name, size, plain);
+}
