@@ -1,0 +1,196 @@
+import type { Command } from 'commander';
+import { randomBytes } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { openStore, type Store } from '../../cache/index.js';
+import { KilnError } from '../../common/errors.js';
+import type { ContainerConfig } from '../../oci/index.js';
+import { ContainerStartError, createSnapshot, exec, listContainers, parseEnvFile, resolveRunProcess, type RuntimeMount } from '../../runtime/index.js';
+import { globalOptions } from '../options.js';
+
+const FLAGS = {
+  rm: { type: 'boolean' },
+  interactive: { type: 'boolean', short: 'i' },
+  tty: { type: 'boolean', short: 't' },
+  env: { type: 'string', short: 'e', multiple: true },
+  'env-file': { type: 'string', multiple: true },
+  volume: { type: 'string', short: 'v', multiple: true },
+  workdir: { type: 'string', short: 'w' },
+  user: { type: 'string', short: 'u' },
+  entrypoint: { type: 'string' },
+  network: { type: 'string' },
+  name: { type: 'string' },
+  hostname: { type: 'string' },
+  rootfs: { type: 'boolean' },
+} as const;
+
+const HELP = `
+Options:
+  --rm                   remove the container when it exits (always the case for now)
+  -i, --interactive      keep stdin open and pass it to the container
+  -t, --tty              allocate a terminal (not supported yet)
+  -e, --env K=V          set an environment variable (K alone: take it from kiln's environment)
+  --env-file FILE        read environment variables from a file
+  -v, --volume HOST:CTR[:ro]  bind-mount a host path
+  -w, --workdir DIR      working directory inside the container
+  -u, --user USER[:GROUP]
+  --entrypoint CMD       override the image's entrypoint
+  --network host|none    network namespace (default host)
+  --name NAME            name shown by kiln ps
+  --hostname NAME        container host name
+  --rootfs               IMAGE is a root filesystem directory, not an image (like podman)
+Options go before IMAGE; everything after IMAGE is the command.`;
+
+/** Flags whose value is the next argument, to find where IMAGE starts. */
+const LONG_WITH_VALUE = new Set(Object.entries(FLAGS).filter(([, f]) => f.type === 'string').map(([n]) => n));
+const SHORT_WITH_VALUE = new Set<string>(Object.values(FLAGS).flatMap((f) => (f.type === 'string' && 'short' in f ? [f.short] : [])));
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('run')
+    .description('Run a command in a new container')
+    .usage('[OPTIONS] IMAGE [COMMAND] [ARG...]')
+    .argument('[args...]')
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .helpOption('--help', 'display help for command')
+    .addHelpText('after', HELP)
+    .action(async (args: string[]) => {
+      const { root } = globalOptions(cmd);
+      process.exitCode = await runContainer(root, args);
+    });
+}
+
+/** Splits `[OPTIONS] IMAGE [COMMAND...]` docker-style: options end at the first non-option. */
+function splitArgs(args: string[]): { flags: string[]; image: string | undefined; command: string[] } {
+  let i = 0;
+  while (i < args.length) {
+    const a = args[i]!;
+    if (a === '--') {
+      i++;
+      break;
+    }
+    if (!a.startsWith('-') || a === '-') break;
+    let takesNext = false;
+    if (a.startsWith('--')) {
+      takesNext = !a.includes('=') && LONG_WITH_VALUE.has(a.slice(2));
+    } else {
+      for (let k = 1; k < a.length; k++) {
+        if (SHORT_WITH_VALUE.has(a[k]!)) {
+          takesNext = k === a.length - 1;
+          break;
+        }
+      }
+    }
+    i += takesNext ? 2 : 1;
+  }
+  return { flags: args.slice(0, Math.min(i, args.length)), image: args[i], command: args.slice(i + 1) };
+}
+
+function parseFlags(flags: string[]) {
+  try {
+    return parseArgs({ args: flags, options: FLAGS, strict: true, allowPositionals: true }).values;
+  } catch (cause) {
+    throw new KilnError('E_RUN_FLAGS', `kiln run: ${(cause as Error).message}`, { hint: 'see kiln run --help' });
+  }
+}
+
+async function runContainer(root: string, args: string[]): Promise<number> {
+  const { flags, image, command } = splitArgs(args);
+  const o = parseFlags(flags);
+  if (!image) throw new KilnError('E_RUN_NO_IMAGE', 'kiln run requires an image', { hint: 'kiln run [OPTIONS] IMAGE [COMMAND] [ARG...]' });
+  if (o.tty) {
+    throw new KilnError('E_RUN_TTY_UNSUPPORTED', '-t/--tty is not supported yet: kiln cannot receive the terminal runc allocates', { hint: 'drop -t; -i alone pipes stdin' });
+  }
+  const network = o.network ?? 'host';
+  if (network !== 'host' && network !== 'none') {
+    throw new KilnError('E_RUN_NETWORK', `unsupported network "${network}"`, { hint: 'use --network host or --network none' });
+  }
+  if (o.name !== undefined && (await listContainers(root)).some((c) => c.name === o.name)) {
+    throw new KilnError('E_RUN_NAME_IN_USE', `the container name "${o.name}" is already in use`, { hint: 'choose another --name or stop that container' });
+  }
+  const env = [...(o.env ?? [])];
+  for (const file of o['env-file'] ?? []) {
+    try {
+      env.push(...parseEnvFile(await readFile(file, 'utf8')));
+    } catch (cause) {
+      throw new KilnError('E_RUN_ENV_FILE', `cannot read env file ${file}`, { cause });
+    }
+  }
+  const mounts = await Promise.all((o.volume ?? []).map(parseVolume));
+
+  let store: Store | undefined;
+  try {
+    let lowerDirs: string[];
+    let config: ContainerConfig = {};
+    if (o.rootfs) {
+      lowerDirs = [resolve(image)];
+    } else {
+      store = await openStore(root);
+      const resolved = await store.resolveImage(image);
+      config = resolved.config.config ?? {};
+      lowerDirs = [];
+      for (const layer of resolved.layers) lowerDirs.push(await store.layerDir(layer));
+    }
+    // Docker uses the short container id; any fresh 12-hex name serves the same purpose.
+    const hostname = o.hostname ?? randomBytes(6).toString('hex');
+    const snapshot = await createSnapshot({ stateRoot: root, lowerDirs });
+    try {
+      const proc = resolveRunProcess(config, {
+        entrypoint: o.entrypoint,
+        command,
+        env,
+        workdir: o.workdir,
+        user: o.user,
+        hostname,
+      });
+      const result = await exec({
+        stateRoot: root,
+        rootfs: snapshot.rootfs,
+        args: proc.args,
+        env: proc.env,
+        cwd: proc.cwd,
+        user: proc.user,
+        hostname,
+        network,
+        mounts,
+        stdin: o.interactive ? 'inherit' : 'ignore',
+        stdout: 'inherit',
+        stderr: 'inherit',
+        forwardSignals: true,
+        name: o.name,
+        image,
+      });
+      return result.exitCode;
+    } catch (err) {
+      if (err instanceof ContainerStartError) {
+        process.stderr.write(`kiln: ${err.message}\n`);
+        return err.exitCode;
+      }
+      throw err;
+    } finally {
+      await snapshot.release();
+    }
+  } finally {
+    store?.close();
+  }
+}
+
+/** `-v HOST:CTR[:ro|rw]`; only host paths for now (named volumes need a volume store). */
+async function parseVolume(spec: string): Promise<RuntimeMount> {
+  const parts = spec.split(':');
+  const [host, target, mode] = parts;
+  if (parts.length < 2 || parts.length > 3 || !host || !target || (mode !== undefined && mode !== 'ro' && mode !== 'rw')) {
+    throw new KilnError('E_RUN_VOLUME', `invalid volume "${spec}"`, { hint: 'use -v /host/path:/container/path[:ro]' });
+  }
+  if (!isAbsolute(host)) {
+    throw new KilnError('E_RUN_VOLUME', `invalid volume "${spec}": named volumes are not supported yet, the host path must be absolute`, { hint: 'use an absolute host path' });
+  }
+  try {
+    await stat(host);
+  } catch (cause) {
+    throw new KilnError('E_RUN_VOLUME', `volume source ${host} does not exist`, { cause });
+  }
+  return { type: 'bind', source: host, target, readonly: mode === 'ro' };
+}

@@ -1,0 +1,75 @@
+import { createHash } from 'node:crypto';
+import { chmod, chown, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { lock, tryLock, type Unlock } from './lock.js';
+
+export interface CacheMountRequest {
+  id: string;
+  sharing?: 'shared' | 'private' | 'locked';
+  uid?: number;
+  gid?: number;
+  mode?: number;
+}
+
+export interface AcquiredCacheDir {
+  path: string;
+  release: Unlock;
+}
+
+/** `<root>/cachemounts/<hash of id>/<n>`: instance 0 is the shared one, others exist for `private`. */
+export function cacheMountBase(stateRoot: string, id: string): string {
+  return join(stateRoot, 'cachemounts', createHash('sha256').update(id).digest('hex').slice(0, 24));
+}
+
+/**
+ * Hands out the persistent directory for a `type=cache` mount, honouring `sharing`:
+ * shared - everyone uses instance 0 at once; locked - instance 0, one user at a time;
+ * private - the first instance nobody is using, so concurrent users never see each other.
+ */
+export async function acquireCacheDir(stateRoot: string, req: CacheMountRequest, signal?: AbortSignal): Promise<AcquiredCacheDir> {
+  const base = cacheMountBase(stateRoot, req.id);
+  await mkdir(base, { recursive: true });
+  const sharing = req.sharing ?? 'shared';
+  let instance = 0;
+  let release: Unlock = async () => undefined;
+  if (sharing === 'locked') {
+    release = await lock(join(base, '0.lock'), signal);
+  } else if (sharing === 'private') {
+    for (;;) {
+      const got = await tryLock(join(base, `${instance}.lock`));
+      if (got) {
+        release = got;
+        break;
+      }
+      instance++;
+    }
+  }
+  const path = join(base, String(instance));
+  try {
+    await prepare(path, req);
+  } catch (err) {
+    await release();
+    throw err;
+  }
+  return { path, release };
+}
+
+/** uid/gid/mode apply when the cache is first created, as in BuildKit. */
+async function prepare(path: string, req: CacheMountRequest): Promise<void> {
+  try {
+    await stat(path);
+    return;
+  } catch {
+    // first use
+  }
+  const staging = `${path}.new-${process.pid}`;
+  await mkdir(staging, { recursive: true });
+  await chown(staging, req.uid ?? 0, req.gid ?? 0);
+  await chmod(staging, req.mode ?? 0o755);
+  try {
+    await rename(staging, path);
+  } catch {
+    // Someone else created it and already uses it; theirs wins.
+    await rm(staging, { recursive: true, force: true });
+  }
+}

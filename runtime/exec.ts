@@ -1,0 +1,184 @@
+import { randomBytes } from 'node:crypto';
+import type { ChildProcess, StdioOptions } from 'node:child_process';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join, posix } from 'node:path';
+import { KilnError } from '../common/errors.js';
+import { signalNumber } from './command.js';
+import { cleanupLeftoversOnce } from './cleanup.js';
+import { prepareMounts, type PreparedMounts } from './mounts.js';
+import { missingMountpoints, removeMountpointStubs, type StubChain } from './mountpoint-stubs.js';
+import { ownerDir, runcRoot } from './owner.js';
+import { checkRuntime } from './preflight.js';
+import { lastRuncError, Runc } from './runc.js';
+import { registerCleanup } from './shutdown.js';
+import { buildSpec, type OciMount } from './spec.js';
+import type { ExecOptions, ExecResult, OutputSink, StdinSource } from './types.js';
+import { resolveUser } from './users.js';
+
+/** The container could not start its process; `exitCode` is what Docker would exit with (126/127/125). */
+export class ContainerStartError extends KilnError {
+  readonly exitCode: number;
+  constructor(message: string, exitCode: number) {
+    super('E_RUNTIME_START', message, {
+      hint: exitCode === 127 ? 'check the command name and PATH inside the image' : exitCode === 126 ? 'make sure the file is executable' : undefined,
+    });
+    this.exitCode = exitCode;
+  }
+}
+
+/** Container metadata kept in the bundle for `kiln ps`. */
+export interface ContainerMeta {
+  name?: string;
+  image?: string;
+  command: string[];
+  created: string;
+}
+
+export const META_FILE = 'kiln.json';
+
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+
+let hostResolvConf: Promise<string> | undefined;
+
+/**
+ * Runs one process in a fresh container on `rootfs` with runc and waits for it. The container
+ * is deleted, mounts released and runc's mount-point stubs removed from the rootfs whatever happens.
+ */
+export async function exec(options: ExecOptions): Promise<ExecResult> {
+  const binary = await checkRuntime();
+  await cleanupLeftoversOnce(options.stateRoot);
+  if (options.signal?.aborted) throw aborted();
+  const runc = new Runc(binary, runcRoot(options.stateRoot));
+  const id = `kiln-${randomBytes(6).toString('hex')}`;
+  const bundle = join(ownerDir(options.stateRoot), id);
+  await mkdir(bundle, { recursive: true });
+
+  let child: ChildProcess | undefined;
+  let mounts: PreparedMounts | undefined;
+  let stubs: StubChain[] = [];
+  const removeContainer = async () => {
+    if (child && child.exitCode === null && child.signalCode === null) await stopContainer(runc, id, child);
+    await runc.delete(id);
+  };
+  const unregister = registerCleanup(removeContainer);
+  const stopSignals: (() => void)[] = [];
+  try {
+    const cwd = posix.resolve('/', options.cwd || '/');
+    const user = await resolveUser(options.rootfs, options.user);
+    mounts = await prepareMounts(options.mounts ?? [], {
+      stateRoot: options.stateRoot,
+      bundleDir: bundle,
+      cwd,
+      secrets: options.secrets ?? new Map(),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    const hostname = options.hostname || id.slice(5);
+    const hostsFile = join(bundle, 'hosts');
+    const resolvConfFile = join(bundle, 'resolv.conf');
+    hostResolvConf ??= readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+    const spec = buildSpec({
+      rootfs: options.rootfs,
+      args: options.args,
+      env: options.env ?? [],
+      cwd,
+      user,
+      hostname,
+      network: options.network ?? 'host',
+      hostsFile,
+      resolvConfFile,
+      mounts: mounts.oci,
+    }) as { mounts: OciMount[] };
+    const meta: ContainerMeta = { name: options.name, image: options.image, command: options.args, created: new Date().toISOString() };
+    await Promise.all([
+      writeFile(hostsFile, `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`),
+      writeFile(resolvConfFile, await hostResolvConf),
+      writeFile(join(bundle, 'config.json'), JSON.stringify(spec)),
+      writeFile(join(bundle, META_FILE), JSON.stringify(meta)),
+    ]);
+    stubs = await missingMountpoints(
+      options.rootfs,
+      spec.mounts.map((m) => m.destination),
+    );
+
+    const stdin = options.stdin ?? 'ignore';
+    const interactiveTty = stdin === 'inherit' && process.stdin.isTTY;
+    const logFile = join(bundle, 'runc.log');
+    // Without a terminal to share, runc gets its own process group so a Ctrl-C reaches only kiln,
+    // which then decides: forward it (kiln run) or kill the container (builds).
+    const started = runc.run(id, bundle, logFile, stdio(stdin, options.stdout, options.stderr), !interactiveTty);
+    child = started;
+    pipeStdio(started, stdin, options.stdout, options.stderr);
+
+    if (options.forwardSignals) {
+      for (const signal of FORWARDED) {
+        const handler = () => started.kill(signal);
+        process.on(signal, handler);
+        stopSignals.push(() => process.off(signal, handler));
+      }
+    }
+    let why: 'aborted' | 'timeout' | undefined;
+    const stop = (reason: 'aborted' | 'timeout') => {
+      why ??= reason;
+      void stopContainer(runc, id, started);
+    };
+    const onAbort = () => stop('aborted');
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    stopSignals.push(() => options.signal?.removeEventListener('abort', onAbort));
+    if (options.timeoutMs !== undefined) {
+      const timer = setTimeout(() => stop('timeout'), options.timeoutMs);
+      stopSignals.push(() => clearTimeout(timer));
+    }
+
+    const exitCode = await new Promise<number>((resolve, reject) => {
+      started.on('error', (err) => reject(new KilnError('E_RUNTIME_SPAWN', `cannot run runc: ${err.message}`, { cause: err })));
+      started.on('close', (code, signal) => resolve(code ?? 128 + signalNumber(signal)));
+    });
+    if (why === 'aborted') throw aborted();
+    if (why === 'timeout') {
+      throw new KilnError('E_RUNTIME_TIMEOUT', `${options.args.join(' ')}: timed out after ${options.timeoutMs} ms and was killed`);
+    }
+    if (exitCode !== 0) {
+      const startError = await lastRuncError(logFile);
+      if (startError) throw new ContainerStartError(`cannot start container: ${startError}`, startExitCode(startError));
+    }
+    return { exitCode, containerId: id };
+  } finally {
+    for (const s of stopSignals) s();
+    await removeContainer();
+    await removeMountpointStubs(stubs);
+    await mounts?.release();
+    await rm(bundle, { recursive: true, force: true });
+    unregister();
+  }
+}
+
+function aborted(): KilnError {
+  return new KilnError('E_RUNTIME_ABORTED', 'the command was cancelled');
+}
+
+/** Kills the container (not just runc). Before runc has created it there is only runc to kill. */
+async function stopContainer(runc: Runc, id: string, child: ChildProcess): Promise<void> {
+  if (await runc.kill(id, 'KILL')) return;
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
+
+function startExitCode(message: string): number {
+  if (/executable file not found|no such file or directory/i.test(message)) return 127;
+  if (/permission denied/i.test(message)) return 126;
+  return 125;
+}
+
+function stdio(stdin: StdinSource, stdout: OutputSink | undefined, stderr: OutputSink | undefined): StdioOptions {
+  const out = (s: OutputSink | undefined) => (s === 'inherit' ? 'inherit' : s === undefined || s === 'ignore' ? 'ignore' : 'pipe');
+  return [stdin === 'inherit' ? 'inherit' : stdin === 'ignore' ? 'ignore' : 'pipe', out(stdout), out(stderr)];
+}
+
+function pipeStdio(child: ChildProcess, stdin: StdinSource, stdout: OutputSink | undefined, stderr: OutputSink | undefined): void {
+  if (typeof stdin === 'object' && child.stdin) {
+    // The container may exit without reading everything; that is not an error.
+    child.stdin.on('error', () => undefined);
+    stdin.pipe(child.stdin);
+  }
+  if (typeof stdout === 'object' && child.stdout) child.stdout.pipe(stdout, { end: false });
+  if (typeof stderr === 'object' && child.stderr) child.stderr.pipe(stderr, { end: false });
+}

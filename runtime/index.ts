@@ -1,0 +1,24 @@
+/** The container runtime: overlay snapshots and runc containers. */
+export { createSnapshot } from './snapshot.js';
+export { exec, ContainerStartError } from './exec.js';
+export { cleanupLeftovers, type CleanupReport } from './cleanup.js';
+export { listContainers } from './containers.js';
+export { checkRuntime } from './preflight.js';
+export { resolveUser, type ResolvedUser } from './users.js';
+export { buildSpec, DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS, type SpecInput, type OciMount } from './spec.js';
+export { parseSecretFlag } from './secrets.js';
+export { cacheMountBase } from './cache-mounts.js';
+export { resolveRunProcess, parseEnvFile, type ImageRunConfig, type RunOverrides, type RunProcess } from './run-config.js';
+export { registerCleanup, cleanupAll, exitOnTerminationSignals } from './shutdown.js';
+export type {
+  ContainerInfo,
+  CreateSnapshotOptions,
+  ExecOptions,
+  ExecResult,
+  NetworkMode,
+  OutputSink,
+  RuntimeMount,
+  SecretSource,
+  Snapshot,
+  StdinSource,
+} from './types.js';

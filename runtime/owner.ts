@@ -1,0 +1,45 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/**
+ * Who owns scratch state: a pid plus that process's start time, so a recycled pid never makes
+ * a dead kiln's leftovers look alive. Several kiln processes may share one state root.
+ */
+function startTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Field 22 (starttime); counted after the parenthesised command name, which may hold spaces.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+let self: string | undefined;
+
+/** This process's owner tag, e.g. `4242-918273`. */
+export function ownerTag(): string {
+  self ??= `${process.pid}-${startTime(process.pid)}`;
+  return self;
+}
+
+/** True when the tag names a process that is still running. Anything unparsable counts as dead. */
+export function isLiveOwner(tag: string): boolean {
+  const m = /^(\d+)-(\d+)$/.exec(tag);
+  if (!m) return false;
+  return startTime(Number(m[1])) === m[2];
+}
+
+/** `<root>/rt`: scratch space of all kiln processes, one sub-directory per owner. */
+export function scratchRoot(stateRoot: string): string {
+  return join(stateRoot, 'rt');
+}
+
+/** This process's own scratch directory: snapshots and bundles live here, short paths on purpose. */
+export function ownerDir(stateRoot: string): string {
+  return join(scratchRoot(stateRoot), ownerTag());
+}
+
+export function runcRoot(stateRoot: string): string {
+  return join(stateRoot, 'runc');
+}

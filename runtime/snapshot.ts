@@ -1,0 +1,78 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, rename, rm, symlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { KilnError } from '../common/errors.js';
+import { cleanupLeftoversOnce } from './cleanup.js';
+import { checkedCommand } from './command.js';
+import { ownerDir } from './owner.js';
+import { checkRuntime } from './preflight.js';
+import { registerCleanup } from './shutdown.js';
+import type { CreateSnapshotOptions, Snapshot } from './types.js';
+
+/**
+ * Inside a snapshot directory: `l/N` symlinks to the lower dirs, `u` upper, `w` work, `m` merged.
+ * Mounting with relative paths from the snapshot directory keeps the option string short
+ * however deep the state root is (overlay's options must fit in one page).
+ * redirect_dir, metacopy and index are off so the upper dir is a plain, self-contained diff
+ * that a tar layer can express and that can serve as a lower dir later.
+ */
+const OVERLAY_FIXED = 'upperdir=u,workdir=w,redirect_dir=off,metacopy=off,index=off';
+
+export async function createSnapshot(options: CreateSnapshotOptions): Promise<Snapshot> {
+  await checkRuntime();
+  await cleanupLeftoversOnce(options.stateRoot);
+  const id = `s${randomBytes(5).toString('hex')}`;
+  const dir = join(ownerDir(options.stateRoot), id);
+  await mkdir(join(dir, 'l'), { recursive: true });
+  await Promise.all([mkdir(join(dir, 'u')), mkdir(join(dir, 'w')), mkdir(join(dir, 'm'))]);
+
+  // Overlay needs at least one lower dir; FROM scratch gets an empty one.
+  const lowers = options.lowerDirs.length > 0 ? options.lowerDirs : [join(dir, 'e')];
+  if (options.lowerDirs.length === 0) await mkdir(join(dir, 'e'));
+  await Promise.all(lowers.map((lower, i) => symlink(lower, join(dir, 'l', String(i)))));
+  // overlay's leftmost lowerdir is the top-most layer.
+  const lowerdir = lowers.map((_, i) => `l/${i}`).reverse().join(':');
+
+  let mounted = false;
+  let gone = false;
+  const unregister = registerCleanup(() => release());
+
+  async function unmount(): Promise<void> {
+    if (!mounted) return;
+    await checkedCommand('E_RUNTIME_UMOUNT', `cannot unmount snapshot ${id}`, 'umount', [join(dir, 'm')]);
+    mounted = false;
+  }
+
+  async function release(): Promise<void> {
+    if (gone) return;
+    await unmount();
+    await rm(dir, { recursive: true, force: true });
+    gone = true;
+    unregister();
+  }
+
+  try {
+    await checkedCommand('E_RUNTIME_MOUNT', 'cannot mount overlay snapshot', 'mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lowerdir},${OVERLAY_FIXED}`, 'm'], {
+      cwd: dir,
+      hint: 'kiln must run as root on a filesystem that can hold overlay upper dirs (ext4, xfs, btrfs; not overlay or tmpfs without xattrs)',
+    });
+    mounted = true;
+  } catch (err) {
+    await release();
+    throw err;
+  }
+
+  return {
+    id,
+    rootfs: join(dir, 'm'),
+    upperDir: join(dir, 'u'),
+    unmount,
+    release,
+    async keepUpper(dest: string) {
+      if (gone) throw new KilnError('E_RUNTIME_SNAPSHOT_GONE', `snapshot ${id} was already released`);
+      await unmount();
+      await rename(join(dir, 'u'), dest);
+      await release();
+    },
+  };
+}

@@ -1,0 +1,104 @@
+import type { Readable, Writable } from 'node:stream';
+
+/** Where a `type=secret` value comes from: `--secret id=ID,src=FILE` or `--secret id=ID,env=VAR`. */
+export interface SecretSource {
+  id: string;
+  file?: string;
+  env?: string;
+}
+
+/** A mount for one execution, as a RUN `--mount` (or `kiln run -v`) asks for it. */
+export type RuntimeMount =
+  | {
+      type: 'bind';
+      /** Host directory or file, already resolved by the caller (build context, another stage...). */
+      source: string;
+      target: string;
+      readonly: boolean;
+      /** Writes go to a throw-away overlay instead of `source` (BuildKit's `rw` bind). */
+      discardWrites?: boolean;
+    }
+  | { type: 'tmpfs'; target: string; sizeBytes?: number }
+  | {
+      type: 'cache';
+      /** Cache identity; BuildKit defaults it to the target path. */
+      id: string;
+      target: string;
+      sharing?: 'shared' | 'private' | 'locked';
+      uid?: number;
+      gid?: number;
+      mode?: number;
+      readonly?: boolean;
+    }
+  | { type: 'secret'; id: string; target?: string; required?: boolean; uid?: number; gid?: number; mode?: number }
+  | { type: 'ssh'; id?: string; target?: string };
+
+export type NetworkMode = 'host' | 'none';
+
+export type StdinSource = Readable | 'inherit' | 'ignore';
+export type OutputSink = Writable | 'inherit' | 'ignore';
+
+export interface ExecOptions {
+  stateRoot: string;
+  /** The container's root directory, usually a snapshot's `rootfs`. */
+  rootfs: string;
+  args: string[];
+  /** `KEY=VALUE` entries; PATH gets Docker's default when missing. */
+  env?: string[];
+  cwd?: string;
+  /** Docker USER syntax, resolved against the rootfs' /etc/passwd and /etc/group. */
+  user?: string;
+  hostname?: string;
+  /** `host` (the default, like BuildKit without CNI) or `none` (own empty network namespace). */
+  network?: NetworkMode;
+  mounts?: RuntimeMount[];
+  /** Secrets `type=secret` mounts may use, by id. */
+  secrets?: ReadonlyMap<string, SecretSource>;
+  stdin?: StdinSource;
+  stdout?: OutputSink;
+  stderr?: OutputSink;
+  /** Aborting kills the container; exec then rejects with E_RUNTIME_ABORTED. */
+  signal?: AbortSignal;
+  /** Kills the container after this long; exec then rejects with E_RUNTIME_TIMEOUT. */
+  timeoutMs?: number;
+  /** Pass SIGINT/SIGTERM/SIGHUP/SIGQUIT/SIGUSR1/SIGUSR2 received by kiln on to the container (`kiln run`). */
+  forwardSignals?: boolean;
+  /** Shown by `kiln ps`. */
+  name?: string;
+  image?: string;
+}
+
+export interface ExecResult {
+  exitCode: number;
+  containerId: string;
+}
+
+export interface Snapshot {
+  id: string;
+  /** The merged view to use as a container root. */
+  rootfs: string;
+  /** Everything written in `rootfs`, in overlay form (whiteouts are 0/0 char devices, opaque dirs carry trusted.overlay.opaque). */
+  upperDir: string;
+  /** Unmounts `rootfs`; `upperDir` stays, stable, for the layer writer. Idempotent. */
+  unmount(): Promise<void>;
+  /** Unmounts and moves `upperDir` to `dest` (same filesystem, e.g. the store's extracted-layer dir), then cleans up. */
+  keepUpper(dest: string): Promise<void>;
+  /** Unmounts and removes everything. Idempotent. */
+  release(): Promise<void>;
+}
+
+export interface CreateSnapshotOptions {
+  stateRoot: string;
+  /** Extracted layers, bottom-most (base image) first, as in an image manifest. */
+  lowerDirs: string[];
+}
+
+export interface ContainerInfo {
+  id: string;
+  name: string | undefined;
+  image: string | undefined;
+  command: string[];
+  created: Date;
+  pid: number;
+  status: string;
+}

@@ -1,0 +1,87 @@
+import { readFile } from 'node:fs/promises';
+import { KilnError } from '../common/errors.js';
+import { resolveInRoot } from './scoped-path.js';
+
+export interface ResolvedUser {
+  uid: number;
+  gid: number;
+  additionalGids: number[];
+  /** Home directory from /etc/passwd, `/` when the user has no entry. */
+  home: string;
+}
+
+interface PasswdEntry {
+  name: string;
+  uid: number;
+  gid: number;
+  home: string;
+}
+
+interface GroupEntry {
+  name: string;
+  gid: number;
+  members: string[];
+}
+
+const NUMERIC = /^\d+$/;
+
+/**
+ * Resolves a Docker `USER` value (`name`, `uid`, `name:group`, `uid:gid`, ...) against the
+ * container's /etc/passwd and /etc/group, as Docker does: names must exist, numbers need not.
+ */
+export async function resolveUser(rootfs: string, spec: string | undefined): Promise<ResolvedUser> {
+  const [userPart = '', groupPart] = (spec ?? '').split(':', 2);
+  const user = userPart === '' ? '0' : userPart;
+  const passwd = parsePasswd(await readInRoot(rootfs, '/etc/passwd'));
+  const entry = passwd.find((p) => (NUMERIC.test(user) ? p.uid === Number(user) : p.name === user));
+  if (!entry && !NUMERIC.test(user)) {
+    throw new KilnError('E_RUNTIME_USER', `unable to find user ${user}: no matching entries in passwd file`, {
+      hint: 'create the user in an earlier step (e.g. RUN adduser) or use a numeric uid',
+    });
+  }
+  const uid = entry ? entry.uid : Number(user);
+  const home = entry?.home || '/';
+  const groups = parseGroup(await readInRoot(rootfs, '/etc/group'));
+
+  if (groupPart !== undefined && groupPart !== '') {
+    const group = groups.find((g) => (NUMERIC.test(groupPart) ? g.gid === Number(groupPart) : g.name === groupPart));
+    if (!group && !NUMERIC.test(groupPart)) {
+      throw new KilnError('E_RUNTIME_USER', `unable to find group ${groupPart}: no matching entries in group file`, {
+        hint: 'create the group in an earlier step (e.g. RUN addgroup) or use a numeric gid',
+      });
+    }
+    return { uid, gid: group ? group.gid : Number(groupPart), additionalGids: [], home };
+  }
+  const gid = entry ? entry.gid : 0;
+  const name = entry?.name;
+  const additionalGids = name === undefined ? [] : groups.filter((g) => g.gid !== gid && g.members.includes(name)).map((g) => g.gid);
+  return { uid, gid, additionalGids: [...new Set(additionalGids)], home };
+}
+
+async function readInRoot(rootfs: string, path: string): Promise<string> {
+  try {
+    return await readFile(await resolveInRoot(rootfs, path), 'utf8');
+  } catch {
+    // Images without /etc/passwd (scratch) are normal; only numeric users work there.
+    return '';
+  }
+}
+
+function rows(text: string): string[][] {
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '' && !l.startsWith('#'))
+    .map((l) => l.split(':'));
+}
+
+function parsePasswd(text: string): PasswdEntry[] {
+  return rows(text)
+    .filter((f) => f.length >= 4 && NUMERIC.test(f[2]!) && NUMERIC.test(f[3]!))
+    .map((f) => ({ name: f[0]!, uid: Number(f[2]), gid: Number(f[3]), home: f[5] ?? '' }));
+}
+
+function parseGroup(text: string): GroupEntry[] {
+  return rows(text)
+    .filter((f) => f.length >= 3 && NUMERIC.test(f[2]!))
+    .map((f) => ({ name: f[0]!, gid: Number(f[2]), members: (f[3] ?? '').split(',').filter(Boolean) }));
+}
