@@ -1,9 +1,11 @@
 import { Command, CommanderError } from 'commander';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { commands } from './commands/index.js';
 import { reportError } from './report-error.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+// From source (cli/main.ts, as the tests run it) package.json is one level up; from dist/cli/ it is two.
+const pkgUrl = [new URL('../package.json', import.meta.url), new URL('../../package.json', import.meta.url)].find((u) => existsSync(u))!;
+const pkg = JSON.parse(readFileSync(pkgUrl, 'utf8')) as { version: string };
 
 const program = new Command('kiln')
   .description('Build, run, push and export container images from Dockerfiles')
