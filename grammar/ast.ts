@@ -138,7 +138,12 @@ export interface KeyValue {
 export type MountSharing = 'shared' | 'private' | 'locked';
 
 interface MountBase {
-  /** Raw target path (`target`, `dst`, `destination`). */
+  /**
+   * The `--mount` value as written. Fields holding `$VAR` are not validated at parse time; the
+   * solver expands `raw` and parses it again with `parseMount`.
+   */
+  raw: string;
+  /** Raw target path (`target`, `dst`, `destination`); always set for bind, cache and tmpfs. */
   target?: string;
   readonly: boolean;
 }

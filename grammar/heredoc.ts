@@ -1,5 +1,5 @@
-import { splitShellWords } from './heredoc-words.js';
 import { isGoSpace } from './go-text.js';
+import { expandWords, ShellExpansionError, type ExpandOptions } from './shell/index.js';
 
 /** A heredoc marker found on an instruction line, before its body is read. */
 export interface HeredocMarker {
@@ -11,6 +11,16 @@ export interface HeredocMarker {
 
 const reHeredoc = /^(\d*)<<(-?)([^<]*)$/;
 
+/** BuildKit splits with its shell lexer, always with `\` as escape, an empty environment. */
+function shellWords(s: string, options: ExpandOptions): string[] | undefined {
+  try {
+    return expandWords(s, {}, { escapeToken: '\\', skipUnsetEnv: true, ...options });
+  } catch (e) {
+    if (e instanceof ShellExpansionError) return undefined;
+    throw e;
+  }
+}
+
 /**
  * BuildKit's ParseHeredoc: `[fd]<<[-]WORD` where WORD is one shell word; any quoting in WORD
  * turns expansion of the body off. Returns undefined when `src` is not a heredoc marker.
@@ -19,9 +29,9 @@ export function parseHeredocMarker(src: string): HeredocMarker | undefined {
   const m = reHeredoc.exec(src);
   if (!m || m[3] === '') return undefined;
   const rest = m[3]!;
-  const words = splitShellWords(rest, { rawQuotes: false, rawEscapes: false });
+  const words = shellWords(rest, { rawQuotes: false });
   if (!words || words.length !== 1) return undefined;
-  const raw = splitShellWords(rest, { rawQuotes: true, rawEscapes: false });
+  const raw = shellWords(rest, { rawQuotes: true });
   if (!raw || raw.length !== 1) return undefined;
   const quotes = (w: string) => w.split(/['"]/).length - 1;
   return {
@@ -35,7 +45,7 @@ export function parseHeredocMarker(src: string): HeredocMarker | undefined {
 /** All heredoc markers of a logical line, in order, with the offset of each marker word. */
 export function heredocMarkersInLine(line: string): (HeredocMarker & { offset: number })[] {
   if (!line.includes('<<')) return [];
-  const words = splitShellWords(line, { rawQuotes: true, rawEscapes: true });
+  const words = shellWords(line, { rawQuotes: true, rawEscapes: true });
   if (!words) return [];
   const found: (HeredocMarker & { offset: number })[] = [];
   let searchFrom = 0;

@@ -1,0 +1,18 @@
+// Public API of the Dockerfile grammar. Other folders import only from here.
+export type * from './ast.js';
+export { parseDockerfile, type ParseOptions } from './parse.js';
+export { parseDockerfileNodes } from './parse-nodes.js';
+export { dumpAst } from './dump.js';
+export { groupStages } from './stages.js';
+export { parseMount } from './mounts.js';
+export { chompHeredocContent } from './heredoc.js';
+export {
+  DockerfileErrorCode,
+  DockerfileParseError,
+  DirectiveError,
+  FlagError,
+  MountSpecError,
+  UnknownInstructionError,
+  UnterminatedHeredocError,
+} from './errors.js';
+export * from './shell/index.js';

@@ -1,0 +1,30 @@
+import type { ParseResult, Warning } from './ast.js';
+import { parseInstruction } from './instructions.js';
+import { lintInstructions } from './lint.js';
+import { parseDockerfileNodes, type ParseOptions } from './parse-nodes.js';
+import { sourceLineReader } from './source-lines.js';
+import { groupStages } from './stages.js';
+
+function byPosition(a: Warning, b: Warning): number {
+  return a.position.line - b.position.line || a.position.column - b.position.column;
+}
+
+/**
+ * Parses a Dockerfile: BuildKit's raw parse, then every instruction typed and validated as
+ * BuildKit's instructions.Parse does (including the stage structure). Throws a
+ * DockerfileParseError (file, line, column) for anything BuildKit rejects. Warnings are returned,
+ * minus the rules a `# check=skip=...` directive turns off.
+ */
+export function parseDockerfile(text: string, options: ParseOptions = {}): ParseResult {
+  const raw = parseDockerfileNodes(text, options);
+  const ctx = { file: raw.file, sourceLine: sourceLineReader(text) };
+  const instructions = raw.nodes.map((n) => parseInstruction(n, ctx));
+  groupStages(instructions, raw.file);
+  const skip = raw.directives.check?.skip ?? [];
+  const warnings = [...raw.warnings, ...lintInstructions(raw.nodes, instructions, raw.file)]
+    .filter((w) => skip !== 'all' && !skip.includes(w.code))
+    .sort(byPosition);
+  return { ...raw, instructions, warnings };
+}
+
+export type { ParseOptions };
