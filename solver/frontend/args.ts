@@ -1,0 +1,104 @@
+import type { Platform } from '../../oci/index.js';
+
+/** Predefined proxy args: usable with --build-arg without an ARG line, and never written to history. */
+export const PROXY_ARGS: ReadonlySet<string> = new Set(
+  ['HTTP_PROXY', 'HTTPS_PROXY', 'FTP_PROXY', 'NO_PROXY', 'ALL_PROXY'].flatMap((k) => [k, k.toLowerCase()]),
+);
+
+function platformString(p: Platform): string {
+  return p.variant ? `${p.os}/${p.architecture}/${p.variant}` : `${p.os}/${p.architecture}`;
+}
+
+/**
+ * BuildKit's automatic platform args. They are in scope for FROM lines; a stage sees one only
+ * after declaring it with a value-less `ARG`, exactly like a global ARG.
+ */
+export function automaticArgs(target: Platform, build: Platform = target): Map<string, string> {
+  return new Map([
+    ['TARGETPLATFORM', platformString(target)],
+    ['TARGETOS', target.os],
+    ['TARGETARCH', target.architecture],
+    ['TARGETVARIANT', target.variant ?? ''],
+    ['BUILDPLATFORM', platformString(build)],
+    ['BUILDOS', build.os],
+    ['BUILDARCH', build.architecture],
+    ['BUILDVARIANT', build.variant ?? ''],
+  ]);
+}
+
+/** `--build-arg` values the frontend acts on: BUILDKIT_* are options for BuildKit itself, not args. */
+export function userBuildArgs(buildArgs: ReadonlyMap<string, string>): Map<string, string> {
+  return new Map([...buildArgs].filter(([k]) => !k.startsWith('BUILDKIT_')));
+}
+
+export interface ArgValue {
+  key: string;
+  value: string | undefined;
+}
+
+/**
+ * The variables of one stage as BuildKit tracks them: ARGs declared so far (with the value they
+ * resolved to), and the ENV of the image being built. ENV always wins over an ARG of the same name.
+ */
+export class StageVariables {
+  /** Declared ARGs in declaration order; a redeclaration replaces the value in place. */
+  private readonly args = new Map<string, string | undefined>();
+  private readonly env: Map<string, string>;
+
+  constructor(
+    private readonly buildArgs: ReadonlyMap<string, string>,
+    /** Global ARG values (and the automatic platform args) a value-less stage ARG inherits. */
+    private readonly globals: ReadonlyMap<string, string | undefined>,
+    imageEnv: readonly string[],
+  ) {
+    this.env = new Map(imageEnv.map(splitEnv));
+  }
+
+  /** Declares `ARG key[=default]`; `expandedDefault` is the default already expanded in this scope. */
+  declareArg(key: string, expandedDefault: string | undefined): void {
+    let value = this.buildArgs.get(key);
+    if (value === undefined) value = expandedDefault ?? this.globals.get(key);
+    this.args.set(key, value);
+  }
+
+  setEnv(key: string, value: string): void {
+    this.env.set(key, value);
+  }
+
+  /** What `$X` in an expanded instruction sees. */
+  expansionEnv(): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const [k, v] of this.args) if (v !== undefined) out.set(k, v);
+    for (const [k, v] of this.env) out.set(k, v);
+    return out;
+  }
+
+  /** The image config's Env. */
+  imageEnv(): string[] {
+    return [...this.env].map(([k, v]) => `${k}=${v}`);
+  }
+
+  /** Declared ARGs, for history (`RUN |1 FOO=bar ...`) and cache keys, with ENV shadowing applied. */
+  declaredArgs(): ArgValue[] {
+    return [...this.args].map(([key, value]) => ({ key, value: this.env.get(key) ?? value }));
+  }
+
+  /** A RUN process's environment: image env plus declared args that have a value. */
+  runEnv(): string[] {
+    const out = this.imageEnv();
+    for (const [k, v] of this.args) if (v !== undefined && !this.env.has(k)) out.push(`${k}=${v}`);
+    return out;
+  }
+
+  /** Proxy args given with --build-arg: in the RUN environment but not in history or cache keys. */
+  proxyEnv(): string[] {
+    const out: string[] = [];
+    for (const [k, v] of this.buildArgs) if (PROXY_ARGS.has(k) && !this.args.has(k) && !this.env.has(k)) out.push(`${k}=${v}`);
+    return out;
+  }
+}
+
+export function splitEnv(entry: string): [string, string] {
+  const i = entry.indexOf('=');
+  return i < 0 ? [entry, ''] : [entry.slice(0, i), entry.slice(i + 1)];
+}

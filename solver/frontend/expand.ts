@@ -1,0 +1,78 @@
+import { DockerfileError } from '../../common/errors.js';
+import { expandWord, ShellExpansionError, type Instruction, type KeyValue, type MountSpec, type ShellEnv } from '../../grammar/index.js';
+
+/** Expands one word of an instruction, turning expansion failures into errors at its line. */
+export type WordExpander = (word: string) => string;
+
+export interface ExpanderContext {
+  file: string;
+  escapeToken: '\\' | '`';
+  /** Source lines of the Dockerfile, for the caret under the failing instruction. */
+  lines: readonly string[];
+}
+
+export function makeExpander(ctx: ExpanderContext, ins: { range: Instruction['range'] }, env: ShellEnv): WordExpander {
+  return (word) => {
+    try {
+      return expandWord(word, env, { escapeToken: ctx.escapeToken });
+    } catch (e) {
+      if (!(e instanceof ShellExpansionError)) throw e;
+      const { line, column } = ins.range.start;
+      throw new DockerfileError('E_BUILD_EXPAND', e.message, { file: ctx.file, line, column }, ctx.lines[line - 1], { cause: e });
+    }
+  };
+}
+
+const pairs = (kvs: KeyValue[], x: WordExpander): KeyValue[] => kvs.map((p) => ({ ...p, key: x(p.key), value: x(p.value) }));
+
+function mount(m: MountSpec, x: WordExpander): MountSpec {
+  const out = { ...m } as MountSpec & { source?: string; from?: string; id?: string };
+  if (out.target !== undefined) out.target = x(out.target);
+  if (out.source !== undefined) out.source = x(out.source);
+  if (out.from !== undefined) out.from = x(out.from);
+  if (out.id !== undefined) out.id = x(out.id);
+  return out;
+}
+
+/**
+ * The instruction with ARG/ENV references expanded in exactly the fields BuildKit expands
+ * (the commands implementing SupportsSingleWordExpansion, plus RUN's --mount options). RUN, CMD,
+ * ENTRYPOINT, SHELL, HEALTHCHECK, ONBUILD and MAINTAINER are left alone: the shell in the
+ * container (or nothing) expands those.
+ */
+export function expandInstruction<T extends Instruction>(ins: T, x: WordExpander): T {
+  switch (ins.kind) {
+    case 'env':
+    case 'label':
+      return { ...ins, pairs: pairs(ins.pairs, x) };
+    case 'arg':
+      return { ...ins, args: ins.args.map((a) => ({ key: x(a.key), ...(a.value === undefined ? {} : { value: x(a.value) }) })) };
+    case 'copy':
+    case 'add':
+      return {
+        ...ins,
+        sources: ins.sources.map(x),
+        dest: x(ins.dest),
+        ...(ins.chown === undefined ? {} : { chown: x(ins.chown) }),
+        ...(ins.chmod === undefined ? {} : { chmod: x(ins.chmod) }),
+        exclude: ins.exclude.map(x),
+        ...(ins.kind === 'copy' && ins.from !== undefined ? { from: x(ins.from) } : {}),
+      };
+    case 'workdir':
+      return { ...ins, path: x(ins.path) };
+    case 'user':
+      return { ...ins, user: x(ins.user) };
+    case 'expose':
+      return { ...ins, ports: ins.ports.map(x) };
+    case 'volume':
+      return { ...ins, volumes: ins.volumes.map(x) };
+    case 'stopsignal':
+      return { ...ins, signal: x(ins.signal) };
+    case 'from':
+      return { ...ins, image: x(ins.image), ...(ins.platform === undefined ? {} : { platform: x(ins.platform) }) };
+    case 'run':
+      return { ...ins, mounts: ins.mounts.map((m) => mount(m, x)) };
+    default:
+      return ins;
+  }
+}
