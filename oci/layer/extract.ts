@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { constants as fsc } from 'node:fs';
-import { chmod, chown, lchown, link, lstat, lutimes, mkdir, open, readdir, realpath, rm, symlink, utimes } from 'node:fs/promises';
+import { chmod, chown, lchown, link, lstat, lutimes, mkdir, open, readdir, realpath, rm, symlink, utimes, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -113,8 +113,8 @@ class Extractor {
       await this.whiteout(header.name, parentParts, base);
       return;
     }
-    const dir = await resolveDir(this.root, parentParts, header.name, true);
-    const path = join(dir!, base);
+    const dir = await this.parentDir(relParent, parentParts, header.name);
+    const path = join(dir, base);
     this.written.add(relParent === '' ? base : `${relParent}/${base}`);
     try {
       await this.create(header, path, body);
@@ -123,14 +123,38 @@ class Extractor {
     }
   }
 
-  private async create(h: TarHeader, path: string, body: AsyncIterable<Buffer>): Promise<void> {
-    const existing = await lstat(path).catch(() => undefined);
-    if (existing && !(h.type === 'dir' && existing.isDirectory())) {
-      await rm(path, { recursive: true, force: true });
+  /** Resolved parent directories, valid until something is removed (only removal can turn a resolved component into something else). */
+  private readonly resolved = new Map<string, string>();
+
+  private async parentDir(relParent: string, parentParts: string[], name: string): Promise<string> {
+    let dir = this.resolved.get(relParent);
+    if (dir === undefined) {
+      dir = (await resolveDir(this.root, parentParts, name, true))!;
+      this.resolved.set(relParent, dir);
     }
+    return dir;
+  }
+
+  private async remove(path: string): Promise<void> {
+    this.resolved.clear();
+    await rm(path, { recursive: true, force: true });
+  }
+
+  /** Runs `make`; if the path is taken by an earlier entry or layer, removes that and runs it again. */
+  private async replacing(path: string, make: () => Promise<void>): Promise<void> {
+    try {
+      await make();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      await this.remove(path);
+      await make();
+    }
+  }
+
+  private async create(h: TarHeader, path: string, body: AsyncIterable<Buffer>): Promise<void> {
     switch (h.type) {
       case 'dir':
-        if (!existing?.isDirectory()) await mkdir(path, { mode: 0o700 });
+        await this.makeDir(path);
         await this.own(path, h, false);
         await writeXattrs(path, this.allowedXattrs(h));
         this.dirs.push({ path, mode: h.mode, mtime: h.mtime });
@@ -139,7 +163,7 @@ class Extractor {
         await this.writeFile(path, h, body);
         return;
       case 'symlink':
-        await symlink(h.linkname, path);
+        await this.replacing(path, () => symlink(h.linkname, path));
         await this.own(path, h, true);
         await lutimes(path, h.mtime, h.mtime);
         return;
@@ -149,14 +173,31 @@ class Extractor {
       case 'char':
       case 'block':
       case 'fifo':
+        if (await lstat(path).catch(() => undefined)) await this.remove(path);
         await this.special(path, h);
         return;
     }
   }
 
+  /** An existing directory is kept (layers above only update its metadata); anything else there is replaced. */
+  private async makeDir(path: string): Promise<void> {
+    try {
+      await mkdir(path, { mode: 0o700 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if ((await lstat(path)).isDirectory()) return;
+      await this.remove(path);
+      await mkdir(path, { mode: 0o700 });
+    }
+  }
+
   private async writeFile(path: string, h: TarHeader, body: AsyncIterable<Buffer>): Promise<void> {
-    // O_EXCL|O_NOFOLLOW: the old entry was removed above, so this can never write through a link.
-    const fh = await open(path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
+    // O_EXCL|O_NOFOLLOW: whatever was there is removed first, so this can never write through a link.
+    let fh: FileHandle | undefined;
+    await this.replacing(path, async () => {
+      fh = await open(path, fsc.O_WRONLY | fsc.O_CREAT | fsc.O_EXCL | fsc.O_NOFOLLOW, 0o600);
+    });
+    if (!fh) throw new Error(`open ${path} returned no handle`);
     try {
       for await (const chunk of body) {
         let off = 0;
@@ -165,11 +206,11 @@ class Extractor {
       if (this.isRoot) await fh.chown(h.uid, h.gid);
       // chown clears set-id bits, so the mode goes on after it.
       await fh.chmod(h.mode);
+      await fh.utimes(h.mtime, h.mtime);
     } finally {
       await fh.close();
     }
     await writeXattrs(path, this.allowedXattrs(h));
-    await utimes(path, h.mtime, h.mtime);
   }
 
   private async hardLink(path: string, h: TarHeader): Promise<void> {
@@ -185,7 +226,7 @@ class Extractor {
     }
     if (st.isDirectory()) throw unsafePath(h.name, 'a hard link to a directory');
     // link(2) does not follow a symlink target, so this links the entry itself, inside the root.
-    await link(target, path);
+    await this.replacing(path, () => link(target, path));
   }
 
   private async special(path: string, h: TarHeader): Promise<void> {
@@ -214,7 +255,7 @@ class Extractor {
       }
       const rel = parentParts.join('/');
       for (const child of await readdir(dir)) {
-        if (!this.written.has(rel === '' ? child : `${rel}/${child}`)) await rm(join(dir, child), { recursive: true, force: true });
+        if (!this.written.has(rel === '' ? child : `${rel}/${child}`)) await this.remove(join(dir, child));
       }
       return;
     }
@@ -224,10 +265,10 @@ class Extractor {
     try {
       if (overlay) {
         if (!this.isRoot) throw overlayNeedsRoot(name);
-        await rm(path, { recursive: true, force: true });
+        await this.remove(path);
         await mknod(path, ['c', '0', '0']);
       } else {
-        await rm(path, { recursive: true, force: true });
+        await this.remove(path);
       }
     } catch (err) {
       throw ioError(name, err);

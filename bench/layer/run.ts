@@ -1,0 +1,74 @@
+/**
+ * bench/layer: tar+zstd and tar+gzip of a 512 MiB directory through packLayer, next to
+ * `tar c DIR | zstd -T0 -3` and `tar c DIR | gzip` on the same data in the same run.
+ * Usage: node --import tsx bench/layer/run.ts [DIR] (default /tmp/kiln-bench/data/layer; created if missing).
+ * Each figure is the median of RUNS (default 3) wall-clock runs; memory is peak RSS of the pack process.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const dir = process.argv[2] ?? '/tmp/kiln-bench/data/layer';
+const runs = Number(process.env.RUNS ?? 3);
+
+if (!existsSync(dir)) {
+  process.stderr.write(`generating 512 MiB of data in ${dir}\n`);
+  execFileSync('sh', [join(here, 'make-data.sh'), `${dir}.tmp`], { stdio: 'inherit' });
+  execFileSync('mv', [`${dir}.tmp`, dir]);
+}
+// Warm the page cache so every contender reads from memory (not `tar > /dev/null`: GNU tar skips reading then).
+execFileSync('sh', ['-c', `find "${dir}" -type f -exec cat {} + > /dev/null`]);
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+function timeShell(cmd: string): number {
+  const t = process.hrtime.bigint();
+  execFileSync('bash', ['-o', 'pipefail', '-c', cmd], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return Number(process.hrtime.bigint() - t) / 1e9;
+}
+
+interface KilnRun {
+  seconds: number;
+  peakMB: number;
+  size: number;
+}
+
+function timeKiln(compression: string, level?: number): KilnRun {
+  const args = ['-f', '%M', process.execPath, '--import', 'tsx', join(here, 'pack-once.ts'), dir, compression];
+  if (level !== undefined) args.push(String(level));
+  const r = spawnSync('/usr/bin/time', args, { encoding: 'utf8', cwd: join(here, '..', '..') });
+  if (r.status !== 0) throw new Error(`pack-once failed: ${r.stderr}`);
+  const out = JSON.parse(r.stdout) as { seconds: number; size: number };
+  const peakKB = Number(r.stderr.trim().split('\n').pop());
+  return { seconds: out.seconds, peakMB: peakKB / 1024, size: out.size };
+}
+
+function kilnRow(name: string, compression: string, level?: number): { name: string; seconds: number; peakMB: number; size: number } {
+  const all = Array.from({ length: runs }, () => timeKiln(compression, level));
+  return { name, seconds: median(all.map((r) => r.seconds)), peakMB: Math.max(...all.map((r) => r.peakMB)), size: all[0]!.size };
+}
+
+function cliRow(name: string, cmd: string): { name: string; seconds: number; size: number } {
+  const seconds = median(Array.from({ length: runs }, () => timeShell(`${cmd} > /dev/null`)));
+  const size = Number(execFileSync('bash', ['-o', 'pipefail', '-c', `${cmd} | wc -c`], { encoding: 'utf8' }).trim());
+  return { name, seconds, size };
+}
+
+const tar = `tar cf - -C "${dir}" .`;
+const zstdCli = cliRow('tar c | zstd -T0 -3', `${tar} | zstd -T0 -3 -q -c`);
+const zstdKiln = kilnRow('kiln packLayer zstd (level 3)', 'zstd');
+const gzipCli = cliRow('tar c | gzip', `${tar} | gzip -c`);
+const gzipKiln = kilnRow('kiln packLayer gzip (level 6)', 'gzip');
+const gzipKilnFast = kilnRow('kiln packLayer gzip (level 1)', 'gzip', 1);
+
+const fmt = (n: number, d = 2): string => n.toFixed(d);
+const rows = [zstdCli, zstdKiln, gzipCli, gzipKiln, gzipKilnFast];
+process.stdout.write(`bench/layer on ${dir} (median of ${runs})\n`);
+for (const r of rows) {
+  const mem = 'peakMB' in r ? `  peak ${fmt(r.peakMB as number, 0)} MB` : '';
+  process.stdout.write(`${r.name.padEnd(32)} ${fmt(r.seconds).padStart(6)} s  ${fmt(r.size / 2 ** 20, 1).padStart(6)} MiB${mem}\n`);
+}
+process.stdout.write(`zstd: kiln speed = ${fmt(zstdCli.seconds / zstdKiln.seconds)}x the zstd CLI pipeline (target >= 0.80x)\n`);
+process.stdout.write(`gzip: kiln speed = ${fmt(gzipCli.seconds / gzipKiln.seconds)}x the gzip CLI pipeline\n`);
