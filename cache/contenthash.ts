@@ -1,0 +1,87 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import PQueue from 'p-queue';
+import { entryMatches, nowNs, type FileStat, type StatCache, type StatEntry } from './stat-cache.js';
+
+/** Files up to this size are read whole; larger ones are streamed so memory stays bounded. */
+const READ_WHOLE_MAX = 1 << 20;
+const HASH_CONCURRENCY = 8;
+
+export type EntryType = 'file' | 'dir' | 'symlink' | 'other';
+
+/** What a copy would reproduce of one path: everything but its times. */
+export interface EntryMeta {
+  type: EntryType;
+  /** Permission and special bits (`mode & 0o7777`). */
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Content digest for files, link target for symlinks, '' otherwise. */
+  content: string;
+}
+
+/** `sha256:<hex>` of a file's bytes. */
+export async function hashFileContent(path: string, size: number | bigint): Promise<string> {
+  const h = createHash('sha256');
+  if (Number(size) <= READ_WHOLE_MAX) {
+    h.update(await readFile(path));
+  } else {
+    await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), h);
+  }
+  return `sha256:${h.digest('hex')}`;
+}
+
+/** The digest of one entry's metadata and content, as COPY would reproduce it. */
+export function entryDigest(m: EntryMeta): string {
+  const h = createHash('sha256');
+  h.update(`${m.type}\0${(m.mode & 0o7777).toString(8)}\0${m.uid}\0${m.gid}\0${m.content}`);
+  return `sha256:${h.digest('hex')}`;
+}
+
+/** One digest for a set of (path, digest) pairs, independent of the order they are given in. */
+export function combineDigests(files: Map<string, string>): string {
+  const h = createHash('sha256');
+  for (const key of [...files.keys()].sort()) h.update(`${key}\0${files.get(key)}\n`);
+  return `sha256:${h.digest('hex')}`;
+}
+
+export interface HashTarget extends FileStat {
+  /** Key in the stat cache (path relative to the root). */
+  rel: string;
+  /** Absolute path to read. */
+  path: string;
+}
+
+/**
+ * Content digests of regular files under a root, reading only files the stat cache cannot vouch
+ * for, and recording what was read. `known` is `cache.load(root)`, passed in so callers that hash
+ * several selections of one root query the index once.
+ */
+export async function hashFiles(cache: StatCache, root: string, known: Map<string, StatEntry>, targets: HashTarget[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  const misses: HashTarget[] = [];
+  for (const t of targets) {
+    const e = known.get(t.rel);
+    if (e && entryMatches(e, t)) out.set(t.rel, e.digest);
+    else misses.push(t);
+  }
+  if (misses.length === 0) return out;
+  const queue = new PQueue({ concurrency: HASH_CONCURRENCY });
+  const recorded: [string, StatEntry][] = [];
+  await Promise.all(
+    misses.map((t) =>
+      queue.add(async () => {
+        const recordedNs = nowNs();
+        const digest = await hashFileContent(t.path, t.size);
+        out.set(t.rel, digest);
+        const entry: StatEntry = { size: t.size, mtimeNs: t.mtimeNs, ctimeNs: t.ctimeNs, ino: t.ino, dev: t.dev, digest, recordedNs };
+        recorded.push([t.rel, entry]);
+        known.set(t.rel, entry);
+      }),
+    ),
+  );
+  cache.record(root, recorded);
+  return out;
+}

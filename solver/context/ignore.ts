@@ -1,0 +1,48 @@
+import dockerignore, { type Ignore } from '@balena/dockerignore';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+
+/** Matches context-relative paths (`a/b.txt`, no leading slash) against dockerignore-style patterns. */
+export interface PathMatcher {
+  matches(rel: string): boolean;
+  /** True when a `!` exception exists, so an excluded directory may still hold included files. */
+  readonly hasExceptions: boolean;
+}
+
+export function compileMatcher(patterns: string[]): PathMatcher {
+  const cleaned = patterns.map((p) => p.trim()).filter((p) => p !== '' && !p.startsWith('#'));
+  const ig: Ignore = dockerignore.default().add(cleaned);
+  return {
+    matches: (rel) => rel !== '' && ig.ignores(rel),
+    hasExceptions: cleaned.some((p) => p.startsWith('!')),
+  };
+}
+
+/** Parses a .dockerignore file's text into patterns (comments and blank lines dropped). */
+export function parseIgnoreFile(text: string): string[] {
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
+}
+
+/**
+ * The ignore patterns for a build: `<Dockerfile>.dockerignore` beside the Dockerfile when it
+ * exists (it replaces the context's file, as in BuildKit), else `.dockerignore` at the context root.
+ */
+export async function loadIgnorePatterns(contextDir: string, dockerfilePath?: string): Promise<{ patterns: string[]; file?: string }> {
+  const candidates: string[] = [];
+  if (dockerfilePath) {
+    const df = resolve(contextDir, dockerfilePath);
+    candidates.push(join(dirname(df), `${basename(df)}.dockerignore`));
+  }
+  candidates.push(join(contextDir, '.dockerignore'));
+  for (const file of candidates) {
+    try {
+      return { patterns: parseIgnoreFile(await readFile(file, 'utf8')), file };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+  }
+  return { patterns: [] };
+}

@@ -1,0 +1,20 @@
+/**
+ * The build context: a directory read through its .dockerignore (`<Dockerfile>.dockerignore`
+ * beside a named Dockerfile wins), COPY/ADD source selection as BuildKit does it, and content
+ * checksums for cache keys backed by the stat cache in the store's index.
+ *
+ * - `openContext(dir, { dockerfilePath?, store })` -> `BuildContext` (call `close()` when done).
+ * - `context.checksum(sources, { exclude? })` -> `{ digest, files }`: the digest covers content,
+ *   type, mode, uid/gid and symlink targets of every selected path, never times; `files` maps
+ *   context-relative paths to per-entry digests. Throws `SourceNotFoundError` for a source that
+ *   selects nothing.
+ * - `diffFiles(before, after)` -> `{ changed, added, removed }` for cache-miss explanations.
+ * - `TreeView` / `selectSources` / `collectEntries`: the same selection over any directory
+ *   (another stage's rootfs), used by solver/fileops so copies and checksums always agree.
+ */
+export { openContext, collectEntries, type BuildContext, type ChecksumOptions, type ContextChecksum, type OpenContextOptions } from './context.js';
+export { diffFiles, type FileChanges } from './explain.js';
+export { compileMatcher, type PathMatcher } from './ignore.js';
+export { selectSources, SourceNotFoundError, type SourceMatch } from './select.js';
+export { TreeView, cleanRel, type TreeEntry } from './tree.js';
+export { hasGlobMeta, matchSegment } from './glob.js';

@@ -1,0 +1,82 @@
+import { KilnError } from '../../common/errors.js';
+import { hasGlobMeta, matchSegment } from './glob.js';
+import { cleanRel, type TreeEntry, type TreeView } from './tree.js';
+
+/** One path a COPY/ADD source selected. */
+export interface SourceMatch {
+  /** The path as matched, relative to the tree root (before following a final symlink). */
+  given: string;
+  /** The resolved entry (a final symlink followed, inside the tree). */
+  entry: TreeEntry;
+  /**
+   * For `--parents`: the part of `given` kept under the destination. The whole path, or what
+   * follows a `/./` pivot in the source.
+   */
+  kept: string;
+}
+
+export class SourceNotFoundError extends KilnError {
+  constructor(source: string, hiddenByIgnore: boolean) {
+    super('E_COPY_SOURCE_NOT_FOUND', `failed to compute cache key: "/${cleanRel(source)}": not found`, {
+      hint: hiddenByIgnore
+        ? `"${source}" is excluded by .dockerignore; remove it from there to copy it`
+        : `check that "${source}" exists in the build context (paths are relative to the context directory, not the Dockerfile)`,
+    });
+  }
+}
+
+/** Splits BuildKit's `--parents` pivot: `a/./b/c` keeps `b/c` under the destination. */
+function splitPivot(source: string): { path: string; pivot: string } {
+  const i = source.indexOf('/./');
+  if (i < 0) return { path: cleanRel(source), pivot: '' };
+  return { path: cleanRel(source), pivot: cleanRel(source.slice(0, i)) };
+}
+
+/**
+ * Expands COPY/ADD sources against a tree the way BuildKit does: each source is cleaned and made
+ * relative to the root, wildcards match one path segment at a time (Go's filepath.Match), a
+ * final symlink is followed inside the tree. A source that selects nothing is an error.
+ */
+export function selectSources(view: TreeView, sources: string[]): SourceMatch[] {
+  const out: SourceMatch[] = [];
+  for (const source of sources) {
+    const { path, pivot } = splitPivot(source);
+    const givens = hasGlobMeta(path) ? expandGlob(view, path) : [path];
+    let found = 0;
+    for (const given of givens) {
+      const real = view.resolve(given, true);
+      const entry = real === undefined ? undefined : view.stat(real);
+      if (!entry) continue;
+      found++;
+      const kept = pivot === '' ? given : given === pivot ? '' : given.slice(pivot.length + 1);
+      out.push({ given, entry, kept });
+    }
+    if (found === 0) throw new SourceNotFoundError(source, hiddenByIgnore(view, path));
+  }
+  return out;
+}
+
+function hiddenByIgnore(view: TreeView, path: string): boolean {
+  return !hasGlobMeta(path) && view.isIgnored(path);
+}
+
+function expandGlob(view: TreeView, path: string): string[] {
+  let current = [''];
+  const segments = path.split('/');
+  for (const [i, seg] of segments.entries()) {
+    const last = i === segments.length - 1;
+    const next: string[] = [];
+    for (const dir of current) {
+      const real = view.resolve(dir, true);
+      if (real === undefined || view.stat(real)?.type !== 'dir') continue;
+      const join = (n: string) => (dir === '' ? n : `${dir}/${n}`);
+      if (!hasGlobMeta(seg)) {
+        if (last || view.stat(`${real === '' ? '' : `${real}/`}${seg}`)) next.push(join(seg));
+        continue;
+      }
+      for (const name of view.list(real)) if (matchSegment(seg, name)) next.push(join(name));
+    }
+    current = next;
+  }
+  return current;
+}

@@ -1,0 +1,167 @@
+import { lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
+import { join, posix } from 'node:path';
+import type { EntryType, FileStat } from '../../cache/index.js';
+import type { PathMatcher } from './ignore.js';
+
+/** One path of a source tree, with what a copy or a checksum needs of it. */
+export interface TreeEntry extends FileStat {
+  /** Path relative to the tree's root, `/`-separated, no leading slash ('' for the root). */
+  rel: string;
+  /** Absolute host path. */
+  path: string;
+  type: EntryType;
+  /** Permission and special bits. */
+  mode: number;
+  uid: number;
+  gid: number;
+  atimeNs: bigint;
+}
+
+const MAX_LINKS = 40;
+
+function typeOf(st: BigIntStats): EntryType {
+  if (st.isFile()) return 'file';
+  if (st.isDirectory()) return 'dir';
+  if (st.isSymbolicLink()) return 'symlink';
+  return 'other';
+}
+
+/**
+ * A read-only view of a directory tree (the build context, or another stage's root filesystem)
+ * in which paths hidden by ignore rules do not exist, and symlinks resolve with the tree's root
+ * as `/`, so nothing outside it is ever reached. Synchronous on purpose: a walk of 10,000 small
+ * lstat calls is several times faster than the same through the thread pool.
+ */
+export class TreeView {
+  constructor(
+    readonly root: string,
+    private readonly hidden?: PathMatcher,
+  ) {}
+
+  isHidden(rel: string, type: EntryType): boolean {
+    if (!this.hidden || rel === '') return false;
+    // With `!` exceptions an ignored directory may still contain included files, so only
+    // leaves are hidden and directories are walked.
+    if (type === 'dir' && this.hidden.hasExceptions) return false;
+    return this.hidden.matches(rel);
+  }
+
+  /** True when `rel` exists but ignore rules hide it. */
+  isIgnored(rel: string): boolean {
+    if (!this.hidden || rel === '') return false;
+    try {
+      return this.isHidden(rel, typeOf(lstatSync(join(this.root, rel), { bigint: true })));
+    } catch {
+      return false;
+    }
+  }
+
+  /** The entry at `rel` (not following a final symlink), or undefined when missing or hidden. */
+  stat(rel: string): TreeEntry | undefined {
+    const path = rel === '' ? this.root : join(this.root, rel);
+    let st: BigIntStats;
+    try {
+      st = lstatSync(path, { bigint: true });
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+      throw e;
+    }
+    const type = typeOf(st);
+    if (this.isHidden(rel, type)) return undefined;
+    return entryOf(rel, path, st, type);
+  }
+
+  readlink(rel: string): string {
+    return readlinkSync(join(this.root, rel));
+  }
+
+  /** Visible child names of a directory, sorted. */
+  list(rel: string): string[] {
+    const dir = rel === '' ? this.root : join(this.root, rel);
+    const out: string[] = [];
+    for (const d of readdirSync(dir, { withFileTypes: true })) {
+      const childRel = rel === '' ? d.name : `${rel}/${d.name}`;
+      const type: EntryType = d.isDirectory() ? 'dir' : d.isFile() ? 'file' : d.isSymbolicLink() ? 'symlink' : 'other';
+      if (!this.isHidden(childRel, type)) out.push(d.name);
+    }
+    return out.sort();
+  }
+
+  /**
+   * Resolves `rel` through symlinks inside the tree (absolute targets and `..` stay inside the
+   * root). With `followFinal` false a final symlink is returned itself. Undefined when a component
+   * is missing or hidden.
+   */
+  resolve(rel: string, followFinal: boolean): string | undefined {
+    const pending = rel.split('/').filter((p) => p !== '' && p !== '.');
+    const done: string[] = [];
+    let links = 0;
+    while (pending.length > 0) {
+      const part = pending.shift()!;
+      if (part === '..') {
+        done.pop();
+        continue;
+      }
+      const cur = [...done, part].join('/');
+      const e = this.stat(cur);
+      if (!e) return undefined;
+      if (e.type !== 'symlink' || (!followFinal && pending.length === 0)) {
+        done.push(part);
+        continue;
+      }
+      if (++links > MAX_LINKS) return undefined;
+      const target = this.readlink(cur);
+      if (target.startsWith('/')) done.length = 0;
+      pending.unshift(...target.split('/').filter((p) => p !== '' && p !== '.'));
+    }
+    return done.join('/');
+  }
+
+  /**
+   * Visits every visible entry below `rel` (not `rel` itself) in sorted pre-order. `exclude`
+   * patterns are matched against the path relative to `rel`; an excluded directory is skipped
+   * whole unless the patterns have exceptions.
+   */
+  walk(rel: string, visit: (e: TreeEntry, relToBase: string) => void, exclude?: PathMatcher): void {
+    const recurse = (dirRel: string, sub: string) => {
+      const dirPath = dirRel === '' ? this.root : join(this.root, dirRel);
+      const dirents = readdirSync(dirPath, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+      for (const d of dirents) {
+        const childRel = dirRel === '' ? d.name : `${dirRel}/${d.name}`;
+        const childSub = sub === '' ? d.name : `${sub}/${d.name}`;
+        const path = join(dirPath, d.name);
+        const st = lstatSync(path, { bigint: true });
+        const type = typeOf(st);
+        if (this.isHidden(childRel, type)) continue;
+        const excluded = exclude?.matches(childSub) ?? false;
+        if (excluded && !(type === 'dir' && exclude!.hasExceptions)) continue;
+        if (!excluded) visit(entryOf(childRel, path, st, type), childSub);
+        if (type === 'dir') recurse(childRel, childSub);
+      }
+    };
+    recurse(rel, '');
+  }
+}
+
+function entryOf(rel: string, path: string, st: BigIntStats, type: EntryType): TreeEntry {
+  return {
+    rel,
+    path,
+    type,
+    mode: Number(st.mode & 0o7777n),
+    uid: Number(st.uid),
+    gid: Number(st.gid),
+    size: st.size,
+    mtimeNs: st.mtimeNs,
+    ctimeNs: st.ctimeNs,
+    atimeNs: st.atimeNs,
+    ino: st.ino,
+    dev: st.dev,
+  };
+}
+
+/** Cleans a user-given source or dest path to a root-relative one: `/a/../b/` -> `b`. */
+export function cleanRel(p: string): string {
+  return posix.normalize(`/${p}`).replace(/^\/+/, '').replace(/\/+$/, '');
+}
