@@ -244,7 +244,8 @@ export class Store {
     }
     if (configDigest && (await this.hasBlob(configDigest))) {
       const c = await this.readJson<ImageConfig>(configDigest);
-      if (c.created) created = Date.parse(c.created) || created;
+      const t = c.created ? Date.parse(c.created) : NaN;
+      if (!Number.isNaN(t)) created = t;
     }
     immediate(this.db, () => {
       const ins = this.db.prepare('INSERT OR IGNORE INTO refs (parent, child) VALUES (?, ?)');

@@ -1,0 +1,36 @@
+import type { Command } from 'commander';
+import { createReadStream } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { KilnError } from '../../common/errors.js';
+import { openStore } from '../../cache/index.js';
+import { importRootfs, type LayerCompression } from '../../oci/index.js';
+import { collect, globalOptions } from '../options.js';
+
+export function register(program: Command): void {
+  program
+    .command('import')
+    .description('Make an image from a root filesystem tarball, like `docker import`')
+    .argument('<file>', 'the rootfs tar (uncompressed), or - for stdin')
+    .argument('[name]', 'REPOSITORY[:TAG] to tag the image with')
+    .option('-c, --change <instruction>', 'apply a Dockerfile instruction to the image config (repeatable)', collect, [])
+    .option('--compression <type>', 'layer compression: gzip, zstd or uncompressed', 'gzip')
+    .action(async (file: string, name: string | undefined, opts: { change: string[]; compression: string }, cmd: Command) => {
+      const compression = ({ gzip: 'gzip', zstd: 'zstd', uncompressed: 'none' } as Record<string, LayerCompression>)[opts.compression];
+      if (!compression) throw new KilnError('E_USAGE', `unknown --compression "${opts.compression}"`, { hint: 'use gzip, zstd or uncompressed' });
+      if (file !== '-') {
+        await access(file).catch((e: unknown) => {
+          throw new KilnError('E_USAGE', `cannot read ${file}: ${(e as Error).message}`, { cause: e });
+        });
+      }
+      const store = await openStore(globalOptions(cmd).root);
+      try {
+        const input = file === '-' ? process.stdin : createReadStream(file);
+        const img = await importRootfs(store, input, { compression, changes: opts.change, source: file });
+        if (name) await store.tagImage(name, img.manifestDigest);
+        else await store.registerImage(img.manifestDigest);
+        process.stdout.write(`${img.configDigest}\n`);
+      } finally {
+        store.close();
+      }
+    });
+}

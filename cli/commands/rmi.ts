@@ -1,0 +1,49 @@
+import type { Command } from 'commander';
+import { openStore, StoreError, type Store } from '../../cache/index.js';
+import { familiarReference, normalizeReference, parseReference } from '../../oci/index.js';
+import { globalOptions } from '../options.js';
+
+export function register(program: Command): void {
+  program
+    .command('rmi')
+    .description('Remove images: untag names, delete images left without a name and blobs nothing else needs')
+    .argument('<image...>', 'image names or ids')
+    .option('-f, --force', 'remove an image by id even when several names refer to it')
+    .action(async (images: string[], opts: { force?: boolean }, cmd: Command) => {
+      const store = await openStore(globalOptions(cmd).root);
+      try {
+        for (const ref of images) for (const line of await removeOne(store, ref, Boolean(opts.force))) process.stdout.write(`${line}\n`);
+        await store.gc();
+      } finally {
+        store.close();
+      }
+    });
+}
+
+async function removeOne(store: Store, ref: string, force: boolean): Promise<string[]> {
+  const img = await store.resolveImage(ref);
+  const top = img.indexDigest ?? img.manifestDigest;
+  const byName = img.name !== undefined && img.name === safeNormalize(ref);
+  if (byName) {
+    const { removedImage } = store.untag(img.name!);
+    const out = [`Untagged: ${familiarReference(parseReference(img.name!))}`];
+    if (removedImage) out.push(`Deleted: ${img.configDigest}`);
+    return out;
+  }
+  const names = store.imageNames(top);
+  if (names.length > 1 && !force) {
+    throw new StoreError('E_IMAGE_IN_USE', `unable to delete ${ref}: the image is referenced by ${names.length} names`, {
+      hint: 'remove the names one by one, or use --force to remove them all',
+    });
+  }
+  store.removeImage(top);
+  return [...names.map((n) => `Untagged: ${familiarReference(parseReference(n))}`), `Deleted: ${img.configDigest}`];
+}
+
+function safeNormalize(ref: string): string | undefined {
+  try {
+    return normalizeReference(ref);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,20 @@
+import type { Command } from 'commander';
+import { openStore } from '../../cache/index.js';
+import { globalOptions } from '../options.js';
+
+export function register(program: Command): void {
+  program
+    .command('tag')
+    .description('Create a name TARGET_IMAGE that refers to SOURCE_IMAGE')
+    .argument('<source>', 'SOURCE_IMAGE[:TAG] or image id')
+    .argument('<target>', 'TARGET_IMAGE[:TAG]')
+    .action(async (source: string, target: string, _opts: unknown, cmd: Command) => {
+      const store = await openStore(globalOptions(cmd).root);
+      try {
+        const img = await store.resolveImage(source);
+        await store.tagImage(target, img.indexDigest ?? img.manifestDigest);
+      } finally {
+        store.close();
+      }
+    });
+}
