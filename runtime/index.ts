@@ -22,3 +22,4 @@ export type {
   Snapshot,
   StdinSource,
 } from './types.js';
+export { resolveInRoot } from './scoped-path.js';
