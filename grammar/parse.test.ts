@@ -1,0 +1,160 @@
+import test from 'ava';
+import {
+  DirectiveError,
+  DockerfileErrorCode,
+  DockerfileParseError,
+  UnterminatedHeredocError,
+  dumpAst,
+  parseDockerfile,
+  parseDockerfileNodes,
+} from './index.js';
+
+const dump = (src: string) => dumpAst(parseDockerfileNodes(src));
+const fails = (t: import('ava').ExecutionContext, src: string) => t.throws(() => parseDockerfile(src, { file: 'Df' }), { instanceOf: DockerfileParseError })!;
+
+test('directives: syntax, escape and check are read, case-insensitively', (t) => {
+  const r = parseDockerfile('# SYNTAX = docker/dockerfile:1\n#Escape=`\n# check=skip=JSONArgsRecommended,StageNameCasing;error=true\nFROM x\n');
+  t.deepEqual(r.directives, {
+    syntax: 'docker/dockerfile:1',
+    escape: '`',
+    check: { skip: ['JSONArgsRecommended', 'StageNameCasing'], error: true, raw: 'skip=JSONArgsRecommended,StageNameCasing;error=true' },
+  });
+  t.is(r.escapeToken, '`');
+});
+
+test('escape directive: backtick continues lines and a backslash is literal', (t) => {
+  t.is(dump('# escape=`\nFROM x\nRUN dir c:\\ `\n  && echo hi\n'), '(from "x")\n(run "dir c:\\\\   && echo hi")\n');
+});
+
+test('escape directive is ignored after a comment, a blank line or an instruction, with a warning', (t) => {
+  const r = parseDockerfile('# hello\n# escape=`\nFROM x\nRUN a `\n');
+  t.is(r.escapeToken, '\\');
+  t.is(dumpAst(r), '(from "x")\n(run "a `")\n');
+  t.deepEqual(r.warnings.map((w) => [w.code, w.position.line]), [['InvalidDirectivePosition', 2]]);
+  t.is(parseDockerfile('\n# escape=`\nFROM x\n').escapeToken, '\\');
+});
+
+test('duplicate and invalid directives are errors with the line', (t) => {
+  const dup = t.throws(() => parseDockerfile('# syntax=a\n# Syntax=b\nFROM x\n', { file: 'Df' }), { instanceOf: DirectiveError })!;
+  t.is(dup.message, 'only one syntax parser directive can be used');
+  t.deepEqual(dup.position, { file: 'Df', line: 2, column: 1 });
+  const bad = t.throws(() => parseDockerfile('# escape=x\nFROM x\n'), { instanceOf: DirectiveError })!;
+  t.regex(bad.message, /invalid escape token 'x'/);
+  t.is(fails(t, '# check=skip=all;error=maybe\nFROM x\n').code, DockerfileErrorCode.Directive);
+});
+
+test('keywords are case-insensitive; the node keeps both spellings', (t) => {
+  const r = parseDockerfileNodes('from x\nRuN echo\n');
+  t.deepEqual(r.nodes.map((n) => [n.keyword, n.keywordAsWritten]), [['from', 'from'], ['run', 'RuN']]);
+});
+
+test('comments: collected above an instruction, dropped inside continuations', (t) => {
+  const r = parseDockerfileNodes('# about x\nFROM x\nRUN a \\\n  # inside\n  b\n');
+  t.deepEqual(r.nodes[0]!.comments, ['about x']);
+  t.is(dumpAst(r), '(from "x")\n(run "a   b")\n');
+});
+
+test('empty continuation lines are skipped and give a NoEmptyContinuation warning', (t) => {
+  const r = parseDockerfile('FROM x\nRUN a \\\n\n  b\n');
+  t.is(dumpAst(r), '(from "x")\n(run "a   b")\n');
+  t.deepEqual(r.warnings.map((w) => [w.code, w.position.line, w.message]), [['NoEmptyContinuation', 3, 'Empty continuation line found in: RUN a   b']]);
+});
+
+test('trailing backslash at end of file ends the instruction', (t) => {
+  t.is(dump('FROM x\nRUN a \\'), '(from "x")\n(run "a")\n');
+  t.is(dump('FROM x\nRUN a \\\n'), '(from "x")\n(run "a")\n');
+});
+
+test('CRLF input and a UTF-8 BOM parse like LF input', (t) => {
+  t.is(dump('\ufeffFROM x\r\nRUN a \\\r\n  b\r\nENV K v\r\n'), '(from "x")\n(run "a   b")\n(env "K" "v" "")\n');
+  t.is(parseDockerfile('\ufeff# escape=`\r\nFROM x\r\n').escapeToken, '`');
+});
+
+test('JSON form: first JSON value decoded, rest ignored; invalid JSON falls back to shell form', (t) => {
+  t.is(dump('CMD ["a", "b"] trailing\n'), '(cmd "a" "b")\n');
+  t.is(dump("CMD ['a']\n"), '(cmd "[\'a\']")\n');
+  t.is(dump('CMD ["a",]\n'), '(cmd "[\\"a\\",]")\n');
+  t.is(dump('COPY [ "a b" ] x\n'), '(copy "a b")\n');
+  t.is(dump('COPY ["a" x\n'), '(copy "[\\"a\\"" "x")\n');
+  t.is(dump('RUN [ "\\u2603" ]\n'), '(run "☃")\n');
+  const err = fails(t, 'FROM x\nRUN ["a", 1]\n');
+  t.is(err.message, 'when using JSON array syntax, arrays must be comprised of strings only');
+  t.deepEqual(err.position, { file: 'Df', line: 2, column: 5 });
+  t.true(parseDockerfileNodes('CMD ["a"]\n').nodes[0]!.json);
+});
+
+test('ENV and LABEL: key=value pairs with quotes, and the legacy form', (t) => {
+  t.is(dump('ENV A=1 B="x y" C=\'z\' D=e\\ f\n'), '(env "A" "1" "=" "B" "\\"x y\\"" "=" "C" "\'z\'" "=" "D" "e\\\\ f" "=")\n');
+  t.is(dump('LABEL  key   some value  \n'), '(label "key" "some value" "")\n');
+  t.is(fails(t, 'FROM x\nENV A=1 B\n').message, 'Syntax error - can\'t find = in "B". Must be of the form: name=value');
+  t.is(fails(t, 'FROM x\nENV =1\n').message, 'ENV names can not be blank');
+  const env = parseDockerfile('FROM x\nENV A=1 B="2 3"\nLABEL k v\n').instructions;
+  t.deepEqual(env[1], { ...env[1]!, kind: 'env', pairs: [{ key: 'A', value: '1', legacyForm: false }, { key: 'B', value: '"2 3"', legacyForm: false }] });
+  t.like(env[2], { kind: 'label', pairs: [{ key: 'k', value: 'v', legacyForm: true }] });
+});
+
+test('ARG with and without defaults, quotes kept raw', (t) => {
+  const r = parseDockerfile('ARG a b=1 c="x y" d=\nFROM x\n');
+  t.like(r.instructions[0], { kind: 'arg', args: [{ key: 'a' }, { key: 'b', value: '1' }, { key: 'c', value: '"x y"' }, { key: 'd', value: '' }] });
+  t.false('value' in (r.instructions[0] as { args: object[] }).args[0]!);
+  t.is(fails(t, 'ARG =x\nFROM x\n').message, 'ARG names can not be blank');
+  t.is(fails(t, 'FROM x\nARG\n').message, 'ARG requires at least one argument');
+});
+
+test('heredocs: <<EOF, <<-EOF, quoted delimiters, several on one line, file descriptors', (t) => {
+  const src = 'FROM x\nRUN <<EOF\necho $A\nEOF\nRUN <<-"END" 3<<\'B\' cat\n\techo hi\n\tEND\nb\nB\nCOPY <<A /a\nx\nA\n';
+  const r = parseDockerfile(src);
+  t.is(dumpAst(r), '(from "x")\n(run "<<EOF")\n(run "<<-\\"END\\" 3<<\'B\' cat")\n(copy "<<A" "/a")\n');
+  const [, run1, run2, copy] = r.instructions;
+  t.like(run1, { kind: 'run', heredocs: [{ name: 'EOF', content: 'echo $A\n', expand: true, chomp: false, fileDescriptor: 0 }] });
+  t.like(run2, {
+    kind: 'run',
+    heredocs: [
+      { name: 'END', content: '\techo hi\n', expand: false, chomp: true },
+      { name: 'B', content: 'b\n', expand: false, fileDescriptor: 3 },
+    ],
+  });
+  t.like(copy, { kind: 'copy', sources: [], inlineSources: [{ path: 'A', data: 'x\n', expand: true }], dest: '/a' });
+  t.deepEqual(r.nodes[1]!.range, { start: { line: 2, column: 1 }, end: { line: 4, column: 4 } });
+});
+
+test('heredocs only where supported: not in JSON form, not for other instructions', (t) => {
+  t.is(dump('FROM x\nRUN ["cat", "<<EOF"]\nCMD <<EOF\n'), '(from "x")\n(run "cat" "<<EOF")\n(cmd "<<EOF")\n');
+  t.is(dump('FROM x\nONBUILD RUN <<EOF\nhi\nEOF\n'), '(from "x")\n(onbuild (run "<<EOF"))\n');
+});
+
+test('unterminated heredoc is an error pointing at the marker', (t) => {
+  const err = t.throws(() => parseDockerfile('FROM x\nRUN cat <<EOF\nabc\n', { file: 'Df' }), { instanceOf: UnterminatedHeredocError })!;
+  t.deepEqual(err.position, { file: 'Df', line: 2, column: 9 });
+  t.is(err.sourceLine, 'RUN cat <<EOF');
+  t.is(err.code, DockerfileErrorCode.UnterminatedHeredoc);
+});
+
+test('flags: as written in the node, with positions; `--` ends flags', (t) => {
+  const r = parseDockerfileNodes('COPY --from=a  --chown="1 2" -- --x y\n');
+  t.deepEqual(r.nodes[0]!.flags, [
+    { text: '--from=a', position: { line: 1, column: 6 } },
+    { text: '--chown=1 2', position: { line: 1, column: 16 } },
+  ]);
+  t.deepEqual(r.nodes[0]!.args.map((a) => [a.value, a.position.column]), [['--x', 33], ['y', 37]]);
+});
+
+test('positions: columns count from the physical line, also across continuations', (t) => {
+  const r = parseDockerfileNodes('FROM x\n   RUN a \\\n  b c\n');
+  const run = r.nodes[1]!;
+  t.deepEqual(run.range.start, { line: 2, column: 4 });
+  t.deepEqual(run.range.end, { line: 3, column: 6 });
+  t.deepEqual(run.args[0]!.position, { line: 2, column: 8 });
+});
+
+test('MAINTAINER is parsed with a deprecation warning', (t) => {
+  const r = parseDockerfile('FROM x\nMAINTAINER Jane <j@x>\n');
+  t.like(r.instructions[1], { kind: 'maintainer', maintainer: 'Jane <j@x>' });
+  t.deepEqual(r.warnings.map((w) => w.code), ['MaintainerDeprecated']);
+  t.deepEqual(parseDockerfile('# check=skip=all\nFROM x\nMAINTAINER j\n').warnings, []);
+});
+
+test('empty file and comment-only file are errors', (t) => {
+  t.is(fails(t, '').code, DockerfileErrorCode.Empty);
+  t.is(fails(t, '# a\n\n   \n').message, 'file with no instructions');
+});
