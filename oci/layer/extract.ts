@@ -124,15 +124,17 @@ class Extractor {
   }
 
   /** Resolved parent directories, valid until something is removed (only removal can turn a resolved component into something else). */
-  private readonly resolved = new Map<string, string>();
+  private readonly resolved = new Map<string, string[]>();
 
   private async parentDir(relParent: string, parentParts: string[], name: string): Promise<string> {
     let dir = this.resolved.get(relParent);
     if (dir === undefined) {
-      dir = (await resolveDir(this.root, parentParts, name, true))!;
-      this.resolved.set(relParent, dir);
+      // Entries come parent-first, so the grandparent is usually known: resolve one component, not the whole path.
+      const up = this.resolved.get(parentParts.slice(0, -1).join('/'));
+      dir = up && parentParts.length > 0 ? await resolveDir(this.root, parentParts.slice(-1), name, true, up) : await resolveDir(this.root, parentParts, name, true);
+      this.resolved.set(relParent, dir!);
     }
-    return dir;
+    return join(this.root, ...dir!);
   }
 
   private async remove(path: string): Promise<void> {
@@ -217,7 +219,7 @@ class Extractor {
     const parts = entryComponents(h.linkname, true);
     if (parts.length === 0) throw unsafePath(h.name, 'a hard link to the layer root');
     const dir = await resolveDir(this.root, parts.slice(0, -1), h.name, false);
-    const target = dir && join(dir, parts[parts.length - 1]!);
+    const target = dir && join(this.root, ...dir, parts[parts.length - 1]!);
     const st = target && (await lstat(target).catch(() => undefined));
     if (!target || !st) {
       throw new LayerError('E_LAYER_CORRUPT', `layer entry "${h.name}" is a hard link to "${h.linkname}", which does not exist in the layer`, {
@@ -245,8 +247,11 @@ class Extractor {
 
   private async whiteout(name: string, parentParts: string[], base: string): Promise<void> {
     const overlay = this.whiteouts === 'overlay';
-    const dir = await resolveDir(this.root, parentParts, name, overlay);
-    if (dir === undefined) return; // apply: nothing below to delete
+    const target = base.slice(WHITEOUT_PREFIX.length);
+    if (target === '' || target === '.' || target === '..') throw unsafePath(name, 'a whiteout that names no file');
+    const resolved = await resolveDir(this.root, parentParts, name, overlay);
+    if (resolved === undefined) return; // apply: nothing below to delete
+    const dir = join(this.root, ...resolved);
     if (base === OPAQUE_MARKER) {
       if (overlay) {
         if (!this.isRoot) throw overlayNeedsRoot(name);
@@ -259,8 +264,6 @@ class Extractor {
       }
       return;
     }
-    const target = base.slice(WHITEOUT_PREFIX.length);
-    if (target === '' || target === '.' || target === '..') throw unsafePath(name, 'a whiteout that names no file');
     const path = join(dir, target);
     try {
       if (overlay) {

@@ -37,9 +37,17 @@ export function entryComponents(name: string, rooted = false): string[] {
  * that stay inside `root` (relative targets that never climb above it). Absolute symlink
  * targets are refused rather than reinterpreted: on the host they point outside.
  * Missing directories are created (0755) when `create` is set, else the result is undefined.
+ * Returns the real path's components relative to `root`.
  */
-export async function resolveDir(root: string, components: string[], entryName: string, create: boolean): Promise<string | undefined> {
-  const resolved: string[] = [];
+export async function resolveDir(
+  root: string,
+  components: string[],
+  entryName: string,
+  create: boolean,
+  /** Components of a directory already resolved by this function to start from. */
+  from: string[] = [],
+): Promise<string[] | undefined> {
+  const resolved = [...from];
   const queue = [...components];
   let hops = 0;
   while (queue.length > 0) {
@@ -76,7 +84,7 @@ export async function resolveDir(root: string, components: string[], entryName: 
       });
     }
   }
-  return join(root, ...resolved);
+  return resolved;
 }
 
 export function ioError(entryName: string, err: unknown): LayerError {
