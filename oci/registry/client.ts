@@ -138,9 +138,12 @@ export class RegistryClient {
     }
   }
 
-  /** `GET /v2/`: finds the scheme that works and the auth challenge, once per client. */
+  /**
+   * `GET /v2/`: finds the scheme that works and the auth challenge, once per client. Not retried
+   * here: every operation that needs it already retries as a whole.
+   */
   ping(): Promise<void> {
-    this.pinged ??= withRetry(this.retry, () => this.doPing()).catch((err) => {
+    this.pinged ??= this.doPing().catch((err) => {
       this.pinged = undefined;
       throw err;
     });
@@ -179,10 +182,11 @@ export class RegistryClient {
   }
 
   /** Checks that the credentials in use are accepted (what `kiln login` verifies). */
-  async checkLogin(): Promise<void> {
-    await this.ping();
-    const res = await this.send('GET', '/v2/', { scopes: [], ok: [200], what: `registry ${this.registry}` });
-    await res.body.dump();
+  checkLogin(): Promise<void> {
+    return withRetry(this.retry, async () => {
+      const res = await this.send('GET', '/v2/', { scopes: [], ok: [200], what: `registry ${this.registry}` });
+      await res.body.dump();
+    });
   }
 
   private async describeCreds(): Promise<string> {
@@ -353,16 +357,18 @@ export class RegistryClient {
   }
 
   /** Size of a blob in the repository, or undefined when it is not there. */
-  statBlob(repository: string, digest: string, push = false): Promise<number | undefined> {
-    return withRetry(this.retry, async () => {
-      const res = await this.send('HEAD', `/v2/${repository}/blobs/${digest}`, {
-        scopes: [`repository:${repository}:${push ? 'pull,push' : 'pull'}`],
-        ok: [200, 404],
-        what: `blob ${digest} in ${this.registry}/${repository}`,
-      });
-      await res.body.dump();
-      return res.statusCode === 200 ? Number(header(res, 'content-length') ?? 0) : undefined;
+  statBlob(repository: string, digest: string): Promise<number | undefined> {
+    return withRetry(this.retry, () => this.headBlob(repository, digest, false));
+  }
+
+  private async headBlob(repository: string, digest: string, push: boolean): Promise<number | undefined> {
+    const res = await this.send('HEAD', `/v2/${repository}/blobs/${digest}`, {
+      scopes: [`repository:${repository}:${push ? 'pull,push' : 'pull'}`],
+      ok: [200, 404],
+      what: `blob ${digest} in ${this.registry}/${repository}`,
     });
+    await res.body.dump();
+    return res.statusCode === 200 ? Number(header(res, 'content-length') ?? 0) : undefined;
   }
 
   /**
@@ -437,7 +443,7 @@ export class RegistryClient {
     const what = `blob ${blob.digest} in ${this.registry}/${repository}`;
     const event = { direction: 'push' as const, registry: this.registry, repository, digest: blob.digest, size: blob.size };
     return withRetry(this.retry, async () => {
-      if ((await this.statBlob(repository, blob.digest, true)) !== undefined) {
+      if ((await this.headBlob(repository, blob.digest, true)) !== undefined) {
         publishBlob({ ...event, transferred: blob.size, state: 'exists' });
         return 'exists';
       }
