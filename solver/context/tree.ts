@@ -15,6 +15,7 @@ export interface TreeEntry extends FileStat {
   uid: number;
   gid: number;
   atimeNs: bigint;
+  nlink: number;
 }
 
 const MAX_LINKS = 40;
@@ -158,6 +159,7 @@ function entryOf(rel: string, path: string, st: BigIntStats, type: EntryType): T
     atimeNs: st.atimeNs,
     ino: st.ino,
     dev: st.dev,
+    nlink: Number(st.nlink),
   };
 }
 

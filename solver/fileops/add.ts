@@ -1,0 +1,72 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { selectSources, TreeView, type SourceMatch } from '../context/index.js';
+import { detectArchive, extractArchive } from './archive.js';
+import { absoluteDest, copyMatches, destIsDirectory, type CopyOptions } from './copy.js';
+import { FileOpError } from './errors.js';
+import { download, isGitSource, isUrlSource, urlFileName } from './fetch-url.js';
+
+export interface AddOptions extends CopyOptions {
+  /** `--checksum` for URL sources. */
+  checksum?: string;
+  /** `--unpack` (default true): extract local tar archives at the destination. */
+  unpack?: boolean;
+}
+
+/**
+ * ADD: like COPY, but http(s) URLs are downloaded (0600, `--checksum` verified) and local tar
+ * archives (plain, gzip, bzip2, xz, zstd) are extracted into the destination directory.
+ */
+export async function add(o: AddOptions): Promise<void> {
+  if (o.sources.length > 1 && !destIsDirectory(o.dest)) {
+    throw new FileOpError('E_COPY_DEST', 'When using ADD with more than one source file, the destination must be a directory and end with a /');
+  }
+  const git = o.sources.find(isGitSource);
+  if (git) {
+    throw new FileOpError('E_ADD_UNSUPPORTED', `ADD of git repositories is not supported yet: ${git}`, {
+      hint: 'clone the repository into the build context and COPY it, or RUN git clone in a step',
+    });
+  }
+  const local = o.sources.filter((s) => !isUrlSource(s));
+  for (const url of o.sources.filter(isUrlSource)) await addUrl(url, o);
+  if (local.length === 0) return;
+  const view = o.context ? o.context.view : new TreeView(o.sourceRoot);
+  const plain: SourceMatch[] = [];
+  for (const m of selectSources(view, local)) {
+    const compression = o.unpack !== false && m.entry.type === 'file' ? await detectArchive(m.entry.path) : undefined;
+    if (compression === undefined) plain.push(m);
+    else await addArchive(m, compression, o);
+  }
+  if (plain.length > 0) await copyMatches(view, plain, o);
+}
+
+async function withScratch<T>(fn: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(tmpdir(), 'kiln-add-'));
+  try {
+    return await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Extracts into scratch space first, then copies in with COPY's rules, so the rootfs never sees a half-extracted or hostile archive. */
+async function addArchive(m: SourceMatch, compression: NonNullable<Awaited<ReturnType<typeof detectArchive>>>, o: AddOptions): Promise<void> {
+  await withScratch(async (dir) => {
+    await extractArchive(m.entry.path, compression, dir, m.given);
+    const view = new TreeView(dir);
+    const root = view.stat('');
+    if (!root) return;
+    const destDir = absoluteDest(o.dest, o.workdir);
+    await copyMatches(view, [{ given: '.', entry: root, kept: '' }], { ...o, context: undefined, dest: `${destDir}/`, workdir: '/', parents: false, exclude: [] });
+  });
+}
+
+async function addUrl(url: string, o: AddOptions): Promise<void> {
+  await withScratch(async (dir) => {
+    const name = urlFileName(url);
+    await download(url, join(dir, name), o.checksum);
+    const view = new TreeView(dir);
+    await copyMatches(view, selectSources(view, [name]), { ...o, context: undefined, chown: o.chown ?? { uid: 0, gid: 0 }, parents: false, exclude: [] });
+  });
+}

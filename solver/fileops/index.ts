@@ -1,0 +1,22 @@
+/**
+ * File operations of a build: COPY, ADD and WORKDIR's mkdir, with BuildKit's semantics, writing
+ * only inside the destination root filesystem.
+ *
+ * - `copy(options)`: COPY from the build context (`context` set: .dockerignore applies, files
+ *   become 0:0) or from another tree (`sourceRoot`: ownership kept). Sources select what
+ *   `BuildContext.checksum` hashes, so cache keys and copies agree.
+ * - `add(options)`: COPY plus http(s) URL downloads (`checksum`) and local archive extraction.
+ * - `copyInline(files, options)`: heredoc sources.
+ * - `mkdir(destRoot, path, owner?)`: WORKDIR.
+ * - `resolveChown(destRoot, spec)` -> `{ uid, gid }`; `parseChmod(spec)` validates `--chmod` early.
+ * Failures are `FileOpError`s (codes in errors.ts) or the context's `SourceNotFoundError`.
+ */
+export { copy, absoluteDest, destIsDirectory, type CopyOptions } from './copy.js';
+export { add, type AddOptions } from './add.js';
+export { copyInline, type InlineFile } from './inline.js';
+export { mkdir } from './mkdir.js';
+export { resolveChown } from './chown.js';
+export { parseChmod, type ModeChange } from './chmod.js';
+export { isGitSource, isUrlSource, urlFileName } from './fetch-url.js';
+export { FileOpError } from './errors.js';
+export type { Owner } from './scoped-path.js';
