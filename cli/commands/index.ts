@@ -14,8 +14,9 @@ import { register as save } from './save.js';
 import { register as load } from './load.js';
 import { register as importCmd } from './import.js';
 import { register as parse } from './parse.js';
+import { register as build } from './build.js';
 
 /** Each command lives in its own module and registers itself on the program. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [parse, images, tag, rmi, inspect, history, save, load, importCmd, pull, push, login, logout, run, ps];
+export const commands: RegisterCommand[] = [parse, build, images, tag, rmi, inspect, history, save, load, importCmd, pull, push, login, logout, run, ps];

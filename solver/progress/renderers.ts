@@ -89,6 +89,7 @@ interface TtyVertex {
 export class TtyRenderer implements Renderer {
   private readonly vertices = new Map<number, TtyVertex>();
   private drawn = 0;
+  private finished = false;
   private readonly timer: NodeJS.Timeout;
   private readonly begin = Date.now();
 
@@ -140,6 +141,8 @@ export class TtyRenderer implements Renderer {
   }
 
   finish(): void {
+    if (this.finished) return;
+    this.finished = true;
     clearInterval(this.timer);
     this.draw();
   }

@@ -1,0 +1,167 @@
+import type { Command } from 'commander';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { text } from 'node:stream/consumers';
+import { KilnError } from '../../common/errors.js';
+import type { NamedContext, ProgressMode } from '../../solver/index.js';
+import type { SecretSource } from '../../runtime/index.js';
+import { collect, globalOptions } from '../options.js';
+
+interface BuildFlags {
+  file?: string;
+  tag?: string[];
+  buildArg?: string[];
+  target?: string;
+  cache: boolean;
+  noCacheFilter?: string[];
+  pull?: boolean;
+  label?: string[];
+  secret?: string[];
+  network?: string;
+  jobs?: string;
+  progress: string;
+  output?: string[];
+  iidfile?: string;
+  metadataFile?: string;
+  buildContext?: string[];
+  explain?: boolean;
+  quiet?: boolean;
+}
+
+const usage = (message: string, hint?: string) => new KilnError('E_USAGE', message, hint ? { hint } : {});
+
+function keyValues(list: string[] | undefined, flag: string, fromEnv: boolean): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const item of list ?? []) {
+    const i = item.indexOf('=');
+    if (i > 0) out.set(item.slice(0, i), item.slice(i + 1));
+    else if (fromEnv && i < 0 && process.env[item] !== undefined) out.set(item, process.env[item]!);
+    else if (i <= 0 && !fromEnv) throw usage(`${flag} "${item}" is not KEY=VALUE`);
+  }
+  return out;
+}
+
+function namedContexts(list: string[] | undefined): Map<string, NamedContext> {
+  const out = new Map<string, NamedContext>();
+  for (const item of list ?? []) {
+    const i = item.indexOf('=');
+    if (i <= 0) throw usage(`--build-context "${item}" is not NAME=VALUE`);
+    const value = item.slice(i + 1);
+    if (value.startsWith('docker-image://')) out.set(item.slice(0, i), { kind: 'image', ref: value.slice('docker-image://'.length) });
+    else if (/^[a-z][a-z0-9+.-]*:\/\//.test(value)) throw usage(`--build-context ${item}: only directories and docker-image:// are supported`);
+    else out.set(item.slice(0, i), { kind: 'dir', path: resolve(value) });
+  }
+  return out;
+}
+
+export function register(program: Command): void {
+  program
+    .command('build')
+    .description('Build an image from a Dockerfile')
+    .argument('<context>', 'build context directory, or - to read a Dockerfile from stdin with no context')
+    .option('-f, --file <file>', 'Dockerfile (default: CONTEXT/Dockerfile; - for stdin)')
+    .option('-t, --tag <name>', 'name the image (repeatable)', collect)
+    .option('--build-arg <key=value>', 'set a build argument (repeatable)', collect)
+    .option('--target <stage>', 'build this stage')
+    .option('--no-cache', 'do not use the build cache')
+    .option('--no-cache-filter <stage>', 'do not use the cache for this stage (repeatable)', collect)
+    .option('--pull', 'always look for newer base images')
+    .option('--label <key=value>', 'set an image label (repeatable)', collect)
+    .option('--secret <spec>', 'id=ID,src=FILE or id=ID,env=VAR (repeatable)', collect)
+    .option('--network <mode>', 'network for RUN steps: default, host or none')
+    .option('--jobs <n>', 'steps run at once (default: max(4, cores))')
+    .option('--progress <mode>', 'auto, tty, plain, rawjson or quiet', 'auto')
+    .option('-o, --output <spec>', 'type=image|oci|docker|local|tar,dest=PATH (repeatable)', collect)
+    .option('--iidfile <file>', 'write the image id to this file')
+    .option('--metadata-file <file>', 'write build result metadata (JSON) to this file')
+    .option('--build-context <name=value>', 'NAME=DIR or NAME=docker-image://REF (repeatable)', collect)
+    .option('--explain', 'say why the cache missed for every step that ran')
+    .option('-q, --quiet', 'print only the image id')
+    .action(async (contextArg: string, flags: BuildFlags, cmd: Command) => {
+      const { root } = globalOptions(cmd);
+      const progress = (flags.quiet ? 'quiet' : flags.progress) as ProgressMode;
+      if (!['auto', 'tty', 'plain', 'rawjson', 'quiet'].includes(progress)) throw usage(`unknown --progress "${flags.progress}"`, 'use auto, tty, plain, rawjson or quiet');
+      if (flags.network !== undefined && !['default', 'host', 'none'].includes(flags.network)) throw usage(`unknown --network "${flags.network}"`, 'use default, host or none');
+      const jobs = flags.jobs === undefined ? undefined : Number(flags.jobs);
+      if (jobs !== undefined && !(Number.isInteger(jobs) && jobs > 0)) throw usage(`--jobs must be a positive integer, not "${flags.jobs}"`);
+
+      const fromStdin = contextArg === '-' || flags.file === '-';
+      const contextDir = contextArg === '-' ? undefined : resolve(contextArg);
+      const dockerfilePath = fromStdin ? undefined : resolve(flags.file ?? join(contextDir!, 'Dockerfile'));
+      let dockerfile: string;
+      try {
+        dockerfile = fromStdin ? await text(process.stdin) : await readFile(dockerfilePath!, 'utf8');
+      } catch (e) {
+        throw new KilnError('E_BUILD_DOCKERFILE', `cannot read the Dockerfile ${dockerfilePath}: ${(e as Error).message}`, { cause: e, hint: 'give its path with -f FILE' });
+      }
+
+      const { parseSecretFlag } = await import('../../runtime/index.js');
+      const secrets = new Map<string, SecretSource>();
+      for (const s of flags.secret ?? []) {
+        const src = parseSecretFlag(s);
+        secrets.set(src.id, src);
+      }
+      const solver = await import('../../solver/index.js');
+      const outputs = (flags.output ?? []).map(solver.parseOutputSpec);
+      const renderer = solver.createRenderer(progress, {
+        write: (s) => process.stderr.write(s),
+        explain: Boolean(flags.explain),
+        isTTY: Boolean(process.stderr.isTTY),
+        ci: Boolean(process.env.CI) && process.env.CI !== 'false',
+      });
+      const buildId = solver.newBuildId();
+      const unsubscribe = solver.subscribe(buildId, (ev) => renderer.onEvent(ev));
+      const { openStore } = await import('../../cache/index.js');
+      const store = await openStore(root);
+      const abort = new AbortController();
+      const onSignal = () => abort.abort(new KilnError('E_BUILD_CANCELLED', 'interrupted'));
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+      try {
+        const result = await solver.build({
+          stateRoot: root,
+          store,
+          dockerfile,
+          dockerfileName: fromStdin ? '-' : flags.file ?? 'Dockerfile',
+          ...(dockerfilePath ? { dockerfilePath } : {}),
+          ...(contextDir ? { contextDir } : {}),
+          buildArgs: keyValues(flags.buildArg, '--build-arg', true),
+          ...(flags.target ? { target: flags.target } : {}),
+          noCache: flags.cache === false,
+          noCacheFilter: flags.noCacheFilter ?? [],
+          pull: Boolean(flags.pull),
+          labels: Object.fromEntries(keyValues(flags.label, '--label', false)),
+          secrets,
+          ...(flags.network ? { network: flags.network as 'default' | 'host' | 'none' } : {}),
+          ...(jobs ? { jobs } : {}),
+          tags: outputs.every((o) => o.type === 'image') ? (flags.tag ?? []) : [],
+          namedContexts: namedContexts(flags.buildContext),
+          signal: abort.signal,
+          buildId,
+        });
+        renderer.finish();
+        for (const o of outputs) await solver.exportImage(store, result, o);
+        if (flags.iidfile) await writeFile(flags.iidfile, result.configDigest);
+        if (flags.metadataFile) {
+          const meta = {
+            'containerimage.digest': result.manifestDigest,
+            'containerimage.config.digest': result.configDigest,
+            'containerimage.descriptor': { mediaType: result.manifest.mediaType, digest: result.manifestDigest },
+            ...(result.tags.length ? { 'image.name': result.tags.join(',') } : {}),
+          };
+          await writeFile(flags.metadataFile, `${JSON.stringify(meta, null, 2)}\n`);
+        }
+        if (progress === 'quiet') process.stdout.write(`${result.configDigest}\n`);
+        else if (progress !== 'rawjson') {
+          process.stderr.write(`writing image ${result.configDigest} (${result.stats.ran} steps ran, ${result.stats.cached} cached)\n`);
+          for (const t of result.tags) process.stderr.write(`naming to ${t}\n`);
+        }
+      } finally {
+        renderer.finish();
+        unsubscribe();
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+        store.close();
+      }
+    });
+}

@@ -1,0 +1,152 @@
+import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { openStore, type Store } from '../cache/index.js';
+import { parseDockerfile } from '../grammar/index.js';
+import { buildManifest, hostPlatform, MediaType, rfc3339, type ImageConfig, type ImageManifest, type LayerDescriptor } from '../oci/index.js';
+import type { SecretSource } from '../runtime/index.js';
+import { openContext } from './context/index.js';
+import { automaticArgs, userBuildArgs } from './frontend/args.js';
+import { planBuild } from './frontend/plan.js';
+import { emitter, type BuildSession, type NamedContext, type StageResult } from './session.js';
+import { Scheduler } from './scheduler.js';
+import { buildStage } from './stage-builder.js';
+
+export interface BuildOptions {
+  /** State root (store, logs, runtime state). */
+  stateRoot: string;
+  /** The Dockerfile's text. */
+  dockerfile: string;
+  /** Its name in messages (`Dockerfile`, `-`). */
+  dockerfileName: string;
+  /** Its path on disk, for `<Dockerfile>.dockerignore`; absent for stdin. */
+  dockerfilePath?: string;
+  /** The build context directory; absent when building from stdin with no context. */
+  contextDir?: string;
+  buildArgs?: ReadonlyMap<string, string>;
+  target?: string;
+  noCache?: boolean;
+  /** Stages (by name or index) to build without the cache. */
+  noCacheFilter?: readonly string[];
+  pull?: boolean;
+  /** `--label`: added to the final image's config. */
+  labels?: Readonly<Record<string, string>>;
+  secrets?: ReadonlyMap<string, SecretSource>;
+  network?: 'default' | 'host' | 'none';
+  /** Steps running at once; default max(4, cores): RUN steps mostly wait on I/O and sleeps. */
+  jobs?: number;
+  tags?: readonly string[];
+  namedContexts?: ReadonlyMap<string, NamedContext>;
+  signal?: AbortSignal;
+  /** Id used on the progress channel; subscribe with it before calling build. */
+  buildId?: string;
+  /** An open store to use (the CLI opens one per process); opened and closed here otherwise. */
+  store?: Store;
+}
+
+export interface BuildResult {
+  manifestDigest: string;
+  manifest: ImageManifest;
+  configDigest: string;
+  config: ImageConfig;
+  layers: LayerDescriptor[];
+  /** Normalised names the image was tagged with. */
+  tags: string[];
+  /** Steps that ran and steps reused from the cache. */
+  stats: { ran: number; cached: number };
+}
+
+export function newBuildId(): string {
+  return randomBytes(6).toString('hex');
+}
+
+/** Builds a Dockerfile into an image in the store, tagging it with every `tags` name. */
+export async function build(opts: BuildOptions): Promise<BuildResult> {
+  const store = opts.store ?? (await openStore(opts.stateRoot));
+  try {
+    return await buildWith(store, opts);
+  } finally {
+    if (!opts.store) store.close();
+  }
+}
+
+async function buildWith(store: Store, opts: BuildOptions): Promise<BuildResult> {
+  const parsed = parseDockerfile(opts.dockerfile, { file: opts.dockerfileName });
+  const buildArgs = userBuildArgs(opts.buildArgs ?? new Map());
+  const platform = hostPlatform();
+  const plan = planBuild(parsed, { buildArgs, automaticArgs: automaticArgs(platform), source: opts.dockerfile, ...(opts.target !== undefined ? { target: opts.target } : {}) });
+  const id = opts.buildId ?? newBuildId();
+  const scheduler = new Scheduler({ jobs: opts.jobs ?? Math.max(4, availableParallelism()), ...(opts.signal ? { signal: opts.signal } : {}) });
+  const context = opts.contextDir === undefined ? undefined : await openContext(opts.contextDir, { store, ...(opts.dockerfilePath ? { dockerfilePath: opts.dockerfilePath } : {}) });
+  const logDir = join(opts.stateRoot, 'logs', 'builds', id);
+  let vertex = 0;
+  const results = new Map<number, Promise<StageResult>>();
+  const session: BuildSession = {
+    id,
+    stateRoot: opts.stateRoot,
+    store,
+    plan,
+    scheduler,
+    buildArgs,
+    noCache: opts.noCache ?? false,
+    noCacheFilter: new Set((opts.noCacheFilter ?? []).map((s) => s.toLowerCase())),
+    pull: opts.pull ?? false,
+    network: opts.network === 'none' ? 'none' : 'host',
+    secrets: opts.secrets ?? new Map(),
+    namedContexts: opts.namedContexts ?? new Map(),
+    context,
+    identity: [opts.contextDir ? resolve(opts.contextDir) : '-', opts.dockerfilePath ? resolve(opts.dockerfilePath) : opts.dockerfileName].join('\0'),
+    created: rfc3339(new Date()),
+    logDir,
+    keyLabels: new Map(),
+    stageResult: (index) => {
+      let r = results.get(index);
+      if (!r) {
+        r = buildStage(session, plan.stages[index]!);
+        // A stage nobody awaits yet must not crash the process; the scheduler records the failure.
+        r.catch((e: unknown) => scheduler.fail(e));
+        results.set(index, r);
+      }
+      return r;
+    },
+    nextVertex: () => ++vertex,
+    emit: emitter(id),
+    stats: { ran: 0, cached: 0 },
+  };
+  try {
+    // Every needed stage starts now, so independent stages run side by side.
+    for (const i of plan.order) void session.stageResult(i);
+    let final: StageResult;
+    try {
+      final = await session.stageResult(plan.target);
+      await Promise.all(plan.order.map((i) => session.stageResult(i)));
+    } catch (e) {
+      await scheduler.idle();
+      throw scheduler.firstError ?? e;
+    }
+    const result = await writeImage(store, final, opts, session.stats);
+    // Logs of a build that succeeded are of no further use; a failed build's stay for the user.
+    await rm(logDir, { recursive: true, force: true });
+    return result;
+  } finally {
+    context?.close();
+  }
+}
+
+async function writeImage(store: Store, final: StageResult, opts: BuildOptions, stats: BuildResult['stats']): Promise<BuildResult> {
+  const config: ImageConfig = structuredClone(final.config);
+  config.created = final.config.history?.at(-1)?.created ?? rfc3339(new Date());
+  if (opts.labels && Object.keys(opts.labels).length > 0) config.config = { ...config.config, Labels: { ...(config.config?.Labels ?? {}), ...opts.labels } };
+  config.rootfs = { type: 'layers', diff_ids: final.layers.map((l) => l.diffID) };
+  const c = await store.writeJson(config, MediaType.ociConfig);
+  const manifest = buildManifest(
+    { mediaType: MediaType.ociConfig, ...c },
+    final.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
+  );
+  const m = await store.writeJson(manifest, MediaType.ociManifest);
+  await store.registerImage(m.digest);
+  const tags: string[] = [];
+  for (const t of opts.tags ?? []) tags.push(await store.tagImage(t, m.digest));
+  return { manifestDigest: m.digest, manifest, configDigest: c.digest, config, layers: final.layers, tags, stats };
+}

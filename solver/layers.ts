@@ -1,0 +1,18 @@
+import type { Store } from '../cache/index.js';
+import { mediaTypeFor, packLayer, type LayerDescriptor } from '../oci/index.js';
+
+/**
+ * Turns a finished upper dir into a layer: packs and hashes it straight into the store, then
+ * moves the dir in as that layer's extracted form so it is never extracted again.
+ */
+export async function commitUpperDir(store: Store, upperDir: string): Promise<LayerDescriptor> {
+  const packed = packLayer(upperDir, { compression: 'gzip' });
+  const [blob, info] = await Promise.all([store.writeBlob(packed.stream, { mediaType: mediaTypeFor('gzip') }), packed.result]);
+  await store.adoptLayerDir(info.diffID, upperDir);
+  return { mediaType: info.mediaType, digest: blob.digest, size: blob.size, diffID: info.diffID };
+}
+
+/** Extracted dirs of a layer chain, bottom-most first (what a snapshot's lowerDirs wants). */
+export function layerDirs(store: Store, layers: readonly LayerDescriptor[]): Promise<string[]> {
+  return Promise.all(layers.map((l) => store.layerDir(l)));
+}

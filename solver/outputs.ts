@@ -1,0 +1,91 @@
+import { createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { finished, pipeline } from 'node:stream/promises';
+import type { Writable } from 'node:stream';
+import type { Store } from '../cache/index.js';
+import { applyLayer, createLayerTar, saveImages } from '../oci/index.js';
+import type { BuildResult } from './build.js';
+import { BuildError } from './errors.js';
+
+/** `--output type=image|oci|docker|local|tar[,dest=PATH]` (docker buildx's syntax). */
+export interface OutputSpec {
+  type: 'image' | 'oci' | 'docker' | 'local' | 'tar';
+  /** File or directory; `-` is stdout for the tarball types. */
+  dest?: string;
+}
+
+const TYPES = new Set(['image', 'oci', 'docker', 'local', 'tar']);
+
+export function parseOutputSpec(spec: string): OutputSpec {
+  const fields = new Map<string, string>();
+  for (const part of spec.split(',')) {
+    const i = part.indexOf('=');
+    if (i < 0) {
+      // `-o DIR` is buildx's short form of type=local,dest=DIR.
+      if (spec.split(',').length === 1) return part === '-' ? { type: 'tar', dest: '-' } : { type: 'local', dest: part };
+      throw new BuildError('E_BUILD_OPTION', `--output: "${part}" is not KEY=VALUE`);
+    }
+    fields.set(part.slice(0, i).trim(), part.slice(i + 1).trim());
+  }
+  const type = fields.get('type') ?? 'local';
+  if (!TYPES.has(type)) throw new BuildError('E_BUILD_OPTION', `--output: unknown type "${type}"`, { hint: 'use image, oci, docker, local or tar' });
+  for (const k of fields.keys()) {
+    if (!['type', 'dest', 'name'].includes(k)) throw new BuildError('E_BUILD_OPTION', `--output: unsupported option "${k}" for type ${type}`);
+  }
+  const dest = fields.get('dest');
+  if (type !== 'image' && dest === undefined) throw new BuildError('E_BUILD_OPTION', `--output type=${type} needs dest=PATH`);
+  return { type: type as OutputSpec['type'], ...(dest !== undefined ? { dest } : {}) };
+}
+
+/** Writes to `dest` atomically (temp file renamed in place), or to stdout for `-`. */
+async function toFile(dest: string, write: (out: Writable) => Promise<void>): Promise<void> {
+  if (dest === '-') {
+    await write(process.stdout);
+    return;
+  }
+  await mkdir(dirname(dest), { recursive: true });
+  const tmp = `${dest}.kiln-${process.pid}.tmp`;
+  try {
+    const out = createWriteStream(tmp);
+    await write(out);
+    if (!out.writableEnded) out.end();
+    await finished(out);
+    await rename(tmp, dest);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+async function flatten(store: Store, result: BuildResult, dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  for (const l of result.layers) await applyLayer(store.openBlob(l.digest), dir, { whiteouts: 'apply' });
+}
+
+/** Exports a built image as an output other than the store: an archive, or its root filesystem. */
+export async function exportImage(store: Store, result: BuildResult, spec: OutputSpec): Promise<void> {
+  const dest = spec.dest!;
+  switch (spec.type) {
+    case 'image':
+      return;
+    case 'oci':
+    case 'docker': {
+      const image = { ...(result.tags[0] ? { name: result.tags[0] } : {}), manifestDigest: result.manifestDigest, manifest: result.manifest, configDigest: result.configDigest, layers: result.layers };
+      await toFile(dest, (out) => saveImages(store, [image], spec.type as 'oci' | 'docker', out));
+      return;
+    }
+    case 'local':
+      await flatten(store, result, dest);
+      return;
+    case 'tar': {
+      const tmp = await mkdtemp(join(store.root, 'tmp', `${process.pid}.rootfs-`));
+      try {
+        await flatten(store, result, tmp);
+        await toFile(dest, (out) => pipeline(createLayerTar(tmp, { overlayWhiteouts: false }), out));
+      } finally {
+        await rm(tmp, { recursive: true, force: true });
+      }
+    }
+  }
+}

@@ -1,0 +1,57 @@
+import type { Store } from '../cache/index.js';
+import type { LayerDescriptor } from '../oci/index.js';
+import { ContainerStartError, createSnapshot, exec, type NetworkMode, type RuntimeMount, type SecretSource } from '../runtime/index.js';
+import { commitUpperDir, layerDirs } from './layers.js';
+import { StepLog } from './step-log.js';
+
+export interface RunStepInput {
+  store: Store;
+  stateRoot: string;
+  layers: readonly LayerDescriptor[];
+  argv: string[];
+  env: string[];
+  user: string;
+  workdir: string;
+  network: NetworkMode;
+  mounts: RuntimeMount[];
+  secrets: ReadonlyMap<string, SecretSource>;
+  log: StepLog;
+  signal: AbortSignal;
+}
+
+export type RunStepResult = { ok: true; layer: LayerDescriptor } | { ok: false; exitCode: number; message?: string };
+
+/**
+ * Runs one RUN command in a container over the parent's layers and commits what it wrote as a
+ * new layer. A RUN always makes a layer, even an empty one, as BuildKit's do.
+ */
+export async function runStep(input: RunStepInput): Promise<RunStepResult> {
+  const snapshot = await createSnapshot({ stateRoot: input.stateRoot, lowerDirs: await layerDirs(input.store, input.layers) });
+  try {
+    let exitCode: number;
+    try {
+      ({ exitCode } = await exec({
+        stateRoot: input.stateRoot,
+        rootfs: snapshot.rootfs,
+        args: input.argv,
+        env: input.env,
+        cwd: input.workdir,
+        ...(input.user ? { user: input.user } : {}),
+        network: input.network,
+        mounts: input.mounts,
+        secrets: input.secrets,
+        stdout: input.log,
+        stderr: input.log,
+        signal: input.signal,
+      }));
+    } catch (e) {
+      if (e instanceof ContainerStartError) return { ok: false, exitCode: e.exitCode, message: e.message };
+      throw e;
+    }
+    if (exitCode !== 0) return { ok: false, exitCode };
+    await snapshot.unmount();
+    return { ok: true, layer: await commitUpperDir(input.store, snapshot.upperDir) };
+  } finally {
+    await snapshot.release();
+  }
+}

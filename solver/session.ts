@@ -1,0 +1,52 @@
+import type { Store } from '../cache/index.js';
+import type { ImageConfig, LayerDescriptor } from '../oci/index.js';
+import type { NetworkMode, SecretSource } from '../runtime/index.js';
+import type { BuildContext } from './context/index.js';
+import type { BuildPlan } from './frontend/plan.js';
+import { publish, type VertexEvent } from './progress/index.js';
+import type { Scheduler } from './scheduler.js';
+
+/** What a stage (or a base image) gives the next: config, layers, and the key of its last layer. */
+export interface StageResult {
+  config: ImageConfig;
+  layers: LayerDescriptor[];
+  key: string;
+}
+
+/** `--build-context NAME=...`: a directory or an image standing in for a stage or image name. */
+export type NamedContext = { kind: 'dir'; path: string } | { kind: 'image'; ref: string };
+
+/** Everything one build shares across its stages. */
+export interface BuildSession {
+  id: string;
+  stateRoot: string;
+  store: Store;
+  plan: BuildPlan;
+  scheduler: Scheduler;
+  buildArgs: ReadonlyMap<string, string>;
+  noCache: boolean;
+  noCacheFilter: ReadonlySet<string>;
+  pull: boolean;
+  network: NetworkMode;
+  secrets: ReadonlyMap<string, SecretSource>;
+  namedContexts: ReadonlyMap<string, NamedContext>;
+  /** The build context; undefined when the Dockerfile came from stdin with no context. */
+  context: BuildContext | undefined;
+  /** Identifies context + Dockerfile for cache-miss explanations. */
+  identity: string;
+  /** RFC 3339 creation time used for the config and history. */
+  created: string;
+  logDir: string;
+  /** Which step produced a key, for "parent step #3 changed". */
+  keyLabels: Map<string, string>;
+  stageResult(index: number): Promise<StageResult>;
+  nextVertex(): number;
+  emit(event: DistributiveOmit<VertexEvent, 'build' | 'time'>): void;
+  stats: { ran: number; cached: number };
+}
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+export function emitter(build: string): BuildSession['emit'] {
+  return (event) => publish({ ...event, build, time: Date.now() } as VertexEvent);
+}

@@ -1,0 +1,335 @@
+import { basename, join, posix } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { DockerfileError } from '../common/errors.js';
+import { canonicalJson, runKey, vertexKey, type MountKey } from '../cache/keys.js';
+import { parseDockerfile, type Instruction, type MountSpec, type RunInstruction } from '../grammar/index.js';
+import type { LayerDescriptor } from '../oci/index.js';
+import { createSnapshot, type RuntimeMount, type Snapshot } from '../runtime/index.js';
+import { imageResult, resolveImage, scratchResult } from './base-image.js';
+import { StepFailedError } from './errors.js';
+import { explainMiss, loadPrevious, remember, stepIdentity, type StepInputs } from './explain.js';
+import { StageVariables } from './frontend/args.js';
+import { expandInstruction, makeExpander } from './frontend/expand.js';
+import { ImageState } from './frontend/image-state.js';
+import { resolveStageRef, type PlannedStage } from './frontend/plan.js';
+import { layerDirs } from './layers.js';
+import { runStep } from './run-step.js';
+import type { BuildSession, StageResult } from './session.js';
+import { StepLog } from './step-log.js';
+import { mkdirWorkdir } from './workdir-step.js';
+
+interface CacheRecord {
+  layer: LayerDescriptor;
+}
+
+type Body = Exclude<Instruction, { kind: 'from' }>;
+
+/** Parses the base image's ONBUILD triggers; they run before the stage's own instructions. */
+function onbuildTriggers(triggers: readonly string[], at: Instruction): Body[] {
+  if (triggers.length === 0) return [];
+  // Triggers run where the child's FROM is, so that is where their errors point.
+  const parsed = parseDockerfile(`FROM scratch\n${triggers.join('\n')}\n`, { file: 'ONBUILD' });
+  return parsed.instructions.slice(1).map((ins) => ({ ...ins, range: at.range }) as Body);
+}
+
+class StageBuilder {
+  private layers: LayerDescriptor[] = [];
+  private key = '';
+  private img!: ImageState;
+  private step = 0;
+  private total = 0;
+  private readonly noCache: boolean;
+  private readonly cleanups: (() => Promise<void>)[] = [];
+
+  constructor(
+    private readonly s: BuildSession,
+    private readonly p: PlannedStage,
+  ) {
+    this.noCache = s.noCache || s.noCacheFilter.has(p.label) || (p.name !== undefined && s.noCacheFilter.has(p.name));
+  }
+
+  private position(ins: Instruction) {
+    const { line, column } = ins.range.start;
+    return { position: { file: this.s.plan.file, line, column }, line: this.s.plan.lines[line - 1] };
+  }
+
+  private fail(ins: Instruction, code: string, message: string, hint?: string): DockerfileError {
+    const { position, line } = this.position(ins);
+    return new DockerfileError(code, message, position, line, hint ? { hint } : {});
+  }
+
+  private vertexName(ins: Instruction): string {
+    return `[${this.p.label} ${this.step}/${this.total}] ${ins.original.trim()}`;
+  }
+
+  async build(): Promise<StageResult> {
+    try {
+      return await this.walk();
+    } finally {
+      for (const c of this.cleanups) await c().catch(() => undefined);
+    }
+  }
+
+  private async base(): Promise<StageResult> {
+    const { p, s } = this;
+    if (p.base.kind === 'stage') return s.stageResult(p.base.index);
+    if (p.base.kind === 'scratch') return scratchResult();
+    const named = s.namedContexts.get(p.base.ref);
+    if (named?.kind === 'dir') throw this.fail(p.stage.from, 'E_BUILD_UNSUPPORTED', `--build-context ${p.base.ref} is a directory, which FROM cannot use as an image`);
+    const ref = named?.kind === 'image' ? named.ref : p.base.ref;
+    const vertex = s.nextVertex();
+    const name = `[${p.label} 1/${this.total}] FROM ${ref}`;
+    const img = await resolveImage(s, ref, p.stage.from, p.platform);
+    s.emit({ type: 'cached', vertex, name, stage: p.label });
+    return imageResult(img);
+  }
+
+  private async walk(): Promise<StageResult> {
+    const { s, p } = this;
+    this.total = p.stage.instructions.length + 1;
+    const base = await this.base();
+    this.layers = [...base.layers];
+    this.key = base.key;
+    this.img = new ImageState(base.config, (env) => new StageVariables(s.buildArgs, s.plan.globals, env), s.created);
+    const triggers = onbuildTriggers(this.img.container.OnBuild ?? [], p.stage.from);
+    this.img.container.OnBuild = null;
+    this.total += triggers.length;
+    this.step = 1;
+    for (const raw of [...triggers, ...p.stage.instructions]) {
+      s.scheduler.check();
+      this.step++;
+      const ins = expandInstruction(raw, makeExpander(s.plan, raw, this.img.vars.expansionEnv()));
+      if (this.img.applyMetadata(ins)) {
+        if (ins.kind === 'workdir') await this.workdir(ins);
+        continue;
+      }
+      switch (ins.kind) {
+        case 'run':
+          await this.run(ins);
+          break;
+        case 'copy':
+        case 'add':
+          throw this.fail(ins, 'E_BUILD_UNSUPPORTED', `${ins.kind.toUpperCase()} is not available in this kiln build yet`);
+        default:
+          throw this.fail(ins, 'E_BUILD_UNSUPPORTED', `${(ins as Instruction).kind.toUpperCase()} cannot be used inside a stage`);
+      }
+    }
+    const config = this.img.config;
+    config.rootfs = { type: 'layers', diff_ids: this.layers.map((l) => l.diffID) };
+    return { config, layers: this.layers, key: this.key };
+  }
+
+  private stepInputs(key: string, command: string, other: unknown, files?: Record<string, string>): StepInputs {
+    const args: Record<string, string | null> = {};
+    for (const a of this.img.vars.declaredArgs()) args[a.key] = a.value ?? null;
+    const argNames = new Set(Object.keys(args));
+    return {
+      key,
+      parent: this.key,
+      command,
+      args,
+      env: this.img.vars.imageEnv().filter((e) => !argNames.has(e.split('=')[0]!)),
+      user: this.img.container.User ?? '',
+      workdir: this.img.workdir,
+      other: canonicalJson(other),
+      ...(files ? { files } : {}),
+    };
+  }
+
+  /**
+   * One layer-making step: reused from the cache when its key is known, else run (once per key
+   * across the build) with progress, a log file and a cache-miss explanation.
+   */
+  private async layerStep(ins: Instruction, key: string, inputs: StepInputs, run: (log: StepLog, signal: AbortSignal) => Promise<LayerDescriptor>): Promise<LayerDescriptor> {
+    const { s } = this;
+    const identity = stepIdentity([s.identity, this.p.label, String(this.step), ins.kind]);
+    const name = this.vertexName(ins);
+    if (!this.noCache) {
+      const rec = s.store.getCacheRecord<CacheRecord>(key);
+      if (rec && (await s.store.hasBlob(rec.layer.digest))) {
+        const vertex = s.nextVertex();
+        s.keyLabels.set(key, `#${vertex}`);
+        s.emit({ type: 'cached', vertex, name, stage: this.p.label });
+        s.stats.cached++;
+        remember(s.store, identity, inputs);
+        return rec.layer;
+      }
+    }
+    const parentLabel = s.keyLabels.get(inputs.parent);
+    const explain = explainMiss(loadPrevious(s.store, identity), inputs, { noCache: this.noCache, ...(parentLabel ? { parentLabel } : {}) });
+    return s.scheduler.run(this.noCache ? `nocache:${key}` : key, async (signal) => {
+      const vertex = s.nextVertex();
+      s.keyLabels.set(key, `#${vertex}`);
+      const started = Date.now();
+      s.emit({ type: 'start', vertex, name, stage: this.p.label, explain });
+      s.stats.ran++;
+      const log = new StepLog(join(s.logDir, `step-${vertex}.log`), (data) => s.emit({ type: 'log', vertex, stream: 'stdout', data }));
+      try {
+        const layer = await run(log, signal);
+        s.store.putCacheRecord(key, { layer } satisfies CacheRecord, [layer.digest]);
+        remember(s.store, identity, inputs);
+        s.emit({ type: 'complete', vertex, durationMs: Date.now() - started });
+        return layer;
+      } catch (e) {
+        s.emit({ type: 'error', vertex, message: (e as Error).message });
+        throw e;
+      } finally {
+        await log.close();
+      }
+    });
+  }
+
+  private async workdir(ins: Extract<Instruction, { kind: 'workdir' }>): Promise<void> {
+    const path = this.img.workdir;
+    if (path === '/') {
+      this.img.addHistory(`WORKDIR ${path}`, true);
+      return;
+    }
+    const user = this.img.container.User ?? '';
+    const key = vertexKey({ op: 'mkdir', definition: { path, user }, parents: [this.key] });
+    const inputs = this.stepInputs(key, `WORKDIR ${path}`, {});
+    const layers = this.layers;
+    const layer = await this.layerStep(ins, key, inputs, () => mkdirWorkdir(this.s.store, this.s.stateRoot, layers, path, user));
+    this.commit(key, layer, `WORKDIR ${path}`);
+  }
+
+  private commit(key: string, layer: LayerDescriptor, createdBy: string): void {
+    this.layers = [...this.layers, layer];
+    this.key = key;
+    this.img.addHistory(createdBy, false);
+  }
+
+  private runArgv(ins: RunInstruction): string[] {
+    if (ins.heredocs.length === 0) return this.img.argv(ins.command);
+    if (ins.command.form !== 'shell') throw this.fail(ins, 'E_BUILD_UNSUPPORTED', 'heredocs need the shell form of RUN');
+    const only = ins.heredocs[0]!;
+    // `RUN <<EOF` alone runs the body as the script, like BuildKit; otherwise the shell reads
+    // the heredocs itself.
+    if (ins.heredocs.length === 1 && /^\s*<<-?\s*["']?\w+["']?\s*$/.test(ins.command.text)) return [...this.img.shell, only.content];
+    const bodies = ins.heredocs.map((h) => `${h.content}${h.name}\n`).join('');
+    return [...this.img.shell, `${ins.command.text}\n${bodies}`];
+  }
+
+  private async mounts(ins: RunInstruction): Promise<{ runtime: RuntimeMount[]; keys: MountKey[]; env: string[] }> {
+    const runtime: RuntimeMount[] = [];
+    const keys: MountKey[] = [];
+    const env: string[] = [];
+    for (const m of ins.mounts) {
+      const target = m.target === undefined ? undefined : posix.resolve(this.img.workdir, m.target);
+      switch (m.type) {
+        case 'bind': {
+          const src = await this.mountSource(ins, m);
+          runtime.push({ type: 'bind', source: join(src.dir, m.source ?? '/'), target: target!, readonly: m.readonly, ...(m.readonly ? {} : { discardWrites: true }) });
+          keys.push({ type: 'bind', target: target!, source: m.source ?? '/', from: src.key, readonly: m.readonly });
+          break;
+        }
+        case 'cache': {
+          const id = m.id ?? target!;
+          runtime.push({ type: 'cache', id, target: target!, sharing: m.sharing, readonly: m.readonly, ...opt(m) });
+          keys.push({ type: 'cache', id, target: target!, sharing: m.sharing, readonly: m.readonly, ...opt(m) });
+          break;
+        }
+        case 'tmpfs':
+          runtime.push({ type: 'tmpfs', target: target!, ...(m.size !== undefined ? { sizeBytes: m.size } : {}) });
+          keys.push({ type: 'tmpfs', target: target!, ...(m.size !== undefined ? { size: m.size } : {}) });
+          break;
+        case 'secret': {
+          const id = m.id ?? (target ? basename(target) : '');
+          if (m.env !== undefined) {
+            const value = await this.secretValue(ins, id, m.required);
+            if (value !== undefined) env.push(`${m.env}=${value}`);
+          }
+          if (m.env === undefined || m.target !== undefined) {
+            runtime.push({ type: 'secret', id, target: target ?? `/run/secrets/${id}`, required: m.required, ...opt(m) });
+          }
+          keys.push({ type: 'secret', id, ...(target ? { target } : {}), required: m.required, ...(m.env !== undefined ? { env: m.env } : {}), ...opt(m) });
+          break;
+        }
+        case 'ssh':
+          throw this.fail(ins, 'E_BUILD_UNSUPPORTED', 'RUN --mount=type=ssh is not supported by kiln yet');
+      }
+    }
+    return { runtime, keys, env };
+  }
+
+  private async secretValue(ins: Instruction, id: string, required: boolean): Promise<string | undefined> {
+    const src = this.s.secrets.get(id);
+    if (!src) {
+      if (required) throw this.fail(ins, 'E_BUILD_SECRET', `secret "${id}" is required but was not given`, `pass it with --secret id=${id},src=FILE or --secret id=${id},env=VAR`);
+      return undefined;
+    }
+    if (src.env !== undefined) return process.env[src.env];
+    return src.file === undefined ? undefined : readFile(src.file, 'utf8');
+  }
+
+  /** The directory a bind mount reads from: the build context, a stage or an image. */
+  private async mountSource(ins: Instruction, m: Extract<MountSpec, { type: 'bind' }>): Promise<{ dir: string; key: string }> {
+    const { s } = this;
+    if (m.from === undefined) {
+      if (!s.context) throw this.fail(ins, 'E_BUILD_NO_CONTEXT', 'RUN --mount=type=bind needs a build context, and the Dockerfile came from stdin without one');
+      const sum = await s.context.checksum([m.source ?? '.']);
+      return { dir: s.context.root, key: sum.digest };
+    }
+    const named = s.namedContexts.get(m.from);
+    if (named?.kind === 'dir') return { dir: named.path, key: `dir:${named.path}` };
+    const idx = resolveStageRef(m.from, s.plan.stages);
+    let result: StageResult;
+    if (typeof idx === 'number') result = await s.stageResult(idx);
+    else result = imageResult(await resolveImage(s, named?.kind === 'image' ? named.ref : m.from, ins));
+    const snap: Snapshot = await createSnapshot({ stateRoot: s.stateRoot, lowerDirs: await layerDirs(s.store, result.layers) });
+    this.cleanups.push(() => snap.release());
+    return { dir: snap.rootfs, key: result.key };
+  }
+
+  private async run(ins: RunInstruction): Promise<void> {
+    const { s, img } = this;
+    if (ins.security === 'insecure') throw this.fail(ins, 'E_BUILD_UNSUPPORTED', 'RUN --security=insecure needs the security.insecure entitlement, which kiln does not grant');
+    const argv = this.runArgv(ins);
+    const network = ins.network ?? (s.network === 'none' ? 'none' : 'default');
+    const mounts = await this.mounts(ins);
+    const env = img.vars.runEnv();
+    const user = img.container.User ?? '';
+    const key = runKey({ parent: this.key, argv, env, user, workdir: img.workdir, mounts: mounts.keys, network, security: ins.security ?? 'sandbox' });
+    const inputs = this.stepInputs(key, argv.join(' '), { mounts: mounts.keys, network, security: ins.security ?? 'sandbox' });
+    const layers = this.layers;
+    const workdir = img.workdir;
+    const label = this.p.label;
+    const layer = await this.layerStep(ins, key, inputs, async (log, signal) => {
+      const res = await runStep({
+        store: s.store,
+        stateRoot: s.stateRoot,
+        layers,
+        argv,
+        env: [...env, ...mounts.env, ...img.vars.proxyEnv()],
+        user,
+        workdir,
+        network: network === 'none' ? 'none' : 'host',
+        mounts: mounts.runtime,
+        secrets: s.secrets,
+        log,
+        signal,
+      });
+      if (res.ok) return res.layer;
+      const { position, line } = this.position(ins);
+      await log.close();
+      const tail = res.message ? [...log.tail(), res.message] : log.tail();
+      throw new StepFailedError({ stage: label, instruction: ins.original.trim(), exitCode: res.exitCode, tail: tail.slice(-20), logPath: log.path }, position, line);
+    });
+    this.commit(key, layer, `RUN ${runHistory(argv, img.vars.declaredArgs())} # buildkit`);
+  }
+}
+
+function opt(m: { mode?: number; uid?: number; gid?: number }): { mode?: number; uid?: number; gid?: number } {
+  return { ...(m.mode !== undefined ? { mode: m.mode } : {}), ...(m.uid !== undefined ? { uid: m.uid } : {}), ...(m.gid !== undefined ? { gid: m.gid } : {}) };
+}
+
+/** BuildKit's runCommandString: `|2 A=1 B=2 /bin/sh -c cmd` when ARGs are in scope. */
+export function runHistory(argv: readonly string[], args: readonly { key: string; value: string | undefined }[]): string {
+  const pairs = args.map((a) => `${a.key}=${a.value ?? ''}`);
+  return [...(pairs.length > 0 ? [`|${pairs.length}`, ...pairs] : []), ...argv].join(' ');
+}
+
+export function buildStage(s: BuildSession, p: PlannedStage): Promise<StageResult> {
+  return new StageBuilder(s, p).build();
+}
+
