@@ -110,7 +110,7 @@ class Extractor {
     const relParent = parentParts.join('/');
 
     if (base.startsWith(WHITEOUT_PREFIX)) {
-      await this.whiteout(header.name, parentParts, base);
+      await this.whiteout(header.name, parentParts, base, header.mtime);
       return;
     }
     const dir = await this.parentDir(relParent, parentParts, header.name);
@@ -245,7 +245,7 @@ class Extractor {
     await utimes(path, h.mtime, h.mtime);
   }
 
-  private async whiteout(name: string, parentParts: string[], base: string): Promise<void> {
+  private async whiteout(name: string, parentParts: string[], base: string, mtime: number): Promise<void> {
     const overlay = this.whiteouts === 'overlay';
     const target = base.slice(WHITEOUT_PREFIX.length);
     if (target === '' || target === '.' || target === '..') throw unsafePath(name, 'a whiteout that names no file');
@@ -270,6 +270,7 @@ class Extractor {
         if (!this.isRoot) throw overlayNeedsRoot(name);
         await this.remove(path);
         await mknod(path, ['c', '0', '0']);
+        await utimes(path, mtime, mtime);
       } else {
         await this.remove(path);
       }

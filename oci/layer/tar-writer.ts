@@ -47,7 +47,16 @@ function parentAndBase(rel: string): [string, string] {
  * Files are streamed one at a time as the consumer reads; nothing is buffered whole.
  */
 export function createLayerTar(dir: string, options: LayerTarOptions = {}): Readable {
-  return Readable.from(generateTar(dir, options), { objectMode: false, highWaterMark: READ_CHUNK });
+  return Readable.from(withLayerErrors(dir, generateTar(dir, options)), { objectMode: false, highWaterMark: READ_CHUNK });
+}
+
+async function* withLayerErrors(dir: string, source: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
+  try {
+    yield* source;
+  } catch (err) {
+    if (err instanceof LayerError) throw err;
+    throw new LayerError('E_LAYER_IO', `cannot write a layer from ${dir}: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 async function* generateTar(dir: string, options: LayerTarOptions): AsyncGenerator<Buffer> {

@@ -1,0 +1,106 @@
+import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { createLayerTar, detectCompression, LayerError, mediaTypeFor, packLayer } from './index.js';
+
+async function scratch(t: { teardown: (f: () => Promise<void>) => void }): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'kiln-pack-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+async function collect(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(c as Buffer);
+  return Buffer.concat(chunks);
+}
+
+const sha256 = (b: Buffer): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+async function fill(dir: string): Promise<void> {
+  await mkdir(join(dir, 'sub'), { recursive: true });
+  await writeFile(join(dir, 'sub/text'), 'hello layer\n'.repeat(20_000));
+  await writeFile(join(dir, 'random'), createHash('sha512').update('seed').digest().toString('hex').repeat(3000));
+}
+
+for (const [compression, decompress] of [
+  ['gzip', ['gzip', '-dc']],
+  ['zstd', ['zstd', '-dc']],
+  ['none', ['cat']],
+] as const) {
+  test(`${compression}: diffID and digest match what the CLI tools compute`, async (t) => {
+    const dir = await scratch(t);
+    await fill(dir);
+    const { stream, result } = packLayer(dir, { compression });
+    const blob = await collect(stream);
+    const packed = await result;
+    t.is(packed.digest, sha256(blob));
+    t.is(packed.size, blob.length);
+    t.is(packed.mediaType, mediaTypeFor(compression));
+    t.is(detectCompression(blob), compression);
+    const tar = execFileSync(decompress[0], decompress.slice(1), { input: blob, maxBuffer: 64 << 20 });
+    t.is(packed.diffID, sha256(tar));
+    t.is(packed.uncompressedSize, tar.length);
+    // The tar itself is what createLayerTar produces.
+    t.true(tar.equals(await collect(createLayerTar(dir))));
+  });
+}
+
+test('the same content written at different times gives the same digests with sourceDateEpoch', async (t) => {
+  const a = await scratch(t);
+  const b = await scratch(t);
+  await fill(a);
+  await fill(b);
+  // Different mtimes on every path in b.
+  for (const p of ['sub/text', 'random', 'sub']) await utimes(join(b, p), 2_000_000_000, 2_000_000_000);
+  const epoch = 1_700_000_000;
+  const pack = async (dir: string) => {
+    const { stream, result } = packLayer(dir, { compression: 'zstd', sourceDateEpoch: epoch });
+    await collect(stream);
+    return result;
+  };
+  const [ra, rb, ra2] = [await pack(a), await pack(b), await pack(a)];
+  t.is(ra.digest, rb.digest);
+  t.is(ra.diffID, rb.diffID);
+  t.is(ra.digest, ra2.digest);
+  // Without clamping the mtimes differ, so the layers differ: the test above is not vacuous.
+  const unclamped = async (dir: string) => {
+    const { stream, result } = packLayer(dir, { compression: 'none' });
+    await collect(stream);
+    return (await result).diffID;
+  };
+  t.not(await unclamped(a), await unclamped(b));
+});
+
+test('sourceDateEpoch clamps only later mtimes', async (t) => {
+  const dir = await scratch(t);
+  await writeFile(join(dir, 'old'), 'o');
+  await writeFile(join(dir, 'new'), 'n');
+  await utimes(join(dir, 'old'), 1_000_000_000, 1_000_000_000);
+  await utimes(join(dir, 'new'), 1_900_000_000, 1_900_000_000);
+  const tar = await collect(createLayerTar(dir, { sourceDateEpoch: 1_500_000_000 }));
+  const listing = execFileSync('tar', ['--full-time', '--utc', '-tvf', '-'], { input: tar, env: { ...process.env, TZ: 'UTC' } }).toString();
+  t.regex(listing, /2001-09-09 01:46:40 old/);
+  t.regex(listing, /2017-07-14 02:40:00 new/);
+});
+
+test('detectCompression and mediaTypeFor', (t) => {
+  t.is(detectCompression(Buffer.from([0x1f, 0x8b, 8, 0])), 'gzip');
+  t.is(detectCompression(Buffer.from([0x28, 0xb5, 0x2f, 0xfd])), 'zstd');
+  t.is(detectCompression(Buffer.from('bin/')), 'none');
+  t.is(detectCompression(Buffer.alloc(0)), 'none');
+  t.is(mediaTypeFor('gzip'), 'application/vnd.oci.image.layer.v1.tar+gzip');
+  t.is(mediaTypeFor('zstd'), 'application/vnd.oci.image.layer.v1.tar+zstd');
+  t.is(mediaTypeFor('none'), 'application/vnd.oci.image.layer.v1.tar');
+});
+
+test('a directory that cannot be read fails the pack with a rejected result and an errored stream', async (t) => {
+  const { stream, result } = packLayer('/nonexistent/kiln-layer-dir', { compression: 'gzip' });
+  await t.throwsAsync(collect(stream), { instanceOf: LayerError });
+  const err = await t.throwsAsync(result, { instanceOf: LayerError });
+  t.is(err?.code, 'E_LAYER_IO');
+});
