@@ -22,4 +22,3 @@ export type {
   Snapshot,
   StdinSource,
 } from './types.js';
-export { resolveInRoot } from './scoped-path.js';
