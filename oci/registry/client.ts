@@ -160,7 +160,13 @@ export class RegistryClient {
         lastErr = err;
         continue;
       }
-      await res.body.dump();
+      const text = (await readLimited(res.body, MAX_ERROR_BODY)).toString('utf8');
+      if (res.statusCode === 400 && origin.startsWith('http:') && /HTTPS server/i.test(text)) {
+        throw new RegistryError('E_REGISTRY_TLS', `registry ${this.registry} serves HTTPS, but kiln spoke plain HTTP to it (the default for loopback registries)`, {
+          status: 400,
+          hint: `pass --ca-file CA.pem to use HTTPS with it, or --insecure-registry ${this.registry} to skip verification (unsafe)`,
+        });
+      }
       if (res.statusCode === 200 || res.statusCode === 401) {
         this.origin = origin;
         const www = header(res, 'www-authenticate');
@@ -205,9 +211,9 @@ export class RegistryClient {
     if (ch.scheme === 'basic') {
       const c = await this.getCreds();
       if (!c) {
-        throw new RegistryError('E_REGISTRY_UNAUTHORIZED', `registry ${this.registry} requires a login`, {
+        throw new RegistryError('E_REGISTRY_UNAUTHORIZED', `unauthorized: registry ${this.registry} requires a login; ${await this.describeCreds()}`, {
           status: 401,
-          hint: `run: kiln login ${this.registry}`,
+          hint: `log in with: kiln login ${this.registry}`,
         });
       }
       return `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;

@@ -51,8 +51,8 @@ export async function readRegistriesConfig(path: string): Promise<TransportOptio
 /**
  * One pooled undici Agent per registry, with redirects followed (blob GETs are often sent on to
  * object storage; undici drops the Authorization header when the origin changes).
- * Loopback registries speak plain HTTP unless a CA is given; insecure ones try HTTPS without
- * verification, then HTTP; everything else is HTTPS.
+ * Insecure registries are tried over HTTPS without verification, then HTTP; other loopback
+ * registries speak plain HTTP unless a CA is given; everything else is HTTPS.
  */
 export async function resolveEndpoint(registry: string, options: TransportOptions): Promise<Endpoint> {
   const own = options.registries?.[registry] ?? {};
@@ -68,8 +68,8 @@ export async function resolveEndpoint(registry: string, options: TransportOption
   }
   const host = registry === 'docker.io' ? 'registry-1.docker.io' : registry;
   let origins: string[];
-  if (isLoopback(registry) && !caFile) origins = [`http://${host}`];
-  else if (insecure) origins = [`https://${host}`, `http://${host}`];
+  if (insecure) origins = [`https://${host}`, `http://${host}`];
+  else if (isLoopback(registry) && !caFile) origins = [`http://${host}`];
   else origins = [`https://${host}`];
   const agent = new Agent({
     connect: { ...(ca ? { ca } : {}), rejectUnauthorized: !insecure },
