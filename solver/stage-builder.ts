@@ -1,8 +1,8 @@
 import { basename, join, posix } from 'node:path';
 import { readFile } from 'node:fs/promises';
-import { DockerfileError } from '../common/errors.js';
+import { DockerfileError, isKilnError } from '../common/errors.js';
 import { canonicalJson, runKey, vertexKey, type MountKey } from '../cache/keys.js';
-import { parseDockerfile, type Instruction, type MountSpec, type RunInstruction } from '../grammar/index.js';
+import { expandWord, parseDockerfile, type AddInstruction, type CopyInstruction, type Instruction, type MountSpec, type RunInstruction } from '../grammar/index.js';
 import type { LayerDescriptor } from '../oci/index.js';
 import { createSnapshot, type RuntimeMount, type Snapshot } from '../runtime/index.js';
 import { imageResult, resolveImage, scratchResult } from './base-image.js';
@@ -17,6 +17,9 @@ import { runStep } from './run-step.js';
 import type { BuildSession, StageResult } from './session.js';
 import { StepLog } from './step-log.js';
 import { mkdirWorkdir } from './workdir-step.js';
+import { copyStep } from './copy-step.js';
+import { openContext, type BuildContext } from './context/index.js';
+import { isGitSource, isUrlSource } from './fileops/index.js';
 
 interface CacheRecord {
   layer: LayerDescriptor;
@@ -56,6 +59,15 @@ class StageBuilder {
   private fail(ins: Instruction, code: string, message: string, hint?: string): DockerfileError {
     const { position, line } = this.position(ins);
     return new DockerfileError(code, message, position, line, hint ? { hint } : {});
+  }
+
+  /** A library error about this instruction, re-raised at its line (code, hint and cause kept). */
+  private atLine<T>(ins: Instruction, fn: () => Promise<T>): Promise<T> {
+    return fn().catch((e: unknown) => {
+      if (!isKilnError(e) || e instanceof DockerfileError) throw e;
+      const { position, line } = this.position(ins);
+      throw new DockerfileError(e.code, e.message, position, line, { cause: e, ...(e.hint ? { hint: e.hint } : {}) });
+    });
   }
 
   private vertexName(ins: Instruction): string {
@@ -109,7 +121,8 @@ class StageBuilder {
           break;
         case 'copy':
         case 'add':
-          throw this.fail(ins, 'E_BUILD_UNSUPPORTED', `${ins.kind.toUpperCase()} is not available in this kiln build yet`);
+          await this.copy(ins);
+          break;
         default:
           throw this.fail(ins, 'E_BUILD_UNSUPPORTED', `${(ins as Instruction).kind.toUpperCase()} cannot be used inside a stage`);
       }
@@ -151,7 +164,8 @@ class StageBuilder {
         s.keyLabels.set(key, `#${vertex}`);
         s.emit({ type: 'cached', vertex, name, stage: this.p.label });
         s.stats.cached++;
-        remember(s.store, identity, inputs);
+        // Only a changed record is written: a fully cached rebuild stays read-only.
+        if (canonicalJson(loadPrevious(s.store, identity)) !== canonicalJson(inputs)) remember(s.store, identity, inputs);
         return rec.layer;
       }
     }
@@ -279,6 +293,82 @@ class StageBuilder {
     const snap: Snapshot = await createSnapshot({ stateRoot: s.stateRoot, lowerDirs: await layerDirs(s.store, result.layers) });
     this.cleanups.push(() => snap.release());
     return { dir: snap.rootfs, key: result.key };
+  }
+
+  /** Where COPY/ADD read from, and the content identity that goes into their key. */
+  private async copySource(ins: CopyInstruction | AddInstruction): Promise<{ root: () => Promise<string>; context?: BuildContext; inputs: string[]; files?: Record<string, string> }> {
+    const { s } = this;
+    const from = ins.kind === 'copy' ? ins.from : undefined;
+    const local = ins.sources.filter((x) => !isUrlSource(x) && !isGitSource(x));
+    let context: BuildContext | undefined = s.context;
+    if (from !== undefined) {
+      const named = s.namedContexts.get(from);
+      if (named?.kind === 'dir') {
+        const opened = await openContext(named.path, { store: s.store });
+        this.cleanups.push(async () => opened.close());
+        context = opened;
+      } else {
+        const idx = resolveStageRef(from, s.plan.stages);
+        if (idx === 'bad-index') throw this.fail(ins, 'E_BUILD_UNKNOWN_STAGE', `invalid stage index ${from}`);
+        let result: StageResult;
+        if (idx !== undefined) {
+          result = await s.stageResult(idx);
+        } else {
+          const ref = named?.kind === 'image' ? named.ref : from;
+          try {
+            result = imageResult(await resolveImage(s, ref, ins));
+          } catch (e) {
+            if (!isKilnError(e) || e.code !== 'E_BUILD_BASE_IMAGE') throw e;
+            throw this.fail(ins, 'E_BUILD_UNKNOWN_STAGE', `COPY --from=${from}: no stage is named "${from}" and no image "${ref}" is available`, 'name a stage defined in this Dockerfile (FROM ... AS name) or an image in the local store');
+          }
+        }
+        const root = async () => {
+          const snap = await createSnapshot({ stateRoot: s.stateRoot, lowerDirs: await layerDirs(s.store, result.layers) });
+          this.cleanups.push(() => snap.release());
+          return snap.rootfs;
+        };
+        return { root, inputs: [result.key] };
+      }
+    }
+    if (!context) {
+      if (local.length > 0) throw this.fail(ins, 'E_BUILD_NO_CONTEXT', `${ins.kind.toUpperCase()} needs a build context, and the Dockerfile came from stdin without one`, 'pass a context directory instead of -');
+      return { root: async () => '/', inputs: [] };
+    }
+    const ctx = context;
+    if (local.length === 0) return { root: async () => ctx.root, context: ctx, inputs: [] };
+    const sum = await this.atLine(ins, () => ctx.checksum(local, { exclude: ins.exclude }));
+    return { root: async () => ctx.root, context: ctx, inputs: [sum.digest], files: Object.fromEntries(sum.files) };
+  }
+
+  private async copy(raw: CopyInstruction | AddInstruction): Promise<void> {
+    const { s, img } = this;
+    const env = img.vars.expansionEnv();
+    const inlineSources = raw.inlineSources.map((f) => (f.expand ? { ...f, data: expandWord(f.data, env, { escapeToken: s.plan.escapeToken, processQuotes: false }) } : f));
+    const ins = { ...raw, inlineSources } as CopyInstruction | AddInstruction;
+    const src = await this.copySource(ins);
+    const definition = {
+      sources: ins.sources,
+      inline: inlineSources.map((f) => [f.path, f.data]),
+      dest: ins.dest,
+      workdir: img.workdir,
+      chown: ins.chown,
+      chmod: ins.chmod,
+      link: ins.link,
+      exclude: ins.exclude,
+      ...(ins.kind === 'copy' ? { parents: ins.parents, from: ins.from !== undefined } : { checksum: ins.checksum, unpack: ins.unpack, keepGitDir: ins.keepGitDir }),
+    };
+    // A --link layer does not depend on what is below it, so its key leaves the parent out.
+    const key = vertexKey({ op: ins.kind, definition, parents: ins.link ? [] : [this.key], inputs: src.inputs });
+    const text = `${ins.kind.toUpperCase()} ${[...ins.sources, ...inlineSources.map((f) => f.path)].join(' ')} ${ins.dest}`;
+    const inputs = this.stepInputs(key, text, definition, src.files);
+    const layers = this.layers;
+    const workdir = img.workdir;
+    const layer = await this.layerStep(raw, key, inputs, () =>
+      this.atLine(raw, async () =>
+        copyStep({ store: s.store, stateRoot: s.stateRoot, layers, ins, sourceRoot: await src.root(), ...(src.context ? { context: src.context } : {}), workdir }),
+      ),
+    );
+    this.commit(key, layer, `${text} # buildkit`);
   }
 
   private async run(ins: RunInstruction): Promise<void> {

@@ -1,0 +1,67 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Store } from '../cache/index.js';
+import type { AddInstruction, CopyInstruction } from '../grammar/index.js';
+import type { LayerDescriptor } from '../oci/index.js';
+import { createSnapshot } from '../runtime/index.js';
+import type { BuildContext } from './context/index.js';
+import { add, copy, copyInline, resolveChown, type CopyOptions } from './fileops/index.js';
+import { commitUpperDir, layerDirs } from './layers.js';
+
+export interface CopyStepInput {
+  store: Store;
+  stateRoot: string;
+  /** The layers the copy lands on. */
+  layers: readonly LayerDescriptor[];
+  ins: CopyInstruction | AddInstruction;
+  /** Where sources are read from: the context dir or another stage's/image's rootfs. */
+  sourceRoot: string;
+  context?: BuildContext;
+  workdir: string;
+}
+
+/**
+ * COPY/ADD as a layer: into a snapshot over the parent's layers, or with `--link` into an empty
+ * directory so the layer does not depend on what is below it.
+ */
+export async function copyStep(input: CopyStepInput): Promise<LayerDescriptor> {
+  const { ins } = input;
+  if (ins.link) {
+    const dir = await mkdtemp(join(input.store.root, 'tmp', `${process.pid}.link-`));
+    try {
+      await copyInto(input, dir);
+      return await commitUpperDir(input.store, dir);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+  const snapshot = await createSnapshot({ stateRoot: input.stateRoot, lowerDirs: await layerDirs(input.store, input.layers) });
+  try {
+    await copyInto(input, snapshot.rootfs);
+    await snapshot.unmount();
+    return await commitUpperDir(input.store, snapshot.upperDir);
+  } finally {
+    await snapshot.release();
+  }
+}
+
+async function copyInto(input: CopyStepInput, destRoot: string): Promise<void> {
+  const { ins } = input;
+  const base = {
+    dest: ins.dest,
+    destRoot,
+    workdir: input.workdir,
+    ...(ins.chown !== undefined ? { chown: await resolveChown(destRoot, ins.chown) } : {}),
+    ...(ins.chmod !== undefined ? { chmod: ins.chmod } : {}),
+    ...(ins.kind === 'copy' && ins.parents ? { parents: true } : {}),
+    exclude: ins.exclude,
+  };
+  if (ins.inlineSources.length > 0) await copyInline(ins.inlineSources.map((s) => ({ path: s.path, data: s.data })), base);
+  if (ins.sources.length === 0) return;
+  const o: CopyOptions = { ...base, sources: ins.sources, sourceRoot: input.sourceRoot, ...(input.context ? { context: input.context } : {}) };
+  if (ins.kind === 'add') {
+    await add({ ...o, ...(ins.checksum !== undefined ? { checksum: ins.checksum } : {}), ...(ins.unpack !== undefined ? { unpack: ins.unpack } : {}) });
+  } else {
+    await copy(o);
+  }
+}
