@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { rm } from 'node:fs/promises';
 import { openStore, type Store } from '../cache/index.js';
 import { parseDockerfile } from '../grammar/index.js';
-import { buildManifest, hostPlatform, MediaType, rfc3339, type ImageConfig, type ImageManifest, type LayerDescriptor } from '../oci/index.js';
+import { buildManifest, hostPlatform, MediaType, normalizeReference, rfc3339, type ImageConfig, type ImageManifest, type LayerDescriptor } from '../oci/index.js';
 import type { SecretSource } from '../runtime/index.js';
 import { openContext } from './context/index.js';
 import { automaticArgs, userBuildArgs } from './frontend/args.js';
@@ -72,6 +72,8 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
 }
 
 async function buildWith(store: Store, opts: BuildOptions): Promise<BuildResult> {
+  // A bad -t fails before anything runs.
+  for (const t of opts.tags ?? []) normalizeReference(t);
   const parsed = parseDockerfile(opts.dockerfile, { file: opts.dockerfileName });
   const buildArgs = userBuildArgs(opts.buildArgs ?? new Map());
   const platform = hostPlatform();

@@ -48,7 +48,7 @@ class StageBuilder {
     private readonly s: BuildSession,
     private readonly p: PlannedStage,
   ) {
-    this.noCache = s.noCache || s.noCacheFilter.has(p.label) || (p.name !== undefined && s.noCacheFilter.has(p.name));
+    this.noCache = s.noCache || s.noCacheFilter.has(p.label) || s.noCacheFilter.has(String(p.index));
   }
 
   private position(ins: Instruction) {

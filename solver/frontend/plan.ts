@@ -9,7 +9,7 @@ export type StageBase = { kind: 'scratch' } | { kind: 'stage'; index: number } |
 export interface PlannedStage {
   index: number;
   name?: string;
-  /** How messages and progress name the stage: its `AS` name, else its index. */
+  /** How messages and progress name the stage: its `AS` name, else `stage-N` as BuildKit does. */
   label: string;
   stage: Stage;
   base: StageBase;
@@ -92,7 +92,7 @@ export function planBuild(parsed: ParseResult, opts: PlanOptions): BuildPlan {
     const earlier = byName.get(image.toLowerCase());
     const base: StageBase = earlier !== undefined ? { kind: 'stage', index: earlier } : image === 'scratch' ? { kind: 'scratch' } : { kind: 'image', ref: image };
     if (image === '') throw stageRefError(ctx, stage.from, 'E_BUILD_BASE_IMAGE', 'FROM names no image (the expanded name is empty)');
-    const label = stage.name ?? String(stage.index);
+    const label = stage.name ?? `stage-${stage.index}`;
     stages.push({ index: stage.index, ...(stage.name ? { name: stage.name } : {}), label, stage, base, ...(platform ? { platform } : {}), deps: [], depSites: new Map() });
     if (stage.name) byName.set(stage.name, stage.index);
   }

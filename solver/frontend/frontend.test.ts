@@ -1,0 +1,166 @@
+import test from 'ava';
+import { parseDockerfile } from '../../grammar/index.js';
+import { automaticArgs, StageVariables } from './args.js';
+import { expandInstruction, makeExpander } from './expand.js';
+import { ImageState } from './image-state.js';
+import { planBuild } from './plan.js';
+
+const amd64 = { os: 'linux', architecture: 'amd64' };
+
+function plan(src: string, opts: { buildArgs?: Record<string, string>; target?: string } = {}) {
+  const parsed = parseDockerfile(src);
+  return planBuild(parsed, {
+    buildArgs: new Map(Object.entries(opts.buildArgs ?? {})),
+    automaticArgs: automaticArgs(amd64),
+    source: src,
+    ...(opts.target ? { target: opts.target } : {}),
+  });
+}
+
+/** Runs a stage's metadata instructions the way the stage builder does and returns its state. */
+function stageState(src: string, buildArgs: Record<string, string> = {}, baseEnv: string[] = ['PATH=/bin']) {
+  const p = plan(src, { buildArgs });
+  const st = p.stages[p.target]!;
+  const img = new ImageState(
+    { architecture: 'amd64', os: 'linux', config: { Env: baseEnv }, rootfs: { type: 'layers', diff_ids: [] } },
+    (env) => new StageVariables(new Map(Object.entries(buildArgs)), p.globals, env),
+    '2024-01-01T00:00:00Z',
+  );
+  const expanded = [];
+  for (const raw of st.stage.instructions) {
+    const ins = expandInstruction(raw, makeExpander(p, raw, img.vars.expansionEnv()));
+    expanded.push(ins);
+    img.applyMetadata(ins);
+  }
+  return { img, expanded, plan: p };
+}
+
+test('automatic platform args', (t) => {
+  const a = automaticArgs(amd64);
+  t.is(a.get('TARGETPLATFORM'), 'linux/amd64');
+  t.is(a.get('TARGETARCH'), 'amd64');
+  t.is(a.get('BUILDOS'), 'linux');
+  t.is(a.get('TARGETVARIANT'), '');
+});
+
+test('global ARGs expand in FROM and need redeclaring inside a stage', (t) => {
+  const { img, plan: p } = stageState('ARG TAG=1.36\nARG IMG=busybox:${TAG}\nFROM $IMG\nENV A=${TAG}-x\nARG TAG\nENV B=${TAG}-y\n');
+  const base = p.stages[0]!.base;
+  t.deepEqual(base, { kind: 'image', ref: 'busybox:1.36' });
+  t.deepEqual(img.container.Env, ['PATH=/bin', 'A=-x', 'B=1.36-y']);
+});
+
+test('--build-arg overrides defaults; stage default expands with what is in scope', (t) => {
+  const { img } = stageState('FROM scratch\nENV BASE=/opt\nARG DIR=$BASE/app\nARG V=1\nENV D=$DIR V=$V\n', { V: '2' });
+  t.deepEqual(img.container.Env, ['PATH=/bin', 'BASE=/opt', 'D=/opt/app', 'V=2']);
+  t.deepEqual(img.vars.runEnv(), ['PATH=/bin', 'BASE=/opt', 'D=/opt/app', 'V=2', 'DIR=/opt/app']);
+});
+
+test('ENV wins over an ARG of the same name; ARGs are not in the image env', (t) => {
+  const { img } = stageState('FROM scratch\nARG X=arg\nENV X=env\nARG Y=y\n');
+  t.deepEqual(img.container.Env, ['PATH=/bin', 'X=env']);
+  t.true(img.vars.runEnv().includes('Y=y'));
+  t.false(img.vars.runEnv().includes('X=arg'));
+});
+
+test('automatic args are visible in a stage only when declared', (t) => {
+  const { img } = stageState('FROM scratch\nENV A=${TARGETARCH}\nARG TARGETARCH\nENV B=${TARGETARCH}\n');
+  t.deepEqual(img.container.Env, ['PATH=/bin', 'A=', 'B=amd64']);
+});
+
+test('proxy args reach RUN without ARG but not history or declared args', (t) => {
+  const { img } = stageState('FROM scratch\nARG FOO=1\n', { HTTP_PROXY: 'http://p:3128', FOO: '2' });
+  t.deepEqual(img.vars.proxyEnv(), ['HTTP_PROXY=http://p:3128']);
+  t.deepEqual(img.vars.declaredArgs(), [{ key: 'FOO', value: '2' }]);
+});
+
+test('ENV pairs on one line all see the environment from before the line', (t) => {
+  const { img } = stageState('FROM scratch\nENV abc=hello\nENV abc=bye def=$abc\n');
+  t.deepEqual(img.container.Env, ['PATH=/bin', 'abc=bye', 'def=hello']);
+});
+
+test('expansion happens where BuildKit expands, and not in RUN/CMD/ENTRYPOINT/SHELL', (t) => {
+  const src = [
+    'FROM scratch',
+    'ENV D=/data U=nobody P=8080 S=SIGTERM N=name',
+    'WORKDIR $D',
+    'WORKDIR sub',
+    'USER $U',
+    'EXPOSE $P 53/udp',
+    'VOLUME $D/vol',
+    'STOPSIGNAL $S',
+    'LABEL $N=$D',
+    'RUN echo $D',
+    'CMD echo $D',
+    'ENTRYPOINT ["echo", "$D"]',
+    'COPY --chown=$U $D/a $D/b/',
+  ].join('\n');
+  const { img, expanded } = stageState(src);
+  const c = img.container;
+  t.is(c.WorkingDir, '/data/sub');
+  t.is(c.User, 'nobody');
+  t.deepEqual(Object.keys(c.ExposedPorts!), ['8080/tcp', '53/udp']);
+  t.deepEqual(Object.keys(c.Volumes!), ['/data/vol']);
+  t.is(c.StopSignal, 'SIGTERM');
+  t.deepEqual(c.Labels, { name: '/data' });
+  const run = expanded.find((i) => i.kind === 'run')!;
+  t.deepEqual(run.kind === 'run' && run.command, { form: 'shell', text: 'echo $D' });
+  // ENTRYPOINT in the same stage as CMD keeps it; exec form is not expanded.
+  t.deepEqual(c.Entrypoint, ['echo', '$D']);
+  t.deepEqual(c.Cmd, ['/bin/sh', '-c', 'echo $D']);
+  const copy = expanded.find((i) => i.kind === 'copy')!;
+  t.true(copy.kind === 'copy' && copy.chown === 'nobody' && copy.sources[0] === '/data/a' && copy.dest === '/data/b/');
+});
+
+test('ENTRYPOINT resets an inherited CMD; SHELL changes the shell form wrapper', (t) => {
+  const parsed = parseDockerfile('FROM scratch\nSHELL ["/bin/bash", "-xc"]\nENTRYPOINT exec app\n');
+  const p = planBuild(parsed, { buildArgs: new Map(), automaticArgs: automaticArgs(amd64), source: '' });
+  const img = new ImageState(
+    { architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: [] } },
+    (env) => new StageVariables(new Map(), p.globals, env),
+    'now',
+  );
+  for (const ins of p.stages[0]!.stage.instructions) img.applyMetadata(ins);
+  t.deepEqual(img.container.Entrypoint, ['/bin/bash', '-xc', 'exec app']);
+  t.is(img.container.Cmd, null);
+  t.deepEqual(
+    img.config.history!.map((h) => h.created_by),
+    ['SHELL [/bin/bash -xc]', 'ENTRYPOINT ["/bin/bash" "-xc" "exec app"]'],
+  );
+  t.true(img.config.history!.every((h) => h.empty_layer && h.comment === 'buildkit.dockerfile.v0'));
+});
+
+test('HEALTHCHECK, MAINTAINER and ONBUILD go into the config', (t) => {
+  const { img } = stageState('FROM scratch\nMAINTAINER me\nHEALTHCHECK --interval=5s CMD true\nONBUILD RUN echo hi\n');
+  t.is(img.config.author, 'me');
+  t.deepEqual(img.container.Healthcheck, { Test: ['CMD-SHELL', 'true'], Interval: 5_000_000_000 });
+  t.deepEqual(img.container.OnBuild, ['RUN echo hi']);
+});
+
+test('${X:?} on an unset variable is an error at the instruction', (t) => {
+  const err = t.throws(() => stageState('FROM scratch\nWORKDIR ${X:?must be set}\n'));
+  t.is((err as { code?: string }).code, 'E_BUILD_EXPAND');
+  t.regex((err as { format(): string } & Error).format(), /Dockerfile:2:1: X: must be set\n  WORKDIR \$\{X:\?must be set\}\n  \^/);
+});
+
+test('--target keeps only the stages the target needs', (t) => {
+  const p = plan('FROM scratch AS a\nFROM scratch AS b\nFROM a AS c\nCOPY --from=b /x /x\nFROM scratch AS d\n', { target: 'c' });
+  t.deepEqual(p.order, [0, 1, 2]);
+  t.is(p.target, 2);
+  t.deepEqual(plan('FROM scratch AS a\nFROM scratch AS b\nRUN --mount=from=a,target=/a true\n').order, [0, 1]);
+});
+
+test('FROM names only earlier stages; an unknown --from name is treated as an image', (t) => {
+  const p = plan('FROM later AS early\nFROM scratch AS later\nCOPY --from=nosuch:1 /x /x\n');
+  t.deepEqual(p.stages[0]!.base, { kind: 'image', ref: 'later' });
+  t.deepEqual(p.stages[1]!.deps, []);
+});
+
+test('unknown target, cyclic --from and bad stage index are errors', (t) => {
+  t.is(t.throws(() => plan('FROM scratch AS a\n', { target: 'nope' }))!.message, 'target stage "nope" could not be found');
+  const cyc = t.throws(() => plan('FROM scratch AS a\nCOPY --from=b /x /x\nFROM scratch AS b\nCOPY --from=a /y /y\n'));
+  t.is((cyc as { code?: string }).code, 'E_BUILD_CYCLE');
+  t.regex(cyc!.message, /circular dependency between stages: (a -> b -> a|b -> a -> b)/);
+  t.is((t.throws(() => plan('FROM scratch AS a\nCOPY --from=a /x /x\n')) as { code?: string }).code, 'E_BUILD_CYCLE');
+  t.is((t.throws(() => plan('FROM scratch\nCOPY --from=3 /x /x\n')) as { code?: string }).code, 'E_BUILD_UNKNOWN_STAGE');
+});
