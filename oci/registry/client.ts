@@ -103,7 +103,7 @@ export class RegistryClient {
   private origin: string | undefined;
   private challenge: Challenge | undefined;
   private pinged: Promise<void> | undefined;
-  private readonly tokens = new Map<string, { value: string; expires: number }>();
+  private readonly tokens = new Map<string, Promise<{ value: string; expires: number }>>();
   private credentials: Promise<Credentials | undefined> | undefined;
   private readonly retry: RetryPolicy;
 
@@ -220,10 +220,15 @@ export class RegistryClient {
     }
     const key = [...scopes].sort().join(' ');
     const cached = this.tokens.get(key);
-    if (!fresh && cached && cached.expires > Date.now() + TOKEN_MARGIN_MS) return cached.value;
-    const token = await this.fetchToken(ch, scopes);
-    this.tokens.set(key, token);
-    return token.value;
+    if (!fresh && cached) {
+      // Concurrent requests for the same scopes share one token request.
+      const token = await cached.catch(() => undefined);
+      if (token && token.expires > Date.now() + TOKEN_MARGIN_MS) return token.value;
+    }
+    const pending = this.fetchToken(ch, scopes);
+    this.tokens.set(key, pending);
+    pending.catch(() => this.tokens.get(key) === pending && this.tokens.delete(key));
+    return (await pending).value;
   }
 
   /** The token flow of the distribution auth spec: GET the realm (Basic auth if we have credentials), or POST a refresh token. */
