@@ -7,8 +7,6 @@
 export const GO_SPACE_CLASS = '\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
 
 const goSpace = new RegExp(`[${GO_SPACE_CLASS}]`);
-const leadingSpace = new RegExp(`^[${GO_SPACE_CLASS}]+`);
-const trailingSpace = new RegExp(`[${GO_SPACE_CLASS}]+$`);
 
 export function isGoSpace(ch: string): boolean {
   const c = ch.charCodeAt(0);
@@ -18,8 +16,9 @@ export function isGoSpace(ch: string): boolean {
 
 /** Length of the leading Go whitespace of `s`. */
 export function leadingSpaceLength(s: string): number {
-  const m = leadingSpace.exec(s);
-  return m ? m[0].length : 0;
+  let i = 0;
+  while (i < s.length && isGoSpace(s[i]!)) i++;
+  return i;
 }
 
 export function trimLeftSpace(s: string): string {
@@ -27,7 +26,9 @@ export function trimLeftSpace(s: string): string {
 }
 
 export function trimRightSpace(s: string): string {
-  return s.replace(trailingSpace, '');
+  let end = s.length;
+  while (end > 0 && isGoSpace(s[end - 1]!)) end--;
+  return end === s.length ? s : s.slice(0, end);
 }
 
 /** BuildKit's `reWhitespace`: the separator of whitespace-delimited arguments. */

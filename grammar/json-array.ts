@@ -11,6 +11,7 @@ export type JsonArrayResult =
   | { ok: false; notStringArray: true };
 
 const NOT_JSON: JsonArrayResult = { ok: false, notStringArray: false };
+const surrogate = /[\ud800-\udfff]/;
 const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
 /** End index (exclusive) of the JSON value starting at `start` (a `[`), or -1 if it never closes. */
@@ -49,7 +50,7 @@ export function parseJsonArray(rest: string): JsonArrayResult {
   const values: string[] = [];
   for (const v of parsed) {
     if (typeof v !== 'string') return { ok: false, notStringArray: true };
-    values.push(v.replace(loneSurrogate, '\ufffd'));
+    values.push(surrogate.test(v) ? v.replace(loneSurrogate, '\ufffd') : v);
   }
   return { ok: true, values };
 }

@@ -33,49 +33,59 @@ class LineStructureParser extends EmbeddedActionsParser {
     return this.handler!;
   }
 
+  /** Lines of the instruction being recognised (state, so the alternatives below can be built once). */
+  private lines: IToken[] = [];
+
+  // Alternatives and loop bodies are created once, not per line: Chevrotain's advice for speed.
+  private readonly topAlts = [
+    { ALT: () => this.CONSUME(BlankLine) },
+    {
+      ALT: () => {
+        const t = this.CONSUME(CommentLine);
+        this.ACTION(() => this.h().comment(t));
+      },
+    },
+    { ALT: () => this.SUBRULE(this.instruction) },
+  ];
+  private readonly continuationAlts = [
+    { ALT: () => this.CONSUME2(CommentLine) },
+    { ALT: () => this.CONSUME2(BlankLine) },
+    { ALT: () => this.CONSUME2(ContinuedLine) },
+  ];
+  private readonly continuation = () => {
+    this.lines.push(this.OR2(this.continuationAlts));
+  };
+  private readonly lastLine = () => {
+    this.lines.push(this.CONSUME2(PlainLine));
+  };
+  private readonly instructionAlts = [
+    { ALT: () => this.lines.push(this.CONSUME(PlainLine)) },
+    {
+      ALT: () => {
+        this.lines.push(this.CONSUME(ContinuedLine));
+        this.MANY(this.continuation);
+        this.OPTION(this.lastLine);
+      },
+    },
+  ];
+  private readonly heredocBody = {
+    GATE: () => this.h().wantsHeredocLine(),
+    DEF: () => {
+      const t = this.CONSUME(AnyLine);
+      this.ACTION(() => this.h().heredocLine(t));
+    },
+  };
+
   readonly dockerfile = this.RULE('dockerfile', () => {
-    this.MANY(() => {
-      this.OR([
-        { ALT: () => this.CONSUME(BlankLine) },
-        {
-          ALT: () => {
-            const t = this.CONSUME(CommentLine);
-            this.ACTION(() => this.h().comment(t));
-          },
-        },
-        { ALT: () => this.SUBRULE(this.instruction) },
-      ]);
-    });
+    this.MANY(() => this.OR(this.topAlts));
   });
 
   readonly instruction = this.RULE('instruction', () => {
-    const lines: IToken[] = [];
-    this.OR([
-      { ALT: () => lines.push(this.CONSUME(PlainLine)) },
-      {
-        ALT: () => {
-          lines.push(this.CONSUME(ContinuedLine));
-          this.MANY(() => {
-            lines.push(
-              this.OR2([
-                { ALT: () => this.CONSUME2(CommentLine) },
-                { ALT: () => this.CONSUME2(BlankLine) },
-                { ALT: () => this.CONSUME2(ContinuedLine) },
-              ]),
-            );
-          });
-          this.OPTION(() => lines.push(this.CONSUME2(PlainLine)));
-        },
-      },
-    ]);
+    this.lines = [];
+    this.OR(this.instructionAlts);
+    const lines = this.lines;
     this.ACTION(() => this.h().instruction(lines));
-    this.MANY2({
-      GATE: () => this.h().wantsHeredocLine(),
-      DEF: () => {
-        const t = this.CONSUME(AnyLine);
-        this.ACTION(() => this.h().heredocLine(t));
-      },
-    });
+    this.MANY2(this.heredocBody);
     this.ACTION(() => this.h().endInstruction());
   });
 }

@@ -15,11 +15,18 @@ export interface ParseOptions {
   file?: string;
 }
 
-const trimNewline = (s: string) => s.replace(/[\r\n]+$/, '');
+/** Go's bytes.TrimRight(line, "\r\n"). Loops, not regexes: this runs on every line. */
+function trimNewline(s: string): string {
+  let end = s.length;
+  for (let c = s.charCodeAt(end - 1); c === 0x0a || c === 0x0d; c = s.charCodeAt(end - 1)) end--;
+  return end === s.length ? s : s.slice(0, end);
+}
 
-/** The escape token ends the line (BuildKit's lineContinuationRegex): drop it and what follows. */
+/** The escape token ends the line (BuildKit's lineContinuationRegex): drop it and the blanks after it. */
 function cutContinuation(content: string): string {
-  return content.replace(/[ \t]*$/, '').slice(0, -1);
+  let end = content.length;
+  for (let c = content.charCodeAt(end - 1); c === 0x20 || c === 0x09; c = content.charCodeAt(end - 1)) end--;
+  return content.slice(0, end - 1);
 }
 
 function isContinued(t: IToken): boolean {

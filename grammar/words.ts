@@ -1,6 +1,16 @@
 import { isGoSpace } from './go-text.js';
 import type { Located } from './split-command.js';
 
+/** The code point at `pos` as a string (Go walks runes, not UTF-16 units). */
+function charAt(s: string, pos: number): string {
+  const c = s.charCodeAt(pos);
+  if (c >= 0xd800 && c < 0xdc00 && pos + 1 < s.length) {
+    const d = s.charCodeAt(pos + 1);
+    if (d >= 0xdc00 && d < 0xe000) return s.slice(pos, pos + 2);
+  }
+  return s[pos]!;
+}
+
 /**
  * BuildKit's parseWords: split on whitespace outside quotes. Quotes and escapes are KEPT in the
  * words (they are removed later, when the words are expanded).
@@ -14,8 +24,7 @@ export function parseWords(rest: string, escape: string, base = 0): Located[] {
   let start = 0;
   const n = rest.length;
   for (let pos = 0; pos <= n; ) {
-    const cp = pos < n ? rest.codePointAt(pos)! : 0;
-    let ch = pos < n ? String.fromCodePoint(cp) : '';
+    let ch = pos < n ? charAt(rest, pos) : '';
     let width = ch.length;
     if (phase === 'spaces') {
       if (pos === n) break;
@@ -52,7 +61,7 @@ export function parseWords(rest: string, escape: string, base = 0): Located[] {
         // An escaped character, even a quote, is taken as is, with its escape.
         word += ch;
         pos += width;
-        ch = String.fromCodePoint(rest.codePointAt(pos)!);
+        ch = charAt(rest, pos);
         width = ch.length;
       }
       word += ch;
@@ -69,7 +78,7 @@ export function parseWords(rest: string, escape: string, base = 0): Located[] {
       }
       pos += width;
       word += ch;
-      ch = String.fromCodePoint(rest.codePointAt(pos)!);
+      ch = charAt(rest, pos);
       width = ch.length;
     }
     word += ch;

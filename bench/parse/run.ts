@@ -1,0 +1,52 @@
+/**
+ * Parse benchmark: a generated 10,000-instruction Dockerfile (every instruction kind, continuations,
+ * heredocs, JSON forms, mounts), parsed to the typed AST. Reports the median of warm runs.
+ *   node --import tsx bench/parse/run.ts [--instructions N] [--runs N]
+ */
+import { parseDockerfile } from '../../grammar/index.js';
+
+function argValue(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+/** Blocks of instructions cycled until `count` instructions are produced. */
+const blocks: ((i: number) => string)[] = [
+  (i) => `FROM --platform=$BUILDPLATFORM busybox:1.${i} AS stage${i}`,
+  (i) => `ARG VERSION_${i}=1.${i}`,
+  (i) => `ENV PATH=/opt/${i}/bin:$PATH HOME="/home/user ${i}"`,
+  (i) => `LABEL org.example.build=${i} description="build number ${i}"`,
+  (i) => `RUN --mount=type=cache,target=/root/.cache/${i},sharing=locked --network=none \\\n    set -e && echo ${i} \\\n    # a comment inside\n    && make -j2 target-${i}`,
+  (i) => `COPY --from=stage${i} --chown=1000:1000 --chmod=644 src/${i}/ /app/${i}/`,
+  (i) => `RUN <<EOF\nset -e\necho heredoc ${i}\nEOF`,
+  (i) => `ADD --checksum=sha256:${'0'.repeat(64)} https://example.com/f${i}.tgz /tmp/`,
+  (i) => `WORKDIR /app/${i}`,
+  (i) => `CMD ["/bin/sh", "-c", "echo ${i}"]`,
+  (i) => `HEALTHCHECK --interval=30s --timeout=3s CMD wget -q -O- http://localhost:${i}/ || exit 1`,
+  (i) => `EXPOSE ${1000 + (i % 60000)}/tcp`,
+  (i) => `USER ${i}:${i}`,
+];
+
+export function generateDockerfile(count: number): string {
+  const out: string[] = ['# syntax=docker/dockerfile:1'];
+  for (let i = 0; i < count; i++) out.push(blocks[i % blocks.length]!(i));
+  return out.join('\n') + '\n';
+}
+
+const count = argValue('--instructions', 10_000);
+const runs = argValue('--runs', 30);
+const text = generateDockerfile(count);
+for (let i = 0; i < 10; i++) parseDockerfile(text);
+const times: number[] = [];
+for (let i = 0; i < runs; i++) {
+  const t0 = performance.now();
+  const r = parseDockerfile(text);
+  times.push(performance.now() - t0);
+  if (r.instructions.length !== count) throw new Error(`expected ${count} instructions, got ${r.instructions.length}`);
+}
+times.sort((a, b) => a - b);
+const median = times[Math.floor(times.length / 2)]!;
+console.log(
+  `parse ${count} instructions (${(text.length / 1024).toFixed(0)} KiB): median ${median.toFixed(1)} ms, ` +
+    `min ${times[0]!.toFixed(1)} ms, max ${times[times.length - 1]!.toFixed(1)} ms over ${runs} warm runs (target < 100 ms)`,
+);
