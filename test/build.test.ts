@@ -1,0 +1,106 @@
+import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { openStore } from '../cache/index.js';
+import { contextCopy, freshRoot, kiln, rootfsOf } from './build-helpers.js';
+
+// One multi-stage build with every instruction, checked file by file and field by field.
+test('the every-instruction fixture builds to what the Dockerfile means', async (t) => {
+  const { root, cleanup } = await freshRoot();
+  const ctx = await contextCopy('every');
+  try {
+    await mkdir(join(ctx, 'pack'));
+    await writeFile(join(ctx, 'pack', 'inner.txt'), 'inside\n');
+    execFileSync('tar', ['-C', join(ctx, 'pack'), '-cf', join(ctx, 'archive.tar'), 'inner.txt']);
+    const meta = join(ctx, 'meta.json');
+    const r = await kiln(root, ['build', '--progress', 'plain', '--build-arg', 'MSG=hi', '--label', 'extra=1', '-t', 'every:test', '--iidfile', join(ctx, 'iid'), '--metadata-file', meta, ctx]);
+    t.is(r.code, 0, r.stderr);
+
+    const fs = await rootfsOf(root, 'every:test');
+    const read = (p: string) => readFile(join(fs, p), 'utf8');
+    t.is(await read('srv/app/built.txt'), 'hi\nmain\n');
+    t.is(await read('h.txt'), 'heredoc\n');
+    t.is(await read('other.txt'), 'other\n');
+    t.is(await read('extracted/inner.txt'), 'inside\n');
+    t.is(await read('etc/motd'), 'welcome hi\n');
+    t.is(await read('tmp/uid'), '65534\n');
+    t.is(await read('tmp/msg'), 'hi\n');
+    const data = await stat(join(fs, 'srv/app/data/main.txt'));
+    t.is(data.mode & 0o7777, 0o640);
+    t.is(data.uid, 65534);
+    t.is(data.gid, 65534);
+    const appDir = await stat(join(fs, 'srv/app'));
+    t.true(appDir.isDirectory());
+    await t.throwsAsync(stat(join(fs, 'srv/app/ignored.txt')));
+
+    const store = await openStore(root);
+    const img = await store.resolveImage('every:test');
+    store.close();
+    t.is((await readFile(join(ctx, 'iid'), 'utf8')).trim(), img.configDigest);
+    const m = JSON.parse(await readFile(meta, 'utf8'));
+    t.is(m['containerimage.digest'], img.manifestDigest);
+    t.is(m['containerimage.config.digest'], img.configDigest);
+
+    const c = img.config.config!;
+    t.deepEqual(c.Env, ['PATH=/srv/app/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'APP_HOME=/srv/app']);
+    t.deepEqual(c.Cmd, ['cat /srv/app/built.txt']);
+    t.deepEqual(c.Entrypoint, ['/bin/sh', '-c']);
+    t.is(c.User, 'nobody');
+    t.is(c.WorkingDir, '/srv/app');
+    t.deepEqual(c.ExposedPorts, { '8080/tcp': {}, '53/udp': {} });
+    t.deepEqual(c.Volumes, { '/data': {} });
+    t.deepEqual(c.Labels, { 'org.example.name': 'every', version: '1', extra: '1' });
+    t.is(c.StopSignal, 'SIGTERM');
+    t.deepEqual(c.Healthcheck, { Test: ['CMD-SHELL', 'wget -q -O- localhost:8080 || exit 1'], Interval: 30_000_000_000 });
+    t.deepEqual(c.OnBuild, ['RUN echo child > /tmp/child']);
+    t.deepEqual(c.Shell, ['/bin/sh', '-ec']);
+    t.is(img.config.author, 'kiln');
+
+    const history = img.config.history!;
+    const ours = history.slice(1).map((h) => h.created_by);
+    t.deepEqual(ours, [
+      'LABEL org.example.name=every version=1',
+      'MAINTAINER kiln',
+      'ENV APP_HOME=/srv/app PATH=/srv/app/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      'ARG MSG',
+      'WORKDIR /srv/app',
+      'COPY /src/built.txt ./built.txt # buildkit',
+      'COPY /out/h.txt /h.txt # buildkit',
+      'COPY /other.txt /other.txt # buildkit',
+      'COPY app/main.txt data/ # buildkit',
+      'ADD archive.tar /extracted/ # buildkit',
+      'COPY EOF /etc/motd # buildkit',
+      'USER nobody',
+      'RUN |1 MSG=hi /bin/sh -c id -u > /tmp/uid && echo "$MSG" > /tmp/msg # buildkit',
+      'EXPOSE 8080/tcp 53/udp',
+      'VOLUME [/data]',
+      'SHELL [/bin/sh -ec]',
+      'HEALTHCHECK ["CMD-SHELL" "wget -q -O- localhost:8080 || exit 1"]',
+      'STOPSIGNAL SIGTERM',
+      'ONBUILD RUN echo child > /tmp/child',
+      'ENTRYPOINT ["/bin/sh" "-c"]',
+      'CMD ["cat /srv/app/built.txt"]',
+    ]);
+    t.true(history.slice(1).every((h) => h.comment === 'buildkit.dockerfile.v0'));
+    t.is(history.filter((h) => !h.empty_layer).length, img.layers.length);
+    t.is(img.config.rootfs.diff_ids.length, img.layers.length);
+
+    // A child image runs the ONBUILD trigger first, with the inherited SHELL.
+    const child = join(ctx, 'child');
+    await mkdir(child);
+    await writeFile(join(child, 'Dockerfile'), 'FROM every:test\nRUN cat /tmp/child\n');
+    const r2 = await kiln(root, ['build', '--progress', 'plain', '-t', 'child', child]);
+    t.is(r2.code, 0, r2.stderr);
+    const childFs = await rootfsOf(root, 'child');
+    t.is(await readFile(join(childFs, 'tmp/child'), 'utf8'), 'child\n');
+    const store2 = await openStore(root);
+    const childImg = await store2.resolveImage('child');
+    store2.close();
+    t.is(childImg.config.config!.OnBuild, null);
+    t.true(childImg.config.history!.some((h) => h.created_by === 'RUN /bin/sh -ec echo child > /tmp/child # buildkit'));
+  } finally {
+    await rm(ctx, { recursive: true, force: true });
+    await cleanup();
+  }
+});
