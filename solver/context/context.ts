@@ -73,7 +73,7 @@ class ContextImpl implements BuildContext {
     const files = new Map<string, string>();
     for (const e of entries.values()) {
       const body = e.type === 'file' ? content.get(e.rel)! : e.type === 'symlink' ? this.view.readlink(e.rel) : '';
-      files.set(e.rel, entryDigest({ type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, content: body }));
+      files.set(e.rel === '' ? '.' : e.rel, entryDigest({ type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, content: body }));
     }
     return { digest: combineDigests(files), files };
   }

@@ -5,16 +5,20 @@ import { basename, dirname, join, resolve } from 'node:path';
 /** Matches context-relative paths (`a/b.txt`, no leading slash) against dockerignore-style patterns. */
 export interface PathMatcher {
   matches(rel: string): boolean;
-  /** True when a `!` exception exists, so an excluded directory may still hold included files. */
-  readonly hasExceptions: boolean;
+  /**
+   * Whether an excluded directory must still be walked: as docker does, only when an exception
+   * pattern lies literally inside it.
+   */
+  mayReincludeUnder(dirRel: string): boolean;
 }
 
 export function compileMatcher(patterns: string[]): PathMatcher {
   const cleaned = patterns.map((p) => p.trim()).filter((p) => p !== '' && !p.startsWith('#'));
   const ig: Ignore = dockerignore.default().add(cleaned);
+  const exceptions = cleaned.filter((p) => p.startsWith('!')).map((p) => p.slice(1).replace(/^\/+/, ''));
   return {
     matches: (rel) => rel !== '' && ig.ignores(rel),
-    hasExceptions: cleaned.some((p) => p.startsWith('!')),
+    mayReincludeUnder: (dirRel) => exceptions.some((p) => `${p}/`.startsWith(`${dirRel}/`)),
   };
 }
 

@@ -41,10 +41,9 @@ export class TreeView {
 
   isHidden(rel: string, type: EntryType): boolean {
     if (!this.hidden || rel === '') return false;
-    // With `!` exceptions an ignored directory may still contain included files, so only
-    // leaves are hidden and directories are walked.
-    if (type === 'dir' && this.hidden.hasExceptions) return false;
-    return this.hidden.matches(rel);
+    if (!this.hidden.matches(rel)) return false;
+    // An ignored directory is still walked when an exception may re-include something inside.
+    return !(type === 'dir' && this.hidden.mayReincludeUnder(rel));
   }
 
   /** True when `rel` exists but ignore rules hide it. */
@@ -136,7 +135,7 @@ export class TreeView {
         const type = typeOf(st);
         if (this.isHidden(childRel, type)) continue;
         const excluded = exclude?.matches(childSub) ?? false;
-        if (excluded && !(type === 'dir' && exclude!.hasExceptions)) continue;
+        if (excluded && !(type === 'dir' && exclude!.mayReincludeUnder(childSub))) continue;
         if (!excluded) visit(entryOf(childRel, path, st, type), childSub);
         if (type === 'dir') recurse(childRel, childSub);
       }

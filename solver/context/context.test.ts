@@ -1,0 +1,140 @@
+import test from 'ava';
+import { chmod, mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { openStore, type Store } from '../../cache/index.js';
+import { diffFiles, matchSegment, openContext, SourceNotFoundError, type BuildContext } from './index.js';
+
+async function tree(root: string, files: Record<string, string>): Promise<void> {
+  for (const [rel, data] of Object.entries(files)) {
+    await mkdir(dirname(join(root, rel)), { recursive: true });
+    await writeFile(join(root, rel), data);
+  }
+}
+
+async function withContext(files: Record<string, string>, fn: (ctx: () => Promise<BuildContext>, dir: string, store: Store) => Promise<void>, dockerfilePath?: string): Promise<void> {
+  const base = await mkdtemp(join(tmpdir(), 'kiln-ctx-'));
+  const dir = join(base, 'ctx');
+  await mkdir(dir);
+  await tree(dir, files);
+  const store = await openStore(join(base, 'state'));
+  const opened: BuildContext[] = [];
+  const ctx = async () => {
+    const c = await openContext(dir, dockerfilePath === undefined ? { store } : { store, dockerfilePath });
+    opened.push(c);
+    return c;
+  };
+  try {
+    await fn(ctx, dir, store);
+  } finally {
+    for (const c of opened) c.close();
+    store.close();
+    await rm(base, { recursive: true, force: true });
+  }
+}
+
+const keys = (m: Map<string, string>) => [...m.keys()].sort();
+
+test('filepath.Match segments: *, ?, classes, escapes; ** is just *', (t) => {
+  t.true(matchSegment('*.txt', 'a.txt'));
+  t.false(matchSegment('*.txt', 'a.txt.bak'));
+  t.true(matchSegment('?.md', 'x.md'));
+  t.false(matchSegment('?.md', 'xy.md'));
+  t.true(matchSegment('[a-c]1', 'b1'));
+  t.false(matchSegment('[^a-c]1', 'b1'));
+  t.true(matchSegment('[^a-c]1', 'z1'));
+  t.true(matchSegment('\\*', '*'));
+  t.false(matchSegment('\\*', 'a'));
+  t.true(matchSegment('**', 'abc'));
+});
+
+test('a directory source selects its whole tree; globs select per path segment', async (t) => {
+  await withContext({ 'a.txt': '1', 'b.txt': '2', 'c.md': '3', 'src/x/keep': '4', 'src/y/keep': '5', 'src/y/other': '6' }, async (ctx) => {
+    const c = await ctx();
+    t.deepEqual(keys((await c.checksum(['*.txt'])).files), ['a.txt', 'b.txt']);
+    t.deepEqual(keys((await c.checksum(['src/*/keep'])).files), ['src/x/keep', 'src/y/keep']);
+    t.deepEqual(keys((await c.checksum(['src'])).files), ['src', 'src/x', 'src/x/keep', 'src/y', 'src/y/keep', 'src/y/other']);
+    t.deepEqual(keys((await c.checksum(['/src/../c.md'])).files), ['c.md']);
+  });
+});
+
+test('.dockerignore hides files from selection and from the digest, with ! exceptions', async (t) => {
+  await withContext({ '.dockerignore': '*.log\n!keep.log\nsecret/\n# comment\n', 'a.log': 'x', 'keep.log': 'y', 'app.js': 'z', 'secret/key': 'k' }, async (ctx, dir) => {
+    const c = await ctx();
+    const all = await c.checksum(['.']);
+    t.deepEqual(keys(all.files), ['.', '.dockerignore', 'app.js', 'keep.log']);
+    await writeFile(join(dir, 'a.log'), 'changed');
+    await writeFile(join(dir, 'secret/key'), 'changed');
+    t.is((await (await ctx()).checksum(['.'])).digest, all.digest);
+    const err = await t.throwsAsync(c.checksum(['secret/key']), { instanceOf: SourceNotFoundError });
+    t.regex(err!.hint ?? '', /excluded by .dockerignore/);
+  });
+});
+
+test('<Dockerfile>.dockerignore beside a named Dockerfile wins over the context .dockerignore', async (t) => {
+  await withContext(
+    { '.dockerignore': 'a\n', 'build/app.Dockerfile': 'FROM scratch\n', 'build/app.Dockerfile.dockerignore': 'b\n', a: '1', b: '2' },
+    async (ctx) => {
+      const c = await ctx();
+      t.truthy(c.ignoreFile?.endsWith('app.Dockerfile.dockerignore'));
+      t.deepEqual(keys((await c.checksum(['a', '*'])).files).filter((k) => k.length === 1), ['a']);
+      await t.throwsAsync(c.checksum(['b']), { instanceOf: SourceNotFoundError });
+    },
+    'build/app.Dockerfile',
+  );
+});
+
+test('the digest covers content, mode and symlink targets but not mtimes', async (t) => {
+  await withContext({ 'd/f': 'data', 'd/g': 'more' }, async (ctx, dir) => {
+    await symlink('f', join(dir, 'd/l'));
+    const d0 = (await (await ctx()).checksum(['d'])).digest;
+    const later = new Date(Date.now() + 10_000);
+    await utimes(join(dir, 'd/f'), later, later);
+    t.is((await (await ctx()).checksum(['d'])).digest, d0, 'mtime does not matter');
+    await chmod(join(dir, 'd/f'), 0o755);
+    const d1 = (await (await ctx()).checksum(['d'])).digest;
+    t.not(d1, d0, 'mode matters');
+    await rm(join(dir, 'd/l'));
+    await symlink('g', join(dir, 'd/l'));
+    const d2 = (await (await ctx()).checksum(['d'])).digest;
+    t.not(d2, d1, 'symlink target matters');
+    await writeFile(join(dir, 'd/g'), 'MORE');
+    t.not((await (await ctx()).checksum(['d'])).digest, d2, 'content matters');
+  });
+});
+
+test('--exclude removes paths relative to each source from selection and digest', async (t) => {
+  await withContext({ 'app/a.txt': '1', 'app/b.go': '2', 'app/sub/c.txt': '3', 'top.txt': '4' }, async (ctx, dir) => {
+    const c = await ctx();
+    const r = await c.checksum(['app', 'top.txt'], { exclude: ['*.txt'] });
+    t.deepEqual(keys(r.files), ['app', 'app/b.go', 'app/sub', 'app/sub/c.txt']);
+    await writeFile(join(dir, 'app/a.txt'), 'changed');
+    t.is((await (await ctx()).checksum(['app', 'top.txt'], { exclude: ['*.txt'] })).digest, r.digest);
+  });
+});
+
+test('a missing source and a glob matching nothing are errors naming the path', async (t) => {
+  await withContext({ 'a.txt': '1' }, async (ctx) => {
+    const c = await ctx();
+    const e1 = await t.throwsAsync(c.checksum(['nope.txt']), { instanceOf: SourceNotFoundError });
+    t.is(e1!.message, 'failed to compute cache key: "/nope.txt": not found');
+    t.is(e1!.code, 'E_COPY_SOURCE_NOT_FOUND');
+    await t.throwsAsync(c.checksum(['*.md']), { instanceOf: SourceNotFoundError });
+  });
+});
+
+test('a source symlink is followed inside the context, never out of it', async (t) => {
+  await withContext({ 'etc/passwd': 'inside' }, async (ctx, dir) => {
+    await symlink('/etc/passwd', join(dir, 'abs'));
+    await symlink('../../../../etc', join(dir, 'up'));
+    const c = await ctx();
+    t.deepEqual(keys((await c.checksum(['abs'])).files), ['etc/passwd']);
+    t.deepEqual(keys((await c.checksum(['up/passwd'])).files), ['etc/passwd']);
+  });
+});
+
+test('diffFiles names changed, added and removed paths', (t) => {
+  const before = new Map([['a', '1'], ['b', '2'], ['c', '3']]);
+  const after = new Map([['a', '1'], ['b', 'X'], ['d', '4']]);
+  t.deepEqual(diffFiles(before, after), { changed: ['b'], added: ['d'], removed: ['c'] });
+});
