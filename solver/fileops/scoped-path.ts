@@ -1,5 +1,5 @@
 import { chmodSync, chownSync, lstatSync, mkdirSync, readlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { FileOpError } from './errors.js';
 
 const MAX_LINKS = 40;
@@ -54,19 +54,22 @@ export function mkdirAllScoped(root: string, path: string, mode: number, owner: 
   let rel = '';
   for (const part of parts) {
     rel = `${rel}/${part}`;
-    const next = resolveScoped(root, rel);
-    let st;
-    try {
-      st = lstatSync(next);
-    } catch {
-      mkdirSync(next);
-      chmodSync(next, mode);
-      if (owner) chownSync(next, owner.uid, owner.gid);
-      cur = next;
-      continue;
+    cur = resolveScoped(root, rel);
+    // Components past a symlink may be missing too: create each of them, never following anything.
+    let host = root;
+    for (const c of relative(root, cur).split(sep).filter(Boolean)) {
+      host = join(host, c);
+      let st;
+      try {
+        st = lstatSync(host);
+      } catch {
+        mkdirSync(host);
+        chmodSync(host, mode);
+        if (owner) chownSync(host, owner.uid, owner.gid);
+        continue;
+      }
+      if (!st.isDirectory()) throw new FileOpError('E_COPY_DEST', `cannot create directory ${rel}: a non-directory exists there`);
     }
-    if (!st.isDirectory()) throw new FileOpError('E_COPY_DEST', `cannot create directory ${rel}: a non-directory exists there`);
-    cur = next;
   }
   return cur;
 }

@@ -1,0 +1,227 @@
+import test from 'ava';
+import { existsSync } from 'node:fs';
+import { chmod, chown, link, lstat, mkdir, mkdtemp, readFile, readlink, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { openStore } from '../../cache/index.js';
+import { openContext, SourceNotFoundError } from '../context/index.js';
+import { copy, copyInline, FileOpError, mkdir as workdirMkdir, parseChmod, resolveChown, type CopyOptions } from './index.js';
+
+interface Dirs {
+  src: string;
+  dst: string;
+  base: string;
+}
+
+async function put(root: string, files: Record<string, string>): Promise<void> {
+  for (const [rel, data] of Object.entries(files)) {
+    await mkdir(dirname(join(root, rel)), { recursive: true });
+    await writeFile(join(root, rel), data);
+  }
+}
+
+async function withDirs(files: Record<string, string>, fn: (d: Dirs) => Promise<void>): Promise<void> {
+  const base = await mkdtemp(join(tmpdir(), 'kiln-copy-'));
+  const d = { base, src: join(base, 'src'), dst: join(base, 'dst') };
+  await mkdir(d.src);
+  await mkdir(d.dst);
+  await put(d.src, files);
+  try {
+    await fn(d);
+  } finally {
+    await rm(base, { recursive: true, force: true });
+  }
+}
+
+const run = (d: Dirs, o: Partial<CopyOptions> & Pick<CopyOptions, 'sources' | 'dest'>) => copy({ sourceRoot: d.src, destRoot: d.dst, workdir: '/', ...o });
+const read = (d: Dirs, p: string) => readFile(join(d.dst, p), 'utf8');
+
+test('a file source becomes dest, or lands inside dest when dest ends in / or is a directory', async (t) => {
+  await withDirs({ 'a.txt': 'A' }, async (d) => {
+    await run(d, { sources: ['a.txt'], dest: '/x/renamed' });
+    t.is(await read(d, 'x/renamed'), 'A');
+    await run(d, { sources: ['a.txt'], dest: '/y/' });
+    t.is(await read(d, 'y/a.txt'), 'A');
+    await run(d, { sources: ['a.txt'], dest: '/y' });
+    t.is(await read(d, 'y/a.txt'), 'A', 'existing directory without slash');
+    t.is((await stat(join(d.dst, 'x'))).mode & 0o7777, 0o755);
+  });
+});
+
+test('a directory source copies its contents, not the directory itself, merging into dest', async (t) => {
+  await withDirs({ 'dir/a': '1', 'dir/sub/b': '2' }, async (d) => {
+    await put(d.dst, { 'out/existing': 'keep' });
+    await run(d, { sources: ['dir'], dest: '/out' });
+    t.is(await read(d, 'out/a'), '1');
+    t.is(await read(d, 'out/sub/b'), '2');
+    t.is(await read(d, 'out/existing'), 'keep');
+    t.false(existsSync(join(d.dst, 'out/dir')));
+  });
+});
+
+test('several sources need a dest ending in /; globs and dest relative to WORKDIR', async (t) => {
+  await withDirs({ 'a.txt': '1', 'b.txt': '2', 'c.md': '3' }, async (d) => {
+    const err = await t.throwsAsync(run(d, { sources: ['a.txt', 'b.txt'], dest: '/multi' }), { instanceOf: FileOpError });
+    t.regex(err!.message, /must be a directory and end with a \//);
+    await run(d, { sources: ['*.txt'], dest: 'sub/', workdir: '/app' });
+    t.deepEqual([await read(d, 'app/sub/a.txt'), await read(d, 'app/sub/b.txt')], ['1', '2']);
+    t.false(existsSync(join(d.dst, 'app/sub/c.md')));
+    await run(d, { sources: ['c.md'], dest: '.', workdir: '/app' });
+    t.is(await read(d, 'app/c.md'), '3');
+  });
+});
+
+test('a missing source fails with the not-found error and writes nothing', async (t) => {
+  await withDirs({ 'a.txt': '1' }, async (d) => {
+    await t.throwsAsync(run(d, { sources: ['a.txt', 'missing'], dest: '/o/' }), { instanceOf: SourceNotFoundError });
+    t.false(existsSync(join(d.dst, 'o')));
+  });
+});
+
+test('from the context files become 0:0; from another tree ownership is kept; --chown sets files and created parents', async (t) => {
+  await withDirs({ 'f': 'x', 'd/g': 'y' }, async (d) => {
+    await chown(join(d.src, 'f'), 1234, 5678);
+    const store = await openStore(join(d.base, 'state'));
+    const ctx = await openContext(d.src, { store });
+    try {
+      await copy({ sourceRoot: d.src, context: ctx, sources: ['f'], dest: '/ctx/', destRoot: d.dst, workdir: '/' });
+    } finally {
+      ctx.close();
+      store.close();
+    }
+    const c = await stat(join(d.dst, 'ctx/f'));
+    t.deepEqual([c.uid, c.gid], [0, 0]);
+    await run(d, { sources: ['f'], dest: '/stage/' });
+    const s = await stat(join(d.dst, 'stage/f'));
+    t.deepEqual([s.uid, s.gid], [1234, 5678]);
+    await run(d, { sources: ['d'], dest: '/new/deep/', chown: { uid: 42, gid: 43 } });
+    for (const p of ['new', 'new/deep', 'new/deep/g']) {
+      const st = await stat(join(d.dst, p));
+      t.deepEqual([st.uid, st.gid], [42, 43], p);
+    }
+  });
+});
+
+test('--chmod octal and symbolic apply to copied files and directories', async (t) => {
+  await withDirs({ 'd/f': 'x', 'd/s/g': 'y' }, async (d) => {
+    await chmod(join(d.src, 'd/f'), 0o640);
+    await run(d, { sources: ['d'], dest: '/oct/', chmod: '0700' });
+    t.is((await stat(join(d.dst, 'oct/f'))).mode & 0o7777, 0o700);
+    t.is((await stat(join(d.dst, 'oct/s'))).mode & 0o7777, 0o700);
+    await run(d, { sources: ['d'], dest: '/sym/', chmod: 'go=rX' });
+    t.is((await stat(join(d.dst, 'sym/f'))).mode & 0o7777, 0o644);
+    t.is((await stat(join(d.dst, 'sym/s'))).mode & 0o7777, 0o755);
+    // As in GNU chmod, X sees the execute bits earlier clauses set.
+    await run(d, { sources: ['d'], dest: '/sym2/', chmod: 'u+x,go=rX' });
+    t.is((await stat(join(d.dst, 'sym2/f'))).mode & 0o7777, 0o755);
+  });
+});
+
+test('parseChmod: symbolic forms as chmod(1) with no umask; bad values are errors', (t) => {
+  t.is(parseChmod('755')(0o644, false), 0o755);
+  t.is(parseChmod('a=r')(0o755, false), 0o444);
+  t.is(parseChmod('+x')(0o644, false), 0o755);
+  t.is(parseChmod('o-rwx,g+w')(0o755, false), 0o770);
+  t.is(parseChmod('a+X')(0o644, false), 0o644);
+  t.is(parseChmod('a+X')(0o744, false), 0o755);
+  t.is(parseChmod('u+s')(0o755, false), 0o4755);
+  t.is(parseChmod('+t')(0o777, true), 0o1777);
+  t.throws(() => parseChmod('u+q'), { instanceOf: FileOpError });
+  t.throws(() => parseChmod('999'), { instanceOf: FileOpError });
+});
+
+test('symlinks are copied as symlinks, hard links stay linked, mtimes are kept', async (t) => {
+  await withDirs({ 'd/target': 'T', 'd/h1': 'H' }, async (d) => {
+    await symlink('/etc/shadow', join(d.src, 'd/abs'));
+    await symlink('target', join(d.src, 'd/rel'));
+    await link(join(d.src, 'd/h1'), join(d.src, 'd/h2'));
+    const when = new Date('2020-05-05T05:05:05Z');
+    await utimes(join(d.src, 'd/target'), when, when);
+    await run(d, { sources: ['d'], dest: '/o/' });
+    t.is(await readlink(join(d.dst, 'o/abs')), '/etc/shadow');
+    t.is(await readlink(join(d.dst, 'o/rel')), 'target');
+    const [h1, h2] = [await stat(join(d.dst, 'o/h1')), await stat(join(d.dst, 'o/h2'))];
+    t.is(h1.ino, h2.ino);
+    t.is((await stat(join(d.dst, 'o/target'))).mtime.getTime(), when.getTime());
+  });
+});
+
+test('writes never leave destRoot through symlinks already in it', async (t) => {
+  await withDirs({ 'f': 'payload', 'd/passwd': 'pwned' }, async (d) => {
+    const outside = join(d.base, 'outside');
+    await mkdir(outside);
+    await symlink(outside, join(d.dst, 'escape'));
+    await symlink('../../../../..' + outside, join(d.dst, 'up'));
+    await run(d, { sources: ['f'], dest: '/escape/' });
+    await run(d, { sources: ['f'], dest: '/up/x' });
+    t.is(await read(d, `${outside.slice(1)}/f`), 'payload', 'the absolute link resolved inside the root');
+    t.false(existsSync(join(outside, 'f')));
+    t.false(existsSync(join(outside, 'x')));
+    await mkdir(join(d.dst, 'etcdir'));
+    await symlink(outside, join(d.dst, 'etcdir/d'));
+    await t.throwsAsync(run(d, { sources: ['.'], dest: '/etcdir/' }), { instanceOf: FileOpError, message: /non-directory/ });
+    t.false(existsSync(join(outside, 'passwd')));
+  });
+});
+
+test('replacing a hard-linked file in dest does not change its other name', async (t) => {
+  await withDirs({ 'f': 'new' }, async (d) => {
+    await put(d.dst, { 'a/f': 'old' });
+    await link(join(d.dst, 'a/f'), join(d.dst, 'other'));
+    await run(d, { sources: ['f'], dest: '/a/f' });
+    t.is(await read(d, 'a/f'), 'new');
+    t.is(await read(d, 'other'), 'old');
+  });
+});
+
+test('--parents keeps the source path, with /./ as the pivot', async (t) => {
+  await withDirs({ 'x/y/a.txt': '1', 'x/z/b.txt': '2', 'p/q/c': '3' }, async (d) => {
+    await run(d, { sources: ['x/*/*.txt'], dest: '/out/', parents: true });
+    t.is(await read(d, 'out/x/y/a.txt'), '1');
+    t.is(await read(d, 'out/x/z/b.txt'), '2');
+    await run(d, { sources: ['./p/./q/c'], dest: '/piv/', parents: true });
+    t.is(await read(d, 'piv/q/c'), '3');
+  });
+});
+
+test('--exclude skips matching paths inside directory sources and matching file sources', async (t) => {
+  await withDirs({ 'd/a.txt': '1', 'd/b.go': '2', 'home.txt': '3', 'homer.go': '4' }, async (d) => {
+    await run(d, { sources: ['d', 'hom*'], dest: '/o/', exclude: ['*.txt'] });
+    t.true(existsSync(join(d.dst, 'o/b.go')));
+    t.true(existsSync(join(d.dst, 'o/homer.go')));
+    t.false(existsSync(join(d.dst, 'o/a.txt')));
+    t.false(existsSync(join(d.dst, 'o/home.txt')));
+  });
+});
+
+test('heredoc sources become 0644 root-owned files', async (t) => {
+  await withDirs({}, async (d) => {
+    await copyInline([{ path: 'EOF', data: 'hello\n' }], { dest: '/etc/motd', destRoot: d.dst, workdir: '/' });
+    t.is(await read(d, 'etc/motd'), 'hello\n');
+    const st = await stat(join(d.dst, 'etc/motd'));
+    t.is(st.mode & 0o7777, 0o644);
+    t.deepEqual([st.uid, st.gid], [0, 0]);
+  });
+});
+
+test('WORKDIR mkdir creates missing parents with the owner, through symlinks inside the root', async (t) => {
+  await withDirs({}, async (d) => {
+    await mkdir(join(d.dst, 'real'));
+    await symlink('/real', join(d.dst, 'app'));
+    await workdirMkdir(d.dst, '/app/a/b', { uid: 7, gid: 8 });
+    const st = await lstat(join(d.dst, 'real/a/b'));
+    t.true(st.isDirectory());
+    t.deepEqual([st.uid, st.gid, st.mode & 0o7777], [7, 8, 0o755]);
+  });
+});
+
+test('resolveChown: names through the rootfs passwd/group, numeric uid alone doubles as gid', async (t) => {
+  await withDirs({}, async (d) => {
+    await put(d.dst, { 'etc/passwd': 'root:x:0:0::/root:/bin/sh\napp:x:1000:1001::/home/app:/bin/sh\n', 'etc/group': 'root:x:0:\nstaff:x:50:\n' });
+    t.deepEqual(await resolveChown(d.dst, 'app'), { uid: 1000, gid: 1001 });
+    t.deepEqual(await resolveChown(d.dst, 'app:staff'), { uid: 1000, gid: 50 });
+    t.deepEqual(await resolveChown(d.dst, '33'), { uid: 33, gid: 33 });
+    t.deepEqual(await resolveChown(d.dst, '33:44'), { uid: 33, gid: 44 });
+    await t.throwsAsync(resolveChown(d.dst, 'ghost'), { message: /unable to find user ghost/ });
+  });
+});
