@@ -6,7 +6,7 @@ import { KilnError } from '../common/errors.js';
 import { signalNumber } from './command.js';
 import { cleanupLeftoversOnce } from './cleanup.js';
 import { prepareMounts, type PreparedMounts } from './mounts.js';
-import { missingMountpoints, removeMountpointStubs, type StubChain } from './mountpoint-stubs.js';
+import { createMountpoints, removeMountpointStubs, type StubChain } from './mountpoint-stubs.js';
 import { ownerDir, runcRoot } from './owner.js';
 import { checkRuntime } from './preflight.js';
 import { lastRuncError, Runc } from './runc.js';
@@ -95,10 +95,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
       writeFile(join(bundle, 'config.json'), JSON.stringify(spec)),
       writeFile(join(bundle, META_FILE), JSON.stringify(meta)),
     ]);
-    stubs = await missingMountpoints(
-      options.rootfs,
-      spec.mounts.map((m) => m.destination),
-    );
+    stubs = await createMountpoints(options.rootfs, spec.mounts);
 
     const stdin = options.stdin ?? 'ignore';
     const interactiveTty = stdin === 'inherit' && process.stdin.isTTY;

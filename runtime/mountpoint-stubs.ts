@@ -1,64 +1,82 @@
-import { lstat, rmdir, unlink, utimes } from 'node:fs/promises';
+import { lstat, mkdir, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { runCommand } from './command.js';
 import { resolveInRoot } from './scoped-path.js';
+import type { OciMount } from './spec.js';
 
-/** Paths runc will create for one mount, deepest first, and the times of the directory holding them. */
+/** Mount-point stubs made for one mount, deepest first, and the mtimes of the directory holding them. */
 export interface StubChain {
   created: string[];
   parent: string;
-  atime: Date;
-  mtime: Date;
+  /** Before the stubs were made, to restore. */
+  originalMtimeNs: bigint;
+  /** Right after: if it still reads this after the run, the command did not touch the parent. */
+  stubbedMtimeNs: bigint;
 }
 
 /**
- * runc creates missing mount points (/run/secrets/x, /etc/hosts in a minimal image...) in the
- * rootfs, which would leak into the layer. We note which paths do not exist before the run and
- * remove the empty stubs afterwards, as BuildKit does, restoring the parent's times so the parent
- * does not look modified either.
+ * runc would create missing mount points (/run/secrets/x, /etc/hosts in a minimal image...) in the
+ * rootfs, and they would leak into the layer. We create them ourselves, remembering what we made,
+ * and remove the still-empty stubs afterwards, as BuildKit does; the parent's mtime is restored
+ * when the command did not change the parent itself.
  */
-export async function missingMountpoints(rootfs: string, destinations: string[]): Promise<StubChain[]> {
+export async function createMountpoints(rootfs: string, mounts: OciMount[]): Promise<StubChain[]> {
   const chains: StubChain[] = [];
-  for (const destination of destinations) {
-    let path = await resolveInRoot(rootfs, destination);
+  for (const [i, m] of mounts.entries()) {
+    // Mount points inside earlier mounts (/dev/pts in the /dev tmpfs) never touch the rootfs.
+    if (mounts.slice(0, i).some((o) => m.destination.startsWith(o.destination.endsWith('/') ? o.destination : `${o.destination}/`))) continue;
+    const target = await resolveInRoot(rootfs, m.destination);
     const created: string[] = [];
-    while (path.length > rootfs.length && !(await exists(path))) {
-      created.push(path);
-      path = dirname(path);
+    let parent = target;
+    while (parent.length > rootfs.length && !(await exists(parent))) {
+      created.push(parent);
+      parent = dirname(parent);
     }
-    if (created.length === 0 || chains.some((c) => c.created.includes(created[0]!))) continue;
-    const st = await lstat(path);
-    chains.push({ created, parent: path, atime: st.atime, mtime: st.mtime });
+    if (created.length === 0) continue;
+    const originalMtimeNs = (await lstat(parent, { bigint: true })).mtimeNs;
+    const asFile = m.type === 'bind' && !(await stat(m.source)).isDirectory();
+    if (created.length > 1) await mkdir(dirname(target), { recursive: true, mode: 0o755 });
+    if (asFile) await writeFile(target, '', { flag: 'wx', mode: 0o644 });
+    else await mkdir(target, { mode: 0o755 });
+    chains.push({ created, parent, originalMtimeNs, stubbedMtimeNs: (await lstat(parent, { bigint: true })).mtimeNs });
   }
   return chains;
 }
 
-/** Removes what runc created, but only while it is still an empty stub: the step's own files stay. */
+/** Removes the stubs while they are still empty: whatever the command put there stays. */
 export async function removeMountpointStubs(chains: StubChain[]): Promise<void> {
   for (const chain of [...chains].reverse()) {
+    const untouched = await lstat(chain.parent, { bigint: true }).then(
+      (s) => s.mtimeNs === chain.stubbedMtimeNs,
+      () => false,
+    );
     let removedAll = true;
-    let removedAny = false;
     for (const path of chain.created) {
-      const outcome = await removeIfEmpty(path);
-      if (outcome === 'kept') {
+      if (!(await removeIfEmpty(path))) {
         removedAll = false;
         break;
       }
-      removedAny ||= outcome === 'removed';
     }
-    // Touching an untouched parent would copy it up into the diff, so only restore what changed.
-    if (removedAll && removedAny) await utimes(chain.parent, chain.atime, chain.mtime).catch(() => undefined);
+    if (removedAll && untouched) await restoreMtime(chain.parent, chain.originalMtimeNs);
   }
 }
 
-async function removeIfEmpty(path: string): Promise<'removed' | 'absent' | 'kept'> {
+/** Node's utimes goes through a double and loses nanoseconds; touch keeps them exact. */
+async function restoreMtime(path: string, ns: bigint): Promise<void> {
+  const seconds = ns / 1_000_000_000n;
+  const fraction = (ns % 1_000_000_000n).toString().padStart(9, '0');
+  await runCommand('touch', ['-c', '-m', '-d', `@${seconds}.${fraction}`, path]);
+}
+
+async function removeIfEmpty(path: string): Promise<boolean> {
   try {
     const st = await lstat(path);
     if (st.isDirectory()) await rmdir(path);
     else if (st.isFile() && st.size === 0) await unlink(path);
-    else return 'kept';
-    return 'removed';
+    else return false;
+    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'absent' : 'kept';
+    return (err as NodeJS.ErrnoException).code === 'ENOENT';
   }
 }
 
