@@ -1,0 +1,87 @@
+/**
+ * Push and pull of a 512 MiB image (4 layers of random data) to a local docker-registry, kiln
+ * next to `skopeo copy` of the same image in the same run. Each tool gets its own fresh registry
+ * so neither finds the other's blobs.
+ *
+ *   node --import tsx bench/registry/run.ts [--mib 512] [--runs 1]
+ */
+import { execFile } from 'node:child_process';
+import { link, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs, promisify } from 'node:util';
+import { openStore, type Store } from '../../cache/index.js';
+import { MediaType, pullImage, pushImage } from '../../oci/index.js';
+import { makeImage, randomDir } from '../../test/registry-image.js';
+import { startRegistry } from '../../test/registry-server.js';
+
+const run = promisify(execFile);
+const { values } = parseArgs({ options: { mib: { type: 'string', default: '512' }, runs: { type: 'string', default: '1' } } });
+const totalMiB = Number(values.mib);
+const runs = Number(values.runs);
+const LAYERS = 4;
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return (performance.now() - t0) / 1000;
+}
+
+/** The stored image as an OCI layout (blobs hard-linked), which is what skopeo copies from. */
+async function exportLayout(store: Store, name: string, dir: string): Promise<void> {
+  const img = await store.resolveImage(name);
+  await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
+  for (const d of [img.manifestDigest, img.configDigest, ...img.layers.map((l) => l.digest)]) {
+    await link(store.blobPath(d), join(dir, 'blobs', 'sha256', d.slice(7)));
+  }
+  await writeFile(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  const size = (await store.readBlob(img.manifestDigest)).length;
+  await writeFile(
+    join(dir, 'index.json'),
+    JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: MediaType.ociManifest, digest: img.manifestDigest, size, annotations: { 'org.opencontainers.image.ref.name': 'bench' } }] }),
+  );
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+const tmp = await mkdtemp(join(tmpdir(), 'kiln-bench-registry-'));
+try {
+  const store = await openStore(join(tmp, 'root'));
+  const dirs = [];
+  for (let i = 0; i < LAYERS; i++) dirs.push({ dir: await randomDir(tmp, `layer${i}`, (totalMiB / LAYERS) * 1024 * 1024), compression: 'none' as const });
+  await makeImage(store, 'bench/image:1', dirs);
+  await exportLayout(store, 'bench/image:1', join(tmp, 'layout'));
+  for (const d of dirs) await rm(d.dir, { recursive: true });
+  const results: Record<string, number[]> = { 'kiln push': [], 'skopeo push': [], 'kiln pull': [], 'skopeo pull': [] };
+  for (let r = 0; r < runs; r++) {
+    for (const tool of ['kiln', 'skopeo'] as const) {
+      const reg = await startRegistry();
+      const target = `${reg.host}/bench/${tool}:1`;
+      const pullDir = join(tmp, `pull-${tool}-${r}`);
+      try {
+        if (tool === 'kiln') {
+          results['kiln push']!.push(await timed(() => pushImage(store, 'bench/image:1', target)));
+          const fresh = await openStore(pullDir);
+          try {
+            results['kiln pull']!.push(await timed(() => pullImage(fresh, target)));
+          } finally {
+            fresh.close();
+          }
+        } else {
+          results['skopeo push']!.push(await timed(() => run('skopeo', ['copy', '-q', '--dest-tls-verify=false', `oci:${join(tmp, 'layout')}:bench`, `docker://${target}`])));
+          results['skopeo pull']!.push(await timed(() => run('skopeo', ['copy', '-q', '--src-tls-verify=false', `docker://${target}`, `oci:${pullDir}:bench`])));
+        }
+      } finally {
+        await reg.stop();
+        await rm(pullDir, { recursive: true, force: true });
+      }
+    }
+  }
+  store.close();
+  console.log(`registry benchmark: ${totalMiB} MiB image in ${LAYERS} layers, ${runs} run(s), median seconds`);
+  for (const [name, xs] of Object.entries(results)) {
+    console.log(`${name.padEnd(12)} ${median(xs).toFixed(2).padStart(7)} s  ${(totalMiB / median(xs)).toFixed(0).padStart(5)} MiB/s   [${xs.map((x) => x.toFixed(2)).join(', ')}]`);
+  }
+} finally {
+  await rm(tmp, { recursive: true, force: true });
+}
