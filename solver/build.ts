@@ -99,7 +99,7 @@ async function buildWith(store: Store, opts: BuildOptions): Promise<BuildResult>
     namedContexts: opts.namedContexts ?? new Map(),
     context,
     identity: [opts.contextDir ? resolve(opts.contextDir) : '-', opts.dockerfilePath ? resolve(opts.dockerfilePath) : opts.dockerfileName].join('\0'),
-    created: rfc3339(new Date()),
+    created: sourceDateEpoch(),
     logDir,
     keyLabels: new Map(),
     stageResult: (index) => {
@@ -136,9 +136,14 @@ async function buildWith(store: Store, opts: BuildOptions): Promise<BuildResult>
   }
 }
 
+function sourceDateEpoch(): string | undefined {
+  const v = process.env.SOURCE_DATE_EPOCH;
+  return v && /^\d+$/.test(v) ? rfc3339(new Date(Number(v) * 1000)) : undefined;
+}
+
 async function writeImage(store: Store, final: StageResult, opts: BuildOptions, stats: BuildResult['stats']): Promise<BuildResult> {
   const config: ImageConfig = structuredClone(final.config);
-  config.created = final.config.history?.at(-1)?.created ?? rfc3339(new Date());
+  config.created = final.config.history?.at(-1)?.created ?? config.created ?? rfc3339(new Date());
   if (opts.labels && Object.keys(opts.labels).length > 0) config.config = { ...config.config, Labels: { ...(config.config?.Labels ?? {}), ...opts.labels } };
   config.rootfs = { type: 'layers', diff_ids: final.layers.map((l) => l.diffID) };
   const c = await store.writeJson(config, MediaType.ociConfig);

@@ -34,8 +34,8 @@ export interface BuildSession {
   context: BuildContext | undefined;
   /** Identifies context + Dockerfile for cache-miss explanations. */
   identity: string;
-  /** RFC 3339 creation time used for the config and history. */
-  created: string;
+  /** SOURCE_DATE_EPOCH as RFC 3339: every history entry and the config get this time. */
+  created: string | undefined;
   logDir: string;
   /** Which step produced a key, for "parent step #3 changed". */
   keyLabels: Map<string, string>;

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { DockerfileError, isKilnError } from '../common/errors.js';
 import { canonicalJson, runKey, vertexKey, type MountKey } from '../cache/keys.js';
 import { expandWord, parseDockerfile, type AddInstruction, type CopyInstruction, type Instruction, type MountSpec, type RunInstruction } from '../grammar/index.js';
-import type { LayerDescriptor } from '../oci/index.js';
+import { rfc3339, type LayerDescriptor } from '../oci/index.js';
 import { createSnapshot, type RuntimeMount, type Snapshot } from '../runtime/index.js';
 import { imageResult, resolveImage, scratchResult } from './base-image.js';
 import { StepFailedError } from './errors.js';
@@ -23,6 +23,8 @@ import { isGitSource, isUrlSource } from './fileops/index.js';
 
 interface CacheRecord {
   layer: LayerDescriptor;
+  /** When the layer was made (RFC 3339), reused as its history time. */
+  created: string;
 }
 
 type Body = Exclude<Instruction, { kind: 'from' }>;
@@ -102,7 +104,7 @@ class StageBuilder {
     const base = await this.base();
     this.layers = [...base.layers];
     this.key = base.key;
-    this.img = new ImageState(base.config, (env) => new StageVariables(s.buildArgs, s.plan.globals, env), s.created);
+    this.img = new ImageState(base.config, (env) => new StageVariables(s.buildArgs, s.plan.globals, env), s.created ?? base.config.history?.at(-1)?.created ?? base.config.created ?? rfc3339(new Date()));
     const triggers = onbuildTriggers(this.img.container.OnBuild ?? [], p.stage.from);
     this.img.container.OnBuild = null;
     this.total += triggers.length;
@@ -153,7 +155,7 @@ class StageBuilder {
    * One layer-making step: reused from the cache when its key is known, else run (once per key
    * across the build) with progress, a log file and a cache-miss explanation.
    */
-  private async layerStep(ins: Instruction, key: string, inputs: StepInputs, run: (log: StepLog, signal: AbortSignal) => Promise<LayerDescriptor>): Promise<LayerDescriptor> {
+  private async layerStep(ins: Instruction, key: string, inputs: StepInputs, run: (log: StepLog, signal: AbortSignal) => Promise<LayerDescriptor>): Promise<CacheRecord> {
     const { s } = this;
     const identity = stepIdentity([s.identity, this.p.label, String(this.step), ins.kind]);
     const name = this.vertexName(ins);
@@ -166,7 +168,7 @@ class StageBuilder {
         s.stats.cached++;
         // Only a changed record is written: a fully cached rebuild stays read-only.
         if (canonicalJson(loadPrevious(s.store, identity)) !== canonicalJson(inputs)) remember(s.store, identity, inputs);
-        return rec.layer;
+        return rec;
       }
     }
     const parentLabel = s.keyLabels.get(inputs.parent);
@@ -180,10 +182,11 @@ class StageBuilder {
       const log = new StepLog(join(s.logDir, `step-${vertex}.log`), (data) => s.emit({ type: 'log', vertex, stream: 'stdout', data }));
       try {
         const layer = await run(log, signal);
-        s.store.putCacheRecord(key, { layer } satisfies CacheRecord, [layer.digest]);
+        const rec: CacheRecord = { layer, created: s.created ?? rfc3339(new Date()) };
+        s.store.putCacheRecord(key, rec, [layer.digest]);
         remember(s.store, identity, inputs);
         s.emit({ type: 'complete', vertex, durationMs: Date.now() - started });
-        return layer;
+        return rec;
       } catch (e) {
         s.emit({ type: 'error', vertex, message: (e as Error).message });
         throw e;
@@ -203,13 +206,14 @@ class StageBuilder {
     const key = vertexKey({ op: 'mkdir', definition: { path, user }, parents: [this.key] });
     const inputs = this.stepInputs(key, `WORKDIR ${path}`, {});
     const layers = this.layers;
-    const layer = await this.layerStep(ins, key, inputs, () => mkdirWorkdir(this.s.store, this.s.stateRoot, layers, path, user));
-    this.commit(key, layer, `WORKDIR ${path}`);
+    const rec = await this.layerStep(ins, key, inputs, () => mkdirWorkdir(this.s.store, this.s.stateRoot, layers, path, user));
+    this.commit(key, rec, `WORKDIR ${path}`);
   }
 
-  private commit(key: string, layer: LayerDescriptor, createdBy: string): void {
-    this.layers = [...this.layers, layer];
+  private commit(key: string, rec: CacheRecord, createdBy: string): void {
+    this.layers = [...this.layers, rec.layer];
     this.key = key;
+    this.img.created = rec.created;
     this.img.addHistory(createdBy, false);
   }
 
@@ -363,12 +367,12 @@ class StageBuilder {
     const inputs = this.stepInputs(key, text, definition, src.files);
     const layers = this.layers;
     const workdir = img.workdir;
-    const layer = await this.layerStep(raw, key, inputs, () =>
+    const rec = await this.layerStep(raw, key, inputs, () =>
       this.atLine(raw, async () =>
         copyStep({ store: s.store, stateRoot: s.stateRoot, layers, ins, sourceRoot: await src.root(), ...(src.context ? { context: src.context } : {}), workdir }),
       ),
     );
-    this.commit(key, layer, `${text} # buildkit`);
+    this.commit(key, rec, `${text} # buildkit`);
   }
 
   private async run(ins: RunInstruction): Promise<void> {
@@ -384,7 +388,7 @@ class StageBuilder {
     const layers = this.layers;
     const workdir = img.workdir;
     const label = this.p.label;
-    const layer = await this.layerStep(ins, key, inputs, async (log, signal) => {
+    const rec = await this.layerStep(ins, key, inputs, async (log, signal) => {
       const res = await runStep({
         store: s.store,
         stateRoot: s.stateRoot,
@@ -405,7 +409,7 @@ class StageBuilder {
       const tail = res.message ? [...log.tail(), res.message] : log.tail();
       throw new StepFailedError({ stage: label, instruction: ins.original.trim(), exitCode: res.exitCode, tail: tail.slice(-20), logPath: log.path }, position, line);
     });
-    this.commit(key, layer, `RUN ${runHistory(argv, img.vars.declaredArgs())} # buildkit`);
+    this.commit(key, rec, `RUN ${runHistory(argv, img.vars.declaredArgs())} # buildkit`);
   }
 }
 

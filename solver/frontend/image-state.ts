@@ -21,7 +21,14 @@ export class ImageState {
   /** CMD was set in this stage, so a later ENTRYPOINT keeps it. */
   private cmdSet = false;
 
-  constructor(base: ImageConfig, vars: (env: readonly string[]) => StageVariables, private readonly created: string) {
+  /**
+   * Creation time of the next history entry: the time the last layer of the stage was made (a
+   * cached layer keeps its time), so a fully cached rebuild gives a byte-identical config.
+   */
+  created: string;
+
+  constructor(base: ImageConfig, vars: (env: readonly string[]) => StageVariables, created: string) {
+    this.created = created;
     this.config = structuredClone(base);
     this.config.config ??= {};
     this.config.history ??= [];

@@ -1,0 +1,87 @@
+import test from 'ava';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { VertexEvent } from '../solver/index.js';
+import { contextCopy, dockerfileOptions, fixtures, freshRoot, rootfsOf, tracedBuild } from './build-helpers.js';
+
+test('rebuilds run exactly the steps whose inputs changed, and --explain says why', async (t) => {
+  const { root, cleanup } = await freshRoot();
+  const ctx = await contextCopy('cache');
+  try {
+    const opts = { ...(await dockerfileOptions(root, ctx)), tags: ['cached'] };
+    const first = await tracedBuild(opts);
+    t.deepEqual(first.ran, ['COPY deps/ /deps/', 'RUN cat /deps/* > /deps.all', 'COPY src/ /src/', 'RUN cat /src/*.txt > /src.all', 'RUN echo "$FLAVOR" > /flavor']);
+    t.deepEqual(first.explain.get('COPY deps/ /deps/'), ['first build']);
+
+    const again = await tracedBuild(opts);
+    t.deepEqual(again.ran, [], 'nothing changed: zero steps run');
+    t.is(again.result.stats.cached, 5);
+    t.is(again.result.configDigest, first.result.configDigest, 'a fully cached rebuild gives the same image');
+
+    await writeFile(join(ctx, 'src', 'a.txt'), 'a changed\n');
+    const changed = await tracedBuild(opts);
+    t.deepEqual(changed.ran, ['COPY src/ /src/', 'RUN cat /src/*.txt > /src.all', 'RUN echo "$FLAVOR" > /flavor']);
+    t.deepEqual(changed.explain.get('COPY src/ /src/'), ['context files changed: src/a.txt']);
+    t.regex(changed.explain.get('RUN cat /src/*.txt > /src.all')!.join(), /^parent step #\d+ changed$/);
+    const fs = await rootfsOf(root, 'cached');
+    t.is(await readFile(join(fs, 'src.all'), 'utf8'), 'a changed\nb\n');
+
+    await writeFile(join(ctx, 'src', 'debug.log'), 'ignored change\n');
+    t.deepEqual((await tracedBuild(opts)).ran, [], 'a .dockerignored change re-runs nothing');
+
+    const arg = await tracedBuild({ ...opts, buildArgs: new Map([['FLAVOR', 'spicy']]) });
+    t.deepEqual(arg.ran, ['RUN echo "$FLAVOR" > /flavor'], 'a build arg change re-runs only the steps that see it');
+    t.deepEqual(arg.explain.get('RUN echo "$FLAVOR" > /flavor'), ['build arg FLAVOR changed']);
+
+    const all = await tracedBuild({ ...opts, buildArgs: new Map([['FLAVOR', 'spicy']]), noCache: true });
+    t.is(all.ran.length, 5, '--no-cache runs every step, COPY included');
+    t.true([...all.explain.values()].every((r) => r.join() === '--no-cache'));
+  } finally {
+    await rm(ctx, { recursive: true, force: true });
+    await cleanup();
+  }
+});
+
+test('--no-cache-filter re-runs only the named stage', async (t) => {
+  const { root, cleanup } = await freshRoot();
+  const ctx = await contextCopy('cache');
+  try {
+    await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox AS one\nRUN echo 1 > /one\nFROM busybox AS two\nRUN echo 2 > /two\nCOPY --from=one /one /one\n');
+    const opts = await dockerfileOptions(root, ctx);
+    await tracedBuild(opts);
+    const r = await tracedBuild({ ...opts, noCacheFilter: ['two'] });
+    t.deepEqual(r.ran, ['RUN echo 2 > /two', 'COPY --from=one /one /one']);
+  } finally {
+    await rm(ctx, { recursive: true, force: true });
+    await cleanup();
+  }
+});
+
+test('independent stages run in parallel (from progress timestamps)', async (t) => {
+  const { root, cleanup } = await freshRoot();
+  try {
+    const r = await tracedBuild({ ...(await dockerfileOptions(root, join(fixtures, 'parallel'))), jobs: 4 });
+    const sleeps = r.events.filter((e): e is Extract<VertexEvent, { type: 'start' }> => e.type === 'start' && e.name.includes('RUN sleep 2'));
+    t.is(sleeps.length, 4);
+    const done = new Map(r.events.filter((e) => e.type === 'complete').map((e) => [e.vertex, e.time]));
+    const lastStart = Math.max(...sleeps.map((e) => e.time));
+    const firstEnd = Math.min(...sleeps.map((e) => done.get(e.vertex)!));
+    // All four were running at the same moment: the last one started before any finished.
+    t.true(lastStart < firstEnd, `last start ${lastStart} vs first end ${firstEnd}`);
+  } finally {
+    await cleanup();
+  }
+});
+
+test('the same step reached from two stages runs once', async (t) => {
+  const { root, cleanup } = await freshRoot();
+  const ctx = await contextCopy('cache');
+  try {
+    await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox AS x\nRUN echo same > /s\nFROM busybox AS y\nRUN echo same > /s\nFROM busybox\nCOPY --from=x /s /x\nCOPY --from=y /s /y\n');
+    const r = await tracedBuild({ ...(await dockerfileOptions(root, ctx)), jobs: 4 });
+    t.is(r.ran.filter((n) => n === 'RUN echo same > /s').length, 1);
+  } finally {
+    await rm(ctx, { recursive: true, force: true });
+    await cleanup();
+  }
+});
