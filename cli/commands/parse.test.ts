@@ -52,7 +52,7 @@ test('kiln parse --json prints the typed AST with positions', (t) => {
 });
 
 test('kiln parse errors: FILE:LINE:COL, the line with a caret, exit code 1, no stack trace', (t) => {
-  const r = kiln(['parse', '-'], { input: 'FROM a\nCOPY --bogus x y\n' });
+  const r = kiln(['parse', '--check', '-'], { input: 'FROM a\nCOPY --bogus x y\n' });
   t.is(r.status, 1);
   t.is(r.stdout, '');
   t.is(r.stderr, '-:2:6: Unknown flag: bogus\n  COPY --bogus x y\n       ^\n');
@@ -61,8 +61,19 @@ test('kiln parse errors: FILE:LINE:COL, the line with a caret, exit code 1, no s
   t.regex(missing.stderr, /^kiln: cannot read Dockerfile/);
 });
 
-test('kiln parse --raw stops at BuildKit parser level (no instruction validation)', (t) => {
-  const r = kiln(['parse', '--raw', '-'], { input: 'FROM a\nHEALTHCHECK\nCOPY --user=me a b\n' });
+test('kiln parse stops at BuildKit parser level unless --check is given', (t) => {
+  const input = 'FROM a\nHEALTHCHECK\nCOPY --user=me a b\n';
+  const r = kiln(['parse', '-'], { input });
   t.is(r.status, 0, r.stderr);
   t.is(r.stdout, '(from "a")\n(healthcheck)\n(copy ["--user=me"] "a" "b")\n');
+  t.regex(r.stderr, /^-:2:1: warning: .*kiln build would reject this/);
+  const checked = kiln(['parse', '--check', '-'], { input });
+  t.is(checked.status, 1);
+  t.regex(checked.stderr, /^-:2:1: /);
+});
+
+test('kiln parse fails on what BuildKit\'s parser rejects, with a position', (t) => {
+  const r = kiln(['parse', '-'], { input: 'FROM a\nENV PATH\n' });
+  t.is(r.status, 1);
+  t.regex(r.stderr, /^-:2:\d+: /);
 });

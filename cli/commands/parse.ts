@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
-import { KilnError } from '../../common/errors.js';
-import { dumpAst, parseDockerfile, parseDockerfileNodes } from '../../grammar/index.js';
+import { DockerfileError, KilnError } from '../../common/errors.js';
+import { dumpAst, parseDockerfile, parseDockerfileNodes, type Warning } from '../../grammar/index.js';
 
 function readDockerfile(file: string): string {
   try {
@@ -14,19 +14,35 @@ function readDockerfile(file: string): string {
   }
 }
 
+function printWarning(w: Pick<Warning, 'file' | 'position' | 'message'>, code: string): void {
+  process.stderr.write(`${w.file}:${w.position.line}:${w.position.column}: warning: ${w.message} [${code}]\n`);
+}
+
 export function register(program: Command): void {
   program
     .command('parse')
     .description("Parse a Dockerfile and print its AST (BuildKit's dump format, or typed JSON)")
     .argument('[file]', 'Dockerfile to parse, - for stdin', 'Dockerfile')
-    .option('--json', 'print the typed AST with positions as JSON')
-    .option('--raw', "stop at BuildKit's parser level (its dumper's behaviour): no instruction validation")
-    .action((file: string, opts: { json?: boolean; raw?: boolean }) => {
+    .option('--check', 'fail, as kiln build would, on instructions that do not validate (flags, arguments, mounts)')
+    .option('--json', 'print the typed AST with positions as JSON (implies --check)')
+    .action((file: string, opts: { json?: boolean; check?: boolean }) => {
       const text = readDockerfile(file);
-      const result = opts.raw ? parseDockerfileNodes(text, { file }) : parseDockerfile(text, { file });
-      for (const w of result.warnings) {
-        process.stderr.write(`${w.file}:${w.position.line}:${w.position.column}: warning: ${w.message} [${w.code}]\n`);
+      if (opts.check || opts.json) {
+        const result = parseDockerfile(text, { file });
+        for (const w of result.warnings) printWarning(w, w.code);
+        process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : dumpAst(result));
+        return;
       }
-      process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : dumpAst(result));
+      // The dump is what BuildKit's parser produces, so a file its parser accepts dumps here too;
+      // what only a build would reject is reported as a warning.
+      const nodes = parseDockerfileNodes(text, { file });
+      try {
+        for (const w of parseDockerfile(text, { file }).warnings) printWarning(w, w.code);
+      } catch (err) {
+        if (!(err instanceof DockerfileError)) throw err;
+        for (const w of nodes.warnings) printWarning(w, w.code);
+        printWarning({ file, position: err.position, message: `${err.message} (kiln build would reject this; --check makes it an error)` }, err.code);
+      }
+      process.stdout.write(dumpAst(nodes));
     });
 }
