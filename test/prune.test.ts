@@ -1,0 +1,159 @@
+import test from 'ava';
+import Database from 'better-sqlite3';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { diskUsage, gcToBudget, openStore, prune, recordCacheUse, type Store } from '../cache/index.js';
+import { MediaType, sha256Digest, type ImageConfig, type ImageManifest } from '../oci/index.js';
+import { kiln } from './image-fixture.js';
+
+async function withStore(fn: (s: Store, root: string) => Promise<void>): Promise<void> {
+  const root = await mkdtemp(join(tmpdir(), 'kiln-prune-'));
+  const s = await openStore(root);
+  try {
+    await fn(s, root);
+  } finally {
+    s.close();
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+/** An extracted layer dir for `diffID` holding `bytes` bytes. */
+async function snapshot(s: Store, diffID: string, bytes: number): Promise<string> {
+  const dir = s.layout.tempPath('test');
+  await mkdir(dir);
+  await writeFile(join(dir, 'data'), Buffer.alloc(bytes, 1));
+  return s.adoptLayerDir(diffID, dir);
+}
+
+async function image(s: Store, name: string, seed: string): Promise<{ layerDigest: string; diffID: string }> {
+  const layer = await s.writeBlobBuffer(`layer-${seed}`);
+  const diffID = sha256Digest(`diff-${seed}`);
+  const config: ImageConfig = { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [diffID] } };
+  const c = await s.writeJson(config);
+  const manifest: ImageManifest = {
+    schemaVersion: 2,
+    mediaType: MediaType.ociManifest,
+    config: { mediaType: MediaType.ociConfig, digest: c.digest, size: c.size },
+    layers: [{ mediaType: MediaType.ociLayerGzip, digest: layer.digest, size: layer.size }],
+  };
+  const m = await s.writeJson(manifest);
+  await s.registerImage(m.digest);
+  await s.tagImage(name, m.digest);
+  await snapshot(s, diffID, 1000);
+  return { layerDigest: layer.digest, diffID };
+}
+
+/** A build cache record with one layer blob of `bytes` bytes and its snapshot. */
+async function record(s: Store, key: string, bytes: number): Promise<{ digest: string; diffID: string; snap: string }> {
+  const blob = await s.writeBlobBuffer(Buffer.from(`${key}:`.repeat(bytes).slice(0, bytes)));
+  const diffID = sha256Digest(`diff-of-${key}`);
+  s.putCacheRecord(key, { layer: { digest: blob.digest, diffID } }, [blob.digest]);
+  return { digest: blob.digest, diffID, snap: await snapshot(s, diffID, bytes) };
+}
+
+test('prune without --all keeps records an image uses; --all removes every record, its blobs and snapshots, never images', async (t) => {
+  await withStore(async (s0, root) => {
+    const img = await image(s0, 'app:1', 'a');
+    s0.putCacheRecord('step-of-image', { layer: { digest: img.layerDigest, diffID: img.diffID } }, [img.layerDigest]);
+    const r = await record(s0, 'intermediate', 5000);
+    const orphanDir = await snapshot(s0, sha256Digest('nobody'), 10);
+    s0.close();
+    const s = await openStore(root);
+    try {
+      const res = await prune(s);
+      t.is(res.removedRecords, 1);
+      t.is(s.getCacheRecord('intermediate'), undefined);
+      t.truthy(s.getCacheRecord('step-of-image'));
+      t.false(await s.hasBlob(r.digest));
+      t.false(existsSync(r.snap));
+      t.false(existsSync(orphanDir));
+
+      const all = await prune(s, { all: true });
+      t.is(all.removedRecords, 1);
+      t.is(s.getCacheRecord('step-of-image'), undefined);
+      const resolved = await s.resolveImage('app:1');
+      t.is(resolved.layers[0]!.digest, img.layerDigest);
+      t.true(await s.hasBlob(img.layerDigest));
+      t.true(existsSync(await s.layerDir({ digest: img.layerDigest, diffID: img.diffID })), 'the image snapshot stays');
+      t.is((await readdir(s.layout.snapshotsDir)).length, 1);
+    } finally {
+      s.close();
+    }
+  });
+});
+
+test('--keep-storage evicts least recently used records first; gcToBudget is a no-op under budget', async (t) => {
+  await withStore(async (s0, root) => {
+    const old = await record(s0, 'old', 40_000);
+    const mid = await record(s0, 'mid', 40_000);
+    const hot = await record(s0, 'hot', 40_000);
+    // `old` was created first but used most recently: `mid` is now the least recently used.
+    await new Promise((r) => setTimeout(r, 5));
+    recordCacheUse(s0, ['old']);
+    await new Promise((r) => setTimeout(r, 5));
+    recordCacheUse(s0, ['hot']);
+    s0.close();
+    const s = await openStore(root);
+    try {
+      const before = await diskUsage(s);
+      t.is(before.cacheRecords, 3);
+      t.is(await gcToBudget(s, before.totalBytes + 1), undefined);
+      const res = await gcToBudget(s, before.totalBytes - 50_000);
+      t.truthy(res);
+      t.is(s.getCacheRecord('mid'), undefined, 'least recently used goes first');
+      t.truthy(s.getCacheRecord('hot'));
+      t.false(existsSync(mid.snap));
+      t.true(existsSync(hot.snap));
+      t.truthy(s.getCacheRecord('old'), 'eviction stops once under budget');
+      t.true(existsSync(old.snap));
+      t.true((await diskUsage(s)).totalBytes <= before.totalBytes - 50_000);
+    } finally {
+      s.close();
+    }
+  });
+});
+
+test('snapshots are not swept while another kiln process is live', async (t) => {
+  await withStore(async (s0, root) => {
+    const r = await record(s0, 'x', 1000);
+    s0.close();
+    const other = spawn('sleep', ['30'], { stdio: 'ignore' });
+    const db = new Database(join(root, 'index.db'));
+    db.prepare('INSERT INTO sessions (id, pid, started_at) VALUES (?, ?, ?)').run('other', other.pid, Date.now());
+    const s = await openStore(root);
+    try {
+      await prune(s, { all: true });
+      t.true(existsSync(r.snap), 'a live build may be using it');
+      other.kill();
+      await new Promise((res) => other.once('exit', res));
+      await prune(s, { all: true });
+      t.false(existsSync(r.snap));
+    } finally {
+      db.close();
+      s.close();
+    }
+  });
+});
+
+test('kiln du and kiln prune -af on the CLI; prune without -f refuses when it cannot ask', async (t) => {
+  await withStore(async (s0, root) => {
+    await record(s0, 'cli', 2000);
+    s0.close();
+    const du = await kiln(root, ['du', '--format', 'json']);
+    t.is(du.code, 0, du.stderr);
+    const usage = JSON.parse(du.stdout) as { cacheRecords: number; snapshots: { count: number } };
+    t.is(usage.cacheRecords, 1);
+    t.is(usage.snapshots.count, 1);
+    const refused = await kiln(root, ['prune']);
+    t.is(refused.code, 1);
+    t.regex(refused.stderr, /hint: pass -f/);
+    t.notRegex(refused.stderr, /at .*\.ts/);
+    const pr = await kiln(root, ['prune', '-af']);
+    t.is(pr.code, 0, pr.stderr);
+    t.regex(pr.stdout, /Deleted build cache records: 1/);
+    t.regex(pr.stdout, /Total reclaimed space: \d/);
+  });
+});
