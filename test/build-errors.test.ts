@@ -1,0 +1,116 @@
+import test from 'ava';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStore } from '../cache/index.js';
+import { reportError } from '../cli/report-error.js';
+import { build } from '../solver/index.js';
+import { dockerfileOptions, freshRoot, kiln } from './build-helpers.js';
+
+/** Builds `dockerfile` in a context of its own with the CLI; returns the CLI result and the root. */
+async function failing(t: { teardown(fn: () => Promise<void>): void }, dockerfile: string, extra: string[] = []) {
+  const { root, cleanup } = await freshRoot();
+  const ctx = await mkdtemp(join(tmpdir(), 'kiln-err-'));
+  t.teardown(async () => {
+    await rm(ctx, { recursive: true, force: true });
+    await cleanup();
+  });
+  await writeFile(join(ctx, 'Dockerfile'), dockerfile);
+  await writeFile(join(ctx, 'present.txt'), 'here\n');
+  return { ...(await kiln(root, ['build', '--progress', 'plain', ...extra, ctx])), root };
+}
+
+/**
+ * The same through the library, printed by the CLI's own error reporter: what `kiln build` would
+ * print, without a process start per case.
+ */
+async function failingInProcess(t: { teardown(fn: () => Promise<void>): void }, dockerfile: string, target?: string) {
+  const { root, cleanup } = await freshRoot();
+  const ctx = await mkdtemp(join(tmpdir(), 'kiln-err-'));
+  t.teardown(async () => {
+    await rm(ctx, { recursive: true, force: true });
+    await cleanup();
+  });
+  await writeFile(join(ctx, 'Dockerfile'), dockerfile);
+  await writeFile(join(ctx, 'present.txt'), 'here\n');
+  let stderr = '';
+  let code = 0;
+  try {
+    await build({ ...(await dockerfileOptions(root, ctx)), ...(target ? { target } : {}) });
+  } catch (e) {
+    code = reportError(e, false, (s) => (stderr += s));
+  }
+  return { code, stderr, root };
+}
+
+/** After a failed build nothing is left half-made: no temp files, no mounted snapshots, store opens. */
+async function storeConsistent(root: string): Promise<boolean> {
+  const tmp = await readdir(join(root, 'tmp'));
+  const mounts = await readFile('/proc/self/mountinfo', 'utf8');
+  const store = await openStore(root);
+  try {
+    await store.resolveImage('busybox');
+  } finally {
+    store.close();
+  }
+  return tmp.length === 0 && !mounts.includes(root);
+}
+
+const noStack = (s: string) => !/\n\s+at .+:\d+:\d+\)?\n/.test(s);
+
+test('a failing RUN: location, caret, exit code, last lines, full log kept', async (t) => {
+  const lines = Array.from({ length: 30 }, (_, i) => `echo line${i + 1}`).join('; ');
+  const r = await failing(t, `FROM busybox AS app\nRUN ${lines}; echo oops >&2; exit 3\n`);
+  t.is(r.code, 1);
+  t.true(noStack(r.stderr), r.stderr);
+  t.regex(r.stderr, /Dockerfile:2:1: stage app: RUN .* failed with exit code 3\n  RUN echo line1;.*\n  \^/);
+  t.regex(r.stderr, /last 20 lines of output:\n(  \| .*\n){20}/);
+  t.regex(r.stderr, /\| oops\n/);
+  t.notRegex(r.stderr, /\| line10\n/, 'only the last 20 lines are shown');
+  const log = /full log: (\S+)/.exec(r.stderr)?.[1];
+  t.truthy(log);
+  const full = await readFile(log!, 'utf8');
+  t.true(full.includes('line1\n') && full.includes('line30\n') && full.includes('oops'), 'the log holds everything');
+  t.true(await storeConsistent(r.root));
+});
+
+test('a missing COPY source', async (t) => {
+  const r = await failingInProcess(t, 'FROM busybox\nCOPY present.txt /p\nCOPY missing.txt /m\n');
+  t.is(r.code, 1);
+  t.true(noStack(r.stderr));
+  t.regex(r.stderr, /Dockerfile:3:1: failed to compute cache key: "\/missing.txt": not found\n  COPY missing.txt \/m\n  \^/);
+  t.true(await storeConsistent(r.root));
+});
+
+test('an unknown stage in --from', async (t) => {
+  const r = await failingInProcess(t, 'FROM busybox\nCOPY --from=nosuchstage /x /x\n');
+  t.is(r.code, 1);
+  t.true(noStack(r.stderr));
+  t.regex(r.stderr, /Dockerfile:2:1: COPY --from=nosuchstage: no stage is named "nosuchstage"/);
+  t.true(await storeConsistent(r.root));
+});
+
+test('an unknown target', async (t) => {
+  const r = await failingInProcess(t, 'FROM busybox AS one\nRUN true\n', 'two');
+  t.is(r.code, 1);
+  t.is(r.stderr, 'kiln: target stage "two" could not be found\nhint: stages with a name: one\n');
+  t.true(await storeConsistent(r.root));
+});
+
+test('a cyclic --from', async (t) => {
+  const r = await failingInProcess(t, 'FROM busybox AS a\nCOPY --from=b /x /x\nFROM busybox AS b\nCOPY --from=a /y /y\n');
+  t.is(r.code, 1);
+  t.true(noStack(r.stderr));
+  t.regex(r.stderr, /Dockerfile:\d:1: circular dependency between stages: (a -> b -> a|b -> a -> b)\n  COPY --from=. \/. \/.\n  \^/);
+  t.true(await storeConsistent(r.root));
+});
+
+test('an undefined variable in ${X:?}', async (t) => {
+  const r = await failingInProcess(t, 'FROM busybox\nARG X\nWORKDIR ${X:?is required}\n');
+  t.is(r.code, 1);
+  t.true(noStack(r.stderr));
+  t.regex(r.stderr, /Dockerfile:3:1: X: is required\n  WORKDIR \$\{X:\?is required\}\n  \^/);
+  t.true(await storeConsistent(r.root));
+  t.false(existsSync(join(r.root, 'logs', 'builds')) && (await readdir(join(r.root, 'logs', 'builds'))).length > 0, 'no step ran, so no logs');
+});
