@@ -37,10 +37,10 @@ export async function applyLayer(input: Readable, targetDir: string, options: Ap
   const root = await realpath(targetDir).catch((err: unknown) => {
     throw new LayerError('E_LAYER_IO', `cannot apply layer: target ${targetDir} is not accessible`, { cause: err });
   });
-  const source = await sniffed(input);
   const digest = new DigestStream();
   const extractor = new Extractor(root, options.whiteouts ?? 'apply');
   try {
+    const source = await sniffed(input);
     await pipeline(source.stream, createDecompressor(source.compression), digest, async (tar: AsyncIterable<Buffer>) => {
       for await (const entry of readTar(tar)) await extractor.entry(entry);
     });
@@ -93,7 +93,7 @@ interface DeferredDir {
 class Extractor {
   private readonly isRoot = process.getuid?.() === 0;
   /** Directories get their mode and mtime last: creating children would change the mtime, and a read-only mode would block them. */
-  private readonly dirs: DeferredDir[] = [];
+  private dirs: DeferredDir[] = [];
   /** Paths this layer wrote, which an opaque marker in the same layer must not delete. */
   private readonly written = new Set<string>();
 
@@ -139,6 +139,8 @@ class Extractor {
 
   private async remove(path: string): Promise<void> {
     this.resolved.clear();
+    // A removed directory must not get its deferred metadata later: by then the path may lead through a symlink.
+    this.dirs = this.dirs.filter((d) => d.path !== path && !d.path.startsWith(`${path}/`));
     await rm(path, { recursive: true, force: true });
   }
 
@@ -293,6 +295,7 @@ class Extractor {
   async finish(): Promise<void> {
     for (const d of this.dirs.reverse()) {
       try {
+        if (!(await lstat(d.path)).isDirectory()) continue;
         await chmod(d.path, d.mode);
         await utimes(d.path, d.mtime, d.mtime);
       } catch (err) {

@@ -1,6 +1,6 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -207,4 +207,15 @@ test('device nodes are refused when not running as root', async (t) => {
   t.is(r.status, 3, r.stderr);
   t.regex(r.stdout, /^E_LAYER_DEVICE /);
   t.false(await exists(join(s.target, 'null')));
+});
+
+test('a directory replaced by an outward symlink later in the layer does not get its mode applied outside', async (t) => {
+  const s = await sandbox(t);
+  await chmod(s.outside, 0o755);
+  const blob = await makeTar([
+    { name: 'd/', type: 'directory', mode: 0o700 },
+    { name: 'd', type: 'symlink', linkname: s.outside },
+  ]);
+  await applyLayer(Readable.from([blob]), s.target);
+  t.is((await stat(s.outside)).mode & 0o777, 0o755);
 });
