@@ -119,15 +119,15 @@ export class TreeView {
   }
 
   /**
-   * Visits every visible entry below `rel` (not `rel` itself) in sorted pre-order. `exclude`
+   * Visits every visible entry below `rel` (not `rel` itself) in pre-order (siblings in directory
+   * order: checksums sort their keys, copies do not care). `exclude`
    * patterns are matched against the path relative to `rel`; an excluded directory is skipped
    * whole unless the patterns have exceptions.
    */
   walk(rel: string, visit: (e: TreeEntry, relToBase: string) => void, exclude?: PathMatcher): void {
     const recurse = (dirRel: string, sub: string) => {
       const dirPath = dirRel === '' ? this.root : join(this.root, dirRel);
-      const dirents = readdirSync(dirPath, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-      for (const d of dirents) {
+      for (const d of readdirSync(dirPath, { withFileTypes: true })) {
         const childRel = dirRel === '' ? d.name : `${dirRel}/${d.name}`;
         const childSub = sub === '' ? d.name : `${sub}/${d.name}`;
         const path = join(dirPath, d.name);
