@@ -155,6 +155,39 @@ test.serial('an interrupted blob download resumes with a Range request', async (
   }
 });
 
+test.serial('a corrupted blob is refused by the client and by pull, and the name is not tagged', async (t) => {
+  // A proxy that flips one byte in every blob it serves.
+  const proxy = http.createServer(async (req, res) => {
+    const upstream = await request(`http://${reg.host}${req.url}`, { method: req.method as 'GET', headers: req.headers as Record<string, string> });
+    res.writeHead(upstream.statusCode, upstream.headers as http.OutgoingHttpHeaders);
+    const body = Buffer.from(await upstream.body.arrayBuffer());
+    if (req.url!.includes('/blobs/sha256:') && body.length > 0) body[body.length - 1]! ^= 0xff;
+    res.end(body);
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  const host = `127.0.0.1:${(proxy.address() as { port: number }).port}`;
+  const store = await openStore(join(tmp, 'corrupt-root'));
+  const client = await RegistryClient.connect(host);
+  try {
+    const m = JSON.parse((await client.getManifest('kiln/app', '1')).bytes.toString()) as { layers: { digest: string; size: number }[] };
+    const layer = m.layers[1]!;
+    const chunks: Buffer[] = [];
+    const err = await t.throwsAsync(
+      (async () => {
+        for await (const c of client.getBlob('kiln/app', layer.digest, layer.size)) chunks.push(c as Buffer);
+      })(),
+      { instanceOf: RegistryError },
+    );
+    t.is(err?.code, 'E_REGISTRY_DIGEST_MISMATCH');
+    await t.throwsAsync(pullImage(store, `${host}/kiln/app:1`), { code: 'E_STORE_DIGEST' } as never);
+    await t.throwsAsync(store.resolveImage(`${host}/kiln/app:1`), { code: 'E_IMAGE_NOT_FOUND' } as never);
+  } finally {
+    await client.close();
+    store.close();
+    await new Promise((r) => proxy.close(r));
+  }
+});
+
 test.serial('an index is resolved to the requested platform', async (t) => {
   const store = await openStore(join(tmp, 'platform-root'));
   const client = await RegistryClient.connect(reg.host);

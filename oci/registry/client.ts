@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { request, type Dispatcher } from 'undici';
 import { MediaType } from '../image/index.js';
 import { parseChallenges, type Challenge } from './auth.js';
@@ -71,6 +71,43 @@ function header(res: Dispatcher.ResponseData, name: string): string | undefined 
   return Array.isArray(v) ? v[0] : v;
 }
 
+/**
+ * Moves a response body into `out` in flowing mode, so chunks pass on as received (an async
+ * iterator would concatenate whatever is buffered), pausing while `out` is full.
+ */
+function forward(body: Dispatcher.ResponseData['body'], out: PassThrough, map: (chunk: Buffer) => Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onClose = () => fail(new RegistryError('E_REGISTRY_ABORTED', 'the blob consumer stopped reading'));
+    const fail = (err: unknown) => {
+      out.off('close', onClose);
+      body.destroy();
+      reject(err);
+    };
+    out.once('close', onClose);
+    body.on('data', (raw: Buffer) => {
+      let chunk: Buffer;
+      try {
+        chunk = map(raw);
+      } catch (err) {
+        fail(err);
+        return;
+      }
+      if (chunk.length > 0 && !out.write(chunk)) {
+        body.pause();
+        out.once('drain', () => body.resume());
+      }
+    });
+    body.once('error', (err) => {
+      out.off('close', onClose);
+      reject(err);
+    });
+    body.once('end', () => {
+      out.off('close', onClose);
+      resolve();
+    });
+  });
+}
+
 /** Takes exact byte counts from one stream, so a blob can be cut into upload chunks without copying it whole. */
 class ByteReader {
   private pending: Buffer | undefined;
@@ -131,7 +168,7 @@ export class RegistryClient {
 
   private async raw(method: Dispatcher.HttpMethod, url: string, headers: Record<string, string>, body?: Buffer | AsyncIterable<Buffer>) {
     try {
-      const payload = body === undefined || Buffer.isBuffer(body) ? body : Readable.from(body, { objectMode: false });
+      const payload = body === undefined || Buffer.isBuffer(body) ? body : Readable.from(body);
       return await request(url, { method, headers: { 'user-agent': 'kiln', ...headers }, body: payload, dispatcher: this.endpoint.dispatcher });
     } catch (err) {
       throw networkError(err, this.registry, url);
@@ -383,66 +420,73 @@ export class RegistryClient {
   }
 
   /**
-   * Streams a blob, verifying its size and digest as it goes. When the connection breaks part
+   * Streams a blob, verifying its size and digest as it goes (`verify: false` leaves the digest to
+   * a consumer that checks it anyway, such as the store). When the connection breaks part
    * way, the rest is requested with `Range: bytes=N-` (skipping N bytes if the registry ignores
    * the range), so nothing already received is fetched twice.
    */
-  getBlob(repository: string, digest: string, size: number): Readable {
+  getBlob(repository: string, digest: string, size: number, options: { verify?: boolean } = {}): Readable {
+    const out = new PassThrough();
+    this.fetchBlob(repository, digest, size, options.verify ?? true, out).then(
+      () => out.end(),
+      (err: unknown) => out.destroy(err as Error),
+    );
+    return out;
+  }
+
+  private async fetchBlob(repository: string, digest: string, size: number, verify: boolean, out: PassThrough): Promise<void> {
     const what = `blob ${digest} in ${this.registry}/${repository}`;
-    const self = this;
-    async function* content(): AsyncGenerator<Buffer> {
-      const hash = createHash('sha256');
-      let received = 0;
-      let failures = 0;
-      publishBlob({ direction: 'pull', registry: self.registry, repository, digest, size, transferred: 0, state: 'start' });
-      for (let complete = false; !complete; ) {
-        const resuming = received > 0;
-        let res: Dispatcher.ResponseData;
-        try {
-          res = await self.send('GET', `/v2/${repository}/blobs/${digest}`, {
-            scopes: [`repository:${repository}:pull`],
-            headers: resuming ? { range: `bytes=${received}-` } : {},
-            ok: [200, 206],
-            what,
-          });
-        } catch (err) {
-          if (!isRetryable(err) || ++failures >= self.retry.attempts) throw err;
-          await sleep(backoffDelay(self.retry, failures));
-          continue;
-        }
-        if (resuming) publishBlob({ direction: 'pull', registry: self.registry, repository, digest, size, transferred: received, state: 'resume' });
-        let skip = resuming && res.statusCode === 200 ? received : 0;
-        try {
-          for await (const raw of res.body as AsyncIterable<Buffer>) {
-            let chunk = raw;
-            if (skip > 0) {
-              const n = Math.min(skip, chunk.length);
-              skip -= n;
-              chunk = chunk.subarray(n);
-              if (chunk.length === 0) continue;
-            }
-            received += chunk.length;
-            if (received > size) throw new RegistryError('E_REGISTRY_DIGEST_MISMATCH', `${what}: the registry sent more than the expected ${size} bytes`);
-            hash.update(chunk);
-            publishBlob({ direction: 'pull', registry: self.registry, repository, digest, size, transferred: received, state: 'progress' });
-            yield chunk;
-          }
-        } catch (err) {
-          const e = networkError(err, self.registry, self.url(`/v2/${repository}/blobs/${digest}`));
-          if (!e.retryable || ++failures >= self.retry.attempts) throw e;
-          await sleep(backoffDelay(self.retry, failures));
-          continue;
-        }
-        complete = received === size;
-        if (!complete && ++failures >= self.retry.attempts) {
-          throw new RegistryError('E_REGISTRY_PROTOCOL', `${what}: the registry sent ${received} of ${size} bytes`, { retryable: true });
-        }
+    const event = { direction: 'pull' as const, registry: this.registry, repository, digest, size };
+    const hash = verify ? createHash('sha256') : undefined;
+    let received = 0;
+    let failures = 0;
+    publishBlob({ ...event, transferred: 0, state: 'start' });
+    for (let complete = false; !complete; ) {
+      const resuming = received > 0;
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await this.send('GET', `/v2/${repository}/blobs/${digest}`, {
+          scopes: [`repository:${repository}:pull`],
+          headers: resuming ? { range: `bytes=${received}-` } : {},
+          ok: [200, 206],
+          what,
+        });
+      } catch (err) {
+        if (!isRetryable(err) || ++failures >= this.retry.attempts) throw err;
+        await sleep(backoffDelay(this.retry, failures));
+        continue;
       }
-      const got = `sha256:${hash.digest('hex')}`;
-      if (got !== digest) throw new RegistryError('E_REGISTRY_DIGEST_MISMATCH', `${what}: the content received hashes to ${got}`);
-      publishBlob({ direction: 'pull', registry: self.registry, repository, digest, size, transferred: received, state: 'done' });
+      if (resuming) publishBlob({ ...event, transferred: received, state: 'resume' });
+      let skip = resuming && res.statusCode === 200 ? received : 0;
+      try {
+        await forward(res.body, out, (raw) => {
+          let chunk = raw;
+          if (skip > 0) {
+            const n = Math.min(skip, chunk.length);
+            skip -= n;
+            chunk = chunk.subarray(n);
+          }
+          received += chunk.length;
+          if (received > size) throw new RegistryError('E_REGISTRY_DIGEST_MISMATCH', `${what}: the registry sent more than the expected ${size} bytes`);
+          hash?.update(chunk);
+          publishBlob({ ...event, transferred: received, state: 'progress' });
+          return chunk;
+        });
+      } catch (err) {
+        if (err instanceof RegistryError && !err.retryable) throw err;
+        const e = networkError(err, this.registry, this.url(`/v2/${repository}/blobs/${digest}`));
+        if (!e.retryable || out.destroyed || ++failures >= this.retry.attempts) throw e;
+        await sleep(backoffDelay(this.retry, failures));
+        continue;
+      }
+      complete = received === size;
+      if (!complete && ++failures >= this.retry.attempts) {
+        throw new RegistryError('E_REGISTRY_PROTOCOL', `${what}: the registry sent ${received} of ${size} bytes`, { retryable: true });
+      }
     }
-    return Readable.from(content(), { objectMode: false });
+    const got = hash ? `sha256:${hash.digest('hex')}` : digest;
+    if (got !== digest) throw new RegistryError('E_REGISTRY_DIGEST_MISMATCH', `${what}: the content received hashes to ${got}`);
+    publishBlob({ ...event, transferred: received, state: 'done' });
   }
 
   /**
