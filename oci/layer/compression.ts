@@ -1,7 +1,8 @@
 import { createGunzip, createGzip, constants as zlib } from 'node:zlib';
 import { PassThrough, type Transform } from 'node:stream';
 import { availableParallelism } from 'node:os';
-import { CompressStream, DecompressStream } from 'zstd-napi';
+import { DecompressStream } from 'zstd-napi';
+import { ZstdCompressStream } from './zstd-stream.js';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
 
@@ -36,7 +37,7 @@ export function createCompressor(compression: Compression, level?: number): Tran
     case 'gzip':
       return createGzip({ level: level ?? zlib.Z_DEFAULT_COMPRESSION, chunkSize: 64 * 1024 });
     case 'zstd':
-      return new CompressStream({ compressionLevel: level ?? 3, nbWorkers: Math.max(1, availableParallelism()) });
+      return new ZstdCompressStream(level ?? 3, Math.max(1, availableParallelism()));
     case 'none':
       return new PassThrough();
   }

@@ -20,6 +20,8 @@ export interface LayerTarOptions {
 const WHITEOUT_PREFIX = '.wh.';
 const OPAQUE_MARKER = '.wh..wh..opq';
 const READ_CHUNK = 1024 * 1024;
+/** Tar bytes prepared ahead of the consumer, so file reads overlap with hashing and compression. */
+const READ_AHEAD = 8 * READ_CHUNK;
 const END_OF_ARCHIVE = Buffer.alloc(2 * BLOCK);
 
 function entryType(stat: BigIntStats): TarEntryType | undefined {
@@ -47,7 +49,7 @@ function parentAndBase(rel: string): [string, string] {
  * Files are streamed one at a time as the consumer reads; nothing is buffered whole.
  */
 export function createLayerTar(dir: string, options: LayerTarOptions = {}): Readable {
-  return Readable.from(withLayerErrors(dir, generateTar(dir, options)), { objectMode: false, highWaterMark: READ_CHUNK });
+  return Readable.from(withLayerErrors(dir, generateTar(dir, options)), { objectMode: false, highWaterMark: READ_AHEAD });
 }
 
 async function* withLayerErrors(dir: string, source: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
