@@ -78,6 +78,12 @@ test.serial('kiln push, skopeo agrees on the digest, kiln pull into a fresh root
   t.true(again.stdout.includes('Image is up to date'), again.stdout);
 });
 
+test.serial('the pulled multi-layer image runs with kiln run (runc)', async (t) => {
+  const ran = await kiln(['--root', join(tmp, 'fresh-root'), 'run', '--rm', `${reg.host}/kiln/app:1`, 'sh', '-c', 'cat /etc/hello.txt /etc/third.txt; busybox | head -1']);
+  t.is(ran.code, 0, ran.stderr);
+  t.regex(ran.stdout, /^hello from layer two\nand a third layer\nBusyBox v/);
+});
+
 test.serial('pushing to a second repository mounts the blobs instead of uploading them', async (t) => {
   const store = await openStore(srcRoot);
   try {
