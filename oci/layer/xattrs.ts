@@ -36,13 +36,18 @@ export async function readXattrs(path: string): Promise<Map<string, Buffer>> {
   return out;
 }
 
+/** Whether overlayfs marked `path` opaque (`trusted.*` normally, `user.*` on rootless `userxattr` mounts). */
 export async function isOpaqueDir(path: string): Promise<boolean> {
-  try {
-    return (await getAttribute(path, OPAQUE_XATTR)).toString() === 'y';
-  } catch (err) {
-    if (isAbsent(err) || (err as NodeJS.ErrnoException).code === 'EPERM') return false;
-    throw new LayerError('E_LAYER_IO', `cannot read ${OPAQUE_XATTR} of ${path}`, { cause: err });
+  for (const name of [OPAQUE_XATTR, 'user.overlay.opaque']) {
+    try {
+      if ((await getAttribute(path, name)).toString() === 'y') return true;
+    } catch (err) {
+      if (!isAbsent(err) && (err as NodeJS.ErrnoException).code !== 'EPERM') {
+        throw new LayerError('E_LAYER_IO', `cannot read ${name} of ${path}`, { cause: err });
+      }
+    }
   }
+  return false;
 }
 
 /** Sets attributes on a path the caller created (never a symlink: fs-xattr follows them). */
