@@ -14,7 +14,7 @@ function layerTar(): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const p = tar.pack();
     const chunks: Buffer[] = [];
-    p.on('data', (c: Buffer) => void chunks.push(c)).on('end', () => resolve(Buffer.concat(chunks))).on('error', reject);
+    p.on('data', (c: unknown) => void chunks.push(c as Buffer)).on('end', () => resolve(Buffer.concat(chunks))).on('error', reject);
     p.entry({ name: 'hello.txt', mode: 0o644, mtime: new Date(0) }, 'hello\n');
     p.finalize();
   });
