@@ -2,7 +2,7 @@ import test from 'ava';
 import { chmod, mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { openStore, type Store } from '../../cache/index.js';
+import { openStore, StatCache, type Store } from '../../cache/index.js';
 import { diffFiles, matchSegment, openContext, SourceNotFoundError, type BuildContext } from './index.js';
 
 async function tree(root: string, files: Record<string, string>): Promise<void> {
@@ -137,4 +137,19 @@ test('diffFiles names changed, added and removed paths', (t) => {
   const before = new Map([['a', '1'], ['b', '2'], ['c', '3']]);
   const after = new Map([['a', '1'], ['b', 'X'], ['d', '4']]);
   t.deepEqual(diffFiles(before, after), { changed: ['b'], added: ['d'], removed: ['c'] });
+});
+
+test('stat cache entries of deleted files are dropped when their directory is hashed again', async (t) => {
+  await withContext({ 'd/a': '1', 'd/b': '2' }, async (ctx, dir, store) => {
+    await (await ctx()).checksum(['d']);
+    await rm(join(dir, 'd/b'));
+    await (await ctx()).checksum(['d']);
+    const cache = StatCache.open(store);
+    try {
+      const root = (await ctx()).root;
+      t.deepEqual([...cache.load(root).keys()].sort(), ['d/a']);
+    } finally {
+      cache.close();
+    }
+  });
 });

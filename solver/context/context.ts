@@ -70,12 +70,26 @@ class ContextImpl implements BuildContext {
     const targets: HashTarget[] = [];
     for (const e of entries.values()) if (e.type === 'file') targets.push({ rel: e.rel, path: e.path, size: e.size, mtimeNs: e.mtimeNs, ctimeNs: e.ctimeNs, ino: e.ino, dev: e.dev });
     const content = await hashFiles(this.cache, this.root, this.known, targets);
+    this.forgetVanished(matches, entries);
     const files = new Map<string, string>();
     for (const e of entries.values()) {
       const body = e.type === 'file' ? content.get(e.rel)! : e.type === 'symlink' ? this.view.readlink(e.rel) : '';
       files.set(e.rel === '' ? '.' : e.rel, entryDigest({ type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, content: body }));
     }
     return { digest: combineDigests(files), files };
+  }
+
+  /** Drops stat cache entries of files that are gone from directories this selection walked whole. */
+  private forgetVanished(matches: SourceMatch[], entries: Map<string, TreeEntry>): void {
+    const prefixes = matches.filter((m) => m.entry.type === 'dir').map((m) => (m.entry.rel === '' ? '' : `${m.entry.rel}/`));
+    if (prefixes.length === 0) return;
+    const gone: string[] = [];
+    for (const rel of this.known!.keys()) {
+      if (!entries.has(rel) && prefixes.some((p) => rel.startsWith(p))) gone.push(rel);
+    }
+    if (gone.length === 0) return;
+    this.cache.forget(this.root, gone);
+    for (const rel of gone) this.known!.delete(rel);
   }
 
   close(): void {
