@@ -117,6 +117,8 @@ async function writeDockerLayer(store: ContentStore, tar: TarOut, name: string, 
       hint: 'the stored image is inconsistent; pull or load it again',
     });
   }
-  const plain = store.openBlob(layer.digest).pipe(decompressor(compression));
-  await tar.stream(name, size, plain);
+  const blob = store.openBlob(layer.digest);
+  const plain = decompressor(compression);
+  blob.on('error', (e) => plain.destroy(e));
+  await tar.stream(name, size, blob.pipe(plain));
 }
