@@ -63,15 +63,18 @@ async function flatten(store: Store, result: BuildResult, dir: string): Promise<
   for (const l of result.layers) await applyLayer(store.openBlob(l.digest), dir, { whiteouts: 'apply' });
 }
 
-/** Exports a built image as an output other than the store: an archive, or its root filesystem. */
-export async function exportImage(store: Store, result: BuildResult, spec: OutputSpec): Promise<void> {
+/**
+ * Exports a built image as an output other than the store: an archive (named `name`, a
+ * normalised reference, when given), or its root filesystem.
+ */
+export async function exportImage(store: Store, result: BuildResult, spec: OutputSpec, name?: string): Promise<void> {
   const dest = spec.dest!;
   switch (spec.type) {
     case 'image':
       return;
     case 'oci':
     case 'docker': {
-      const image = { ...(result.tags[0] ? { name: result.tags[0] } : {}), manifestDigest: result.manifestDigest, manifest: result.manifest, configDigest: result.configDigest, layers: result.layers };
+      const image = { ...(name ? { name } : {}), manifestDigest: result.manifestDigest, manifest: result.manifest, configDigest: result.configDigest, layers: result.layers };
       await toFile(dest, (out) => saveImages(store, [image], spec.type as 'oci' | 'docker', out));
       return;
     }

@@ -140,7 +140,9 @@ export function register(program: Command): void {
           buildId,
         });
         renderer.finish();
-        for (const o of outputs) await solver.exportImage(store, result, o);
+        const { normalizeReference } = await import('../../oci/index.js');
+        const archiveName = flags.tag?.[0] === undefined ? undefined : normalizeReference(flags.tag[0]);
+        for (const o of outputs) await solver.exportImage(store, result, o, archiveName);
         if (flags.iidfile) await writeFile(flags.iidfile, result.configDigest);
         if (flags.metadataFile) {
           const meta = {
