@@ -194,6 +194,55 @@ test.serial('a corrupted blob is refused by the client and by pull, and the name
   }
 });
 
+test.serial('5xx answers are retried with backoff until the registry recovers', async (t) => {
+  let failuresLeft = 3;
+  const failed: string[] = [];
+  // A proxy that answers 503 to the first few blob uploads and manifest writes.
+  const proxy = http.createServer(async (req, res) => {
+    if (failuresLeft > 0 && (req.method === 'POST' || req.method === 'PUT')) {
+      failuresLeft--;
+      failed.push(`${req.method} ${req.url!.replace(/\?.*/, '')}`);
+      req.resume();
+      res.writeHead(503, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ errors: [{ code: 'UNAVAILABLE', message: 'try later' }] }));
+      return;
+    }
+    const upstream = await request(`http://${reg.host}${req.url}`, {
+      method: req.method as 'GET',
+      headers: req.headers as Record<string, string>,
+      body: req.method === 'GET' || req.method === 'HEAD' ? undefined : req,
+    });
+    const headers = { ...upstream.headers } as http.OutgoingHttpHeaders;
+    if (typeof headers.location === 'string') headers.location = headers.location.replace(reg.host, `127.0.0.1:${port}`);
+    res.writeHead(upstream.statusCode, headers);
+    for await (const chunk of upstream.body as AsyncIterable<Buffer>) res.write(chunk);
+    res.end();
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+  const port = (proxy.address() as { port: number }).port;
+  const store = await openStore(srcRoot);
+  try {
+    const r = await pushImage(store, 'local/app:1', `127.0.0.1:${port}/kiln/retry:1`, { retry: { attempts: 5, baseDelayMs: 10 }, concurrency: 1 });
+    t.is(r.manifestDigest, manifestDigest);
+    t.is(failed.length, 3);
+    const err = await t.throwsAsync(
+      (async () => {
+        failuresLeft = 10;
+        await pushImage(store, 'local/app:1', `127.0.0.1:${port}/kiln/retry:2`, { retry: { attempts: 2, baseDelayMs: 10 } });
+      })(),
+      { instanceOf: RegistryError },
+    );
+    t.is(err?.code, 'E_REGISTRY_SERVER');
+    t.regex(err?.message ?? '', /failed \(503\) .*registry said: UNAVAILABLE: try later/);
+  } finally {
+    store.close();
+    await new Promise((r) => proxy.close(r));
+  }
+  const inspected = JSON.parse((await run('skopeo', ['inspect', '--tls-verify=false', `docker://${reg.host}/kiln/retry:1`])).stdout) as { Digest: string };
+  t.is(inspected.Digest, manifestDigest);
+  await t.throwsAsync(run('skopeo', ['inspect', '--tls-verify=false', `docker://${reg.host}/kiln/retry:2`]));
+});
+
 test.serial('an index is resolved to the requested platform', async (t) => {
   const store = await openStore(join(tmp, 'platform-root'));
   const client = await RegistryClient.connect(reg.host);
