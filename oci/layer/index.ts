@@ -1,13 +1,21 @@
 /**
  * Image layers: writing a directory as a (compressed) layer tar, and applying layer blobs
- * onto directories, safely.
+ * onto directories, safely. Failures are `LayerError`s with stable codes (see errors.ts).
  *
- * - `createLayerTar(dir, { sourceDateEpoch?, overlayWhiteouts? = true }): Readable` — the uncompressed tar.
- * - `packLayer(dir, { compression, level?, sourceDateEpoch?, overlayWhiteouts? })` -> `{ stream, result }`:
- *   tar, diffID, compression and blob digest in one pass; pipe `stream` into the blob file.
- * - `applyLayer(input, targetDir, { whiteouts?: 'apply' | 'overlay' }): Promise<{ diffID }>`.
- * - `detectCompression(firstBytes)`, `mediaTypeFor(compression)`.
- * Failures are `LayerError`s (codes documented in errors.ts).
+ * - `createLayerTar(dir: string, options?: LayerTarOptions): Readable`
+ *   The uncompressed layer tar of `dir`'s contents: relative names, no root entry, depth-first
+ *   in byte order, PAX for long/non-ASCII names, big ids and `SCHILY.xattr.*` (binary-safe);
+ *   hard links as links to the first path; overlayfs whiteouts (0/0 char devices, opaque xattr)
+ *   as `.wh.NAME` / `.wh..wh..opq` unless `overlayWhiteouts: false`; mtimes clamped to
+ *   `sourceDateEpoch` when given.
+ * - `packLayer(dir: string, options: PackOptions): { stream: Readable; result: Promise<PackedLayer> }`
+ *   Tar, diffID, gzip/zstd/none compression and blob digest in one pass; pipe `stream` where the
+ *   blob goes, then await `result` ({ diffID, digest, size, uncompressedSize, mediaType }).
+ * - `applyLayer(input: Readable, targetDir: string, options?: ApplyOptions): Promise<{ diffID: string }>`
+ *   Detects gzip/zstd/plain by magic bytes; `whiteouts: 'apply'` (default) flattens onto a tree,
+ *   `'overlay'` writes overlayfs whiteouts for a lower dir. Refuses (E_LAYER_UNSAFE_PATH) any
+ *   entry that would land outside `targetDir`.
+ * - `detectCompression(firstBytes: Buffer): Compression`, `mediaTypeFor(compression: Compression): string`.
  */
 export { applyLayer, type ApplyOptions } from './extract.js';
 export { detectCompression, mediaTypeFor, type Compression } from './compression.js';
