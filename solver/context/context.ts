@@ -69,7 +69,15 @@ class ContextImpl implements BuildContext {
     this.known ??= this.cache.load(this.root);
     const targets: HashTarget[] = [];
     for (const e of entries.values()) if (e.type === 'file') targets.push({ rel: e.rel, path: e.path, size: e.size, mtimeNs: e.mtimeNs, ctimeNs: e.ctimeNs, ino: e.ino, dev: e.dev });
-    const content = await hashFiles(this.cache, this.root, this.known, targets);
+    const content = await hashFiles(this.cache, this.root, this.known, targets).catch((e: unknown) => {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code !== 'ENOENT' && code !== 'EACCES' && code !== 'EISDIR') throw e;
+      const path = (e as NodeJS.ErrnoException).path ?? '';
+      throw new KilnError('E_CONTEXT_READ', `cannot read ${path.startsWith(this.root) ? path.slice(this.root.length + 1) : path} from the build context: ${code}`, {
+        cause: e,
+        hint: code === 'ENOENT' ? 'the context changed while kiln was reading it; run the build again' : 'make the file readable, or exclude it in .dockerignore',
+      });
+    });
     this.forgetVanished(matches, entries);
     const files = new Map<string, string>();
     for (const e of entries.values()) {
