@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { cleanupLeftoversOnce } from './cleanup.js';
 import { META_FILE, type ContainerMeta } from './exec.js';
 import { runcRoot } from './owner.js';
 import { checkRuntime } from './preflight.js';
@@ -9,6 +10,8 @@ import type { ContainerInfo } from './types.js';
 /** Containers kiln started in this state root that are still running (`kiln ps`). */
 export async function listContainers(stateRoot: string): Promise<ContainerInfo[]> {
   const runc = new Runc(await checkRuntime(), runcRoot(stateRoot));
+  // Containers of killed kiln processes are not "running" in any useful sense: remove them first.
+  await cleanupLeftoversOnce(stateRoot);
   const out: ContainerInfo[] = [];
   for (const c of await runc.list()) {
     if (!c.id.startsWith('kiln-') || c.status !== 'running') continue;

@@ -1,0 +1,104 @@
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import { readdir, readFile, readlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { createSnapshot, exec } from '../runtime/index.js';
+import { makeFixture, type Fixture } from './runtime-fixture.js';
+
+const target = join(dirname(fileURLToPath(import.meta.url)), 'runtime-kill-target.ts');
+let fx: Fixture;
+test.before(async () => {
+  fx = await makeFixture();
+});
+test.after.always(async () => fx?.dispose());
+
+function node(args: string[]) {
+  return spawn(process.execPath, ['--import', 'tsx', target, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
+/** Starts a kiln process and SIGKILLs it after a random delay; resolves with what it got to print. */
+async function runAndKill(waitForContainer = false): Promise<string> {
+  const child = node(['run', fx.stateRoot, fx.base, waitForContainer ? 'private' : 'locked']);
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  // 'exit', not 'close': an orphaned container may hold the stdout pipe open.
+  const done = new Promise((resolve) => child.on('exit', resolve));
+  // Wait for the snapshot to exist half the time, so kills land both early and mid-run.
+  const waitFor = waitForContainer ? 'started' : Math.random() < 0.5 ? 'mounted' : undefined;
+  if (waitFor) {
+    while (!out.includes(waitFor) && child.exitCode === null && child.signalCode === null) await sleep(5);
+  }
+  await sleep(Math.random() * (waitForContainer ? 200 : 1500));
+  child.kill('SIGKILL');
+  await done;
+  return out;
+}
+
+async function mountsUnder(dir: string): Promise<string[]> {
+  return (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').filter((l) => l.includes(dir));
+}
+
+async function processesIn(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const p of (await readdir('/proc')).filter((n) => /^\d+$/.test(n))) {
+    const root = await readlink(`/proc/${p}/root`).catch(() => '');
+    if (root.startsWith(dir)) found.push(p);
+  }
+  return found;
+}
+
+test('a new kiln process removes every mount and container left by 20 SIGKILLed ones', async (t) => {
+  const outputs: string[] = [];
+  for (let batch = 0; batch < 4; batch++) outputs.push(...(await Promise.all([runAndKill(), runAndKill(), runAndKill(), runAndKill()])));
+  // Each new process already cleans up after the earlier ones; the last batch is killed with its
+  // containers surely running, so the final cleanup has containers to remove too.
+  outputs.push(...(await Promise.all([runAndKill(true), runAndKill(true), runAndKill(true), runAndKill(true)])));
+  t.is(outputs.length, 20);
+  const leftMounts = await mountsUnder(fx.stateRoot);
+  const leftContainers = await readdir(join(fx.stateRoot, 'runc')).catch(() => []);
+  t.log(`killed: ${outputs.filter((o) => o.includes('started')).length} while running, ${leftMounts.length} mounts and ${leftContainers.length} containers left`);
+  // The test means something only if the kills left real debris behind.
+  t.true(leftMounts.length >= 4);
+  t.true(leftContainers.length >= 4);
+
+  const cleaner = node(['cleanup', fx.stateRoot]);
+  let report = '';
+  cleaner.stdout.setEncoding('utf8').on('data', (d: string) => (report += d));
+  t.is(await new Promise((resolve) => cleaner.on('close', resolve)), 0);
+  t.log(report);
+
+  t.deepEqual(await mountsUnder(fx.stateRoot), []);
+  t.deepEqual(await readdir(join(fx.stateRoot, 'runc')).catch(() => []), []);
+  t.deepEqual(await processesIn(fx.stateRoot), []);
+  t.deepEqual(await readdir(join(fx.stateRoot, 'rt')), []);
+
+  // The locked cache mount a killed process held is usable again.
+  const snapshot = await createSnapshot({ stateRoot: fx.stateRoot, lowerDirs: [fx.base] });
+  try {
+    const r = await exec({ stateRoot: fx.stateRoot, rootfs: snapshot.rootfs, args: ['true'], mounts: [{ type: 'cache', id: 'killed', target: '/c', sharing: 'locked' }], timeoutMs: 20_000 });
+    t.is(r.exitCode, 0);
+  } finally {
+    await snapshot.release();
+  }
+});
+
+test('cleanup leaves the snapshots and containers of a live process alone', async (t) => {
+  const snapshot = await createSnapshot({ stateRoot: fx.stateRoot, lowerDirs: [fx.base] });
+  const ac = new AbortController();
+  const running = exec({ stateRoot: fx.stateRoot, rootfs: snapshot.rootfs, args: ['sleep', '60'], signal: ac.signal }).catch((e) => e);
+  try {
+    while ((await readdir(join(fx.stateRoot, 'runc')).catch(() => [])).length === 0) await sleep(20);
+    const cleaner = node(['cleanup', fx.stateRoot]);
+    let report = '';
+    cleaner.stdout.setEncoding('utf8').on('data', (d: string) => (report += d));
+    await new Promise((resolve) => cleaner.on('close', resolve));
+    t.deepEqual(JSON.parse(report), { containers: [], mounts: [], dirs: [] });
+    t.is((await mountsUnder(snapshot.rootfs)).length, 1);
+  } finally {
+    ac.abort();
+    t.is((await running).code, 'E_RUNTIME_ABORTED');
+    await snapshot.release();
+  }
+});
