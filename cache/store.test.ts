@@ -1,9 +1,11 @@
 import test from 'ava';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import Database from 'better-sqlite3';
 import { MediaType, sha256Digest, type ImageConfig, type ImageManifest } from '../oci/index.js';
 import { openStore, type Store } from './index.js';
 
@@ -137,5 +139,49 @@ test('withLock excludes other holders of the same lock', async (t) => {
     } finally {
       other.close();
     }
+  });
+});
+
+test('openStore removes temp files of dead writers and index rows for blobs they never finished', async (t) => {
+  await withStore(async (s) => {
+    const root = s.root;
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    const deadPid = Number(dead.stdout);
+    await writeFile(join(root, 'tmp', `${deadPid}.blob.abc`), 'partial');
+    await writeFile(join(root, 'tmp', `${process.pid}.blob.live`), 'in progress');
+    // A dead session that recorded a blob but died before renaming it in.
+    const db = new Database(join(root, 'index.db'));
+    db.prepare('INSERT INTO sessions (id, pid, started_at) VALUES (?, ?, 0)').run('dead', deadPid);
+    db.prepare('INSERT INTO blobs (digest, size, created_at) VALUES (?, 1, 0)').run(sha256Digest('never renamed'));
+    db.prepare('INSERT INTO holds (session, digest) VALUES (?, ?)').run('dead', sha256Digest('never renamed'));
+    db.close();
+    const again = await openStore(root);
+    try {
+      t.deepEqual(await readdir(join(root, 'tmp')), [`${process.pid}.blob.live`]);
+      const check = new Database(join(root, 'index.db'), { readonly: true });
+      t.is((check.prepare('SELECT COUNT(*) AS n FROM blobs WHERE digest = ?').get(sha256Digest('never renamed')) as { n: number }).n, 0);
+      t.is((check.prepare("SELECT COUNT(*) AS n FROM sessions WHERE id = 'dead'").get() as { n: number }).n, 0);
+      check.close();
+    } finally {
+      again.close();
+    }
+  });
+});
+
+test('adoptLayerDir renames a directory in as a snapshot, once per diffID', async (t) => {
+  await withStore(async (s) => {
+    const diffID = sha256Digest('upper');
+    const upper = join(s.root, 'tmp', `${process.pid}.upper`);
+    await mkdir(upper);
+    await writeFile(join(upper, 'f'), 'x');
+    const snap = await s.adoptLayerDir(diffID, upper);
+    t.is(snap, join(s.root, 'snapshots', diffID.slice(7, 19)));
+    t.false(existsSync(upper));
+    t.is((await readFile(join(snap, 'f'))).toString(), 'x');
+    const second = join(s.root, 'tmp', `${process.pid}.upper2`);
+    await mkdir(second);
+    t.is(await s.adoptLayerDir(diffID, second), snap);
+    t.false(existsSync(second), 'the duplicate is removed');
+    t.is(await s.layerDir({ digest: sha256Digest('no blob needed'), diffID }), snap, 'layerDir finds the adopted dir');
   });
 });

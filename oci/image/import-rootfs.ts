@@ -35,12 +35,13 @@ export interface ImportedImage {
  */
 export async function importRootfs(store: ContentStore, tar: Readable, opts: ImportOptions = {}): Promise<ImportedImage> {
   const compression = opts.compression ?? 'gzip';
+  // Bad --change instructions fail before any data is read.
+  const containerConfig = applyChanges({ Env: [`PATH=${DEFAULT_PATH}`] }, opts.changes ?? []);
   const diff = new Hasher();
   const out = new PassThrough();
   const [, blob] = await Promise.all([pipeline(tar, diff, compressor(compression), out), store.writeBlob(out, { mediaType: ociLayerMediaType(compression) })]);
   const created = rfc3339(opts.created ?? creationTime());
   const platform = hostPlatform();
-  const containerConfig = applyChanges({ Env: [`PATH=${DEFAULT_PATH}`] }, opts.changes ?? []);
   const config: ImageConfig = {
     architecture: platform.architecture,
     config: containerConfig,
