@@ -29,13 +29,14 @@ export function mediaTypeFor(compression: Compression): string {
 }
 
 /**
- * zstd level 3 matches the zstd CLI default (and BuildKit's). Workers let zstd compress on
+ * Compression for layer blobs. zstd level 3 matches the zstd CLI default (and BuildKit's). Workers let zstd compress on
  * another core while Node reads files and builds the tar, as `zstd -T0` does.
  */
 export function createCompressor(compression: Compression, level?: number): Transform {
   switch (compression) {
     case 'gzip':
-      return createGzip({ level: level ?? zlib.Z_DEFAULT_COMPRESSION, chunkSize: 64 * 1024 });
+      // oci/image/codec.ts compresses with these same parameters, so one tar gives one blob digest either way.
+      return createGzip({ level: level ?? zlib.Z_DEFAULT_COMPRESSION, memLevel: 9, chunkSize: 64 * 1024 });
     case 'zstd':
       return new ZstdCompressStream(level ?? 3, Math.max(1, availableParallelism()));
     case 'none':

@@ -16,9 +16,11 @@
  *   `'overlay'` writes overlayfs whiteouts for a lower dir. Refuses (E_LAYER_UNSAFE_PATH) any
  *   entry that would land outside `targetDir`.
  * - `detectCompression(firstBytes: Buffer): Compression`, `mediaTypeFor(compression: Compression): string`.
+ * - `createCompressor(compression: Compression, level?: number): Transform`, `createDecompressor(compression: Compression): Transform`:
+ *   the streams packLayer and applyLayer use, for code that (de)compresses layer blobs itself.
  */
 export { applyLayer, type ApplyOptions } from './extract.js';
-export { detectCompression, mediaTypeFor, type Compression } from './compression.js';
+export { createCompressor, createDecompressor, detectCompression, mediaTypeFor, type Compression } from './compression.js';
 export { LayerError } from './errors.js';
 export { packLayer, type PackOptions, type PackedLayer } from './pack.js';
 export { createLayerTar, type LayerTarOptions } from './tar-writer.js';
