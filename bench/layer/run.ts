@@ -3,6 +3,7 @@
  * `tar c DIR | zstd -T0 -3` and `tar c DIR | gzip` on the same data in the same run.
  * Usage: node --import tsx bench/layer/run.ts [DIR] (default /tmp/kiln-bench/data/layer; created if missing).
  * Each figure is the median of RUNS (default 3) wall-clock runs; memory is peak RSS of the pack process.
+ * CPU seconds (user+system, all threads) are shown too: on a shared machine they are the steadier figure.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -23,14 +24,16 @@ execFileSync('sh', ['-c', `find "${dir}" -type f -exec cat {} + > /dev/null`]);
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-function timeShell(cmd: string): number {
-  const t = process.hrtime.bigint();
-  execFileSync('bash', ['-o', 'pipefail', '-c', cmd], { stdio: ['ignore', 'ignore', 'inherit'] });
-  return Number(process.hrtime.bigint() - t) / 1e9;
+function timeShell(cmd: string): { seconds: number; cpuSeconds: number } {
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %U %S', 'bash', '-o', 'pipefail', '-c', cmd], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr}`);
+  const [e, u, s] = r.stderr.trim().split('\n').pop()!.split(' ').map(Number) as [number, number, number];
+  return { seconds: e, cpuSeconds: u + s };
 }
 
 interface KilnRun {
   seconds: number;
+  cpuSeconds: number;
   peakMB: number;
   size: number;
 }
@@ -40,20 +43,30 @@ function timeKiln(compression: string, level?: number): KilnRun {
   if (level !== undefined) args.push(String(level));
   const r = spawnSync('/usr/bin/time', args, { encoding: 'utf8', cwd: join(here, '..', '..') });
   if (r.status !== 0) throw new Error(`pack-once failed: ${r.stderr}`);
-  const out = JSON.parse(r.stdout) as { seconds: number; size: number };
+  const out = JSON.parse(r.stdout) as { seconds: number; cpuSeconds: number; size: number };
   const peakKB = Number(r.stderr.trim().split('\n').pop());
-  return { seconds: out.seconds, peakMB: peakKB / 1024, size: out.size };
+  return { seconds: out.seconds, cpuSeconds: out.cpuSeconds, peakMB: peakKB / 1024, size: out.size };
 }
 
-function kilnRow(name: string, compression: string, level?: number): { name: string; seconds: number; peakMB: number; size: number } {
+interface Row {
+  name: string;
+  seconds: number;
+  cpuSeconds: number;
+  size: number;
+  peakMB?: number;
+}
+
+function kilnRow(name: string, compression: string, level?: number): Row {
   const all = Array.from({ length: runs }, () => timeKiln(compression, level));
-  return { name, seconds: median(all.map((r) => r.seconds)), peakMB: Math.max(...all.map((r) => r.peakMB)), size: all[0]!.size };
+  return { name, seconds: median(all.map((r) => r.seconds)), cpuSeconds: median(all.map((r) => r.cpuSeconds)), peakMB: Math.max(...all.map((r) => r.peakMB)), size: all[0]!.size };
 }
 
-function cliRow(name: string, cmd: string): { name: string; seconds: number; size: number } {
-  const seconds = median(Array.from({ length: runs }, () => timeShell(`${cmd} > /dev/null`)));
+function cliRow(name: string, cmd: string): Row {
+  const all = Array.from({ length: runs }, () => timeShell(`${cmd} > /dev/null`));
+  const seconds = median(all.map((r) => r.seconds));
+  const cpuSeconds = median(all.map((r) => r.cpuSeconds));
   const size = Number(execFileSync('bash', ['-o', 'pipefail', '-c', `${cmd} | wc -c`], { encoding: 'utf8' }).trim());
-  return { name, seconds, size };
+  return { name, seconds, cpuSeconds, size };
 }
 
 const tar = `tar cf - -C "${dir}" .`;
@@ -64,11 +77,11 @@ const gzipKiln = kilnRow('kiln packLayer gzip (level 6)', 'gzip');
 const gzipKilnFast = kilnRow('kiln packLayer gzip (level 1)', 'gzip', 1);
 
 const fmt = (n: number, d = 2): string => n.toFixed(d);
-const rows = [zstdCli, zstdKiln, gzipCli, gzipKiln, gzipKilnFast];
+const rows: Row[] = [zstdCli, zstdKiln, gzipCli, gzipKiln, gzipKilnFast];
 process.stdout.write(`bench/layer on ${dir} (median of ${runs})\n`);
 for (const r of rows) {
-  const mem = 'peakMB' in r ? `  peak ${fmt(r.peakMB as number, 0)} MB` : '';
-  process.stdout.write(`${r.name.padEnd(32)} ${fmt(r.seconds).padStart(6)} s  ${fmt(r.size / 2 ** 20, 1).padStart(6)} MiB${mem}\n`);
+  const mem = r.peakMB === undefined ? '' : `  peak ${fmt(r.peakMB, 0)} MB`;
+  process.stdout.write(`${r.name.padEnd(32)} ${fmt(r.seconds).padStart(6)} s wall ${fmt(r.cpuSeconds).padStart(6)} s cpu ${fmt(r.size / 2 ** 20, 1).padStart(6)} MiB${mem}\n`);
 }
-process.stdout.write(`zstd: kiln speed = ${fmt(zstdCli.seconds / zstdKiln.seconds)}x the zstd CLI pipeline (target >= 0.80x)\n`);
+process.stdout.write(`zstd: kiln speed = ${fmt(zstdCli.seconds / zstdKiln.seconds)}x the zstd CLI pipeline (target >= 0.80x); cpu ratio ${fmt(zstdCli.cpuSeconds / zstdKiln.cpuSeconds)}x\n`);
 process.stdout.write(`gzip: kiln speed = ${fmt(gzipCli.seconds / gzipKiln.seconds)}x the gzip CLI pipeline\n`);
