@@ -88,7 +88,10 @@ async function writeDocker(store: ContentStore, images: SaveImage[], tar: TarOut
         if (top) (repositories[repo] ??= {})[ref.tag] = digestHex(top.diffID);
       }
     }
-    entries.push({ Config: `${digestHex(img.configDigest)}.json`, RepoTags: repoTags.length > 0 ? repoTags : null, Layers: layerPaths });
+    // Several names of one image make one entry with all the names, as docker writes it.
+    const same = entries.find((e) => e.Config === `${digestHex(img.configDigest)}.json`);
+    if (same) same.RepoTags = [...(same.RepoTags ?? []), ...repoTags.filter((r) => !same.RepoTags?.includes(r))];
+    else entries.push({ Config: `${digestHex(img.configDigest)}.json`, RepoTags: repoTags, Layers: layerPaths });
   }
   const names: [string, () => Promise<void>][] = [];
   for (const c of configs) names.push([`${digestHex(c)}.json`, async () => tar.stream(`${digestHex(c)}.json`, await store.blobSize(c), store.openBlob(c))]);
@@ -96,7 +99,8 @@ async function writeDocker(store: ContentStore, images: SaveImage[], tar: TarOut
     names.push([`${hex}/`, () => tar.dir(`${hex}/`)]);
     names.push([`${hex}/layer.tar`, () => writeDockerLayer(store, tar, `${hex}/layer.tar`, l)]);
   }
-  names.push(['manifest.json', () => tar.file('manifest.json', JSON.stringify(entries))]);
+  const manifest = entries.map((e) => ({ ...e, RepoTags: e.RepoTags && e.RepoTags.length > 0 ? e.RepoTags : null }));
+  names.push(['manifest.json', () => tar.file('manifest.json', JSON.stringify(manifest))]);
   names.push(['repositories', () => tar.file('repositories', JSON.stringify(repositories))]);
   names.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   for (const [, write] of names) await write();
