@@ -3,7 +3,7 @@
  * next to `skopeo copy` of the same image in the same run. Each tool gets its own fresh registry
  * so neither finds the other's blobs.
  *
- *   node --import tsx bench/registry/run.ts [--mib 512] [--runs 1]
+ *   node --import tsx bench/registry/run.ts [--mib 512] [--runs 1] [--concurrency 3]
  */
 import { execFile } from 'node:child_process';
 import { link, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -16,7 +16,8 @@ import { makeImage, randomDir } from '../../test/registry-image.js';
 import { startRegistry } from '../../test/registry-server.js';
 
 const run = promisify(execFile);
-const { values } = parseArgs({ options: { mib: { type: 'string', default: '512' }, runs: { type: 'string', default: '1' } } });
+const { values } = parseArgs({ options: { mib: { type: 'string', default: '512' }, runs: { type: 'string', default: '1' }, concurrency: { type: 'string', default: '3' } } });
+const concurrency = Number(values.concurrency);
 const totalMiB = Number(values.mib);
 const runs = Number(values.runs);
 const LAYERS = 4;
@@ -60,10 +61,10 @@ try {
       const pullDir = join(tmp, `pull-${tool}-${r}`);
       try {
         if (tool === 'kiln') {
-          results['kiln push']!.push(await timed(() => pushImage(store, 'bench/image:1', target)));
+          results['kiln push']!.push(await timed(() => pushImage(store, 'bench/image:1', target, { concurrency })));
           const fresh = await openStore(pullDir);
           try {
-            results['kiln pull']!.push(await timed(() => pullImage(fresh, target)));
+            results['kiln pull']!.push(await timed(() => pullImage(fresh, target, { concurrency })));
           } finally {
             fresh.close();
           }
@@ -78,7 +79,7 @@ try {
     }
   }
   store.close();
-  console.log(`registry benchmark: ${totalMiB} MiB image in ${LAYERS} layers, ${runs} run(s), median seconds`);
+  console.log(`registry benchmark: ${totalMiB} MiB image in ${LAYERS} layers, kiln concurrency ${concurrency}, ${runs} run(s), median seconds`);
   for (const [name, xs] of Object.entries(results)) {
     console.log(`${name.padEnd(12)} ${median(xs).toFixed(2).padStart(7)} s  ${(totalMiB / median(xs)).toFixed(0).padStart(5)} MiB/s   [${xs.map((x) => x.toFixed(2)).join(', ')}]`);
   }

@@ -426,7 +426,8 @@ export class RegistryClient {
    * the range), so nothing already received is fetched twice.
    */
   getBlob(repository: string, digest: string, size: number, options: { verify?: boolean } = {}): Readable {
-    const out = new PassThrough();
+    // A few MiB of slack so the socket is not paused for every 64 KiB chunk the disk has not taken yet.
+    const out = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
     this.fetchBlob(repository, digest, size, options.verify ?? true, out).then(
       () => out.end(),
       (err: unknown) => out.destroy(err as Error),
