@@ -2,6 +2,7 @@ import test from 'ava';
 import { existsSync } from 'node:fs';
 import { chmod, chown, link, lstat, mkdir, mkdtemp, readFile, readlink, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { getAttribute, setAttribute } from 'fs-xattr';
 import { dirname, join } from 'node:path';
 import { openStore } from '../../cache/index.js';
 import { openContext, SourceNotFoundError } from '../context/index.js';
@@ -223,5 +224,17 @@ test('resolveChown: names through the rootfs passwd/group, numeric uid alone dou
     t.deepEqual(await resolveChown(d.dst, '33'), { uid: 33, gid: 33 });
     t.deepEqual(await resolveChown(d.dst, '33:44'), { uid: 33, gid: 44 });
     await t.throwsAsync(resolveChown(d.dst, 'ghost'), { message: /unable to find user ghost/ });
+  });
+});
+
+test('extended attributes such as file capabilities survive the copy, even with --chown', async (t) => {
+  await withDirs({ 'bin/ping': 'elf' }, async (d) => {
+    // cap_net_raw+ep in the VFS_CAP_REVISION_2 layout.
+    const cap = Buffer.from('0000000200200000000000000000000000000000', 'hex');
+    await setAttribute(join(d.src, 'bin/ping'), 'security.capability', cap);
+    await setAttribute(join(d.src, 'bin/ping'), 'user.note', 'kept');
+    await run(d, { sources: ['bin'], dest: '/usr/bin/', chown: { uid: 5, gid: 5 } });
+    t.deepEqual(await getAttribute(join(d.dst, 'usr/bin/ping'), 'security.capability'), cap);
+    t.is((await getAttribute(join(d.dst, 'usr/bin/ping'), 'user.note')).toString(), 'kept');
   });
 });

@@ -18,6 +18,7 @@ import { compileMatcher, selectSources, TreeView, type BuildContext, type PathMa
 import { parseChmod, type ModeChange } from './chmod.js';
 import { FileOpError } from './errors.js';
 import { mkdirAllScoped, resolveScoped, type Owner } from './scoped-path.js';
+import { copyXattrsSync } from './xattrs.js';
 
 export interface CopyOptions {
   /** The tree sources are read from: the context dir, or another stage's/image's rootfs. */
@@ -173,6 +174,7 @@ class CopyJob {
       const { uid, gid } = this.owner ?? e;
       chownSync(path, uid, gid);
       chmodSync(path, this.modeChange ? this.modeChange(e.mode, true) : e.mode);
+      copyXattrsSync(e.path, path);
       utimesSync(path, nsToSeconds(e.atimeNs), nsToSeconds(e.mtimeNs));
     }
   }
@@ -196,6 +198,7 @@ class CopyJob {
     this.replace(target, () => copyFileSync(e.path, target, fsc.COPYFILE_FICLONE | fsc.COPYFILE_EXCL));
     if (uid !== this.myUid || gid !== this.myGid) chownSync(target, uid, gid);
     chmodSync(target, this.modeChange ? this.modeChange(e.mode, false) : e.mode);
+    copyXattrsSync(e.path, target);
     utimesSync(target, nsToSeconds(e.atimeNs), nsToSeconds(e.mtimeNs));
     if (e.nlink > 1) this.linked.set(key, target);
   }
