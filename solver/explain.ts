@@ -31,8 +31,17 @@ export function loadPrevious(store: Store, identity: string): StepInputs | undef
   return store.getCacheRecord<StepInputs>(identity);
 }
 
+/** Records a step's inputs, and its key apart so a cached step can check it cheaply. */
 export function remember(store: Store, identity: string, inputs: StepInputs): void {
-  store.putCacheRecord(identity, inputs);
+  store.transaction(() => {
+    store.putCacheRecord(identity, inputs);
+    store.putCacheRecord(`${identity}:key`, inputs.key);
+  });
+}
+
+/** The key a step had last time, without reading its (possibly large) inputs. */
+export function rememberedKey(store: Store, identity: string): string | undefined {
+  return store.getCacheRecord<string>(`${identity}:key`);
 }
 
 export interface ExplainContext {

@@ -7,7 +7,7 @@ import { rfc3339, type LayerDescriptor } from '../oci/index.js';
 import { createSnapshot, type RuntimeMount, type Snapshot } from '../runtime/index.js';
 import { imageResult, resolveImage, scratchResult } from './base-image.js';
 import { StepFailedError } from './errors.js';
-import { explainMiss, loadPrevious, remember, stepIdentity, type StepInputs } from './explain.js';
+import { explainMiss, loadPrevious, remember, rememberedKey, stepIdentity, type StepInputs } from './explain.js';
 import { StageVariables } from './frontend/args.js';
 import { expandInstruction, makeExpander } from './frontend/expand.js';
 import { ImageState } from './frontend/image-state.js';
@@ -167,7 +167,7 @@ class StageBuilder {
         s.emit({ type: 'cached', vertex, name, stage: this.p.label });
         s.stats.cached++;
         // Only a changed record is written: a fully cached rebuild stays read-only.
-        if (canonicalJson(loadPrevious(s.store, identity)) !== canonicalJson(inputs)) remember(s.store, identity, inputs);
+        if (rememberedKey(s.store, identity) !== key) remember(s.store, identity, inputs);
         return rec;
       }
     }
