@@ -144,6 +144,8 @@ test('ADD of a URL fails clearly on a checksum mismatch and on an HTTP error, le
       t.is(e2!.code, 'E_ADD_FETCH');
       t.regex(e2!.message, /404/);
       await t.throwsAsync(run(d, { sources: [`${base}/files/tool.sh`], dest: '/t/', checksum: 'md5:abc' }), { instanceOf: FileOpError, message: /invalid --checksum/ });
+      await writeFile(join(d.src, 'local'), 'x');
+      await t.throwsAsync(run(d, { sources: ['local'], dest: '/t/', checksum: BODY_SHA }), { instanceOf: FileOpError, message: /non-HTTP\(S\) sources/ });
     });
   });
 });

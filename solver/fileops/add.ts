@@ -29,6 +29,11 @@ export async function add(o: AddOptions): Promise<void> {
     });
   }
   const local = o.sources.filter((s) => !isUrlSource(s));
+  if (o.checksum !== undefined && local.length > 0) {
+    throw new FileOpError('E_ADD_CHECKSUM', `checksum can't be specified for non-HTTP(S) sources: ${local[0]}`, {
+      hint: '--checksum verifies downloads; drop it for files from the build context',
+    });
+  }
   for (const url of o.sources.filter(isUrlSource)) await addUrl(url, o);
   if (local.length === 0) return;
   const view = o.context ? o.context.view : new TreeView(o.sourceRoot);
