@@ -1,8 +1,8 @@
 import { basename } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { createCompressor } from '../layer/index.js';
 import { applyChanges } from './changes.js';
-import { compressor } from './codec.js';
 import type { ContentStore } from './content.js';
 import { buildManifest } from './manifest.js';
 import { MediaType, ociLayerMediaType, type LayerCompression } from './media-types.js';
@@ -39,7 +39,7 @@ export async function importRootfs(store: ContentStore, tar: Readable, opts: Imp
   const containerConfig = applyChanges({ Env: [`PATH=${DEFAULT_PATH}`] }, opts.changes ?? []);
   const diff = new Hasher();
   const out = new PassThrough();
-  const [, blob] = await Promise.all([pipeline(tar, diff, compressor(compression), out), store.writeBlob(out, { mediaType: ociLayerMediaType(compression) })]);
+  const [, blob] = await Promise.all([pipeline(tar, diff, createCompressor(compression), out), store.writeBlob(out, { mediaType: ociLayerMediaType(compression) })]);
   const created = rfc3339(opts.created ?? creationTime());
   const platform = hostPlatform();
   const config: ImageConfig = {

@@ -2,9 +2,8 @@ import { createReadStream } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
-import { detectCompression } from '../layer/index.js';
+import { createCompressor, createDecompressor, detectCompression } from '../layer/index.js';
 import { normalizeReference } from '../reference.js';
-import { compressor, decompressor } from './codec.js';
 import type { ContentStore } from './content.js';
 import { isDigest } from './digest.js';
 import { ArchiveError } from './errors.js';
@@ -175,7 +174,7 @@ async function storeDockerLayer(store: ContentStore, entry: Readable): Promise<L
     const diff = new Hasher();
     const out = new PassThrough();
     const mediaType = ociLayerMediaType('gzip');
-    const [, blob] = await Promise.all([pipeline(stream, diff, compressor('gzip'), out), store.writeBlob(out, { mediaType })]);
+    const [, blob] = await Promise.all([pipeline(stream, diff, createCompressor('gzip'), out), store.writeBlob(out, { mediaType })]);
     return { mediaType, ...blob, diffID: diff.digest() };
   }
   const toBlob = new PassThrough();
@@ -188,6 +187,6 @@ async function storeDockerLayer(store: ContentStore, entry: Readable): Promise<L
   stream.pipe(toDiff);
   const sink = hashingSink();
   const mediaType = ociLayerMediaType(compression);
-  const [blob] = await Promise.all([store.writeBlob(toBlob, { mediaType }), pipeline(toDiff, decompressor(compression), sink)]);
+  const [blob] = await Promise.all([store.writeBlob(toBlob, { mediaType }), pipeline(toDiff, createDecompressor(compression), sink)]);
   return { mediaType, ...blob, diffID: sink.result().digest };
 }

@@ -1,8 +1,7 @@
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { familiarReference, parseReference } from '../reference.js';
-import { detectCompression } from '../layer/index.js';
-import { decompressor } from './codec.js';
+import { createDecompressor, detectCompression } from '../layer/index.js';
 import type { ContentStore } from './content.js';
 import { digestHex } from './digest.js';
 import { ArchiveError } from './errors.js';
@@ -114,7 +113,7 @@ async function writeDockerLayer(store: ContentStore, tar: TarOut, name: string, 
   const first = await peek(store.openBlob(layer.digest), 4);
   const compression = detectCompression(first.head);
   const sink = hashingSink();
-  await pipeline(first.stream, decompressor(compression), sink);
+  await pipeline(first.stream, createDecompressor(compression), sink);
   const { digest, size } = sink.result();
   if (digest !== layer.diffID) {
     throw new ArchiveError(`layer ${layer.digest} uncompresses to ${digest}, but the image config says ${layer.diffID}`, {
@@ -122,7 +121,7 @@ async function writeDockerLayer(store: ContentStore, tar: TarOut, name: string, 
     });
   }
   const blob = store.openBlob(layer.digest);
-  const plain = decompressor(compression);
+  const plain = createDecompressor(compression);
   blob.on('error', (e) => plain.destroy(e));
   await tar.stream(name, size, blob.pipe(plain));
 }
