@@ -12,7 +12,12 @@ export async function commitUpperDir(store: Store, upperDir: string): Promise<La
   return { mediaType: info.mediaType, digest: blob.digest, size: blob.size, diffID: info.diffID };
 }
 
-/** Extracted dirs of a layer chain, bottom-most first (what a snapshot's lowerDirs wants). */
-export function layerDirs(store: Store, layers: readonly LayerDescriptor[]): Promise<string[]> {
-  return Promise.all(layers.map((l) => store.layerDir(l)));
+/**
+ * Extracted dirs of a layer chain, bottom-most first (what a snapshot's lowerDirs wants). A layer
+ * that comes twice (two empty RUN layers, say) is kept only at its top-most place: overlayfs
+ * refuses a lower dir given twice, and the lower copy adds nothing the upper one does not.
+ */
+export async function layerDirs(store: Store, layers: readonly LayerDescriptor[]): Promise<string[]> {
+  const dirs = await Promise.all(layers.map((l) => store.layerDir(l)));
+  return dirs.filter((d, i) => dirs.indexOf(d, i + 1) === -1);
 }

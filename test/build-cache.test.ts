@@ -85,3 +85,36 @@ test('the same step reached from two stages runs once', async (t) => {
     await cleanup();
   }
 });
+
+test('RUN mounts (secret file and env, bind from context, tmpfs, cache) and repeated empty layers', async (t) => {
+  const { root, cleanup } = await freshRoot();
+  const ctx = await contextCopy('cache');
+  try {
+    await writeFile(join(ctx, 'tok.txt'), 's3cret');
+    await writeFile(
+      join(ctx, 'Dockerfile'),
+      [
+        'FROM busybox',
+        'RUN --mount=type=secret,id=tok test "$(cat /run/secrets/tok)" = s3cret',
+        'RUN --mount=type=secret,id=tok,env=TOK test "$TOK" = s3cret',
+        'RUN --mount=type=bind,source=src,target=/m cat /m/a.txt > /from-bind',
+        'RUN --mount=type=tmpfs,target=/scratch touch /scratch/x && test ! -e /x',
+        'RUN --mount=type=cache,target=/c echo run >> /c/f && cp /c/f /cache-seen',
+        '',
+      ].join('\n'),
+    );
+    const opts = { ...(await dockerfileOptions(root, ctx)), tags: ['mounts'], secrets: new Map([['tok', { id: 'tok', file: join(ctx, 'tok.txt') }]]) };
+    const r = await tracedBuild(opts);
+    t.is(r.ran.length, 5);
+    const fs = await rootfsOf(root, 'mounts');
+    t.is(await readFile(join(fs, 'from-bind'), 'utf8'), 'a\n');
+    t.is(await readFile(join(fs, 'cache-seen'), 'utf8'), 'run\n');
+    await t.throwsAsync(readFile(join(fs, 'run/secrets/tok')), undefined, 'secrets never land in a layer');
+    // The secret's value is not part of the key: a different value still hits the cache.
+    await writeFile(join(ctx, 'tok.txt'), 'other');
+    t.deepEqual((await tracedBuild(opts)).ran, []);
+  } finally {
+    await rm(ctx, { recursive: true, force: true });
+    await cleanup();
+  }
+});
