@@ -1,4 +1,4 @@
-import { lstat, mkdir, rmdir, stat, unlink, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, rmdir, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { runCommand } from './command.js';
 import { resolveInRoot } from './scoped-path.js';
@@ -45,27 +45,41 @@ export async function createMountpoints(rootfs: string, mounts: OciMount[]): Pro
 
 /** Removes the stubs while they are still empty: whatever the command put there stays. */
 export async function removeMountpointStubs(chains: StubChain[]): Promise<void> {
-  for (const chain of [...chains].reverse()) {
-    const untouched = await lstat(chain.parent, { bigint: true }).then(
-      (s) => s.mtimeNs === chain.stubbedMtimeNs,
+  // Chains sharing a parent (/etc/hosts and /etc/resolv.conf) are undone together: the parent is
+  // untouched if it still has the mtime the last stub gave it, and gets the one it had before the first.
+  const byParent = new Map<string, StubChain[]>();
+  for (const chain of chains) byParent.set(chain.parent, [...(byParent.get(chain.parent) ?? []), chain]);
+  for (const [parent, group] of [...byParent].reverse()) {
+    const untouched = await lstat(parent, { bigint: true }).then(
+      (s) => s.mtimeNs === group[group.length - 1]!.stubbedMtimeNs,
       () => false,
     );
     let removedAll = true;
-    for (const path of chain.created) {
-      if (!(await removeIfEmpty(path))) {
-        removedAll = false;
-        break;
+    for (const chain of [...group].reverse()) {
+      for (const path of chain.created) {
+        if (!(await removeIfEmpty(path))) {
+          removedAll = false;
+          break;
+        }
       }
     }
-    if (removedAll && untouched) await restoreMtime(chain.parent, chain.originalMtimeNs);
+    if (removedAll && untouched) await restoreMtime(parent, group[0]!.originalMtimeNs);
   }
 }
 
-/** Node's utimes goes through a double and loses nanoseconds; touch keeps them exact. */
+/**
+ * Node's utimes goes through a double and loses nanoseconds, which is fine for the whole seconds
+ * extracted layers have; anything finer goes through touch, which keeps them exact.
+ */
 async function restoreMtime(path: string, ns: bigint): Promise<void> {
   const seconds = ns / 1_000_000_000n;
-  const fraction = (ns % 1_000_000_000n).toString().padStart(9, '0');
-  await runCommand('touch', ['-c', '-m', '-d', `@${seconds}.${fraction}`, path]);
+  const fraction = ns % 1_000_000_000n;
+  if (fraction === 0n) {
+    const { atime } = await lstat(path);
+    await utimes(path, atime, Number(seconds));
+    return;
+  }
+  await runCommand('touch', ['-c', '-m', '-d', `@${seconds}.${fraction.toString().padStart(9, '0')}`, path]);
 }
 
 async function removeIfEmpty(path: string): Promise<boolean> {

@@ -1,0 +1,97 @@
+/**
+ * bench/exec: per-execution overhead of kiln's runtime over bare runc.
+ *   node --import tsx bench/exec/run.ts [N]
+ * Interleaves N runs each of: bare `runc run` of a prepared bundle; kiln `exec` on a prepared
+ * rootfs; and the full RUN-step path (overlay snapshot + exec + release). Prints medians.
+ */
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { checkRuntime, createSnapshot, exec } from '../../runtime/index.js';
+
+const run = promisify(execFile);
+const n = Number(process.argv[2] ?? 50);
+const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+const dir = await mkdtemp(join(tmpdir(), 'kiln-bench-exec-'));
+try {
+  const rootfs = join(dir, 'rootfs');
+  // The fixture script's busybox check can lose a SIGPIPE race; retry rather than fail the bench.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await run('bash', [join(repo, 'fixtures', 'make-busybox-rootfs.sh'), rootfs]);
+      break;
+    } catch (err) {
+      if (attempt === 5) throw err;
+    }
+  }
+  const runc = await checkRuntime();
+  const bundle = join(dir, 'bundle');
+  await run(runc, ['spec', '--bundle', dir]);
+  const spec = JSON.parse(await readFile(join(dir, 'config.json'), 'utf8'));
+  spec.process.terminal = false;
+  spec.process.args = ['/bin/true'];
+  spec.root = { path: rootfs, readonly: true };
+  await run('mkdir', ['-p', bundle]);
+  await writeFile(join(bundle, 'config.json'), JSON.stringify(spec));
+  const bareRoot = join(dir, 'bare-runc');
+  const stateRoot = join(dir, 'state');
+
+  const bare = async (i: number) => {
+    await new Promise<void>((resolve, reject) => {
+      const child = spawn(runc, ['--root', bareRoot, 'run', '--bundle', bundle, `bench-${i}`], { stdio: 'ignore' });
+      child.on('error', reject);
+      child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`runc exited ${code}`))));
+    });
+  };
+  const kilnExec = async () => {
+    await exec({ stateRoot, rootfs, args: ['/bin/true'] });
+  };
+  const kilnStep = async () => {
+    const snapshot = await createSnapshot({ stateRoot, lowerDirs: [rootfs] });
+    try {
+      await exec({ stateRoot, rootfs: snapshot.rootfs, args: ['/bin/true'] });
+    } finally {
+      await snapshot.release();
+    }
+  };
+
+  // Warm up page cache, runc and kiln's one-time checks.
+  await bare(-1);
+  await kilnExec();
+  await kilnStep();
+
+  const times = { bare: [] as number[], exec: [] as number[], step: [] as number[] };
+  for (let i = 0; i < n; i++) {
+    let t = performance.now();
+    await bare(i);
+    times.bare.push(performance.now() - t);
+    t = performance.now();
+    await kilnExec();
+    times.exec.push(performance.now() - t);
+    t = performance.now();
+    await kilnStep();
+    times.step.push(performance.now() - t);
+  }
+  const median = (xs: number[]) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+  };
+  const m = { bare: median(times.bare), exec: median(times.exec), step: median(times.step) };
+  const f = (x: number) => `${x.toFixed(1)} ms`;
+  process.stdout.write(
+    [
+      `bench/exec: ${n} sequential runs of /bin/true each (load average ${loadavg()[0]!.toFixed(1)})`,
+      `  bare runc run (prepared bundle)        median ${f(m.bare)}`,
+      `  kiln exec (prepared rootfs)            median ${f(m.exec)}   overhead ${f(m.exec - m.bare)}`,
+      `  kiln snapshot + exec + release (RUN)   median ${f(m.step)}   overhead ${f(m.step - m.bare)}`,
+      `  target: exec overhead under 40 ms: ${m.exec - m.bare < 40 ? 'met' : 'NOT met'}`,
+      '',
+    ].join('\n'),
+  );
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
