@@ -124,7 +124,10 @@ async function buildWith(store: Store, opts: BuildOptions): Promise<BuildResult>
       final = await session.stageResult(plan.target);
       await Promise.all(plan.order.map((i) => session.stageResult(i)));
     } catch (e) {
-      await scheduler.idle();
+      // Every stage stops at its next step once the scheduler is aborted; wait for that, so
+      // nothing still uses the store or a snapshot after the build has returned.
+      scheduler.fail(e);
+      await Promise.allSettled([...results.values()]);
       throw scheduler.firstError ?? e;
     }
     const result = await writeImage(store, final, opts, session.stats);

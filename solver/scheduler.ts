@@ -68,9 +68,4 @@ export class Scheduler {
     this.running.set(key, p);
     return p;
   }
-
-  /** Waits for everything started to settle (used before tearing down after a failure). */
-  async idle(): Promise<void> {
-    await this.queue.onIdle();
-  }
 }
