@@ -96,6 +96,7 @@ class Extractor {
   private dirs: DeferredDir[] = [];
   /** Paths this layer wrote, which an opaque marker in the same layer must not delete. */
   private readonly written = new Set<string>();
+  private readonly isOwn = (relPath: string): boolean => this.written.has(relPath);
 
   constructor(
     private readonly root: string,
@@ -131,7 +132,7 @@ class Extractor {
     if (dir === undefined) {
       // Entries come parent-first, so the grandparent is usually known: resolve one component, not the whole path.
       const up = this.resolved.get(parentParts.slice(0, -1).join('/'));
-      dir = up && parentParts.length > 0 ? await resolveDir(this.root, parentParts.slice(-1), name, true, up) : await resolveDir(this.root, parentParts, name, true);
+      dir = up && parentParts.length > 0 ? await resolveDir(this.root, parentParts.slice(-1), name, true, up, this.isOwn) : await resolveDir(this.root, parentParts, name, true, [], this.isOwn);
       this.resolved.set(relParent, dir!);
     }
     return join(this.root, ...dir!);
@@ -220,7 +221,7 @@ class Extractor {
   private async hardLink(path: string, h: TarHeader): Promise<void> {
     const parts = entryComponents(h.linkname, true);
     if (parts.length === 0) throw unsafePath(h.name, 'a hard link to the layer root');
-    const dir = await resolveDir(this.root, parts.slice(0, -1), h.name, false);
+    const dir = await resolveDir(this.root, parts.slice(0, -1), h.name, false, [], this.isOwn);
     const target = dir && join(this.root, ...dir, parts[parts.length - 1]!);
     const st = target && (await lstat(target).catch(() => undefined));
     if (!target || !st) {
@@ -251,7 +252,7 @@ class Extractor {
     const overlay = this.whiteouts === 'overlay';
     const target = base.slice(WHITEOUT_PREFIX.length);
     if (target === '' || target === '.' || target === '..') throw unsafePath(name, 'a whiteout that names no file');
-    const resolved = await resolveDir(this.root, parentParts, name, overlay);
+    const resolved = await resolveDir(this.root, parentParts, name, overlay, [], this.isOwn);
     if (resolved === undefined) return; // apply: nothing below to delete
     const dir = join(this.root, ...resolved);
     if (base === OPAQUE_MARKER) {

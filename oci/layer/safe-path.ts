@@ -33,9 +33,13 @@ export function entryComponents(name: string, rooted = false): string[] {
 }
 
 /**
- * The real path of the directory `components` names under `root`, following only symlinks
- * that stay inside `root` (relative targets that never climb above it). Absolute symlink
- * targets are refused rather than reinterpreted: on the host they point outside.
+ * The real path of the directory `components` names under `root`, never leaving `root`.
+ *
+ * A symlink the layer being applied wrote itself is followed only when its target is relative
+ * and stays inside: a tar that plants a link and then writes through it is hostile. A symlink
+ * that was already in the tree (from a lower layer, e.g. Debian's `var/run -> /run`) is
+ * resolved as it would be inside the container, as containerd and docker do: an absolute
+ * target starts again from `root`, and `..` at `root` stays at `root`.
  * Missing directories are created (0755) when `create` is set, else the result is undefined.
  * Returns the real path's components relative to `root`.
  */
@@ -46,16 +50,19 @@ export async function resolveDir(
   create: boolean,
   /** Components of a directory already resolved by this function to start from. */
   from: string[] = [],
+  /** Whether the path (relative to `root`) was written by the layer being applied. */
+  writtenByLayer: (relPath: string) => boolean = () => true,
 ): Promise<string[] | undefined> {
   const resolved = [...from];
   const queue = [...components];
   let hops = 0;
+  let inContainerView = false;
   while (queue.length > 0) {
     const c = queue.shift()!;
     if (c === '' || c === '.') continue;
     if (c === '..') {
-      if (resolved.length === 0) throw unsafePath(entryName, 'a symlink on its path leads out of the target');
-      resolved.pop();
+      if (resolved.length > 0) resolved.pop();
+      else if (!inContainerView) throw unsafePath(entryName, 'a symlink on its path leads out of the target');
       continue;
     }
     const path = join(root, ...resolved, c);
@@ -76,7 +83,10 @@ export async function resolveDir(
     } else if (st.isSymbolicLink()) {
       if (++hops > MAX_HOPS) throw unsafePath(entryName, 'too many levels of symlinks on its path');
       const target = await readlink(path);
-      if (target.startsWith('/')) throw unsafePath(entryName, `it would be written through the absolute symlink ${c} -> ${target}`);
+      const own = writtenByLayer([...resolved, c].join('/'));
+      if (own && target.startsWith('/')) throw unsafePath(entryName, `it would be written through the absolute symlink ${c} -> ${target}`);
+      if (!own) inContainerView = true;
+      if (target.startsWith('/')) resolved.length = 0;
       queue.unshift(...target.split('/'));
     } else {
       throw new LayerError('E_LAYER_CORRUPT', `layer entry "${entryName}" refused: "${c}" on its path is not a directory`, {
