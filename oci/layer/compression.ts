@@ -35,7 +35,7 @@ export function mediaTypeFor(compression: Compression): string {
 export function createCompressor(compression: Compression, level?: number): Transform {
   switch (compression) {
     case 'gzip':
-      // oci/image/codec.ts compresses with these same parameters, so one tar gives one blob digest either way.
+      // Every gzip layer in kiln comes from here, so the same tar always gives the same blob digest.
       return createGzip({ level: level ?? zlib.Z_DEFAULT_COMPRESSION, memLevel: 9, chunkSize: 64 * 1024 });
     case 'zstd':
       return new ZstdCompressStream(level ?? 3, Math.max(1, availableParallelism()));
