@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../cache/index.js';
 import { reportError } from '../cli/report-error.js';
-import { build } from '../solver/index.js';
+import { build, newBuildId, subscribe, type VertexEvent } from '../solver/index.js';
 import { dockerfileOptions, freshRoot, kiln } from './build-helpers.js';
 
 /** Builds `dockerfile` in a context of its own with the CLI; returns the CLI result and the root. */
@@ -113,4 +113,26 @@ test('an undefined variable in ${X:?}', async (t) => {
   t.regex(r.stderr, /Dockerfile:3:1: X: is required\n  WORKDIR \$\{X:\?is required\}\n  \^/);
   t.true(await storeConsistent(r.root));
   t.false(existsSync(join(r.root, 'logs', 'builds')) && (await readdir(join(r.root, 'logs', 'builds'))).length > 0, 'no step ran, so no logs');
+});
+
+test('a failing step cancels the steps still running in other stages', async (t) => {
+  const { root, cleanup } = await freshRoot();
+  const ctx = await mkdtemp(join(tmpdir(), 'kiln-err-'));
+  t.teardown(async () => {
+    await rm(ctx, { recursive: true, force: true });
+    await cleanup();
+  });
+  await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox AS slow\nRUN sleep 60\nFROM busybox AS bad\nRUN sleep 1; exit 7\nFROM busybox\nCOPY --from=slow /etc/passwd /a\nCOPY --from=bad /etc/passwd /b\n');
+  const buildId = newBuildId();
+  const events: VertexEvent[] = [];
+  const off = subscribe(buildId, (e) => events.push(e));
+  const err = await t.throwsAsync(build({ ...(await dockerfileOptions(root, ctx)), jobs: 4, buildId }));
+  off();
+  t.is((err as { code?: string }).code, 'E_BUILD_STEP_FAILED');
+  const slow = events.find((e) => e.type === 'start' && e.name.endsWith('RUN sleep 60'))!;
+  t.truthy(slow);
+  t.true(events.some((e) => e.vertex === slow.vertex && e.type === 'error'), 'the running sleep was stopped');
+  t.false(events.some((e) => e.vertex === slow.vertex && e.type === 'complete'));
+  t.regex(err!.message, /stage bad: RUN sleep 1; exit 7 failed with exit code 7/);
+  t.true(await storeConsistent(root));
 });
