@@ -1,16 +1,10 @@
 /** Test helper: builds small multi-layer images straight into a store from directories. */
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { chmod, copyFile, mkdir, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Store } from '../cache/index.js';
 import { MediaType, packLayer, type Compression, type Descriptor, type ImageConfig, type ImageManifest } from '../oci/index.js';
-
-const run = promisify(execFile);
-const here = dirname(fileURLToPath(import.meta.url));
 
 export interface LayerSpec {
   dir: string;
@@ -47,10 +41,19 @@ export async function makeImage(store: Store, name: string, layers: LayerSpec[],
   return m.digest;
 }
 
-/** The busybox rootfs from fixtures/make-busybox-rootfs.sh. */
+/**
+ * A minimal busybox root filesystem: the static binary with a few applet links, /etc/passwd and
+ * /etc/group as fixtures/make-busybox-rootfs.sh writes them (without its ~400 links, which are slow to make).
+ */
 export async function busyboxDir(parent: string): Promise<string> {
   const dir = join(parent, 'busybox');
-  await run('bash', [join(here, '..', 'fixtures', 'make-busybox-rootfs.sh'), dir]);
+  for (const d of ['bin', 'etc', 'tmp', 'root', 'proc', 'sys', 'dev']) await mkdir(join(dir, d), { recursive: true });
+  await chmod(join(dir, 'tmp'), 0o1777);
+  await copyFile('/bin/busybox', join(dir, 'bin', 'busybox'));
+  await chmod(join(dir, 'bin', 'busybox'), 0o755);
+  for (const applet of ['sh', 'cat', 'head', 'ls', 'echo']) await symlink('/bin/busybox', join(dir, 'bin', applet));
+  await writeFile(join(dir, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n');
+  await writeFile(join(dir, 'etc', 'group'), 'root:x:0:\nnogroup:x:65534:\n');
   return dir;
 }
 

@@ -11,7 +11,7 @@ import { openStore } from '../cache/index.js';
 import { MediaType, pullImage, pushImage, RegistryClient, RegistryError, type ImageIndex } from '../oci/index.js';
 import { kiln } from './registry-cli.js';
 import { busyboxDir, makeImage, randomDir, textDir } from './registry-image.js';
-import { startRegistry, type RegistryServer } from './registry-server.js';
+import { freePort, startRegistry, type RegistryServer } from './registry-server.js';
 
 const run = promisify(execFile);
 
@@ -73,9 +73,13 @@ test.serial('kiln push, skopeo agrees on the digest, kiln pull into a fresh root
     b.close();
   }
 
-  const again = await kiln(['--root', freshRoot, 'pull', target]);
-  t.is(again.code, 0, again.stderr);
-  t.true(again.stdout.includes('Image is up to date'), again.stdout);
+  const store = await openStore(freshRoot);
+  try {
+    const again = await pullImage(store, target);
+    t.is(again.downloaded, 0, 'a second pull finds every blob in the store');
+  } finally {
+    store.close();
+  }
 });
 
 test.serial('the pulled multi-layer image runs with kiln run (runc)', async (t) => {
@@ -286,13 +290,17 @@ test.serial('errors name what was missing and never show a stack trace', async (
   t.regex(missing.stderr, /not found: manifest 127\.0\.0\.1:\d+\/kiln\/app:nope \(registry said: MANIFEST_UNKNOWN/);
   t.notRegex(missing.stderr, /\n\s+at /);
 
-  const noRepo = await kiln(['--root', root, 'pull', `${reg.host}/kiln/none:1`]);
-  t.is(noRepo.code, 1);
-  t.regex(noRepo.stderr, /not found: manifest .*kiln\/none:1 \(registry said: (NAME|MANIFEST)_UNKNOWN/);
-
-  const port = reg.port + 1 === 65536 ? reg.port - 1 : reg.port + 1;
-  const down = await kiln(['--root', root, 'pull', `127.0.0.1:${port}/x/y:1`]);
-  t.is(down.code, 1);
-  t.regex(down.stderr, /registry 127\.0\.0\.1:\d+ is unreachable/);
-  t.regex(down.stderr, /hint: check that the registry is running/);
+  const store = await openStore(root);
+  try {
+    const noRepo = await t.throwsAsync(pullImage(store, `${reg.host}/kiln/none:1`), { instanceOf: RegistryError });
+    t.is(noRepo?.code, 'E_REGISTRY_NOT_FOUND');
+    t.regex(noRepo?.message ?? '', /not found: manifest .*kiln\/none:1 \(registry said: (NAME|MANIFEST)_UNKNOWN/);
+    const port = await freePort();
+    const down = await t.throwsAsync(pullImage(store, `127.0.0.1:${port}/x/y:1`, { retry: { attempts: 2, baseDelayMs: 10 } }), { instanceOf: RegistryError });
+    t.is(down?.code, 'E_REGISTRY_UNREACHABLE');
+    t.regex(down?.message ?? '', /registry 127\.0\.0\.1:\d+ is unreachable/);
+    t.regex(down?.hint ?? '', /check that the registry is running/);
+  } finally {
+    store.close();
+  }
 });
