@@ -12,6 +12,8 @@ const program = new Command('kiln')
   .version(pkg.version, '-v, --version')
   .option('--root <dir>', 'state root (env KILN_ROOT; default /var/lib/kiln as root)')
   .option('--debug', 'print stack traces for every error')
+  // As docker: global options go before the command, so `kiln run -v ...` is run's own -v.
+  .enablePositionalOptions()
   .showHelpAfterError()
   .exitOverride();
 
