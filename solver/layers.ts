@@ -21,3 +21,10 @@ export async function layerDirs(store: Store, layers: readonly LayerDescriptor[]
   const dirs = await Promise.all(layers.map((l) => store.layerDir(l)));
   return dirs.filter((d, i) => dirs.indexOf(d, i + 1) === -1);
 }
+
+/** Packs a plain directory (not an overlay upper dir) as a layer, leaving the directory alone. */
+export async function packDirectory(store: Store, dir: string): Promise<LayerDescriptor> {
+  const packed = packLayer(dir, { compression: 'gzip', overlayWhiteouts: false });
+  const [blob, info] = await Promise.all([store.writeBlob(packed.stream, { mediaType: mediaTypeFor('gzip') }), packed.result]);
+  return { mediaType: info.mediaType, digest: blob.digest, size: blob.size, diffID: info.diffID };
+}

@@ -12,7 +12,7 @@ import { StageVariables } from './frontend/args.js';
 import { expandInstruction, makeExpander } from './frontend/expand.js';
 import { ImageState } from './frontend/image-state.js';
 import { resolveStageRef, type PlannedStage } from './frontend/plan.js';
-import { layerDirs } from './layers.js';
+import { layerDirs, packDirectory } from './layers.js';
 import { runStep } from './run-step.js';
 import type { BuildSession, StageResult } from './session.js';
 import { StepLog } from './step-log.js';
@@ -89,9 +89,16 @@ class StageBuilder {
     if (p.base.kind === 'stage') return s.stageResult(p.base.index);
     if (p.base.kind === 'scratch') return scratchResult();
     const named = s.namedContexts.get(p.base.ref);
-    if (named?.kind === 'dir') throw this.fail(p.stage.from, 'E_BUILD_UNSUPPORTED', `--build-context ${p.base.ref} is a directory, which FROM cannot use as an image`);
-    const ref = named?.kind === 'image' ? named.ref : p.base.ref;
     const vertex = s.nextVertex();
+    if (named?.kind === 'dir') {
+      const name = `[${p.label} 1/${this.total}] FROM ${p.base.ref} (directory ${named.path})`;
+      s.emit({ type: 'start', vertex, name, stage: p.label });
+      const started = Date.now();
+      const result = await this.atLine(p.stage.from, () => directoryBase(s, named.path));
+      s.emit({ type: 'complete', vertex, durationMs: Date.now() - started });
+      return result;
+    }
+    const ref = named?.kind === 'image' ? named.ref : p.base.ref;
     const name = `[${p.label} 1/${this.total}] FROM ${ref}`;
     const img = await resolveImage(s, ref, p.stage.from, p.platform);
     s.emit({ type: 'cached', vertex, name, stage: p.label });
@@ -410,6 +417,28 @@ class StageBuilder {
       throw new StepFailedError({ stage: label, instruction: ins.original.trim(), exitCode: res.exitCode, tail: tail.slice(-20), logPath: log.path }, position, line);
     });
     this.commit(key, rec, `RUN ${runHistory(argv, img.vars.declaredArgs())} # buildkit`);
+  }
+}
+
+/**
+ * `--build-context NAME=DIR` used by FROM: the directory as the one layer of an image with no
+ * config, keyed by its content so an unchanged directory is not packed again.
+ */
+async function directoryBase(s: BuildSession, dir: string): Promise<StageResult> {
+  const ctx = await openContext(dir, { store: s.store });
+  try {
+    const sum = await ctx.checksum(['.']);
+    const key = vertexKey({ op: 'dir', definition: {}, parents: [], inputs: [sum.digest] });
+    const base = scratchResult();
+    let rec = s.store.getCacheRecord<CacheRecord>(key);
+    if (!rec || !(await s.store.hasBlob(rec.layer.digest))) {
+      rec = { layer: await packDirectory(s.store, ctx.root), created: s.created ?? rfc3339(new Date()) };
+      s.store.putCacheRecord(key, rec, [rec.layer.digest]);
+    }
+    base.config.history = [{ created: rec.created, created_by: `build context ${dir}`, comment: 'kiln' }];
+    return { config: base.config, layers: [rec.layer], key };
+  } finally {
+    ctx.close();
   }
 }
 

@@ -118,3 +118,41 @@ test('RUN mounts (secret file and env, bind from context, tmpfs, cache) and repe
     await cleanup();
   }
 });
+
+test('--build-context: a directory for FROM and COPY --from, an image for a stage name; stdin builds need no context', async (t) => {
+  const { root, cleanup } = await freshRoot();
+  const extra = await contextCopy('cache');
+  try {
+    const dockerfile = [
+      'FROM tools AS t',
+      'FROM busybox',
+      'COPY --from=extra src/a.txt /a.txt',
+      'COPY --from=t /deps/one.txt /one.txt',
+      'COPY --from=alias /bin/busybox /bb',
+      '',
+    ].join('\n');
+    const r = await tracedBuild({
+      stateRoot: root,
+      dockerfile,
+      dockerfileName: '-',
+      tags: ['named'],
+      namedContexts: new Map([
+        ['extra', { kind: 'dir', path: extra }],
+        ['tools', { kind: 'dir', path: extra }],
+        ['alias', { kind: 'image', ref: 'busybox' }],
+      ]),
+    });
+    t.deepEqual(r.ran.slice(1), ['COPY --from=extra src/a.txt /a.txt', 'COPY --from=t /deps/one.txt /one.txt', 'COPY --from=alias /bin/busybox /bb']);
+    t.regex(r.ran[0]!, /^FROM tools \(directory /);
+    const fs = await rootfsOf(root, 'named');
+    t.is(await readFile(join(fs, 'a.txt'), 'utf8'), 'a\n');
+    t.is(await readFile(join(fs, 'one.txt'), 'utf8'), 'dep one\n');
+    t.true((await readFile(join(fs, 'bb'))).length > 100_000);
+
+    const noContext = t.throwsAsync(tracedBuild({ stateRoot: root, dockerfile: 'FROM busybox\nCOPY x /x\n', dockerfileName: '-' }));
+    t.regex((await noContext)!.message, /COPY needs a build context/);
+  } finally {
+    await rm(extra, { recursive: true, force: true });
+    await cleanup();
+  }
+});
