@@ -73,7 +73,7 @@ test('the every-instruction fixture builds to what the Dockerfile means', async 
       'COPY EOF /etc/motd # buildkit',
       'USER nobody',
       'RUN |1 MSG=hi /bin/sh -c id -u > /tmp/uid && echo "$MSG" > /tmp/msg # buildkit',
-      'EXPOSE 8080/tcp 53/udp',
+      'EXPOSE 8080 53/udp',
       'VOLUME [/data]',
       'SHELL [/bin/sh -ec]',
       'HEALTHCHECK ["CMD-SHELL" "wget -q -O- localhost:8080 || exit 1"]',

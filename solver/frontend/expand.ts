@@ -63,7 +63,8 @@ export function expandInstruction<T extends Instruction>(ins: T, x: WordExpander
     case 'user':
       return { ...ins, user: x(ins.user) };
     case 'expose':
-      return { ...ins, ports: ins.ports.map(x) };
+      // EXPOSE words split after expansion (BuildKit's ProcessWords): `EXPOSE $PORTS` may give several.
+      return { ...ins, ports: ins.ports.flatMap((p) => x(p).split(/\s+/).filter(Boolean)) };
     case 'volume':
       return { ...ins, volumes: ins.volumes.map(x) };
     case 'stopsignal':

@@ -82,7 +82,7 @@ test('ENV pairs on one line all see the environment from before the line', (t) =
 test('expansion happens where BuildKit expands, and not in RUN/CMD/ENTRYPOINT/SHELL', (t) => {
   const src = [
     'FROM scratch',
-    'ENV D=/data U=nobody P=8080 S=SIGTERM N=name',
+    'ENV D=/data U=nobody P="8080 9090" S=SIGTERM N=name',
     'WORKDIR $D',
     'WORKDIR sub',
     'USER $U',
@@ -99,7 +99,7 @@ test('expansion happens where BuildKit expands, and not in RUN/CMD/ENTRYPOINT/SH
   const c = img.container;
   t.is(c.WorkingDir, '/data/sub');
   t.is(c.User, 'nobody');
-  t.deepEqual(Object.keys(c.ExposedPorts!), ['8080/tcp', '53/udp']);
+  t.deepEqual(Object.keys(c.ExposedPorts!), ['8080/tcp', '9090/tcp', '53/udp']);
   t.deepEqual(Object.keys(c.Volumes!), ['/data/vol']);
   t.is(c.StopSignal, 'SIGTERM');
   t.deepEqual(c.Labels, { name: '/data' });

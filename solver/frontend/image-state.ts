@@ -89,9 +89,9 @@ export class ImageState {
         return true;
       case 'expose': {
         c.ExposedPorts = { ...(c.ExposedPorts ?? {}) };
-        const ports = ins.ports.flatMap(expandPortSpec);
-        for (const p of ports) c.ExposedPorts[p] = {};
-        this.addHistory(`EXPOSE ${ports.join(' ')}`, true);
+        for (const p of ins.ports.flatMap(expandPortSpec)) c.ExposedPorts[p] = {};
+        // BuildKit's history shows the ports as written (after expansion), not normalised.
+        this.addHistory(`EXPOSE ${ins.ports.join(' ')}`, true);
         return true;
       }
       case 'volume': {
