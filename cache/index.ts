@@ -15,6 +15,7 @@
 import { Store } from './store.js';
 
 export { Store } from './store.js';
+export { baseKey, canonicalJson, runKey, vertexKey, type MountKey, type RunKeyInput, type VertexKeyInput } from './keys.js';
 export type { BlobInfo, GcResult, ImageSummary, LockOptions, ResolvedImage, WriteBlobOptions } from './store.js';
 export { StatCache, entryMatches, nowNs, type FileStat, type StatEntry } from './stat-cache.js';
 export { combineDigests, entryDigest, hashFileContent, hashFiles, type EntryMeta, type EntryType, type HashTarget } from './contenthash.js';

@@ -1,6 +1,5 @@
 import { DockerfileError } from '../common/errors.js';
-import { baseKey } from '../cache/keys.js';
-import { ImageNotFoundError, type ResolvedImage } from '../cache/index.js';
+import { baseKey, ImageNotFoundError, type ResolvedImage } from '../cache/index.js';
 import type { SourcePosition } from '../common/errors.js';
 import { DEFAULT_PATH, hostPlatform, pullImage, type ImageConfig } from '../oci/index.js';
 import type { Instruction } from '../grammar/index.js';

@@ -1,7 +1,7 @@
 import { basename, join, posix } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { DockerfileError, isKilnError } from '../common/errors.js';
-import { canonicalJson, runKey, vertexKey, type MountKey } from '../cache/keys.js';
+import { canonicalJson, runKey, vertexKey, type MountKey } from '../cache/index.js';
 import { expandWord, parseDockerfile, type AddInstruction, type CopyInstruction, type Instruction, type MountSpec, type RunInstruction } from '../grammar/index.js';
 import { rfc3339, type LayerDescriptor } from '../oci/index.js';
 import { createSnapshot, type RuntimeMount, type Snapshot } from '../runtime/index.js';
