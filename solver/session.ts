@@ -2,7 +2,7 @@ import type { Store } from '../cache/index.js';
 import type { ImageConfig, LayerDescriptor } from '../oci/index.js';
 import type { NetworkMode, SecretSource } from '../runtime/index.js';
 import type { BuildContext } from './context/index.js';
-import type { BuildPlan } from './frontend/plan.js';
+import type { BuildPlan } from './frontend/index.js';
 import { publish, type VertexEvent } from './progress/index.js';
 import type { Scheduler } from './scheduler.js';
 

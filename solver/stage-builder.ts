@@ -8,10 +8,7 @@ import { createSnapshot, type RuntimeMount, type Snapshot } from '../runtime/ind
 import { imageResult, resolveImage, scratchResult } from './base-image.js';
 import { StepFailedError } from './errors.js';
 import { explainMiss, loadPrevious, remember, rememberedKey, stepIdentity, type StepInputs } from './explain.js';
-import { StageVariables } from './frontend/args.js';
-import { expandInstruction, makeExpander } from './frontend/expand.js';
-import { ImageState } from './frontend/image-state.js';
-import { resolveStageRef, type PlannedStage } from './frontend/plan.js';
+import { expandInstruction, ImageState, makeExpander, resolveStageRef, StageVariables, type PlannedStage } from './frontend/index.js';
 import { layerDirs, packDirectory } from './layers.js';
 import { runStep } from './run-step.js';
 import type { BuildSession, StageResult } from './session.js';

@@ -1,0 +1,10 @@
+/**
+ * The Dockerfile frontend: parsed instructions -> the stages to build (global ARGs, FROM
+ * expansion, stage references, --target pruning, cycles), each stage's ARG/ENV scope, expansion
+ * in exactly the instructions BuildKit expands, and the image config/history the metadata
+ * instructions produce.
+ */
+export { automaticArgs, PROXY_ARGS, splitEnv, StageVariables, userBuildArgs, type ArgValue } from './args.js';
+export { expandInstruction, makeExpander, type ExpanderContext, type WordExpander } from './expand.js';
+export { expandPortSpec, goQuotedList, HISTORY_COMMENT, ImageState } from './image-state.js';
+export { planBuild, resolveStageRef, type BuildPlan, type PlannedStage, type PlanOptions, type StageBase } from './plan.js';
