@@ -26,16 +26,7 @@ export async function makeFixture(): Promise<Fixture> {
   const dir = await mkdtemp(join(tmpdir(), 'kiln-rt-'));
   const base = join(dir, 'base');
   const tar = join(dir, 'base.tar');
-  // The script checks busybox with `busybox --help | head -1` under pipefail, which fails now and
-  // then when busybox gets SIGPIPE; a retry tells that race apart from a real problem.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await run('bash', [join(repoRoot, 'fixtures', 'make-busybox-rootfs.sh'), base, tar]);
-      break;
-    } catch (err) {
-      if (attempt === 5) throw err;
-    }
-  }
+  await run('bash', [join(repoRoot, 'fixtures', 'make-busybox-rootfs.sh'), base, tar]);
   const stateRoot = join(dir, 'state');
   return {
     dir,
