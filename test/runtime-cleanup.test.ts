@@ -19,8 +19,8 @@ function node(args: string[]) {
 }
 
 /** Starts a kiln process and SIGKILLs it after a random delay; resolves with what it got to print. */
-async function runAndKill(waitForContainer = false): Promise<string> {
-  const child = node(['run', fx.stateRoot, fx.base, waitForContainer ? 'private' : 'locked']);
+async function runAndKill(stateRoot: string, waitForContainer = false): Promise<string> {
+  const child = node(['run', stateRoot, fx.base, waitForContainer ? 'private' : 'locked']);
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   // 'exit', not 'close': an orphaned container may hold the stdout pipe open.
@@ -49,35 +49,39 @@ async function processesIn(dir: string): Promise<string[]> {
   return found;
 }
 
+// The two tests run concurrently, so each has a state root of its own: neither cleanup may see
+// the other test's snapshots and containers.
 test('a new kiln process removes every mount and container left by 20 SIGKILLed ones', async (t) => {
+  const stateRoot = fx.isolatedStateRoot();
+  const kill = (waitForContainer = false) => runAndKill(stateRoot, waitForContainer);
   const outputs: string[] = [];
-  for (let batch = 0; batch < 4; batch++) outputs.push(...(await Promise.all([runAndKill(), runAndKill(), runAndKill(), runAndKill()])));
+  for (let batch = 0; batch < 4; batch++) outputs.push(...(await Promise.all([kill(), kill(), kill(), kill()])));
   // Each new process already cleans up after the earlier ones; the last batch is killed with its
   // containers surely running, so the final cleanup has containers to remove too.
-  outputs.push(...(await Promise.all([runAndKill(true), runAndKill(true), runAndKill(true), runAndKill(true)])));
+  outputs.push(...(await Promise.all([kill(true), kill(true), kill(true), kill(true)])));
   t.is(outputs.length, 20);
-  const leftMounts = await mountsUnder(fx.stateRoot);
-  const leftContainers = await readdir(join(fx.stateRoot, 'runc')).catch(() => []);
+  const leftMounts = await mountsUnder(stateRoot);
+  const leftContainers = await readdir(join(stateRoot, 'runc')).catch(() => []);
   t.log(`killed: ${outputs.filter((o) => o.includes('started')).length} while running, ${leftMounts.length} mounts and ${leftContainers.length} containers left`);
   // The test means something only if the kills left real debris behind.
   t.true(leftMounts.length >= 4);
   t.true(leftContainers.length >= 4);
 
-  const cleaner = node(['cleanup', fx.stateRoot]);
+  const cleaner = node(['cleanup', stateRoot]);
   let report = '';
   cleaner.stdout.setEncoding('utf8').on('data', (d: string) => (report += d));
   t.is(await new Promise((resolve) => cleaner.on('close', resolve)), 0);
   t.log(report);
 
-  t.deepEqual(await mountsUnder(fx.stateRoot), []);
-  t.deepEqual(await readdir(join(fx.stateRoot, 'runc')).catch(() => []), []);
-  t.deepEqual(await processesIn(fx.stateRoot), []);
-  t.deepEqual(await readdir(join(fx.stateRoot, 'rt')), []);
+  t.deepEqual(await mountsUnder(stateRoot), []);
+  t.deepEqual(await readdir(join(stateRoot, 'runc')).catch(() => []), []);
+  t.deepEqual(await processesIn(stateRoot), []);
+  t.deepEqual(await readdir(join(stateRoot, 'rt')), []);
 
   // The locked cache mount a killed process held is usable again.
-  const snapshot = await createSnapshot({ stateRoot: fx.stateRoot, lowerDirs: [fx.base] });
+  const snapshot = await createSnapshot({ stateRoot, lowerDirs: [fx.base] });
   try {
-    const r = await exec({ stateRoot: fx.stateRoot, rootfs: snapshot.rootfs, args: ['true'], mounts: [{ type: 'cache', id: 'killed', target: '/c', sharing: 'locked' }], timeoutMs: 20_000 });
+    const r = await exec({ stateRoot, rootfs: snapshot.rootfs, args: ['true'], mounts: [{ type: 'cache', id: 'killed', target: '/c', sharing: 'locked' }], timeoutMs: 20_000 });
     t.is(r.exitCode, 0);
   } finally {
     await snapshot.release();
@@ -85,12 +89,13 @@ test('a new kiln process removes every mount and container left by 20 SIGKILLed 
 });
 
 test('cleanup leaves the snapshots and containers of a live process alone', async (t) => {
-  const snapshot = await createSnapshot({ stateRoot: fx.stateRoot, lowerDirs: [fx.base] });
+  const stateRoot = fx.isolatedStateRoot();
+  const snapshot = await createSnapshot({ stateRoot, lowerDirs: [fx.base] });
   const ac = new AbortController();
-  const running = exec({ stateRoot: fx.stateRoot, rootfs: snapshot.rootfs, args: ['sleep', '60'], signal: ac.signal }).catch((e) => e);
+  const running = exec({ stateRoot, rootfs: snapshot.rootfs, args: ['sleep', '60'], signal: ac.signal }).catch((e) => e);
   try {
-    while ((await readdir(join(fx.stateRoot, 'runc')).catch(() => [])).length === 0) await sleep(20);
-    const cleaner = node(['cleanup', fx.stateRoot]);
+    while ((await readdir(join(stateRoot, 'runc')).catch(() => [])).length === 0) await sleep(20);
+    const cleaner = node(['cleanup', stateRoot]);
     let report = '';
     cleaner.stdout.setEncoding('utf8').on('data', (d: string) => (report += d));
     await new Promise((resolve) => cleaner.on('close', resolve));

@@ -19,6 +19,8 @@ export interface Fixture {
   /** `base` as a tar (sorted, root-owned), for importing into the store. */
   tar: string;
   stateRoot: string;
+  /** A new, empty state root of its own, for a test that must not see other tests' snapshots. */
+  isolatedStateRoot(): string;
   dispose(): Promise<void>;
 }
 
@@ -28,11 +30,13 @@ export async function makeFixture(): Promise<Fixture> {
   const tar = join(dir, 'base.tar');
   await run('bash', [join(repoRoot, 'fixtures', 'make-busybox-rootfs.sh'), base, tar]);
   const stateRoot = join(dir, 'state');
+  let isolated = 0;
   return {
     dir,
     base,
     tar,
     stateRoot,
+    isolatedStateRoot: () => join(dir, `state-${++isolated}`),
     async dispose() {
       const mounts = await readFile('/proc/self/mountinfo', 'utf8');
       if (mounts.includes(dir)) throw new Error(`mounts left under ${dir}`);
