@@ -11,11 +11,12 @@ test.before(async () => {
 test.after.always(async () => fx?.dispose());
 
 async function inSnapshot(script: string, mounts: RuntimeMount[], extra: Partial<ExecOptions> = {}) {
-  const snapshot = await createSnapshot({ stateRoot: fx.stateRoot, lowerDirs: [fx.base] });
+  const stateRoot = extra.stateRoot ?? fx.stateRoot;
+  const snapshot = await createSnapshot({ stateRoot, lowerDirs: [fx.base] });
   const out = sink();
   const err = sink();
   try {
-    const r = await exec({ stateRoot: fx.stateRoot, rootfs: snapshot.rootfs, args: ['sh', '-c', script], mounts, stdout: out.stream, stderr: err.stream, ...extra });
+    const r = await exec({ stateRoot, rootfs: snapshot.rootfs, args: ['sh', '-c', script], mounts, stdout: out.stream, stderr: err.stream, ...extra });
     return { exitCode: r.exitCode, stdout: out.text(), stderr: err.text(), upper: await listTree(snapshot.upperDir), snapshot };
   } catch (e) {
     await snapshot.release();
@@ -28,10 +29,13 @@ test('a secret is readable in the step and absent from the layer and from every 
   const src = join(fx.dir, 'secret.txt');
   await writeFile(src, secretValue);
   const secrets = new Map([['mytoken', parseSecretFlag(`id=mytoken,src=${src}`)]]);
+  // A state root of its own: the walk below must see every file kiln keeps for this step, and
+  // the other tests of this file, running concurrently, create and remove snapshots meanwhile.
+  const stateRoot = fx.isolatedStateRoot();
   const r = await inSnapshot('cat /run/secrets/mytoken; echo; cat /custom/place; echo; cp /run/secrets/mytoken /tmp/copy 2>/dev/null; ls -l /run/secrets/mytoken', [
     { type: 'secret', id: 'mytoken', required: true },
     { type: 'secret', id: 'mytoken', target: '/custom/place', mode: 0o440, uid: 65534 },
-  ], { secrets });
+  ], { secrets, stateRoot });
   try {
     const lines = r.stdout.split('\n');
     t.is(lines[0], secretValue);
@@ -40,7 +44,7 @@ test('a secret is readable in the step and absent from the layer and from every 
     // The only trace in the diff is the step's own explicit copy; no mount point, no secret file.
     t.deepEqual(r.upper.filter((p) => !p.startsWith('etc')), ['tmp', 'tmp/copy']);
     // Nothing in the state root (bundles, runc state, logs) holds the value once the step is over.
-    t.deepEqual(await grepTree(fx.stateRoot, secretValue, [dirname(r.snapshot.upperDir)]), []);
+    t.deepEqual(await grepTree(stateRoot, secretValue, [dirname(r.snapshot.upperDir)]), []);
   } finally {
     await r.snapshot.release();
   }
