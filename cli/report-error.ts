@@ -4,6 +4,7 @@ import { DockerfileError, isKilnError } from '../common/errors.js';
 export function reportError(err: unknown, debug: boolean, write: (s: string) => void = (s) => process.stderr.write(s)): number {
   if (err instanceof DockerfileError) {
     write(`${err.format()}\n`);
+    if (err.hint) write(`hint: ${err.hint}\n`);
   } else if (isKilnError(err)) {
     write(`kiln: ${err.message}\n`);
     if (err.hint) write(`hint: ${err.hint}\n`);

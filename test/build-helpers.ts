@@ -19,17 +19,8 @@ let base: Promise<string> | undefined;
 function baseRoot(): Promise<string> {
   base ??= (async () => {
     const root = await mkdtemp(join(tmpdir(), 'kiln-build-base-'));
-    let last: unknown;
-    // The rootfs script's busybox probe can lose a SIGPIPE race; a retry is enough.
-    for (let i = 0; i < 3; i++) {
-      try {
-        await run(join(repo, 'fixtures', 'make-busybox-image.sh'), [root]);
-        return root;
-      } catch (e) {
-        last = e;
-      }
-    }
-    throw last;
+    await run(join(repo, 'fixtures', 'make-busybox-image.sh'), [root]);
+    return root;
   })();
   return base;
 }

@@ -38,16 +38,7 @@ export async function kilnOk(root: string, args: string[], env: NodeJS.ProcessEn
 
 /** Makes busybox:latest in `root` with fixtures/make-busybox-image.sh, keeping the tree in `tree`. */
 export async function makeBusybox(root: string, tree: string): Promise<void> {
-  // make-busybox-rootfs.sh checks busybox through a pipe under pipefail, which now and then
-  // fails on SIGPIPE; retrying tells that apart from a real failure.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await run('bash', [join(repoRoot, 'fixtures', 'make-busybox-image.sh'), root, 'busybox:latest', tree]);
-      return;
-    } catch (e) {
-      if (attempt === 3) throw e;
-    }
-  }
+  await run('bash', [join(repoRoot, 'fixtures', 'make-busybox-image.sh'), root, 'busybox:latest', tree]);
 }
 
 export async function sha256File(path: string): Promise<string> {
