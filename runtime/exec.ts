@@ -100,6 +100,9 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
     const stdin = options.stdin ?? 'ignore';
     const interactiveTty = stdin === 'inherit' && process.stdin.isTTY;
     const logFile = join(bundle, 'runc.log');
+    // From this check to the abort listener below nothing awaits, so an abort during the setup
+    // above is seen here and one from now on reaches the listener: none is missed.
+    if (options.signal?.aborted) throw aborted();
     // Without a terminal to share, runc gets its own process group so a Ctrl-C reaches only kiln,
     // which then decides: forward it (kiln run) or kill the container (builds).
     const started = runc.run(id, bundle, logFile, stdio(stdin, options.stdout, options.stderr), !interactiveTty);
