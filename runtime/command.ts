@@ -7,16 +7,37 @@ export interface CommandResult {
   stderr: string;
 }
 
-/** Runs a short helper program (mount, umount, runc list...) and collects its small output. */
+/** Far longer than mount, umount or runc kill/delete ever take, even on a loaded machine. */
+const HELPER_TIMEOUT_MS = 60_000;
+
+/**
+ * Runs a short helper program (mount, umount, runc list...) and collects its small output.
+ * A helper that hangs (e.g. runc waiting on a wedged container) is killed and reported instead
+ * of blocking kill, cleanup and release forever.
+ */
 export function runCommand(file: string, args: string[], options: { cwd?: string } = {}): Promise<CommandResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(
+        new KilnError('E_RUNTIME_HELPER_TIMEOUT', `${file} ${args.join(' ')} did not finish within ${HELPER_TIMEOUT_MS / 1000} s and was killed`, {
+          hint: 'look for processes stuck in uninterruptible sleep (ps -eo pid,stat,cmd | grep " D") and for hung mounts; `kiln` removes what is left on its next start',
+        }),
+      );
+    }, HELPER_TIMEOUT_MS);
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', (err) => reject(new KilnError('E_RUNTIME_SPAWN', `cannot run ${file}: ${err.message}`, { cause: err })));
-    child.on('close', (code, signal) => resolve({ code: code ?? 128 + signalNumber(signal), stdout, stderr }));
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(new KilnError('E_RUNTIME_SPAWN', `cannot run ${file}: ${err.message}`, { cause: err }));
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? 128 + signalNumber(signal), stdout, stderr });
+    });
   });
 }
 

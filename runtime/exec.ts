@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { ChildProcess, StdioOptions } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { KilnError } from '../common/errors.js';
 import { signalNumber } from './command.js';
 import { cleanupLeftoversOnce } from './cleanup.js';
@@ -57,7 +58,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
   let mounts: PreparedMounts | undefined;
   let stubs: StubChain[] = [];
   const removeContainer = async () => {
-    if (child && child.exitCode === null && child.signalCode === null) await stopContainer(runc, id, child);
+    if (child && running(child)) await stopContainer(runc, id, child);
     await runc.delete(id);
   };
   const unregister = registerCleanup(removeContainer);
@@ -119,7 +120,8 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
     let why: 'aborted' | 'timeout' | undefined;
     const stop = (reason: 'aborted' | 'timeout') => {
       why ??= reason;
-      void stopContainer(runc, id, started);
+      // If even runc kill fails to run, runc itself is all that can still be stopped from here.
+      stopContainer(runc, id, started).catch(() => started.kill('SIGKILL'));
     };
     const onAbort = () => stop('aborted');
     options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -129,10 +131,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
       stopSignals.push(() => clearTimeout(timer));
     }
 
-    const exitCode = await new Promise<number>((resolve, reject) => {
-      started.on('error', (err) => reject(new KilnError('E_RUNTIME_SPAWN', `cannot run runc: ${err.message}`, { cause: err })));
-      started.on('close', (code, signal) => resolve(code ?? 128 + signalNumber(signal)));
-    });
+    const exitCode = await waitForRunc(started);
     if (why === 'aborted') throw aborted();
     if (why === 'timeout') {
       throw new KilnError('E_RUNTIME_TIMEOUT', `${options.args.join(' ')}: timed out after ${options.timeoutMs} ms and was killed`);
@@ -156,10 +155,52 @@ function aborted(): KilnError {
   return new KilnError('E_RUNTIME_ABORTED', 'the command was cancelled');
 }
 
-/** Kills the container (not just runc). Before runc has created it there is only runc to kill. */
+/** How long runc may take to create the container before kill gives up on `runc kill`. */
+const CREATE_GRACE_MS = 15_000;
+/** How long the container's stdio may stay open after runc exited. */
+const STDIO_GRACE_MS = 5_000;
+
+function running(child: ChildProcess): boolean {
+  return child.exitCode === null && child.signalCode === null;
+}
+
+/**
+ * Kills the container (not just runc). Until runc has created it, `runc kill` finds nothing;
+ * killing runc then would orphan `runc init`, which waits forever in the container's namespaces
+ * and cgroup with no state left for `runc delete` to find. So keep asking runc to kill it until
+ * the container exists or runc exits; only a runc stuck that long in creation is killed itself.
+ */
 async function stopContainer(runc: Runc, id: string, child: ChildProcess): Promise<void> {
-  if (await runc.kill(id, 'KILL')) return;
-  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  const deadline = Date.now() + CREATE_GRACE_MS;
+  while (running(child)) {
+    if (await runc.kill(id, 'KILL')) return;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      return;
+    }
+    await sleep(25);
+  }
+}
+
+/**
+ * Resolves with runc's exit code once its output has been read. Output normally ends with runc;
+ * if something else still holds the pipes after it exited, they are closed after a grace period
+ * rather than waited on forever.
+ */
+function waitForRunc(child: ChildProcess): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    let grace: NodeJS.Timeout | undefined;
+    child.on('error', (err) => reject(new KilnError('E_RUNTIME_SPAWN', `cannot run runc: ${err.message}`, { cause: err })));
+    child.on('exit', () => {
+      grace = setTimeout(() => {
+        for (const stream of [child.stdin, child.stdout, child.stderr]) stream?.destroy();
+      }, STDIO_GRACE_MS);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(grace);
+      resolve(code ?? 128 + signalNumber(signal));
+    });
+  });
 }
 
 function startExitCode(message: string): number {
