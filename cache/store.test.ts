@@ -49,6 +49,19 @@ test('writeBlob stores content under its digest and reads it back', async (t) =>
   });
 });
 
+test('writeBlobBuffer of a blob already stored keeps the file, and writes it again when the file is gone', async (t) => {
+  await withStore(async (s) => {
+    const first = await s.writeBlobBuffer('same bytes');
+    const again = await s.writeBlobBuffer('same bytes');
+    t.deepEqual(again, first);
+    await rm(s.blobPath(first.digest));
+    const rewritten = await s.writeBlobBuffer('same bytes');
+    t.deepEqual(rewritten, first);
+    t.is((await readFile(s.blobPath(first.digest))).toString(), 'same bytes');
+    t.deepEqual(await readdir(join(s.root, 'tmp')), []);
+  });
+});
+
 test('writeBlob rejects a digest or size mismatch and leaves nothing behind', async (t) => {
   await withStore(async (s) => {
     const wrong = sha256Digest('other');

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, statSync, unlinkSync } from 'node:fs';
 import { access, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
@@ -148,8 +148,19 @@ export class Store {
     return { digest, size };
   }
 
-  writeBlobBuffer(buf: Buffer | string, opts: WriteBlobOptions = {}): Promise<BlobInfo> {
-    return this.writeBlob(Readable.from([Buffer.from(buf)]), opts);
+  async writeBlobBuffer(buf: Buffer | string, opts: WriteBlobOptions = {}): Promise<BlobInfo> {
+    const bytes = Buffer.from(buf);
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    // A rebuild writes the same config and manifest again: when the blob is already there (held
+    // first, as writeBlob does, so GC cannot take it), skip the temp file and its fsync.
+    if ((opts.expectedDigest === undefined || opts.expectedDigest === digest) && (opts.expectedSize === undefined || opts.expectedSize === bytes.length)) {
+      immediate(this.db, () => {
+        this.db.prepare('INSERT OR IGNORE INTO blobs (digest, size, media_type, created_at) VALUES (?, ?, ?, ?)').run(digest, bytes.length, opts.mediaType ?? null, Date.now());
+        this.hold(digest);
+      });
+      if (existsSync(this.layout.blobPath(digest))) return { digest, size: bytes.length };
+    }
+    return this.writeBlob(Readable.from([bytes]), opts);
   }
 
   /** Serialises `value` as JSON and stores it. */
