@@ -195,6 +195,12 @@ test('a timeout and an abort kill the container, not just runc', async (t) => {
     setTimeout(() => ac.abort(), 300);
     const aborted = await exec({ stateRoot: fx.stateRoot, rootfs: snapshot.rootfs, args: ['sleep', '1000'], signal: ac.signal }).catch((e) => e);
     t.is(aborted.code, 'E_RUNTIME_ABORTED');
+    // An abort while exec is still preparing the container (its first awaits settle at once, so
+    // the timer fires during the bundle setup) must not let the command start and run to its end.
+    const early = new AbortController();
+    setTimeout(() => early.abort(), 1);
+    const abortedEarly = await exec({ stateRoot: fx.stateRoot, rootfs: snapshot.rootfs, args: ['sleep', '30'], signal: early.signal }).catch((e) => e);
+    t.is(abortedEarly.code, 'E_RUNTIME_ABORTED');
     // Nothing of either container survives: no sleep process that runs in our snapshot.
     const procs = await readdir('/proc');
     for (const p of procs.filter((n) => /^\d+$/.test(n))) {
