@@ -1,4 +1,4 @@
-import { Lexer, createToken, type TokenType } from 'chevrotain';
+import { Lexer, createToken, type TokenType } from './chevrotain.js';
 import { GO_SPACE_CLASS } from './go-text.js';
 
 /**

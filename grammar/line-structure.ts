@@ -1,4 +1,4 @@
-import { EmbeddedActionsParser, type IToken } from 'chevrotain';
+import { EmbeddedActionsParser, type IToken } from './chevrotain.js';
 import { AnyLine, BlankLine, CommentLine, ContinuedLine, PlainLine, allLineTokens } from './line-lexer.js';
 
 /** Receives the logical structure as the structure parser recognises it. */

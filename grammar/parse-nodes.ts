@@ -1,4 +1,4 @@
-import type { IToken } from 'chevrotain';
+import type { IToken } from './chevrotain.js';
 import type { Heredoc, Node, NodeParseResult, Position, Warning } from './ast.js';
 import { matchDirective, scanDirectives } from './directives.js';
 import { DirectiveError, DockerfileErrorCode, DockerfileParseError, UnterminatedHeredocError } from './errors.js';
