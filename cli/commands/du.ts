@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { diskUsage, openStore } from '../../cache/index.js';
 import { humanSize } from './human.js';
 import { globalOptions } from '../options.js';
 
@@ -9,6 +8,7 @@ export function register(program: Command): void {
     .description('Show the disk usage of the state root by kind, and what kiln prune could reclaim')
     .option('--format <format>', 'table (default) or json')
     .action(async (flags: { format?: string }, cmd: Command) => {
+      const { diskUsage, openStore } = await import('../../cache/index.js');
       const store = await openStore(globalOptions(cmd).root);
       try {
         const u = await diskUsage(store);

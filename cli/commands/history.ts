@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { openStore } from '../../cache/index.js';
-import { shortId } from '../../oci/index.js';
 import { globalOptions } from '../options.js';
 import { createdAgo, humanSize, table } from './human.js';
 
@@ -12,6 +10,8 @@ export function register(program: Command): void {
     .option('--no-trunc', 'do not truncate output')
     .option('-H, --human <bool>', 'print sizes and dates in human readable format', 'true')
     .action(async (image: string, opts: { trunc: boolean; human: string }, cmd: Command) => {
+      const { openStore } = await import('../../cache/index.js');
+      const { shortId } = await import('../../oci/index.js');
       const store = await openStore(globalOptions(cmd).root);
       try {
         const img = await store.resolveImage(image);

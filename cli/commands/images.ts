@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { openStore } from '../../cache/index.js';
-import { familiarReference, parseReference, shortId } from '../../oci/index.js';
 import { globalOptions } from '../options.js';
 import { createdAgo, humanSize, table } from './human.js';
 
@@ -11,6 +9,8 @@ export function register(program: Command): void {
     .option('-q, --quiet', 'only show image ids')
     .option('--no-trunc', 'do not shorten image ids')
     .action(async (opts: { quiet?: boolean; trunc: boolean }, cmd: Command) => {
+      const { openStore } = await import('../../cache/index.js');
+      const { familiarReference, parseReference, shortId } = await import('../../oci/index.js');
       const store = await openStore(globalOptions(cmd).root);
       try {
         const images = await store.listImages();

@@ -2,8 +2,7 @@ import type { Command } from 'commander';
 import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { KilnError } from '../../common/errors.js';
-import { openStore } from '../../cache/index.js';
-import { importRootfs, type LayerCompression } from '../../oci/index.js';
+import type { LayerCompression } from '../../oci/index.js';
 import { collect, globalOptions } from '../options.js';
 
 export function register(program: Command): void {
@@ -22,6 +21,8 @@ export function register(program: Command): void {
           throw new KilnError('E_USAGE', `cannot read ${file}: ${(e as Error).message}`, { cause: e });
         });
       }
+      const { openStore } = await import('../../cache/index.js');
+      const { importRootfs } = await import('../../oci/index.js');
       const store = await openStore(globalOptions(cmd).root);
       try {
         const input = file === '-' ? process.stdin : createReadStream(file);

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { openStore, type ResolvedImage, type Store } from '../../cache/index.js';
-import { familiarReference, parseReference } from '../../oci/index.js';
+import type { ResolvedImage, Store } from '../../cache/index.js';
 import { globalOptions } from '../options.js';
 
 export function register(program: Command): void {
@@ -9,6 +8,7 @@ export function register(program: Command): void {
     .description('Show details of images as JSON, like `docker image inspect`')
     .argument('<image...>', 'image names or ids')
     .action(async (images: string[], _opts: unknown, cmd: Command) => {
+      const { openStore } = await import('../../cache/index.js');
       const store = await openStore(globalOptions(cmd).root);
       try {
         const out = [];
@@ -21,6 +21,7 @@ export function register(program: Command): void {
 }
 
 async function describe(store: Store, img: ResolvedImage): Promise<Record<string, unknown>> {
+  const { familiarReference, parseReference } = await import('../../oci/index.js');
   const names = store.imageNames(img.indexDigest ?? img.manifestDigest);
   const c = img.config;
   return {

@@ -5,8 +5,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { KilnError } from '../../common/errors.js';
-import { openStore } from '../../cache/index.js';
-import { familiarReference, loadArchive, parseReference } from '../../oci/index.js';
 import { globalOptions } from '../options.js';
 
 export function register(program: Command): void {
@@ -19,6 +17,8 @@ export function register(program: Command): void {
       if (!opts.input && process.stdin.isTTY) {
         throw new KilnError('E_USAGE', 'no archive given', { hint: 'give -i FILE or pipe the archive to stdin' });
       }
+      const { openStore } = await import('../../cache/index.js');
+      const { familiarReference, loadArchive, parseReference } = await import('../../oci/index.js');
       const store = await openStore(globalOptions(cmd).root);
       // The loader reads the archive twice, so stdin is spooled to a file first.
       const spool = opts.input ? undefined : await mkdtemp(join(tmpdir(), 'kiln-load-'));

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { KilnError } from '../../common/errors.js';
-import { login } from '../../oci/index.js';
 import { globalOptions } from '../options.js';
 import { addRegistryFlags, registryOptions } from './registry-flags.js';
 
@@ -26,6 +25,7 @@ export function register(program: Command): void {
     if (o.password !== undefined) process.stderr.write('WARNING! Using --password via the CLI is insecure. Use --password-stdin.\n');
     const { root } = globalOptions(cmd);
     const options = await registryOptions(cmd, root);
+    const { login } = await import('../../oci/index.js');
     const r = await login(server, { ...options, username: o.username, password });
     process.stdout.write(`Login Succeeded (credentials saved in ${r.savedTo})\n`);
   });

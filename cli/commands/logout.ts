@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { logout } from '../../oci/index.js';
 
 export function register(program: Command): void {
   program
@@ -7,6 +6,7 @@ export function register(program: Command): void {
     .description('Remove saved credentials for a registry')
     .argument('[server]', 'registry host (default: Docker Hub)')
     .action(async (server: string | undefined) => {
+      const { logout } = await import('../../oci/index.js');
       const r = await logout(server);
       process.stdout.write(r.removed ? `Removing login credentials for ${r.registry}\n` : `Not logged in to ${r.registry}\n`);
     });

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { DockerfileError, KilnError } from '../../common/errors.js';
-import { dumpAst, parseDockerfile, parseDockerfileNodes, type Warning } from '../../grammar/index.js';
+import type { Warning } from '../../grammar/index.js';
 
 function readDockerfile(file: string): string {
   try {
@@ -25,8 +25,9 @@ export function register(program: Command): void {
     .argument('[file]', 'Dockerfile to parse, - for stdin', 'Dockerfile')
     .option('--check', 'fail, as kiln build would, on instructions that do not validate (flags, arguments, mounts)')
     .option('--json', 'print the typed AST with positions as JSON (implies --check)')
-    .action((file: string, opts: { json?: boolean; check?: boolean }) => {
+    .action(async (file: string, opts: { json?: boolean; check?: boolean }) => {
       const text = readDockerfile(file);
+      const { dumpAst, parseDockerfile, parseDockerfileNodes } = await import('../../grammar/index.js');
       if (opts.check || opts.json) {
         const result = parseDockerfile(text, { file });
         for (const w of result.warnings) printWarning(w, w.code);

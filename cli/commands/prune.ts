@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { createInterface } from 'node:readline/promises';
-import { openStore, parseSize, prune } from '../../cache/index.js';
 import { KilnError } from '../../common/errors.js';
 import { humanSize } from './human.js';
 import { collect, globalOptions } from '../options.js';
@@ -21,7 +20,8 @@ export function register(program: Command): void {
     .option('--keep-storage <size>', 'keep this much storage (e.g. 5GB), removing least recently used cache first')
     .option('--filter <filter>', 'only cache not used for a duration: until=24h', collect)
     .action(async (flags: PruneFlags, cmd: Command) => {
-      const keepStorage = flags.keepStorage === undefined ? undefined : sizeFlag(flags.keepStorage);
+      const { openStore, parseSize, prune } = await import('../../cache/index.js');
+      const keepStorage = flags.keepStorage === undefined ? undefined : sizeFlag(parseSize, flags.keepStorage);
       const olderThanMs = untilFilter(flags.filter ?? []);
       if (!flags.force && !(await confirm(flags.all ? 'all build cache' : 'all dangling build cache'))) return;
       const store = await openStore(globalOptions(cmd).root);
@@ -36,7 +36,7 @@ export function register(program: Command): void {
     });
 }
 
-function sizeFlag(text: string): number {
+function sizeFlag(parseSize: (text: string) => number | undefined, text: string): number {
   const n = parseSize(text);
   if (n === undefined) throw new KilnError('E_CLI_USAGE', `invalid --keep-storage "${text}"`, { hint: 'use a size such as 5GB, 512MB or a number of bytes' });
   return n;

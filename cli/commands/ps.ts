@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { listContainers } from '../../runtime/index.js';
 import { globalOptions } from '../options.js';
 
 export function register(program: Command): void {
@@ -10,6 +9,7 @@ export function register(program: Command): void {
     .option('--no-trunc', 'do not truncate output')
     .action(async (o: { quiet?: boolean; trunc: boolean }) => {
       const { root } = globalOptions(cmd);
+      const { listContainers } = await import('../../runtime/index.js');
       const containers = await listContainers(root);
       if (o.quiet) {
         for (const c of containers) process.stdout.write(`${c.id}\n`);

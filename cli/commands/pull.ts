@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { openStore } from '../../cache/index.js';
-import { pullImage } from '../../oci/index.js';
 import { globalOptions } from '../options.js';
 import { addRegistryFlags, registryOptions } from './registry-flags.js';
 
@@ -14,6 +12,8 @@ export function register(program: Command): void {
   addRegistryFlags(cmd).action(async (image: string, o: { platform: string; quiet?: boolean }) => {
     const { root } = globalOptions(cmd);
     const options = await registryOptions(cmd, root);
+    const { openStore } = await import('../../cache/index.js');
+    const { pullImage } = await import('../../oci/index.js');
     const store = await openStore(root);
     try {
       const r = await pullImage(store, image, { ...options, platform: o.platform });

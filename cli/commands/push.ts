@@ -1,6 +1,4 @@
 import type { Command } from 'commander';
-import { openStore } from '../../cache/index.js';
-import { pushImage } from '../../oci/index.js';
 import { globalOptions } from '../options.js';
 import { addRegistryFlags, registryOptions } from './registry-flags.js';
 
@@ -14,6 +12,8 @@ export function register(program: Command): void {
   addRegistryFlags(cmd).action(async (image: string, target: string | undefined, o: { quiet?: boolean }) => {
     const { root } = globalOptions(cmd);
     const options = await registryOptions(cmd, root);
+    const { openStore } = await import('../../cache/index.js');
+    const { pushImage } = await import('../../oci/index.js');
     const store = await openStore(root);
     try {
       const r = await pushImage(store, image, target, options);

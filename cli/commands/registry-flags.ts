@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { readRegistriesConfig, type ClientOptions } from '../../oci/index.js';
+import type { ClientOptions } from '../../oci/index.js';
 import { collect } from '../options.js';
 
 /** The TLS flags pull, push and login share. */
@@ -13,6 +13,7 @@ export function addRegistryFlags(cmd: Command): Command {
 /** Client options from the flags and `ROOT/registries.json`. */
 export async function registryOptions(cmd: Command, root: string): Promise<ClientOptions> {
   const o = cmd.opts() as { insecureRegistry: string[]; caFile?: string };
+  const { readRegistriesConfig } = await import('../../oci/index.js');
   const registries = await readRegistriesConfig(join(root, 'registries.json'));
   const out: ClientOptions = { insecureRegistries: o.insecureRegistry, registries };
   if (o.caFile) out.caFile = o.caFile;

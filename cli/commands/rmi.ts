@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { openStore, StoreError, type Store } from '../../cache/index.js';
-import { familiarReference, normalizeReference, parseReference } from '../../oci/index.js';
+import type { Store } from '../../cache/index.js';
 import { globalOptions } from '../options.js';
 
 export function register(program: Command): void {
@@ -10,6 +9,7 @@ export function register(program: Command): void {
     .argument('<image...>', 'image names or ids')
     .option('-f, --force', 'remove an image by id even when several names refer to it')
     .action(async (images: string[], opts: { force?: boolean }, cmd: Command) => {
+      const { openStore } = await import('../../cache/index.js');
       const store = await openStore(globalOptions(cmd).root);
       try {
         for (const ref of images) for (const line of await removeOne(store, ref, Boolean(opts.force))) process.stdout.write(`${line}\n`);
@@ -21,9 +21,11 @@ export function register(program: Command): void {
 }
 
 async function removeOne(store: Store, ref: string, force: boolean): Promise<string[]> {
+  const { StoreError } = await import('../../cache/index.js');
+  const { familiarReference, normalizeReference, parseReference } = await import('../../oci/index.js');
   const img = await store.resolveImage(ref);
   const top = img.indexDigest ?? img.manifestDigest;
-  const byName = img.name !== undefined && img.name === safeNormalize(ref);
+  const byName = img.name !== undefined && img.name === safeNormalize(normalizeReference, ref);
   if (byName) {
     const { removedImage } = store.untag(img.name!);
     const out = [`Untagged: ${familiarReference(parseReference(img.name!))}`];
@@ -40,7 +42,7 @@ async function removeOne(store: Store, ref: string, force: boolean): Promise<str
   return [...names.map((n) => `Untagged: ${familiarReference(parseReference(n))}`), `Deleted: ${img.configDigest}`];
 }
 
-function safeNormalize(ref: string): string | undefined {
+function safeNormalize(normalizeReference: (ref: string) => string, ref: string): string | undefined {
   try {
     return normalizeReference(ref);
   } catch {

@@ -3,10 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { openStore, type Store } from '../../cache/index.js';
+import type { Store } from '../../cache/index.js';
 import { KilnError } from '../../common/errors.js';
 import type { ContainerConfig } from '../../oci/index.js';
-import { ContainerStartError, createSnapshot, exec, listContainers, parseEnvFile, resolveRunProcess, type RuntimeMount } from '../../runtime/index.js';
+import type { RuntimeMount } from '../../runtime/index.js';
 import { globalOptions } from '../options.js';
 
 const FLAGS = {
@@ -107,6 +107,7 @@ async function runContainer(root: string, args: string[]): Promise<number> {
   if (network !== 'host' && network !== 'none') {
     throw new KilnError('E_RUN_NETWORK', `unsupported network "${network}"`, { hint: 'use --network host or --network none' });
   }
+  const { ContainerStartError, createSnapshot, exec, listContainers, parseEnvFile, resolveRunProcess } = await import('../../runtime/index.js');
   if (o.name !== undefined && (await listContainers(root)).some((c) => c.name === o.name)) {
     throw new KilnError('E_RUN_NAME_IN_USE', `the container name "${o.name}" is already in use`, { hint: 'choose another --name or stop that container' });
   }
@@ -127,6 +128,7 @@ async function runContainer(root: string, args: string[]): Promise<number> {
     if (o.rootfs) {
       lowerDirs = [resolve(image)];
     } else {
+      const { openStore } = await import('../../cache/index.js');
       store = await openStore(root);
       const resolved = await store.resolveImage(image);
       config = resolved.config.config ?? {};

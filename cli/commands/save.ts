@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { KilnError } from '../../common/errors.js';
-import { openStore, type ResolvedImage } from '../../cache/index.js';
-import { saveImages, type ArchiveFormat } from '../../oci/index.js';
+import type { ResolvedImage } from '../../cache/index.js';
+import type { ArchiveFormat } from '../../oci/index.js';
 import { globalOptions } from '../options.js';
 
 export function register(program: Command): void {
@@ -20,6 +20,8 @@ export function register(program: Command): void {
       if (!opts.output && process.stdout.isTTY) {
         throw new KilnError('E_USAGE', 'refusing to write an archive to a terminal', { hint: 'give -o FILE or redirect stdout' });
       }
+      const { openStore } = await import('../../cache/index.js');
+      const { saveImages } = await import('../../oci/index.js');
       const store = await openStore(globalOptions(cmd).root);
       try {
         const resolved: ResolvedImage[] = [];

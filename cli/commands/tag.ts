@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { openStore } from '../../cache/index.js';
 import { globalOptions } from '../options.js';
 
 export function register(program: Command): void {
@@ -9,6 +8,7 @@ export function register(program: Command): void {
     .argument('<source>', 'SOURCE_IMAGE[:TAG] or image id')
     .argument('<target>', 'TARGET_IMAGE[:TAG]')
     .action(async (source: string, target: string, _opts: unknown, cmd: Command) => {
+      const { openStore } = await import('../../cache/index.js');
       const store = await openStore(globalOptions(cmd).root);
       try {
         const img = await store.resolveImage(source);
