@@ -3,9 +3,9 @@ import { mkdir, rename, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KilnError } from '../common/errors.js';
 import { cleanupLeftoversOnce } from './cleanup.js';
-import { checkedCommand } from './command.js';
 import { ownerDir } from './owner.js';
 import { checkRuntime } from './preflight.js';
+import { checkedViaShell } from './shell-helper.js';
 import { registerCleanup } from './shutdown.js';
 import type { CreateSnapshotOptions, Snapshot } from './types.js';
 
@@ -39,7 +39,7 @@ export async function createSnapshot(options: CreateSnapshotOptions): Promise<Sn
 
   async function unmount(): Promise<void> {
     if (!mounted) return;
-    await checkedCommand('E_RUNTIME_UMOUNT', `cannot unmount snapshot ${id}`, 'umount', [join(dir, 'm')]);
+    await checkedViaShell('E_RUNTIME_UMOUNT', `cannot unmount snapshot ${id}`, 'umount', [join(dir, 'm')]);
     mounted = false;
   }
 
@@ -52,7 +52,7 @@ export async function createSnapshot(options: CreateSnapshotOptions): Promise<Sn
   }
 
   try {
-    await checkedCommand('E_RUNTIME_MOUNT', 'cannot mount overlay snapshot', 'mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lowerdir},${OVERLAY_FIXED}`, 'm'], {
+    await checkedViaShell('E_RUNTIME_MOUNT', 'cannot mount overlay snapshot', 'mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lowerdir},${OVERLAY_FIXED}`, 'm'], {
       cwd: dir,
       hint: 'kiln must run as root on a filesystem that can hold overlay upper dirs (ext4, xfs, btrfs; not overlay or tmpfs without xattrs)',
     });
