@@ -38,8 +38,7 @@ export async function copyStep(input: CopyStepInput): Promise<LayerDescriptor> {
   const snapshot = await createSnapshot({ stateRoot: input.stateRoot, lowerDirs: await layerDirs(input.store, input.layers) });
   try {
     await copyInto(input, snapshot.rootfs);
-    await snapshot.unmount();
-    return await commitUpperDir(input.store, snapshot.upperDir);
+    return await commitUpperDir(input.store, snapshot.upperDir, snapshot.unmount());
   } finally {
     await snapshot.release();
   }

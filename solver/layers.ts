@@ -3,11 +3,13 @@ import { mediaTypeFor, packLayer, type LayerDescriptor } from '../oci/index.js';
 
 /**
  * Turns a finished upper dir into a layer: packs and hashes it straight into the store, then
- * moves the dir in as that layer's extracted form so it is never extracted again.
+ * moves the dir in as that layer's extracted form so it is never extracted again. `unmounted`
+ * is the overlay's unmount, if still under way: nothing writes to the upper dir any more, so it
+ * is packed meanwhile, and only moved once the mount is gone.
  */
-export async function commitUpperDir(store: Store, upperDir: string): Promise<LayerDescriptor> {
+export async function commitUpperDir(store: Store, upperDir: string, unmounted: Promise<void> = Promise.resolve()): Promise<LayerDescriptor> {
   const packed = packLayer(upperDir, { compression: 'gzip' });
-  const [blob, info] = await Promise.all([store.writeBlob(packed.stream, { mediaType: mediaTypeFor('gzip') }), packed.result]);
+  const [blob, info] = await Promise.all([store.writeBlob(packed.stream, { mediaType: mediaTypeFor('gzip') }), packed.result, unmounted]);
   await store.adoptLayerDir(info.diffID, upperDir);
   return { mediaType: info.mediaType, digest: blob.digest, size: blob.size, diffID: info.diffID };
 }

@@ -49,8 +49,7 @@ export async function runStep(input: RunStepInput): Promise<RunStepResult> {
       throw e;
     }
     if (exitCode !== 0) return { ok: false, exitCode };
-    await snapshot.unmount();
-    return { ok: true, layer: await commitUpperDir(input.store, snapshot.upperDir) };
+    return { ok: true, layer: await commitUpperDir(input.store, snapshot.upperDir, snapshot.unmount()) };
   } finally {
     await snapshot.release();
   }
