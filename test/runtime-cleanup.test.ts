@@ -18,22 +18,46 @@ function node(args: string[]) {
   return spawn(process.execPath, ['--import', 'tsx', target, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
 }
 
-/** Starts a kiln process and SIGKILLs it after a random delay; resolves with what it got to print. */
-async function runAndKill(stateRoot: string, waitForContainer = false): Promise<string> {
-  const child = node(['run', stateRoot, fx.base, waitForContainer ? 'private' : 'locked']);
+/** Starts a kiln process that runs a container with a cache mount (`locked` or `private`). */
+function startKiln(stateRoot: string, sharing: 'locked' | 'private') {
+  const child = node(['run', stateRoot, fx.base, sharing]);
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   // 'exit', not 'close': an orphaned container may hold the stdout pipe open.
   const done = new Promise((resolve) => child.on('exit', resolve));
+  return {
+    /** Waits until the process printed `text`, or died trying. */
+    async reached(text: string) {
+      while (!out.includes(text) && child.exitCode === null && child.signalCode === null) await sleep(5);
+    },
+    /** SIGKILLs it; resolves with what it got to print. */
+    async kill() {
+      child.kill('SIGKILL');
+      await done;
+      return out;
+    },
+  };
+}
+
+/** Starts a kiln process and SIGKILLs it after a random delay; resolves with what it got to print. */
+async function runAndKill(stateRoot: string): Promise<string> {
+  const kiln = startKiln(stateRoot, 'locked');
   // Wait for the snapshot to exist half the time, so kills land both early and mid-run.
-  const waitFor = waitForContainer ? 'started' : Math.random() < 0.5 ? 'mounted' : undefined;
-  if (waitFor) {
-    while (!out.includes(waitFor) && child.exitCode === null && child.signalCode === null) await sleep(5);
-  }
-  await sleep(Math.random() * (waitForContainer ? 200 : 1500));
-  child.kill('SIGKILL');
-  await done;
-  return out;
+  if (Math.random() < 0.5) await kiln.reached('mounted');
+  await sleep(Math.random() * 1500);
+  return kiln.kill();
+}
+
+/**
+ * Starts `count` kiln processes and SIGKILLs them all with their containers running. A kiln
+ * process removes dead ones' leftovers when it starts, so none is killed before every one of
+ * them has started its container, or a slow starter would clean up after a fast one.
+ */
+async function runAllAndKill(stateRoot: string, count: number): Promise<string[]> {
+  const all = Array.from({ length: count }, () => startKiln(stateRoot, 'private'));
+  await Promise.all(all.map((kiln) => kiln.reached('started')));
+  await sleep(Math.random() * 200);
+  return Promise.all(all.map((kiln) => kiln.kill()));
 }
 
 async function mountsUnder(dir: string): Promise<string[]> {
@@ -53,12 +77,12 @@ async function processesIn(dir: string): Promise<string[]> {
 // the other test's snapshots and containers.
 test('a new kiln process removes every mount and container left by 20 SIGKILLed ones', async (t) => {
   const stateRoot = fx.isolatedStateRoot();
-  const kill = (waitForContainer = false) => runAndKill(stateRoot, waitForContainer);
+  const kill = () => runAndKill(stateRoot);
   const outputs: string[] = [];
   for (let batch = 0; batch < 4; batch++) outputs.push(...(await Promise.all([kill(), kill(), kill(), kill()])));
   // Each new process already cleans up after the earlier ones; the last batch is killed with its
   // containers surely running, so the final cleanup has containers to remove too.
-  outputs.push(...(await Promise.all([kill(true), kill(true), kill(true), kill(true)])));
+  outputs.push(...(await runAllAndKill(stateRoot, 4)));
   t.is(outputs.length, 20);
   const leftMounts = await mountsUnder(stateRoot);
   const leftContainers = await readdir(join(stateRoot, 'runc')).catch(() => []);
