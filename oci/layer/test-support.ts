@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { lstat, readFile, readlink } from 'node:fs/promises';
-import { readXattrs } from './xattrs.js';
+import { readXattrsSync } from './xattrs.js';
 import { walkTree } from './walk.js';
 
 /** One line per path describing everything a layer must preserve; two equal snapshots mean identical trees. Test support only. */
@@ -20,7 +20,7 @@ export async function snapshotTree(root: string, options: { mtimes?: boolean } =
       parts.push(`inode-of=${inodes.get(key)}`);
     }
     if (kind !== 'symlink') {
-      for (const [k, v] of await readXattrs(abs)) parts.push(`xattr ${k}=${v.toString('hex')}`);
+      for (const [k, v] of readXattrsSync(abs)) parts.push(`xattr ${k}=${v.toString('hex')}`);
     }
     lines.push(parts.join(' '));
   }

@@ -1,5 +1,4 @@
-import { lstat, readdir } from 'node:fs/promises';
-import type { BigIntStats } from 'node:fs';
+import { lstatSync, readdirSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 
 export interface WalkEntry {
@@ -13,9 +12,11 @@ export interface WalkEntry {
  * Depth-first, pre-order walk of everything under `root` (not `root` itself), each directory's
  * names sorted, never following symlinks. An explicit stack keeps deep or wide trees
  * (100,000+ entries) off the call stack; only one directory listing per level is held.
+ * lstat and readdir are synchronous: for thousands of small entries a thread-pool round trip
+ * each costs far more than the call; the consumer's backpressure still yields the event loop.
  */
 export async function* walkTree(root: string): AsyncGenerator<WalkEntry> {
-  const stack: { rel: string; names: string[]; next: number }[] = [{ rel: '', names: await sortedNames(root), next: 0 }];
+  const stack: { rel: string; names: string[]; next: number }[] = [{ rel: '', names: sortedNames(root), next: 0 }];
   while (stack.length > 0) {
     const top = stack[stack.length - 1]!;
     if (top.next >= top.names.length) {
@@ -25,14 +26,14 @@ export async function* walkTree(root: string): AsyncGenerator<WalkEntry> {
     const name = top.names[top.next++]!;
     const rel = top.rel === '' ? name : `${top.rel}/${name}`;
     const abs = join(root, rel);
-    const stat = await lstat(abs, { bigint: true });
+    const stat = lstatSync(abs, { bigint: true });
     yield { rel, abs, stat };
-    if (stat.isDirectory()) stack.push({ rel, names: await sortedNames(abs), next: 0 });
+    if (stat.isDirectory()) stack.push({ rel, names: sortedNames(abs), next: 0 });
   }
 }
 
-async function sortedNames(dir: string): Promise<string[]> {
-  const names = await readdir(dir);
+function sortedNames(dir: string): string[] {
+  const names = readdirSync(dir);
   // Byte order of the UTF-8 names, as Go's sort.Strings (and so containerd/BuildKit) orders them.
   const keyed = names.map((n) => ({ n, k: Buffer.from(n, 'utf8') }));
   keyed.sort((a, b) => Buffer.compare(a.k, b.k));
