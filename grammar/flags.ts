@@ -22,11 +22,16 @@ export interface ParsedFlags {
   strings(name: string): { value: string; flag: FlagNode }[];
 }
 
+const noValue = (): undefined => undefined;
+const noValues = (): { value: string; flag: FlagNode }[] => [];
+
 /**
  * BuildKit's BFlags: `--name`, `--name=value`; bool flags take no value or true/false, string
  * flags need `=`, repeatable ones collect values. `--` ends the flags.
  */
 export function parseFlags(flags: FlagNode[], spec: Record<string, FlagKind>): ParsedFlags {
+  // Most instructions have no flags: skip the maps and closures below for them.
+  if (flags.length === 0) return { nodes: flags, bool: noValue, string: noValue, strings: noValues };
   const bools = new Map<string, boolean>();
   const strings = new Map<string, string>();
   const lists = new Map<string, { value: string; flag: FlagNode }[]>();

@@ -26,10 +26,14 @@ function jsonOrUndefined(rest: string, offset: number): ParsedArgs | undefined {
   return undefined;
 }
 
+/** Compiled once; `lastIndex` is reset on every use. */
+const WHITESPACE_RUNS = new RegExp(RE_WHITESPACE.source, 'g');
+
 function whitespaceDelimited(rest: string, offset: number): ParsedArgs {
   if (rest === '') return none;
   const args: Located[] = [];
-  const re = new RegExp(RE_WHITESPACE.source, 'g');
+  const re = WHITESPACE_RUNS;
+  re.lastIndex = 0;
   let start = 0;
   for (let m = re.exec(rest); m; m = re.exec(rest)) {
     args.push({ value: rest.slice(start, m.index), offset: offset + start });

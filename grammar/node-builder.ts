@@ -11,13 +11,15 @@ const heredocInstructions = new Set(['add', 'copy', 'run']);
  * `range.end` is provisional (end of the logical line); the caller extends it over heredoc bodies.
  */
 export function nodeFromLine(line: LogicalLine, escape: string, comments: string[], from = 0): Node {
-  const split = splitCommand(from === 0 ? line.text : line.text.slice(from), from);
-  const parsed = parseArguments(split.keyword.toLowerCase(), split.args, split.argsOffset, escape);
+  const original = from === 0 ? line.text : line.text.slice(from);
+  const split = splitCommand(original, from);
+  const keyword = split.keyword.toLowerCase();
+  const parsed = parseArguments(keyword, split.args, split.argsOffset, escape);
   const args: ArgNode[] = parsed.args.map((a) => ({ value: a.value, position: line.positionAt(a.offset) }));
   const node: Node = {
-    keyword: split.keyword.toLowerCase(),
+    keyword,
     keywordAsWritten: split.keyword,
-    original: from === 0 ? line.text : line.text.slice(from),
+    original,
     flags: split.flags.map((f) => ({ text: f.value, position: line.positionAt(f.offset) })),
     args,
     json: parsed.json,
