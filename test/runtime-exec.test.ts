@@ -185,21 +185,24 @@ test('network none has only loopback; host sees the host interfaces', async (t) 
 });
 
 test('a timeout and an abort kill the container, not just runc', async (t) => {
-  const snapshot = await createSnapshot({ stateRoot: fx.stateRoot, lowerDirs: [fx.base] });
+  // A state root of its own: the runc state checked below must not hold the containers of the
+  // other tests of this file, which run concurrently.
+  const stateRoot = fx.isolatedStateRoot();
+  const snapshot = await createSnapshot({ stateRoot, lowerDirs: [fx.base] });
   try {
     const started = Date.now();
-    const timedOut = await exec({ stateRoot: fx.stateRoot, rootfs: snapshot.rootfs, args: ['sh', '-c', 'sleep 1000 & sleep 1000'], timeoutMs: 300 }).catch((e) => e);
+    const timedOut = await exec({ stateRoot, rootfs: snapshot.rootfs, args: ['sh', '-c', 'sleep 1000 & sleep 1000'], timeoutMs: 300 }).catch((e) => e);
     t.is(timedOut.code, 'E_RUNTIME_TIMEOUT');
     t.true(Date.now() - started < 5000);
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 300);
-    const aborted = await exec({ stateRoot: fx.stateRoot, rootfs: snapshot.rootfs, args: ['sleep', '1000'], signal: ac.signal }).catch((e) => e);
+    const aborted = await exec({ stateRoot, rootfs: snapshot.rootfs, args: ['sleep', '1000'], signal: ac.signal }).catch((e) => e);
     t.is(aborted.code, 'E_RUNTIME_ABORTED');
     // An abort while exec is still preparing the container (its first awaits settle at once, so
     // the timer fires during the bundle setup) must not let the command start and run to its end.
     const early = new AbortController();
     setTimeout(() => early.abort(), 1);
-    const abortedEarly = await exec({ stateRoot: fx.stateRoot, rootfs: snapshot.rootfs, args: ['sleep', '30'], signal: early.signal }).catch((e) => e);
+    const abortedEarly = await exec({ stateRoot, rootfs: snapshot.rootfs, args: ['sleep', '30'], signal: early.signal }).catch((e) => e);
     t.is(abortedEarly.code, 'E_RUNTIME_ABORTED');
     // Nothing of either container survives: no sleep process that runs in our snapshot.
     const procs = await readdir('/proc');
@@ -207,7 +210,7 @@ test('a timeout and an abort kill the container, not just runc', async (t) => {
       const root = await import('node:fs/promises').then((fs) => fs.readlink(`/proc/${p}/root`)).catch(() => '');
       t.false(root.startsWith(snapshot.rootfs), `process ${p} still runs in the snapshot`);
     }
-    t.deepEqual(await readdir(join(fx.stateRoot, 'runc')).catch(() => []), []);
+    t.deepEqual(await readdir(join(stateRoot, 'runc')).catch(() => []), []);
   } finally {
     await snapshot.release();
   }
