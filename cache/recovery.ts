@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isTrash, removeInBackground } from './discard.js';
 import { tempOwner, type StoreLayout } from './layout.js';
 import { immediate, type Db } from './metadata.js';
 import { processAlive } from './process-alive.js';
@@ -13,7 +14,9 @@ export async function recover(db: Db, layout: StoreLayout): Promise<void> {
   for (const name of await readdir(layout.tmpDir)) {
     const pid = tempOwner(name);
     if (pid !== undefined && processAlive(pid)) continue;
-    await rm(join(layout.tmpDir, name), { recursive: true, force: true });
+    // A discarded tree may still be going in a detached rm; another one finishes it without delaying this process.
+    if (isTrash(name)) removeInBackground(join(layout.tmpDir, name));
+    else await rm(join(layout.tmpDir, name), { recursive: true, force: true });
   }
   const dead = (db.prepare('SELECT id, pid FROM sessions').all() as { id: string; pid: number }[]).filter((s) => !processAlive(s.pid));
   if (dead.length === 0) return;

@@ -22,6 +22,7 @@ import { processAlive } from './process-alive.js';
 import { recover } from './recovery.js';
 import { extractLayer } from './snapshot-extract.js';
 import { writeTempFile } from './temp-file.js';
+import { discardTree } from './discard.js';
 
 export interface WriteBlobOptions {
   expectedDigest?: string;
@@ -437,7 +438,7 @@ export class Store {
   async adoptLayerDir(diffID: string, dir: string): Promise<string> {
     const known = this.snapshotDirOf(diffID);
     if (known && existsSync(known)) {
-      await rm(dir, { recursive: true, force: true });
+      await discardTree(this.layout, dir);
       return known;
     }
     const final = this.snapshotPathFor(diffID);
