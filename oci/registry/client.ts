@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PassThrough, Readable } from 'node:stream';
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { MediaType } from '../image/index.js';
 import { parseChallenges, type Challenge } from './auth.js';
 import { getCredentials, type Credentials } from './docker-config.js';
@@ -169,6 +169,7 @@ export class RegistryClient {
   private async raw(method: Dispatcher.HttpMethod, url: string, headers: Record<string, string>, body?: Buffer | AsyncIterable<Buffer>) {
     try {
       const payload = body === undefined || Buffer.isBuffer(body) ? body : Readable.from(body);
+      const { request } = await import('undici');
       return await request(url, { method, headers: { 'user-agent': 'kiln', ...headers }, body: payload, dispatcher: this.endpoint.dispatcher });
     } catch (err) {
       throw networkError(err, this.registry, url);

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';
-import { Agent, interceptors, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { RegistryError } from './errors.js';
 
 /** How to reach registries: which may skip TLS checks, and which CA to trust. */
@@ -71,6 +71,8 @@ export async function resolveEndpoint(registry: string, options: TransportOption
   if (insecure) origins = [`https://${host}`, `http://${host}`];
   else if (isLoopback(registry) && !caFile) origins = [`http://${host}`];
   else origins = [`https://${host}`];
+  // undici is loaded on first use: most kiln commands never talk to a registry.
+  const { Agent, interceptors } = await import('undici');
   const agent = new Agent({
     connect: { ...(ca ? { ca } : {}), rejectUnauthorized: !insecure },
     keepAliveTimeout: 30_000,

@@ -4,7 +4,6 @@ import { utimes } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { fetch } from 'undici';
 import { FileOpError } from './errors.js';
 
 const CHECKSUM = /^(sha256|sha384|sha512):([a-f0-9]+)$/;
@@ -41,6 +40,7 @@ export async function download(url: string, file: string, checksum?: string): Pr
   const want = checksum === undefined ? undefined : parseChecksum(checksum);
   let res;
   try {
+    const { fetch } = await import('undici');
     res = await fetch(url, { redirect: 'follow' });
   } catch (e) {
     throw new FileOpError('E_ADD_FETCH', `failed to load ${url}: ${(e as Error & { cause?: Error }).cause?.message ?? (e as Error).message}`, {
