@@ -1,10 +1,11 @@
 /**
  * bench/exec: per-execution overhead of kiln's runtime over bare runc.
- *   node --import tsx bench/exec/run.ts [N]
+ *   node --import tsx bench/exec/run.ts [N]   (or node dist/bench/exec/run.js [N] after a build)
  * Interleaves N runs each of: bare `runc run` of a prepared bundle; kiln `exec` on a prepared
  * rootfs; and the full RUN-step path (overlay snapshot + exec + release). Prints medians.
  */
 import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -14,20 +15,14 @@ import { checkRuntime, createSnapshot, exec } from '../../runtime/index.js';
 
 const run = promisify(execFile);
 const n = Number(process.argv[2] ?? 50);
-const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+// From source (bench/exec/) or compiled (dist/bench/exec/): the repository is where package.json is.
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = [join(here, '..', '..'), join(here, '..', '..', '..')].find((d) => existsSync(join(d, 'package.json')))!;
 
 const dir = await mkdtemp(join(tmpdir(), 'kiln-bench-exec-'));
 try {
   const rootfs = join(dir, 'rootfs');
-  // The fixture script's busybox check can lose a SIGPIPE race; retry rather than fail the bench.
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await run('bash', [join(repo, 'fixtures', 'make-busybox-rootfs.sh'), rootfs]);
-      break;
-    } catch (err) {
-      if (attempt === 5) throw err;
-    }
-  }
+  await run('bash', [join(repo, 'fixtures', 'make-busybox-rootfs.sh'), rootfs]);
   const runc = await checkRuntime();
   const bundle = join(dir, 'bundle');
   await run(runc, ['spec', '--bundle', dir]);
