@@ -1,39 +1,13 @@
 import test from 'ava';
 import { existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import Database from 'better-sqlite3';
-import { MediaType, sha256Digest, type ImageConfig, type ImageManifest } from '../oci/index.js';
-import { openStore, type Store } from './index.js';
-
-async function withStore(fn: (s: Store, root: string) => Promise<void>): Promise<void> {
-  const root = await mkdtemp(join(tmpdir(), 'kiln-store-'));
-  const s = await openStore(root);
-  try {
-    await fn(s, root);
-  } finally {
-    s.close();
-    await rm(root, { recursive: true, force: true });
-  }
-}
-
-/** A one-layer image made of arbitrary bytes; enough for index operations that never extract. */
-async function fakeImage(s: Store, seed: string): Promise<{ manifestDigest: string; configDigest: string; layerDigest: string }> {
-  const layer = await s.writeBlobBuffer(`layer-${seed}`);
-  const config: ImageConfig = { architecture: 'amd64', os: 'linux', created: '2024-01-01T00:00:00Z', rootfs: { type: 'layers', diff_ids: [sha256Digest(`diff-${seed}`)] } };
-  const c = await s.writeJson(config);
-  const manifest: ImageManifest = {
-    schemaVersion: 2,
-    mediaType: MediaType.ociManifest,
-    config: { mediaType: MediaType.ociConfig, digest: c.digest, size: c.size },
-    layers: [{ mediaType: MediaType.ociLayerGzip, digest: layer.digest, size: layer.size }],
-  };
-  const m = await s.writeJson(manifest);
-  return { manifestDigest: m.digest, configDigest: c.digest, layerDigest: layer.digest };
-}
+import { sha256Digest } from '../oci/index.js';
+import { openStore } from './index.js';
+import { fakeImage, withStore } from './test-support.js';
 
 test('writeBlob stores content under its digest and reads it back', async (t) => {
   await withStore(async (s) => {

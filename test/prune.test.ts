@@ -2,23 +2,12 @@ import test from 'ava';
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { diskUsage, gcToBudget, openStore, prune, recordCacheUse, type Store } from '../cache/index.js';
-import { MediaType, sha256Digest, type ImageConfig, type ImageManifest } from '../oci/index.js';
+import { sha256Digest } from '../oci/index.js';
+import { fakeImage, withStore } from '../cache/test-support.js';
 import { kiln } from './image-fixture.js';
-
-async function withStore(fn: (s: Store, root: string) => Promise<void>): Promise<void> {
-  const root = await mkdtemp(join(tmpdir(), 'kiln-prune-'));
-  const s = await openStore(root);
-  try {
-    await fn(s, root);
-  } finally {
-    s.close();
-    await rm(root, { recursive: true, force: true });
-  }
-}
 
 /** An extracted layer dir for `diffID` holding `bytes` bytes. */
 async function snapshot(s: Store, diffID: string, bytes: number): Promise<string> {
@@ -29,21 +18,11 @@ async function snapshot(s: Store, diffID: string, bytes: number): Promise<string
 }
 
 async function image(s: Store, name: string, seed: string): Promise<{ layerDigest: string; diffID: string }> {
-  const layer = await s.writeBlobBuffer(`layer-${seed}`);
-  const diffID = sha256Digest(`diff-${seed}`);
-  const config: ImageConfig = { architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [diffID] } };
-  const c = await s.writeJson(config);
-  const manifest: ImageManifest = {
-    schemaVersion: 2,
-    mediaType: MediaType.ociManifest,
-    config: { mediaType: MediaType.ociConfig, digest: c.digest, size: c.size },
-    layers: [{ mediaType: MediaType.ociLayerGzip, digest: layer.digest, size: layer.size }],
-  };
-  const m = await s.writeJson(manifest);
-  await s.registerImage(m.digest);
-  await s.tagImage(name, m.digest);
-  await snapshot(s, diffID, 1000);
-  return { layerDigest: layer.digest, diffID };
+  const img = await fakeImage(s, seed);
+  await s.registerImage(img.manifestDigest);
+  await s.tagImage(name, img.manifestDigest);
+  await snapshot(s, img.diffID, 1000);
+  return { layerDigest: img.layerDigest, diffID: img.diffID };
 }
 
 /** A build cache record with one layer blob of `bytes` bytes and its snapshot. */
