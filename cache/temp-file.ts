@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { DigestStream } from '../oci/index.js';
 
 export interface TempFileResult {
   digest: string;
@@ -14,20 +14,12 @@ export interface TempFileResult {
  * (`flush`). On any failure the partial file is removed, so callers only see complete, durable files.
  */
 export async function writeTempFile(source: Readable, path: string): Promise<TempFileResult> {
-  const hash = createHash('sha256');
-  let size = 0;
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      size += chunk.length;
-      cb(null, chunk);
-    },
-  });
+  const counter = new DigestStream();
   try {
     await pipeline(source, counter, createWriteStream(path, { flags: 'wx', mode: 0o644, flush: true }));
   } catch (e) {
     await rm(path, { force: true });
     throw e;
   }
-  return { digest: `sha256:${hash.digest('hex')}`, size };
+  return { digest: counter.digest, size: counter.size };
 }

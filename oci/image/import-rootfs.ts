@@ -1,13 +1,12 @@
 import { basename } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createCompressor } from '../layer/index.js';
+import { createCompressor, DigestStream } from '../layer/index.js';
 import { applyChanges } from './changes.js';
 import type { ContentStore } from './content.js';
 import { buildManifest } from './manifest.js';
 import { MediaType, ociLayerMediaType, type LayerCompression } from './media-types.js';
 import { hostPlatform } from './platform.js';
-import { Hasher } from './stream-util.js';
 import { creationTime, rfc3339 } from './time.js';
 import type { ImageConfig, ImageManifest } from './types.js';
 
@@ -37,7 +36,7 @@ export async function importRootfs(store: ContentStore, tar: Readable, opts: Imp
   const compression = opts.compression ?? 'gzip';
   // Bad --change instructions fail before any data is read.
   const containerConfig = applyChanges({ Env: [`PATH=${DEFAULT_PATH}`] }, opts.changes ?? []);
-  const diff = new Hasher();
+  const diff = new DigestStream();
   const out = new PassThrough();
   const [, blob] = await Promise.all([pipeline(tar, diff, createCompressor(compression), out), store.writeBlob(out, { mediaType: ociLayerMediaType(compression) })]);
   const created = rfc3339(opts.created ?? creationTime());
@@ -48,7 +47,7 @@ export async function importRootfs(store: ContentStore, tar: Readable, opts: Imp
     created,
     history: [{ created, created_by: 'kiln import', comment: `Imported from ${opts.source === undefined ? '-' : basename(opts.source)}` }],
     os: platform.os,
-    rootfs: { type: 'layers', diff_ids: [diff.digest()] },
+    rootfs: { type: 'layers', diff_ids: [diff.digest] },
   };
   const c = await store.writeBlobBuffer(JSON.stringify(config), { mediaType: MediaType.ociConfig });
   const manifest = buildManifest({ mediaType: MediaType.ociConfig, ...c }, [{ mediaType: ociLayerMediaType(compression), ...blob }]);

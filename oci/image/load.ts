@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
-import { createCompressor, createDecompressor, detectCompression } from '../layer/index.js';
+import { createCompressor, createDecompressor, detectCompression, DigestStream } from '../layer/index.js';
 import { normalizeReference } from '../reference.js';
 import type { ContentStore } from './content.js';
 import { isDigest } from './digest.js';
@@ -10,7 +10,7 @@ import { ArchiveError } from './errors.js';
 import { buildManifest } from './manifest.js';
 import { isIndexMediaType, MediaType, ociLayerMediaType } from './media-types.js';
 import { selectManifest } from './platform.js';
-import { Hasher, hashingSink, peek } from './stream-util.js';
+import { hashingSink, peek } from './stream-util.js';
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest } from './types.js';
 
 /** An image found in an archive, now in the store. */
@@ -171,11 +171,11 @@ async function storeDockerLayer(store: ContentStore, entry: Readable): Promise<L
   const { head, stream } = await peek(entry, 4);
   const compression = detectCompression(head);
   if (compression === 'none') {
-    const diff = new Hasher();
+    const diff = new DigestStream();
     const out = new PassThrough();
     const mediaType = ociLayerMediaType('gzip');
     const [, blob] = await Promise.all([pipeline(stream, diff, createCompressor('gzip'), out), store.writeBlob(out, { mediaType })]);
-    return { mediaType, ...blob, diffID: diff.digest() };
+    return { mediaType, ...blob, diffID: diff.digest };
   }
   const toBlob = new PassThrough();
   const toDiff = new PassThrough();

@@ -1,21 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Readable, Transform, Writable } from 'node:stream';
-
-/** A pass-through that hashes (sha256) and counts what flows through it. */
-export class Hasher extends Transform {
-  private readonly hash = createHash('sha256');
-  size = 0;
-
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null, data?: Buffer) => void): void {
-    this.hash.update(chunk);
-    this.size += chunk.length;
-    cb(null, chunk);
-  }
-
-  digest(): string {
-    return `sha256:${this.hash.digest('hex')}`;
-  }
-}
+import { Readable, Writable } from 'node:stream';
 
 /** A sink that hashes and counts everything written to it. */
 export function hashingSink(): Writable & { result(): { digest: string; size: number } } {

@@ -21,6 +21,7 @@
  */
 export { applyLayer, type ApplyOptions } from './extract.js';
 export { createCompressor, createDecompressor, detectCompression, mediaTypeFor, type Compression } from './compression.js';
+export { DigestStream } from './digest-stream.js';
 export { LayerError } from './errors.js';
 export { packLayer, type PackOptions, type PackedLayer } from './pack.js';
 export { createLayerTar, type LayerTarOptions } from './tar-writer.js';
