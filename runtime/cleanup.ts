@@ -12,52 +12,63 @@ export interface CleanupReport {
 }
 
 /**
+ * What killed kiln processes left behind in this state root (their runc containers, overlay
+ * mounts and scratch directories), without touching anything: what `cleanupLeftovers` removes.
+ */
+export async function findLeftovers(stateRoot: string): Promise<CleanupReport> {
+  const { report } = await survey(stateRoot);
+  return report;
+}
+
+/**
  * Removes what killed kiln processes left behind in this state root: their runc containers,
  * overlay mounts and scratch directories. Anything owned by a live kiln process is left alone.
  */
 export async function cleanupLeftovers(stateRoot: string): Promise<CleanupReport> {
+  const { report: found, runc, dead } = await survey(stateRoot);
+  const report: CleanupReport = { containers: [], mounts: [], dirs: [] };
+  for (const c of found.containers) {
+    await runc.delete(c);
+    report.containers.push(c);
+  }
+  if (dead.length === 0) return report;
+  for (const mp of found.mounts) {
+    if ((await runCommand('umount', [mp])).code !== 0) await runCommand('umount', ['-l', mp]);
+    report.mounts.push(mp);
+  }
+  const stillMounted = await mountPointsUnder(dead);
+  for (const dir of dead) {
+    // Never recurse into something still mounted: it could be someone's lower layer.
+    if (stillMounted.some((mp) => mp.startsWith(`${dir}/`))) continue;
+    await rm(dir, { recursive: true, force: true });
+    report.dirs.push(dir);
+  }
+  return report;
+}
+
+/** Containers, mounts and scratch dirs of dead owners; `dead` are those owners' scratch dirs. */
+async function survey(stateRoot: string): Promise<{ report: CleanupReport; runc: Runc; dead: string[] }> {
   const report: CleanupReport = { containers: [], mounts: [], dirs: [] };
   const runc = new Runc(await checkRuntime(), runcRoot(stateRoot));
   const scratch = scratchRoot(stateRoot);
-  const owners = await listDir(scratch);
   const liveContainers = new Set<string>();
   const dead: string[] = [];
-  for (const owner of owners) {
+  for (const owner of await listDir(scratch)) {
     const containers = (await listDir(join(scratch, owner))).filter((n) => n.startsWith('kiln-'));
     if (owner === ownerTag() || isLiveOwner(owner)) {
       for (const c of containers) liveContainers.add(c);
       continue;
     }
-    dead.push(owner);
-    for (const c of containers) {
-      if (await runc.exists(c)) {
-        await runc.delete(c);
-        report.containers.push(c);
-      }
-    }
+    dead.push(join(scratch, owner));
+    for (const c of containers) if (await runc.exists(c)) report.containers.push(c);
   }
   // A runc container with no bundle in any live scratch dir lost its owner at the worst moment.
   for (const c of await listDir(runc.root)) {
-    if (c.startsWith('kiln-') && !liveContainers.has(c) && !report.containers.includes(c)) {
-      await runc.delete(c);
-      report.containers.push(c);
-    }
+    if (c.startsWith('kiln-') && !liveContainers.has(c) && !report.containers.includes(c)) report.containers.push(c);
   }
-  if (dead.length === 0) return report;
-  const mountPoints = await mountPointsUnder(dead.map((o) => join(scratch, o)));
-  for (const mp of mountPoints) {
-    if ((await runCommand('umount', [mp])).code !== 0) await runCommand('umount', ['-l', mp]);
-    report.mounts.push(mp);
-  }
-  const stillMounted = new Set(await mountPointsUnder(dead.map((o) => join(scratch, o))));
-  for (const owner of dead) {
-    const dir = join(scratch, owner);
-    // Never recurse into something still mounted: it could be someone's lower layer.
-    if ([...stillMounted].some((mp) => mp.startsWith(`${dir}/`))) continue;
-    await rm(dir, { recursive: true, force: true });
-    report.dirs.push(dir);
-  }
-  return report;
+  if (dead.length > 0) report.mounts = await mountPointsUnder(dead);
+  report.dirs = dead;
+  return { report, runc, dead };
 }
 
 const once = new Map<string, Promise<unknown>>();
