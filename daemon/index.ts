@@ -1,0 +1,8 @@
+/**
+ * `kiln serve`: a daemon owning one state root and serving a subset of the Docker Engine API
+ * (see docs/api.md) on UNIX sockets and TLS-verified TCP, so the stock docker CLI can drive kiln.
+ */
+export { startDaemon, type Daemon, type DaemonOptions } from './server.js';
+export { DEFAULT_SOCKET, parseHost, type HostSpec, type TlsFiles } from './listeners.js';
+export type { LogFormat } from './logger.js';
+export { API_VERSION, MIN_API_VERSION } from './router.js';

@@ -1,0 +1,150 @@
+/** Containers: enough for `docker run [--rm] [-i] [-e] [-v]`, `ps`, `logs`, `stop`, `kill`, `rm`. */
+import { pipeline } from 'node:stream/promises';
+import { Transform } from 'node:stream';
+import { frame, FrameReader, type Container, type CreateBody, type StreamType } from '../containers/index.js';
+import { badRequest, queryBool, readJson, sendJson, sendNoContent } from '../http.js';
+import type { Handler, UpgradeHandler } from '../router.js';
+
+function unixSeconds(d: Date | undefined): number {
+  return d ? Math.floor(d.getTime() / 1000) : 0;
+}
+
+function ago(d: Date): string {
+  const s = Math.max(0, Math.round((Date.now() - d.getTime()) / 1000));
+  if (s < 60) return s <= 1 ? 'Less than a second' : `${s} seconds`;
+  if (s < 3600) return `${Math.round(s / 60)} minutes`;
+  return `${Math.round(s / 3600)} hours`;
+}
+
+function status(c: Container): string {
+  if (c.state === 'running') return `Up ${ago(c.startedAt!)}`;
+  if (c.state === 'exited') return `Exited (${c.exitCode}) ${ago(c.finishedAt!)} ago`;
+  return 'Created';
+}
+
+export const create: Handler = async (ctx, { req, res, query }) => {
+  const body = await readJson<CreateBody>(req);
+  const c = await ctx.containers.create(body, query.get('name') ?? undefined);
+  sendJson(res, 201, { Id: c.id, Warnings: [] });
+};
+
+export const list: Handler = async (ctx, { res, query }) => {
+  sendJson(
+    res,
+    200,
+    ctx.containers.list(queryBool(query, 'all')).map((c) => ({
+      Id: c.id,
+      Names: [`/${c.name}`],
+      Image: c.image,
+      ImageID: c.imageId,
+      Command: c.args.join(' '),
+      Created: unixSeconds(c.created),
+      Ports: [],
+      Labels: c.body.Labels ?? {},
+      State: c.state,
+      Status: status(c),
+      HostConfig: { NetworkMode: c.network },
+      NetworkSettings: { Networks: {} },
+      Mounts: [],
+    })),
+  );
+};
+
+export const inspect: Handler = async (ctx, { res, params }) => {
+  const c = ctx.containers.get(params.id!);
+  sendJson(res, 200, {
+    Id: c.id,
+    Created: c.created.toISOString(),
+    Path: c.args[0],
+    Args: c.args.slice(1),
+    State: {
+      Status: c.state,
+      Running: c.state === 'running',
+      Paused: false,
+      Restarting: false,
+      OOMKilled: false,
+      Dead: false,
+      Pid: 0,
+      ExitCode: c.exitCode,
+      Error: c.error,
+      StartedAt: c.startedAt?.toISOString() ?? '0001-01-01T00:00:00Z',
+      FinishedAt: c.finishedAt?.toISOString() ?? '0001-01-01T00:00:00Z',
+    },
+    Image: c.imageId,
+    Name: `/${c.name}`,
+    RestartCount: 0,
+    Driver: 'overlay',
+    Platform: 'linux',
+    Config: {
+      Hostname: c.hostname,
+      User: c.user ?? '',
+      Tty: false,
+      OpenStdin: Boolean(c.body.OpenStdin),
+      StdinOnce: Boolean(c.body.StdinOnce),
+      Env: c.env,
+      Cmd: c.body.Cmd ?? null,
+      Image: c.image,
+      WorkingDir: c.cwd,
+      Entrypoint: c.body.Entrypoint ?? null,
+      Labels: c.body.Labels ?? {},
+    },
+    HostConfig: { Binds: c.body.HostConfig?.Binds ?? null, AutoRemove: Boolean(c.body.HostConfig?.AutoRemove), NetworkMode: c.network },
+    Mounts: c.mounts.map((m) => (m.type === 'bind' ? { Type: 'bind', Source: m.source, Destination: m.target, RW: !m.readonly } : { Type: m.type })),
+    NetworkSettings: { Networks: {} },
+  });
+};
+
+export const start: Handler = async (ctx, { res, params }) => {
+  const r = await ctx.containers.start(params.id!);
+  sendNoContent(res, r === 'already' ? 304 : 204);
+};
+
+export const wait: Handler = async (ctx, { res, params, query }) => {
+  const condition = query.get('condition') || 'not-running';
+  if (condition !== 'not-running' && condition !== 'next-exit' && condition !== 'removed') throw badRequest(`invalid condition "${condition}"`);
+  const waiting = ctx.containers.wait(params.id!, condition);
+  // Headers go out at once: the client knows the wait is registered before it starts the container.
+  res.writeHead(200, { 'Content-Type': 'application/json' });
+  res.flushHeaders();
+  const code = await waiting;
+  res.end(JSON.stringify({ StatusCode: code, Error: null }));
+};
+
+export const stop: Handler = async (ctx, { res, params }) => {
+  sendNoContent(res, (await ctx.containers.stop(params.id!)) ? 204 : 304);
+};
+
+export const kill: Handler = async (ctx, { res, params }) => {
+  const c = ctx.containers.get(params.id!);
+  if (c.state !== 'running') throw badRequest(`Container ${c.id} is not running`);
+  await ctx.containers.stop(c.id);
+  sendNoContent(res);
+};
+
+export const remove: Handler = async (ctx, { res, params, query }) => {
+  await ctx.containers.remove(params.id!, queryBool(query, 'force'));
+  sendNoContent(res);
+};
+
+export const logs: Handler = async (ctx, { res, params, query }) => {
+  const wanted = new Set<StreamType>();
+  if (queryBool(query, 'stdout')) wanted.add(1);
+  if (queryBool(query, 'stderr')) wanted.add(2);
+  if (wanted.size === 0) throw badRequest('Bad parameters: you must choose at least one stream');
+  const source = ctx.containers.openLog(params.id!);
+  const reader = new FrameReader();
+  const filter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      for (const f of reader.push(chunk)) if (wanted.has(f.stream)) this.push(frame(f.stream, f.payload));
+      done();
+    },
+  });
+  res.writeHead(200, { 'Content-Type': 'application/vnd.docker.multiplexed-stream' });
+  await pipeline(source, filter, res);
+};
+
+export const attach: UpgradeHandler = async (ctx, { socket, head, params, query }) => {
+  const c = ctx.containers.get(params.id!);
+  socket.write('HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.multiplexed-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n');
+  ctx.containers.attach(c.id, socket, { stdin: queryBool(query, 'stdin'), stdout: queryBool(query, 'stdout'), stderr: queryBool(query, 'stderr') }, head);
+};

@@ -1,0 +1,37 @@
+/** The route table: every endpoint the daemon serves, in match order (literal paths before `{name}`). */
+import type { Route } from '../router.js';
+import { buildImage, pruneCache } from './build.js';
+import * as containers from './containers.js';
+import * as images from './images.js';
+import { info, ping, version } from './system.js';
+
+export const routes: Route[] = [
+  { method: 'GET', pattern: '/_ping', handler: ping },
+  { method: 'GET', pattern: '/version', handler: version },
+  { method: 'GET', pattern: '/info', handler: info },
+
+  { method: 'POST', pattern: '/build', handler: buildImage },
+  { method: 'POST', pattern: '/build/prune', handler: pruneCache },
+
+  { method: 'GET', pattern: '/images/json', handler: images.list },
+  { method: 'POST', pattern: '/images/create', handler: images.pull },
+  { method: 'GET', pattern: '/images/get', handler: images.save },
+  { method: 'POST', pattern: '/images/load', handler: images.load },
+  { method: 'GET', pattern: '/images/{name}/json', handler: images.inspect },
+  { method: 'GET', pattern: '/images/{name}/history', handler: images.history },
+  { method: 'GET', pattern: '/images/{name}/get', handler: images.save },
+  { method: 'POST', pattern: '/images/{name}/tag', handler: images.tag },
+  { method: 'POST', pattern: '/images/{name}/push', handler: images.push },
+  { method: 'DELETE', pattern: '/images/{name}', handler: images.remove },
+
+  { method: 'GET', pattern: '/containers/json', handler: containers.list },
+  { method: 'POST', pattern: '/containers/create', handler: containers.create },
+  { method: 'GET', pattern: '/containers/{id}/json', handler: containers.inspect },
+  { method: 'GET', pattern: '/containers/{id}/logs', handler: containers.logs },
+  { method: 'POST', pattern: '/containers/{id}/start', handler: containers.start },
+  { method: 'POST', pattern: '/containers/{id}/wait', handler: containers.wait },
+  { method: 'POST', pattern: '/containers/{id}/stop', handler: containers.stop },
+  { method: 'POST', pattern: '/containers/{id}/kill', handler: containers.kill },
+  { method: 'POST', pattern: '/containers/{id}/attach', upgrade: containers.attach },
+  { method: 'DELETE', pattern: '/containers/{id}', handler: containers.remove },
+];
