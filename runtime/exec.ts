@@ -88,6 +88,9 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
       hostsFile,
       resolvConfFile,
       mounts: mounts.oci,
+      terminal: options.tty ?? false,
+      security: options.security ?? 'sandbox',
+      capAdd: options.capAdd ?? [],
     }) as { mounts: OciMount[] };
     const meta: ContainerMeta = { name: options.name, image: options.image, command: options.args, created: new Date().toISOString() };
     await Promise.all([
@@ -99,14 +102,17 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
     stubs = await createMountpoints(options.rootfs, spec.mounts);
 
     const stdin = options.stdin ?? 'ignore';
-    const interactiveTty = stdin === 'inherit' && process.stdin.isTTY;
+    // runc relays a container terminal through its own stdio, putting it in raw mode: it has to be
+    // in the terminal's foreground process group to do so. (Raw mode also means Ctrl-C reaches the
+    // container as a keystroke, not kiln as SIGINT.)
+    const sharesTerminal = options.tty || (stdin === 'inherit' && process.stdin.isTTY);
     const logFile = join(bundle, 'runc.log');
     // From this check to the abort listener below nothing awaits, so an abort during the setup
     // above is seen here and one from now on reaches the listener: none is missed.
     if (options.signal?.aborted) throw aborted();
     // Without a terminal to share, runc gets its own process group so a Ctrl-C reaches only kiln,
     // which then decides: forward it (kiln run) or kill the container (builds).
-    const started = runc.run(id, bundle, logFile, stdio(stdin, options.stdout, options.stderr), !interactiveTty);
+    const started = runc.run(id, bundle, logFile, stdio(stdin, options.stdout, options.stderr), !sharesTerminal);
     child = started;
     pipeStdio(started, stdin, options.stdout, options.stderr);
 

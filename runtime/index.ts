@@ -3,9 +3,10 @@ export { createSnapshot } from './snapshot.js';
 export { exec, ContainerStartError } from './exec.js';
 export { cleanupLeftovers, findLeftovers, type CleanupReport } from './cleanup.js';
 export { listContainers } from './containers.js';
-export { checkRuntime } from './preflight.js';
+export { checkPrivileges, checkRuntime } from './preflight.js';
 export { resolveUser, type ResolvedUser } from './users.js';
-export { buildSpec, DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS, type SpecInput, type OciMount } from './spec.js';
+export { buildSpec, parseCapabilities, ALL_CAPABILITIES, DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS, type SpecInput, type OciMount } from './spec.js';
+export { seccompProfile, type SeccompProfile } from './seccomp.js';
 export { parseSecretFlag } from './secrets.js';
 export { cacheMountBase } from './cache-mounts.js';
 export { resolveRunProcess, parseEnvFile, type ImageRunConfig, type RunOverrides, type RunProcess } from './run-config.js';
@@ -19,6 +20,7 @@ export type {
   OutputSink,
   RuntimeMount,
   SecretSource,
+  SecurityMode,
   Snapshot,
   StdinSource,
 } from './types.js';

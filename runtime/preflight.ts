@@ -5,11 +5,23 @@ import { KilnError } from '../common/errors.js';
 let checked: Promise<string> | undefined;
 
 /**
+ * kiln mounts overlay snapshots and starts runc containers as root, so anyone else is told at
+ * once, before a build or run gets halfway and fails on a mount or a runc error.
+ */
+export function checkPrivileges(uid: number | undefined = process.geteuid?.()): void {
+  if (uid === undefined || uid === 0) return;
+  throw new KilnError('E_RUNTIME_NOT_ROOT', `kiln must run as root to build and run containers (this process runs as uid ${uid})`, {
+    hint: 'run it as root, e.g. `sudo kiln ...`; rootless mode (containers in a user namespace mapped through /etc/subuid and /etc/subgid) is not supported yet',
+  });
+}
+
+/**
  * Finds runc and makes sure the kernel has overlayfs, once per process. Resolves to runc's path.
  * Failing early here gives one clear message instead of a confusing one from deep inside a build.
  */
 export function checkRuntime(env: NodeJS.ProcessEnv = process.env): Promise<string> {
   checked ??= (async () => {
+    checkPrivileges();
     const runc = await findRunc(env);
     await checkOverlay();
     return runc;

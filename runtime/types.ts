@@ -35,6 +35,9 @@ export type RuntimeMount =
 
 export type NetworkMode = 'host' | 'none';
 
+/** `sandbox`: Docker's default confinement. `insecure`: BuildKit's security.insecure entitlement. */
+export type SecurityMode = 'sandbox' | 'insecure';
+
 export type StdinSource = Readable | 'inherit' | 'ignore';
 export type OutputSink = Writable | 'inherit' | 'ignore';
 
@@ -63,6 +66,15 @@ export interface ExecOptions {
   timeoutMs?: number;
   /** Pass SIGINT/SIGTERM/SIGHUP/SIGQUIT/SIGUSR1/SIGUSR2 received by kiln on to the container (`kiln run`). */
   forwardSignals?: boolean;
+  /**
+   * Give the process a pseudo-terminal (`kiln run -t`). runc allocates it and relays it to kiln's
+   * own stdin/stdout, which must then be the user's terminal: stdout and stderr are inherited.
+   */
+  tty?: boolean;
+  /** Default `sandbox`. */
+  security?: SecurityMode;
+  /** `CAP_*` names granted on top of the defaults. */
+  capAdd?: readonly string[];
   /** Shown by `kiln ps`. */
   name?: string;
   image?: string;

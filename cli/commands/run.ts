@@ -22,6 +22,7 @@ const FLAGS = {
   network: { type: 'string' },
   name: { type: 'string' },
   hostname: { type: 'string' },
+  'cap-add': { type: 'string', multiple: true },
   rootfs: { type: 'boolean' },
 } as const;
 
@@ -29,7 +30,7 @@ const HELP = `
 Options:
   --rm                   remove the container when it exits (always the case for now)
   -i, --interactive      keep stdin open and pass it to the container
-  -t, --tty              allocate a terminal (not supported yet)
+  -t, --tty              allocate a pseudo-terminal (kiln's stdin must be a terminal)
   -e, --env K=V          set an environment variable (K alone: take it from kiln's environment)
   --env-file FILE        read environment variables from a file
   -v, --volume HOST:CTR[:ro]  bind-mount a host path
@@ -39,6 +40,8 @@ Options:
   --network host|none    network namespace (default host)
   --name NAME            name shown by kiln ps
   --hostname NAME        container host name
+  --cap-add CAP          grant a capability beyond the defaults (repeatable; ALL for every one).
+                         Docker's defaults apply except NET_RAW: raw sockets need --cap-add NET_RAW
   --rootfs               IMAGE is a root filesystem directory, not an image (like podman)
 Options go before IMAGE; everything after IMAGE is the command.`;
 
@@ -58,6 +61,8 @@ export function register(program: Command): void {
     .addHelpText('after', HELP)
     .action(async (args: string[]) => {
       const { root } = globalOptions(cmd);
+      const { checkPrivileges } = await import('../../runtime/index.js');
+      checkPrivileges();
       process.exitCode = await runContainer(root, args);
     });
 }
@@ -100,14 +105,16 @@ async function runContainer(root: string, args: string[]): Promise<number> {
   const { flags, image, command } = splitArgs(args);
   const o = parseFlags(flags);
   if (!image) throw new KilnError('E_RUN_NO_IMAGE', 'kiln run requires an image', { hint: 'kiln run [OPTIONS] IMAGE [COMMAND] [ARG...]' });
-  if (o.tty) {
-    throw new KilnError('E_RUN_TTY_UNSUPPORTED', '-t/--tty is not supported yet: kiln cannot receive the terminal runc allocates', { hint: 'drop -t; -i alone pipes stdin' });
+  // runc relays the container's terminal through kiln's own: there has to be one (docker's check and message).
+  if (o.tty && !process.stdin.isTTY) {
+    throw new KilnError('E_RUN_NOT_A_TTY', 'the input device is not a TTY', { hint: 'run kiln from a terminal, or drop -t (-i alone pipes stdin)' });
   }
   const network = o.network ?? 'host';
   if (network !== 'host' && network !== 'none') {
     throw new KilnError('E_RUN_NETWORK', `unsupported network "${network}"`, { hint: 'use --network host or --network none' });
   }
-  const { ContainerStartError, createSnapshot, exec, listContainers, parseEnvFile, resolveRunProcess } = await import('../../runtime/index.js');
+  const { ContainerStartError, createSnapshot, exec, listContainers, parseCapabilities, parseEnvFile, resolveRunProcess } = await import('../../runtime/index.js');
+  const capAdd = parseCapabilities(o['cap-add'] ?? []);
   if (o.name !== undefined && (await listContainers(root)).some((c) => c.name === o.name)) {
     throw new KilnError('E_RUN_NAME_IN_USE', `the container name "${o.name}" is already in use`, { hint: 'choose another --name or stop that container' });
   }
@@ -158,6 +165,8 @@ async function runContainer(root: string, args: string[]): Promise<number> {
         network,
         mounts,
         stdin: o.interactive ? 'inherit' : 'ignore',
+        tty: Boolean(o.tty),
+        capAdd,
         stdout: 'inherit',
         stderr: 'inherit',
         forwardSignals: true,
