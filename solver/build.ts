@@ -32,6 +32,8 @@ export interface BuildOptions {
   /** `--label`: added to the final image's config. */
   labels?: Readonly<Record<string, string>>;
   secrets?: ReadonlyMap<string, SecretSource>;
+  /** `--allow security.insecure`: RUN --security=insecure may run, unconfined. */
+  allowInsecure?: boolean;
   network?: 'default' | 'host' | 'none';
   /** Steps running at once; default max(4, cores): RUN steps mostly wait on I/O and sleeps. */
   jobs?: number;
@@ -95,6 +97,7 @@ async function buildWith(store: Store, opts: BuildOptions): Promise<BuildResult>
     pull: opts.pull ?? false,
     network: opts.network === 'none' ? 'none' : 'host',
     secrets: opts.secrets ?? new Map(),
+    allowInsecure: opts.allowInsecure ?? false,
     namedContexts: opts.namedContexts ?? new Map(),
     context,
     identity: [opts.contextDir ? resolve(opts.contextDir) : '-', opts.dockerfilePath ? resolve(opts.dockerfilePath) : opts.dockerfileName].join('\0'),

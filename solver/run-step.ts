@@ -1,6 +1,6 @@
 import type { Store } from '../cache/index.js';
 import type { LayerDescriptor } from '../oci/index.js';
-import { ContainerStartError, createSnapshot, exec, type NetworkMode, type RuntimeMount, type SecretSource } from '../runtime/index.js';
+import { ContainerStartError, createSnapshot, exec, type NetworkMode, type RuntimeMount, type SecretSource, type SecurityMode } from '../runtime/index.js';
 import { commitUpperDir, layerDirs } from './layers.js';
 import { StepLog } from './step-log.js';
 
@@ -15,6 +15,7 @@ export interface RunStepInput {
   network: NetworkMode;
   mounts: RuntimeMount[];
   secrets: ReadonlyMap<string, SecretSource>;
+  security: SecurityMode;
   log: StepLog;
   signal: AbortSignal;
 }
@@ -40,6 +41,7 @@ export async function runStep(input: RunStepInput): Promise<RunStepResult> {
         network: input.network,
         mounts: input.mounts,
         secrets: input.secrets,
+        security: input.security,
         stdout: input.log,
         stderr: input.log,
         signal: input.signal,

@@ -29,6 +29,7 @@ export interface BuildSession {
   pull: boolean;
   network: NetworkMode;
   secrets: ReadonlyMap<string, SecretSource>;
+  allowInsecure: boolean;
   namedContexts: ReadonlyMap<string, NamedContext>;
   /** The build context; undefined when the Dockerfile came from stdin with no context. */
   context: BuildContext | undefined;

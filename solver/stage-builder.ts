@@ -381,7 +381,9 @@ class StageBuilder {
 
   private async run(ins: RunInstruction): Promise<void> {
     const { s, img } = this;
-    if (ins.security === 'insecure') throw this.fail(ins, 'E_BUILD_UNSUPPORTED', 'RUN --security=insecure needs the security.insecure entitlement, which kiln does not grant');
+    if (ins.security === 'insecure' && !s.allowInsecure) {
+      throw this.fail(ins, 'E_BUILD_ENTITLEMENT', 'RUN --security=insecure needs the security.insecure entitlement', 'pass --allow security.insecure to kiln build if you trust this Dockerfile');
+    }
     const argv = this.runArgv(ins);
     const network = ins.network ?? (s.network === 'none' ? 'none' : 'default');
     const mounts = await this.mounts(ins);
@@ -404,6 +406,7 @@ class StageBuilder {
         network: network === 'none' ? 'none' : 'host',
         mounts: mounts.runtime,
         secrets: s.secrets,
+        security: ins.security ?? 'sandbox',
         log,
         signal,
       });

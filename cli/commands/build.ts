@@ -25,6 +25,7 @@ interface BuildFlags {
   metadataFile?: string;
   buildContext?: string[];
   explain?: boolean;
+  allow?: string[];
   quiet?: boolean;
 }
 
@@ -76,9 +77,15 @@ export function register(program: Command): void {
     .option('--metadata-file <file>', 'write build result metadata (JSON) to this file')
     .option('--build-context <name=value>', 'NAME=DIR or NAME=docker-image://REF (repeatable)', collect)
     .option('--explain', 'say why the cache missed for every step that ran')
+    .option('--allow <entitlement>', 'grant an entitlement: security.insecure lets RUN --security=insecure run unconfined (repeatable)', collect)
     .option('-q, --quiet', 'print only the image id')
     .action(async (contextArg: string, flags: BuildFlags, cmd: Command) => {
       const { root } = globalOptions(cmd);
+      const { checkPrivileges } = await import('../../runtime/index.js');
+      checkPrivileges();
+      // As buildx: repeatable and comma-separated. RUN --network=host needs no entitlement in kiln, so network.host grants nothing more.
+      const allow = (flags.allow ?? []).flatMap((a) => a.split(','));
+      for (const a of allow) if (a !== 'security.insecure' && a !== 'network.host') throw usage(`unknown entitlement "${a}"`, 'use security.insecure or network.host');
       const progress = (flags.quiet ? 'quiet' : flags.progress) as ProgressMode;
       if (!['auto', 'tty', 'plain', 'rawjson', 'quiet'].includes(progress)) throw usage(`unknown --progress "${flags.progress}"`, 'use auto, tty, plain, rawjson or quiet');
       if (flags.network !== undefined && !['default', 'host', 'none'].includes(flags.network)) throw usage(`unknown --network "${flags.network}"`, 'use default, host or none');
@@ -132,6 +139,7 @@ export function register(program: Command): void {
           pull: Boolean(flags.pull),
           labels: Object.fromEntries(keyValues(flags.label, '--label', false)),
           secrets,
+          allowInsecure: allow.includes('security.insecure'),
           ...(flags.network ? { network: flags.network as 'default' | 'host' | 'none' } : {}),
           ...(jobs ? { jobs } : {}),
           tags: outputs.every((o) => o.type === 'image') ? (flags.tag ?? []) : [],
