@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { entryMatches, nowNs, type FileStat, type StatCache, type StatEntry } from './stat-cache.js';
+import { entryMatches, nowNs, type FileStat, type StatEntry } from './stat-cache.js';
 
 /** Files up to this size are read whole; larger ones are streamed so memory stays bounded. */
 const READ_WHOLE_MAX = 1n << 20n;
@@ -56,33 +56,27 @@ export interface HashTarget extends FileStat {
 const SLICE_MS = 15;
 
 /**
- * Content digests of regular files under a root, reading only files the stat cache cannot vouch
- * for, and recording what was read. `known` is `cache.load(root)`, passed in so callers that hash
- * several selections of one root query the index once. Small files are read synchronously in
- * short slices (for thousands of small files several times faster than the thread pool); large
- * ones are streamed.
+ * Brings `known`, a root's stat cache entries (`cache.load(root)`), up to date for the regular
+ * files `targets`: a file whose entry cannot vouch for it is read and its entry replaced. Returns
+ * how many were read, so the caller knows whether to save `known`. Small files are read
+ * synchronously in short slices (for thousands of small files several times faster than the
+ * thread pool); large ones are streamed.
  */
-export async function hashFiles(cache: StatCache, root: string, known: Map<string, StatEntry>, targets: HashTarget[]): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  const recorded: [string, StatEntry][] = [];
+export async function hashFiles(known: Map<string, StatEntry>, targets: Iterable<HashTarget>): Promise<number> {
+  let read = 0;
   let sliceStart = performance.now();
   for (const t of targets) {
     const e = known.get(t.rel);
-    if (e && entryMatches(e, t)) {
-      out.set(t.rel, e.digest);
-      continue;
-    }
+    if (e && entryMatches(e, t)) continue;
     const recordedNs = nowNs();
     const digest = t.size <= READ_WHOLE_MAX ? `sha256:${createHash('sha256').update(readFileSync(t.path)).digest('hex')}` : await hashFileContent(t.path, t.size);
-    out.set(t.rel, digest);
-    const entry: StatEntry = { size: t.size, mtimeNs: t.mtimeNs, ctimeNs: t.ctimeNs, ino: t.ino, dev: t.dev, digest, recordedNs };
-    recorded.push([t.rel, entry]);
-    known.set(t.rel, entry);
+    const { size, mtimeNs, ctimeNs, ino, dev, mode, uid, gid } = t;
+    known.set(t.rel, { size, mtimeNs, ctimeNs, ino, dev, mode, uid, gid, digest, entryDigest: entryDigest({ type: 'file', mode, uid, gid, content: digest }), recordedNs });
+    read++;
     if (performance.now() - sliceStart > SLICE_MS) {
       await new Promise((r) => setImmediate(r));
       sliceStart = performance.now();
     }
   }
-  if (recorded.length > 0) cache.record(root, recorded);
-  return out;
+  return read;
 }

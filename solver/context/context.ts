@@ -1,5 +1,5 @@
 import { realpath, stat } from 'node:fs/promises';
-import { combineDigests, entryDigest, hashFiles, StatCache, type HashTarget, type Store } from '../../cache/index.js';
+import { combineDigests, entryDigest, hashFiles, StatCache, type StatEntry, type Store } from '../../cache/index.js';
 import { KilnError } from '../../common/errors.js';
 import { compileMatcher, loadIgnorePatterns, type PathMatcher } from './ignore.js';
 import { selectSources, type SourceMatch } from './select.js';
@@ -54,7 +54,9 @@ export async function openContext(dir: string, options: OpenContextOptions): Pro
 }
 
 class ContextImpl implements BuildContext {
-  private known: ReturnType<StatCache['load']> | undefined;
+  private known: Map<string, StatEntry> | undefined;
+  /** Digests of directories, symlinks and specials: few distinct ones, so computed once each. */
+  private readonly metaDigests = new Map<string, string>();
 
   constructor(
     readonly root: string,
@@ -66,10 +68,10 @@ class ContextImpl implements BuildContext {
   async checksum(sources: string[], options: ChecksumOptions = {}): Promise<ContextChecksum> {
     const matches = selectSources(this.view, sources);
     const entries = collectEntries(this.view, matches, options.exclude ?? []);
-    this.known ??= this.cache.load(this.root);
-    const targets: HashTarget[] = [];
-    for (const e of entries.values()) if (e.type === 'file') targets.push({ rel: e.rel, path: e.path, size: e.size, mtimeNs: e.mtimeNs, ctimeNs: e.ctimeNs, ino: e.ino, dev: e.dev });
-    const content = await hashFiles(this.cache, this.root, this.known, targets).catch((e: unknown) => {
+    const known = (this.known ??= this.cache.load(this.root));
+    const regular: TreeEntry[] = [];
+    for (const e of entries.values()) if (e.type === 'file') regular.push(e);
+    const read = await hashFiles(known, regular).catch((e: unknown) => {
       const code = (e as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT' && code !== 'EACCES' && code !== 'EISDIR') throw e;
       const path = (e as NodeJS.ErrnoException).path ?? '';
@@ -78,31 +80,44 @@ class ContextImpl implements BuildContext {
         hint: code === 'ENOENT' ? 'the context changed while kiln was reading it; run the build again' : 'make the file readable, or exclude it in .dockerignore',
       });
     });
-    this.forgetVanished(matches, entries);
+    const forgotten = forgetVanished(known, matches, entries);
+    if (read > 0 || forgotten > 0) this.cache.save(this.root, known);
     const files = new Map<string, string>();
-    for (const e of entries.values()) {
-      const body = e.type === 'file' ? content.get(e.rel)! : e.type === 'symlink' ? this.view.readlink(e.rel) : '';
-      files.set(e.rel === '' ? '.' : e.rel, entryDigest({ type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, content: body }));
-    }
+    for (const e of entries.values()) files.set(e.rel === '' ? '.' : e.rel, e.type === 'file' ? known.get(e.rel)!.entryDigest : this.metaDigest(e));
     return { digest: combineDigests(files), files };
   }
 
-  /** Drops stat cache entries of files that are gone from directories this selection walked whole. */
-  private forgetVanished(matches: SourceMatch[], entries: Map<string, TreeEntry>): void {
-    const prefixes = matches.filter((m) => m.entry.type === 'dir').map((m) => (m.entry.rel === '' ? '' : `${m.entry.rel}/`));
-    if (prefixes.length === 0) return;
-    const gone: string[] = [];
-    for (const rel of this.known!.keys()) {
-      if (!entries.has(rel) && prefixes.some((p) => rel.startsWith(p))) gone.push(rel);
+  private metaDigest(e: TreeEntry): string {
+    const content = e.type === 'symlink' ? this.view.readlink(e.rel) : '';
+    const key = `${e.type}\0${e.mode}\0${e.uid}\0${e.gid}\0${content}`;
+    let d = this.metaDigests.get(key);
+    if (d === undefined) {
+      d = entryDigest({ type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, content });
+      this.metaDigests.set(key, d);
     }
-    if (gone.length === 0) return;
-    this.cache.forget(this.root, gone);
-    for (const rel of gone) this.known!.delete(rel);
+    return d;
   }
 
   close(): void {
     this.cache.close();
   }
+}
+
+/**
+ * Drops stat cache entries of files that are gone from directories this selection walked whole;
+ * returns how many.
+ */
+function forgetVanished(known: Map<string, StatEntry>, matches: SourceMatch[], entries: Map<string, TreeEntry>): number {
+  const prefixes = matches.filter((m) => m.entry.type === 'dir').map((m) => (m.entry.rel === '' ? '' : `${m.entry.rel}/`));
+  if (prefixes.length === 0) return 0;
+  let gone = 0;
+  for (const rel of known.keys()) {
+    if (!entries.has(rel) && prefixes.some((p) => rel.startsWith(p))) {
+      known.delete(rel);
+      gone++;
+    }
+  }
+  return gone;
 }
 
 /** Everything the matches bring along: each match, and for directories their whole visible tree. */

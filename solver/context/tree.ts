@@ -19,6 +19,7 @@ export interface TreeEntry extends FileStat {
 }
 
 const MAX_LINKS = 40;
+const BIGINT = { bigint: true } as const;
 
 function typeOf(st: BigIntStats): EntryType {
   if (st.isFile()) return 'file';
@@ -50,7 +51,7 @@ export class TreeView {
   isIgnored(rel: string): boolean {
     if (!this.hidden || rel === '') return false;
     try {
-      return this.isHidden(rel, typeOf(lstatSync(join(this.root, rel), { bigint: true })));
+      return this.isHidden(rel, typeOf(lstatSync(join(this.root, rel), BIGINT)));
     } catch {
       return false;
     }
@@ -61,7 +62,7 @@ export class TreeView {
     const path = rel === '' ? this.root : join(this.root, rel);
     let st: BigIntStats;
     try {
-      st = lstatSync(path, { bigint: true });
+      st = lstatSync(path, BIGINT);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
       if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
@@ -127,11 +128,14 @@ export class TreeView {
   walk(rel: string, visit: (e: TreeEntry, relToBase: string) => void, exclude?: PathMatcher): void {
     const recurse = (dirRel: string, sub: string) => {
       const dirPath = dirRel === '' ? this.root : join(this.root, dirRel);
-      for (const d of readdirSync(dirPath, { withFileTypes: true })) {
-        const childRel = dirRel === '' ? d.name : `${dirRel}/${d.name}`;
-        const childSub = sub === '' ? d.name : `${sub}/${d.name}`;
-        const path = join(dirPath, d.name);
-        const st = lstatSync(path, { bigint: true });
+      // Names are single path segments, so plain concatenation is the join (path.join normalises, at a cost per entry).
+      const prefix = dirPath.endsWith('/') ? dirPath : `${dirPath}/`;
+      // Every child is lstat'ed anyway (its times and owner are needed), so readdir's file types would add nothing.
+      for (const name of readdirSync(dirPath)) {
+        const childRel = dirRel === '' ? name : `${dirRel}/${name}`;
+        const childSub = sub === '' ? name : `${sub}/${name}`;
+        const path = prefix + name;
+        const st = lstatSync(path, BIGINT);
         const type = typeOf(st);
         if (this.isHidden(childRel, type)) continue;
         const excluded = exclude?.matches(childSub) ?? false;
