@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, symlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, rename, rm, rmdir, symlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { KilnError } from '../common/errors.js';
 import { cleanupLeftoversOnce } from './cleanup.js';
 import { ownerDir } from './owner.js';
@@ -47,6 +47,8 @@ export async function createSnapshot(options: CreateSnapshotOptions): Promise<Sn
     if (gone) return;
     await unmount();
     await rm(dir, { recursive: true, force: true });
+    // The owner dir goes with its last snapshot, or `kiln check` sees it as a dead process's leftover.
+    await rmdir(dirname(dir)).catch(() => undefined);
     gone = true;
     unregister();
   }
