@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { rm } from 'node:fs/promises';
-import { openStore, type Store } from '../cache/index.js';
+import { openStore, type BuildCache, type CacheMountUse, type Store } from '../cache/index.js';
 import { parseDockerfile } from '../grammar/index.js';
 import { buildManifest, hostPlatform, MediaType, normalizeReference, rfc3339, type ImageConfig, type ImageManifest, type LayerDescriptor } from '../oci/index.js';
 import type { SecretSource } from '../runtime/index.js';
@@ -44,6 +44,8 @@ export interface BuildOptions {
   buildId?: string;
   /** An open store to use (the CLI opens one per process); opened and closed here otherwise. */
   store?: Store;
+  /** `--cache-from`/`--cache-to`: imported records count as hits, and the records used are noted for export. */
+  cache?: BuildCache;
 }
 
 export interface BuildResult {
@@ -56,6 +58,8 @@ export interface BuildResult {
   tags: string[];
   /** Steps that ran and steps reused from the cache. */
   stats: { ran: number; cached: number };
+  /** `RUN --mount=type=cache` mounts the steps used. */
+  cacheMounts: CacheMountUse[];
 }
 
 export function newBuildId(): string {
@@ -72,7 +76,8 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   }
 }
 
-async function buildWith(store: Store, opts: BuildOptions): Promise<BuildResult> {
+async function buildWith(local: Store, opts: BuildOptions): Promise<BuildResult> {
+  const store = opts.cache ? opts.cache.attach(local) : local;
   // A bad -t fails before anything runs.
   for (const t of opts.tags ?? []) normalizeReference(t);
   const parsed = parseDockerfile(opts.dockerfile, { file: opts.dockerfileName });
@@ -117,6 +122,7 @@ async function buildWith(store: Store, opts: BuildOptions): Promise<BuildResult>
     nextVertex: () => ++vertex,
     emit: emitter(id),
     stats: { ran: 0, cached: 0 },
+    cacheMounts: new Map(),
   };
   try {
     // Every needed stage starts now, so independent stages run side by side.
@@ -132,7 +138,8 @@ async function buildWith(store: Store, opts: BuildOptions): Promise<BuildResult>
       await Promise.allSettled([...results.values()]);
       throw scheduler.firstError ?? e;
     }
-    const result = await writeImage(store, final, opts, session.stats);
+    await opts.cache?.fetchLayers(final.layers);
+    const result = { ...(await writeImage(store, final, opts, session.stats)), cacheMounts: [...session.cacheMounts.values()] };
     // Logs of a build that succeeded are of no further use; a failed build's stay for the user.
     await rm(logDir, { recursive: true, force: true });
     return result;
@@ -146,8 +153,8 @@ function sourceDateEpoch(): string | undefined {
   return v && /^\d+$/.test(v) ? rfc3339(new Date(Number(v) * 1000)) : undefined;
 }
 
-async function writeImage(store: Store, final: StageResult, opts: BuildOptions, stats: BuildResult['stats']): Promise<BuildResult> {
-  const config: ImageConfig = structuredClone(final.config);
+async function writeImage(store: Store, final: StageResult, opts: BuildOptions, stats: BuildResult['stats']): Promise<Omit<BuildResult, 'cacheMounts'>> {
+  const config: ImageConfig = Object.assign(structuredClone(final.config), opts.cache?.configFields(final.layers));
   config.created = final.config.history?.at(-1)?.created ?? config.created ?? rfc3339(new Date());
   if (opts.labels && Object.keys(opts.labels).length > 0) config.config = { ...config.config, Labels: { ...(config.config?.Labels ?? {}), ...opts.labels } };
   config.rootfs = { type: 'layers', diff_ids: final.layers.map((l) => l.diffID) };

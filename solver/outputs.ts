@@ -4,18 +4,25 @@ import { dirname, join } from 'node:path';
 import { finished, pipeline } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import type { Store } from '../cache/index.js';
-import { applyLayer, createLayerTar, saveImages } from '../oci/index.js';
+import { applyLayer, createLayerTar, pushImage, saveImages, type PushOptions, type PushResult } from '../oci/index.js';
 import type { BuildResult } from './build.js';
 import { BuildError } from './errors.js';
 
-/** `--output type=image|oci|docker|local|tar[,dest=PATH]` (docker buildx's syntax). */
+/**
+ * `--output type=image|oci|docker|local|tar[,dest=PATH]` and `type=image,name=REF,push=true`
+ * (docker buildx's syntax; `type=registry` is type=image,push=true).
+ */
 export interface OutputSpec {
   type: 'image' | 'oci' | 'docker' | 'local' | 'tar';
   /** File or directory; `-` is stdout for the tarball types. */
   dest?: string;
+  /** type=image: names to give the image (default: the `-t` names). */
+  name?: string;
+  /** type=image: push it to the registry of each name. */
+  push?: boolean;
 }
 
-const TYPES = new Set(['image', 'oci', 'docker', 'local', 'tar']);
+const TYPES = new Set(['image', 'registry', 'oci', 'docker', 'local', 'tar']);
 
 export function parseOutputSpec(spec: string): OutputSpec {
   const fields = new Map<string, string>();
@@ -29,12 +36,17 @@ export function parseOutputSpec(spec: string): OutputSpec {
     fields.set(part.slice(0, i).trim(), part.slice(i + 1).trim());
   }
   const type = fields.get('type') ?? 'local';
-  if (!TYPES.has(type)) throw new BuildError('E_BUILD_OPTION', `--output: unknown type "${type}"`, { hint: 'use image, oci, docker, local or tar' });
+  if (!TYPES.has(type)) throw new BuildError('E_BUILD_OPTION', `--output: unknown type "${type}"`, { hint: 'use image, registry, oci, docker, local or tar' });
+  const image = type === 'image' || type === 'registry';
   for (const k of fields.keys()) {
-    if (!['type', 'dest', 'name'].includes(k)) throw new BuildError('E_BUILD_OPTION', `--output: unsupported option "${k}" for type ${type}`);
+    if (!['type', 'dest', 'name', ...(image ? ['push'] : [])].includes(k)) throw new BuildError('E_BUILD_OPTION', `--output: unsupported option "${k}" for type ${type}`);
   }
+  const push = fields.get('push');
+  if (push !== undefined && push !== 'true' && push !== 'false') throw new BuildError('E_BUILD_OPTION', `--output: push=${push} is not true or false`);
   const dest = fields.get('dest');
-  if (type !== 'image' && dest === undefined) throw new BuildError('E_BUILD_OPTION', `--output type=${type} needs dest=PATH`);
+  const name = fields.get('name');
+  if (!image && dest === undefined) throw new BuildError('E_BUILD_OPTION', `--output type=${type} needs dest=PATH`);
+  if (image) return { type: 'image', ...(name ? { name } : {}), push: type === 'registry' || push === 'true' };
   return { type: type as OutputSpec['type'], ...(dest !== undefined ? { dest } : {}) };
 }
 
@@ -65,22 +77,29 @@ async function flatten(store: Store, result: BuildResult, dir: string): Promise<
 
 /**
  * Exports a built image as an output other than the store: an archive (named `name`, a
- * normalised reference, when given), or its root filesystem.
+ * normalised reference, when given), or its root filesystem; or, for type=image, names it
+ * (`name=`, else the build's tags) and with push=true pushes each name to its registry.
  */
-export async function exportImage(store: Store, result: BuildResult, spec: OutputSpec, name?: string): Promise<void> {
+export async function exportImage(store: Store, result: BuildResult, spec: OutputSpec, name?: string, registry: PushOptions = {}): Promise<PushResult[]> {
   const dest = spec.dest!;
   switch (spec.type) {
-    case 'image':
-      return;
+    case 'image': {
+      const names = spec.name ? [await store.tagImage(spec.name, result.manifestDigest)] : result.tags;
+      if (!spec.push) return [];
+      if (names.length === 0) throw new BuildError('E_BUILD_OPTION', 'pushing needs a name for the image', { hint: 'give -t NAME:TAG, or --output type=image,name=NAME:TAG,push=true' });
+      const pushed: PushResult[] = [];
+      for (const n of names) pushed.push(await pushImage(store, n, n, registry));
+      return pushed;
+    }
     case 'oci':
     case 'docker': {
       const image = { ...(name ? { name } : {}), manifestDigest: result.manifestDigest, manifest: result.manifest, configDigest: result.configDigest, layers: result.layers };
       await toFile(dest, (out) => saveImages(store, [image], spec.type as 'oci' | 'docker', out));
-      return;
+      return [];
     }
     case 'local':
       await flatten(store, result, dest);
-      return;
+      return [];
     case 'tar': {
       const tmp = await mkdtemp(join(store.root, 'tmp', `${process.pid}.rootfs-`));
       try {
@@ -89,6 +108,7 @@ export async function exportImage(store: Store, result: BuildResult, spec: Outpu
       } finally {
         await rm(tmp, { recursive: true, force: true });
       }
+      return [];
     }
   }
 }

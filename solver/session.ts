@@ -1,4 +1,4 @@
-import type { Store } from '../cache/index.js';
+import type { CacheMountUse, Store } from '../cache/index.js';
 import type { ImageConfig, LayerDescriptor } from '../oci/index.js';
 import type { NetworkMode, SecretSource } from '../runtime/index.js';
 import type { BuildContext } from './context/index.js';
@@ -44,6 +44,8 @@ export interface BuildSession {
   nextVertex(): number;
   emit(event: DistributiveOmit<VertexEvent, 'build' | 'time'>): void;
   stats: { ran: number; cached: number };
+  /** `RUN --mount=type=cache` mounts the build's steps use, by id (exported with `--cache-to ...,mounts=true`). */
+  cacheMounts: Map<string, CacheMountUse>;
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

@@ -247,6 +247,7 @@ class StageBuilder {
         }
         case 'cache': {
           const id = m.id ?? target!;
+          this.s.cacheMounts.set(id, { id, ...opt(m) });
           runtime.push({ type: 'cache', id, target: target!, sharing: m.sharing, readonly: m.readonly, ...opt(m) });
           keys.push({ type: 'cache', id, target: target!, sharing: m.sharing, readonly: m.readonly, ...opt(m) });
           break;

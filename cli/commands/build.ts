@@ -6,6 +6,7 @@ import { KilnError } from '../../common/errors.js';
 import type { NamedContext, ProgressMode } from '../../solver/index.js';
 import type { SecretSource } from '../../runtime/index.js';
 import { collect, globalOptions } from '../options.js';
+import { addRegistryFlags, registryOptions } from './registry-flags.js';
 
 interface BuildFlags {
   file?: string;
@@ -27,6 +28,9 @@ interface BuildFlags {
   explain?: boolean;
   allow?: string[];
   quiet?: boolean;
+  push?: boolean;
+  cacheTo?: string[];
+  cacheFrom?: string[];
 }
 
 const usage = (message: string, hint?: string) => new KilnError('E_USAGE', message, hint ? { hint } : {});
@@ -56,7 +60,7 @@ function namedContexts(list: string[] | undefined): Map<string, NamedContext> {
 }
 
 export function register(program: Command): void {
-  program
+  const command = program
     .command('build')
     .description('Build an image from a Dockerfile')
     .argument('<context>', 'build context directory, or - to read a Dockerfile from stdin with no context')
@@ -79,7 +83,10 @@ export function register(program: Command): void {
     .option('--explain', 'say why the cache missed for every step that ran')
     .option('--allow <entitlement>', 'grant an entitlement: security.insecure lets RUN --security=insecure run unconfined (repeatable)', collect)
     .option('-q, --quiet', 'print only the image id')
-    .action(async (contextArg: string, flags: BuildFlags, cmd: Command) => {
+    .option('--push', 'push the image to the registry of each -t name (as --output type=registry)')
+    .option('--cache-to <spec>', 'export the build cache: type=registry,ref=REF|type=local,dest=DIR[,mode=min|max][,mounts=true], or type=inline (repeatable)', collect)
+    .option('--cache-from <spec>', 'import a build cache: type=registry,ref=REF (or REF) or type=local,src=DIR (repeatable)', collect);
+  addRegistryFlags(command).action(async (contextArg: string, flags: BuildFlags, cmd: Command) => {
       const { root } = globalOptions(cmd);
       const { checkPrivileges } = await import('../../runtime/index.js');
       checkPrivileges();
@@ -110,6 +117,12 @@ export function register(program: Command): void {
       }
       const solver = await import('../../solver/index.js');
       const outputs = (flags.output ?? []).map(solver.parseOutputSpec);
+      if (flags.push) outputs.push({ type: 'image', push: true });
+      if (outputs.some((o) => o.push && !o.name) && !flags.tag?.length) throw usage('pushing needs a name for the image', 'give -t NAME:TAG, or --output type=image,name=NAME:TAG,push=true');
+      const cacheLib = await import('../../cache/index.js');
+      const cacheTo = (flags.cacheTo ?? []).map(cacheLib.parseCacheTo);
+      const cacheFrom = (flags.cacheFrom ?? []).map(cacheLib.parseCacheFrom);
+      const registry = await registryOptions(cmd, root);
       const renderer = solver.createRenderer(progress, {
         write: (s) => process.stderr.write(s),
         explain: Boolean(flags.explain),
@@ -118,8 +131,19 @@ export function register(program: Command): void {
       });
       const buildId = solver.newBuildId();
       const unsubscribe = solver.subscribe(buildId, (ev) => renderer.onEvent(ev));
-      const { openStore } = await import('../../cache/index.js');
-      const store = await openStore(root);
+      const imports: import('../../cache/index.js').ImportedCache[] = [];
+      try {
+        for (const spec of cacheFrom) {
+          const got = await cacheLib.loadCacheImport(spec, registry);
+          if ('warning' in got) process.stderr.write(`WARNING: ${got.warning}\n`);
+          else imports.push(got.cache);
+        }
+      } catch (e) {
+        await Promise.all(imports.map((i) => i.location.close()));
+        throw e;
+      }
+      const cache = cacheTo.length > 0 || imports.length > 0 ? new cacheLib.BuildCache(imports, { inline: cacheTo.some((c) => c.type === 'inline') }) : undefined;
+      const store = await cacheLib.openStore(root);
       const abort = new AbortController();
       const onSignal = () => abort.abort(new KilnError('E_BUILD_CANCELLED', 'interrupted'));
       process.once('SIGINT', onSignal);
@@ -146,11 +170,24 @@ export function register(program: Command): void {
           namedContexts: namedContexts(flags.buildContext),
           signal: abort.signal,
           buildId,
+          ...(cache ? { cache } : {}),
         });
         renderer.finish();
         const { normalizeReference } = await import('../../oci/index.js');
         const archiveName = flags.tag?.[0] === undefined ? undefined : normalizeReference(flags.tag[0]);
-        for (const o of outputs) await solver.exportImage(store, result, o, archiveName);
+        for (const o of outputs) {
+          for (const p of await solver.exportImage(store, result, o, archiveName, registry)) process.stderr.write(`pushed ${p.reference}@${p.manifestDigest}\n`);
+        }
+        for (const spec of cacheTo) {
+          if (spec.type === 'inline') continue;
+          try {
+            const r = await cacheLib.exportCache(cache!, result, spec, registry);
+            process.stderr.write(`exported cache to ${r.name}: ${r.records} records${r.mounts ? `, ${r.mounts} cache mounts` : ''} (${r.manifestDigest})\n`);
+          } catch (e) {
+            if (!spec.ignoreError) throw e;
+            process.stderr.write(`WARNING: ${(e as Error).message}\n`);
+          }
+        }
         if (flags.iidfile) await writeFile(flags.iidfile, result.configDigest);
         if (flags.metadataFile) {
           const meta = {
@@ -167,6 +204,8 @@ export function register(program: Command): void {
           for (const t of result.tags) process.stderr.write(`naming to ${t}\n`);
         }
       } finally {
+        for (const w of cache?.warnings ?? []) process.stderr.write(`WARNING: ${w}\n`);
+        await cache?.close();
         renderer.finish();
         unsubscribe();
         process.off('SIGINT', onSignal);

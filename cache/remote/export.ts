@@ -1,0 +1,71 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import PQueue from 'p-queue';
+import { isKilnError } from '../../common/errors.js';
+import { MediaType, type ClientOptions, type Descriptor, type ImageManifest, type LayerDescriptor } from '../../oci/index.js';
+import type { BuildCache } from './build-cache.js';
+import { CacheTransferError } from './errors.js';
+import { CACHE_CONFIG_MEDIA_TYPE, encodeCacheDocument, manifestLayer, MOUNT_ANNOTATIONS, type CacheDocument } from './format.js';
+import { openLocation } from './location.js';
+import { packCacheMounts, type CacheMountUse } from './mounts.js';
+import type { CacheExportSpec } from './spec.js';
+
+/** What a build made, as the exporter needs it. */
+export interface BuiltImage {
+  layers: readonly LayerDescriptor[];
+  cacheMounts: readonly CacheMountUse[];
+}
+
+export interface CacheExportResult {
+  /** `host/repo:tag` or `DIR (tag T)`. */
+  name: string;
+  manifestDigest: string;
+  records: number;
+  mounts: number;
+}
+
+const UPLOADS_AT_ONCE = 3;
+
+/**
+ * Writes the build's cache to a registry ref or an OCI layout dir as one plain OCI image
+ * manifest: config = the records (and cache mounts) in kiln's cache media type, layers = the
+ * records' layer blobs, then the cache mounts' layers annotated with their id, uid, gid and mode.
+ * Blobs go first; the tag is moved last.
+ */
+export async function exportCache(cache: BuildCache, image: BuiltImage, spec: Exclude<CacheExportSpec, { type: 'inline' }>, options: ClientOptions): Promise<CacheExportResult> {
+  const location = await openLocation(spec.type === 'registry' ? spec : { type: 'local', dir: spec.dest, tag: spec.tag }, options);
+  try {
+    const store = cache.store;
+    const records = cache.records(spec.mode, image.layers);
+    const mounts = spec.mounts ? await packCacheMounts(store, image.cacheMounts) : [];
+    const layers = new Map<string, Descriptor>();
+    for (const r of records.values()) if (!layers.has(r.layer.digest)) layers.set(r.layer.digest, manifestLayer(r.layer));
+    for (const m of mounts) {
+      const annotations = { [MOUNT_ANNOTATIONS.id]: m.id, [MOUNT_ANNOTATIONS.uid]: String(m.uid), [MOUNT_ANNOTATIONS.gid]: String(m.gid), [MOUNT_ANNOTATIONS.mode]: m.mode.toString(8) };
+      layers.set(m.layer.digest, manifestLayer(m.layer, annotations));
+    }
+    const doc: CacheDocument = { records: Object.fromEntries(records), ...(mounts.length ? { mounts } : {}) };
+    const configBytes = encodeCacheDocument(doc);
+    const config: Descriptor = { mediaType: CACHE_CONFIG_MEDIA_TYPE, digest: sha256(configBytes), size: configBytes.length };
+
+    const queue = new PQueue({ concurrency: UPLOADS_AT_ONCE });
+    await Promise.all([...layers.values()].map((d) => queue.add(() => location.writeBlob(d, () => store.openBlob(d.digest)))));
+    await location.writeBlob(config, () => Readable.from([configBytes]));
+    const manifest: ImageManifest = { schemaVersion: 2, mediaType: MediaType.ociManifest, config, layers: [...layers.values()] };
+    const bytes = Buffer.from(JSON.stringify(manifest));
+    const manifestDigest = sha256(bytes);
+    await location.writeManifest({ bytes, digest: manifestDigest, mediaType: MediaType.ociManifest });
+    return { name: location.name, manifestDigest, records: records.size, mounts: mounts.length };
+  } catch (e) {
+    throw new CacheTransferError('E_CACHE_EXPORT', `cannot export the build cache to ${location.name}: ${(e as Error).message}`, {
+      cause: e,
+      ...(isKilnError(e) && e.hint ? { hint: e.hint } : {}),
+    });
+  } finally {
+    await location.close();
+  }
+}
+
+function sha256(b: Buffer): string {
+  return `sha256:${createHash('sha256').update(b).digest('hex')}`;
+}

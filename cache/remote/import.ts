@@ -1,0 +1,66 @@
+import type { ClientOptions, Descriptor, ImageManifest } from '../../oci/index.js';
+import { CacheTransferError } from './errors.js';
+import { CACHE_CONFIG_MEDIA_TYPE, INLINE_CACHE_FIELD, parseCacheDocument, type CacheMountEntry, type LayerCacheRecord } from './format.js';
+import { openLocation, type CacheLocation } from './location.js';
+import type { CacheImportSpec } from './spec.js';
+
+/** A cache read from `--cache-from`: records and where their blobs are; no blob is fetched yet. */
+export interface ImportedCache {
+  name: string;
+  records: ReadonlyMap<string, LayerCacheRecord>;
+  /** Layer blobs the location holds, by digest. */
+  blobs: ReadonlyMap<string, Descriptor>;
+  mounts: readonly CacheMountEntry[];
+  location: CacheLocation;
+}
+
+export type CacheImportResult = { cache: ImportedCache } | { warning: string };
+
+const MAX_CONFIG = 64 * 1024 * 1024;
+
+/**
+ * Reads the cache manifest and config of one `--cache-from`: a kiln cache manifest, or an image
+ * whose config carries inline cache records. A missing or cache-less ref is a warning (as in
+ * buildx); an unreachable registry or a malformed cache is an error.
+ */
+export async function loadCacheImport(spec: CacheImportSpec, options: ClientOptions): Promise<CacheImportResult> {
+  const location = await openLocation(spec.type === 'registry' ? spec : { type: 'local', dir: spec.src, tag: spec.tag }, options);
+  try {
+    const found = await location.readManifest();
+    if (!found) {
+      await location.close();
+      return { warning: `cache ${location.name} not found; building without it` };
+    }
+    let manifest: ImageManifest;
+    try {
+      manifest = JSON.parse(found.bytes.toString('utf8')) as ImageManifest;
+    } catch (e) {
+      throw new CacheTransferError('E_CACHE_FORMAT', `the manifest of ${location.name} is not valid JSON`, { cause: e });
+    }
+    if (!manifest.config || !Array.isArray(manifest.layers)) {
+      await location.close();
+      return { warning: `${location.name} is an image index or another kind of manifest, not a kiln cache; building without it` };
+    }
+    const configBytes = await location.readBlob(manifest.config, MAX_CONFIG);
+    let config: Record<string, unknown>;
+    try {
+      config = JSON.parse(configBytes.toString('utf8')) as Record<string, unknown>;
+    } catch (e) {
+      throw new CacheTransferError('E_CACHE_FORMAT', `the config of ${location.name} is not valid JSON`, { cause: e });
+    }
+    const inline = manifest.config.mediaType !== CACHE_CONFIG_MEDIA_TYPE;
+    if (inline && config[INLINE_CACHE_FIELD] === undefined) {
+      await location.close();
+      return { warning: `${location.name} holds no kiln cache (neither a cache export nor an image built with --cache-to type=inline); building without it` };
+    }
+    const doc = parseCacheDocument(inline ? config[INLINE_CACHE_FIELD] : config, location.name);
+    const blobs = new Map(manifest.layers.map((l) => [l.digest, l]));
+    // A record is only of use if its layer can be fetched from here.
+    const records = new Map(Object.entries(doc.records).filter(([, r]) => blobs.has(r.layer.digest)));
+    const mounts = (doc.mounts ?? []).filter((m) => blobs.has(m.layer.digest));
+    return { cache: { name: location.name, records, blobs, mounts, location } };
+  } catch (e) {
+    await location.close();
+    throw e;
+  }
+}
