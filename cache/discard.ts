@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { StoreLayout } from './layout.js';
 
 const TRASH_TAG = 'trash';
@@ -23,6 +24,15 @@ export async function discardTree(layout: StoreLayout, dir: string): Promise<voi
     await rm(dir, { recursive: true, force: true });
     return;
   }
+  removeInBackground(trash);
+}
+
+/** discardTree for several trees at once: moved into one trash dir, removed by one `rm`. */
+export async function discardTrees(layout: StoreLayout, dirs: readonly string[]): Promise<void> {
+  if (dirs.length === 0) return;
+  const trash = layout.tempPath(TRASH_TAG);
+  await mkdir(trash);
+  await Promise.all(dirs.map((d, i) => rename(d, join(trash, String(i))).catch(() => rm(d, { recursive: true, force: true }))));
   removeInBackground(trash);
 }
 

@@ -22,7 +22,7 @@ import { processAlive } from './process-alive.js';
 import { recover } from './recovery.js';
 import { extractLayer } from './snapshot-extract.js';
 import { writeTempFile } from './temp-file.js';
-import { discardTree } from './discard.js';
+import { discardTree, discardTrees } from './discard.js';
 
 export interface WriteBlobOptions {
   expectedDigest?: string;
@@ -453,6 +453,35 @@ export class Store {
       await rm(dir, { recursive: true, force: true });
     }
     return this.recordSnapshot(diffID, final);
+  }
+
+  /**
+   * A fresh path under snapshots/ for a layer dir whose diffID is not known yet (a build step's
+   * upper dir, usable as a lower dir at once while its blob is still being written). Until
+   * recordLayerDir claims it, prune counts it as a dead snapshot of some other process.
+   */
+  pendingLayerPath(): string {
+    return this.layout.snapshotPath(`p${randomBytes(6).toString('hex')}`);
+  }
+
+  /**
+   * Records `path` (from pendingLayerPath) as the extracted form of the layer with this diffID.
+   * False when another dir already holds that layer: `path` is then a spare copy, for the caller
+   * to discard once no mount uses it.
+   */
+  recordLayerDir(diffID: string, path: string): boolean {
+    const dir = path.slice(this.layout.snapshotsDir.length + 1);
+    return immediate(this.db, () => {
+      const known = this.snapshotDirOf(diffID);
+      if (known && known !== path && existsSync(known)) return false;
+      this.db.prepare('INSERT OR REPLACE INTO snapshots (diff_id, dir) VALUES (?, ?)').run(diffID, dir);
+      return true;
+    });
+  }
+
+  /** Deletes spare layer dirs (see recordLayerDir) in the background, with one `rm` for all. */
+  async discardLayerDirs(paths: readonly string[]): Promise<void> {
+    await discardTrees(this.layout, paths);
   }
 
   private snapshotDirOf(diffID: string): string | undefined {

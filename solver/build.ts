@@ -11,6 +11,7 @@ import { automaticArgs, planBuild, userBuildArgs } from './frontend/index.js';
 import { emitter, type BuildSession, type NamedContext, type StageResult } from './session.js';
 import { Scheduler } from './scheduler.js';
 import { buildStage } from './stage-builder.js';
+import { LayerCommits } from './layers.js';
 
 export interface BuildOptions {
   /** State root (store, logs, runtime state). */
@@ -96,6 +97,7 @@ async function buildWith(local: Store, opts: BuildOptions): Promise<BuildResult>
     store,
     plan,
     scheduler,
+    commits: new LayerCommits(store, (e) => scheduler.fail(e)),
     buildArgs,
     noCache: opts.noCache ?? false,
     noCacheFilter: new Set((opts.noCacheFilter ?? []).map((s) => s.toLowerCase())),
@@ -131,11 +133,13 @@ async function buildWith(local: Store, opts: BuildOptions): Promise<BuildResult>
     try {
       final = await session.stageResult(plan.target);
       await Promise.all(plan.order.map((i) => session.stageResult(i)));
+      await session.commits.settle();
     } catch (e) {
       // Every stage stops at its next step once the scheduler is aborted; wait for that, so
       // nothing still uses the store or a snapshot after the build has returned.
       scheduler.fail(e);
       await Promise.allSettled([...results.values()]);
+      await session.commits.settle().catch(() => undefined);
       throw scheduler.firstError ?? e;
     }
     await opts.cache?.fetchLayers(final.layers);

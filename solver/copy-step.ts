@@ -2,17 +2,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Store } from '../cache/index.js';
 import type { AddInstruction, CopyInstruction } from '../grammar/index.js';
-import type { LayerDescriptor } from '../oci/index.js';
 import { createSnapshot } from '../runtime/index.js';
 import type { BuildContext } from './context/index.js';
 import { add, copy, copyInline, resolveChown, type CopyOptions } from './fileops/index.js';
-import { commitUpperDir, layerDirs } from './layers.js';
+import { layerDirs, type ChainLayer, type LayerCommits, type PendingLayer } from './layers.js';
 
 export interface CopyStepInput {
   store: Store;
+  commits: LayerCommits;
   stateRoot: string;
   /** The layers the copy lands on. */
-  layers: readonly LayerDescriptor[];
+  layers: readonly ChainLayer[];
   ins: CopyInstruction | AddInstruction;
   /** Where sources are read from: the context dir or another stage's/image's rootfs. */
   sourceRoot: string;
@@ -24,13 +24,13 @@ export interface CopyStepInput {
  * COPY/ADD as a layer: into a snapshot over the parent's layers, or with `--link` into an empty
  * directory so the layer does not depend on what is below it.
  */
-export async function copyStep(input: CopyStepInput): Promise<LayerDescriptor> {
+export async function copyStep(input: CopyStepInput): Promise<PendingLayer> {
   const { ins } = input;
   if (ins.link) {
     const dir = await mkdtemp(join(input.store.root, 'tmp', `${process.pid}.link-`));
     try {
       await copyInto(input, dir);
-      return await commitUpperDir(input.store, dir);
+      return await input.commits.commit(dir);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -38,9 +38,9 @@ export async function copyStep(input: CopyStepInput): Promise<LayerDescriptor> {
   const snapshot = await createSnapshot({ stateRoot: input.stateRoot, lowerDirs: await layerDirs(input.store, input.layers) });
   try {
     await copyInto(input, snapshot.rootfs);
-    return await commitUpperDir(input.store, snapshot.upperDir, snapshot.unmount());
+    return await input.commits.commit(snapshot.upperDir, snapshot.unmount());
   } finally {
-    await snapshot.release();
+    input.commits.track(snapshot.release());
   }
 }
 

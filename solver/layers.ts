@@ -1,3 +1,4 @@
+import { rename } from 'node:fs/promises';
 import type { Store } from '../cache/index.js';
 import { mediaTypeFor, packLayer, type LayerDescriptor } from '../oci/index.js';
 
@@ -9,16 +10,85 @@ import { mediaTypeFor, packLayer, type LayerDescriptor } from '../oci/index.js';
 const LAYER_GZIP_LEVEL = 1;
 
 /**
- * Turns a finished upper dir into a layer: packs and hashes it straight into the store, then
- * moves the dir in as that layer's extracted form so it is never extracted again. `unmounted`
- * is the overlay's unmount, if still under way: nothing writes to the upper dir any more, so it
- * is packed meanwhile, and only moved once the mount is gone.
+ * A layer a step has just made: its extracted dir is in the store at once, so the next step can
+ * mount it as a lower dir, while its blob is packed and written in the background. Cache keys
+ * depend on definitions and parents' keys, never on layer digests, so nothing but the image and
+ * the cache record waits for `descriptor`.
  */
-export async function commitUpperDir(store: Store, upperDir: string, unmounted: Promise<void> = Promise.resolve()): Promise<LayerDescriptor> {
-  const packed = packLayer(upperDir, { compression: 'gzip', level: LAYER_GZIP_LEVEL });
-  const [blob, info] = await Promise.all([store.writeBlob(packed.stream, { mediaType: mediaTypeFor('gzip') }), packed.result, unmounted]);
-  await store.adoptLayerDir(info.diffID, upperDir);
-  return { mediaType: info.mediaType, digest: blob.digest, size: blob.size, diffID: info.diffID };
+export interface PendingLayer {
+  dir: string;
+  descriptor: Promise<LayerDescriptor>;
+}
+
+/** One layer of a chain a step builds on: committed, or still being committed. */
+export type ChainLayer = LayerDescriptor | PendingLayer;
+
+function isPending(l: ChainLayer): l is PendingLayer {
+  return 'descriptor' in l;
+}
+
+/**
+ * The layer commits and snapshot releases of one build that run off the steps' critical path.
+ * A failure is reported at once through `onError` (which stops the build) and again by settle().
+ */
+export class LayerCommits {
+  private readonly running = new Set<Promise<unknown>>();
+  /** Fresh dirs of layers another dir already holds; deleted once no mount can use them. */
+  private readonly spares: string[] = [];
+  private failure: { error: unknown } | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly onError: (e: unknown) => void,
+  ) {}
+
+  /**
+   * Turns a finished upper dir into a pending layer: once `unmounted` (the overlay's unmount, if
+   * still under way) is done, the dir is moved into the store and its commit starts.
+   */
+  async commit(upperDir: string, unmounted: Promise<void> = Promise.resolve()): Promise<PendingLayer> {
+    await unmounted;
+    const dir = this.store.pendingLayerPath();
+    await rename(upperDir, dir);
+    const descriptor = this.pack(dir);
+    this.track(descriptor);
+    return { dir, descriptor };
+  }
+
+  /** Lets the build go on while `work` finishes; settle() waits for it. */
+  track(work: Promise<unknown>): void {
+    const p = work.then(
+      () => undefined,
+      (e: unknown) => {
+        this.failure ??= { error: e };
+        this.onError(e);
+      },
+    );
+    this.running.add(p);
+    void p.finally(() => this.running.delete(p));
+  }
+
+  /**
+   * Waits for every commit and release, then deletes the spare dirs; call once the build's
+   * mounts are gone. Throws the first background failure.
+   */
+  async settle(): Promise<void> {
+    while (this.running.size > 0) await Promise.all(this.running);
+    await this.store.discardLayerDirs(this.spares.splice(0));
+    if (this.failure) throw this.failure.error;
+  }
+
+  private async pack(dir: string): Promise<LayerDescriptor> {
+    const packed = packLayer(dir, { compression: 'gzip', level: LAYER_GZIP_LEVEL });
+    const [blob, info] = await Promise.all([this.store.writeBlob(packed.stream, { mediaType: mediaTypeFor('gzip') }), packed.result]);
+    if (!this.store.recordLayerDir(info.diffID, dir)) this.spares.push(dir);
+    return { mediaType: info.mediaType, digest: blob.digest, size: blob.size, diffID: info.diffID };
+  }
+}
+
+/** Waits for the chain's pending layers. */
+export function committedLayers(layers: readonly ChainLayer[]): Promise<LayerDescriptor[]> {
+  return Promise.all(layers.map((l) => (isPending(l) ? l.descriptor : l)));
 }
 
 /**
@@ -26,8 +96,8 @@ export async function commitUpperDir(store: Store, upperDir: string, unmounted: 
  * that comes twice (two empty RUN layers, say) is kept only at its top-most place: overlayfs
  * refuses a lower dir given twice, and the lower copy adds nothing the upper one does not.
  */
-export async function layerDirs(store: Store, layers: readonly LayerDescriptor[]): Promise<string[]> {
-  const dirs = await Promise.all(layers.map((l) => store.layerDir(l)));
+export async function layerDirs(store: Store, layers: readonly ChainLayer[]): Promise<string[]> {
+  const dirs = await Promise.all(layers.map((l) => (isPending(l) ? l.dir : store.layerDir(l))));
   return dirs.filter((d, i) => dirs.indexOf(d, i + 1) === -1);
 }
 

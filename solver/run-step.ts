@@ -1,13 +1,13 @@
 import type { Store } from '../cache/index.js';
-import type { LayerDescriptor } from '../oci/index.js';
 import { ContainerStartError, createSnapshot, exec, type NetworkMode, type RuntimeMount, type SecretSource, type SecurityMode } from '../runtime/index.js';
-import { commitUpperDir, layerDirs } from './layers.js';
+import { layerDirs, type ChainLayer, type LayerCommits, type PendingLayer } from './layers.js';
 import { StepLog } from './step-log.js';
 
 export interface RunStepInput {
   store: Store;
+  commits: LayerCommits;
   stateRoot: string;
-  layers: readonly LayerDescriptor[];
+  layers: readonly ChainLayer[];
   argv: string[];
   env: string[];
   user: string;
@@ -20,11 +20,12 @@ export interface RunStepInput {
   signal: AbortSignal;
 }
 
-export type RunStepResult = { ok: true; layer: LayerDescriptor } | { ok: false; exitCode: number; message?: string };
+export type RunStepResult = { ok: true; layer: PendingLayer } | { ok: false; exitCode: number; message?: string };
 
 /**
  * Runs one RUN command in a container over the parent's layers and commits what it wrote as a
- * new layer. A RUN always makes a layer, even an empty one, as BuildKit's do.
+ * new layer. A RUN always makes a layer, even an empty one, as BuildKit's do. The layer's commit
+ * and the snapshot's release go on in the background (input.commits).
  */
 export async function runStep(input: RunStepInput): Promise<RunStepResult> {
   const snapshot = await createSnapshot({ stateRoot: input.stateRoot, lowerDirs: await layerDirs(input.store, input.layers) });
@@ -51,8 +52,8 @@ export async function runStep(input: RunStepInput): Promise<RunStepResult> {
       throw e;
     }
     if (exitCode !== 0) return { ok: false, exitCode };
-    return { ok: true, layer: await commitUpperDir(input.store, snapshot.upperDir, snapshot.unmount()) };
+    return { ok: true, layer: await input.commits.commit(snapshot.upperDir, snapshot.unmount()) };
   } finally {
-    await snapshot.release();
+    input.commits.track(snapshot.release());
   }
 }

@@ -3,6 +3,7 @@ import type { ImageConfig, LayerDescriptor } from '../oci/index.js';
 import type { NetworkMode, SecretSource } from '../runtime/index.js';
 import type { BuildContext } from './context/index.js';
 import type { BuildPlan } from './frontend/index.js';
+import type { LayerCommits } from './layers.js';
 import { publish, type VertexEvent } from './progress/index.js';
 import type { Scheduler } from './scheduler.js';
 
@@ -23,6 +24,8 @@ export interface BuildSession {
   store: Store;
   plan: BuildPlan;
   scheduler: Scheduler;
+  /** Layer commits and snapshot releases running off the steps' critical path. */
+  commits: LayerCommits;
   buildArgs: ReadonlyMap<string, string>;
   noCache: boolean;
   noCacheFilter: ReadonlySet<string>;

@@ -9,7 +9,7 @@ import { imageResult, resolveImage, scratchResult } from './base-image.js';
 import { StepFailedError } from './errors.js';
 import { explainMiss, loadPrevious, remember, rememberedKey, stepIdentity, type StepInputs } from './explain.js';
 import { expandInstruction, ImageState, makeExpander, resolveStageRef, StageVariables, type PlannedStage } from './frontend/index.js';
-import { layerDirs, packDirectory } from './layers.js';
+import { committedLayers, layerDirs, packDirectory, type ChainLayer, type PendingLayer } from './layers.js';
 import { runStep } from './run-step.js';
 import type { BuildSession, StageResult } from './session.js';
 import { StepLog } from './step-log.js';
@@ -24,6 +24,12 @@ interface CacheRecord {
   created: string;
 }
 
+/** A step's layer as the stage goes on with it: from the cache, or just made and still committing. */
+interface StepRecord {
+  layer: ChainLayer;
+  created: string;
+}
+
 type Body = Exclude<Instruction, { kind: 'from' }>;
 
 /** Parses the base image's ONBUILD triggers; they run before the stage's own instructions. */
@@ -35,7 +41,7 @@ function onbuildTriggers(triggers: readonly string[], at: Instruction): Body[] {
 }
 
 class StageBuilder {
-  private layers: LayerDescriptor[] = [];
+  private layers: ChainLayer[] = [];
   private key = '';
   private img!: ImageState;
   private step = 0;
@@ -134,8 +140,9 @@ class StageBuilder {
       }
     }
     const config = this.img.config;
-    config.rootfs = { type: 'layers', diff_ids: this.layers.map((l) => l.diffID) };
-    return { config, layers: this.layers, key: this.key };
+    const layers = await committedLayers(this.layers);
+    config.rootfs = { type: 'layers', diff_ids: layers.map((l) => l.diffID) };
+    return { config, layers, key: this.key };
   }
 
   private stepInputs(key: string, command: string, other: unknown, files?: Record<string, string>): StepInputs {
@@ -157,9 +164,10 @@ class StageBuilder {
 
   /**
    * One layer-making step: reused from the cache when its key is known, else run (once per key
-   * across the build) with progress, a log file and a cache-miss explanation.
+   * across the build) with progress, a log file and a cache-miss explanation. A step that ran is
+   * done once its layer dir is final; the layer's blob and cache record follow in the background.
    */
-  private async layerStep(ins: Instruction, key: string, inputs: StepInputs, run: (log: StepLog, signal: AbortSignal) => Promise<LayerDescriptor>): Promise<CacheRecord> {
+  private async layerStep(ins: Instruction, key: string, inputs: StepInputs, run: (log: StepLog, signal: AbortSignal) => Promise<PendingLayer>): Promise<StepRecord> {
     const { s } = this;
     const identity = stepIdentity([s.identity, this.p.label, String(this.step), ins.kind]);
     const name = this.vertexName(ins);
@@ -185,12 +193,17 @@ class StageBuilder {
       s.stats.ran++;
       const log = new StepLog(join(s.logDir, `step-${vertex}.log`), (data) => s.emit({ type: 'log', vertex, stream: 'stdout', data }));
       try {
-        const layer = await run(log, signal);
-        const rec: CacheRecord = { layer, created: s.created ?? rfc3339(new Date()) };
-        s.store.putCacheRecord(key, rec, [layer.digest]);
+        const built = await run(log, signal);
+        const created = s.created ?? rfc3339(new Date());
+        const descriptor = built.descriptor.then((layer) => {
+          const rec: CacheRecord = { layer, created };
+          s.store.putCacheRecord(key, rec, [layer.digest]);
+          return layer;
+        });
+        s.commits.track(descriptor);
         remember(s.store, identity, inputs);
         s.emit({ type: 'complete', vertex, durationMs: Date.now() - started });
-        return rec;
+        return { layer: { dir: built.dir, descriptor }, created };
       } catch (e) {
         s.emit({ type: 'error', vertex, message: (e as Error).message });
         throw e;
@@ -210,11 +223,11 @@ class StageBuilder {
     const key = vertexKey({ op: 'mkdir', definition: { path, user }, parents: [this.key] });
     const inputs = this.stepInputs(key, `WORKDIR ${path}`, {});
     const layers = this.layers;
-    const rec = await this.layerStep(ins, key, inputs, () => mkdirWorkdir(this.s.store, this.s.stateRoot, layers, path, user));
+    const rec = await this.layerStep(ins, key, inputs, () => mkdirWorkdir(this.s.store, this.s.commits, this.s.stateRoot, layers, path, user));
     this.commit(key, rec, `WORKDIR ${path}`);
   }
 
-  private commit(key: string, rec: CacheRecord, createdBy: string): void {
+  private commit(key: string, rec: StepRecord, createdBy: string): void {
     this.layers = [...this.layers, rec.layer];
     this.key = key;
     this.img.created = rec.created;
@@ -374,7 +387,7 @@ class StageBuilder {
     const workdir = img.workdir;
     const rec = await this.layerStep(raw, key, inputs, () =>
       this.atLine(raw, async () =>
-        copyStep({ store: s.store, stateRoot: s.stateRoot, layers, ins, sourceRoot: await src.root(), ...(src.context ? { context: src.context } : {}), workdir }),
+        copyStep({ store: s.store, commits: s.commits, stateRoot: s.stateRoot, layers, ins, sourceRoot: await src.root(), ...(src.context ? { context: src.context } : {}), workdir }),
       ),
     );
     this.commit(key, rec, `${text} # buildkit`);
@@ -398,6 +411,7 @@ class StageBuilder {
     const rec = await this.layerStep(ins, key, inputs, async (log, signal) => {
       const res = await runStep({
         store: s.store,
+        commits: s.commits,
         stateRoot: s.stateRoot,
         layers,
         argv,

@@ -1,0 +1,77 @@
+import test from 'ava';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { withStore } from '../cache/test-support.js';
+import { committedLayers, LayerCommits, layerDirs } from './layers.js';
+
+async function upperWith(root: string, name: string, content: string): Promise<string> {
+  const dir = join(root, 'tmp', name);
+  await mkdir(join(dir, 'etc'), { recursive: true });
+  await writeFile(join(dir, 'etc', 'f'), content);
+  // Fixed times, so equal content packs to the same tar.
+  for (const p of [join(dir, 'etc', 'f'), join(dir, 'etc'), dir]) await utimes(p, 1_000_000, 1_000_000);
+  return dir;
+}
+
+test('a committed upper dir is a lower dir at once and becomes the stored layer of its diffID', async (t) => {
+  await withStore(async (store, root) => {
+    const errors: unknown[] = [];
+    const commits = new LayerCommits(store, (e) => errors.push(e));
+    const upper = await upperWith(root, 'u1', 'one');
+    let unmounted = false;
+    const pending = await commits.commit(
+      upper,
+      sleep(20).then(() => {
+        unmounted = true;
+      }),
+    );
+    t.true(unmounted, 'the dir moves only once the overlay is unmounted');
+    t.false(existsSync(upper));
+    t.is(await readFile(join(pending.dir, 'etc', 'f'), 'utf8'), 'one');
+    t.deepEqual(await layerDirs(store, [pending]), [pending.dir]);
+    const [layer] = await committedLayers([pending]);
+    t.true(await store.hasBlob(layer!.digest));
+    t.is(await store.layerDir(layer!), pending.dir, 'the dir is recorded as the extracted layer: never extracted again');
+    await commits.settle();
+    t.true(existsSync(pending.dir));
+    t.deepEqual(errors, []);
+  });
+});
+
+test('a second dir with the same content is a spare, deleted only at settle', async (t) => {
+  await withStore(async (store, root) => {
+    const commits = new LayerCommits(store, () => undefined);
+    const first = await commits.commit(await upperWith(root, 'a', 'same'));
+    const a = await first.descriptor;
+    const second = await commits.commit(await upperWith(root, 'b', 'same'));
+    const b = await second.descriptor;
+    t.is(a.diffID, b.diffID);
+    t.true(existsSync(second.dir), 'kept while a mount may still use it');
+    t.is(await store.layerDir(b), first.dir);
+    await commits.settle();
+    t.false(existsSync(second.dir));
+    t.true(existsSync(first.dir));
+  });
+});
+
+test('a background failure stops the build at once and again at settle', async (t) => {
+  await withStore(async (store) => {
+    const errors: unknown[] = [];
+    const commits = new LayerCommits(store, (e) => errors.push(e));
+    const boom = new Error('disk full');
+    commits.track(sleep(10).then(() => Promise.reject(boom)));
+    commits.track(sleep(30));
+    await t.throwsAsync(commits.settle(), { is: boom });
+    t.deepEqual(errors, [boom]);
+  });
+});
+
+test('a commit of a missing dir fails its step, not the process', async (t) => {
+  await withStore(async (store, root) => {
+    const commits = new LayerCommits(store, () => undefined);
+    await t.throwsAsync(commits.commit(join(root, 'tmp', 'nope')), { code: 'ENOENT' });
+    await commits.settle();
+  });
+});
