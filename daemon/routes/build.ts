@@ -71,7 +71,9 @@ export const buildImage: Handler = async (ctx, { req, res, query }) => {
       );
       renderer.finish();
       out.aux({ ID: result.configDigest });
-      if (!quiet) {
+      // Docker's quiet build prints its stream, which is then only the id.
+      if (quiet) out.stream(`${result.configDigest}\n`);
+      else {
         out.stream(`Successfully built ${result.configDigest.slice(7, 19)}\n`);
         for (const t of tags) out.stream(`Successfully tagged ${t}\n`);
       }

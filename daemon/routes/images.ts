@@ -212,8 +212,8 @@ export const save: Handler = async (ctx, { res, params, query }) => {
   await saveImages(ctx.store, images, 'docker', res);
 };
 
-export const load: Handler = async (ctx, { req, res, query }) => {
-  const quiet = queryBool(query, 'quiet');
+// `quiet` only silences progress bars in Docker, and kiln shows none: the Loaded lines always go out.
+export const load: Handler = async (ctx, { req, res }) => {
   // The loader reads the archive twice, so the body is spooled to a file in the state root first.
   const spool = await mkdtemp(join(ctx.root, 'tmp', `${process.pid}.load-`));
   try {
@@ -224,11 +224,11 @@ export const load: Handler = async (ctx, { req, res, query }) => {
         if (img.names.length === 0) {
           await ctx.store.registerImage(img.manifestDigest);
           const r = await ctx.store.resolveImage(img.manifestDigest);
-          if (!quiet) out.stream(`Loaded image ID: ${r.configDigest}\n`);
+          out.stream(`Loaded image ID: ${r.configDigest}\n`);
         }
         for (const name of img.names) {
           await ctx.store.tagImage(name, img.manifestDigest);
-          if (!quiet) out.stream(`Loaded image: ${familiar(name)}\n`);
+          out.stream(`Loaded image: ${familiar(name)}\n`);
         }
       }
     });

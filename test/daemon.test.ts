@@ -1,0 +1,141 @@
+/**
+ * `kiln serve` driven by the stock docker CLI (28.x) over a UNIX socket: version, images, tag, rmi,
+ * run (output, exit code, piped stdin), ps, logs, stop, rm, build, save | load. One daemon per file.
+ */
+import test from 'ava';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { docker, dockerOk, http, shell, startDaemon, type TestDaemon } from './daemon-helpers.js';
+
+let d: TestDaemon;
+
+test.before(async () => {
+  d = await startDaemon();
+});
+
+test.after.always(async () => {
+  await d?.cleanup();
+});
+
+test('docker version negotiates API 1.41 with the kiln engine', async (t) => {
+  const out = await dockerOk(d.socket, ['version', '--format', '{{.Server.Platform.Name}} {{.Server.APIVersion}} {{.Client.APIVersion}}']);
+  t.is(out.trim(), 'kiln 1.41 1.41');
+});
+
+test('/_ping carries API-Version; version prefixes route; unknown endpoints and versions are JSON errors', async (t) => {
+  const ping = await http(d.socket, 'GET', '/_ping');
+  t.is(ping.status, 200);
+  t.is(ping.body, 'OK');
+  t.is(ping.headers['api-version'], '1.41');
+  t.is((await http(d.socket, 'GET', '/v1.30/version')).status, 200);
+  const unknown = await http(d.socket, 'GET', '/v1.41/networks');
+  t.is(unknown.status, 404);
+  t.regex((JSON.parse(unknown.body) as { message: string }).message, /kiln does not implement GET \/networks/);
+  const tooNew = await http(d.socket, 'GET', '/v1.99/version');
+  t.is(tooNew.status, 400);
+  t.regex(tooNew.body, /too new/);
+  const method = await http(d.socket, 'PUT', '/images/json');
+  t.is(method.status, 405);
+});
+
+test('malformed and oversized bodies get 400/413 and the daemon keeps serving', async (t) => {
+  const bad = await http(d.socket, 'POST', '/containers/create', '{not json', { 'Content-Type': 'application/json' });
+  t.is(bad.status, 400);
+  t.regex(bad.body, /not valid JSON/);
+  const huge = await http(d.socket, 'POST', '/containers/create', Buffer.alloc(2 << 20, 0x20), { 'Content-Type': 'application/json' });
+  t.is(huge.status, 413);
+  const raw = await http(d.socket, 'GET', '/containers/json');
+  t.is(raw.status, 200);
+});
+
+test('docker images, tag, image inspect, history and rmi', async (t) => {
+  await dockerOk(d.socket, ['tag', 'busybox', 'example.com/team/bb:1']);
+  const images = await dockerOk(d.socket, ['images', '--format', '{{.Repository}}:{{.Tag}}']);
+  t.true(images.split('\n').includes('busybox:latest'));
+  t.true(images.split('\n').includes('example.com/team/bb:1'));
+  const tags = JSON.parse(await dockerOk(d.socket, ['image', 'inspect', '--format', '{{json .RepoTags}}', 'example.com/team/bb:1'])) as string[];
+  t.true(tags.includes('example.com/team/bb:1'));
+  t.regex(await dockerOk(d.socket, ['history', 'busybox']), /Imported from rootfs\.tar/);
+  t.regex(await dockerOk(d.socket, ['rmi', 'example.com/team/bb:1']), /Untagged: example\.com\/team\/bb:1/);
+  const missing = await docker(d.socket, ['image', 'inspect', 'example.com/team/bb:1']);
+  t.not(missing.code, 0);
+  t.regex(missing.stderr, /not found/);
+});
+
+test('docker run --rm prints the output and returns the exit code', async (t) => {
+  const hi = await docker(d.socket, ['run', '--rm', 'busybox', 'echo', 'hi']);
+  t.is(hi.code, 0, hi.stderr);
+  t.is(hi.stdout, 'hi\n');
+  const fail = await docker(d.socket, ['run', '--rm', '-e', 'WHO=kiln', 'busybox', 'sh', '-c', 'echo "out $WHO"; echo err >&2; exit 3']);
+  t.is(fail.code, 3);
+  t.is(fail.stdout, 'out kiln\n');
+  t.is(fail.stderr, 'err\n');
+});
+
+test('docker run -i passes piped stdin; -v binds a host directory', async (t) => {
+  const r = await docker(d.socket, ['run', '-i', '--rm', 'busybox', 'sh', '-c', 'tr a-z A-Z; echo end'], { input: 'piped input\n' });
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stdout, 'PIPED INPUT\nend\n');
+  const host = await mkdtemp(join(tmpdir(), 'kiln-daemon-vol-'));
+  try {
+    await writeFile(join(host, 'f'), 'from host\n');
+    t.is(await dockerOk(d.socket, ['run', '--rm', '-v', `${host}:/data:ro`, 'busybox', 'cat', '/data/f']), 'from host\n');
+  } finally {
+    await rm(host, { recursive: true, force: true });
+  }
+});
+
+test('docker run -d, ps, logs, stop, rm', async (t) => {
+  const id = (await dockerOk(d.socket, ['run', '-d', '--name', 'sleeper', 'busybox', 'sh', '-c', 'echo started; echo warn >&2; sleep 600'])).trim();
+  t.regex(id, /^[0-9a-f]{64}$/);
+  t.regex(await dockerOk(d.socket, ['ps', '--format', '{{.Names}} {{.Status}}']), /sleeper Up/);
+  let logs = await docker(d.socket, ['logs', 'sleeper']);
+  for (let i = 0; i < 100 && !logs.stdout.includes('started'); i++) logs = await docker(d.socket, ['logs', 'sleeper']);
+  t.is(logs.stdout, 'started\n');
+  t.is(logs.stderr, 'warn\n');
+  const busy = await docker(d.socket, ['rm', 'sleeper']);
+  t.not(busy.code, 0);
+  t.regex(busy.stderr, /cannot remove a running container/);
+  await dockerOk(d.socket, ['stop', 'sleeper']);
+  t.regex(await dockerOk(d.socket, ['ps', '-a', '--format', '{{.Names}} {{.Status}}']), /sleeper Exited \(137\)/);
+  t.false((await dockerOk(d.socket, ['ps', '--format', '{{.Names}}'])).includes('sleeper'));
+  await dockerOk(d.socket, ['rm', 'sleeper']);
+  t.false((await dockerOk(d.socket, ['ps', '-a', '--format', '{{.Names}}'])).includes('sleeper'));
+});
+
+test('DOCKER_BUILDKIT=0 docker build -t, then run the image', async (t) => {
+  const ctx = await mkdtemp(join(tmpdir(), 'kiln-daemon-ctx-'));
+  try {
+    await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox\nARG GREETING=none\nCOPY a.txt /a.txt\nRUN cat /a.txt > /b.txt && echo "$GREETING" >> /b.txt\nCMD ["cat", "/b.txt"]\n');
+    await writeFile(join(ctx, 'a.txt'), 'hello from the context\n');
+    const b = await docker(d.socket, ['build', '-t', 'built:1', '--build-arg', 'GREETING=hey', '--label', 'team=kiln', '.'], { cwd: ctx, env: { DOCKER_BUILDKIT: '0' } });
+    t.is(b.code, 0, b.stdout + b.stderr);
+    t.regex(b.stdout, /Successfully built [0-9a-f]{12}/);
+    t.regex(b.stdout, /Successfully tagged built:1/);
+    t.is(await dockerOk(d.socket, ['run', '--rm', 'built:1']), 'hello from the context\nhey\n');
+    t.is((await dockerOk(d.socket, ['image', 'inspect', '--format', '{{.Config.Labels.team}}', 'built:1'])).trim(), 'kiln');
+    const q = await dockerOk(d.socket, ['build', '-q', '.'], { cwd: ctx, env: { DOCKER_BUILDKIT: '0' } });
+    t.regex(q.trim(), /^sha256:[0-9a-f]{64}$/);
+    await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox\nRUN exit 7\n');
+    const failed = await docker(d.socket, ['build', '.'], { cwd: ctx, env: { DOCKER_BUILDKIT: '0' } });
+    t.not(failed.code, 0);
+    t.regex(failed.stdout + failed.stderr, /exit code 7|exited 7|code: 7/);
+  } finally {
+    await rm(ctx, { recursive: true, force: true });
+  }
+});
+
+test('docker save | docker load round trip', async (t) => {
+  await dockerOk(d.socket, ['tag', 'busybox', 'roundtrip:1']);
+  const id = (await dockerOk(d.socket, ['image', 'inspect', '--format', '{{.Id}}', 'roundtrip:1'])).trim();
+  await dockerOk(d.socket, ['rmi', 'roundtrip:1']);
+  await dockerOk(d.socket, ['tag', 'busybox', 'roundtrip:1']);
+  const r = await shell(d.socket, 'docker save roundtrip:1 > "$DOCKER_CONFIG.tar" && docker rmi roundtrip:1 && docker load < "$DOCKER_CONFIG.tar" && rm "$DOCKER_CONFIG.tar"');
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /Loaded image: roundtrip:1/);
+  t.is((await dockerOk(d.socket, ['image', 'inspect', '--format', '{{.Id}}', 'roundtrip:1'])).trim(), id);
+  const piped = await shell(d.socket, 'docker save roundtrip:1 | docker load');
+  t.is(piped.code, 0, piped.stderr);
+  t.regex(piped.stdout, /Loaded image: roundtrip:1/);
+});
