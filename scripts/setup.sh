@@ -22,6 +22,8 @@ fi
 pkgs=(runc busybox-static docker-registry skopeo umoci zstd openssl apache2-utils python3 make g++)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+# kiln serve's end-to-end tests drive the stock docker CLI; only its client is used.
+command -v docker >/dev/null || missing+=(docker.io)
 if ((${#missing[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
