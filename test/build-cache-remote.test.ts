@@ -1,0 +1,181 @@
+/**
+ * Build cache export/import end to end: real docker-registry on 127.0.0.1, real runc. One root
+ * builds the fixture and exports its cache three ways; fresh roots (busybox only) import it.
+ */
+import test from 'ava';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CACHE_CONFIG_MEDIA_TYPE, MOUNT_ANNOTATIONS, openStore, type CacheDocument } from '../cache/index.js';
+import type { ImageManifest, ImageIndex } from '../oci/index.js';
+import type { VertexEvent } from '../solver/index.js';
+import { fixtures, freshRoot, kiln, rootfsOf, type CliResult } from './build-helpers.js';
+import { freePort, startRegistry, type RegistryServer } from './registry-server.js';
+
+const ctx = join(fixtures, 'cache-remote');
+let reg: RegistryServer;
+let tmp: string;
+let origin: { root: string; cleanup: () => Promise<void> };
+let digest: string;
+let localCache: string;
+const cleanups: (() => Promise<void>)[] = [];
+
+interface Built extends CliResult {
+  /** Names of the steps that ran, without the `[stage n/m]` prefix. */
+  ran: string[];
+  digest: string;
+}
+
+/** `kiln build` of the fixture, tagged app:1, with rawjson progress parsed. */
+async function buildFixture(root: string, extra: string[]): Promise<Built> {
+  const meta = join(tmp, `meta-${Math.random().toString(36).slice(2)}.json`);
+  const r = await kiln(root, ['build', '--progress', 'rawjson', '-t', 'app:1', '--metadata-file', meta, ...extra, ctx]);
+  if (r.code !== 0) return { ...r, ran: [], digest: '' };
+  const events = r.stderr
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as VertexEvent);
+  const ran = events.filter((e): e is Extract<VertexEvent, { type: 'start' }> => e.type === 'start').map((e) => e.name.replace(/^\[[^\]]*\] /, ''));
+  const m = JSON.parse(await readFile(meta, 'utf8')) as { 'containerimage.digest': string };
+  return { ...r, ran, digest: m['containerimage.digest'] };
+}
+
+async function fresh(): Promise<string> {
+  const r = await freshRoot();
+  cleanups.push(r.cleanup);
+  return r.root;
+}
+
+const ref = (tag: string) => `${reg.host}/kiln/cache:${tag}`;
+
+test.before(async () => {
+  reg = await startRegistry();
+  tmp = await mkdtemp(join(tmpdir(), 'kiln-cache-remote-'));
+  localCache = join(tmp, 'local-cache');
+  origin = await freshRoot();
+  const b = await buildFixture(origin.root, [
+    '--cache-to', `type=registry,ref=${ref('max')},mode=max,mounts=true`,
+    '--cache-to', `type=registry,ref=${ref('min')}`,
+    '--cache-to', `type=local,dest=${localCache},mode=max`,
+  ]);
+  if (b.code !== 0) throw new Error(`origin build failed: ${b.stderr}`);
+  if (b.ran.length !== 4) throw new Error(`origin build should run every step: ${b.ran.join(' | ')}`);
+  digest = b.digest;
+});
+
+test.after.always(async () => {
+  for (const c of cleanups) await c();
+  await origin?.cleanup();
+  await reg?.stop();
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+});
+
+/** The OCI layout export's manifest and config, read straight from disk. */
+async function localExport(): Promise<{ manifest: ImageManifest; doc: CacheDocument }> {
+  const index = JSON.parse(await readFile(join(localCache, 'index.json'), 'utf8')) as ImageIndex;
+  const blob = (d: string) => readFile(join(localCache, 'blobs', 'sha256', d.slice(7)), 'utf8');
+  const manifest = JSON.parse(await blob(index.manifests[0]!.digest)) as ImageManifest;
+  return { manifest, doc: JSON.parse(await blob(manifest.config.digest)) as CacheDocument };
+}
+
+test('the cache is a plain OCI manifest with kiln\'s config media type; mode=max holds every stage\'s records', async (t) => {
+  const { manifest, doc } = await localExport();
+  t.is(manifest.mediaType, 'application/vnd.oci.image.manifest.v1+json');
+  t.is(manifest.config.mediaType, CACHE_CONFIG_MEDIA_TYPE);
+  t.is(Object.keys(doc.records).length, 4, 'two builder RUNs, the COPY and the final RUN');
+  t.deepEqual(new Set(manifest.layers.map((l) => l.digest)), new Set(Object.values(doc.records).map((r) => r.layer.digest)));
+});
+
+test('mode=max: a fresh root runs no step, builds the identical image, and fetches only the final image\'s layers', async (t) => {
+  const root = await fresh();
+  const b = await buildFixture(root, ['--cache-from', ref('max')]);
+  t.is(b.code, 0, b.stderr);
+  t.deepEqual(b.ran, []);
+  t.is(b.digest, digest);
+
+  const store = await openStore(root);
+  let finalLayers: string[];
+  try {
+    finalLayers = (await store.resolveImage('app:1')).layers.map((l) => l.digest);
+  } finally {
+    store.close();
+  }
+  const { doc } = await localExport();
+  const builderOnly = Object.values(doc.records).map((r) => r.layer.digest).filter((d) => !finalLayers.includes(d));
+  t.is(builderOnly.length, 2);
+  for (const d of finalLayers) t.true(existsSync(join(root, 'blobs', 'sha256', d.slice(7))), `final layer ${d} fetched`);
+  for (const d of builderOnly) t.false(existsSync(join(root, 'blobs', 'sha256', d.slice(7))), `builder layer ${d} not fetched`);
+
+  // The fetched records are now the root's own: a rebuild without --cache-from hits too.
+  const again = await buildFixture(root, []);
+  t.deepEqual(again.ran.filter((n) => !n.startsWith('RUN echo') && !n.startsWith('RUN --mount')), []);
+  t.is(again.digest, digest);
+});
+
+test('mode=min: only the final image\'s steps are cached, so the builder stage runs again', async (t) => {
+  const root = await fresh();
+  const b = await buildFixture(root, ['--cache-from', ref('min')]);
+  t.is(b.code, 0, b.stderr);
+  t.is(b.ran.length, 2, b.ran.join(' | '));
+  t.true(b.ran.every((n) => n.startsWith('RUN echo') || n.startsWith('RUN --mount')), b.ran.join(' | '));
+  t.is(b.digest, digest, 'the COPY --from and final RUN hit, so the image is the same');
+});
+
+test('type=local round trip: an OCI layout dir exported and imported gives a fully cached, identical build', async (t) => {
+  const root = await fresh();
+  const b = await buildFixture(root, ['--cache-from', `type=local,src=${localCache}`]);
+  t.is(b.code, 0, b.stderr);
+  t.deepEqual(b.ran, []);
+  t.is(b.digest, digest);
+});
+
+test('mounts=true: a cache mount\'s content travels with the cache and is there when a step using it runs on a fresh root', async (t) => {
+  const root = await fresh();
+  const b = await buildFixture(root, ['--cache-from', ref('max'), '--build-arg', 'SALT=2']);
+  t.is(b.code, 0, b.stderr);
+  t.true(b.ran.some((n) => n.startsWith('RUN --mount')), 'the step with the cache mount ran');
+  const read = async (r: string) => {
+    const dir = await rootfsOf(r, 'app:1');
+    try {
+      return await readFile(join(dir, 'app', 'downloaded'), 'utf8');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  };
+  const original = await read(origin.root);
+  t.regex(original, /^[0-9a-f-]{36}\n$/);
+  t.is(await read(root), original, 'the step found the file the first build left in the cache mount');
+});
+
+test('the cache mount layer is annotated with its id, owner and mode', async (t) => {
+  const res = await fetch(`http://${reg.host}/v2/kiln/cache/manifests/max`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
+  const manifest = (await res.json()) as ImageManifest;
+  const mount = manifest.layers.find((l) => l.annotations?.[MOUNT_ANNOTATIONS.id]);
+  t.is(mount?.annotations?.[MOUNT_ANNOTATIONS.id], 'kiln-remote-pkgs');
+  t.is(mount?.annotations?.[MOUNT_ANNOTATIONS.uid], '0');
+  t.is(mount?.annotations?.[MOUNT_ANNOTATIONS.mode], '755');
+});
+
+test('errors: bad --cache-to syntax and an unreachable cache ref fail clearly; a missing --cache-from ref is only a warning', async (t) => {
+  const root = await fresh();
+  const dockerfile = 'FROM busybox\n';
+  const bad = await kiln(root, ['build', '--cache-to', 'type=registry,mode=max', '-'], dockerfile);
+  t.is(bad.code, 1);
+  t.regex(bad.stderr, /--cache-to "type=registry,mode=max": ref= is required/);
+  t.notRegex(bad.stderr, /\n\s+at /, 'no stack trace');
+
+  const unknown = await kiln(root, ['build', '--cache-to', 'type=s3,bucket=x', '-'], dockerfile);
+  t.is(unknown.code, 1);
+  t.regex(unknown.stderr, /cache type "s3" is not supported by kiln/);
+
+  const closed = await freePort();
+  const unreachable = await kiln(root, ['build', '--cache-to', `type=registry,ref=127.0.0.1:${closed}/x/cache:1`, '-'], dockerfile);
+  t.is(unreachable.code, 1);
+  t.regex(unreachable.stderr, new RegExp(`cannot export the build cache to 127\\.0\\.0\\.1:${closed}/x/cache:1: .*unreachable`));
+  t.notRegex(unreachable.stderr, /\n\s+at /);
+
+  const missing = await kiln(root, ['build', '--cache-from', ref('does-not-exist'), '-'], dockerfile);
+  t.is(missing.code, 0, missing.stderr);
+  t.regex(missing.stderr, /WARNING: cache .*does-not-exist not found; building without it/);
+});
