@@ -22,19 +22,49 @@ export interface ParsedFlags {
   strings(name: string): { value: string; flag: FlagNode }[];
 }
 
-const noValue = (): undefined => undefined;
-const noValues = (): { value: string; flag: FlagNode }[] => [];
+interface FlagValue {
+  name: string;
+  kind: FlagKind;
+  value: string | boolean;
+  flag: FlagNode;
+}
+
+/** The few flags of one instruction, looked up by a scan: cheaper than maps for one to three flags. */
+class FlagValues implements ParsedFlags {
+  constructor(
+    readonly nodes: FlagNode[],
+    private readonly values: FlagValue[],
+  ) {}
+
+  private find(name: string, kind: FlagKind): FlagValue | undefined {
+    for (const v of this.values) if (v.name === name && v.kind === kind) return v;
+    return undefined;
+  }
+
+  bool(name: string): boolean | undefined {
+    return this.find(name, 'bool')?.value as boolean | undefined;
+  }
+
+  string(name: string): string | undefined {
+    return this.find(name, 'string')?.value as string | undefined;
+  }
+
+  strings(name: string): { value: string; flag: FlagNode }[] {
+    const out: { value: string; flag: FlagNode }[] = [];
+    for (const v of this.values) if (v.name === name && v.kind === 'strings') out.push({ value: v.value as string, flag: v.flag });
+    return out;
+  }
+}
+
+const noValues: FlagValue[] = [];
 
 /**
  * BuildKit's BFlags: `--name`, `--name=value`; bool flags take no value or true/false, string
  * flags need `=`, repeatable ones collect values. `--` ends the flags.
  */
 export function parseFlags(flags: FlagNode[], spec: Record<string, FlagKind>): ParsedFlags {
-  // Most instructions have no flags: skip the maps and closures below for them.
-  if (flags.length === 0) return { nodes: flags, bool: noValue, string: noValue, strings: noValues };
-  const bools = new Map<string, boolean>();
-  const strings = new Map<string, string>();
-  const lists = new Map<string, { value: string; flag: FlagNode }[]>();
+  if (flags.length === 0) return new FlagValues(flags, noValues);
+  const values: FlagValue[] = [];
   for (const flag of flags) {
     const arg = flag.text;
     if (!arg.startsWith('--')) throw new FlagProblem(`Arg should start with -- : ${arg}`, flag);
@@ -44,24 +74,18 @@ export function parseFlags(flags: FlagNode[], spec: Record<string, FlagKind>): P
     const value = eq >= 0 ? arg.slice(eq + 1) : '';
     const kind = Object.hasOwn(spec, name) ? spec[name] : undefined;
     if (!kind) throw new FlagProblem(`Unknown flag: ${name}`, flag);
-    if (kind !== 'strings' && (bools.has(name) || strings.has(name))) throw new FlagProblem(`Duplicate flag specified: ${name}`, flag);
+    if (kind !== 'strings' && values.some((v) => v.name === name)) throw new FlagProblem(`Duplicate flag specified: ${name}`, flag);
     if (kind === 'bool') {
       if (eq >= 0 && value === '') throw new FlagProblem(`Missing a value on flag: ${name}`, flag);
       const lower = value.toLowerCase();
       if (lower !== '' && lower !== 'true' && lower !== 'false') {
         throw new FlagProblem(`Expecting boolean value for flag ${name}, not: ${value}`, flag);
       }
-      bools.set(name, lower !== 'false');
+      values.push({ name, kind, value: lower !== 'false', flag });
     } else {
       if (eq < 0) throw new FlagProblem(`Missing a value on flag: ${name}`, flag);
-      if (kind === 'string') strings.set(name, value);
-      else lists.set(name, [...(lists.get(name) ?? []), { value, flag }]);
+      values.push({ name, kind, value, flag });
     }
   }
-  return {
-    nodes: flags,
-    bool: (name) => bools.get(name),
-    string: (name) => strings.get(name),
-    strings: (name) => lists.get(name) ?? [],
-  };
+  return new FlagValues(flags, values);
 }

@@ -6,19 +6,29 @@
 /** Characters for which Go's `unicode.IsSpace` is true (JS `\s` differs: it has U+FEFF, lacks U+0085). */
 export const GO_SPACE_CLASS = '\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
 
-const goSpace = new RegExp(`[${GO_SPACE_CLASS}]`);
-
-export function isGoSpace(ch: string): boolean {
-  const c = ch.charCodeAt(0);
+/** `unicode.IsSpace` of one UTF-16 code unit (every Go space is in the BMP). */
+export function isGoSpaceCode(c: number): boolean {
   if (c < 0x80) return c === 0x20 || (c >= 0x09 && c <= 0x0d);
-  return goSpace.test(ch);
+  return (
+    c === 0x85 || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000
+  );
 }
 
-/** Length of the leading Go whitespace of `s`. */
-export function leadingSpaceLength(s: string): number {
-  let i = 0;
-  while (i < s.length && isGoSpace(s[i]!)) i++;
-  return i;
+export function isGoSpace(ch: string): boolean {
+  return isGoSpaceCode(ch.charCodeAt(0));
+}
+
+/** A character of BuildKit's `reWhitespace` class `[\t\v\f\r ]`. */
+export function isReWhitespaceCode(c: number): boolean {
+  return c === 0x20 || c === 0x09 || c === 0x0b || c === 0x0c || c === 0x0d;
+}
+
+/** Length of the leading Go whitespace of `s` from `from` on. */
+export function leadingSpaceLength(s: string, from = 0): number {
+  let i = from;
+  while (i < s.length && isGoSpaceCode(s.charCodeAt(i))) i++;
+  return i - from;
 }
 
 export function trimLeftSpace(s: string): string {
@@ -27,7 +37,7 @@ export function trimLeftSpace(s: string): string {
 
 export function trimRightSpace(s: string): string {
   let end = s.length;
-  while (end > 0 && isGoSpace(s[end - 1]!)) end--;
+  while (end > 0 && isGoSpaceCode(s.charCodeAt(end - 1))) end--;
   return end === s.length ? s : s.slice(0, end);
 }
 

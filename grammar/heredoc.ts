@@ -26,6 +26,7 @@ function shellWords(s: string, options: ExpandOptions): string[] | undefined {
  * turns expansion of the body off. Returns undefined when `src` is not a heredoc marker.
  */
 export function parseHeredocMarker(src: string): HeredocMarker | undefined {
+  if (!src.includes('<<')) return undefined;
   const m = reHeredoc.exec(src);
   if (!m || m[3] === '') return undefined;
   const rest = m[3]!;

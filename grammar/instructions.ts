@@ -84,14 +84,15 @@ function parseCopyLike(node: Node, args: string[], cmd: 'COPY' | 'ADD', flags: P
     const content = doc?.content ?? '';
     inlineSources.push({ path: marker.name, data: marker.chomp ? chompHeredocContent(content) : content, expand: marker.expand });
   }
-  const opt = <K extends string>(key: K, v: string | undefined) => (v === undefined ? {} : ({ [key]: v } as Record<K, string>));
+  const chown = flags.string('chown');
+  const chmod = flags.string('chmod');
   return {
     sources,
     inlineSources,
     dest,
     json: node.json,
-    ...opt('chown', flags.string('chown')),
-    ...opt('chmod', flags.string('chmod')),
+    ...(chown === undefined ? {} : { chown }),
+    ...(chmod === undefined ? {} : { chmod }),
     link: flags.bool('link') ?? false,
     parents: flags.bool('parents') ?? false,
     exclude: flags.strings('exclude').map((e) => e.value),
@@ -166,10 +167,16 @@ function oneOf<T extends string>(flags: ParsedFlags, name: string, allowed: read
   return v as T;
 }
 
+const noFlagsAllowed = {};
+
+/** Instructions without flags still reject any flag given, as BuildKit does. */
+function noFlags(node: Node): void {
+  if (node.flags.length > 0) parseFlags(node.flags, noFlagsAllowed);
+}
+
 function typed(node: Node, ctx: InstructionContext): Instruction {
   const base = { range: node.range, original: node.original, comments: node.comments };
   const args = nodeArgs(node);
-  const noFlags = () => parseFlags(node.flags, {});
   switch (node.keyword) {
     case 'from': {
       let stageName: string | undefined;
@@ -201,10 +208,10 @@ function typed(node: Node, ctx: InstructionContext): Instruction {
       };
     }
     case 'cmd':
-      noFlags();
+      noFlags(node);
       return { kind: 'cmd', ...base, command: commandLine(node, args) };
     case 'entrypoint':
-      noFlags();
+      noFlags(node);
       return { kind: 'entrypoint', ...base, command: commandLine(node, args) };
     case 'copy': {
       requireDestination(args, 'COPY');
@@ -229,14 +236,14 @@ function typed(node: Node, ctx: InstructionContext): Instruction {
       return add;
     }
     case 'env':
-      noFlags();
+      noFlags(node);
       return { kind: 'env', ...base, pairs: keyValues(node, args, 'ENV') };
     case 'label':
-      noFlags();
+      noFlags(node);
       return { kind: 'label', ...base, pairs: keyValues(node, args, 'LABEL') };
     case 'arg': {
       if (args.length === 0) throw atLeastOne('ARG');
-      noFlags();
+      noFlags(node);
       const defs: ArgDefinition[] = args.map((a, i) => {
         const eq = a.indexOf('=');
         if (eq < 0) return { key: a };
@@ -247,25 +254,25 @@ function typed(node: Node, ctx: InstructionContext): Instruction {
     }
     case 'workdir':
       if (args.length !== 1) throw exactlyOne('WORKDIR');
-      noFlags();
+      noFlags(node);
       return { kind: 'workdir', ...base, path: args[0]! };
     case 'user':
       if (args.length !== 1) throw exactlyOne('USER');
-      noFlags();
+      noFlags(node);
       return { kind: 'user', ...base, user: args[0]! };
     case 'expose':
       if (args.length === 0) throw atLeastOne('EXPOSE');
-      noFlags();
+      noFlags(node);
       return { kind: 'expose', ...base, ports: args };
     case 'volume': {
       if (args.length === 0) throw atLeastOne('VOLUME');
-      noFlags();
+      noFlags(node);
       const volumes = args.map((v) => v.trim());
       if (volumes.includes('')) throw new ArgProblem('VOLUME specified can not be an empty string');
       return { kind: 'volume', ...base, volumes, json: node.json };
     }
     case 'shell':
-      noFlags();
+      noFlags(node);
       if (args.length === 0) throw atLeastOne('SHELL');
       if (!node.json) throw new ArgProblem('SHELL requires the arguments to be in JSON form');
       return { kind: 'shell', ...base, shell: args };
@@ -276,11 +283,11 @@ function typed(node: Node, ctx: InstructionContext): Instruction {
       return { kind: 'stopsignal', ...base, signal: args[0]! };
     case 'maintainer':
       if (args.length !== 1) throw exactlyOne('MAINTAINER');
-      noFlags();
+      noFlags(node);
       return { kind: 'maintainer', ...base, maintainer: args[0]! };
     case 'onbuild': {
       if (args.length === 0) throw atLeastOne('ONBUILD');
-      noFlags();
+      noFlags(node);
       const trigger = args[0]!.trim().toUpperCase();
       if (trigger === 'ONBUILD') throw new ArgProblem('Chaining ONBUILD via `ONBUILD ONBUILD` isn\'t allowed', node.subNode?.range.start);
       if (trigger === 'MAINTAINER' || trigger === 'FROM') throw new ArgProblem(`${trigger} isn't allowed as an ONBUILD trigger`, node.subNode?.range.start);

@@ -62,9 +62,11 @@ export const allLineTokens: TokenType[] = [
 ];
 
 function lexerFor(continued: TokenType): Lexer {
-  // Line and column tracking is done by the structure parser from token offsets.
+  // Only `\n` ends a line, as in BuildKit's scanner (a lone `\r` is part of the line).
   return new Lexer([CommentLine, BlankLine, continued, PlainLine], {
-    positionTracking: 'onlyOffset',
+    positionTracking: 'onlyStart',
+    lineTerminatorsPattern: /\n/g,
+    lineTerminatorCharacters: ['\n'],
     ensureOptimizations: false,
   });
 }

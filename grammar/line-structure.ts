@@ -41,8 +41,8 @@ class LineStructureParser extends EmbeddedActionsParser {
     { ALT: () => this.CONSUME(BlankLine) },
     {
       ALT: () => {
-        const t = this.CONSUME(CommentLine);
-        this.ACTION(() => this.h().comment(t));
+        this.token = this.CONSUME(CommentLine);
+        this.ACTION(this.commentAction);
       },
     },
     { ALT: () => this.SUBRULE(this.instruction) },
@@ -71,22 +71,27 @@ class LineStructureParser extends EmbeddedActionsParser {
   private readonly heredocBody = {
     GATE: () => this.h().wantsHeredocLine(),
     DEF: () => {
-      const t = this.CONSUME(AnyLine);
-      this.ACTION(() => this.h().heredocLine(t));
+      this.token = this.CONSUME(AnyLine);
+      this.ACTION(this.heredocLineAction);
     },
   };
+  // Actions are built once and read their token from state: a closure per line is measurable garbage.
+  private token: IToken | undefined;
+  private readonly commentAction = () => this.h().comment(this.token!);
+  private readonly heredocLineAction = () => this.h().heredocLine(this.token!);
+  private readonly instructionAction = () => this.h().instruction(this.lines);
+  private readonly endInstructionAction = () => this.h().endInstruction();
 
   readonly dockerfile = this.RULE('dockerfile', () => {
     this.MANY(() => this.OR(this.topAlts));
   });
 
   readonly instruction = this.RULE('instruction', () => {
-    this.lines = [];
+    this.lines.length = 0;
     this.OR(this.instructionAlts);
-    const lines = this.lines;
-    this.ACTION(() => this.h().instruction(lines));
+    this.ACTION(this.instructionAction);
     this.MANY2(this.heredocBody);
-    this.ACTION(() => this.h().endInstruction());
+    this.ACTION(this.endInstructionAction);
   });
 }
 

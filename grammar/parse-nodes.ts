@@ -173,7 +173,6 @@ export function parseDockerfileNodes(source: string, options: ParseOptions = {})
   const scan = scanDirectives(text);
   const lex = lexerForEscape(scan.escapeToken).tokenize(text);
   const tokens = lex.tokens;
-  for (let i = 0; i < tokens.length; i++) tokens[i]!.startLine = i + 1;
   if (scan.problem) {
     const { message, line } = scan.problem;
     const src = tokens[line - 1] ? trimNewline(tokens[line - 1]!.image) : undefined;

@@ -1,4 +1,4 @@
-import { RE_WHITESPACE, isGoSpace, leadingSpaceLength, trimRightSpace } from './go-text.js';
+import { isGoSpaceCode, isReWhitespaceCode, leadingSpaceLength } from './go-text.js';
 
 export interface Located {
   value: string;
@@ -16,83 +16,77 @@ export interface SplitCommand {
   argsOffset: number;
 }
 
-/** BuildKit's splitCommand: keyword, then `--flags`, then the rest of the line. */
+const noFlags: Located[] = [];
+
+/**
+ * BuildKit's splitCommand: keyword, then `--flags`, then the rest of the line. Works on indexes
+ * into `line` (no intermediate substrings): this runs once per instruction.
+ */
 export function splitCommand(line: string, base = 0): SplitCommand {
   const lead = leadingSpaceLength(line);
-  const trimmed = trimRightSpace(line.slice(lead));
-  const ws = RE_WHITESPACE.exec(trimmed);
-  if (!ws) return { keyword: trimmed, keywordOffset: base + lead, flags: [], args: '', argsOffset: base + lead + trimmed.length };
-  const restStart = lead + ws.index + ws[0].length;
-  const { flags, argsStart } = extractBuilderFlags(trimmed.slice(ws.index + ws[0].length), base + restStart);
-  const rawArgs = line.slice(restStart + argsStart);
-  const argLead = leadingSpaceLength(rawArgs);
+  let end = line.length;
+  while (end > lead && isGoSpaceCode(line.charCodeAt(end - 1))) end--;
+  let keywordEnd = lead;
+  while (keywordEnd < end && !isReWhitespaceCode(line.charCodeAt(keywordEnd))) keywordEnd++;
+  const keyword = line.slice(lead, keywordEnd);
+  if (keywordEnd === end) return { keyword, keywordOffset: base + lead, flags: noFlags, args: '', argsOffset: base + end };
+  let restStart = keywordEnd;
+  while (isReWhitespaceCode(line.charCodeAt(restStart))) restStart++;
+  const flags: Located[] = [];
+  const argsAt = extractBuilderFlags(line, restStart, end, base, flags);
+  const argsStart = argsAt + leadingSpaceLength(line, argsAt);
   return {
-    keyword: trimmed.slice(0, ws.index),
+    keyword,
     keywordOffset: base + lead,
-    flags,
-    args: trimRightSpace(rawArgs.slice(argLead)),
-    argsOffset: base + restStart + argsStart + argLead,
+    flags: flags.length === 0 ? noFlags : flags,
+    args: argsStart >= end ? '' : line.slice(argsStart, end),
+    argsOffset: base + argsStart,
   };
 }
 
 /**
- * BuildKit's extractBuilderFlags: leading words starting with `--` are flags (quotes removed,
- * backslash escapes the next character, `--` alone ends the flags). Returns where the
- * arguments start in `line`.
+ * BuildKit's extractBuilderFlags over `line[start, end)`: leading words starting with `--` are
+ * flags (quotes removed, backslash escapes the next character, `--` alone ends the flags).
+ * Appends the flags to `out`; returns where the arguments start. A word is built from slices of
+ * its unquoted runs, never character by character.
  */
-function extractBuilderFlags(line: string, base: number): { flags: Located[]; argsStart: number } {
-  const flags: Located[] = [];
-  let inWord = false;
-  let quote = '';
-  let blankOK = false;
-  let word = '';
-  let wordStart = 0;
-  for (let pos = 0; pos <= line.length; pos++) {
-    const ch = pos < line.length ? line[pos]! : '';
-    if (!inWord) {
-      if (pos === line.length) break;
-      if (isGoSpace(ch)) continue;
-      if (ch !== '-' || pos + 1 === line.length || line[pos + 1] !== '-') return { flags, argsStart: pos };
-      inWord = true;
-      wordStart = pos;
-    }
-    if (pos === line.length) {
-      if (word !== '--' && (blankOK || word.length > 0)) flags.push({ value: word, offset: base + wordStart });
-      break;
-    }
-    if (quote === '') {
-      if (isGoSpace(ch)) {
-        inWord = false;
-        if (word === '--') return { flags, argsStart: pos };
-        if (blankOK || word.length > 0) flags.push({ value: word, offset: base + wordStart });
-        word = '';
-        blankOK = false;
-        continue;
-      }
-      if (ch === "'" || ch === '"') {
-        quote = ch;
+function extractBuilderFlags(line: string, start: number, end: number, base: number, out: Located[]): number {
+  let pos = start;
+  for (;;) {
+    while (pos < end && isGoSpaceCode(line.charCodeAt(pos))) pos++;
+    if (pos === end) return end;
+    if (line.charCodeAt(pos) !== 0x2d || pos + 1 === end || line.charCodeAt(pos + 1) !== 0x2d) return pos;
+    const wordStart = pos;
+    let word = '';
+    let run = pos;
+    let quote = 0;
+    let blankOK = false;
+    for (; pos < end; pos++) {
+      const c = line.charCodeAt(pos);
+      if (quote === 0 && isGoSpaceCode(c)) break;
+      if (quote === 0 && (c === 0x27 || c === 0x22)) {
+        word += line.slice(run, pos);
+        run = pos + 1;
+        quote = c;
         blankOK = true;
-        continue;
+      } else if (quote !== 0 && c === quote) {
+        word += line.slice(run, pos);
+        run = pos + 1;
+        quote = 0;
+      } else if (c === 0x5c) {
+        // The escaped character is kept (the run restarts at it); a final backslash is dropped.
+        word += line.slice(run, pos);
+        run = pos + 1;
+        if (pos + 1 === end) quote = 0;
+        else pos++;
       }
-      if (ch === '\\') {
-        if (pos + 1 === line.length) continue;
-        pos++;
-      }
-      word += line[pos];
-      continue;
     }
-    if (ch === quote) {
-      quote = '';
-      continue;
+    word += line.slice(run, pos);
+    if (pos === end) {
+      if (word !== '--' && (blankOK || word.length > 0)) out.push({ value: word, offset: base + wordStart });
+      return end;
     }
-    if (ch === '\\') {
-      if (pos + 1 === line.length) {
-        quote = '';
-        continue;
-      }
-      pos++;
-    }
-    word += line[pos];
+    if (word === '--') return pos;
+    if (blankOK || word.length > 0) out.push({ value: word, offset: base + wordStart });
   }
-  return { flags, argsStart: line.length };
 }
