@@ -1,10 +1,10 @@
 /** Credentials the docker CLI sends in `X-Registry-Auth`: base64url JSON, as Docker's AuthConfig. */
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
-import { readRegistriesConfig, type ClientOptions } from '../oci/index.js';
+import { readRegistriesConfig, type ClientOptions, type Credentials } from '../oci/index.js';
 import { badRequest } from './http.js';
 
-interface AuthConfig {
+export interface AuthConfig {
   username?: string;
   password?: string;
   identitytoken?: string;
@@ -27,7 +27,12 @@ export async function registryOptions(root: string, req: IncomingMessage): Promi
       throw badRequest('X-Registry-Auth is not base64url-encoded JSON', { cause });
     }
   }
-  if (auth.identitytoken) return { registries, credentials: { username: '<token>', password: '', identityToken: auth.identitytoken, source: 'X-Registry-Auth' } };
-  if (auth.username) return { registries, credentials: { username: auth.username, password: auth.password ?? '', source: 'X-Registry-Auth' } };
-  return { registries, credentials: null };
+  return { registries, credentials: credentialsOf(auth, 'X-Registry-Auth') };
+}
+
+/** kiln's credentials for a Docker AuthConfig; null (anonymous) when it names none. */
+export function credentialsOf(auth: AuthConfig, source: string): Credentials | null {
+  if (auth.identitytoken) return { username: '<token>', password: '', identityToken: auth.identitytoken, source };
+  if (auth.username) return { username: auth.username, password: auth.password ?? '', source };
+  return null;
 }

@@ -3,10 +3,13 @@
  * run (output, exit code, piped stdin), ps, logs, stop, rm, build, save | load. One daemon per file.
  */
 import test from 'ava';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { docker, dockerOk, http, shell, startDaemon, type TestDaemon } from './daemon-helpers.js';
+import { startRegistry } from './registry-server.js';
 
 let d: TestDaemon;
 
@@ -138,4 +141,31 @@ test('docker save | docker load round trip', async (t) => {
   const piped = await shell(d.socket, 'docker save roundtrip:1 | docker load');
   t.is(piped.code, 0, piped.stderr);
   t.regex(piped.stdout, /Loaded image: roundtrip:1/);
+});
+
+test('docker login, push to a docker-registry with X-Registry-Auth, rmi, pull back', async (t) => {
+  const tmp = await mkdtemp(join(tmpdir(), 'kiln-daemon-reg-'));
+  const htpasswd = join(tmp, 'htpasswd');
+  await writeFile(htpasswd, (await promisify(execFile)('htpasswd', ['-Bbn', 'kiln', 's3cret'])).stdout);
+  const reg = await startRegistry({ htpasswd });
+  try {
+    const name = `${reg.host}/team/bb:1`;
+    await dockerOk(d.socket, ['tag', 'busybox', name]);
+    const anonymous = await docker(d.socket, ['push', name]);
+    t.not(anonymous.code, 0);
+    t.regex(anonymous.stderr + anonymous.stdout, /unauthorized/);
+    const wrong = await docker(d.socket, ['login', reg.host, '-u', 'kiln', '--password-stdin'], { input: 'nope\n' });
+    t.not(wrong.code, 0);
+    await dockerOk(d.socket, ['login', reg.host, '-u', 'kiln', '--password-stdin'], { input: 's3cret\n' });
+    const pushed = await dockerOk(d.socket, ['push', name]);
+    t.regex(pushed, /The push refers to repository \[127\.0\.0\.1:\d+\/team\/bb\]/);
+    t.regex(pushed, /1: digest: sha256:[0-9a-f]{64} size: \d+/);
+    await dockerOk(d.socket, ['rmi', name]);
+    const pulled = await dockerOk(d.socket, ['pull', name]);
+    t.regex(pulled, /Digest: sha256:[0-9a-f]{64}/);
+    t.is(await dockerOk(d.socket, ['run', '--rm', name, 'echo', 'pulled']), 'pulled\n');
+  } finally {
+    await reg.stop();
+    await rm(tmp, { recursive: true, force: true });
+  }
 });

@@ -1,5 +1,6 @@
 /** The route table: every endpoint the daemon serves, in match order (literal paths before `{name}`). */
 import type { Route } from '../router.js';
+import { auth } from './auth.js';
 import { buildImage, pruneCache } from './build.js';
 import * as containers from './containers.js';
 import * as images from './images.js';
@@ -9,6 +10,7 @@ export const routes: Route[] = [
   { method: 'GET', pattern: '/_ping', handler: ping },
   { method: 'GET', pattern: '/version', handler: version },
   { method: 'GET', pattern: '/info', handler: info },
+  { method: 'POST', pattern: '/auth', handler: auth },
 
   { method: 'POST', pattern: '/build', handler: buildImage },
   { method: 'POST', pattern: '/build/prune', handler: pruneCache },
