@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sha256Digest } from '../oci/index.js';
-import { checkStore, repairStore, type StoreFinding } from './index.js';
+import { checkStore, openStore, repairStore, type StoreFinding } from './index.js';
 import { fakeImage, withStore } from './test-support.js';
 
 /** The pid of a process that has exited. */
@@ -100,6 +100,27 @@ test('a blob held by a live session but not yet renamed in is not missing', asyn
   await withStore(async (s, root) => {
     const b = await s.writeBlobBuffer('in flight');
     await rm(s.layout.blobPath(b.digest));
+    t.deepEqual((await checkStore(root)).findings, []);
+  });
+});
+
+test("a killed build's unrecorded layer dir is an orphan until the next kiln process's recovery removes it", async (t) => {
+  await withStore(async (s, root) => {
+    const dead = deadPid();
+    const unclaimed = join(s.layout.snapshotsDir, `p${dead}.unclaimed`);
+    const recorded = join(s.layout.snapshotsDir, `p${dead}.recorded`);
+    await mkdir(join(unclaimed, 'etc'), { recursive: true });
+    await mkdir(recorded);
+    t.true(s.recordLayerDir(sha256Digest('recorded layer'), recorded));
+    t.deepEqual(
+      (await checkStore(root)).findings.map((f) => [f.kind, f.subject]),
+      [['orphan-snapshot', unclaimed]],
+    );
+    (await openStore(root)).close();
+    t.false(existsSync(unclaimed));
+    t.true(existsSync(recorded));
+    // The tree went to tmp/ for a background rm, which a live rm is excused for while it works.
+    for (let i = 0; i < 100 && (await checkStore(root)).findings.length > 0; i++) await new Promise((r) => setTimeout(r, 50));
     t.deepEqual((await checkStore(root)).findings, []);
   });
 });

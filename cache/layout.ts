@@ -31,6 +31,14 @@ export class StoreLayout {
     return join(this.snapshotsDir, name);
   }
 
+  /**
+   * A fresh dir under snapshots/ for a layer whose diffID is not known yet, named `p<pid>.<hex>`
+   * so recovery can remove it when its process died before recording it.
+   */
+  pendingSnapshotPath(): string {
+    return join(this.snapshotsDir, `p${process.pid}.${Math.random().toString(36).slice(2, 10)}`);
+  }
+
   /** A fresh temp path whose name starts with our pid, so recovery can tell whose it is. */
   tempPath(tag: string): string {
     return join(this.tmpDir, `${process.pid}.${tag}.${Math.random().toString(36).slice(2, 10)}`);
@@ -40,5 +48,11 @@ export class StoreLayout {
 /** The pid a temp entry was created by, or undefined for names kiln did not make. */
 export function tempOwner(name: string): number | undefined {
   const m = /^(\d+)\./.exec(name);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** The pid that made a pending snapshot dir (see pendingSnapshotPath), or undefined for other names. */
+export function pendingSnapshotOwner(name: string): number | undefined {
+  const m = /^p(\d+)\./.exec(name);
   return m ? Number(m[1]) : undefined;
 }

@@ -1,14 +1,14 @@
 import { existsSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { isTrash, removeInBackground } from './discard.js';
-import { tempOwner, type StoreLayout } from './layout.js';
+import { discardTree, isTrash, removeInBackground } from './discard.js';
+import { pendingSnapshotOwner, tempOwner, type StoreLayout } from './layout.js';
 import { immediate, type Db } from './metadata.js';
 import { processAlive } from './process-alive.js';
 
 /**
- * Undoes what dead kiln processes left behind: their temp files and dirs, their holds and locks,
- * and index rows for blobs they recorded but never finished renaming into place.
+ * Undoes what dead kiln processes left behind: their temp files and dirs, layer dirs they moved
+ * into snapshots/ but never recorded, their holds and locks, and index rows for blobs they recorded but never finished renaming into place.
  */
 export async function recover(db: Db, layout: StoreLayout): Promise<void> {
   for (const name of await readdir(layout.tmpDir)) {
@@ -17,6 +17,15 @@ export async function recover(db: Db, layout: StoreLayout): Promise<void> {
     // A discarded tree may still be going in a detached rm; another one finishes it without delaying this process.
     if (isTrash(name)) removeInBackground(join(layout.tmpDir, name));
     else await rm(join(layout.tmpDir, name), { recursive: true, force: true });
+  }
+  // A build killed between moving a step's upper dir into snapshots/ and recording its diffID.
+  const unclaimed = (await readdir(layout.snapshotsDir)).filter((name) => {
+    const pid = pendingSnapshotOwner(name);
+    return pid !== undefined && !processAlive(pid);
+  });
+  if (unclaimed.length > 0) {
+    const recorded = db.prepare('SELECT 1 FROM snapshots WHERE dir = ?');
+    for (const name of unclaimed) if (!recorded.get(name)) await discardTree(layout, layout.snapshotPath(name));
   }
   const dead = (db.prepare('SELECT id, pid FROM sessions').all() as { id: string; pid: number }[]).filter((s) => !processAlive(s.pid));
   if (dead.length === 0) return;

@@ -458,10 +458,11 @@ export class Store {
   /**
    * A fresh path under snapshots/ for a layer dir whose diffID is not known yet (a build step's
    * upper dir, usable as a lower dir at once while its blob is still being written). Until
-   * recordLayerDir claims it, prune counts it as a dead snapshot of some other process.
+   * recordLayerDir claims it, prune counts it as a dead snapshot of some other process, and once
+   * this process is dead, recovery removes it.
    */
   pendingLayerPath(): string {
-    return this.layout.snapshotPath(`p${randomBytes(6).toString('hex')}`);
+    return this.layout.pendingSnapshotPath();
   }
 
   /**
