@@ -1,0 +1,93 @@
+/**
+ * `kiln build --push`, `--output type=image,name=REF,push=true` and inline cache, end to end:
+ * real docker-registry on 127.0.0.1, real runc, skopeo as the independent reader.
+ */
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { INLINE_CACHE_FIELD } from '../cache/index.js';
+import type { VertexEvent } from '../solver/index.js';
+import { fixtures, freshRoot, kiln, type CliResult } from './build-helpers.js';
+import { startRegistry, type RegistryServer } from './registry-server.js';
+
+const run = promisify(execFile);
+const ctx = join(fixtures, 'cache-remote');
+let reg: RegistryServer;
+let tmp: string;
+const cleanups: (() => Promise<void>)[] = [];
+
+async function fresh(): Promise<string> {
+  const r = await freshRoot();
+  cleanups.push(r.cleanup);
+  return r.root;
+}
+
+/** `kiln build` of the fixture with rawjson progress: the steps that ran and the manifest digest. */
+async function buildFixture(root: string, args: string[]): Promise<CliResult & { ran: string[]; digest: string }> {
+  const meta = join(tmp, `meta-${Math.random().toString(36).slice(2)}.json`);
+  const r = await kiln(root, ['build', '--progress', 'rawjson', '--metadata-file', meta, ...args, ctx]);
+  if (r.code !== 0) return { ...r, ran: [], digest: '' };
+  const ran = r.stderr
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as VertexEvent)
+    .flatMap((e) => (e.type === 'start' ? [e.name.replace(/^\[[^\]]*\] /, '')] : []));
+  const m = JSON.parse(await readFile(meta, 'utf8')) as { 'containerimage.digest': string };
+  return { ...r, ran, digest: m['containerimage.digest'] };
+}
+
+async function skopeoDigest(ref: string): Promise<string> {
+  const out = await run('skopeo', ['inspect', '--tls-verify=false', `docker://${ref}`]);
+  return (JSON.parse(out.stdout) as { Digest: string }).Digest;
+}
+
+test.before(async () => {
+  reg = await startRegistry();
+  tmp = await mkdtemp(join(tmpdir(), 'kiln-build-push-'));
+});
+
+test.after.always(async () => {
+  for (const c of cleanups) await c();
+  await reg?.stop();
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+});
+
+test.serial('--push with inline cache: skopeo agrees on the digest; a fresh root using the image as --cache-from reuses the final stage and builds the same image', async (t) => {
+  const target = `${reg.host}/kiln/app:1`;
+  const root = await fresh();
+  const pushed = await buildFixture(root, ['--push', '-t', target, '--cache-to', 'type=inline']);
+  t.is(pushed.code, 0, pushed.stderr);
+  t.true(pushed.stderr.includes(`pushed ${target}@${pushed.digest}`), pushed.stderr);
+  t.is(await skopeoDigest(target), pushed.digest);
+
+  const config = JSON.parse((await run('skopeo', ['inspect', '--tls-verify=false', '--config', '--raw', `docker://${target}`])).stdout) as Record<string, { records: Record<string, unknown> }>;
+  t.is(Object.keys(config[INLINE_CACHE_FIELD]?.records ?? {}).length, 2, 'inline cache is min mode: the COPY and the final RUN');
+
+  const other = await fresh();
+  const rebuilt = await buildFixture(other, ['-t', 'app:1', '--cache-from', target, '--cache-to', 'type=inline']);
+  t.is(rebuilt.code, 0, rebuilt.stderr);
+  t.is(rebuilt.ran.length, 2, rebuilt.ran.join(' | '));
+  t.true(rebuilt.ran.every((n) => n.startsWith('RUN echo') || n.startsWith('RUN --mount')), 'only the builder stage, which inline cache does not cover, ran');
+  t.is(rebuilt.digest, pushed.digest);
+});
+
+test.serial('--output type=image,name=REF,push=true names the image and pushes it', async (t) => {
+  const target = `${reg.host}/kiln/named:2`;
+  const root = await fresh();
+  const r = await buildFixture(root, ['--output', `type=image,name=${target},push=true`]);
+  t.is(r.code, 0, r.stderr);
+  t.is(await skopeoDigest(target), r.digest);
+  const listed = await kiln(root, ['images']);
+  t.true(listed.stdout.includes(`${reg.host}/kiln/named`), listed.stdout);
+});
+
+test('--push without a name fails before building', async (t) => {
+  const root = await fresh();
+  const r = await kiln(root, ['build', '--push', '-'], 'FROM busybox\n');
+  t.is(r.code, 1);
+  t.regex(r.stderr, /pushing needs a name for the image/);
+  t.notRegex(r.stderr, /\n\s+at /);
+});
