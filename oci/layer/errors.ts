@@ -7,6 +7,8 @@ import { KilnError, type KilnErrorOptions } from '../../common/errors.js';
  * - `E_LAYER_CORRUPT`: the tar (or its compression) is malformed or truncated.
  * - `E_LAYER_UNSUPPORTED`: a tar entry type kiln does not extract (sparse files, volume labels...).
  * - `E_LAYER_IO`: a filesystem operation failed while writing or extracting a layer.
+ * - `E_LAYER_TOO_LARGE`, `E_LAYER_TOO_MANY_ENTRIES`, `E_LAYER_RATIO`: a layer or archive goes past an
+ *   extraction limit (see extract-limits.ts); `E_LAYER_LIMIT_CONFIG`: a limit variable is malformed.
  */
 export class LayerError extends KilnError {
   constructor(code: string, message: string, options: KilnErrorOptions = {}) {

@@ -8,6 +8,7 @@ import { promisify } from 'node:util';
 import { createDecompressor, detectCompression } from './compression.js';
 import { DigestStream } from './digest-stream.js';
 import { LayerError } from './errors.js';
+import { entryCounter, ExpansionGuard, extractLimitsFromEnv, type ExtractLimits } from './extract-limits.js';
 import { entryComponents, ioError, resolveDir, unsafePath } from './safe-path.js';
 import type { TarHeader } from './tar-format.js';
 import { readTar, type TarEntry } from './tar-reader.js';
@@ -22,6 +23,10 @@ export interface ApplyOptions {
    * into a 0/0 char device and `.wh..wh..opq` into `trusted.overlay.opaque=y` (needs root).
    */
   whiteouts?: 'overlay' | 'apply';
+  /** Size, entry and ratio limits against decompression bombs; default: `extractLimitsFromEnv()`. */
+  limits?: ExtractLimits;
+  /** What the input is, for limit errors (default `layer`). */
+  what?: string;
 }
 
 const WHITEOUT_PREFIX = '.wh.';
@@ -39,10 +44,17 @@ export async function applyLayer(input: Readable, targetDir: string, options: Ap
   });
   const digest = new DigestStream();
   const extractor = new Extractor(root, options.whiteouts ?? 'apply');
+  const limits = options.limits ?? extractLimitsFromEnv();
+  const what = options.what ?? 'layer';
+  const countEntry = entryCounter(limits, what);
   try {
     const source = await sniffed(input);
-    await pipeline(source.stream, createDecompressor(source.compression), digest, async (tar: AsyncIterable<Buffer>) => {
-      for await (const entry of readTar(tar)) await extractor.entry(entry);
+    const guard = new ExpansionGuard(limits, source.bytesRead, what);
+    await pipeline(source.stream, createDecompressor(source.compression), guard, digest, async (tar: AsyncIterable<Buffer>) => {
+      for await (const entry of readTar(tar)) {
+        countEntry();
+        await extractor.entry(entry);
+      }
     });
   } catch (err) {
     input.destroy();
@@ -56,8 +68,11 @@ export async function applyLayer(input: Readable, targetDir: string, options: Ap
   return { diffID: digest.digest };
 }
 
-/** Reads enough of `input` to recognise its compression and returns a stream that still starts at byte 0. */
-async function sniffed(input: Readable): Promise<{ compression: ReturnType<typeof detectCompression>; stream: Readable }> {
+/**
+ * Reads enough of `input` to recognise its compression and returns a stream that still starts at
+ * byte 0, and how many bytes of it have been handed on so far.
+ */
+async function sniffed(input: Readable): Promise<{ compression: ReturnType<typeof detectCompression>; stream: Readable; bytesRead: () => number }> {
   const it = input[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const head: Buffer[] = [];
   let length = 0;
@@ -72,16 +87,19 @@ async function sniffed(input: Readable): Promise<{ compression: ReturnType<typeo
     length += r.value.length;
   }
   const first = Buffer.concat(head);
+  let handed = 0;
   async function* all(): AsyncGenerator<Buffer> {
+    handed = first.length;
     if (first.length > 0) yield first;
     if (done) return;
     for (;;) {
       const r = await it.next();
       if (r.done) return;
+      handed += r.value.length;
       yield r.value;
     }
   }
-  return { compression: detectCompression(first), stream: Readable.from(all(), { objectMode: false }) };
+  return { compression: detectCompression(first), stream: Readable.from(all(), { objectMode: false }), bytesRead: () => handed };
 }
 
 interface DeferredDir {

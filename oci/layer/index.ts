@@ -14,12 +14,15 @@
  * - `applyLayer(input: Readable, targetDir: string, options?: ApplyOptions): Promise<{ diffID: string }>`
  *   Detects gzip/zstd/plain by magic bytes; `whiteouts: 'apply'` (default) flattens onto a tree,
  *   `'overlay'` writes overlayfs whiteouts for a lower dir. Refuses (E_LAYER_UNSAFE_PATH) any
- *   entry that would land outside `targetDir`.
+ *   entry that would land outside `targetDir`. Bounded against decompression bombs by `limits`
+ *   (default `extractLimitsFromEnv()`: KILN_EXTRACT_MAX_BYTES / _ENTRIES / _RATIO): E_LAYER_TOO_LARGE,
+ *   E_LAYER_TOO_MANY_ENTRIES, E_LAYER_RATIO.
  * - `detectCompression(firstBytes: Buffer): Compression`, `mediaTypeFor(compression: Compression): string`.
  * - `createCompressor(compression: Compression, level?: number): Transform`, `createDecompressor(compression: Compression): Transform`:
  *   the streams packLayer and applyLayer use, for code that (de)compresses layer blobs itself.
  */
 export { applyLayer, type ApplyOptions } from './extract.js';
+export { DEFAULT_EXTRACT_LIMITS, extractLimitsFromEnv, isExtractLimitError, type ExtractLimits } from './extract-limits.js';
 export { createCompressor, createDecompressor, detectCompression, mediaTypeFor, type Compression } from './compression.js';
 export { DigestStream } from './digest-stream.js';
 export { LayerError } from './errors.js';
