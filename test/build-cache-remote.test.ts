@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CACHE_CONFIG_MEDIA_TYPE, MOUNT_ANNOTATIONS, openStore, type CacheDocument } from '../cache/index.js';
 import type { ImageManifest, ImageIndex } from '../oci/index.js';
-import type { VertexEvent } from '../solver/index.js';
-import { fixtures, freshRoot, kiln, rootfsOf, type CliResult } from './build-helpers.js';
+import { fixtures, freshRoot, kiln, rootfsOf } from './build-helpers.js';
+import { cliBuild, type CliBuild } from './cli-build.js';
 import { freePort, startRegistry, type RegistryServer } from './registry-server.js';
 
 const ctx = join(fixtures, 'cache-remote');
@@ -21,24 +21,9 @@ let digest: string;
 let localCache: string;
 const cleanups: (() => Promise<void>)[] = [];
 
-interface Built extends CliResult {
-  /** Names of the steps that ran, without the `[stage n/m]` prefix. */
-  ran: string[];
-  digest: string;
-}
-
-/** `kiln build` of the fixture, tagged app:1, with rawjson progress parsed. */
-async function buildFixture(root: string, extra: string[]): Promise<Built> {
-  const meta = join(tmp, `meta-${Math.random().toString(36).slice(2)}.json`);
-  const r = await kiln(root, ['build', '--progress', 'rawjson', '-t', 'app:1', '--metadata-file', meta, ...extra, ctx]);
-  if (r.code !== 0) return { ...r, ran: [], digest: '' };
-  const events = r.stderr
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as VertexEvent);
-  const ran = events.filter((e): e is Extract<VertexEvent, { type: 'start' }> => e.type === 'start').map((e) => e.name.replace(/^\[[^\]]*\] /, ''));
-  const m = JSON.parse(await readFile(meta, 'utf8')) as { 'containerimage.digest': string };
-  return { ...r, ran, digest: m['containerimage.digest'] };
+/** `kiln build` of the fixture, tagged app:1. */
+function buildFixture(root: string, extra: string[]): Promise<CliBuild> {
+  return cliBuild(root, ['-t', 'app:1', ...extra], ctx);
 }
 
 async function fresh(): Promise<string> {

@@ -4,19 +4,16 @@
  */
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { INLINE_CACHE_FIELD } from '../cache/index.js';
-import type { VertexEvent } from '../solver/index.js';
-import { fixtures, freshRoot, kiln, type CliResult } from './build-helpers.js';
+import { fixtures, freshRoot, kiln } from './build-helpers.js';
+import { cliBuild, type CliBuild } from './cli-build.js';
 import { startRegistry, type RegistryServer } from './registry-server.js';
 
 const run = promisify(execFile);
 const ctx = join(fixtures, 'cache-remote');
 let reg: RegistryServer;
-let tmp: string;
 const cleanups: (() => Promise<void>)[] = [];
 
 async function fresh(): Promise<string> {
@@ -25,18 +22,8 @@ async function fresh(): Promise<string> {
   return r.root;
 }
 
-/** `kiln build` of the fixture with rawjson progress: the steps that ran and the manifest digest. */
-async function buildFixture(root: string, args: string[]): Promise<CliResult & { ran: string[]; digest: string }> {
-  const meta = join(tmp, `meta-${Math.random().toString(36).slice(2)}.json`);
-  const r = await kiln(root, ['build', '--progress', 'rawjson', '--metadata-file', meta, ...args, ctx]);
-  if (r.code !== 0) return { ...r, ran: [], digest: '' };
-  const ran = r.stderr
-    .split('\n')
-    .filter((l) => l.startsWith('{'))
-    .map((l) => JSON.parse(l) as VertexEvent)
-    .flatMap((e) => (e.type === 'start' ? [e.name.replace(/^\[[^\]]*\] /, '')] : []));
-  const m = JSON.parse(await readFile(meta, 'utf8')) as { 'containerimage.digest': string };
-  return { ...r, ran, digest: m['containerimage.digest'] };
+function buildFixture(root: string, args: string[]): Promise<CliBuild> {
+  return cliBuild(root, args, ctx);
 }
 
 async function skopeoDigest(ref: string): Promise<string> {
@@ -46,13 +33,11 @@ async function skopeoDigest(ref: string): Promise<string> {
 
 test.before(async () => {
   reg = await startRegistry();
-  tmp = await mkdtemp(join(tmpdir(), 'kiln-build-push-'));
 });
 
 test.after.always(async () => {
   for (const c of cleanups) await c();
   await reg?.stop();
-  if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 
 test.serial('--push with inline cache: skopeo agrees on the digest; a fresh root using the image as --cache-from reuses the final stage and builds the same image', async (t) => {
