@@ -5,7 +5,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { DecompressStream } from 'zstd-napi';
-import { applyLayer, LayerError } from '../../oci/index.js';
+import { applyLayer, isExtractLimitError, LayerError } from '../../oci/index.js';
 import { FileOpError } from './errors.js';
 
 export type ArchiveCompression = 'none' | 'gzip' | 'bzip2' | 'xz' | 'zstd';
@@ -93,12 +93,12 @@ function isTarHeader(block: Buffer): boolean {
 /** Extracts an archive into `dir` with the layer engine's path-safe extraction. */
 export async function extractArchive(path: string, compression: ArchiveCompression, dir: string, shownName: string): Promise<void> {
   try {
-    await applyLayer(decompressed(path, compression), dir, { whiteouts: 'apply' });
+    await applyLayer(decompressed(path, compression), dir, { whiteouts: 'apply', what: 'the archive' });
   } catch (e) {
     const reason = e instanceof LayerError ? e.message : (e as Error).message;
     throw new FileOpError('E_ADD_ARCHIVE', `ADD ${shownName}: cannot extract archive: ${reason}`, {
       cause: e,
-      hint: 'the archive is damaged or unsafe (entries escaping the destination); use COPY to add it unextracted',
+      hint: isExtractLimitError(e) ? `${e.hint}; or use COPY to add it unextracted` : 'the archive is damaged or unsafe (entries escaping the destination); use COPY to add it unextracted',
     });
   }
 }
