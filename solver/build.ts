@@ -5,7 +5,7 @@ import { rm } from 'node:fs/promises';
 import { openStore, type BuildCache, type CacheMountUse, type Store } from '../cache/index.js';
 import { parseDockerfile } from '../grammar/index.js';
 import { buildManifest, hostPlatform, MediaType, normalizeReference, rfc3339, type ImageConfig, type ImageManifest, type LayerDescriptor } from '../oci/index.js';
-import type { SecretSource } from '../runtime/index.js';
+import { cleanupLeftovers, type SecretSource } from '../runtime/index.js';
 import { openContext } from './context/index.js';
 import { automaticArgs, planBuild, userBuildArgs } from './frontend/index.js';
 import { emitter, type BuildSession, type NamedContext, type StageResult } from './session.js';
@@ -69,6 +69,10 @@ export function newBuildId(): string {
 
 /** Builds a Dockerfile into an image in the store, tagging it with every `tags` name. */
 export async function build(opts: BuildOptions): Promise<BuildResult> {
+  // What killed kiln processes left mounted or running goes now, not only once a step next needs
+  // a snapshot (a fully cached rebuild never does). Best effort: without runc or root nothing of
+  // kiln's can be running, and a step that needs the runtime reports why it cannot have it.
+  await cleanupLeftovers(opts.stateRoot).catch(() => undefined);
   const store = opts.store ?? (await openStore(opts.stateRoot));
   try {
     return await buildWith(store, opts);
