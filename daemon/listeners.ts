@@ -85,6 +85,14 @@ export interface ListenOptions {
   insecureTcp: boolean;
 }
 
+/** TCP without TLS client verification is refused unless explicitly allowed. */
+export function checkTcpAllowed(spec: HostSpec, o: Pick<ListenOptions, 'tls' | 'insecureTcp'>): void {
+  if (spec.kind !== 'tcp' || o.tls || o.insecureTcp) return;
+  throw new KilnError('E_SERVE_INSECURE', `refusing to serve tcp://${spec.host}:${spec.port} without TLS client verification: anyone who can connect would control the daemon`, {
+    hint: 'give --tlscacert, --tlscert and --tlskey, or --insecure-tcp if you really mean it',
+  });
+}
+
 export async function openListener(spec: HostSpec, o: ListenOptions): Promise<Server> {
   if (spec.kind === 'unix') {
     await mkdir(dirname(spec.path), { recursive: true });
@@ -109,12 +117,9 @@ export async function openListener(spec: HostSpec, o: ListenOptions): Promise<Se
       }),
     ));
     server = createHttpsServer({ ca, cert, key, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2' }) as unknown as Server;
-  } else if (o.insecureTcp) {
-    server = createHttpServer();
   } else {
-    throw new KilnError('E_SERVE_INSECURE', `refusing to serve tcp://${spec.host}:${spec.port} without TLS client verification: anyone who can connect would control the daemon`, {
-      hint: 'give --tlscacert, --tlscert and --tlskey, or --insecure-tcp if you really mean it',
-    });
+    checkTcpAllowed(spec, o);
+    server = createHttpServer();
   }
   await listen(server, spec.port, spec.host);
   return server;

@@ -11,7 +11,7 @@ import { cleanupAll } from '../runtime/index.js';
 import { ContainerManager } from './containers/index.js';
 import { WorkTracker, type DaemonContext } from './context.js';
 import { messageOf, sendJson, statusOf } from './http.js';
-import { groupId, openListener, parseHost, type TlsFiles } from './listeners.js';
+import { checkTcpAllowed, groupId, openListener, parseHost, type TlsFiles } from './listeners.js';
 import { createLogger, type LogFormat } from './logger.js';
 import { routes } from './routes/index.js';
 import { API_VERSION, Router } from './router.js';
@@ -44,6 +44,7 @@ async function socketGroup(name: string | undefined): Promise<number> {
 export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   const specs = o.hosts.map(parseHost);
   if (specs.length === 0) throw new KilnError('E_SERVE_USAGE', 'no --host to listen on');
+  for (const spec of specs) checkTcpAllowed(spec, { insecureTcp: Boolean(o.insecureTcp), ...(o.tls ? { tls: o.tls } : {}) });
   const gid = await socketGroup(o.group);
   const log = createLogger(o.logFormat ?? 'text', o.logWrite);
   const store = await openStore(o.root);

@@ -20,10 +20,11 @@ export interface TestDaemon {
 }
 
 export interface DaemonStartOptions {
-  /** Extra `kiln serve` arguments; `--host unix://<dir>/kiln.sock` is added unless `hosts` replaces it. */
+  /** Extra `kiln serve` arguments. */
   args?: string[];
-  hosts?: string[];
-  /** Resolves once this request path answers (default `/_ping` on the socket); false: wait for exit or a log line instead. */
+  /** Hosts served besides `unix://<dir>/kiln.sock`. */
+  extraHosts?: string[];
+  /** Return at once instead of waiting for `/_ping` to answer (for a daemon expected to fail). */
   waitReady?: boolean;
 }
 
@@ -31,7 +32,7 @@ export async function startDaemon(o: DaemonStartOptions = {}): Promise<TestDaemo
   const { root, cleanup: removeRoot } = await freshRoot();
   const dir = await mkdtemp(join(tmpdir(), 'kiln-daemon-'));
   const socket = join(dir, 'kiln.sock');
-  const hosts = o.hosts ?? [`unix://${socket}`];
+  const hosts = [`unix://${socket}`, ...(o.extraHosts ?? [])];
   const child = spawn(process.execPath, ['--import', 'tsx', cliMain, '--root', root, 'serve', ...hosts.flatMap((h) => ['--host', h]), ...(o.args ?? [])], {
     cwd: repo,
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,15 +1,21 @@
 /**
- * `kiln serve` driven by the stock docker CLI (28.x) over a UNIX socket: version, images, tag, rmi,
- * run (output, exit code, piped stdin), ps, logs, stop, rm, build, save | load. One daemon per file.
+ * `kiln serve` driven by the stock docker CLI (28.x): over a UNIX socket version, images, tag, rmi,
+ * run (output, exit code, piped stdin), ps, logs, stop, rm, build, save | load, login, push, pull on
+ * one shared daemon; then daemons of their own for socket permissions, TLS, refused plain TCP and
+ * SIGTERM during a build. One file, so the busybox base root is made once.
  */
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { kiln } from './build-helpers.js';
 import { docker, dockerOk, http, shell, startDaemon, type TestDaemon } from './daemon-helpers.js';
-import { startRegistry } from './registry-server.js';
+import { freePort, makeCertificates, startRegistry } from './registry-server.js';
+
+const run = promisify(execFile);
 
 let d: TestDaemon;
 
@@ -146,7 +152,7 @@ test('docker save | docker load round trip', async (t) => {
 test('docker login, push to a docker-registry with X-Registry-Auth, rmi, pull back', async (t) => {
   const tmp = await mkdtemp(join(tmpdir(), 'kiln-daemon-reg-'));
   const htpasswd = join(tmp, 'htpasswd');
-  await writeFile(htpasswd, (await promisify(execFile)('htpasswd', ['-Bbn', 'kiln', 's3cret'])).stdout);
+  await writeFile(htpasswd, (await run('htpasswd', ['-Bbn', 'kiln', 's3cret'])).stdout);
   const reg = await startRegistry({ htpasswd });
   try {
     const name = `${reg.host}/team/bb:1`;
@@ -167,5 +173,98 @@ test('docker login, push to a docker-registry with X-Registry-Auth, rmi, pull ba
   } finally {
     await reg.stop();
     await rm(tmp, { recursive: true, force: true });
+  }
+});
+
+/** A client certificate signed by the test CA (`ca.pem`/`ca.key` in `dir`). */
+async function clientCert(dir: string): Promise<{ cert: string; key: string }> {
+  const p = (f: string) => join(dir, f);
+  await run('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=kiln client', '-keyout', p('client.key'), '-out', p('client.csr')]);
+  await writeFile(p('client.ext'), 'extendedKeyUsage=clientAuth\n');
+  await run('openssl', ['x509', '-req', '-in', p('client.csr'), '-CA', p('ca.pem'), '-CAkey', p('ca.key'), '-CAcreateserial', '-days', '2', '-extfile', p('client.ext'), '-out', p('client.pem')]);
+  return { cert: p('client.pem'), key: p('client.key') };
+}
+
+test('socket 0660 root:GROUP refuses others; TLS TCP needs a client certificate; JSON logs', async (t) => {
+  const certDir = await mkdtemp(join(tmpdir(), 'kiln-daemon-tls-'));
+  const certs = await makeCertificates(certDir);
+  const client = await clientCert(certDir);
+  const port = await freePort();
+  const d = await startDaemon({
+    args: ['--group', 'daemon', '--log-format', 'json', '--tlscacert', certs.caCert, '--tlscert', certs.cert, '--tlskey', certs.key],
+    extraHosts: [`tcp://127.0.0.1:${port}`],
+  });
+  try {
+    const st = await stat(d.socket);
+    t.true(st.isSocket());
+    t.is(st.mode & 0o777, 0o660);
+    t.is(st.uid, 0);
+    t.is(st.gid, 1);
+    // The directory must not be what stops nobody: only the socket's own mode may.
+    await chmod(d.dir, 0o755);
+    const denied = await run('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'docker', '-H', `unix://${d.socket}`, 'version'], { env: { PATH: process.env.PATH, HOME: '/tmp' } }).catch((e: { stderr: string }) => e);
+    t.regex((denied as { stderr: string }).stderr, /permission denied/);
+    const member = await run('setpriv', ['--reuid=65534', '--regid=65534', '--groups=1', 'docker', '-H', `unix://${d.socket}`, 'version', '--format', '{{.Server.Platform.Name}}'], { env: { PATH: process.env.PATH, HOME: '/tmp' } });
+    t.is(member.stdout.trim(), 'kiln');
+
+    const tls = ['-H', `tcp://127.0.0.1:${port}`, '--tlsverify', '--tlscacert', certs.caCert];
+    t.is((await dockerOk(d.socket, [...tls, '--tlscert', client.cert, '--tlskey', client.key, 'version', '--format', '{{.Server.Platform.Name}}'])).trim(), 'kiln');
+    const noCert = await docker(d.socket, [...tls, 'version']);
+    t.not(noCert.code, 0);
+    t.regex(noCert.stderr, /certificate|tls|handshake/i);
+
+    const lines = d.log().trim().split('\n');
+    t.true(lines.length > 3);
+    for (const line of lines) t.notThrows(() => JSON.parse(line), line);
+    t.true(lines.some((l) => (JSON.parse(l) as { msg: string }).msg === 'listening'));
+  } finally {
+    await d.cleanup();
+    await rm(certDir, { recursive: true, force: true });
+  }
+});
+
+test('plain TCP is refused without --insecure-tcp, and a missing --group is an error', async (t) => {
+  const port = await freePort();
+  const plain = await startDaemon({ extraHosts: [`tcp://127.0.0.1:${port}`], waitReady: false });
+  const group = await startDaemon({ args: ['--group', 'no-such-group-kiln'], waitReady: false });
+  try {
+    t.is(await plain.exited, 1);
+    t.regex(plain.log(), /refusing to serve tcp:\/\/127\.0\.0\.1:\d+ without TLS client verification/);
+    t.regex(plain.log(), /--insecure-tcp/);
+    t.notRegex(plain.log(), /\n\s+at /);
+    t.is(await group.exited, 1);
+    t.regex(group.log(), /group "no-such-group-kiln" does not exist/);
+  } finally {
+    await Promise.all([plain.cleanup(), group.cleanup()]);
+  }
+});
+
+test('SIGTERM during a build cancels it, removes the socket and mounts and leaves a usable store', async (t) => {
+  const port = await freePort();
+  const d = await startDaemon({ extraHosts: [`tcp://127.0.0.1:${port}`], args: ['--insecure-tcp'] });
+  const ctx = await mkdtemp(join(tmpdir(), 'kiln-daemon-term-'));
+  try {
+    t.regex(d.log(), /level=warn msg="serving plain TCP without TLS/);
+    t.is((await dockerOk(d.socket, ['-H', `tcp://127.0.0.1:${port}`, 'version', '--format', '{{.Server.Platform.Name}}'])).trim(), 'kiln');
+    await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox\nRUN echo step-running && sleep 600\n');
+    const building = docker(d.socket, ['build', '-t', 'never:1', '.'], { cwd: ctx, env: { DOCKER_BUILDKIT: '0' } });
+    for (let i = 0; i < 600 && !d.log().includes('build started'); i++) await sleep(100);
+    const runc = async () => (await run('runc', ['--root', join(d.root, 'runc'), 'list', '-q']).catch(() => ({ stdout: '' }))).stdout.trim();
+    for (let i = 0; i < 600 && (await runc()) === ''; i++) await sleep(100);
+    const start = Date.now();
+    t.is(await d.stop(), 0);
+    t.true(Date.now() - start < 60_000);
+    const client = await building;
+    t.not(client.code, 0);
+    await t.throwsAsync(stat(d.socket));
+    t.false((await readFile('/proc/self/mountinfo', 'utf8')).includes(d.root));
+    t.deepEqual((await readdir(join(d.root, 'tmp'))).filter((f) => f.includes('context')), []);
+    const images = await kiln(d.root, ['images']);
+    t.is(images.code, 0, images.stderr);
+    t.regex(images.stdout, /busybox/);
+    t.notRegex(images.stdout, /never/);
+  } finally {
+    await d.cleanup();
+    await rm(ctx, { recursive: true, force: true });
   }
 });
