@@ -12,6 +12,7 @@ import { ownerDir, runcRoot } from './owner.js';
 import { checkRuntime } from './preflight.js';
 import { lastRuncError, Runc } from './runc.js';
 import { registerCleanup } from './shutdown.js';
+import { boundingCapabilities } from './capabilities.js';
 import { buildSpec, type OciMount } from './spec.js';
 import type { ExecOptions, ExecResult, OutputSink, StdinSource } from './types.js';
 import { resolveUser } from './users.js';
@@ -91,6 +92,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
       terminal: options.tty ?? false,
       security: options.security ?? 'sandbox',
       capAdd: options.capAdd ?? [],
+      ...(options.security === 'insecure' ? { boundingSet: await boundingCapabilities() } : {}),
     }) as { mounts: OciMount[] };
     const meta: ContainerMeta = { name: options.name, image: options.image, command: options.args, created: new Date().toISOString() };
     await Promise.all([

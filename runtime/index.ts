@@ -5,7 +5,8 @@ export { cleanupLeftovers, findLeftovers, type CleanupReport } from './cleanup.j
 export { listContainers } from './containers.js';
 export { checkPrivileges, checkRuntime } from './preflight.js';
 export { resolveUser, type ResolvedUser } from './users.js';
-export { buildSpec, parseCapabilities, ALL_CAPABILITIES, DEFAULT_CAPABILITIES, MASKED_PATHS, READONLY_PATHS, type SpecInput, type OciMount } from './spec.js';
+export { buildSpec, MASKED_PATHS, READONLY_PATHS, type SpecInput, type OciMount } from './spec.js';
+export { parseCapabilities, ALL_CAPABILITIES, DEFAULT_CAPABILITIES } from './capabilities.js';
 export { seccompProfile, type SeccompProfile } from './seccomp.js';
 export { parseSecretFlag } from './secrets.js';
 export { cacheMountBase } from './cache-mounts.js';

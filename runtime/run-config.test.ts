@@ -1,7 +1,8 @@
 import test from 'ava';
 import { parseEnvFile, resolveRunProcess } from './run-config.js';
 import { parseSecretFlag } from './secrets.js';
-import { buildSpec, DEFAULT_CAPABILITIES } from './spec.js';
+import { DEFAULT_CAPABILITIES } from './capabilities.js';
+import { buildSpec } from './spec.js';
 
 const image = { Entrypoint: ['/entry'], Cmd: ['default'], Env: ['A=image', 'B=image'], WorkingDir: '/app', User: 'app' };
 

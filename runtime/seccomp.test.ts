@@ -1,6 +1,8 @@
 import test from 'ava';
+import { readFile } from 'node:fs/promises';
 import { seccompProfile, type SeccompProfile } from './seccomp.js';
-import { ALL_CAPABILITIES, buildSpec, DEFAULT_CAPABILITIES, MASKED_PATHS, parseCapabilities, type SpecInput } from './spec.js';
+import { ALL_CAPABILITIES, boundingCapabilities, DEFAULT_CAPABILITIES, parseCapabilities } from './capabilities.js';
+import { buildSpec, MASKED_PATHS, type SpecInput } from './spec.js';
 
 /** The rules naming `name`, without their names. */
 function rules(p: SeccompProfile, name: string) {
@@ -65,6 +67,7 @@ test('sandboxed specs carry the profile for their capabilities; insecure ones ar
   const insecure = buildSpec({ ...input, security: 'insecure' }) as any;
   t.is(insecure.linux.seccomp, undefined);
   t.deepEqual(insecure.process.capabilities.effective, ALL_CAPABILITIES);
+  t.deepEqual((buildSpec({ ...input, security: 'insecure', boundingSet: ['CAP_KILL'] }) as any).process.capabilities.effective, ['CAP_KILL']);
   t.deepEqual(insecure.linux.maskedPaths, []);
   t.deepEqual(insecure.linux.readonlyPaths, []);
   t.false(insecure.mounts.find((m: { destination: string }) => m.destination === '/sys').options.includes('ro'));
@@ -81,5 +84,15 @@ test('--cap-add names: with or without CAP_, any case, ALL; unknown names are re
   t.deepEqual(parseCapabilities(['net_raw', 'CAP_SYS_PTRACE']), ['CAP_NET_RAW', 'CAP_SYS_PTRACE']);
   t.deepEqual(parseCapabilities(['all']), ALL_CAPABILITIES);
   t.is(ALL_CAPABILITIES.length, 41);
+  t.true(DEFAULT_CAPABILITIES.every((c) => ALL_CAPABILITIES.includes(c)));
   t.throws(() => parseCapabilities(['NET_RAWW']), { code: 'E_RUNTIME_CAPABILITY', message: /unknown capability "NET_RAWW"/ });
+});
+
+test("kiln's bounding set is read from /proc in bit order", async (t) => {
+  const status = await readFile('/proc/self/status', 'utf8');
+  const mask = BigInt(`0x${/^CapBnd:\s*([0-9a-f]+)$/m.exec(status)![1]}`);
+  const caps = await boundingCapabilities();
+  t.is(caps.includes('CAP_CHOWN'), (mask & 1n) === 1n);
+  t.is(caps.includes('CAP_SYS_ADMIN'), ((mask >> 21n) & 1n) === 1n);
+  t.is(caps.length, mask.toString(2).replace(/0/g, '').length);
 });

@@ -1,4 +1,4 @@
-import { KilnError } from '../common/errors.js';
+import { ALL_CAPABILITIES, DEFAULT_CAPABILITIES } from './capabilities.js';
 import type { ResolvedUser } from './users.js';
 import type { NetworkMode, SecurityMode } from './types.js';
 import { seccompProfile } from './seccomp.js';
@@ -29,49 +29,11 @@ export interface SpecInput {
   security?: SecurityMode;
   /** `CAP_*` names granted on top of the defaults (`kiln run --cap-add`). */
   capAdd?: readonly string[];
-}
-
-/**
- * `NET_RAW`, `cap_net_raw` or `CAP_NET_RAW` as runc names it; `ALL` is every capability.
- * Throws on a name that is not a capability.
- */
-export function parseCapabilities(names: readonly string[]): string[] {
-  const out: string[] = [];
-  for (const name of names) {
-    const upper = name.toUpperCase();
-    if (upper === 'ALL') {
-      out.push(...ALL_CAPABILITIES);
-      continue;
-    }
-    const cap = upper.startsWith('CAP_') ? upper : `CAP_${upper}`;
-    if (!ALL_CAPABILITIES.includes(cap)) throw new KilnError('E_RUNTIME_CAPABILITY', `unknown capability "${name}"`, { hint: 'use a name from capabilities(7), e.g. NET_RAW or SYS_PTRACE' });
-    out.push(cap);
-  }
-  return out;
+  /** The capabilities kiln itself can pass on (its bounding set), which insecure mode grants; default all. */
+  boundingSet?: readonly string[];
 }
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
-/**
- * Docker's default capability set (moby oci/caps defaults) without CAP_NET_RAW: no raw sockets
- * unless granted (`kiln run --cap-add NET_RAW`). ping still works where the kernel allows ICMP
- * datagram sockets (net.ipv4.ping_group_range).
- */
-export const DEFAULT_CAPABILITIES = [
-  'CAP_CHOWN',
-  'CAP_DAC_OVERRIDE',
-  'CAP_FSETID',
-  'CAP_FOWNER',
-  'CAP_MKNOD',
-  'CAP_SETGID',
-  'CAP_SETUID',
-  'CAP_SETFCAP',
-  'CAP_SETPCAP',
-  'CAP_NET_BIND_SERVICE',
-  'CAP_SYS_CHROOT',
-  'CAP_KILL',
-  'CAP_AUDIT_WRITE',
-];
 
 /** moby oci/defaults.go: kernel interfaces hidden from containers. */
 export const MASKED_PATHS = [
@@ -90,23 +52,15 @@ export const MASKED_PATHS = [
 
 export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys', '/proc/sysrq-trigger'];
 
-/** Every capability up to CAP_CHECKPOINT_RESTORE (40), the last one runc 1.1 knows. */
-export const ALL_CAPABILITIES = `CHOWN DAC_OVERRIDE DAC_READ_SEARCH FOWNER FSETID KILL SETGID SETUID SETPCAP LINUX_IMMUTABLE
-NET_BIND_SERVICE NET_BROADCAST NET_ADMIN NET_RAW IPC_LOCK IPC_OWNER SYS_MODULE SYS_RAWIO SYS_CHROOT SYS_PTRACE SYS_PACCT
-SYS_ADMIN SYS_BOOT SYS_NICE SYS_RESOURCE SYS_TIME SYS_TTY_CONFIG MKNOD LEASE AUDIT_WRITE AUDIT_CONTROL SETFCAP MAC_OVERRIDE
-MAC_ADMIN SYSLOG WAKE_ALARM BLOCK_SUSPEND AUDIT_READ PERFMON BPF CHECKPOINT_RESTORE`
-  .split(/\s+/)
-  .map((c) => `CAP_${c}`);
-
 /**
  * The OCI runtime spec for one container, shaped like Docker's defaults: its capabilities, seccomp
  * profile, masked paths and read-only /sys. `security: 'insecure'` is BuildKit's insecure mode
- * (like `docker run --privileged`): all capabilities, no seccomp, /proc and /sys unmasked and
+ * (like `docker run --privileged`): every capability kiln has, no seccomp, /proc and /sys unmasked and
  * writable, every device allowed.
  */
 export function buildSpec(input: SpecInput): object {
   const insecure = input.security === 'insecure';
-  const caps = insecure ? [...ALL_CAPABILITIES] : [...new Set([...DEFAULT_CAPABILITIES, ...(input.capAdd ?? [])])];
+  const caps = insecure ? [...(input.boundingSet ?? ALL_CAPABILITIES)] : [...new Set([...DEFAULT_CAPABILITIES, ...(input.capAdd ?? [])])];
   const sysOptions = insecure ? ['nosuid', 'noexec', 'nodev'] : ['nosuid', 'noexec', 'nodev', 'ro'];
   const env = input.env.some((e) => e.startsWith('PATH=')) ? [...input.env] : [`PATH=${DEFAULT_PATH}`, ...input.env];
   if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${input.user.home}`);
