@@ -1,4 +1,5 @@
 import PQueue from 'p-queue';
+import type { KilnError } from '../../common/errors.js';
 import type { Store } from '../../cache/index.js';
 import type { ImageIndex, ImageManifest } from '../image/index.js';
 import { isIndexMediaType, isManifestMediaType } from '../image/index.js';
@@ -40,6 +41,14 @@ function parseManifest(m: FetchedManifest, what: string): ImageManifest | ImageI
   throw new RegistryError('E_REGISTRY_UNSUPPORTED', `${what} has media type ${m.mediaType || 'unknown'}, which is not an image manifest or index`);
 }
 
+/** The store refused a downloaded blob whose content does not match its digest: say where it came from. */
+function alteredBlob(err: KilnError, what: string): RegistryError {
+  return new RegistryError('E_REGISTRY_DIGEST_MISMATCH', `${what}: the registry sent content that does not match the digest (${err.message})`, {
+    cause: err,
+    hint: 'the registry, or a proxy or cache between it and this machine, altered the data; nothing of it was kept. Try again; if it persists, tell whoever runs the registry',
+  });
+}
+
 /**
  * Pulls an image into the store: picks the platform from an index, fetches config and layers
  * concurrently (skipping blobs already present), stores the manifest, and only then tags it, so
@@ -73,7 +82,11 @@ export async function pullImage(store: Store, reference: string | ImageReference
           if (await store.hasBlob(d.digest)) return;
           // The store hashes while writing and refuses to commit a mismatch: hashing here too would only cost time.
           const content = client.getBlob(repo, d.digest, d.size, { verify: false });
-          await store.writeBlob(content, { expectedDigest: d.digest, expectedSize: d.size, mediaType: d.mediaType });
+          try {
+            await store.writeBlob(content, { expectedDigest: d.digest, expectedSize: d.size, mediaType: d.mediaType });
+          } catch (err) {
+            throw (err as KilnError).code === 'E_STORE_DIGEST' ? alteredBlob(err as KilnError, `blob ${d.digest} in ${client.registry}/${repo}`) : err;
+          }
           downloaded++;
           bytes += d.size;
         }),
