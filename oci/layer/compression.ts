@@ -1,8 +1,6 @@
 import { createGunzip, createGzip, constants as zlib } from 'node:zlib';
 import { PassThrough, type Transform } from 'node:stream';
-import { availableParallelism } from 'node:os';
-import { DecompressStream } from 'zstd-napi';
-import { ZstdCompressStream } from './zstd-stream.js';
+import { createZstdDecompressStream, ZstdCompressStream } from './zstd-stream.js';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
 
@@ -29,16 +27,24 @@ export function mediaTypeFor(compression: Compression): string {
 }
 
 /**
- * Compression for layer blobs. zstd level 3 matches the zstd CLI default (and BuildKit's). Workers let zstd compress on
- * another core while Node reads files and builds the tar, as `zstd -T0` does.
+ * zstd's multi-threaded format settings. Workers let zstd compress on other cores while Node reads
+ * files, builds the tar and hashes it, as `zstd -T0` does. The output of streaming multi-threaded
+ * zstd depends on the job size (and on workers being >= 1), not on how many workers there are or
+ * how the input is chunked; both are constants, never derived from the core count, so every
+ * machine makes the same blob (and cache key) from the same tar.
  */
+const ZSTD_WORKERS = 4;
+/** 1 MiB jobs: the same ratio as zstd's 8 MiB default at level 3, on a third less memory. */
+const ZSTD_JOB_SIZE = 1024 * 1024;
+
+/** Compression for layer blobs. zstd level 3 matches the zstd CLI default (and BuildKit's). */
 export function createCompressor(compression: Compression, level?: number): Transform {
   switch (compression) {
     case 'gzip':
       // Every gzip layer in kiln comes from here, so the same tar always gives the same blob digest.
       return createGzip({ level: level ?? zlib.Z_DEFAULT_COMPRESSION, memLevel: 9, chunkSize: 64 * 1024 });
     case 'zstd':
-      return new ZstdCompressStream(level ?? 3, Math.max(1, availableParallelism()));
+      return new ZstdCompressStream({ level: level ?? 3, workers: ZSTD_WORKERS, jobSize: ZSTD_JOB_SIZE });
     case 'none':
       return new PassThrough();
   }
@@ -49,7 +55,7 @@ export function createDecompressor(compression: Compression): Transform {
     case 'gzip':
       return createGunzip({ chunkSize: 64 * 1024 });
     case 'zstd':
-      return new DecompressStream();
+      return createZstdDecompressStream();
     case 'none':
       return new PassThrough();
   }

@@ -4,8 +4,7 @@ import { open } from 'node:fs/promises';
 import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { DecompressStream } from 'zstd-napi';
-import { applyLayer, isExtractLimitError, LayerError } from '../../oci/index.js';
+import { applyLayer, createDecompressor, isExtractLimitError, LayerError } from '../../oci/index.js';
 import { FileOpError } from './errors.js';
 
 export type ArchiveCompression = 'none' | 'gzip' | 'bzip2' | 'xz' | 'zstd';
@@ -39,7 +38,7 @@ function decompressed(path: string, compression: ArchiveCompression): Readable {
   }
   const file = createReadStream(path);
   if (compression === 'none') return file;
-  const decoder = compression === 'gzip' ? createGunzip() : new DecompressStream();
+  const decoder = compression === 'gzip' ? createGunzip() : createDecompressor('zstd');
   const out = new PassThrough();
   pipeline(file, decoder, out).catch((e: unknown) => out.destroy(e as Error));
   return out;
