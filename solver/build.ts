@@ -9,7 +9,7 @@ import { cleanupLeftovers, type SecretSource } from '../runtime/index.js';
 import { openContext } from './context/index.js';
 import { automaticArgs, planBuild, userBuildArgs } from './frontend/index.js';
 import { emitter, type BuildSession, type NamedContext, type StageResult } from './session.js';
-import { Scheduler } from './scheduler.js';
+import { Scheduler, type SharedSteps } from './scheduler.js';
 import { buildStage } from './stage-builder.js';
 import { LayerCommits } from './layers.js';
 
@@ -47,6 +47,8 @@ export interface BuildOptions {
   store?: Store;
   /** `--cache-from`/`--cache-to`: imported records count as hits, and the records used are noted for export. */
   cache?: BuildCache;
+  /** Shared by concurrent builds in one process (the daemon), so their identical steps run once. */
+  sharedSteps?: SharedSteps;
 }
 
 export interface BuildResult {
@@ -90,7 +92,7 @@ async function buildWith(local: Store, opts: BuildOptions): Promise<BuildResult>
   const platform = hostPlatform();
   const plan = planBuild(parsed, { buildArgs, automaticArgs: automaticArgs(platform), source: opts.dockerfile, ...(opts.target !== undefined ? { target: opts.target } : {}) });
   const id = opts.buildId ?? newBuildId();
-  const scheduler = new Scheduler({ jobs: opts.jobs ?? Math.max(4, availableParallelism()), ...(opts.signal ? { signal: opts.signal } : {}) });
+  const scheduler = new Scheduler({ jobs: opts.jobs ?? Math.max(4, availableParallelism()), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.sharedSteps ? { shared: opts.sharedSteps } : {}) });
   const context = opts.contextDir === undefined ? undefined : await openContext(opts.contextDir, { store, ...(opts.dockerfilePath ? { dockerfilePath: opts.dockerfilePath } : {}) });
   const logDir = join(opts.stateRoot, 'logs', 'builds', id);
   let vertex = 0;

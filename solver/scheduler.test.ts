@@ -61,3 +61,26 @@ test('an outer abort signal cancels the build', async (t) => {
   await t.throwsAsync(p);
   t.is((s.firstError as { code?: string }).code, 'E_BUILD_CANCELLED');
 });
+
+test('schedulers sharing steps run a key once across builds; a failed owner lets the waiter run it', async (t) => {
+  const shared = new Map<string, Promise<unknown>>();
+  const a = new Scheduler({ jobs: 2, shared });
+  const b = new Scheduler({ jobs: 2, shared });
+  let calls = 0;
+  const fn = async () => {
+    calls++;
+    await sleep(20);
+    return 'layer';
+  };
+  t.deepEqual(await Promise.all([a.run('k', fn), b.run('k', fn)]), ['layer', 'layer']);
+  t.is(calls, 1);
+  t.is(shared.size, 0);
+
+  const failing = a.run('f', async () => {
+    await sleep(10);
+    throw new Error('cancelled');
+  });
+  const waiter = b.run('f', async () => 'ran here');
+  await t.throwsAsync(failing);
+  t.is(await waiter, 'ran here');
+});

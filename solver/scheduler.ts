@@ -6,7 +6,12 @@ export interface SchedulerOptions {
   jobs: number;
   /** Cancels the whole build (e.g. Ctrl-C). */
   signal?: AbortSignal;
+  /** Steps in flight across builds (one daemon): a key another build is running is awaited, not run again. */
+  shared?: SharedSteps;
 }
+
+/** Results of steps running in any build sharing it, by key; an entry lives while its step runs. */
+export type SharedSteps = Map<string, Promise<unknown>>;
 
 /**
  * Runs vertices with a concurrency limit. A vertex is identified by its cache key: the same key
@@ -18,8 +23,10 @@ export class Scheduler {
   private readonly controller = new AbortController();
   private readonly running = new Map<string, Promise<unknown>>();
   private failure: unknown;
+  private readonly shared: SharedSteps | undefined;
 
   constructor(options: SchedulerOptions) {
+    this.shared = options.shared;
     this.queue = new PQueue({ concurrency: Math.max(1, options.jobs) });
     if (options.signal) {
       const outer = options.signal;
@@ -49,10 +56,20 @@ export class Scheduler {
     this.controller.abort(err);
   }
 
-  /** Runs `fn` for `key` at most once, within the concurrency limit. */
+  /**
+   * Runs `fn` for `key` at most once, within the concurrency limit. With shared steps, a key another
+   * build is running is awaited instead; if that build fails or is cancelled, this one runs it itself.
+   */
   run<T>(key: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const known = this.running.get(key);
     if (known) return known as Promise<T>;
+    const other = this.shared?.get(key) as Promise<T> | undefined;
+    const p = other ? other.catch(() => this.runHere(key, fn)) : this.runHere(key, fn);
+    this.running.set(key, p);
+    return p;
+  }
+
+  private runHere<T>(key: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const p = this.queue.add(
       async () => {
         this.check();
@@ -65,7 +82,14 @@ export class Scheduler {
       },
       { throwOnTimeout: true },
     ) as Promise<T>;
-    this.running.set(key, p);
+    if (this.shared) {
+      const shared = this.shared;
+      shared.set(key, p);
+      const forget = () => {
+        if (shared.get(key) === p) shared.delete(key);
+      };
+      p.then(forget, forget);
+    }
     return p;
   }
 }
