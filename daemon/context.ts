@@ -1,5 +1,6 @@
 /** What every route handler works with: the one store, the log, running work to cancel at shutdown. */
 import type { Store } from '../cache/index.js';
+import type { SharedSteps } from '../solver/index.js';
 import type { Logger } from './logger.js';
 import type { ContainerManager } from './containers/index.js';
 
@@ -10,6 +11,8 @@ export interface DaemonContext {
   containers: ContainerManager;
   /** Long work (builds, pulls, pushes) registers here so shutdown can cancel it. */
   work: WorkTracker;
+  /** Steps running in any build, so concurrent builds run identical steps once. */
+  sharedSteps: SharedSteps;
 }
 
 export class WorkTracker {

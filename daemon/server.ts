@@ -48,7 +48,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   const gid = await socketGroup(o.group);
   const log = createLogger(o.logFormat ?? 'text', o.logWrite);
   const store = await openStore(o.root);
-  const ctx: DaemonContext = { root: o.root, store, log, containers: new ContainerManager(o.root, store, log), work: new WorkTracker() };
+  const ctx: DaemonContext = { root: o.root, store, log, containers: new ContainerManager(o.root, store, log), work: new WorkTracker(), sharedSteps: new Map() };
   const router = new Router(routes);
   const servers: Server[] = [];
   try {

@@ -135,6 +135,31 @@ test('DOCKER_BUILDKIT=0 docker build -t, then run the image', async (t) => {
   }
 });
 
+test('four clients build at once: all succeed and the step they share runs once (daemon log)', async (t) => {
+  const ctx = await mkdtemp(join(tmpdir(), 'kiln-daemon-conc-'));
+  try {
+    const marker = Math.random().toString(36).slice(2);
+    await writeFile(join(ctx, 'Dockerfile'), `FROM busybox\nRUN echo ${marker} > /shared && sleep 5\nARG N\nRUN echo "$N" > /n\nCMD ["cat", "/shared", "/n"]\n`);
+    const builds = await Promise.all(
+      [1, 2, 3, 4].map((n) => docker(d.socket, ['build', '-t', `conc-${marker}:${n}`, '--build-arg', `N=${n}`, '.'], { cwd: ctx, env: { DOCKER_BUILDKIT: '0' } })),
+    );
+    for (const b of builds) t.is(b.code, 0, b.stdout + b.stderr);
+    for (const n of [1, 2, 3, 4]) t.is(await dockerOk(d.socket, ['run', '--rm', `conc-${marker}:${n}`]), `${marker}\n${n}\n`);
+    const started = new Map<string, string>();
+    let ran = 0;
+    for (const line of d.log().split('\n')) {
+      const s = /msg="build started" build=(\w+) tags=(\S+)/.exec(line);
+      if (s) started.set(s[1]!, s[2]!);
+      const done = /msg="build done" build=(\w+) .*ran=(\d+)/.exec(line);
+      if (done && started.get(done[1]!)?.startsWith(`conc-${marker}`)) ran += Number(done[2]);
+    }
+    // One shared RUN plus one RUN of its own per client.
+    t.is(ran, 1 + 4);
+  } finally {
+    await rm(ctx, { recursive: true, force: true });
+  }
+});
+
 test('docker save | docker load round trip', async (t) => {
   await dockerOk(d.socket, ['tag', 'busybox', 'roundtrip:1']);
   const id = (await dockerOk(d.socket, ['image', 'inspect', '--format', '{{.Id}}', 'roundtrip:1'])).trim();

@@ -66,6 +66,7 @@ export const buildImage: Handler = async (ctx, { req, res, query }) => {
             tags,
             signal,
             buildId,
+            sharedSteps: ctx.sharedSteps,
           }),
         clientGone.signal,
       );
