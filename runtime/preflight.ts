@@ -10,7 +10,7 @@ let checked: Promise<string> | undefined;
  */
 export function checkPrivileges(uid: number | undefined = process.geteuid?.()): void {
   if (uid === undefined || uid === 0) return;
-  throw new KilnError('E_RUNTIME_NOT_ROOT', `kiln must run as root to build and run containers (this process runs as uid ${uid})`, {
+  throw new KilnError('E_RUNTIME_NOT_ROOT', `building and running containers needs root, and kiln runs as uid ${uid}`, {
     hint: 'run it as root, e.g. `sudo kiln ...`; rootless mode (containers in a user namespace mapped through /etc/subuid and /etc/subgid) is not supported yet',
   });
 }
