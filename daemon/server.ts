@@ -106,11 +106,22 @@ async function handle(ctx: DaemonContext, router: Router, req: IncomingMessage, 
     if (status >= 500) ctx.log.log('error', 'request failed', { method: req.method, path: url.pathname, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
     if (!res.headersSent) sendJson(res, status, { message: messageOf(err) });
     else res.destroy();
-    // An unread body must not hold the connection.
-    if (!req.complete) req.resume();
+    if (!req.complete) discardBody(req);
   } finally {
     ctx.log.log('info', 'request', { method: req.method, path: url.pathname, status: res.statusCode, ms: Date.now() - started });
   }
+}
+
+/** Bytes of an unread body read and dropped so the client sees the answer; past that the connection is cut. */
+const DISCARD_LIMIT = 16 << 20;
+
+function discardBody(req: IncomingMessage): void {
+  let dropped = 0;
+  req.on('data', (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > DISCARD_LIMIT) req.destroy();
+  });
+  req.resume();
 }
 
 async function handleUpgrade(ctx: DaemonContext, router: Router, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {

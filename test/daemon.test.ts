@@ -8,6 +8,7 @@ import test from 'ava';
 import { execFile } from 'node:child_process';
 import { chmod, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -56,6 +57,26 @@ test('malformed and oversized bodies get 400/413 and the daemon keeps serving', 
   t.is(huge.status, 413);
   const raw = await http(d.socket, 'GET', '/containers/json');
   t.is(raw.status, 200);
+  // An endless body: answered 413, then the connection is cut; the daemon keeps serving.
+  const endless = await new Promise<{ status?: number; cut: boolean }>((resolve) => {
+    const req = request({ socketPath: d.socket, method: 'POST', path: '/containers/create', headers: { 'Content-Type': 'application/json' } });
+    let status: number | undefined;
+    req.on('response', (res) => {
+      status = res.statusCode;
+      res.resume();
+    });
+    req.on('error', () => resolve({ status, cut: true }));
+    req.on('close', () => resolve({ status, cut: true }));
+    const chunk = Buffer.alloc(64 << 10, 0x20);
+    const pump = () => {
+      while (!req.destroyed && req.write(chunk));
+      if (!req.destroyed) req.once('drain', pump);
+    };
+    pump();
+  });
+  t.is(endless.status, 413);
+  t.true(endless.cut);
+  t.is((await http(d.socket, 'GET', '/_ping')).status, 200);
 });
 
 test('docker images, tag, image inspect, history and rmi', async (t) => {
