@@ -110,12 +110,18 @@ export class Store {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    immediate(this.db, () => {
-      this.db.prepare('DELETE FROM holds WHERE session = ?').run(this.session);
-      this.db.prepare('DELETE FROM locks WHERE session = ?').run(this.session);
-      this.db.prepare('DELETE FROM sessions WHERE id = ?').run(this.session);
-    });
-    this.db.close();
+    try {
+      immediate(this.db, () => {
+        this.db.prepare('DELETE FROM holds WHERE session = ?').run(this.session);
+        this.db.prepare('DELETE FROM locks WHERE session = ?').run(this.session);
+        this.db.prepare('DELETE FROM sessions WHERE id = ?').run(this.session);
+      });
+    } catch {
+      // Close runs in finally blocks, where throwing would hide the error that got us there (a
+      // full disk fails this write too); the next kiln process ends a dead process's session.
+    } finally {
+      this.db.close();
+    }
   }
 
   // ---- blobs ----------------------------------------------------------------------------------
