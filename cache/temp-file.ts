@@ -1,7 +1,9 @@
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { asNoSpaceError } from '../common/errors.js';
 import { DigestStream } from '../oci/index.js';
 
 export interface TempFileResult {
@@ -19,7 +21,8 @@ export async function writeTempFile(source: Readable, path: string): Promise<Tem
     await pipeline(source, counter, createWriteStream(path, { flags: 'wx', mode: 0o644, flush: true }));
   } catch (e) {
     await rm(path, { force: true });
-    throw e;
+    // A stream's write error names no path; the directory is what the user must free.
+    throw asNoSpaceError(e, dirname(path)) ?? e;
   }
   return { digest: counter.digest, size: counter.size };
 }

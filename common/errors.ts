@@ -58,3 +58,25 @@ export class DockerfileError extends KilnError {
 export function isKilnError(e: unknown): e is KilnError {
   return e instanceof KilnError;
 }
+
+/** The filesystem holding `path` is full. */
+export class NoSpaceError extends KilnError {
+  constructor(path: string, options: KilnErrorOptions = {}) {
+    super('E_NO_SPACE', `no space left on ${path}`, {
+      hint: 'free space there (`kiln prune` removes build cache) or put the state root on a bigger filesystem with --root',
+      ...options,
+    });
+  }
+}
+
+/**
+ * A full disk (ENOSPC, or SQLite's SQLITE_FULL) reported by something other than kiln's own
+ * errors, as a NoSpaceError naming the path the error names, else `where`; undefined otherwise.
+ */
+export function asNoSpaceError(e: unknown, where: string): NoSpaceError | undefined {
+  if (e instanceof KilnError || typeof e !== 'object' || e === null) return undefined;
+  const err = e as { code?: unknown; dest?: unknown; path?: unknown };
+  if (err.code !== 'ENOSPC' && err.code !== 'SQLITE_FULL') return undefined;
+  const path = typeof err.dest === 'string' ? err.dest : typeof err.path === 'string' ? err.path : where;
+  return new NoSpaceError(path, { cause: e });
+}

@@ -1,6 +1,6 @@
 import { rename } from 'node:fs/promises';
-import type { Store } from '../cache/index.js';
-import { mediaTypeFor, packLayer, type LayerDescriptor } from '../oci/index.js';
+import type { BlobInfo, Store } from '../cache/index.js';
+import { mediaTypeFor, packLayer, type LayerDescriptor, type PackedLayer } from '../oci/index.js';
 
 /**
  * zlib level 1 for the layers builds make: on a 10,000-file context it compresses 3-4x faster
@@ -80,7 +80,15 @@ export class LayerCommits {
 
   private async pack(dir: string): Promise<LayerDescriptor> {
     const packed = packLayer(dir, { compression: 'gzip', level: LAYER_GZIP_LEVEL });
-    const [blob, info] = await Promise.all([this.store.writeBlob(packed.stream, { mediaType: mediaTypeFor('gzip') }), packed.result]);
+    let blob: BlobInfo;
+    let info: PackedLayer;
+    try {
+      [blob, info] = await Promise.all([this.store.writeBlob(packed.stream, { mediaType: mediaTypeFor('gzip') }), packed.result]);
+    } catch (e) {
+      // Never recorded, so nothing else will ever use or remove it (a full disk, say).
+      this.spares.push(dir);
+      throw e;
+    }
     if (!this.store.recordLayerDir(info.diffID, dir)) this.spares.push(dir);
     return { mediaType: info.mediaType, digest: blob.digest, size: blob.size, diffID: info.diffID };
   }
