@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { rm } from 'node:fs/promises';
+import { asNoSpaceError } from '../common/errors.js';
 import { openStore, type BuildCache, type CacheMountUse, type Store } from '../cache/index.js';
 import { parseDockerfile } from '../grammar/index.js';
 import { buildManifest, hostPlatform, MediaType, normalizeReference, rfc3339, type ImageConfig, type ImageManifest, type LayerDescriptor } from '../oci/index.js';
@@ -78,6 +79,8 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   const store = opts.store ?? (await openStore(opts.stateRoot));
   try {
     return await buildWith(store, opts);
+  } catch (e) {
+    throw asNoSpaceError(e, opts.stateRoot) ?? e;
   } finally {
     if (!opts.store) store.close();
   }
