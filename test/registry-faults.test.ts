@@ -103,6 +103,18 @@ test.serial('an altered blob is detected, nothing of it is committed, and a clea
     await t.throwsAsync(store.resolveImage(viaProxy()), { message: /not found/ });
     t.deepEqual(await readdir(join(root, 'tmp')), [], 'no temp file left behind');
 
+    const client = await RegistryClient.connect(proxy.host, { retry });
+    try {
+      const direct = await t.throwsAsync(
+        (async () => {
+          for await (const chunk of client.getBlob('faults/app', big.digest, big.size)) void chunk;
+        })(),
+      );
+      t.is((direct as { code?: string }).code, 'E_REGISTRY_DIGEST_MISMATCH', 'the client verifies too, for callers other than the store');
+    } finally {
+      await client.close();
+    }
+
     proxy.clear();
     const pulled = await pullImage(store, viaProxy(), { retry });
     t.is(pulled.manifestDigest, manifestDigest);
@@ -135,9 +147,10 @@ test.serial('a registry that keeps failing: the pull gives up with its error and
   t.is(attempts, retry!.attempts, 'tried as often as the retry policy allows, no more');
 });
 
-test.serial('push retries a 500 on the upload, a connection reset mid-upload and a 500 on the manifest', async (t) => {
+test.serial('push retries a 503 on starting an upload, a 500 on the upload, a connection reset mid-upload and a 502 on the manifest', async (t) => {
   const hex = big.digest.slice('sha256:'.length);
   proxy.inject(
+    { method: 'POST', path: /\/blobs\/uploads\/$/, fault: { kind: 'status', status: 503 } },
     { method: 'PUT', path: new RegExp(`/blobs/uploads/.*${hex}`), fault: { kind: 'status', status: 500 } },
     { method: 'PUT', path: new RegExp(`/blobs/uploads/.*${hex}`), fault: { kind: 'reset-upload', afterBytes: MiB } },
     { method: 'PUT', path: /\/manifests\//, fault: { kind: 'status', status: 502 } },
@@ -152,7 +165,7 @@ test.serial('push retries a 500 on the upload, a connection reset mid-upload and
   }
   t.deepEqual(
     proxy.requests.slice(seen).flatMap((r) => (r.fault ? [r.fault] : [])),
-    ['status', 'reset-upload', 'status'],
+    ['status', 'status', 'reset-upload', 'status'],
     'each fault was hit once',
   );
   const inspected = JSON.parse((await run('skopeo', ['inspect', '--tls-verify=false', `docker://${reg.host}/faults/pushed:1`])).stdout) as { Digest: string };
