@@ -132,6 +132,12 @@ test('docker run -d, ps, logs, stop, rm', async (t) => {
   t.false((await dockerOk(d.socket, ['ps', '--format', '{{.Names}}'])).includes('sleeper'));
   await dockerOk(d.socket, ['rm', 'sleeper']);
   t.false((await dockerOk(d.socket, ['ps', '-a', '--format', '{{.Names}}'])).includes('sleeper'));
+  t.not((await docker(d.socket, ['kill', id])).code, 0);
+
+  // logs -f: what was written before, then live output until the container exits.
+  await dockerOk(d.socket, ['run', '-d', '--name', 'talker', 'busybox', 'sh', '-c', 'echo one; sleep 3; echo two']);
+  t.is(await dockerOk(d.socket, ['logs', '-f', 'talker']), 'one\ntwo\n');
+  await dockerOk(d.socket, ['rm', 'talker']);
 });
 
 test('DOCKER_BUILDKIT=0 docker build -t, then run the image', async (t) => {

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough, Writable, type Duplex, type Readable } from 'node:stream';
+import { PassThrough, Readable, Writable, type Duplex } from 'node:stream';
 import type { Store } from '../../cache/index.js';
 import { KilnError } from '../../common/errors.js';
 import { ContainerStartError, createSnapshot, exec, resolveRunProcess, type ImageRunConfig, type RuntimeMount } from '../../runtime/index.js';
@@ -65,6 +65,8 @@ interface Live {
   controller: AbortController;
   stdin: PassThrough | undefined;
   log: WriteStream;
+  /** Bytes handed to `log` so far. */
+  logBytes: number;
   /** Clients receiving output as it comes. */
   sinks: Set<{ socket: Duplex; streams: Set<StreamType> }>;
   done: Promise<void>;
@@ -167,6 +169,7 @@ export class ContainerManager {
       controller,
       stdin: wantsStdin ? new PassThrough() : undefined,
       log: createWriteStream(this.logPath(c.id)),
+      logBytes: 0,
       sinks: new Set(),
       done: Promise.resolve(),
     };
@@ -185,6 +188,7 @@ export class ContainerManager {
       write: (chunk: Buffer, _enc, done) => {
         const f = frame(stream, chunk);
         live.log.write(f);
+        live.logBytes += f.length;
         for (const s of live.sinks) if (s.streams.has(stream) && !s.socket.destroyed) s.socket.write(f);
         done();
       },
@@ -322,11 +326,34 @@ export class ContainerManager {
     this.log.log('info', 'container removed', { id: c.id.slice(0, 12) });
   }
 
-  /** The multiplexed log, empty for a container never started. */
-  openLog(ref: string): Readable {
+  /**
+   * The multiplexed log, empty for a container never started. With `follow`, a running
+   * container's output continues live until it exits: the file up to the moment of subscribing,
+   * then what came after, so nothing is lost or repeated.
+   */
+  openLog(ref: string, follow: boolean): Readable {
     const c = this.get(ref);
-    if (c.state === 'created') return PassThrough.from([]);
-    return createReadStream(this.logPath(c.id));
+    if (c.state === 'created') return Readable.from([]);
+    const path = this.logPath(c.id);
+    const live = this.live.get(c.id);
+    if (!follow || !live) return createReadStream(path);
+    const after = new PassThrough();
+    const sink = { socket: after as Duplex, streams: new Set<StreamType>([1, 2]) };
+    live.sinks.add(sink);
+    const upTo = live.logBytes;
+    const flushed = new Promise<void>((resolve) => live.log.write(Buffer.alloc(0), () => resolve()));
+    async function* chunks(): AsyncGenerator<Buffer> {
+      try {
+        if (upTo > 0) {
+          await flushed;
+          yield* createReadStream(path, { end: upTo - 1 });
+        }
+        yield* after;
+      } finally {
+        live!.sinks.delete(sink);
+      }
+    }
+    return Readable.from(chunks());
   }
 
   /** At shutdown: every running container is killed and waited for, and every record removed. */

@@ -2,7 +2,7 @@
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { frame, FrameReader, type Container, type CreateBody, type StreamType } from '../containers/index.js';
-import { badRequest, queryBool, readJson, sendJson, sendNoContent } from '../http.js';
+import { badRequest, conflict, queryBool, readJson, sendJson, sendNoContent } from '../http.js';
 import type { Handler, UpgradeHandler } from '../router.js';
 
 function unixSeconds(d: Date | undefined): number {
@@ -116,7 +116,7 @@ export const stop: Handler = async (ctx, { res, params }) => {
 
 export const kill: Handler = async (ctx, { res, params }) => {
   const c = ctx.containers.get(params.id!);
-  if (c.state !== 'running') throw badRequest(`Container ${c.id} is not running`);
+  if (c.state !== 'running') throw conflict(`Container ${c.id} is not running`);
   await ctx.containers.stop(c.id);
   sendNoContent(res);
 };
@@ -131,7 +131,7 @@ export const logs: Handler = async (ctx, { res, params, query }) => {
   if (queryBool(query, 'stdout')) wanted.add(1);
   if (queryBool(query, 'stderr')) wanted.add(2);
   if (wanted.size === 0) throw badRequest('Bad parameters: you must choose at least one stream');
-  const source = ctx.containers.openLog(params.id!);
+  const source = ctx.containers.openLog(params.id!, queryBool(query, 'follow'));
   const reader = new FrameReader();
   const filter = new Transform({
     transform(chunk: Buffer, _enc, done) {
