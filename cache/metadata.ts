@@ -30,6 +30,10 @@ CREATE TABLE IF NOT EXISTS snapshots (
   diff_id TEXT PRIMARY KEY, dir TEXT NOT NULL UNIQUE);
 CREATE TABLE IF NOT EXISTS locks (
   name TEXT PRIMARY KEY, session TEXT NOT NULL, acquired_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS diff_sizes (
+  diff_id TEXT PRIMARY KEY, size INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS repo_digests (
+  manifest_digest TEXT NOT NULL, repo_digest TEXT NOT NULL, PRIMARY KEY (manifest_digest, repo_digest));
 `;
 
 export type Db = Database.Database;

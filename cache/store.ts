@@ -14,7 +14,7 @@ import {
   type ImageManifest,
   type LayerDescriptor,
 } from '../oci/index.js';
-import { InvalidReferenceError, normalizeReference } from '../oci/index.js';
+import { formatReference, InvalidReferenceError, normalizeReference, parseReference } from '../oci/index.js';
 import { AmbiguousImageError, BlobNotFoundError, DigestMismatchError, ImageNotFoundError, SizeMismatchError, StoreBusyError, StoreError } from './errors.js';
 import { StoreLayout } from './layout.js';
 import { immediate, openDb, type Db } from './metadata.js';
@@ -23,6 +23,7 @@ import { recover } from './recovery.js';
 import { extractLayer } from './snapshot-extract.js';
 import { writeTempFile } from './temp-file.js';
 import { discardTree, discardTrees } from './discard.js';
+import { uncompressedSize } from './diff-size.js';
 
 export interface WriteBlobOptions {
   expectedDigest?: string;
@@ -57,7 +58,7 @@ export interface ImageSummary {
   manifestDigest: string;
   configDigest: string;
   created?: string;
-  /** Bytes of the image's blobs as stored (compressed layers plus config). */
+  /** Bytes of the image's layers uncompressed, as `docker images` shows. */
   size: number;
 }
 
@@ -330,7 +331,7 @@ export class Store {
     for (const r of rows) {
       let size = sizes.get(r.manifest);
       if (size === undefined) {
-        size = await this.imageSize(r.manifest).catch(() => 0);
+        size = await this.resolveImage(r.manifest).then((img) => this.imageSize(img)).catch(() => 0);
         sizes.set(r.manifest, size);
       }
       const s: ImageSummary = { manifestDigest: r.manifest, configDigest: r.config, created: new Date(r.created).toISOString(), size };
@@ -340,9 +341,34 @@ export class Store {
     return out;
   }
 
-  private async imageSize(manifestDigest: string): Promise<number> {
-    const img = await this.resolveImage(manifestDigest);
-    return img.manifest.config.size + img.layers.reduce((n, l) => n + l.size, 0);
+  /** Size as docker reports it: the image's layers uncompressed (the diffIDs' tars). */
+  async imageSize(img: ResolvedImage): Promise<number> {
+    let total = 0;
+    for (const layer of img.layers) total += await this.diffSize(layer);
+    return total;
+  }
+
+  /** A layer's uncompressed size, measured from its blob the first time it is asked for. */
+  private async diffSize(layer: LayerDescriptor): Promise<number> {
+    const known = this.db.prepare('SELECT size FROM diff_sizes WHERE diff_id = ?').get(layer.diffID) as { size: number } | undefined;
+    if (known) return known.size;
+    const size = await uncompressedSize(this.openBlob(layer.digest), layer.mediaType);
+    this.db.prepare('INSERT OR IGNORE INTO diff_sizes (diff_id, size) VALUES (?, ?)').run(layer.diffID, size);
+    return size;
+  }
+
+  /**
+   * Records that the image stored under `manifestDigest` is `reference`'s repository at `digest` in
+   * a registry (docker's RepoDigests), as a pull or push learns it.
+   */
+  recordRepoDigest(manifestDigest: string, reference: string, digest: string): void {
+    const repository = formatReference({ ...parseReference(reference), tag: undefined, digest: undefined });
+    this.db.prepare('INSERT OR IGNORE INTO repo_digests (manifest_digest, repo_digest) VALUES (?, ?)').run(manifestDigest, `${repository}@${digest}`);
+  }
+
+  /** `repository@sha256:...` of every registry copy recorded for this manifest (or index), sorted. */
+  repoDigests(manifestDigest: string): string[] {
+    return (this.db.prepare('SELECT repo_digest FROM repo_digests WHERE manifest_digest = ? ORDER BY repo_digest').all(manifestDigest) as { repo_digest: string }[]).map((r) => r.repo_digest);
   }
 
   /**

@@ -27,7 +27,7 @@ async function describe(store: Store, img: ResolvedImage): Promise<Record<string
   return {
     Id: img.configDigest,
     RepoTags: names.map((n) => familiarReference(parseReference(n))),
-    RepoDigests: [],
+    RepoDigests: store.repoDigests(img.indexDigest ?? img.manifestDigest).map((d) => familiarReference(parseReference(d))),
     Parent: '',
     Comment: c.history?.at(-1)?.comment ?? '',
     Created: c.created ?? '',
@@ -36,7 +36,7 @@ async function describe(store: Store, img: ResolvedImage): Promise<Record<string
     Architecture: c.architecture,
     ...(c.variant ? { Variant: c.variant } : {}),
     Os: c.os,
-    Size: img.layers.reduce((n, l) => n + l.size, 0),
+    Size: await store.imageSize(img),
     RootFS: { Type: 'layers', Layers: c.rootfs.diff_ids },
     Descriptor: { mediaType: img.manifest.mediaType, digest: img.manifestDigest, size: await store.blobSize(img.manifestDigest) },
   };

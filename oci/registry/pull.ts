@@ -97,6 +97,7 @@ export async function pullImage(store: Store, reference: string | ImageReference
     await store.writeBlobBuffer(fetched.bytes, { expectedDigest: fetched.digest, mediaType: fetched.mediaType });
     const name = ref.tag !== undefined ? formatReference({ ...ref, digest: undefined }) : display;
     const tagged = await store.tagImage(name, fetched.digest);
+    store.recordRepoDigest(fetched.digest, tagged, indexDigest ?? fetched.digest);
     const result: PullResult = { name: tagged, manifestDigest: fetched.digest, configDigest: manifest.config.digest, downloaded, bytes };
     if (indexDigest !== undefined) result.indexDigest = indexDigest;
     return result;

@@ -73,6 +73,7 @@ export async function pushImage(store: Store, image: string, target?: string, op
     if (failed) throw failed.reason;
     await push(resolved.manifest.config);
     await client.putManifest(ref.repository, ref.tag, { bytes, mediaType, digest: resolved.manifestDigest });
+    store.recordRepoDigest(resolved.indexDigest ?? resolved.manifestDigest, formatReference(ref), resolved.manifestDigest);
     return { reference: formatReference(ref), manifestDigest: resolved.manifestDigest, manifestSize: bytes.length, blobs: counts };
   } finally {
     await client.close();
