@@ -1,6 +1,6 @@
 // Public API of the Dockerfile grammar. Other folders import only from here.
 export type * from './ast.js';
-export { parseDockerfile, type ParseOptions } from './parse.js';
+export { parseDockerfile, parseSingleInstruction, type ParseOptions } from './parse.js';
 export { parseDockerfileNodes } from './parse-nodes.js';
 export { dumpAst } from './dump.js';
 export { groupStages } from './stages.js';

@@ -6,6 +6,7 @@ import {
   UnterminatedHeredocError,
   dumpAst,
   parseDockerfile,
+  parseSingleInstruction,
   parseDockerfileNodes,
 } from './index.js';
 
@@ -157,4 +158,13 @@ test('MAINTAINER is parsed with a deprecation warning', (t) => {
 test('empty file and comment-only file are errors', (t) => {
   t.is(fails(t, '').code, DockerfileErrorCode.Empty);
   t.is(fails(t, '# a\n\n   \n').message, 'file with no instructions');
+});
+
+test('parseSingleInstruction types one instruction without stage rules and refuses more than one', (t) => {
+  const ins = parseSingleInstruction('EXPOSE 80/tcp 53/udp');
+  t.is(ins.kind, 'expose');
+  t.deepEqual(ins.kind === 'expose' ? ins.ports : [], ['80/tcp', '53/udp']);
+  const e = t.throws(() => parseSingleInstruction('CMD a\nCMD b', { file: 'change' }));
+  t.true(e instanceof DockerfileParseError);
+  t.deepEqual((e as DockerfileParseError).position, { file: 'change', line: 2, column: 1 });
 });

@@ -1,4 +1,5 @@
-import type { ParseResult, Warning } from './ast.js';
+import type { Instruction, ParseResult, Warning } from './ast.js';
+import { DockerfileErrorCode, DockerfileParseError } from './errors.js';
 import { parseInstruction } from './instructions.js';
 import { lintInstructions } from './lint.js';
 import { parseDockerfileNodes, type ParseOptions } from './parse-nodes.js';
@@ -25,6 +26,19 @@ export function parseDockerfile(text: string, options: ParseOptions = {}): Parse
     .filter((w) => skip !== 'all' && !skip.includes(w.code))
     .sort(byPosition);
   return { ...raw, instructions, warnings };
+}
+
+/**
+ * One instruction on its own, typed and validated like a Dockerfile line but without the stage
+ * rules (no FROM needed): what `docker commit --change` / `docker import --change` parse.
+ */
+export function parseSingleInstruction(text: string, options: ParseOptions = {}): Instruction {
+  const raw = parseDockerfileNodes(text, options);
+  if (raw.nodes.length !== 1) {
+    const extra = raw.nodes[1]!.range.start;
+    throw new DockerfileParseError(DockerfileErrorCode.Syntax, 'expected exactly one instruction', { file: raw.file, ...extra }, sourceLineReader(text)(extra.line));
+  }
+  return parseInstruction(raw.nodes[0]!, { file: raw.file, sourceLine: sourceLineReader(text) });
 }
 
 export type { ParseOptions };

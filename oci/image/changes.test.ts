@@ -37,3 +37,28 @@ test('unsupported or malformed changes are E_CHANGE errors', (t) => {
     t.is((e as { code?: string }).code, 'E_CHANGE', bad);
   }
 });
+
+test('HEALTHCHECK changes set Healthcheck exactly as the Dockerfile instruction does', (t) => {
+  t.deepEqual(applyChanges({}, ['HEALTHCHECK --interval=30s --timeout=3s --start-period=1m --retries=4 CMD wget -q -O- http://localhost/ || exit 1']).Healthcheck, {
+    Test: ['CMD-SHELL', 'wget -q -O- http://localhost/ || exit 1'],
+    Interval: 30e9,
+    Timeout: 3e9,
+    StartPeriod: 60e9,
+    Retries: 4,
+  });
+  t.deepEqual(applyChanges({}, ['healthcheck CMD ["/bin/check", "-v"]']).Healthcheck, { Test: ['CMD', '/bin/check', '-v'] });
+  t.deepEqual(applyChanges({ Healthcheck: { Test: ['CMD', 'x'] } }, ['HEALTHCHECK NONE']).Healthcheck, { Test: ['NONE'] });
+});
+
+test('a bad HEALTHCHECK change is an E_CHANGE error that says why', (t) => {
+  for (const [bad, why] of [
+    ['HEALTHCHECK --interval=soon CMD true', /invalid duration "soon"/],
+    ['HEALTHCHECK --bogus=1 CMD true', /Unknown flag: bogus/],
+    ['HEALTHCHECK CMD', /Missing command after HEALTHCHECK CMD|requires at least one argument/],
+    ['HEALTHCHECK NONE extra', /takes no arguments/],
+  ] as const) {
+    const e = t.throws(() => applyChanges({}, [bad]), undefined, bad);
+    t.is((e as { code?: string }).code, 'E_CHANGE', bad);
+    t.regex(e!.message, why, bad);
+  }
+});

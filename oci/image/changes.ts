@@ -1,4 +1,7 @@
+import { DockerfileError } from '../../common/errors.js';
+import { parseSingleInstruction } from '../../grammar/index.js';
 import { ChangeError } from './errors.js';
+import { healthConfig } from './health.js';
 import type { ContainerConfig } from './types.js';
 
 /**
@@ -53,6 +56,19 @@ function applyChange(c: ContainerConfig, change: string): ContainerConfig {
       if (instr === 'USER') c.User = value!;
       else if (instr === 'WORKDIR') c.WorkingDir = value!;
       else c.StopSignal = value!;
+      return c;
+    }
+    case 'HEALTHCHECK': {
+      // Flags and durations exactly as a Dockerfile's HEALTHCHECK, which is what docker applies.
+      let parsed;
+      try {
+        parsed = parseSingleInstruction(change, { file: '--change' });
+      } catch (e) {
+        if (e instanceof DockerfileError) throw new ChangeError(change, e.message, e);
+        throw e;
+      }
+      if (parsed.kind !== 'healthcheck') throw new ChangeError(change, 'expected one HEALTHCHECK instruction');
+      c.Healthcheck = healthConfig(parsed.check);
       return c;
     }
     case 'ONBUILD':

@@ -9,9 +9,10 @@ export class ArchiveError extends KilnError {
 
 /** An `--change` instruction kiln cannot apply. */
 export class ChangeError extends KilnError {
-  constructor(change: string, why: string) {
+  constructor(change: string, why: string, cause?: unknown) {
     super('E_CHANGE', `invalid --change "${change}": ${why}`, {
-      hint: 'supported: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, SHELL, STOPSIGNAL, USER, VOLUME, WORKDIR, in Dockerfile syntax',
+      cause,
+      hint: 'supported: CMD, ENTRYPOINT, ENV, EXPOSE, HEALTHCHECK, LABEL, ONBUILD, SHELL, STOPSIGNAL, USER, VOLUME, WORKDIR, in Dockerfile syntax',
     });
   }
 }

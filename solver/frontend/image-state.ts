@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import type { CommandLine, Instruction } from '../../grammar/index.js';
-import type { ContainerConfig, HistoryEntry, ImageConfig } from '../../oci/index.js';
+import { healthConfig, type ContainerConfig, type HistoryEntry, type ImageConfig } from '../../oci/index.js';
 import { StageVariables } from './args.js';
 
 export const HISTORY_COMMENT = 'buildkit.dockerfile.v0';
@@ -127,19 +127,7 @@ export class ImageState {
         this.addHistory(`ONBUILD ${ins.expression}`, true);
         return true;
       case 'healthcheck': {
-        const h = ins.check;
-        if (h.type === 'none') {
-          c.Healthcheck = { Test: ['NONE'] };
-        } else {
-          c.Healthcheck = {
-            Test: h.command.form === 'exec' ? ['CMD', ...h.command.args] : ['CMD-SHELL', h.command.text],
-            ...(h.interval !== undefined ? { Interval: h.interval } : {}),
-            ...(h.timeout !== undefined ? { Timeout: h.timeout } : {}),
-            ...(h.startPeriod !== undefined ? { StartPeriod: h.startPeriod } : {}),
-            ...(h.startInterval !== undefined ? { StartInterval: h.startInterval } : {}),
-            ...(h.retries !== undefined ? { Retries: h.retries } : {}),
-          };
-        }
+        c.Healthcheck = healthConfig(ins.check);
         this.addHistory(`HEALTHCHECK ${goQuotedList(c.Healthcheck.Test ?? [])}`, true);
         return true;
       }
