@@ -14,8 +14,11 @@ export interface CopyStepInput {
   /** The layers the copy lands on. */
   layers: readonly ChainLayer[];
   ins: CopyInstruction | AddInstruction;
-  /** Where sources are read from: the context dir or another stage's/image's rootfs. */
-  sourceRoot: string;
+  /**
+   * Where sources are read from: the context dir or another stage's/image's rootfs, which may
+   * still be mounting: the destination's snapshot is mounted meanwhile.
+   */
+  sourceRoot: string | Promise<string>;
   context?: BuildContext;
   workdir: string;
 }
@@ -27,28 +30,33 @@ export interface CopyStepInput {
 export async function copyStep(input: CopyStepInput): Promise<PendingLayer> {
   const { ins } = input;
   if (ins.link) {
+    const sourceRoot = await input.sourceRoot;
     const dir = await mkdtemp(join(input.store.root, 'tmp', `${process.pid}.link-`));
     try {
-      await copyInto(input, dir);
+      await copyInto(input, dir, sourceRoot);
       return await input.commits.commit(dir);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   }
-  const snapshot = await createSnapshot({ stateRoot: input.stateRoot, lowerDirs: await layerDirs(input.store, input.layers) });
+  const [mounted, source] = await Promise.allSettled([layerDirs(input.store, input.layers).then((lowerDirs) => createSnapshot({ stateRoot: input.stateRoot, lowerDirs })), input.sourceRoot]);
+  if (mounted.status === 'rejected') throw mounted.reason;
+  const snapshot = mounted.value;
   try {
-    await copyInto(input, snapshot.rootfs);
+    if (source.status === 'rejected') throw source.reason;
+    await copyInto(input, snapshot.rootfs, source.value, snapshot.upperDir);
     return await input.commits.commit(snapshot.upperDir, snapshot.unmount());
   } finally {
     input.commits.track(snapshot.release());
   }
 }
 
-async function copyInto(input: CopyStepInput, destRoot: string): Promise<void> {
+async function copyInto(input: CopyStepInput, destRoot: string, sourceRoot: string, upperRoot?: string): Promise<void> {
   const { ins } = input;
   const base = {
     dest: ins.dest,
     destRoot,
+    ...(upperRoot !== undefined ? { upperRoot } : {}),
     workdir: input.workdir,
     ...(ins.chown !== undefined ? { chown: await resolveChown(destRoot, ins.chown) } : {}),
     ...(ins.chmod !== undefined ? { chmod: ins.chmod } : {}),
@@ -57,7 +65,7 @@ async function copyInto(input: CopyStepInput, destRoot: string): Promise<void> {
   };
   if (ins.inlineSources.length > 0) await copyInline(ins.inlineSources.map((s) => ({ path: s.path, data: s.data })), base);
   if (ins.sources.length === 0) return;
-  const o: CopyOptions = { ...base, sources: ins.sources, sourceRoot: input.sourceRoot, ...(input.context ? { context: input.context } : {}) };
+  const o: CopyOptions = { ...base, sources: ins.sources, sourceRoot, ...(input.context ? { context: input.context } : {}) };
   if (ins.kind === 'add') {
     await add({ ...o, ...(ins.checksum !== undefined ? { checksum: ins.checksum } : {}), ...(ins.unpack !== undefined ? { unpack: ins.unpack } : {}) });
   } else {

@@ -83,7 +83,9 @@ class StageBuilder {
     try {
       return await this.walk();
     } finally {
-      for (const c of this.cleanups) await c().catch(() => undefined);
+      // Snapshots of other stages that COPY --from and RUN --mount read; nothing of this stage's
+      // result needs them, so they go in the background (the build awaits that before it ends).
+      for (const c of this.cleanups) this.s.commits.track(c().catch(() => undefined));
     }
   }
 
@@ -386,8 +388,8 @@ class StageBuilder {
     const layers = this.layers;
     const workdir = img.workdir;
     const rec = await this.layerStep(raw, key, inputs, () =>
-      this.atLine(raw, async () =>
-        copyStep({ store: s.store, commits: s.commits, stateRoot: s.stateRoot, layers, ins, sourceRoot: await src.root(), ...(src.context ? { context: src.context } : {}), workdir }),
+      this.atLine(raw, () =>
+        copyStep({ store: s.store, commits: s.commits, stateRoot: s.stateRoot, layers, ins, sourceRoot: src.root(), ...(src.context ? { context: src.context } : {}), workdir }),
       ),
     );
     this.commit(key, rec, `${text} # buildkit`);

@@ -13,7 +13,7 @@ import {
   unlinkSync,
   utimesSync,
 } from 'node:fs';
-import { basename, join, posix } from 'node:path';
+import { basename, join, posix, relative } from 'node:path';
 import { compileMatcher, selectSources, TreeView, type BuildContext, type PathMatcher, type SourceMatch, type TreeEntry } from '../context/index.js';
 import { parseChmod, type ModeChange } from './chmod.js';
 import { FileOpError } from './errors.js';
@@ -31,6 +31,12 @@ export interface CopyOptions {
   dest: string;
   /** Host path of the root filesystem being written (or an empty dir for `--link`). */
   destRoot: string;
+  /**
+   * When `destRoot` is an overlay mount: its upper dir. A directory this copy creates holds only
+   * what the copy puts there, so its contents are written straight into the upper dir: creating
+   * files through overlayfs costs several times the system time of a plain directory.
+   */
+  upperRoot?: string;
   /** The stage's WORKDIR (absolute, container view). */
   workdir: string;
   /** `--chown`, already resolved to numbers (see `resolveChown`). */
@@ -68,7 +74,9 @@ export async function copy(o: CopyOptions): Promise<void> {
 
 /** Copies already-selected sources; shared by COPY, ADD and heredoc sources. */
 export async function copyMatches(view: TreeView, matches: SourceMatch[], o: Omit<CopyOptions, 'sources' | 'sourceRoot'>): Promise<void> {
-  const job = new CopyJob(view, o);
+  // With one source nothing else of this copy looks at the new directory through the overlay,
+  // so its view can never go stale.
+  const job = new CopyJob(view, matches.length === 1 ? o : { ...o, upperRoot: undefined });
   const destPath = absoluteDest(o.dest, o.workdir);
   const intoDir = destIsDirectory(o.dest) || Boolean(o.parents);
   if (intoDir) mkdirAllScoped(o.destRoot, destPath, 0o755, o.chown);
@@ -132,29 +140,37 @@ class CopyJob {
     mkdirAllScoped(this.o.destRoot, posix.dirname(dest), 0o755, this.o.chown);
     const top = resolveScoped(this.o.destRoot, dest);
     // An existing destination directory keeps its own metadata, as in BuildKit.
-    this.ensureDir(top, m.entry);
+    const created = this.ensureDir(top, m.entry);
+    // In a directory just created, nothing is in the way: no lookups, and no overlay.
+    const base = created && this.o.upperRoot !== undefined ? join(this.o.upperRoot, relative(this.o.destRoot, top)) : top;
     this.view.walk(
       m.entry.rel,
       (e, sub) => {
-        const target = join(top, sub);
-        if (e.type === 'dir') this.ensureDir(target, e);
-        else this.leaves.push([e, target]);
+        const target = join(base, sub);
+        if (e.type !== 'dir') this.leaves.push([e, target]);
+        else if (created) this.newDir(target, e);
+        else this.ensureDir(target, e);
       },
       this.excluder,
     );
   }
 
-  /** Creates a directory unless one is there, recording its metadata for `finish`. */
-  private ensureDir(path: string, e: TreeEntry): void {
+  /** Creates a directory unless one is there, recording its metadata for `finish`; true if it did. */
+  private ensureDir(path: string, e: TreeEntry): boolean {
     let st;
     try {
       st = lstatSync(path);
     } catch {
-      mkdirSync(path, { mode: 0o700 });
-      this.dirs.push([path, e]);
-      return;
+      this.newDir(path, e);
+      return true;
     }
     if (!st.isDirectory()) throw new FileOpError('E_COPY_DEST', `cannot copy to non-directory: ${this.shown(path)}`);
+    return false;
+  }
+
+  private newDir(path: string, e: TreeEntry): void {
+    mkdirSync(path, { mode: 0o700 });
+    this.dirs.push([path, e]);
   }
 
   async finish(): Promise<void> {
@@ -196,8 +212,10 @@ class CopyJob {
       return;
     }
     this.replace(target, () => copyFileSync(e.path, target, fsc.COPYFILE_FICLONE | fsc.COPYFILE_EXCL));
-    if (uid !== this.myUid || gid !== this.myGid) chownSync(target, uid, gid);
-    chmodSync(target, this.modeChange ? this.modeChange(e.mode, false) : e.mode);
+    const chowned = uid !== this.myUid || gid !== this.myGid;
+    if (chowned) chownSync(target, uid, gid);
+    // copyFile already gave the copy the source's mode; a chown clears set-id bits, though.
+    if (this.modeChange || (chowned && (e.mode & 0o6000) !== 0)) chmodSync(target, this.modeChange ? this.modeChange(e.mode, false) : e.mode);
     copyXattrsSync(e.path, target);
     utimesSync(target, nsToSeconds(e.atimeNs), nsToSeconds(e.mtimeNs));
     if (e.nlink > 1) this.linked.set(key, target);
@@ -217,7 +235,9 @@ class CopyJob {
   }
 
   private shown(path: string): string {
-    return `/${path.slice(this.o.destRoot.length).replace(/^\/+/, '')}`;
+    const upper = this.o.upperRoot;
+    const root = upper !== undefined && path.startsWith(`${upper}/`) ? upper : this.o.destRoot;
+    return `/${path.slice(root.length).replace(/^\/+/, '')}`;
   }
 
   private ioError(err: unknown, target: string): FileOpError {
