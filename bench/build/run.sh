@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # kiln build on the shared benchmark scenarios (../shared/bench-scenarios), timed the way BuildKit
 # was: whole-process wall time of `kiln build` (Node start included), median of N runs, peak RSS
-# from /usr/bin/time. Cold scenarios build with --no-cache after removing the tag; warm ones prime
-# once, then time rebuilds (S3 runs its mutate.sh before each).
-#   bench/build/run.sh [-n RUNS] [S1 S2 ...]      (default: S1 S2 S3 S4 S5 S7, 5 runs)
+# and CPU seconds (user+sys, runc and other children included) from /usr/bin/time. Cold scenarios
+# build with --no-cache after removing the tag; warm ones prime once, then time rebuilds (S3 runs
+# its mutate.sh before each).
+#   bench/build/run.sh [-n RUNS] [-b BASE_REPO] [S1 S2 ...]   (default: S1 S2 S3 S4 S5 S7, 5 runs)
+# -b runs a second kiln checkout (e.g. `git archive HEAD~3 | tar -x -C /tmp/base`, with a
+# node_modules symlink) side by side, run for run in alternation, on a state root of its own, and
+# adds its figures and the ratio: on a shared, loaded machine only such pairs compare.
 # With DOCKER_HOST set and docker on PATH, BuildKit runs the same builds side by side.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -11,75 +15,104 @@ repo=$(cd "$here/../.." && pwd)
 scen_dir=${SCEN_DIR:-$(cd "$repo/../shared/bench-scenarios" && pwd)}
 export KB=${KB:-/tmp/kiln-bench}
 runs=5
+base=""
 want=()
 while [[ $# -gt 0 ]]; do
   case $1 in
     -n) runs=$2; shift 2 ;;
+    -b) base=$(cd "$2" && pwd); shift 2 ;;
     *) want+=("$1"); shift ;;
   esac
 done
 [[ ${#want[@]} -gt 0 ]] || want=(S1 S2 S3 S4 S5 S7)
 
-declare -A buildkit=([S1]=0.22 [S2]=0.49 [S3]=1.10 [S4]=2.38 [S5]=2.47 [S7]=8.66)
-declare -A target=([S1]=- [S2]=0.25 [S3]=0.5 [S4]=2.2 [S5]=1.2 [S7]=4)
+declare -A buildkit=([S1]=0.22 [S2]=0.49 [S3]=1.10 [S4]=2.38 [S5]=2.47 [S6]=17.69 [S7]=8.66)
+declare -A target=([S1]=- [S2]=0.25 [S3]=0.5 [S4]=2.2 [S5]=1.2 [S6]=- [S7]=4)
 
 # The benchmark runs the compiled CLI, as users do. tsc emits even when unrelated files have
 # type errors, so a half-finished module elsewhere does not stop the bench.
-(cd "$repo" && npx tsc -p tsconfig.json >/dev/null 2>&1 || true)
-root=$KB/kiln-root
-kiln=(node "$repo/bin/kiln.js" --root "$root")
-if ! "${kiln[@]}" images 2>/dev/null | grep -q busybox; then
-  for _ in 1 2 3; do KILN="node $repo/bin/kiln.js" "$repo/fixtures/make-busybox-image.sh" "$root" >/dev/null && break; done
-fi
+declare -A cli root
+prepare() { # TOOL REPO ROOT
+  (cd "$2" && npx tsc -p tsconfig.json >/dev/null 2>&1 || true)
+  cli[$1]="node $2/bin/kiln.js --root $3"
+  root[$1]=$3
+  if ! ${cli[$1]} images 2>/dev/null | grep -q busybox; then
+    for _ in 1 2 3; do KILN="node $2/bin/kiln.js" "$repo/fixtures/make-busybox-image.sh" "$3" >/dev/null && break; done
+  fi
+}
+tools=(kiln)
+prepare kiln "$repo" "$KB/kiln-root"
+if [[ -n $base ]]; then tools+=(base); prepare base "$base" "$KB/kiln-base-root"; fi
+[[ -n ${DOCKER_HOST:-} ]] && command -v docker >/dev/null && tools+=(docker)
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# time_build TOOL NOCACHE DOCKERFILE CONTEXT TAG -> "wall_s rss_kb"
+# time_build TOOL NOCACHE DOCKERFILE CONTEXT TAG -> "wall_s rss_kb cpu_s"
 time_build() {
   local tool=$1 nc=() ; [[ $2 == 1 ]] && nc=(--no-cache)
-  local t0 t1
+  local t0 t1 cmd
+  if [[ $tool == docker ]]; then cmd=(docker build -q); else read -r -a cmd <<< "${cli[$tool]}"; cmd+=(build --progress plain); fi
   t0=$(date +%s%N)
-  if [[ $tool == kiln ]]; then
-    /usr/bin/time -f '%M' -o "$tmp/rss" "${kiln[@]}" build --progress plain "${nc[@]}" -f "$3" -t "$5" "$4" >"$tmp/log" 2>&1
-  else
-    /usr/bin/time -f '%M' -o "$tmp/rss" docker build -q "${nc[@]}" -f "$3" -t "$5" "$4" >"$tmp/log" 2>&1
-  fi || { echo "build failed:" >&2; tail -20 "$tmp/log" >&2; return 1; }
+  /usr/bin/time -f '%M %U %S' -o "$tmp/time" "${cmd[@]}" "${nc[@]}" -f "$3" -t "$5" "$4" >"$tmp/log" 2>&1 \
+    || { echo "$tool build failed:" >&2; tail -20 "$tmp/log" >&2; return 1; }
   t1=$(date +%s%N)
-  echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", (b-a)/1e9}') $(tail -1 "$tmp/rss")"
+  read -r rss u s < <(tail -1 "$tmp/time")
+  echo "$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.3f", (b-a)/1e9}') $rss $(awk -v u="$u" -v s="$s" 'BEGIN{printf "%.2f", u+s}')"
 }
 
 median() { sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 
-bench() { # TOOL SCENARIO_DIR -> "median min max maxrss_mb"
-  local tool=$1 sdir=$2 MODE=cold PREP="" s
-  . "$sdir/scenario.conf"
-  s=$(basename "$sdir")
-  local tag="kb-$(echo "${s%%-*}" | tr 'A-Z' 'a-z'):$tool" ctx=$KB/ctx/$s df=$sdir/Dockerfile
-  "$sdir/gen-context.sh" >/dev/null
-  [[ $MODE == warm ]] && time_build "$tool" 0 "$df" "$ctx" "$tag" >/dev/null
-  : > "$tmp/walls"; : > "$tmp/rsss"
-  for _ in $(seq 1 "$runs"); do
-    if [[ $MODE == cold ]]; then
-      if [[ $tool == kiln ]]; then "${kiln[@]}" image rm "$tag" >/dev/null 2>&1 || true; else docker image rm "$tag" >/dev/null 2>&1 || true; fi
-    fi
-    [[ -n $PREP ]] && "$sdir/$PREP"
-    read -r wall rss < <(time_build "$tool" "$([[ $MODE == cold ]] && echo 1 || echo 0)" "$df" "$ctx" "$tag")
-    echo "$wall" >> "$tmp/walls"; echo "$rss" >> "$tmp/rsss"
-  done
-  echo "$(median < "$tmp/walls") $(sort -n "$tmp/walls" | head -1) $(sort -n "$tmp/walls" | tail -1) $(sort -n "$tmp/rsss" | tail -1 | awk '{printf "%.0f", $1/1024}')"
+untag() { # TOOL TAG
+  if [[ $1 == docker ]]; then docker image rm "$2" >/dev/null 2>&1 || true; else ${cli[$1]} image rm "$2" >/dev/null 2>&1 || true; fi
 }
 
-docker_too=0
-[[ -n ${DOCKER_HOST:-} ]] && command -v docker >/dev/null && docker_too=1
+# bench SCENARIO_DIR: every tool once per run, in alternation; writes $tmp/<tool>.{walls,rsss,cpus}
+bench() {
+  local sdir=$1 MODE=cold PREP="" s t
+  . "$sdir/scenario.conf"
+  s=$(basename "$sdir")
+  local ctx=$KB/ctx/$s df=$sdir/Dockerfile nc=0
+  [[ $MODE == cold ]] && nc=1
+  "$sdir/gen-context.sh" >/dev/null
+  local name; name="kb-$(echo "${s%%-*}" | tr 'A-Z' 'a-z')"
+  for t in "${tools[@]}"; do
+    : > "$tmp/$t.walls"; : > "$tmp/$t.rsss"; : > "$tmp/$t.cpus"
+    [[ $MODE == warm ]] && time_build "$t" 0 "$df" "$ctx" "$name:$t" >/dev/null
+  done
+  for _ in $(seq 1 "$runs"); do
+    for t in "${tools[@]}"; do
+      local tag=$name:$t
+      [[ $MODE == cold ]] && untag "$t" "$tag"
+      [[ -n $PREP ]] && "$sdir/$PREP"
+      read -r wall rss cpu < <(time_build "$t" "$nc" "$df" "$ctx" "$tag")
+      echo "$wall" >> "$tmp/$t.walls"; echo "$rss" >> "$tmp/$t.rsss"; echo "$cpu" >> "$tmp/$t.cpus"
+    done
+  done
+}
 
-echo "kiln build benchmarks: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg), $runs runs each, wall seconds (median, min-max), peak RSS"
-printf '| scenario | kiln median (min-max) | kiln peak RSS | target | BuildKit (reference) |%s\n' "$([[ $docker_too == 1 ]] && echo ' BuildKit here |')"
-printf '|---|---|---|---|---|%s\n' "$([[ $docker_too == 1 ]] && echo '---|')"
+stats() { # TOOL -> "median (min-max)" "cpu median" "peak rss MB"
+  local t=$1
+  echo "$(median < "$tmp/$t.walls") ($(sort -n "$tmp/$t.walls" | head -1)-$(sort -n "$tmp/$t.walls" | tail -1))|$(median < "$tmp/$t.cpus")|$(sort -n "$tmp/$t.rsss" | tail -1 | awk '{printf "%.0f", $1/1024}')"
+}
+
+echo "kiln build benchmarks: $(nproc) CPUs, load before $(cut -d' ' -f1-3 /proc/loadavg), $runs runs each, wall s median (min-max), CPU s (user+sys incl. children) median, peak RSS"
+head='| scenario | kiln wall | kiln CPU | kiln RSS |'
+rule='|---|---|---|---|'
+if [[ -n $base ]]; then head+=' base wall | base CPU | wall ratio | CPU ratio |'; rule+='---|---|---|---|'; fi
+[[ " ${tools[*]} " == *" docker "* ]] && { head+=' BuildKit here |'; rule+='---|'; }
+echo "$head target | BuildKit (reference) |"
+echo "$rule---|---|"
 for w in "${want[@]}"; do
   sdir=$(ls -d "$scen_dir/$w"-*/ | head -1)
-  read -r med lo hi rss < <(bench kiln "${sdir%/}")
-  extra=""
-  if [[ $docker_too == 1 ]]; then read -r dmed _ _ _ < <(bench docker "${sdir%/}"); extra=" $dmed |"; fi
-  printf '| %s | %s (%s-%s) | %s MB | %s | %s |%s\n' "$(basename "$sdir")" "$med" "$lo" "$hi" "$rss" "${target[$w]}" "${buildkit[$w]}" "$extra"
+  bench "${sdir%/}"
+  IFS='|' read -r kw kc kr < <(stats kiln)
+  row="| $(basename "$sdir") | $kw | $kc | $kr MB |"
+  if [[ -n $base ]]; then
+    IFS='|' read -r bw bc _ < <(stats base)
+    row+=" $bw | $bc | $(awk -v a="${kw%% *}" -v b="${bw%% *}" 'BEGIN{printf "%.2f", a/b}') | $(awk -v a="$kc" -v b="$bc" 'BEGIN{printf "%.2f", a/b}') |"
+  fi
+  [[ " ${tools[*]} " == *" docker "* ]] && { IFS='|' read -r dw _ _ < <(stats docker); row+=" ${dw%% *} |"; }
+  echo "$row ${target[$w]} | ${buildkit[$w]} |"
 done
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
