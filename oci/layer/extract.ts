@@ -44,10 +44,10 @@ export async function applyLayer(input: Readable, targetDir: string, options: Ap
   });
   const digest = new DigestStream();
   const extractor = new Extractor(root, options.whiteouts ?? 'apply');
-  const limits = options.limits ?? extractLimitsFromEnv();
   const what = options.what ?? 'layer';
-  const countEntry = entryCounter(limits, what);
   try {
+    const limits = options.limits ?? extractLimitsFromEnv();
+    const countEntry = entryCounter(limits, what);
     const source = await sniffed(input);
     const guard = new ExpansionGuard(limits, source.bytesRead, what);
     await pipeline(source.stream, createDecompressor(source.compression), guard, digest, async (tar: AsyncIterable<Buffer>) => {
