@@ -66,6 +66,25 @@ export async function exportCache(cache: BuildCache, image: BuiltImage, spec: Ex
   }
 }
 
+/**
+ * Every `--cache-to` but inline (which the image config carries), in order. A failure fails the
+ * build, unless that spec says `ignore-error=true`: then it is a warning.
+ */
+export async function exportCaches(cache: BuildCache, image: BuiltImage, specs: readonly CacheExportSpec[], options: ClientOptions): Promise<{ exported: CacheExportResult[]; warnings: string[] }> {
+  const exported: CacheExportResult[] = [];
+  const warnings: string[] = [];
+  for (const spec of specs) {
+    if (spec.type === 'inline') continue;
+    try {
+      exported.push(await exportCache(cache, image, spec, options));
+    } catch (e) {
+      if (!spec.ignoreError) throw e;
+      warnings.push((e as Error).message);
+    }
+  }
+  return { exported, warnings };
+}
+
 function sha256(b: Buffer): string {
   return `sha256:${createHash('sha256').update(b).digest('hex')}`;
 }

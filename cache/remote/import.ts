@@ -16,6 +16,23 @@ export interface ImportedCache {
 
 export type CacheImportResult = { cache: ImportedCache } | { warning: string };
 
+/** Every `--cache-from` in order: the caches found, and a warning for each that was not. */
+export async function loadCacheImports(specs: readonly CacheImportSpec[], options: ClientOptions): Promise<{ caches: ImportedCache[]; warnings: string[] }> {
+  const caches: ImportedCache[] = [];
+  const warnings: string[] = [];
+  try {
+    for (const spec of specs) {
+      const got = await loadCacheImport(spec, options);
+      if ('warning' in got) warnings.push(got.warning);
+      else caches.push(got.cache);
+    }
+  } catch (e) {
+    await Promise.all(caches.map((c) => c.location.close()));
+    throw e;
+  }
+  return { caches, warnings };
+}
+
 const MAX_CONFIG = 64 * 1024 * 1024;
 
 /**

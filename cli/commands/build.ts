@@ -87,130 +87,117 @@ export function register(program: Command): void {
     .option('--cache-to <spec>', 'export the build cache: type=registry,ref=REF|type=local,dest=DIR[,mode=min|max][,mounts=true], or type=inline (repeatable)', collect)
     .option('--cache-from <spec>', 'import a build cache: type=registry,ref=REF (or REF) or type=local,src=DIR (repeatable)', collect);
   addRegistryFlags(command).action(async (contextArg: string, flags: BuildFlags, cmd: Command) => {
-      const { root } = globalOptions(cmd);
-      const { checkPrivileges } = await import('../../runtime/index.js');
-      checkPrivileges();
-      // As buildx: repeatable and comma-separated. RUN --network=host needs no entitlement in kiln, so network.host grants nothing more.
-      const allow = (flags.allow ?? []).flatMap((a) => a.split(','));
-      for (const a of allow) if (a !== 'security.insecure' && a !== 'network.host') throw usage(`unknown entitlement "${a}"`, 'use security.insecure or network.host');
-      const progress = (flags.quiet ? 'quiet' : flags.progress) as ProgressMode;
-      if (!['auto', 'tty', 'plain', 'rawjson', 'quiet'].includes(progress)) throw usage(`unknown --progress "${flags.progress}"`, 'use auto, tty, plain, rawjson or quiet');
-      if (flags.network !== undefined && !['default', 'host', 'none'].includes(flags.network)) throw usage(`unknown --network "${flags.network}"`, 'use default, host or none');
-      const jobs = flags.jobs === undefined ? undefined : Number(flags.jobs);
-      if (jobs !== undefined && !(Number.isInteger(jobs) && jobs > 0)) throw usage(`--jobs must be a positive integer, not "${flags.jobs}"`);
+    const { root } = globalOptions(cmd);
+    const { checkPrivileges } = await import('../../runtime/index.js');
+    checkPrivileges();
+    // As buildx: repeatable and comma-separated. RUN --network=host needs no entitlement in kiln, so network.host grants nothing more.
+    const allow = (flags.allow ?? []).flatMap((a) => a.split(','));
+    for (const a of allow) if (a !== 'security.insecure' && a !== 'network.host') throw usage(`unknown entitlement "${a}"`, 'use security.insecure or network.host');
+    const progress = (flags.quiet ? 'quiet' : flags.progress) as ProgressMode;
+    if (!['auto', 'tty', 'plain', 'rawjson', 'quiet'].includes(progress)) throw usage(`unknown --progress "${flags.progress}"`, 'use auto, tty, plain, rawjson or quiet');
+    if (flags.network !== undefined && !['default', 'host', 'none'].includes(flags.network)) throw usage(`unknown --network "${flags.network}"`, 'use default, host or none');
+    const jobs = flags.jobs === undefined ? undefined : Number(flags.jobs);
+    if (jobs !== undefined && !(Number.isInteger(jobs) && jobs > 0)) throw usage(`--jobs must be a positive integer, not "${flags.jobs}"`);
 
-      const fromStdin = contextArg === '-' || flags.file === '-';
-      const contextDir = contextArg === '-' ? undefined : resolve(contextArg);
-      const dockerfilePath = fromStdin ? undefined : resolve(flags.file ?? join(contextDir!, 'Dockerfile'));
-      let dockerfile: string;
-      try {
-        dockerfile = fromStdin ? await text(process.stdin) : await readFile(dockerfilePath!, 'utf8');
-      } catch (e) {
-        throw new KilnError('E_BUILD_DOCKERFILE', `cannot read the Dockerfile ${dockerfilePath}: ${(e as Error).message}`, { cause: e, hint: 'give its path with -f FILE' });
-      }
+    const fromStdin = contextArg === '-' || flags.file === '-';
+    const contextDir = contextArg === '-' ? undefined : resolve(contextArg);
+    const dockerfilePath = fromStdin ? undefined : resolve(flags.file ?? join(contextDir!, 'Dockerfile'));
+    let dockerfile: string;
+    try {
+      dockerfile = fromStdin ? await text(process.stdin) : await readFile(dockerfilePath!, 'utf8');
+    } catch (e) {
+      throw new KilnError('E_BUILD_DOCKERFILE', `cannot read the Dockerfile ${dockerfilePath}: ${(e as Error).message}`, { cause: e, hint: 'give its path with -f FILE' });
+    }
 
-      const { parseSecretFlag } = await import('../../runtime/index.js');
-      const secrets = new Map<string, SecretSource>();
-      for (const s of flags.secret ?? []) {
-        const src = parseSecretFlag(s);
-        secrets.set(src.id, src);
-      }
-      const solver = await import('../../solver/index.js');
-      const outputs = (flags.output ?? []).map(solver.parseOutputSpec);
-      if (flags.push) outputs.push({ type: 'image', push: true });
-      if (outputs.some((o) => o.push && !o.name) && !flags.tag?.length) throw usage('pushing needs a name for the image', 'give -t NAME:TAG, or --output type=image,name=NAME:TAG,push=true');
-      const cacheLib = await import('../../cache/index.js');
-      const cacheTo = (flags.cacheTo ?? []).map(cacheLib.parseCacheTo);
-      const cacheFrom = (flags.cacheFrom ?? []).map(cacheLib.parseCacheFrom);
-      const registry = await registryOptions(cmd, root);
-      const renderer = solver.createRenderer(progress, {
-        write: (s) => process.stderr.write(s),
-        explain: Boolean(flags.explain),
-        isTTY: Boolean(process.stderr.isTTY),
-        ci: Boolean(process.env.CI) && process.env.CI !== 'false',
-      });
-      const buildId = solver.newBuildId();
-      const unsubscribe = solver.subscribe(buildId, (ev) => renderer.onEvent(ev));
-      const imports: import('../../cache/index.js').ImportedCache[] = [];
-      try {
-        for (const spec of cacheFrom) {
-          const got = await cacheLib.loadCacheImport(spec, registry);
-          if ('warning' in got) process.stderr.write(`WARNING: ${got.warning}\n`);
-          else imports.push(got.cache);
-        }
-      } catch (e) {
-        await Promise.all(imports.map((i) => i.location.close()));
-        throw e;
-      }
-      const cache = cacheTo.length > 0 || imports.length > 0 ? new cacheLib.BuildCache(imports, { inline: cacheTo.some((c) => c.type === 'inline') }) : undefined;
-      const store = await cacheLib.openStore(root);
-      const abort = new AbortController();
-      const onSignal = () => abort.abort(new KilnError('E_BUILD_CANCELLED', 'interrupted'));
-      process.once('SIGINT', onSignal);
-      process.once('SIGTERM', onSignal);
-      try {
-        const result = await solver.build({
-          stateRoot: root,
-          store,
-          dockerfile,
-          dockerfileName: fromStdin ? '-' : flags.file ?? 'Dockerfile',
-          ...(dockerfilePath ? { dockerfilePath } : {}),
-          ...(contextDir ? { contextDir } : {}),
-          buildArgs: keyValues(flags.buildArg, '--build-arg', true),
-          ...(flags.target ? { target: flags.target } : {}),
-          noCache: flags.cache === false,
-          noCacheFilter: flags.noCacheFilter ?? [],
-          pull: Boolean(flags.pull),
-          labels: Object.fromEntries(keyValues(flags.label, '--label', false)),
-          secrets,
-          allowInsecure: allow.includes('security.insecure'),
-          ...(flags.network ? { network: flags.network as 'default' | 'host' | 'none' } : {}),
-          ...(jobs ? { jobs } : {}),
-          tags: outputs.every((o) => o.type === 'image') ? (flags.tag ?? []) : [],
-          namedContexts: namedContexts(flags.buildContext),
-          signal: abort.signal,
-          buildId,
-          ...(cache ? { cache } : {}),
-        });
-        renderer.finish();
-        const { normalizeReference } = await import('../../oci/index.js');
-        const archiveName = flags.tag?.[0] === undefined ? undefined : normalizeReference(flags.tag[0]);
-        for (const o of outputs) {
-          for (const p of await solver.exportImage(store, result, o, archiveName, registry)) process.stderr.write(`pushed ${p.reference}@${p.manifestDigest}\n`);
-        }
-        for (const spec of cacheTo) {
-          if (spec.type === 'inline') continue;
-          try {
-            const r = await cacheLib.exportCache(cache!, result, spec, registry);
-            process.stderr.write(`exported cache to ${r.name}: ${r.records} records${r.mounts ? `, ${r.mounts} cache mounts` : ''} (${r.manifestDigest})\n`);
-          } catch (e) {
-            if (!spec.ignoreError) throw e;
-            process.stderr.write(`WARNING: ${(e as Error).message}\n`);
-          }
-        }
-        if (flags.iidfile) await writeFile(flags.iidfile, result.configDigest);
-        if (flags.metadataFile) {
-          const meta = {
-            'containerimage.digest': result.manifestDigest,
-            'containerimage.config.digest': result.configDigest,
-            'containerimage.descriptor': { mediaType: result.manifest.mediaType, digest: result.manifestDigest },
-            ...(result.tags.length ? { 'image.name': result.tags.join(',') } : {}),
-          };
-          await writeFile(flags.metadataFile, `${JSON.stringify(meta, null, 2)}\n`);
-        }
-        if (progress === 'quiet') process.stdout.write(`${result.configDigest}\n`);
-        else if (progress !== 'rawjson') {
-          process.stderr.write(`writing image ${result.configDigest} (${result.stats.ran} steps ran, ${result.stats.cached} cached)\n`);
-          for (const t of result.tags) process.stderr.write(`naming to ${t}\n`);
-        }
-      } finally {
-        for (const w of cache?.warnings ?? []) process.stderr.write(`WARNING: ${w}\n`);
-        await cache?.close();
-        renderer.finish();
-        unsubscribe();
-        process.off('SIGINT', onSignal);
-        process.off('SIGTERM', onSignal);
-        store.close();
-      }
+    const { parseSecretFlag } = await import('../../runtime/index.js');
+    const secrets = new Map<string, SecretSource>();
+    for (const s of flags.secret ?? []) {
+      const src = parseSecretFlag(s);
+      secrets.set(src.id, src);
+    }
+    const solver = await import('../../solver/index.js');
+    const outputs = (flags.output ?? []).map(solver.parseOutputSpec);
+    if (flags.push) outputs.push({ type: 'image', push: true });
+    if (outputs.some((o) => o.push && !o.name) && !flags.tag?.length) throw usage('pushing needs a name for the image', 'give -t NAME:TAG, or --output type=image,name=NAME:TAG,push=true');
+    const cacheLib = await import('../../cache/index.js');
+    const cacheTo = (flags.cacheTo ?? []).map(cacheLib.parseCacheTo);
+    const cacheFrom = (flags.cacheFrom ?? []).map(cacheLib.parseCacheFrom);
+    const registry = await registryOptions(cmd, root);
+    const renderer = solver.createRenderer(progress, {
+      write: (s) => process.stderr.write(s),
+      explain: Boolean(flags.explain),
+      isTTY: Boolean(process.stderr.isTTY),
+      ci: Boolean(process.env.CI) && process.env.CI !== 'false',
     });
+    const buildId = solver.newBuildId();
+    const unsubscribe = solver.subscribe(buildId, (ev) => renderer.onEvent(ev));
+    const imported = await cacheLib.loadCacheImports(cacheFrom, registry);
+    for (const w of imported.warnings) process.stderr.write(`WARNING: ${w}\n`);
+    const { caches } = imported;
+    const cache = cacheTo.length > 0 || caches.length > 0 ? new cacheLib.BuildCache(caches, { inline: cacheTo.some((c) => c.type === 'inline') }) : undefined;
+    const store = await cacheLib.openStore(root);
+    const abort = new AbortController();
+    const onSignal = () => abort.abort(new KilnError('E_BUILD_CANCELLED', 'interrupted'));
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    try {
+      const result = await solver.build({
+        stateRoot: root,
+        store,
+        dockerfile,
+        dockerfileName: fromStdin ? '-' : flags.file ?? 'Dockerfile',
+        ...(dockerfilePath ? { dockerfilePath } : {}),
+        ...(contextDir ? { contextDir } : {}),
+        buildArgs: keyValues(flags.buildArg, '--build-arg', true),
+        ...(flags.target ? { target: flags.target } : {}),
+        noCache: flags.cache === false,
+        noCacheFilter: flags.noCacheFilter ?? [],
+        pull: Boolean(flags.pull),
+        labels: Object.fromEntries(keyValues(flags.label, '--label', false)),
+        secrets,
+        allowInsecure: allow.includes('security.insecure'),
+        ...(flags.network ? { network: flags.network as 'default' | 'host' | 'none' } : {}),
+        ...(jobs ? { jobs } : {}),
+        tags: outputs.every((o) => o.type === 'image') ? (flags.tag ?? []) : [],
+        namedContexts: namedContexts(flags.buildContext),
+        signal: abort.signal,
+        buildId,
+        ...(cache ? { cache } : {}),
+      });
+      renderer.finish();
+      const { normalizeReference } = await import('../../oci/index.js');
+      const archiveName = flags.tag?.[0] === undefined ? undefined : normalizeReference(flags.tag[0]);
+      for (const o of outputs) {
+        for (const p of await solver.exportImage(store, result, o, archiveName, registry)) process.stderr.write(`pushed ${p.reference}@${p.manifestDigest}\n`);
+      }
+      if (cache) {
+        const { exported, warnings } = await cacheLib.exportCaches(cache, result, cacheTo, registry);
+        for (const r of exported) process.stderr.write(`exported cache to ${r.name}: ${r.records} records${r.mounts ? `, ${r.mounts} cache mounts` : ''} (${r.manifestDigest})\n`);
+        for (const w of warnings) process.stderr.write(`WARNING: ${w}\n`);
+      }
+      if (flags.iidfile) await writeFile(flags.iidfile, result.configDigest);
+      if (flags.metadataFile) {
+        const meta = {
+          'containerimage.digest': result.manifestDigest,
+          'containerimage.config.digest': result.configDigest,
+          'containerimage.descriptor': { mediaType: result.manifest.mediaType, digest: result.manifestDigest },
+          ...(result.tags.length ? { 'image.name': result.tags.join(',') } : {}),
+        };
+        await writeFile(flags.metadataFile, `${JSON.stringify(meta, null, 2)}\n`);
+      }
+      if (progress === 'quiet') process.stdout.write(`${result.configDigest}\n`);
+      else if (progress !== 'rawjson') {
+        process.stderr.write(`writing image ${result.configDigest} (${result.stats.ran} steps ran, ${result.stats.cached} cached)\n`);
+        for (const t of result.tags) process.stderr.write(`naming to ${t}\n`);
+      }
+    } finally {
+      for (const w of cache?.warnings ?? []) process.stderr.write(`WARNING: ${w}\n`);
+      await cache?.close();
+      renderer.finish();
+      unsubscribe();
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      store.close();
+    }
+  });
 }
