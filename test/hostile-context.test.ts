@@ -1,0 +1,208 @@
+/**
+ * Hostile build contexts, built for real: links pointing out of the context, sources that try to
+ * climb out of it, names with newlines and invalid UTF-8, a 100,000-file context, and a file
+ * rewritten while it is being hashed.
+ */
+import test from 'ava';
+import { lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isKilnError } from '../common/errors.js';
+import { openStore } from '../cache/index.js';
+import { applyLayer } from '../oci/index.js';
+import { build, type BuildResult } from '../solver/index.js';
+import { freshRoot } from './build-helpers.js';
+
+const SECRET = 'HOST SECRET outside the context';
+
+interface Sandbox {
+  root: string;
+  /** Holds ctx/ and, beside it, a secret file nothing may copy. */
+  dir: string;
+  ctx: string;
+  outside: string;
+  cleanup(): Promise<void>;
+}
+
+async function sandbox(): Promise<Sandbox> {
+  const { root, cleanup } = await freshRoot();
+  const dir = await mkdtemp(join(tmpdir(), 'kiln-hostile-'));
+  const ctx = join(dir, 'ctx');
+  await mkdir(ctx);
+  const outside = join(dir, 'secret.txt');
+  await writeFile(outside, SECRET);
+  return { root, dir, ctx, outside, cleanup: async () => (await cleanup(), await rm(dir, { recursive: true, force: true })) };
+}
+
+function buildIn(s: Sandbox, dockerfile: string, noCache = false): Promise<BuildResult> {
+  return build({ stateRoot: s.root, dockerfile, dockerfileName: 'Dockerfile', contextDir: s.ctx, noCache });
+}
+
+/** The image's top layer, extracted into a fresh dir. */
+async function topLayer(s: Sandbox, r: BuildResult): Promise<string> {
+  const out = await mkdtemp(join(s.dir, 'layer-'));
+  const store = await openStore(s.root);
+  try {
+    await applyLayer(store.openBlob(r.layers.at(-1)!.digest), out, { whiteouts: 'apply' });
+  } finally {
+    store.close();
+  }
+  return out;
+}
+
+/** Every regular file's content below dir, concatenated: what an escape would have copied. */
+async function allContent(dir: string): Promise<string> {
+  let text = '';
+  for (const e of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (e.isFile()) text += await readFile(join(e.parentPath, e.name), 'utf8');
+  }
+  return text;
+}
+
+test('symlinks out of the context are copied as links, never followed to what they point at outside', async (t) => {
+  const s = await sandbox();
+  try {
+    await writeFile(join(s.ctx, 'inside.txt'), 'inside');
+    await symlink(s.outside, join(s.ctx, 'abs'));
+    await symlink('../secret.txt', join(s.ctx, 'rel'));
+    await symlink(s.dir, join(s.ctx, 'updir'));
+    const r = await buildIn(s, 'FROM busybox\nCOPY . /ctx/\n');
+    const layer = await topLayer(s, r);
+    t.is(await readlink(join(layer, 'ctx/abs')), s.outside);
+    t.is(await readlink(join(layer, 'ctx/rel')), '../secret.txt');
+    t.is(await readlink(join(layer, 'ctx/updir')), s.dir);
+    t.notRegex(await allContent(layer), /HOST SECRET/);
+
+    // Named as a source, a link resolves with the context as `/`: never to the host's file.
+    for (const src of ['abs', 'rel', 'updir/secret.txt']) {
+      const e = await buildIn(s, `FROM busybox\nCOPY ${src} /x\n`).then(
+        async (res) => ({ content: await allContent(await topLayer(s, res)) }),
+        (err: unknown) => ({ err }),
+      );
+      if ('err' in e) t.true(isKilnError(e.err), `${src}: ${String(e.err)}`);
+      else t.notRegex(e.content, /HOST SECRET/, src);
+    }
+  } finally {
+    await s.cleanup();
+  }
+});
+
+test('COPY ../x and absolute sources stay inside the context', async (t) => {
+  const s = await sandbox();
+  try {
+    await writeFile(join(s.ctx, 'inside.txt'), 'inside');
+    const r = await buildIn(s, 'FROM busybox\nCOPY ../inside.txt /up\nCOPY /inside.txt /abs\nCOPY ../../../../inside.txt /deep\n');
+    const store = await openStore(s.root);
+    const img = await store.resolveImage(r.manifestDigest).finally(() => store.close());
+    t.is(img.layers.length, 4);
+    for (const [i, name] of [[1, 'up'], [2, 'abs'], [3, 'deep']] as const) {
+      const out = await mkdtemp(join(s.dir, 'l-'));
+      const st = await openStore(s.root);
+      await applyLayer(st.openBlob(img.layers[i]!.digest), out, { whiteouts: 'apply' }).finally(() => st.close());
+      t.is(await readFile(join(out, name), 'utf8'), 'inside');
+    }
+    // What only exists outside is not found, with a positioned error.
+    const err = await t.throwsAsync(buildIn(s, 'FROM busybox\nCOPY ../secret.txt /s\n'));
+    t.true(isKilnError(err), String(err));
+    t.regex(String(err?.message), /secret\.txt/);
+    const abs = await t.throwsAsync(buildIn(s, `FROM busybox\nCOPY ${s.outside} /s\n`));
+    t.true(isKilnError(abs), String(abs));
+  } finally {
+    await s.cleanup();
+  }
+});
+
+// KNOWN BUG (test.failing until fixed): the context walk reads names as UTF-8 strings, so a name
+// with invalid UTF-8 comes back mangled and its lstat fails with a raw ENOENT (an internal error,
+// stack trace). Needs Buffer names through solver/context, copy and the tar writer; or, at least,
+// a clear KilnError naming the file.
+test.failing('file names with newlines and invalid UTF-8 are copied byte for byte', async (t) => {
+  const s = await sandbox();
+  try {
+    const newline = 'two\nlines.txt';
+    const invalid = Buffer.from([0x62, 0x61, 0x64, 0xff, 0xfe, 0x2e, 0x74]);
+    await writeFile(join(s.ctx, newline), 'N');
+    await writeFile(Buffer.concat([Buffer.from(`${s.ctx}/`), invalid]), 'U');
+    const r = await buildIn(s, 'FROM busybox\nCOPY . /ctx/\n');
+    const layer = await topLayer(s, r);
+    const names = await readdir(join(layer, 'ctx'), { encoding: 'buffer' });
+    t.true(names.some((n) => n.equals(Buffer.from(newline))), names.map((n) => JSON.stringify(n.toString('latin1'))).join(', '));
+    t.true(names.some((n) => n.equals(invalid)), names.map((n) => n.toString('hex')).join(', '));
+    t.is(await readFile(join(layer, 'ctx', newline), 'utf8'), 'N');
+    t.is(await readFile(Buffer.concat([Buffer.from(`${layer}/ctx/`), invalid]), 'utf8'), 'U');
+  } finally {
+    await s.cleanup();
+  }
+});
+
+test('a 100,000-file context builds (time logged)', async (t) => {
+  t.timeout(10 * 60_000);
+  const s = await sandbox();
+  try {
+    const made = Date.now();
+    for (let d = 0; d < 100; d++) {
+      const dir = join(s.ctx, `d${d}`);
+      mkdirSync(dir);
+      for (let f = 0; f < 1000; f++) writeFileSync(join(dir, `f${f}`), `${d}/${f}`);
+    }
+    t.log(`100,000 files written in ${Date.now() - made} ms`);
+    const started = Date.now();
+    const r = await buildIn(s, 'FROM busybox\nCOPY . /big/\n');
+    const first = Date.now() - started;
+    const again = Date.now();
+    const r2 = await buildIn(s, 'FROM busybox\nCOPY . /big/\n');
+    t.log(`COPY . of 100,000 files: ${first} ms; cached rebuild ${Date.now() - again} ms`);
+    t.is(r2.manifestDigest, r.manifestDigest);
+    t.is(r2.stats.cached, 1);
+    t.true(r.layers.at(-1)!.size > 100_000);
+  } finally {
+    await s.cleanup();
+  }
+});
+
+// KNOWN BUG (test.failing until fixed): the COPY source is hashed (the cache key) and copied in
+// two separate reads, so a file rewritten in between is cached under the key of bytes it does not
+// hold, and every later build of those bytes gets the other content: a wrong cache hit. The copy
+// must hash what it copies and fail (or re-key) when that differs from the checksum.
+test.failing('a file rewritten while being hashed never gives a wrong cache hit', async (t) => {
+  t.timeout(5 * 60_000);
+  const s = await sandbox();
+  try {
+    const f = join(s.ctx, 'f.txt');
+    // Same size and, after each write, the same mtime: only the bytes tell the versions apart.
+    const versions = ['A'.repeat(4096), 'B'.repeat(4096), 'C'.repeat(4096)];
+    const fixed = new Date('2020-01-01T00:00:00Z');
+    const put = async (v: string) => {
+      await writeFile(f, v);
+      await utimes(f, fixed, fixed);
+    };
+    await put(versions[0]!);
+    let writing = true;
+    const writer = (async () => {
+      for (let i = 0; writing; i++) {
+        writeFileSync(f, versions[i % 2]!);
+        await utimes(f, fixed, fixed);
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    const dockerfile = 'FROM busybox\nCOPY f.txt /f.txt\n';
+    for (let i = 0; i < 6; i++) {
+      await buildIn(s, dockerfile).then(
+        () => undefined,
+        (e: unknown) => t.true(isKilnError(e), `a failure while the file changes must be a clear error: ${String(e)}`),
+      );
+    }
+    writing = false;
+    await writer;
+    // Now still: whatever was cached while the file changed, each version builds to its own bytes.
+    for (const v of [versions[0]!, versions[1]!, versions[2]!, versions[0]!]) {
+      await put(v);
+      const r = await buildIn(s, dockerfile);
+      t.is(await readFile(join(await topLayer(s, r), 'f.txt'), 'utf8'), v);
+    }
+    t.true((await lstat(f)).isFile());
+  } finally {
+    await s.cleanup();
+  }
+});
