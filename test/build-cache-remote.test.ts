@@ -142,7 +142,7 @@ test('the cache mount layer is annotated with its id, owner and mode', async (t)
   t.is(mount?.annotations?.[MOUNT_ANNOTATIONS.mode], '755');
 });
 
-test('errors: bad --cache-to syntax and an unreachable cache ref fail clearly; a missing --cache-from ref is only a warning', async (t) => {
+test('errors: bad --cache-to syntax and an unreachable cache ref fail clearly (unless ignore-error=true); a missing --cache-from ref is only a warning', async (t) => {
   const root = await fresh();
   const dockerfile = 'FROM busybox\n';
   const bad = await kiln(root, ['build', '--cache-to', 'type=registry,mode=max', '-'], dockerfile);
@@ -159,6 +159,9 @@ test('errors: bad --cache-to syntax and an unreachable cache ref fail clearly; a
   t.is(unreachable.code, 1);
   t.regex(unreachable.stderr, new RegExp(`cannot export the build cache to 127\\.0\\.0\\.1:${closed}/x/cache:1: .*unreachable`));
   t.notRegex(unreachable.stderr, /\n\s+at /);
+  const ignored = await kiln(root, ['build', '--cache-to', `type=registry,ref=127.0.0.1:${closed}/x/cache:1,ignore-error=true`, '-'], dockerfile);
+  t.is(ignored.code, 0, ignored.stderr);
+  t.regex(ignored.stderr, /WARNING: cannot export the build cache to 127\.0\.0\.1:\d+\/x\/cache:1/);
 
   const missing = await kiln(root, ['build', '--cache-from', ref('does-not-exist'), '-'], dockerfile);
   t.is(missing.code, 0, missing.stderr);
