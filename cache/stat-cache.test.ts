@@ -2,7 +2,7 @@ import test from 'ava';
 import { mkdtemp, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hashFiles, openStore, StatCache, entryMatches, type FileStat, type HashTarget, type StatEntry } from './index.js';
+import { dirMatches, hashFiles, openStore, StatCache, entryMatches, type DirEntry, type DirStat, type FileStat, type HashTarget, type StatEntry } from './index.js';
 import { sha256Digest } from '../oci/index.js';
 
 async function target(dir: string, rel: string): Promise<HashTarget> {
@@ -13,8 +13,8 @@ async function target(dir: string, rel: string): Promise<HashTarget> {
 /** One lookup as a build does it: load the root's entries, hash what they cannot vouch for, save. */
 async function digestOf(cache: StatCache, dir: string, rel: string): Promise<string> {
   const known = cache.load(dir);
-  if ((await hashFiles(known, [await target(dir, rel)])) > 0) cache.save(dir, known);
-  return known.get(rel)!.digest;
+  if ((await hashFiles(known.files, [await target(dir, rel)])) > 0) cache.save(dir, known);
+  return known.files.get(rel)!.digest;
 }
 
 async function withFixture(fn: (dir: string, cache: StatCache, reopen: () => Promise<StatCache>) => Promise<void>): Promise<void> {
@@ -48,7 +48,7 @@ test('entries persist in the store index and vouch for unchanged files', async (
     t.is(await digestOf(cache, dir, 'a'), sha256Digest('hello'));
     const again = await reopen();
     const known = again.load(dir);
-    t.true(entryMatches(known.get('a')!, await target(dir, 'a')));
+    t.true(entryMatches(known.files.get('a')!, await target(dir, 'a')));
   });
 });
 
@@ -92,13 +92,29 @@ test('a saved snapshot loads back field for field, and save replaces the whole r
   await withFixture(async (dir, cache, reopen) => {
     const big: StatEntry = { size: 5n << 40n, mtimeNs: 1_700_000_000_123_456_789n, ctimeNs: 1_700_000_001_987_654_321n, ino: (1n << 62n) + 7n, dev: 2049n, mode: 0o4755, uid: 4_294_967_294, gid: 65534, digest: 'sha256:aa', entryDigest: 'sha256:bb', recordedNs: 1_700_000_009_000_000_001n };
     const small: StatEntry = { ...big, size: 0n, ino: 1n, mode: 0, uid: 0, gid: 0, digest: 'sha256:cc', entryDigest: 'sha256:dd' };
-    cache.save(dir, new Map([['a/ü b\n"c', big], ['d', small]]));
+    const listing: DirEntry = { mtimeNs: 1n, ctimeNs: 2n, ino: 3n << 40n, dev: 4n, recordedNs: 5n, names: ['x', 'ü "y"\n'] };
+    cache.save(dir, { files: new Map([['a/ü b\n"c', big], ['d', small]]), dirs: new Map([['', listing], ['e', { ...listing, names: [] }]]) });
     const loaded = (await reopen()).load(dir);
-    t.deepEqual([...loaded], [['a/ü b\n"c', big], ['d', small]]);
-    cache.save(dir, new Map([['d', small]]));
-    t.deepEqual([...(await reopen()).load(dir).keys()], ['d']);
-    t.is((await reopen()).load(join(dir, 'other')).size, 0);
+    t.deepEqual([...loaded.files], [['a/ü b\n"c', big], ['d', small]]);
+    t.deepEqual([...loaded.dirs], [['', listing], ['e', { ...listing, names: [] }]]);
+    cache.save(dir, { files: new Map([['d', small]]), dirs: new Map() });
+    const replaced = (await reopen()).load(dir);
+    t.deepEqual([...replaced.files.keys()], ['d']);
+    t.is(replaced.dirs.size, 0);
+    t.is((await reopen()).load(join(dir, 'other')).files.size, 0);
   });
+});
+
+test('a directory listing is trusted only while mtime, ctime, inode and device match and are older than the record', (t) => {
+  const now = 1_700_000_000_000_000_000n;
+  const old = now - 3600_000_000_000n;
+  const st: DirStat = { mtimeNs: old, ctimeNs: old, ino: 7n, dev: 1n };
+  const rec: DirEntry = { ...st, names: ['a'], recordedNs: now };
+  t.true(dirMatches(rec, st));
+  t.false(dirMatches(rec, { ...st, mtimeNs: old + 1n }), 'an entry added or removed');
+  t.false(dirMatches(rec, { ...st, ctimeNs: old + 1n }), 'mtime set back after a change');
+  t.false(dirMatches(rec, { ...st, ino: 8n }), 'another directory at the path');
+  t.false(dirMatches({ ...rec, mtimeNs: now, ctimeNs: now }, { ...st, mtimeNs: now, ctimeNs: now }), 'racy: changed within the timestamp of the record');
 });
 
 test('a file written right after hashing is caught on the next lookup', async (t) => {

@@ -26,20 +26,44 @@ export interface StatEntry {
 export type FileStat = Pick<StatEntry, 'size' | 'mtimeNs' | 'ctimeNs' | 'ino' | 'dev' | 'mode' | 'uid' | 'gid'>;
 
 /**
+ * A directory's names as read at `recordedNs`. Adding, removing or renaming an entry moves the
+ * directory's mtime and ctime, so while they match (and are not racy) the names are still right
+ * and the directory need not be read again.
+ */
+export interface DirEntry {
+  mtimeNs: bigint;
+  ctimeNs: bigint;
+  ino: bigint;
+  dev: bigint;
+  names: string[];
+  recordedNs: bigint;
+}
+
+export type DirStat = Pick<DirEntry, 'mtimeNs' | 'ctimeNs' | 'ino' | 'dev'>;
+
+/** What the stat cache holds for one context root (paths relative to it). */
+export interface ContextStats {
+  files: Map<string, StatEntry>;
+  dirs: Map<string, DirEntry>;
+}
+
+/**
  * File timestamps come from the kernel's coarse clock, which may lag the wall clock by a tick
  * (a few ms). A file written just after we recorded it could therefore carry an mtime that looks
  * older than the record; treating anything within this margin as racy closes that gap.
  */
 const CLOCK_GRANULARITY_NS = 50_000_000n;
 
-/** BigInt64 slots per entry in a snapshot's `stats` blob. */
+/** BigInt64 slots per file and per directory in a snapshot's `stats` blob (files first). */
 const SLOTS = 9;
+const DIR_SLOTS = 5;
 
 // One row per context root: reading 10,000 files' records as one blob costs a fraction of reading
-// them as 10,000 rows, and a no-op rebuild reads them all. The old per-file table is dropped.
+// them as 10,000 rows, and a no-op rebuild reads them all. Older layouts are dropped.
 const SCHEMA = `
 DROP TABLE IF EXISTS stat_cache;
-CREATE TABLE IF NOT EXISTS context_stats (
+DROP TABLE IF EXISTS context_stats;
+CREATE TABLE IF NOT EXISTS context_stats_v2 (
   root TEXT PRIMARY KEY,
   names TEXT NOT NULL,
   stats BLOB NOT NULL
@@ -67,9 +91,17 @@ export function entryMatches(entry: StatEntry, st: FileStat): boolean {
     entry.mode === st.mode &&
     entry.uid === st.uid &&
     entry.gid === st.gid &&
-    entry.mtimeNs + CLOCK_GRANULARITY_NS < entry.recordedNs &&
-    entry.ctimeNs + CLOCK_GRANULARITY_NS < entry.recordedNs
+    notRacy(entry)
   );
+}
+
+function notRacy(entry: { mtimeNs: bigint; ctimeNs: bigint; recordedNs: bigint }): boolean {
+  return entry.mtimeNs + CLOCK_GRANULARITY_NS < entry.recordedNs && entry.ctimeNs + CLOCK_GRANULARITY_NS < entry.recordedNs;
+}
+
+/** True when the directory described by `st` still holds exactly `entry.names` (same rule as files). */
+export function dirMatches(entry: DirEntry, st: DirStat): boolean {
+  return entry.mtimeNs === st.mtimeNs && entry.ctimeNs === st.ctimeNs && entry.ino === st.ino && entry.dev === st.dev && notRacy(entry);
 }
 
 /**
@@ -88,19 +120,23 @@ export class StatCache {
     return new StatCache(db);
   }
 
-  /** Every entry recorded under a context root. */
-  load(root: string): Map<string, StatEntry> {
-    const out = new Map<string, StatEntry>();
-    const row = this.db.prepare('SELECT names, stats FROM context_stats WHERE root = ?').raw(true).get(root) as [string, Buffer] | undefined;
+  /** Everything recorded under a context root. */
+  load(root: string): ContextStats {
+    const out: ContextStats = { files: new Map(), dirs: new Map() };
+    const row = this.db.prepare('SELECT names, stats FROM context_stats_v2 WHERE root = ?').raw(true).get(root) as [string, Buffer] | undefined;
     if (!row) return out;
-    const names = JSON.parse(row[0]) as string[];
-    const n = names.length / 3;
+    // files: [path, digest, entryDigest, ...]; dirs: [path, names, ...]
+    const { files, dirs } = JSON.parse(row[0]) as { files: string[]; dirs: (string | string[])[] };
+    const nFiles = files.length / 3;
+    const nDirs = dirs.length / 2;
     const blob = row[1];
-    if (blob.byteLength !== n * SLOTS * 8) return out;
+    const slots = nFiles * SLOTS + nDirs * DIR_SLOTS;
+    if (blob.byteLength !== slots * 8) return out;
     // A typed array view needs 8-byte alignment; the driver's buffer may not have it.
-    const nums = blob.byteOffset % 8 === 0 ? new BigInt64Array(blob.buffer, blob.byteOffset, n * SLOTS) : new BigInt64Array(Uint8Array.from(blob).buffer);
-    for (let i = 0, j = 0; i < n; i++, j += SLOTS) {
-      out.set(names[3 * i]!, {
+    const nums = blob.byteOffset % 8 === 0 ? new BigInt64Array(blob.buffer, blob.byteOffset, slots) : new BigInt64Array(Uint8Array.from(blob).buffer);
+    let j = 0;
+    for (let i = 0; i < nFiles; i++, j += SLOTS) {
+      out.files.set(files[3 * i]!, {
         size: nums[j]!,
         mtimeNs: nums[j + 1]!,
         ctimeNs: nums[j + 2]!,
@@ -110,29 +146,38 @@ export class StatCache {
         mode: Number(nums[j + 6]!),
         uid: Number(nums[j + 7]!),
         gid: Number(nums[j + 8]!),
-        digest: names[3 * i + 1]!,
-        entryDigest: names[3 * i + 2]!,
+        digest: files[3 * i + 1]!,
+        entryDigest: files[3 * i + 2]!,
       });
+    }
+    for (let i = 0; i < nDirs; i++, j += DIR_SLOTS) {
+      out.dirs.set(dirs[2 * i] as string, { mtimeNs: nums[j]!, ctimeNs: nums[j + 1]!, ino: nums[j + 2]!, dev: nums[j + 3]!, recordedNs: nums[j + 4]!, names: dirs[2 * i + 1] as string[] });
     }
     return out;
   }
 
-  /** Replaces what is recorded under a context root with `entries`, atomically. */
-  save(root: string, entries: ReadonlyMap<string, StatEntry>): void {
-    const names: string[] = [];
-    const nums = new BigInt64Array(entries.size * SLOTS);
+  /** Replaces what is recorded under a context root with `stats`, atomically. */
+  save(root: string, stats: ContextStats): void {
+    const files: string[] = [];
+    const dirs: (string | string[])[] = [];
+    const nums = new BigInt64Array(stats.files.size * SLOTS + stats.dirs.size * DIR_SLOTS);
     let j = 0;
-    for (const [path, e] of entries) {
-      names.push(path, e.digest, e.entryDigest);
+    for (const [path, e] of stats.files) {
+      files.push(path, e.digest, e.entryDigest);
       nums.set([e.size, e.mtimeNs, e.ctimeNs, e.ino, e.dev, e.recordedNs, BigInt(e.mode), BigInt(e.uid), BigInt(e.gid)], j);
       j += SLOTS;
     }
-    this.db.prepare('INSERT OR REPLACE INTO context_stats (root, names, stats) VALUES (?, ?, ?)').run(root, JSON.stringify(names), Buffer.from(nums.buffer));
+    for (const [path, d] of stats.dirs) {
+      dirs.push(path, d.names);
+      nums.set([d.mtimeNs, d.ctimeNs, d.ino, d.dev, d.recordedNs], j);
+      j += DIR_SLOTS;
+    }
+    this.db.prepare('INSERT OR REPLACE INTO context_stats_v2 (root, names, stats) VALUES (?, ?, ?)').run(root, JSON.stringify({ files, dirs }), Buffer.from(nums.buffer));
   }
 
   /** Drops everything recorded (prune --all). */
   clear(): void {
-    this.db.exec('DELETE FROM context_stats');
+    this.db.exec('DELETE FROM context_stats_v2');
   }
 
   close(): void {

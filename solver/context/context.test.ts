@@ -139,6 +139,34 @@ test('diffFiles names changed, added and removed paths', (t) => {
   t.deepEqual(diffFiles(before, after), { changed: ['b'], added: ['d'], removed: ['c'] });
 });
 
+test('files added, removed or renamed in a directory whose listing is cached are seen, also within the same second', async (t) => {
+  await withContext({ 'd/a': '1', 'd/sub/b': '2' }, async (ctx, dir, store) => {
+    const old = new Date(Date.now() - 3600_000);
+    const age = async () => {
+      for (const p of ['d', 'd/sub']) await utimes(join(dir, p), old, old);
+    };
+    await age();
+    // Past the racy window of the directories' ctimes, so their listings are recorded as trusted.
+    await new Promise((r) => setTimeout(r, 100));
+    const c = await ctx();
+    const first = await c.checksum(['d']);
+    const cache = StatCache.open(store);
+    t.deepEqual([...cache.load(c.root).dirs.keys()].sort(), ['d', 'd/sub'], 'listings are recorded');
+    cache.close();
+    t.deepEqual(keys((await c.checksum(['d'])).files), keys(first.files), 'a second checksum from the cached listing selects the same');
+    await writeFile(join(dir, 'd/sub/new'), '3');
+    await age(); // mtime set back: only ctime can tell
+    t.deepEqual(keys((await (await ctx()).checksum(['d'])).files), ['d', 'd/a', 'd/sub', 'd/sub/b', 'd/sub/new']);
+    await rm(join(dir, 'd/a'));
+    t.deepEqual(keys((await (await ctx()).checksum(['d'])).files), ['d', 'd/sub', 'd/sub/b', 'd/sub/new']);
+    const { rename } = await import('node:fs/promises');
+    await rename(join(dir, 'd/sub/b'), join(dir, 'd/sub/c'));
+    const renamed = await (await ctx()).checksum(['d']);
+    t.deepEqual(keys(renamed.files), ['d', 'd/sub', 'd/sub/c', 'd/sub/new']);
+    t.not(renamed.digest, first.digest);
+  });
+});
+
 test('stat cache entries of deleted files are dropped when their directory is hashed again', async (t) => {
   await withContext({ 'd/a': '1', 'd/b': '2' }, async (ctx, dir, store) => {
     await (await ctx()).checksum(['d']);
@@ -147,7 +175,7 @@ test('stat cache entries of deleted files are dropped when their directory is ha
     const cache = StatCache.open(store);
     try {
       const root = (await ctx()).root;
-      t.deepEqual([...cache.load(root).keys()].sort(), ['d/a']);
+      t.deepEqual([...cache.load(root).files.keys()].sort(), ['d/a']);
     } finally {
       cache.close();
     }

@@ -1,9 +1,9 @@
 import { realpath, stat } from 'node:fs/promises';
-import { combineDigests, entryDigest, hashFiles, StatCache, type StatEntry, type Store } from '../../cache/index.js';
+import { combineDigests, dirMatches, entryDigest, hashFiles, nowNs, StatCache, type ContextStats, type Store } from '../../cache/index.js';
 import { KilnError } from '../../common/errors.js';
 import { compileMatcher, loadIgnorePatterns, type PathMatcher } from './ignore.js';
 import { selectSources, type SourceMatch } from './select.js';
-import { TreeView, type TreeEntry } from './tree.js';
+import { TreeView, type DirListings, type TreeEntry } from './tree.js';
 
 export interface OpenContextOptions {
   /** The Dockerfile's path (relative to the context dir or absolute); its `.dockerignore` wins. */
@@ -49,12 +49,56 @@ export async function openContext(dir: string, options: OpenContextOptions): Pro
     });
   }
   const ignore = await loadIgnorePatterns(root, options.dockerfilePath);
-  const view = new TreeView(root, ignore.patterns.length > 0 ? compileMatcher(ignore.patterns) : undefined);
-  return new ContextImpl(root, ignore.file, view, StatCache.open(options.store));
+  const stats = new RootStats(StatCache.open(options.store), root);
+  const view = new TreeView(root, ignore.patterns.length > 0 ? compileMatcher(ignore.patterns) : undefined, stats);
+  return new ContextImpl(root, ignore.file, view, stats);
+}
+
+/**
+ * The stat cache's entries for one context root, loaded on first use and saved when changed. It
+ * also lists directories for walks of the context: a directory whose mtime and ctime are those
+ * recorded holds the names recorded, so a no-op rebuild reads no directory, only lstats.
+ */
+class RootStats implements DirListings {
+  private loaded: ContextStats | undefined;
+  private dirty = false;
+
+  constructor(
+    private readonly cache: StatCache,
+    private readonly root: string,
+  ) {}
+
+  get stats(): ContextStats {
+    return (this.loaded ??= this.cache.load(this.root));
+  }
+
+  changed(): void {
+    this.dirty = true;
+  }
+
+  names(dir: TreeEntry, read: () => string[]): string[] {
+    const known = this.stats.dirs.get(dir.rel);
+    if (known && dirMatches(known, dir)) return known.names;
+    const recordedNs = nowNs();
+    const names = read();
+    this.stats.dirs.set(dir.rel, { mtimeNs: dir.mtimeNs, ctimeNs: dir.ctimeNs, ino: dir.ino, dev: dir.dev, names, recordedNs });
+    this.dirty = true;
+    return names;
+  }
+
+  save(): void {
+    if (!this.dirty) return;
+    this.cache.save(this.root, this.stats);
+    this.dirty = false;
+  }
+
+  close(): void {
+    this.save();
+    this.cache.close();
+  }
 }
 
 class ContextImpl implements BuildContext {
-  private known: Map<string, StatEntry> | undefined;
   /** Digests of directories, symlinks and specials: few distinct ones, so computed once each. */
   private readonly metaDigests = new Map<string, string>();
 
@@ -62,16 +106,16 @@ class ContextImpl implements BuildContext {
     readonly root: string,
     readonly ignoreFile: string | undefined,
     readonly view: TreeView,
-    private readonly cache: StatCache,
+    private readonly stats: RootStats,
   ) {}
 
   async checksum(sources: string[], options: ChecksumOptions = {}): Promise<ContextChecksum> {
     const matches = selectSources(this.view, sources);
     const entries = collectEntries(this.view, matches, options.exclude ?? []);
-    const known = (this.known ??= this.cache.load(this.root));
+    const known = this.stats.stats;
     const regular: TreeEntry[] = [];
     for (const e of entries.values()) if (e.type === 'file') regular.push(e);
-    const read = await hashFiles(known, regular).catch((e: unknown) => {
+    const read = await hashFiles(known.files, regular).catch((e: unknown) => {
       const code = (e as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT' && code !== 'EACCES' && code !== 'EISDIR') throw e;
       const path = (e as NodeJS.ErrnoException).path ?? '';
@@ -80,10 +124,10 @@ class ContextImpl implements BuildContext {
         hint: code === 'ENOENT' ? 'the context changed while kiln was reading it; run the build again' : 'make the file readable, or exclude it in .dockerignore',
       });
     });
-    const forgotten = forgetVanished(known, matches, entries);
-    if (read > 0 || forgotten > 0) this.cache.save(this.root, known);
+    if (read > 0 || forgetVanished(known, matches, entries)) this.stats.changed();
+    this.stats.save();
     const files = new Map<string, string>();
-    for (const e of entries.values()) files.set(e.rel === '' ? '.' : e.rel, e.type === 'file' ? known.get(e.rel)!.entryDigest : this.metaDigest(e));
+    for (const e of entries.values()) files.set(e.rel === '' ? '.' : e.rel, e.type === 'file' ? known.files.get(e.rel)!.entryDigest : this.metaDigest(e));
     return { digest: combineDigests(files), files };
   }
 
@@ -99,22 +143,24 @@ class ContextImpl implements BuildContext {
   }
 
   close(): void {
-    this.cache.close();
+    this.stats.close();
   }
 }
 
 /**
- * Drops stat cache entries of files that are gone from directories this selection walked whole;
- * returns how many.
+ * Drops stat cache entries of files and directories that are gone from directories this
+ * selection walked whole; true if there were any.
  */
-function forgetVanished(known: Map<string, StatEntry>, matches: SourceMatch[], entries: Map<string, TreeEntry>): number {
+function forgetVanished(known: ContextStats, matches: SourceMatch[], entries: Map<string, TreeEntry>): boolean {
   const prefixes = matches.filter((m) => m.entry.type === 'dir').map((m) => (m.entry.rel === '' ? '' : `${m.entry.rel}/`));
-  if (prefixes.length === 0) return 0;
-  let gone = 0;
-  for (const rel of known.keys()) {
-    if (!entries.has(rel) && prefixes.some((p) => rel.startsWith(p))) {
-      known.delete(rel);
-      gone++;
+  if (prefixes.length === 0) return false;
+  let gone = false;
+  for (const map of [known.files, known.dirs]) {
+    for (const rel of map.keys()) {
+      if (!entries.has(rel) && prefixes.some((p) => rel.startsWith(p))) {
+        map.delete(rel);
+        gone = true;
+      }
     }
   }
   return gone;

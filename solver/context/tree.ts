@@ -18,6 +18,14 @@ export interface TreeEntry extends FileStat {
   nlink: number;
 }
 
+/**
+ * Where walks get a directory's names: `read()` is readdir; a cache may answer instead while the
+ * directory (its `TreeEntry`) shows it unchanged.
+ */
+export interface DirListings {
+  names(dir: TreeEntry, read: () => string[]): string[];
+}
+
 const MAX_LINKS = 40;
 const BIGINT = { bigint: true } as const;
 
@@ -38,6 +46,7 @@ export class TreeView {
   constructor(
     readonly root: string,
     private readonly hidden?: PathMatcher,
+    private readonly listings?: DirListings,
   ) {}
 
   isHidden(rel: string, type: EntryType): boolean {
@@ -126,12 +135,14 @@ export class TreeView {
    * whole unless the patterns have exceptions.
    */
   walk(rel: string, visit: (e: TreeEntry, relToBase: string) => void, exclude?: PathMatcher): void {
-    const recurse = (dirRel: string, sub: string) => {
-      const dirPath = dirRel === '' ? this.root : join(this.root, dirRel);
+    const recurse = (dir: TreeEntry, sub: string) => {
+      const dirRel = dir.rel;
+      const dirPath = dir.path;
       // Names are single path segments, so plain concatenation is the join (path.join normalises, at a cost per entry).
       const prefix = dirPath.endsWith('/') ? dirPath : `${dirPath}/`;
       // Every child is lstat'ed anyway (its times and owner are needed), so readdir's file types would add nothing.
-      for (const name of readdirSync(dirPath)) {
+      const read = () => readdirSync(dirPath);
+      for (const name of this.listings && dir.type === 'dir' ? this.listings.names(dir, read) : read()) {
         const childRel = dirRel === '' ? name : `${dirRel}/${name}`;
         const childSub = sub === '' ? name : `${sub}/${name}`;
         const path = prefix + name;
@@ -140,11 +151,14 @@ export class TreeView {
         if (this.isHidden(childRel, type)) continue;
         const excluded = exclude?.matches(childSub) ?? false;
         if (excluded && !(type === 'dir' && exclude!.mayReincludeUnder(childSub))) continue;
-        if (!excluded) visit(entryOf(childRel, path, st, type), childSub);
-        if (type === 'dir') recurse(childRel, childSub);
+        const entry = entryOf(childRel, path, st, type);
+        if (!excluded) visit(entry, childSub);
+        if (type === 'dir') recurse(entry, childSub);
       }
     };
-    recurse(rel, '');
+    const start = rel === '' ? this.root : join(this.root, rel);
+    const st = lstatSync(start, BIGINT);
+    recurse(entryOf(rel, start, st, typeOf(st)), '');
   }
 }
 
