@@ -3,6 +3,9 @@ import { DockerfileErrorCode } from './errors.js';
 
 type FlagKind = 'bool' | 'string' | 'strings';
 
+/** Flag name -> kind, for one instruction. */
+export type FlagSpec = Readonly<Record<string, FlagKind>>;
+
 /** A flag problem and the flag it is about (undefined: about the instruction). */
 export class FlagProblem extends Error {
   readonly code = DockerfileErrorCode.Flag;
@@ -62,7 +65,7 @@ const noValues: FlagValue[] = [];
  * BuildKit's BFlags: `--name`, `--name=value`; bool flags take no value or true/false, string
  * flags need `=`, repeatable ones collect values. `--` ends the flags.
  */
-export function parseFlags(flags: FlagNode[], spec: Record<string, FlagKind>): ParsedFlags {
+export function parseFlags(flags: FlagNode[], spec: FlagSpec): ParsedFlags {
   if (flags.length === 0) return new FlagValues(flags, noValues);
   const values: FlagValue[] = [];
   for (const flag of flags) {

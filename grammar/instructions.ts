@@ -15,7 +15,7 @@ import type {
   SecurityMode,
 } from './ast.js';
 import { DockerfileErrorCode, FlagError, MountSpecError, DockerfileParseError, UnknownInstructionError } from './errors.js';
-import { FlagProblem, parseFlags, type ParsedFlags } from './flags.js';
+import { FlagProblem, parseFlags, type FlagSpec, type ParsedFlags } from './flags.js';
 import { chompHeredocContent, parseHeredocMarker } from './heredoc.js';
 import { instructionNames } from './line-parsers.js';
 import { MountProblem, parseMount } from './mounts.js';
@@ -122,7 +122,7 @@ function healthcheck(node: Node, args: string[]): HealthcheckConfig {
     if (rest.length !== 0) throw new ArgProblem('HEALTHCHECK NONE takes no arguments');
     return { type: 'none' };
   }
-  const flags = parseFlags(node.flags, { interval: 'string', timeout: 'string', 'start-period': 'string', 'start-interval': 'string', retries: 'string' });
+  const flags = parseFlags(node.flags, flagSpecs.healthcheck);
   if (type !== 'CMD') throw new ArgProblem(`Unknown type "${type}" in HEALTHCHECK (try CMD)`, node.args[0]?.position);
   const command = commandLine(node, rest);
   if (rest.length === 0) throw new ArgProblem('Missing command after HEALTHCHECK CMD');
@@ -167,11 +167,19 @@ function oneOf<T extends string>(flags: ParsedFlags, name: string, allowed: read
   return v as T;
 }
 
-const noFlagsAllowed = {};
+/** The flags each instruction accepts (BuildKit's BFlags definitions), built once. */
+const flagSpecs = {
+  none: {},
+  from: { platform: 'string' },
+  run: { mount: 'strings', network: 'string', security: 'string' },
+  copy: { chown: 'string', from: 'string', chmod: 'string', link: 'bool', parents: 'bool', exclude: 'strings' },
+  add: { chown: 'string', chmod: 'string', link: 'bool', parents: 'bool', exclude: 'strings', 'keep-git-dir': 'bool', checksum: 'string', unpack: 'bool' },
+  healthcheck: { interval: 'string', timeout: 'string', 'start-period': 'string', 'start-interval': 'string', retries: 'string' },
+} as const satisfies Record<string, FlagSpec>;
 
 /** Instructions without flags still reject any flag given, as BuildKit does. */
 function noFlags(node: Node): void {
-  if (node.flags.length > 0) parseFlags(node.flags, noFlagsAllowed);
+  if (node.flags.length > 0) parseFlags(node.flags, flagSpecs.none);
 }
 
 function typed(node: Node, ctx: InstructionContext): Instruction {
@@ -188,12 +196,12 @@ function typed(node: Node, ctx: InstructionContext): Instruction {
       } else if (args.length !== 1) {
         throw new ArgProblem('FROM requires either one or three arguments');
       }
-      const flags = parseFlags(node.flags, { platform: 'string' });
+      const flags = parseFlags(node.flags, flagSpecs.from);
       const platform = flags.string('platform');
       return { kind: 'from', ...base, image: args[0]!, ...(platform === undefined ? {} : { platform }), ...(stageName === undefined ? {} : { stageName }) };
     }
     case 'run': {
-      const flags = parseFlags(node.flags, { mount: 'strings', network: 'string', security: 'string' });
+      const flags = parseFlags(node.flags, flagSpecs.run);
       const mounts = runMounts(flags, ctx);
       const network = oneOf<NetworkMode>(flags, 'network', ['default', 'none', 'host']);
       const security = oneOf<SecurityMode>(flags, 'security', ['sandbox', 'insecure']);
@@ -215,7 +223,7 @@ function typed(node: Node, ctx: InstructionContext): Instruction {
       return { kind: 'entrypoint', ...base, command: commandLine(node, args) };
     case 'copy': {
       requireDestination(args, 'COPY');
-      const flags = parseFlags(node.flags, { chown: 'string', from: 'string', chmod: 'string', link: 'bool', parents: 'bool', exclude: 'strings' });
+      const flags = parseFlags(node.flags, flagSpecs.copy);
       const from = flags.string('from');
       const copy: CopyInstruction = { kind: 'copy', ...base, ...parseCopyLike(node, args, 'COPY', flags) };
       if (from !== undefined) copy.from = from;
@@ -223,9 +231,7 @@ function typed(node: Node, ctx: InstructionContext): Instruction {
     }
     case 'add': {
       requireDestination(args, 'ADD');
-      const flags = parseFlags(node.flags, {
-        chown: 'string', chmod: 'string', link: 'bool', parents: 'bool', exclude: 'strings', 'keep-git-dir': 'bool', checksum: 'string', unpack: 'bool',
-      });
+      const flags = parseFlags(node.flags, flagSpecs.add);
       const add: AddInstruction = { kind: 'add', ...base, ...parseCopyLike(node, args, 'ADD', flags) };
       const checksum = flags.string('checksum');
       const keepGitDir = flags.bool('keep-git-dir');
