@@ -300,9 +300,11 @@ test('SIGTERM during a build cancels it, removes the socket and mounts and leave
     t.is((await dockerOk(d.socket, ['-H', `tcp://127.0.0.1:${port}`, 'version', '--format', '{{.Server.Platform.Name}}'])).trim(), 'kiln');
     await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox\nRUN echo step-running && sleep 600\n');
     const building = docker(d.socket, ['build', '-t', 'never:1', '.'], { cwd: ctx, env: { DOCKER_BUILDKIT: '0' } });
-    for (let i = 0; i < 600 && !d.log().includes('build started'); i++) await sleep(100);
     const runc = async () => (await run('runc', ['--root', join(d.root, 'runc'), 'list', '-q']).catch(() => ({ stdout: '' }))).stdout.trim();
-    for (let i = 0; i < 600 && (await runc()) === ''; i++) await sleep(100);
+    const deadline = Date.now() + 120_000;
+    while (Date.now() < deadline && !d.log().includes('build started')) await sleep(200);
+    while (Date.now() < deadline && (await runc()) === '') await sleep(200);
+    t.not(await runc(), '', `the RUN step never started:\n${d.log()}`);
     const start = Date.now();
     t.is(await d.stop(), 0);
     t.true(Date.now() - start < 60_000);

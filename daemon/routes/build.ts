@@ -1,12 +1,13 @@
 /** `POST /build` (the classic builder protocol: a tar context in the body) and `POST /build/prune`. */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join, normalize } from 'node:path';
-import { parseSize, prune } from '../../cache/index.js';
+import { gcBudgetFromEnv, gcToBudget, parseSize, prune } from '../../cache/index.js';
 import { KilnError } from '../../common/errors.js';
 import { applyLayer } from '../../oci/index.js';
 import { build, createRenderer, newBuildId, subscribe } from '../../solver/index.js';
 import { badRequest, byteLimit, queryBool, queryJson, sendJson } from '../http.js';
 import { JsonStream } from '../json-stream.js';
+import type { DaemonContext } from '../context.js';
 import type { Handler } from '../router.js';
 
 /** Largest build context accepted (it is extracted to disk as it arrives, never held in memory). */
@@ -48,6 +49,7 @@ export const buildImage: Handler = async (ctx, { req, res, query }) => {
       if (!res.writableEnded) clientGone.abort(new KilnError('E_BUILD_CANCELLED', 'the client went away'));
     });
     ctx.log.log('info', 'build started', { build: buildId, tags: tags.join(',') });
+    let built = false;
     try {
       const result = await ctx.work.run(
         (signal) =>
@@ -71,6 +73,7 @@ export const buildImage: Handler = async (ctx, { req, res, query }) => {
         clientGone.signal,
       );
       renderer.finish();
+      built = true;
       out.aux({ ID: result.configDigest });
       // Docker's quiet build prints its stream, which is then only the id.
       if (quiet) out.stream(`${result.configDigest}\n`);
@@ -87,10 +90,21 @@ export const buildImage: Handler = async (ctx, { req, res, query }) => {
       off();
     }
     out.end();
+    if (built) await gcToBudgetLogged(ctx);
   } finally {
     await rm(contextDir, { recursive: true, force: true });
   }
 };
+
+/** As after a CLI build: the store is kept within KILN_GC_BUDGET; the client has its answer already. */
+async function gcToBudgetLogged(ctx: DaemonContext): Promise<void> {
+  try {
+    const gc = await ctx.store.withLock('prune', () => gcToBudget(ctx.store, gcBudgetFromEnv()));
+    if (gc) ctx.log.log('info', 'gc to budget', { freed: gc.freedBytes, records: gc.removedRecords });
+  } catch (err) {
+    ctx.log.log('warn', 'gc after build failed', { error: (err as Error).message });
+  }
+}
 
 const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
