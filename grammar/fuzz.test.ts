@@ -88,26 +88,25 @@ test('the conformance corpus is there to mutate', (t) => {
   t.true(corpus.length > 10, `no conformance Dockerfiles under ${data}`);
 });
 
-test('4,000 generated Dockerfiles: parsed or rejected with a positioned DockerfileError', (t) => {
+/** Every input must parse or be rejected well; a failure shows the input and fast-check's seed. */
+function assertAllParseOrReject(inputs: fc.Arbitrary<string>, numRuns: number): void {
   fc.assert(
-    fc.property(generated, (text) => {
+    fc.property(inputs, (text) => {
       const p = problem(text);
       if (p !== undefined) throw new Error(`${p}\n--- input ---\n${JSON.stringify(text)}`);
     }),
-    params(4000),
+    params(numRuns),
   );
+}
+
+test('4,000 generated Dockerfiles: parsed or rejected with a positioned DockerfileError', (t) => {
+  assertAllParseOrReject(generated, 4000);
   t.pass();
 });
 
 test('3,000 mutated conformance Dockerfiles: parsed or rejected with a positioned DockerfileError', (t) => {
   const mutated = fc.tuple(fc.integer({ min: 0, max: Math.max(0, corpus.length - 1) }), fc.array(edit, { minLength: 1, maxLength: 6 })).map(([i, edits]) => mutate(corpus[i] ?? '', edits));
-  fc.assert(
-    fc.property(mutated, (text) => {
-      const p = problem(text);
-      if (p !== undefined) throw new Error(`${p}\n--- input ---\n${JSON.stringify(text)}`);
-    }),
-    params(3000),
-  );
+  assertAllParseOrReject(mutated, 3000);
   t.pass();
 });
 
