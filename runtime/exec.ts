@@ -92,7 +92,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
       terminal: options.tty ?? false,
       security: options.security ?? 'sandbox',
       capAdd: options.capAdd ?? [],
-      ...(options.security === 'insecure' ? { boundingSet: await boundingCapabilities() } : {}),
+      ...(options.security === 'insecure' || options.capAdd?.length ? { boundingSet: await boundingCapabilities() } : {}),
     }) as { mounts: OciMount[] };
     const meta: ContainerMeta = { name: options.name, image: options.image, command: options.args, created: new Date().toISOString() };
     await Promise.all([

@@ -68,6 +68,9 @@ test('sandboxed specs carry the profile for their capabilities; insecure ones ar
   t.is(insecure.linux.seccomp, undefined);
   t.deepEqual(insecure.process.capabilities.effective, ALL_CAPABILITIES);
   t.deepEqual((buildSpec({ ...input, security: 'insecure', boundingSet: ['CAP_KILL'] }) as any).process.capabilities.effective, ['CAP_KILL']);
+  const bounded = buildSpec({ ...input, capAdd: ALL_CAPABILITIES, boundingSet: ALL_CAPABILITIES.filter((c) => c !== 'CAP_SYS_RESOURCE') }) as any;
+  t.is(bounded.process.capabilities.effective.length, ALL_CAPABILITIES.length - 1);
+  t.false(bounded.process.capabilities.effective.includes('CAP_SYS_RESOURCE'));
   t.deepEqual(insecure.linux.maskedPaths, []);
   t.deepEqual(insecure.linux.readonlyPaths, []);
   t.false(insecure.mounts.find((m: { destination: string }) => m.destination === '/sys').options.includes('ro'));

@@ -29,7 +29,10 @@ export interface SpecInput {
   security?: SecurityMode;
   /** `CAP_*` names granted on top of the defaults (`kiln run --cap-add`). */
   capAdd?: readonly string[];
-  /** The capabilities kiln itself can pass on (its bounding set), which insecure mode grants; default all. */
+  /**
+   * The capabilities kiln itself can pass on (its bounding set; default all): insecure mode grants
+   * these, and others asked for (`--cap-add ALL`) are left out, as runc could not grant them.
+   */
   boundingSet?: readonly string[];
 }
 
@@ -60,7 +63,8 @@ export const READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/proc/sys'
  */
 export function buildSpec(input: SpecInput): object {
   const insecure = input.security === 'insecure';
-  const caps = insecure ? [...(input.boundingSet ?? ALL_CAPABILITIES)] : [...new Set([...DEFAULT_CAPABILITIES, ...(input.capAdd ?? [])])];
+  const wanted = insecure ? ALL_CAPABILITIES : [...new Set([...DEFAULT_CAPABILITIES, ...(input.capAdd ?? [])])];
+  const caps = input.boundingSet ? wanted.filter((c) => input.boundingSet!.includes(c)) : wanted;
   const sysOptions = insecure ? ['nosuid', 'noexec', 'nodev'] : ['nosuid', 'noexec', 'nodev', 'ro'];
   const env = input.env.some((e) => e.startsWith('PATH=')) ? [...input.env] : [`PATH=${DEFAULT_PATH}`, ...input.env];
   if (!env.some((e) => e.startsWith('HOME='))) env.push(`HOME=${input.user.home}`);
