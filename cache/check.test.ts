@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { sha256Digest } from '../oci/index.js';
+import { MediaType, sha256Digest } from '../oci/index.js';
 import { checkStore, openStore, repairStore, type StoreFinding } from './index.js';
 import { fakeImage, withStore } from './test-support.js';
 
@@ -122,5 +122,28 @@ test("a killed build's unrecorded layer dir is an orphan until the next kiln pro
     // The tree went to tmp/ for a background rm, which a live rm is excused for while it works.
     for (let i = 0; i < 100 && (await checkStore(root)).findings.length > 0; i++) await new Promise((r) => setTimeout(r, 50));
     t.deepEqual((await checkStore(root)).findings, []);
+  });
+});
+
+test("an index image is whole with only the host platform's manifest fetched", async (t) => {
+  await withStore(async (s, root) => {
+    const img = await fakeImage(s, 'amd64');
+    const manifest = { mediaType: MediaType.ociManifest, size: 1 };
+    const index = await s.writeJson({
+      schemaVersion: 2,
+      mediaType: MediaType.ociIndex,
+      manifests: [
+        { ...manifest, digest: img.manifestDigest, platform: { architecture: 'amd64', os: 'linux' } },
+        { ...manifest, digest: sha256Digest('arm64 manifest, never pulled'), platform: { architecture: 'arm64', os: 'linux' } },
+      ],
+    });
+    await s.registerImage(index.digest);
+    t.deepEqual((await checkStore(root)).findings, []);
+    // A manifest that was fetched must be whole, though.
+    await rm(s.layout.blobPath(img.layerDigest));
+    t.deepEqual(
+      (await checkStore(root)).findings.map((f) => f.kind),
+      ['broken-image'],
+    );
   });
 });

@@ -111,7 +111,7 @@ export async function checkStore(root: string): Promise<StoreCheckReport> {
 
     const children = db.prepare('SELECT child FROM refs WHERE parent = ?');
     for (const { digest } of db.prepare('SELECT manifest_digest AS digest FROM images').all() as Row[]) {
-      const missing = closure(digest, (d) => (children.all(d) as { child: string }[]).map((r) => r.child)).filter((d) => !present(d));
+      const missing = await missingBlobs(digest, (d) => (children.all(d) as { child: string }[]).map((r) => r.child), present, layout);
       if (missing.length > 0) add('broken-image', digest, `needs ${missing.length} blob(s) not in the store: ${missing.join(', ')}`, false);
     }
     for (const { name, digest } of db.prepare('SELECT name, manifest_digest AS digest FROM tags WHERE manifest_digest NOT IN (SELECT manifest_digest FROM images)').all() as { name: string; digest: string }[]) {
@@ -216,16 +216,27 @@ async function removeTree(layout: StoreLayout, path: string): Promise<void> {
   await rm(trash, { recursive: true, force: true });
 }
 
-function closure(start: string, next: (d: string) => string[]): string[] {
+/**
+ * Blobs an image needs that are not in the store. An index only needs the manifests that were
+ * fetched: a pull takes the host platform's and leaves the others' out.
+ */
+async function missingBlobs(top: string, children: (d: string) => string[], present: (d: string) => boolean, layout: StoreLayout): Promise<string[]> {
   const seen = new Set<string>();
-  const q = [start];
-  while (q.length > 0) {
-    const d = q.pop()!;
-    if (seen.has(d)) continue;
+  const missing: string[] = [];
+  const visit = async (d: string, required: boolean): Promise<void> => {
+    if (seen.has(d)) return;
     seen.add(d);
-    q.push(...next(d));
-  }
-  return [...seen];
+    if (!present(d)) {
+      if (required) missing.push(d);
+      return;
+    }
+    const kids = children(d);
+    if (kids.length === 0) return;
+    const isIndex = 'manifests' in (JSON.parse(await readFile(layout.blobPath(d), 'utf8')) as object);
+    for (const k of kids) await visit(k, !isIndex);
+  };
+  await visit(top, true);
+  return missing;
 }
 
 /** sha256 hex of a file, streamed; undefined when it vanished meanwhile (a concurrent GC). */
