@@ -93,11 +93,13 @@ export function checkTcpAllowed(spec: HostSpec, o: Pick<ListenOptions, 'tls' | '
   });
 }
 
-export async function openListener(spec: HostSpec, o: ListenOptions): Promise<Server> {
+/** Opens a listener; `setup` attaches the request handlers before it accepts connections, so none goes unanswered. */
+export async function openListener(spec: HostSpec, o: ListenOptions, setup: (server: Server) => void): Promise<Server> {
   if (spec.kind === 'unix') {
     await mkdir(dirname(spec.path), { recursive: true });
     await clearSocket(spec.path);
     const server = createHttpServer();
+    setup(server);
     // Created with no access for anyone, then opened to root and the group: no window where others can connect.
     const oldMask = process.umask(0o777);
     try {
@@ -121,6 +123,7 @@ export async function openListener(spec: HostSpec, o: ListenOptions): Promise<Se
     checkTcpAllowed(spec, o);
     server = createHttpServer();
   }
+  setup(server);
   await listen(server, spec.port, spec.host);
   return server;
 }

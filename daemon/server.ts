@@ -56,15 +56,16 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
       if (spec.kind === 'tcp' && !o.tls && o.insecureTcp) {
         log.log('warn', 'serving plain TCP without TLS: anyone who can connect controls this daemon and the host', { host: `${spec.host}:${spec.port}` });
       }
-      const server = await openListener(spec, { gid, insecureTcp: Boolean(o.insecureTcp), ...(o.tls ? { tls: o.tls } : {}) });
-      // Builds, pulls and attached containers may take hours; only slow headers are cut off.
-      server.requestTimeout = 0;
-      server.headersTimeout = 60_000;
-      server.on('request', (req: IncomingMessage, res: ServerResponse) => void handle(ctx, router, req, res));
-      server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void handleUpgrade(ctx, router, req, socket, head));
-      server.on('clientError', (_err, socket: Duplex) => {
-        if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"message":"malformed HTTP request"}');
-        else socket.destroy();
+      const server = await openListener(spec, { gid, insecureTcp: Boolean(o.insecureTcp), ...(o.tls ? { tls: o.tls } : {}) }, (server) => {
+        // Builds, pulls and attached containers may take hours; only slow headers are cut off.
+        server.requestTimeout = 0;
+        server.headersTimeout = 60_000;
+        server.on('request', (req: IncomingMessage, res: ServerResponse) => void handle(ctx, router, req, res));
+        server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => void handleUpgrade(ctx, router, req, socket, head));
+        server.on('clientError', (_err, socket: Duplex) => {
+          if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n{"message":"malformed HTTP request"}');
+          else socket.destroy();
+        });
       });
       servers.push(server);
       log.log('info', 'listening', { host: spec.kind === 'unix' ? `unix://${spec.path}` : `tcp://${spec.host}:${spec.port}`, api: API_VERSION });

@@ -79,6 +79,7 @@ function pingOk(socketPath: string): Promise<boolean> {
       resolve(res.statusCode === 200);
     });
     req.on('error', () => resolve(false));
+    req.setTimeout(5000, () => req.destroy());
     req.end();
   });
 }
