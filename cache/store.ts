@@ -348,11 +348,17 @@ export class Store {
     return total;
   }
 
-  /** A layer's uncompressed size, measured from its blob the first time it is asked for. */
+  /**
+   * A layer's uncompressed size, measured from its blob the first time it is asked for. A layer
+   * whose blob is not here (fetched lazily, never used) or does not decompress counts with its
+   * blob size: a listing must not fail on it (using the layer does, with the real error).
+   */
   private async diffSize(layer: LayerDescriptor): Promise<number> {
     const known = this.db.prepare('SELECT size FROM diff_sizes WHERE diff_id = ?').get(layer.diffID) as { size: number } | undefined;
     if (known) return known.size;
-    const size = await uncompressedSize(this.openBlob(layer.digest), layer.mediaType);
+    if (!(await this.hasBlob(layer.digest))) return layer.size;
+    const size = await uncompressedSize(this.openBlob(layer.digest), layer.mediaType).catch(() => undefined);
+    if (size === undefined) return layer.size;
     this.db.prepare('INSERT OR IGNORE INTO diff_sizes (diff_id, size) VALUES (?, ?)').run(layer.diffID, size);
     return size;
   }

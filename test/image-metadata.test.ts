@@ -80,3 +80,15 @@ test('inspect shows RepoDigests once an image is pushed, and after it is pulled 
   t.deepEqual(pulled.RepoDigests, expected);
   t.is(pulled.Size, uncompressed);
 });
+
+test('an image whose layer blob is missing or not what its media type says still lists, with the blob size for it', async (t) => {
+  const { fakeImage, withStore } = await import('../cache/test-support.js');
+  await withStore(async (store) => {
+    const img = await fakeImage(store, 'not-gzip');
+    await store.registerImage(img.manifestDigest);
+    const resolved = await store.resolveImage(img.manifestDigest);
+    t.is(await store.imageSize(resolved), resolved.layers[0]!.size);
+    await rm(store.blobPath(img.layerDigest));
+    t.is(await store.imageSize(resolved), resolved.layers[0]!.size);
+  });
+});
