@@ -44,19 +44,18 @@ export async function copyStep(input: CopyStepInput): Promise<PendingLayer> {
   const snapshot = mounted.value;
   try {
     if (source.status === 'rejected') throw source.reason;
-    await copyInto(input, snapshot.rootfs, source.value, snapshot.upperDir);
+    await copyInto(input, snapshot.rootfs, source.value);
     return await input.commits.commit(snapshot.upperDir, snapshot.unmount());
   } finally {
     input.commits.track(snapshot.release());
   }
 }
 
-async function copyInto(input: CopyStepInput, destRoot: string, sourceRoot: string, upperRoot?: string): Promise<void> {
+async function copyInto(input: CopyStepInput, destRoot: string, sourceRoot: string): Promise<void> {
   const { ins } = input;
   const base = {
     dest: ins.dest,
     destRoot,
-    ...(upperRoot !== undefined ? { upperRoot } : {}),
     workdir: input.workdir,
     ...(ins.chown !== undefined ? { chown: await resolveChown(destRoot, ins.chown) } : {}),
     ...(ins.chmod !== undefined ? { chmod: ins.chmod } : {}),

@@ -5,7 +5,6 @@ import { tmpdir } from 'node:os';
 import { getAttribute, setAttribute } from 'fs-xattr';
 import { dirname, join } from 'node:path';
 import { openStore } from '../../cache/index.js';
-import { createSnapshot } from '../../runtime/index.js';
 import { openContext, SourceNotFoundError } from '../context/index.js';
 import { copy, copyInline, FileOpError, mkdir as workdirMkdir, parseChmod, resolveChown, type CopyOptions } from './index.js';
 
@@ -237,41 +236,6 @@ test('extended attributes such as file capabilities survive the copy, even with 
     await run(d, { sources: ['bin'], dest: '/usr/bin/', chown: { uid: 5, gid: 5 } });
     t.deepEqual(await getAttribute(join(d.dst, 'usr/bin/ping'), 'security.capability'), cap);
     t.is((await getAttribute(join(d.dst, 'usr/bin/ping'), 'user.note')).toString(), 'kept');
-  });
-});
-
-test('on an overlay, a directory the copy creates is filled through the upper dir; an existing one through the mount', async (t) => {
-  await withDirs({ 'dir/a': '1', 'dir/sub/b': '2', 'dir/sub/l': '' }, async (d) => {
-    await rm(join(d.src, 'dir/sub/l'));
-    await symlink('b', join(d.src, 'dir/sub/l'));
-    await link(join(d.src, 'dir/a'), join(d.src, 'dir/a2'));
-    await chmod(join(d.src, 'dir/sub'), 0o750);
-    const lower = join(d.base, 'lower');
-    await put(lower, { 'old/keep': 'k' });
-    const snap = await createSnapshot({ stateRoot: join(d.base, 'state'), lowerDirs: [lower] });
-    try {
-      const o = { sourceRoot: d.src, destRoot: snap.rootfs, upperRoot: snap.upperDir, workdir: '/', sources: ['dir'] };
-      await copy({ ...o, dest: '/new' });
-      await copy({ ...o, dest: '/old' });
-      const upper = (p: string) => join(snap.upperDir, p);
-      t.is(await readFile(upper('new/sub/b'), 'utf8'), '2');
-      t.is(await readlink(upper('new/sub/l')), 'b');
-      t.is((await stat(upper('new/a'))).ino, (await stat(upper('new/a2'))).ino, 'hard links stay linked');
-      t.is((await stat(upper('new/sub'))).mode & 0o7777, 0o750);
-      t.is(await readFile(upper('old/a'), 'utf8'), '1');
-      await snap.unmount();
-      // Remounted, the merged view shows both copies and the lower's file.
-      const again = await createSnapshot({ stateRoot: join(d.base, 'state'), lowerDirs: [lower, snap.upperDir] });
-      try {
-        t.is(await readFile(join(again.rootfs, 'new/sub/b'), 'utf8'), '2');
-        t.is(await readFile(join(again.rootfs, 'old/a'), 'utf8'), '1');
-        t.is(await readFile(join(again.rootfs, 'old/keep'), 'utf8'), 'k');
-      } finally {
-        await again.release();
-      }
-    } finally {
-      await snap.release();
-    }
   });
 });
 

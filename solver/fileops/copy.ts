@@ -13,7 +13,7 @@ import {
   unlinkSync,
   utimesSync,
 } from 'node:fs';
-import { basename, join, posix, relative } from 'node:path';
+import { basename, join, posix } from 'node:path';
 import { compileMatcher, selectSources, TreeView, type BuildContext, type PathMatcher, type SourceMatch, type TreeEntry } from '../context/index.js';
 import { parseChmod, type ModeChange } from './chmod.js';
 import { FileOpError } from './errors.js';
@@ -31,12 +31,6 @@ export interface CopyOptions {
   dest: string;
   /** Host path of the root filesystem being written (or an empty dir for `--link`). */
   destRoot: string;
-  /**
-   * When `destRoot` is an overlay mount: its upper dir. A directory this copy creates holds only
-   * what the copy puts there, so its contents are written straight into the upper dir: creating
-   * files through overlayfs costs several times the system time of a plain directory.
-   */
-  upperRoot?: string;
   /** The stage's WORKDIR (absolute, container view). */
   workdir: string;
   /** `--chown`, already resolved to numbers (see `resolveChown`). */
@@ -74,9 +68,7 @@ export async function copy(o: CopyOptions): Promise<void> {
 
 /** Copies already-selected sources; shared by COPY, ADD and heredoc sources. */
 export async function copyMatches(view: TreeView, matches: SourceMatch[], o: Omit<CopyOptions, 'sources' | 'sourceRoot'>): Promise<void> {
-  // With one source nothing else of this copy looks at the new directory through the overlay,
-  // so its view can never go stale.
-  const job = new CopyJob(view, matches.length === 1 ? o : { ...o, upperRoot: undefined });
+  const job = new CopyJob(view, o);
   const destPath = absoluteDest(o.dest, o.workdir);
   const intoDir = destIsDirectory(o.dest) || Boolean(o.parents);
   if (intoDir) mkdirAllScoped(o.destRoot, destPath, 0o755, o.chown);
@@ -141,12 +133,11 @@ class CopyJob {
     const top = resolveScoped(this.o.destRoot, dest);
     // An existing destination directory keeps its own metadata, as in BuildKit.
     const created = this.ensureDir(top, m.entry);
-    // In a directory just created, nothing is in the way: no lookups, and no overlay.
-    const base = created && this.o.upperRoot !== undefined ? join(this.o.upperRoot, relative(this.o.destRoot, top)) : top;
+    // Inside a directory just made, nothing is in the way: no lookup before each mkdir.
     this.view.walk(
       m.entry.rel,
       (e, sub) => {
-        const target = join(base, sub);
+        const target = join(top, sub);
         if (e.type !== 'dir') this.leaves.push([e, target]);
         else if (created) this.newDir(target, e);
         else this.ensureDir(target, e);
@@ -235,9 +226,7 @@ class CopyJob {
   }
 
   private shown(path: string): string {
-    const upper = this.o.upperRoot;
-    const root = upper !== undefined && path.startsWith(`${upper}/`) ? upper : this.o.destRoot;
-    return `/${path.slice(root.length).replace(/^\/+/, '')}`;
+    return `/${path.slice(this.o.destRoot.length).replace(/^\/+/, '')}`;
   }
 
   private ioError(err: unknown, target: string): FileOpError {
