@@ -19,7 +19,7 @@ if [[ $(id -u) != 0 ]]; then
   exit 1
 fi
 
-pkgs=(runc busybox-static docker-registry skopeo umoci zstd openssl apache2-utils python3 make g++)
+pkgs=(runc busybox-static docker-registry skopeo umoci zstd openssl apache2-utils python3 make g++ gcc libc6-dev)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 # kiln serve's end-to-end tests drive the stock docker CLI; only its client is used.
