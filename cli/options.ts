@@ -5,11 +5,28 @@ import { resolveStateRoot } from '../common/state-root.js';
 export interface GlobalOptions {
   root: string;
   debug: boolean;
+  /** The daemon to be a client of (`--host` or KILN_HOST); undefined means embedded. */
+  host: string | undefined;
+  /** `--tlscacert`, `--tlscert`, `--tlskey` for a TCP host. */
+  tls: { ca?: string; cert?: string; key?: string };
+}
+
+/** The global --host, else KILN_HOST; read from the program so a command's own --host (serve's) is not taken for it. */
+export function daemonHost(cmd: Command): string | undefined {
+  let top = cmd;
+  while (top.parent) top = top.parent;
+  const h = (top.opts() as { host?: string }).host ?? process.env.KILN_HOST;
+  return h === '' ? undefined : h;
 }
 
 export function globalOptions(cmd: Command): GlobalOptions {
-  const o = cmd.optsWithGlobals() as { root?: string; debug?: boolean };
-  return { root: resolveStateRoot(o.root), debug: Boolean(o.debug) };
+  const o = cmd.optsWithGlobals() as { root?: string; debug?: boolean; tlscacert?: string; tlscert?: string; tlskey?: string };
+  return {
+    root: resolveStateRoot(o.root),
+    debug: Boolean(o.debug),
+    host: daemonHost(cmd),
+    tls: { ...(o.tlscacert ? { ca: o.tlscacert } : {}), ...(o.tlscert ? { cert: o.tlscert } : {}), ...(o.tlskey ? { key: o.tlskey } : {}) },
+  };
 }
 
 /** Collects a repeatable option (`-t a -t b`) into an array. */

@@ -87,9 +87,11 @@ export function register(program: Command): void {
     .option('--cache-to <spec>', 'export the build cache: type=registry,ref=REF|type=local,dest=DIR[,mode=min|max][,mounts=true], or type=inline (repeatable)', collect)
     .option('--cache-from <spec>', 'import a build cache: type=registry,ref=REF (or REF) or type=local,src=DIR (repeatable)', collect);
   addRegistryFlags(command).action(async (contextArg: string, flags: BuildFlags, cmd: Command) => {
-    const { root } = globalOptions(cmd);
-    const { checkPrivileges } = await import('../../runtime/index.js');
-    checkPrivileges();
+    const { root, host, tls } = globalOptions(cmd);
+    if (host === undefined) {
+      const { checkPrivileges } = await import('../../runtime/index.js');
+      checkPrivileges();
+    }
     // As buildx: repeatable and comma-separated. RUN --network=host needs no entitlement in kiln, so network.host grants nothing more.
     const allow = (flags.allow ?? []).flatMap((a) => a.split(','));
     for (const a of allow) if (a !== 'security.insecure' && a !== 'network.host') throw usage(`unknown entitlement "${a}"`, 'use security.insecure or network.host');
@@ -108,6 +110,8 @@ export function register(program: Command): void {
     } catch (e) {
       throw new KilnError('E_BUILD_DOCKERFILE', `cannot read the Dockerfile ${dockerfilePath}: ${(e as Error).message}`, { cause: e, hint: 'give its path with -f FILE' });
     }
+
+    if (host !== undefined) return buildOnDaemon(flags, { root, host, tls, progress, jobs, contextDir, dockerfile, dockerfilePath, fromStdin });
 
     const { parseSecretFlag } = await import('../../runtime/index.js');
     const secrets = new Map<string, SecretSource>();
@@ -175,21 +179,7 @@ export function register(program: Command): void {
         for (const r of exported) process.stderr.write(`exported cache to ${r.name}: ${r.records} records${r.mounts ? `, ${r.mounts} cache mounts` : ''} (${r.manifestDigest})\n`);
         for (const w of warnings) process.stderr.write(`WARNING: ${w}\n`);
       }
-      if (flags.iidfile) await writeFile(flags.iidfile, result.configDigest);
-      if (flags.metadataFile) {
-        const meta = {
-          'containerimage.digest': result.manifestDigest,
-          'containerimage.config.digest': result.configDigest,
-          'containerimage.descriptor': { mediaType: result.manifest.mediaType, digest: result.manifestDigest },
-          ...(result.tags.length ? { 'image.name': result.tags.join(',') } : {}),
-        };
-        await writeFile(flags.metadataFile, `${JSON.stringify(meta, null, 2)}\n`);
-      }
-      if (progress === 'quiet') process.stdout.write(`${result.configDigest}\n`);
-      else if (progress !== 'rawjson') {
-        process.stderr.write(`writing image ${result.configDigest} (${result.stats.ran} steps ran, ${result.stats.cached} cached)\n`);
-        for (const t of result.tags) process.stderr.write(`naming to ${t}\n`);
-      }
+      await reportResult(flags, progress, { ...result, manifestMediaType: result.manifest.mediaType });
     } finally {
       for (const w of cache?.warnings ?? []) process.stderr.write(`WARNING: ${w}\n`);
       await cache?.close();
@@ -200,4 +190,100 @@ export function register(program: Command): void {
       store.close();
     }
   });
+}
+
+interface BuiltImage {
+  configDigest: string;
+  manifestDigest: string;
+  manifestMediaType: string | undefined;
+  tags: string[];
+  stats: { ran: number; cached: number };
+}
+
+/** The files and lines a finished build leaves, the same whether it ran embedded or on a daemon. */
+async function reportResult(flags: BuildFlags, progress: ProgressMode, result: BuiltImage): Promise<void> {
+  if (flags.iidfile) await writeFile(flags.iidfile, result.configDigest);
+  if (flags.metadataFile) {
+    const meta = {
+      'containerimage.digest': result.manifestDigest,
+      'containerimage.config.digest': result.configDigest,
+      'containerimage.descriptor': { mediaType: result.manifestMediaType, digest: result.manifestDigest },
+      ...(result.tags.length ? { 'image.name': result.tags.join(',') } : {}),
+    };
+    await writeFile(flags.metadataFile, `${JSON.stringify(meta, null, 2)}\n`);
+  }
+  if (progress === 'quiet') process.stdout.write(`${result.configDigest}\n`);
+  else if (progress !== 'rawjson') {
+    process.stderr.write(`writing image ${result.configDigest} (${result.stats.ran} steps ran, ${result.stats.cached} cached)\n`);
+    for (const t of result.tags) process.stderr.write(`naming to ${t}\n`);
+  }
+}
+
+interface DaemonBuild {
+  root: string;
+  host: string;
+  tls: { ca?: string; cert?: string; key?: string };
+  progress: ProgressMode;
+  jobs: number | undefined;
+  contextDir: string | undefined;
+  dockerfile: string;
+  dockerfilePath: string | undefined;
+  fromStdin: boolean;
+}
+
+/** Flags whose work happens on the client's side of a build, which a daemon build cannot do yet. */
+const LOCAL_ONLY: [keyof BuildFlags, string][] = [
+  ['secret', '--secret'],
+  ['output', '--output'],
+  ['push', '--push'],
+  ['cacheTo', '--cache-to'],
+  ['cacheFrom', '--cache-from'],
+  ['buildContext', '--build-context'],
+  ['allow', '--allow'],
+  ['explain', '--explain'],
+];
+
+async function buildOnDaemon(flags: BuildFlags, b: DaemonBuild): Promise<void> {
+  for (const [key, flag] of LOCAL_ONLY) {
+    const v = flags[key];
+    if (v !== undefined && v !== false && !(Array.isArray(v) && v.length === 0)) throw usage(`kiln build ${flag} does not support --host yet`, `build without --host (unset KILN_HOST) to use ${flag}`);
+  }
+  const client = await import('../../client/index.js');
+  const solver = await import('../../solver/index.js');
+  const { openStore } = await import('../../cache/index.js');
+  const daemon = new client.DaemonClient({ host: b.host, tls: b.tls });
+  const renderer = solver.createRenderer(b.progress, {
+    write: (s) => process.stderr.write(s),
+    explain: false,
+    isTTY: Boolean(process.stderr.isTTY),
+    ci: Boolean(process.env.CI) && process.env.CI !== 'false',
+  });
+  const store = await openStore(b.root);
+  try {
+    const result = await client.remoteBuild(daemon, {
+      contextDir: b.contextDir,
+      dockerfile: b.dockerfile,
+      dockerfileName: b.fromStdin ? '-' : flags.file ?? 'Dockerfile',
+      ...(b.dockerfilePath ? { dockerfilePath: b.dockerfilePath } : {}),
+      settings: {
+        tags: flags.tag ?? [],
+        buildArgs: Object.fromEntries(keyValues(flags.buildArg, '--build-arg', true)),
+        ...(flags.target ? { target: flags.target } : {}),
+        noCache: flags.cache === false,
+        noCacheFilter: flags.noCacheFilter ?? [],
+        pull: Boolean(flags.pull),
+        labels: Object.fromEntries(keyValues(flags.label, '--label', false)),
+        ...(flags.network ? { network: flags.network as 'default' | 'host' | 'none' } : {}),
+        ...(b.jobs ? { jobs: b.jobs } : {}),
+      },
+      store,
+      onEvent: (ev) => renderer.onEvent(ev),
+    });
+    renderer.finish();
+    if (b.progress !== 'quiet' && b.progress !== 'rawjson') process.stderr.write(`sent build context to ${b.host}: ${result.sent.files} files, ${result.sent.bytes} bytes\n`);
+    await reportResult(flags, b.progress, result);
+  } finally {
+    renderer.finish();
+    store.close();
+  }
 }

@@ -97,7 +97,7 @@ export const buildImage: Handler = async (ctx, { req, res, query }) => {
 };
 
 /** As after a CLI build: the store is kept within KILN_GC_BUDGET; the client has its answer already. */
-async function gcToBudgetLogged(ctx: DaemonContext): Promise<void> {
+export async function gcToBudgetLogged(ctx: DaemonContext): Promise<void> {
   try {
     const gc = await ctx.store.withLock('prune', () => gcToBudget(ctx.store, gcBudgetFromEnv()));
     if (gc) ctx.log.log('info', 'gc to budget', { freed: gc.freedBytes, records: gc.removedRecords });

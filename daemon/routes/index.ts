@@ -4,6 +4,7 @@ import { auth } from './auth.js';
 import { buildImage, pruneCache } from './build.js';
 import * as containers from './containers.js';
 import * as images from './images.js';
+import { buildFromSession, checkContext } from './kiln-build.js';
 import { info, ping, version } from './system.js';
 
 export const routes: Route[] = [
@@ -14,6 +15,9 @@ export const routes: Route[] = [
 
   { method: 'POST', pattern: '/build', handler: buildImage },
   { method: 'POST', pattern: '/build/prune', handler: pruneCache },
+
+  { method: 'POST', pattern: '/kiln/v1/build/context/check', handler: checkContext },
+  { method: 'POST', pattern: '/kiln/v1/build', handler: buildFromSession },
 
   { method: 'GET', pattern: '/images/json', handler: images.list },
   { method: 'POST', pattern: '/images/create', handler: images.pull },

@@ -1,0 +1,85 @@
+/**
+ * A build run by the daemon: list the context by digest, send only the contents the daemon lacks,
+ * then feed the daemon's vertex events to the caller's renderer and rebuild its errors as the
+ * same KilnErrors an embedded build throws.
+ */
+import { createInterface } from 'node:readline';
+import { DockerfileError, KilnError, type SourcePosition } from '../common/errors.js';
+import type { Store } from '../cache/index.js';
+import type { VertexEvent } from '../solver/index.js';
+import type { DaemonClient } from './connection.js';
+import { contentTar, listContext } from './context-list.js';
+
+/** What the daemon's build takes besides the context (the daemon's RemoteBuildOptions). */
+export interface RemoteBuildSettings {
+  tags?: string[];
+  buildArgs?: Record<string, string>;
+  target?: string;
+  noCache?: boolean;
+  noCacheFilter?: string[];
+  pull?: boolean;
+  labels?: Record<string, string>;
+  network?: 'default' | 'host' | 'none';
+  jobs?: number;
+}
+
+export interface RemoteBuildRequest {
+  /** The context directory, or undefined for a build without one. */
+  contextDir: string | undefined;
+  dockerfile: string;
+  dockerfileName: string;
+  dockerfilePath?: string;
+  settings: RemoteBuildSettings;
+  /** Local store whose stat cache spares re-reading unchanged context files. */
+  store: Store;
+  onEvent(event: VertexEvent): void;
+}
+
+export interface RemoteBuildResult {
+  configDigest: string;
+  manifestDigest: string;
+  manifestMediaType: string;
+  tags: string[];
+  stats: { ran: number; cached: number };
+  /** Context contents sent this time: files and bytes (unchanged ones are never sent). */
+  sent: { files: number; bytes: number };
+}
+
+interface ErrorBody {
+  code: string;
+  message: string;
+  hint?: string;
+  position?: SourcePosition;
+  sourceLine?: string;
+}
+
+function rebuildError(e: ErrorBody): KilnError {
+  const options = e.hint ? { hint: e.hint } : {};
+  if (e.position) return new DockerfileError(e.code, e.message, e.position, e.sourceLine, options);
+  return new KilnError(e.code, e.message, options);
+}
+
+export async function remoteBuild(client: DaemonClient, r: RemoteBuildRequest): Promise<RemoteBuildResult> {
+  const list = r.contextDir === undefined ? { entries: [], sources: new Map() } : await listContext(r.contextDir, r.store, r.dockerfilePath);
+  const check = await client.json<{ session: string; missing: string[] }>('POST', '/kiln/v1/build/context/check', {
+    entries: list.entries,
+    dockerfile: r.dockerfile,
+    dockerfileName: r.dockerfileName,
+    options: r.settings,
+  });
+  const res = await client.request('POST', `/kiln/v1/build?session=${encodeURIComponent(check.session)}`, contentTar(list, check.missing), { 'Content-Type': 'application/x-tar' });
+  let sent = { files: 0, bytes: 0 };
+  let result: Omit<RemoteBuildResult, 'sent'> | undefined;
+  let failure: ErrorBody | undefined;
+  for await (const line of createInterface({ input: res, crlfDelay: Infinity })) {
+    if (line.trim() === '') continue;
+    const msg = JSON.parse(line) as { context?: typeof sent; event?: VertexEvent; result?: typeof result; error?: ErrorBody };
+    if (msg.context) sent = msg.context;
+    if (msg.event) r.onEvent(msg.event);
+    if (msg.result) result = msg.result;
+    if (msg.error) failure = msg.error;
+  }
+  if (failure) throw rebuildError(failure);
+  if (!result) throw new KilnError('E_DAEMON_REQUEST', 'the kiln daemon ended the build without a result', { hint: 'see the daemon\'s log' });
+  return { ...result, sent };
+}

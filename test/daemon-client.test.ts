@@ -1,0 +1,137 @@
+/**
+ * kiln as a client of `kiln serve` (`--host`, KILN_HOST): a build through a real daemon gives the
+ * image an embedded build gives, a rebuild sends no context content and a one-file change sends
+ * only that file (the daemon's "build context received" log), errors match an embedded build,
+ * and an unreachable daemon or an unsupported command fails clearly.
+ */
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openStore } from '../cache/index.js';
+import { cliMain, freshRoot, kiln, repo, type CliResult } from './build-helpers.js';
+import { startDaemon, type TestDaemon } from './daemon-helpers.js';
+
+let d: TestDaemon;
+let ctx: string;
+let local: { root: string; cleanup: () => Promise<void> };
+
+test.before(async () => {
+  [d, local] = await Promise.all([startDaemon(), freshRoot()]);
+  ctx = await mkdtemp(join(tmpdir(), 'kiln-client-ctx-'));
+  await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox\nCOPY . /ctx\nCMD ["cat", "/ctx/a.txt"]\n');
+  await writeFile(join(ctx, 'a.txt'), 'hello from the client\n');
+  await writeFile(join(ctx, 'same.txt'), 'hello from the client\n');
+  await mkdir(join(ctx, 'sub'));
+  await writeFile(join(ctx, 'sub', 'run.sh'), '#!/bin/sh\necho run\n');
+  await chmod(join(ctx, 'sub', 'run.sh'), 0o755);
+  await writeFile(join(ctx, 'sub', 'big.bin'), Buffer.alloc(300_000, 7));
+  await symlink('sub/run.sh', join(ctx, 'link'));
+  await writeFile(join(ctx, 'ignored.log'), 'never sent\n');
+  await writeFile(join(ctx, '.dockerignore'), '*.log\n');
+});
+
+test.after.always(async () => {
+  await Promise.all([d?.cleanup(), local?.cleanup(), ctx ? rm(ctx, { recursive: true, force: true }) : undefined]);
+});
+
+/** kiln with an environment of its own (for KILN_HOST). */
+function kilnEnv(root: string, args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', cliMain, '--root', root, ...args], { cwd: repo, env: { ...process.env, CI: 'true', ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end();
+  });
+}
+
+/** The last `build context received` record in the daemon's log. */
+function lastReceived(): { files: number; bytes: number } {
+  const lines = d.log().split('\n').filter((l) => l.includes('build context received'));
+  const last = lines.at(-1) ?? '';
+  const files = /files=(\d+)/.exec(last);
+  const bytes = /bytes=(\d+)/.exec(last);
+  if (!files || !bytes) throw new Error(`no context record in the daemon log:\n${d.log()}`);
+  return { files: Number(files[1]), bytes: Number(bytes[1]) };
+}
+
+async function imageOf(root: string, name: string): Promise<{ diffIds: string[]; config: unknown }> {
+  const store = await openStore(root);
+  try {
+    const img = await store.resolveImage(name);
+    return { diffIds: img.config.rootfs.diff_ids, config: img.config.config };
+  } finally {
+    store.close();
+  }
+}
+
+test.serial('a build through the daemon gives the embedded image; a rebuild sends no content, a one-file change only that file', async (t) => {
+  const host = `unix://${d.socket}`;
+  const remote = await kiln(local.root, ['--host', host, 'build', '-t', 'x:1', ctx]);
+  t.is(remote.code, 0, remote.stderr);
+  t.regex(remote.stderr, /naming to docker\.io\/library\/x:1/);
+  const first = lastReceived();
+  // Dockerfile, .dockerignore, a.txt (same.txt has its content, so it is not sent again), run.sh, big.bin; never ignored.log.
+  t.is(first.files, 5);
+  t.is(first.bytes, 'hello from the client\n'.length + 'FROM busybox\nCOPY . /ctx\nCMD ["cat", "/ctx/a.txt"]\n'.length + '#!/bin/sh\necho run\n'.length + 300_000 + '*.log\n'.length);
+
+  const embedded = await kiln(local.root, ['build', '-t', 'x:1', ctx]);
+  t.is(embedded.code, 0, embedded.stderr);
+  t.deepEqual(await imageOf(d.root, 'x:1'), await imageOf(local.root, 'x:1'));
+
+  const again = await kiln(local.root, ['--host', host, 'build', '-t', 'x:2', ctx]);
+  t.is(again.code, 0, again.stderr);
+  t.deepEqual(lastReceived(), { files: 0, bytes: 0 });
+  t.regex(again.stderr, /sent build context to .*: 0 files, 0 bytes/);
+
+  await writeFile(join(ctx, 'sub', 'run.sh'), '#!/bin/sh\necho changed\n');
+  const changed = await kiln(local.root, ['--host', host, 'build', '-t', 'x:3', ctx]);
+  t.is(changed.code, 0, changed.stderr);
+  t.deepEqual(lastReceived(), { files: 1, bytes: '#!/bin/sh\necho changed\n'.length });
+  const run = await kiln(d.root, ['run', '--rm', 'x:3', 'cat', '/ctx/sub/run.sh', '/ctx/link']);
+  t.is(run.stdout, '#!/bin/sh\necho changed\n#!/bin/sh\necho changed\n', run.stderr);
+});
+
+test.serial('KILN_HOST makes build a client; a Dockerfile error reads as in an embedded build', async (t) => {
+  const ok = await kilnEnv(local.root, ['build', '-q', ctx], { KILN_HOST: `unix://${d.socket}` });
+  t.is(ok.code, 0, ok.stderr);
+  t.regex(ok.stdout.trim(), /^sha256:[0-9a-f]{64}$/);
+  t.regex(d.log(), new RegExp(`build done" .*id=${ok.stdout.trim()}`));
+
+  const bad = await mkdtemp(join(tmpdir(), 'kiln-client-bad-'));
+  try {
+    await writeFile(join(bad, 'Dockerfile'), 'FROM busybox\nCOPY missing.txt /\n');
+    const remote = await kilnEnv(local.root, ['build', bad], { KILN_HOST: `unix://${d.socket}` });
+    const embedded = await kiln(local.root, ['build', bad]);
+    t.is(remote.code, 1);
+    t.is(embedded.code, 1);
+    const lastLines = (s: string) => s.trim().split('\n').filter((l) => l.startsWith('kiln:') || l.startsWith('hint:') || /^Dockerfile:\d+:\d+/.test(l));
+    t.deepEqual(lastLines(remote.stderr), lastLines(embedded.stderr));
+    t.true(lastLines(remote.stderr).length > 0, remote.stderr);
+    t.notRegex(remote.stderr, /\n\s+at /);
+  } finally {
+    await rm(bad, { recursive: true, force: true });
+  }
+});
+
+test('an unreachable daemon is a clear error, and a command without remote support says so', async (t) => {
+  const gone = join(d.dir, 'nobody.sock');
+  const r = await kiln(local.root, ['--host', `unix://${gone}`, 'build', ctx]);
+  t.is(r.code, 1);
+  t.regex(r.stderr, new RegExp(`kiln: cannot reach the kiln daemon at unix://${gone}`));
+  t.regex(r.stderr, /hint: start one with `kiln serve/);
+  t.notRegex(r.stderr, /\n\s+at /);
+
+  const images = await kilnEnv(local.root, ['images'], { KILN_HOST: `unix://${d.socket}` });
+  t.is(images.code, 1);
+  t.regex(images.stderr, /kiln images does not support --host yet/);
+
+  const secret = await kiln(local.root, ['--host', `unix://${d.socket}`, 'build', '--secret', 'id=a,env=HOME', ctx]);
+  t.is(secret.code, 1);
+  t.regex(secret.stderr, /kiln build --secret does not support --host yet/);
+});
