@@ -23,6 +23,8 @@ export interface ListedEntry {
 
 export interface ContextList {
   entries: ListedEntry[];
+  /** The context directory's own mode and modification time (ns). */
+  root?: { mode: number; mtimeNs: string };
   /** Content digest -> an absolute path holding those bytes. */
   sources: Map<string, { path: string; size: number }>;
 }
@@ -30,7 +32,10 @@ export interface ContextList {
 export async function listContext(dir: string, store: Store, dockerfilePath?: string): Promise<ContextList> {
   const context = await openContext(dir, { store, ...(dockerfilePath ? { dockerfilePath } : {}) });
   const walked: TreeEntry[] = [];
+  let root: ContextList['root'];
   try {
+    const top = context.view.stat('');
+    if (top) root = { mode: top.mode, mtimeNs: top.mtimeNs.toString() };
     context.view.walk('', (e) => walked.push(e));
   } finally {
     context.close();
@@ -50,7 +55,7 @@ export async function listContext(dir: string, store: Store, dockerfilePath?: st
       } else if (e.type === 'dir') entries.push({ path: e.rel, type: 'dir', mode: e.mode, mtimeNs: String(e.mtimeNs) });
       else if (e.type === 'symlink') entries.push({ path: e.rel, type: 'symlink', mode: e.mode, mtimeNs: String(e.mtimeNs), target: context.view.readlink(e.rel) });
     }
-    return { entries, sources };
+    return { entries, sources, ...(root ? { root } : {}) };
   } finally {
     cache.close();
   }

@@ -8,7 +8,7 @@ import { DockerfileError, KilnError, type SourcePosition } from '../common/error
 import type { Store } from '../cache/index.js';
 import type { VertexEvent } from '../solver/index.js';
 import type { DaemonClient } from './connection.js';
-import { contentTar, listContext } from './context-list.js';
+import { contentTar, listContext, type ContextList } from './context-list.js';
 
 /** What the daemon's build takes besides the context (the daemon's RemoteBuildOptions). */
 export interface RemoteBuildSettings {
@@ -60,9 +60,10 @@ function rebuildError(e: ErrorBody): KilnError {
 }
 
 export async function remoteBuild(client: DaemonClient, r: RemoteBuildRequest): Promise<RemoteBuildResult> {
-  const list = r.contextDir === undefined ? { entries: [], sources: new Map() } : await listContext(r.contextDir, r.store, r.dockerfilePath);
+  const list: ContextList = r.contextDir === undefined ? { entries: [], sources: new Map() } : await listContext(r.contextDir, r.store, r.dockerfilePath);
   const check = await client.json<{ session: string; missing: string[] }>('POST', '/kiln/v1/build/context/check', {
     entries: list.entries,
+    root: list.root,
     dockerfile: r.dockerfile,
     dockerfileName: r.dockerfileName,
     options: r.settings,

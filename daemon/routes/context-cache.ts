@@ -26,6 +26,12 @@ export interface ContextEntry {
   target?: string;
 }
 
+/** The context directory itself. */
+export interface ContextRoot {
+  mode: number;
+  mtimeNs?: string;
+}
+
 const DIGEST = /^sha256:([0-9a-f]{64})$/;
 
 export class ContextCache {
@@ -87,8 +93,11 @@ export class ContextCache {
     return { files, bytes };
   }
 
-  /** Lays the entries out under `dest` from stored contents; every file digest must be stored. */
-  async materialize(entries: ContextEntry[], dest: string): Promise<void> {
+  /**
+   * Lays the entries out under `dest` from stored contents; every file digest must be stored.
+   * `root` is the context directory's own mode and time (COPY . keeps them too).
+   */
+  async materialize(entries: ContextEntry[], dest: string, root?: ContextRoot): Promise<void> {
     const dirs: ContextEntry[] = [];
     for (const e of entries) {
       const path = join(dest, e.path);
@@ -107,9 +116,10 @@ export class ContextCache {
         await chmod(path, e.mode & 0o7777);
       }
     }
-    for (const d of dirs) await chmod(join(dest, d.path), d.mode & 0o7777);
+    for (const d of [...dirs, { path: '', mode: root?.mode ?? 0o755 }]) await chmod(join(dest, d.path), d.mode & 0o7777);
     // Children change their directory's mtime, so times are set deepest first.
-    for (const e of [...entries].reverse()) {
+    const timed = [...[...entries].reverse(), { path: '', mtimeNs: root?.mtimeNs }];
+    for (const e of timed) {
       if (e.mtimeNs === undefined) continue;
       const t = Number(BigInt(e.mtimeNs) / 1000n) / 1e6;
       await lutimes(join(dest, e.path), t, t);
@@ -123,7 +133,7 @@ export function validEntries(value: unknown): ContextEntry[] {
   return value.map((raw: unknown) => {
     const e = raw as Partial<ContextEntry>;
     if (typeof e !== 'object' || e === null || typeof e.path !== 'string' || typeof e.mode !== 'number') throw badRequest('each entry needs a path, type and mode');
-    if (e.mtimeNs !== undefined && (typeof e.mtimeNs !== 'string' || !/^\d{1,20}$/.test(e.mtimeNs))) throw badRequest(`entry ${e.path} has an invalid mtimeNs`);
+    if (e.mtimeNs !== undefined && !validNs(e.mtimeNs)) throw badRequest(`entry ${e.path} has an invalid mtimeNs`);
     const parts = e.path.split('/');
     if (e.path === '' || e.path.startsWith('/') || parts.some((p) => p === '..' || p === '.' || p === '')) throw badRequest(`context path "${e.path}" must be relative, without . or .. parts`);
     if (e.type === 'file') {
@@ -133,4 +143,16 @@ export function validEntries(value: unknown): ContextEntry[] {
     } else if (e.type !== 'dir') throw badRequest(`entry ${e.path} has unknown type ${String(e.type)}`);
     return e as ContextEntry;
   });
+}
+
+/** A nanosecond time as the protocol carries it: a decimal string. */
+export function validNs(value: unknown): value is string {
+  return typeof value === 'string' && /^\d{1,20}$/.test(value);
+}
+
+export function validRoot(value: unknown): ContextRoot | undefined {
+  if (value === undefined) return undefined;
+  const r = value as Partial<ContextRoot>;
+  if (typeof r !== 'object' || r === null || typeof r.mode !== 'number' || (r.mtimeNs !== undefined && !validNs(r.mtimeNs))) throw badRequest('root must be {mode, mtimeNs}');
+  return r as ContextRoot;
 }

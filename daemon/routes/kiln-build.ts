@@ -13,7 +13,7 @@ import { build, newBuildId, subscribe } from '../../solver/index.js';
 import { badRequest, notFound, readJson, sendJson } from '../http.js';
 import type { Handler } from '../router.js';
 import { gcToBudgetLogged } from './build.js';
-import { ContextCache, validEntries, type ContextEntry } from './context-cache.js';
+import { ContextCache, validEntries, validRoot, type ContextEntry, type ContextRoot } from './context-cache.js';
 
 /** Build settings the client sends with its context list. */
 export interface RemoteBuildOptions {
@@ -33,6 +33,7 @@ interface Session {
   dockerfile: string;
   dockerfileName: string;
   options: RemoteBuildOptions;
+  root: ContextRoot | undefined;
   missing: Set<string>;
   timer: NodeJS.Timeout;
 }
@@ -53,7 +54,7 @@ function takeSession(id: string | null): Session {
 }
 
 export const checkContext: Handler = async (ctx, { req, res }) => {
-  const body = await readJson<{ entries?: unknown; dockerfile?: unknown; dockerfileName?: unknown; options?: unknown }>(req, CHECK_BODY_LIMIT);
+  const body = await readJson<{ entries?: unknown; root?: unknown; dockerfile?: unknown; dockerfileName?: unknown; options?: unknown }>(req, CHECK_BODY_LIMIT);
   const entries = validEntries(body.entries ?? []);
   if (typeof body.dockerfile !== 'string') throw badRequest('dockerfile (the Dockerfile text) is required');
   const options = (typeof body.options === 'object' && body.options !== null ? body.options : {}) as RemoteBuildOptions;
@@ -66,6 +67,7 @@ export const checkContext: Handler = async (ctx, { req, res }) => {
     dockerfile: body.dockerfile,
     dockerfileName: typeof body.dockerfileName === 'string' ? body.dockerfileName : 'Dockerfile',
     options,
+    root: validRoot(body.root),
     missing: new Set(missing),
     timer,
   });
@@ -103,7 +105,7 @@ export const buildFromSession: Handler = async (ctx, { req, res, query }) => {
   try {
     const contextDir = join(tmp, 'context');
     await mkdir(contextDir);
-    await cache.materialize(session.entries, contextDir);
+    await cache.materialize(session.entries, contextDir, session.root);
     // Outside the context, so a Dockerfile given with -f from elsewhere is not copied by COPY . .
     const dockerfilePath = join(tmp, 'Dockerfile');
     await writeFile(dockerfilePath, session.dockerfile);
