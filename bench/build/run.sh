@@ -33,7 +33,7 @@ declare -A target=([S1]=- [S2]=0.25 [S3]=0.5 [S4]=2.2 [S5]=1.2 [S6]=- [S7]=4)
 # type errors, so a half-finished module elsewhere does not stop the bench.
 declare -A cli root
 prepare() { # TOOL REPO ROOT
-  (cd "$2" && npx tsc -p tsconfig.json >/dev/null 2>&1 || true)
+  (cd "$2" && { npx tsc -p tsconfig.json >/dev/null 2>&1 || true; if [[ -f dist/cli/bundle.js ]]; then node dist/cli/bundle.js >/dev/null; fi; })
   cli[$1]="node $2/bin/kiln.js --root $3"
   root[$1]=$3
   if ! ${cli[$1]} images 2>/dev/null | grep -q busybox; then
