@@ -132,9 +132,25 @@ export class Store {
   }
 
   async writeBlob(stream: Readable, opts: WriteBlobOptions = {}): Promise<BlobInfo> {
+    return this.writeBlobWith((tmp) => writeTempFile(stream, tmp), opts);
+  }
+
+  /**
+   * Stores a blob that `write` puts into a new file at the temp path it is given (another thread
+   * may do the writing): `write` must fsync the file before it resolves with the bytes' digest and
+   * size. The store checks them, then records and renames; the temp file never outlives a failure.
+   */
+  async writeBlobWith(write: (tempPath: string) => Promise<BlobInfo>, opts: WriteBlobOptions = {}): Promise<BlobInfo> {
     if (opts.expectedDigest !== undefined) digestHex(opts.expectedDigest);
     const tmp = this.layout.tempPath('blob');
-    const { digest, size } = await writeTempFile(stream, tmp);
+    let written: BlobInfo;
+    try {
+      written = await write(tmp);
+    } catch (e) {
+      await rm(tmp, { force: true });
+      throw e;
+    }
+    const { digest, size } = written;
     const what = `blob ${opts.expectedDigest ?? digest}`;
     if (opts.expectedDigest !== undefined && digest !== opts.expectedDigest) {
       await rm(tmp, { force: true });

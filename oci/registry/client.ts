@@ -37,6 +37,18 @@ export interface BlobSource {
 
 export type BlobPushResult = 'exists' | 'mounted' | 'uploaded';
 
+/**
+ * What a client for the same registry in another thread needs to skip the ping and the token
+ * request this one already made: the origin that answered, the auth challenge, current tokens,
+ * and the credentials found (so it does not run a credential helper again).
+ */
+export interface ClientSession {
+  origin: string;
+  challenge: Challenge | undefined;
+  tokens: [string, { value: string; expires: number }][];
+  credentials?: Credentials | null;
+}
+
 interface SendOptions {
   scopes: string[];
   headers?: Record<string, string>;
@@ -158,6 +170,28 @@ export class RegistryClient {
 
   async close(): Promise<void> {
     await this.endpoint.dispatcher.close();
+  }
+
+  /** Pings and authorises for `scopes` (once), and says how another client can carry on from here (`adopt`). */
+  async session(scopes: string[]): Promise<ClientSession> {
+    await this.ping();
+    await this.authHeader(scopes, false);
+    const tokens: ClientSession['tokens'] = [];
+    for (const [key, pending] of this.tokens) {
+      const token = await pending.catch(() => undefined);
+      if (token) tokens.push([key, token]);
+    }
+    const s: ClientSession = { origin: this.origin!, challenge: this.challenge, tokens };
+    if (this.challenge) s.credentials = (await this.getCreds()) ?? null;
+    return s;
+  }
+
+  /** Starts from another client's `session()`: a token that expires is fetched again as usual. */
+  adopt(s: ClientSession): void {
+    this.origin = s.origin;
+    this.challenge = s.challenge;
+    this.pinged = Promise.resolve();
+    for (const [key, token] of s.tokens) this.tokens.set(key, Promise.resolve(token));
   }
 
   private getCreds(): Promise<Credentials | undefined> {

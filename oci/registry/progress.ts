@@ -18,3 +18,7 @@ const blobChannel = channel(BLOB_CHANNEL);
 export function publishBlob(event: BlobProgressEvent): void {
   if (blobChannel.hasSubscribers) blobChannel.publish(event);
 }
+
+export function hasBlobSubscribers(): boolean {
+  return blobChannel.hasSubscribers;
+}

@@ -1,11 +1,14 @@
+import { availableParallelism } from 'node:os';
 import PQueue from 'p-queue';
 import type { KilnError } from '../../common/errors.js';
 import type { Store } from '../../cache/index.js';
 import type { ImageIndex, ImageManifest } from '../image/index.js';
 import { isIndexMediaType, isManifestMediaType } from '../image/index.js';
 import { formatReference, parseReference, type ImageReference } from '../reference.js';
-import { RegistryClient, type ClientOptions, type FetchedManifest } from './client.js';
+import { BlobWorkerPool } from './blob-pool.js';
+import { RegistryClient, type ClientOptions, type ClientSession, type FetchedManifest } from './client.js';
 import { RegistryError } from './errors.js';
+import { hasBlobSubscribers } from './progress.js';
 import { DEFAULT_PULL_PLATFORM, parsePlatform, selectPlatformManifest } from './platform-select.js';
 
 export interface PullOptions extends ClientOptions {
@@ -13,6 +16,11 @@ export interface PullOptions extends ClientOptions {
   platform?: string;
   /** How many blobs download at once (default 3). */
   concurrency?: number;
+  /**
+   * Blobs of at least this many bytes download in worker threads (default 16 MiB; Infinity: none).
+   * A worker costs a thread and a second load of the HTTP client, which only big blobs repay.
+   */
+  workerThreshold?: number;
 }
 
 export interface PullResult {
@@ -28,6 +36,13 @@ export interface PullResult {
 }
 
 export const DEFAULT_CONCURRENCY = 3;
+export const DEFAULT_WORKER_THRESHOLD = 16 * 1024 * 1024;
+
+/** The fields of the options a worker's own client needs; all plain data, so they can be posted. */
+function clientOptions(o: ClientOptions): ClientOptions {
+  const { env, credentials, retry, insecureRegistries, caFile, registries } = o;
+  return JSON.parse(JSON.stringify({ env, credentials, retry, insecureRegistries, caFile, registries })) as ClientOptions;
+}
 
 function parseManifest(m: FetchedManifest, what: string): ImageManifest | ImageIndex {
   const doc = JSON.parse(m.bytes.toString('utf8')) as { schemaVersion?: number; mediaType?: string; manifests?: unknown; layers?: unknown; config?: unknown };
@@ -60,6 +75,7 @@ export async function pullImage(store: Store, reference: string | ImageReference
   const display = formatReference(ref);
   const platform = parsePlatform(options.platform ?? DEFAULT_PULL_PLATFORM);
   const client = await RegistryClient.connect(ref.registry, options);
+  let pool: BlobWorkerPool | undefined;
   try {
     let fetched = await client.getManifest(repo, ref.digest ?? ref.tag!);
     let doc = parseManifest(fetched, display);
@@ -72,18 +88,33 @@ export async function pullImage(store: Store, reference: string | ImageReference
       if ('manifests' in doc) throw new RegistryError('E_REGISTRY_UNSUPPORTED', `${display}: nested image indexes are not supported`);
     }
     const manifest = doc;
-    const queue = new PQueue({ concurrency: options.concurrency ?? DEFAULT_CONCURRENCY });
+    const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+    const queue = new PQueue({ concurrency });
     let downloaded = 0;
     let bytes = 0;
     const blobs = [manifest.config, ...manifest.layers];
+    const threshold = options.workerThreshold ?? DEFAULT_WORKER_THRESHOLD;
+    const big = blobs.filter((d) => d.size >= threshold).length;
+    // Threads beyond the cores would only add start-up cost; one core is left to the main thread.
+    const workers = big > 0 ? BlobWorkerPool.create(Math.min(concurrency, big, Math.max(1, availableParallelism() - 1))) : undefined;
+    pool = workers;
+    const scopes = [`repository:${repo}:pull`];
+    let session: Promise<ClientSession> | undefined;
     const settled = await Promise.allSettled(
       blobs.map((d) =>
         queue.add(async () => {
           if (await store.hasBlob(d.digest)) return;
-          // The store hashes while writing and refuses to commit a mismatch: hashing here too would only cost time.
-          const content = client.getBlob(repo, d.digest, d.size, { verify: false });
+          const expected = { expectedDigest: d.digest, expectedSize: d.size, mediaType: d.mediaType };
           try {
-            await store.writeBlob(content, { expectedDigest: d.digest, expectedSize: d.size, mediaType: d.mediaType });
+            if (workers && d.size >= threshold) {
+              session ??= client.session(scopes);
+              const job = { registry: client.registry, options: clientOptions(options), session: await session, repository: repo, digest: d.digest, size: d.size };
+              const progress = hasBlobSubscribers();
+              await store.writeBlobWith((path) => workers.download({ ...job, path, progress }), expected);
+            } else {
+              // The store hashes while writing and refuses to commit a mismatch: hashing here too would only cost time.
+              await store.writeBlob(client.getBlob(repo, d.digest, d.size, { verify: false }), expected);
+            }
           } catch (err) {
             throw (err as KilnError).code === 'E_STORE_DIGEST' ? alteredBlob(err as KilnError, `blob ${d.digest} in ${client.registry}/${repo}`) : err;
           }
@@ -102,6 +133,7 @@ export async function pullImage(store: Store, reference: string | ImageReference
     if (indexDigest !== undefined) result.indexDigest = indexDigest;
     return result;
   } finally {
+    await pool?.close();
     await client.close();
   }
 }
