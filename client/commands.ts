@@ -1,7 +1,7 @@
 import { KilnError } from '../common/errors.js';
 
 /** Commands that run on the daemon when given --host; `serve` is the daemon and ignores it. */
-export const REMOTE_COMMANDS: ReadonlySet<string> = new Set(['build', 'serve']);
+export const REMOTE_COMMANDS: ReadonlySet<string> = new Set(['build', 'images', 'tag', 'rmi', 'serve']);
 
 /** Refuses to run `command` embedded when the user asked for a daemon. */
 export function assertRemoteSupported(command: string, host: string): void {

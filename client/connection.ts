@@ -66,7 +66,7 @@ export class DaemonClient {
       } catch {
         // Not JSON: the body is the message as it is.
       }
-      throw new KilnError('E_DAEMON_REQUEST', `the kiln daemon at ${this.o.host} answered ${status}: ${message}`);
+      throw new KilnError(`E_DAEMON_${status}`, message || `the kiln daemon at ${this.o.host} answered ${status}`);
     }
     return res;
   }

@@ -6,3 +6,4 @@ export { DaemonClient, type ClientOptions } from './connection.js';
 export { remoteBuild, type RemoteBuildRequest, type RemoteBuildResult, type RemoteBuildSettings } from './remote-build.js';
 export { listContext, contentTar, type ContextList, type ListedEntry } from './context-list.js';
 export { REMOTE_COMMANDS, assertRemoteSupported } from './commands.js';
+export { listImages, removeImage, tagImage, type RemoteImage } from './images.js';

@@ -74,9 +74,9 @@ export interface CliResult {
 }
 
 /** Runs `kiln` from source, as a user would. */
-export function kiln(root: string, args: string[], input?: string): Promise<CliResult> {
+export function kiln(root: string, args: string[], input?: string, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', cliMain, '--root', root, ...args], { cwd: repo, env: { ...process.env, CI: 'true' } });
+    const child = spawn(process.execPath, ['--import', 'tsx', cliMain, '--root', root, ...args], { cwd: repo, env: { ...process.env, CI: 'true', ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

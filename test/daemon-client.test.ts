@@ -5,12 +5,11 @@
  * and an unreachable daemon or an unsupported command fails clearly.
  */
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../cache/index.js';
-import { cliMain, freshRoot, kiln, repo, type CliResult } from './build-helpers.js';
+import { freshRoot, kiln } from './build-helpers.js';
 import { startDaemon, type TestDaemon } from './daemon-helpers.js';
 
 let d: TestDaemon;
@@ -35,20 +34,6 @@ test.before(async () => {
 test.after.always(async () => {
   await Promise.all([d?.cleanup(), local?.cleanup(), ctx ? rm(ctx, { recursive: true, force: true }) : undefined]);
 });
-
-/** kiln with an environment of its own (for KILN_HOST). */
-function kilnEnv(root: string, args: string[], env: NodeJS.ProcessEnv): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', cliMain, '--root', root, ...args], { cwd: repo, env: { ...process.env, CI: 'true', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end();
-  });
-}
 
 /** The last `build context received` record in the daemon's log. */
 function lastReceived(): { files: number; bytes: number } {
@@ -98,7 +83,7 @@ test.serial('a build through the daemon gives the embedded image; a rebuild send
 });
 
 test.serial('KILN_HOST makes build a client; a Dockerfile error reads as in an embedded build', async (t) => {
-  const ok = await kilnEnv(local.root, ['build', '-q', ctx], { KILN_HOST: `unix://${d.socket}` });
+  const ok = await kiln(local.root, ['build', '-q', ctx], undefined, { KILN_HOST: `unix://${d.socket}` });
   t.is(ok.code, 0, ok.stderr);
   t.regex(ok.stdout.trim(), /^sha256:[0-9a-f]{64}$/);
   t.regex(d.log(), new RegExp(`build done" .*id=${ok.stdout.trim()}`));
@@ -106,7 +91,7 @@ test.serial('KILN_HOST makes build a client; a Dockerfile error reads as in an e
   const bad = await mkdtemp(join(tmpdir(), 'kiln-client-bad-'));
   try {
     await writeFile(join(bad, 'Dockerfile'), 'FROM busybox\nCOPY missing.txt /\n');
-    const remote = await kilnEnv(local.root, ['build', bad], { KILN_HOST: `unix://${d.socket}` });
+    const remote = await kiln(local.root, ['build', bad], undefined, { KILN_HOST: `unix://${d.socket}` });
     const embedded = await kiln(local.root, ['build', bad]);
     t.is(remote.code, 1);
     t.is(embedded.code, 1);
@@ -127,11 +112,31 @@ test('an unreachable daemon is a clear error, and a command without remote suppo
   t.regex(r.stderr, /hint: start one with `kiln serve/);
   t.notRegex(r.stderr, /\n\s+at /);
 
-  const images = await kilnEnv(local.root, ['images'], { KILN_HOST: `unix://${d.socket}` });
-  t.is(images.code, 1);
-  t.regex(images.stderr, /kiln images does not support --host yet/);
+  const save = await kiln(local.root, ['save', '-o', join(d.dir, 'x.tar'), 'x:1'], undefined, { KILN_HOST: `unix://${d.socket}` });
+  t.is(save.code, 1);
+  t.regex(save.stderr, /kiln save does not support --host yet/);
 
   const secret = await kiln(local.root, ['--host', `unix://${d.socket}`, 'build', '--secret', 'id=a,env=HOME', ctx]);
   t.is(secret.code, 1);
   t.regex(secret.stderr, /kiln build --secret does not support --host yet/);
+});
+
+test.serial('images, tag and rmi through --host act on the daemon and print what they print embedded', async (t) => {
+  const host = ['--host', `unix://${d.socket}`];
+  const tagged = await kiln(local.root, [...host, 'tag', 'x:1', 'localhost:5000/team/y:2']);
+  t.is(tagged.code, 0, tagged.stderr);
+  const remote = await kiln(local.root, [...host, 'images']);
+  t.is(remote.code, 0, remote.stderr);
+  const embedded = await kiln(d.root, ['images']);
+  // The CREATED column moves with the clock between the two listings.
+  const stable = (out: string) => out.replace(/\d+ \w+ ago/g, 'AGO');
+  t.is(stable(remote.stdout), stable(embedded.stdout));
+  t.regex(remote.stdout, /localhost:5000\/team\/y\s+2\s/);
+  const rmi = await kiln(local.root, [...host, 'rmi', 'localhost:5000/team/y:2']);
+  t.is(rmi.code, 0, rmi.stderr);
+  t.is(rmi.stdout, 'Untagged: localhost:5000/team/y:2\n');
+  const missing = await kiln(local.root, [...host, 'rmi', 'nope:1']);
+  t.is(missing.code, 1);
+  t.regex(missing.stderr, /^kiln: .*nope:1/m);
+  t.notRegex(missing.stderr, /\n\s+at /);
 });

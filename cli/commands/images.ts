@@ -9,11 +9,13 @@ export function register(program: Command): void {
     .option('-q, --quiet', 'only show image ids')
     .option('--no-trunc', 'do not shorten image ids')
     .action(async (opts: { quiet?: boolean; trunc: boolean }, cmd: Command) => {
-      const { openStore } = await import('../../cache/index.js');
+      const { root, host, tls } = globalOptions(cmd);
       const { familiarReference, parseReference, shortId } = await import('../../oci/index.js');
-      const store = await openStore(globalOptions(cmd).root);
+      const { openStore } = await import('../../cache/index.js');
+      const client = host === undefined ? undefined : await import('../../client/index.js');
+      const store = client ? undefined : await openStore(root);
       try {
-        const images = await store.listImages();
+        const images = client ? await client.listImages(new client.DaemonClient({ host: host!, tls })) : await store!.listImages();
         const id = (d: string) => (opts.trunc ? shortId(d) : d);
         if (opts.quiet) {
           process.stdout.write([...new Set(images.map((i) => id(i.configDigest)))].map((s) => `${s}\n`).join(''));
@@ -32,7 +34,7 @@ export function register(program: Command): void {
         }
         process.stdout.write(table(rows));
       } finally {
-        store.close();
+        store?.close();
       }
     });
 }

@@ -9,8 +9,15 @@ export function register(program: Command): void {
     .argument('<image...>', 'image names or ids')
     .option('-f, --force', 'remove an image by id even when several names refer to it')
     .action(async (images: string[], opts: { force?: boolean }, cmd: Command) => {
+      const { root, host, tls } = globalOptions(cmd);
+      if (host !== undefined) {
+        const client = await import('../../client/index.js');
+        const daemon = new client.DaemonClient({ host, tls });
+        for (const ref of images) for (const line of await client.removeImage(daemon, ref, Boolean(opts.force))) process.stdout.write(`${line}\n`);
+        return;
+      }
       const { openStore } = await import('../../cache/index.js');
-      const store = await openStore(globalOptions(cmd).root);
+      const store = await openStore(root);
       try {
         for (const ref of images) for (const line of await removeOne(store, ref, Boolean(opts.force))) process.stdout.write(`${line}\n`);
         await store.gc();

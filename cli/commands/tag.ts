@@ -8,8 +8,13 @@ export function register(program: Command): void {
     .argument('<source>', 'SOURCE_IMAGE[:TAG] or image id')
     .argument('<target>', 'TARGET_IMAGE[:TAG]')
     .action(async (source: string, target: string, _opts: unknown, cmd: Command) => {
+      const { root, host, tls } = globalOptions(cmd);
+      if (host !== undefined) {
+        const client = await import('../../client/index.js');
+        return client.tagImage(new client.DaemonClient({ host, tls }), source, target);
+      }
       const { openStore } = await import('../../cache/index.js');
-      const store = await openStore(globalOptions(cmd).root);
+      const store = await openStore(root);
       try {
         const img = await store.resolveImage(source);
         await store.tagImage(target, img.indexDigest ?? img.manifestDigest);
