@@ -19,7 +19,7 @@ export { baseKey, canonicalJson, runKey, vertexKey, type MountKey, type RunKeyIn
 export type { BlobInfo, GcResult, ImageSummary, LockOptions, ResolvedImage, WriteBlobOptions } from './store.js';
 export { StatCache, dirMatches, entryMatches, nowNs, type ContextStats, type DirEntry, type DirStat, type FileStat, type StatEntry } from './stat-cache.js';
 export { combineDigests, entryDigest, hashFileContent, hashFiles, type EntryMeta, type EntryType, type HashTarget } from './contenthash.js';
-export { diskUsage, gcBudgetFromEnv, gcToBudget, parseSize, prune, recordCacheUse, DEFAULT_GC_BUDGET, type DiskUsage, type PruneOptions, type PruneResult, type UsageKind } from './prune.js';
+export { diskUsage, gcBudgetFromEnv, gcToBudget, maintainAfterBuild, parseSize, prune, recordCacheUse, DEFAULT_GC_BUDGET, type DiskUsage, type PruneOptions, type PruneResult, type UsageKind } from './prune.js';
 export * from './remote/index.js';
 export { checkStore, repairStore, type StoreCheckReport, type StoreFinding, type StoreFindingKind, type StoreRepairReport } from './check.js';
 export { AmbiguousImageError, BlobNotFoundError, DigestMismatchError, ImageNotFoundError, SizeMismatchError, StoreBusyError, StoreError } from './errors.js';

@@ -335,6 +335,15 @@ export async function gcToBudget(store: Store, budgetBytes: number = DEFAULT_GC_
   return over ? prune(store, { all: true, keepStorage: budgetBytes }) : undefined;
 }
 
+/**
+ * What every build ends with: the records it reused are marked as used, then the store is brought
+ * within the GC budget under the prune lock (so two builds ending together do not both evict).
+ */
+export async function maintainAfterBuild(store: Store, hits: string[], budgetBytes: number = gcBudgetFromEnv()): Promise<PruneResult | undefined> {
+  if (hits.length > 0) recordCacheUse(store, hits);
+  return store.withLock('prune', () => gcToBudget(store, budgetBytes));
+}
+
 /** Marks cache records as used now, so LRU eviction keeps what builds keep hitting. */
 export function recordCacheUse(store: Store, keys: string[]): void {
   const p = new Pruner(store);

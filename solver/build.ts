@@ -64,6 +64,8 @@ export interface BuildResult {
   stats: { ran: number; cached: number };
   /** `RUN --mount=type=cache` mounts the steps used. */
   cacheMounts: CacheMountUse[];
+  /** Cache keys of the steps reused from the cache. */
+  cacheHits: string[];
 }
 
 export function newBuildId(): string {
@@ -133,6 +135,7 @@ async function buildWith(local: Store, opts: BuildOptions): Promise<BuildResult>
     nextVertex: () => ++vertex,
     emit: emitter(id),
     stats: { ran: 0, cached: 0 },
+    hits: [],
     cacheMounts: new Map(),
   };
   try {
@@ -152,7 +155,7 @@ async function buildWith(local: Store, opts: BuildOptions): Promise<BuildResult>
       throw scheduler.firstError ?? e;
     }
     await opts.cache?.fetchLayers(final.layers);
-    const result = { ...(await writeImage(store, final, opts, session.stats)), cacheMounts: [...session.cacheMounts.values()] };
+    const result = { ...(await writeImage(store, final, opts, session.stats)), cacheMounts: [...session.cacheMounts.values()], cacheHits: session.hits };
     // Logs of a build that succeeded are of no further use; a failed build's stay for the user.
     await rm(logDir, { recursive: true, force: true });
     return result;
@@ -166,7 +169,7 @@ function sourceDateEpoch(): string | undefined {
   return v && /^\d+$/.test(v) ? rfc3339(new Date(Number(v) * 1000)) : undefined;
 }
 
-async function writeImage(store: Store, final: StageResult, opts: BuildOptions, stats: BuildResult['stats']): Promise<Omit<BuildResult, 'cacheMounts'>> {
+async function writeImage(store: Store, final: StageResult, opts: BuildOptions, stats: BuildResult['stats']): Promise<Omit<BuildResult, 'cacheMounts' | 'cacheHits'>> {
   const config: ImageConfig = Object.assign(structuredClone(final.config), opts.cache?.configFields(final.layers));
   config.created = final.config.history?.at(-1)?.created ?? config.created ?? rfc3339(new Date());
   if (opts.labels && Object.keys(opts.labels).length > 0) config.config = { ...config.config, Labels: { ...(config.config?.Labels ?? {}), ...opts.labels } };

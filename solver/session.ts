@@ -47,6 +47,8 @@ export interface BuildSession {
   nextVertex(): number;
   emit(event: DistributiveOmit<VertexEvent, 'build' | 'time'>): void;
   stats: { ran: number; cached: number };
+  /** Cache keys reused from the store: marked as used after the build, so LRU eviction keeps them. */
+  hits: string[];
   /** `RUN --mount=type=cache` mounts the build's steps use, by id (exported with `--cache-to ...,mounts=true`). */
   cacheMounts: Map<string, CacheMountUse>;
 }

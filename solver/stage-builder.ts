@@ -180,6 +180,7 @@ class StageBuilder {
         s.keyLabels.set(key, `#${vertex}`);
         s.emit({ type: 'cached', vertex, name, stage: this.p.label });
         s.stats.cached++;
+        s.hits.push(key);
         // Only a changed record is written: a fully cached rebuild stays read-only.
         if (rememberedKey(s.store, identity) !== key) remember(s.store, identity, inputs);
         return rec;

@@ -2,9 +2,10 @@ import test from 'ava';
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { diskUsage, gcToBudget, openStore, prune, recordCacheUse, type Store } from '../cache/index.js';
+import { diskUsage, gcToBudget, maintainAfterBuild, openStore, prune, recordCacheUse, type Store } from '../cache/index.js';
 import { sha256Digest } from '../oci/index.js';
 import { fakeImage, withStore } from '../cache/test-support.js';
 import { kiln } from './image-fixture.js';
@@ -91,6 +92,60 @@ test('--keep-storage evicts least recently used records first; gcToBudget is a n
       t.true((await diskUsage(s)).totalBytes <= before.totalBytes - 50_000);
     } finally {
       s.close();
+    }
+  });
+});
+
+test('maintainAfterBuild marks the build\'s hits as used before evicting, so they outlive older records', async (t) => {
+  await withStore(async (s0, root) => {
+    const a = await record(s0, 'a', 40_000);
+    await new Promise((r) => setTimeout(r, 5));
+    const b = await record(s0, 'b', 40_000);
+    s0.close();
+    const s = await openStore(root);
+    try {
+      const before = await diskUsage(s);
+      t.is(await maintainAfterBuild(s, [], before.totalBytes + 1), undefined, 'under budget nothing goes');
+      await new Promise((r) => setTimeout(r, 5));
+      const res = await maintainAfterBuild(s, ['a'], before.totalBytes - 20_000);
+      t.is(res?.removedRecords, 1);
+      t.truthy(s.getCacheRecord('a'), 'the record this build hit is the most recently used');
+      t.is(s.getCacheRecord('b'), undefined);
+      t.true(existsSync(a.snap));
+      t.false(existsSync(b.snap));
+    } finally {
+      s.close();
+    }
+  });
+});
+
+test('kiln build ends with a GC to KILN_GC_BUDGET: records go, the images built stay whole', async (t) => {
+  await withStore(async (s0, root) => {
+    s0.close();
+    const ctx = await mkdtemp(join(tmpdir(), 'kiln-gc-ctx-'));
+    try {
+      await writeFile(join(ctx, 'Dockerfile'), 'FROM scratch\nCOPY a /a\nCOPY b /b\n');
+      await writeFile(join(ctx, 'a'), 'a'.repeat(10_000));
+      await writeFile(join(ctx, 'b'), 'one');
+      const first = await kiln(root, ['build', '-q', '-t', 'gc:1', ctx]);
+      t.is(first.code, 0, first.stderr);
+      const du1 = JSON.parse((await kiln(root, ['du', '--format', 'json'])).stdout) as { cacheRecords: number };
+      t.true(du1.cacheRecords >= 2, 'under the default budget the records stay');
+      await writeFile(join(ctx, 'b'), 'two');
+      const second = await kiln(root, ['build', '-q', '-t', 'gc:2', ctx], { KILN_GC_BUDGET: '1' });
+      t.is(second.code, 0, second.stderr);
+      const du2 = JSON.parse((await kiln(root, ['du', '--format', 'json'])).stdout) as { cacheRecords: number };
+      t.is(du2.cacheRecords, 0, 'over budget every record is evicted');
+      const out = join(ctx, 'out.tar');
+      for (const name of ['gc:1', 'gc:2']) {
+        const saved = await kiln(root, ['save', '-o', out, name]);
+        t.is(saved.code, 0, `${name} is still whole: ${saved.stderr}`);
+      }
+      const bad = await kiln(root, ['build', '-q', ctx], { KILN_GC_BUDGET: 'lots' });
+      t.is(bad.code, 0, 'a bad budget warns, the build still succeeds');
+      t.regex(bad.stderr, /WARNING: garbage collection after the build failed: invalid KILN_GC_BUDGET/);
+    } finally {
+      await rm(ctx, { recursive: true, force: true });
     }
   });
 });

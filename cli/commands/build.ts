@@ -180,6 +180,10 @@ export function register(program: Command): void {
         for (const w of warnings) process.stderr.write(`WARNING: ${w}\n`);
       }
       await reportResult(flags, progress, { ...result, manifestMediaType: result.manifest.mediaType });
+      // The image is built whatever happens here: a failed GC is worth a warning, not a failed build.
+      await cacheLib.maintainAfterBuild(store, result.cacheHits).catch((e: unknown) => {
+        process.stderr.write(`WARNING: garbage collection after the build failed: ${(e as Error).message}\n`);
+      });
     } finally {
       for (const w of cache?.warnings ?? []) process.stderr.write(`WARNING: ${w}\n`);
       await cache?.close();

@@ -1,7 +1,7 @@
 /** `POST /build` (the classic builder protocol: a tar context in the body) and `POST /build/prune`. */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join, normalize } from 'node:path';
-import { gcBudgetFromEnv, gcToBudget, parseSize, prune } from '../../cache/index.js';
+import { maintainAfterBuild, parseSize, prune } from '../../cache/index.js';
 import { KilnError } from '../../common/errors.js';
 import { applyLayer } from '../../oci/index.js';
 import { build, createRenderer, newBuildId, subscribe } from '../../solver/index.js';
@@ -49,7 +49,7 @@ export const buildImage: Handler = async (ctx, { req, res, query }) => {
       if (!res.writableEnded) clientGone.abort(new KilnError('E_BUILD_CANCELLED', 'the client went away'));
     });
     ctx.log.log('info', 'build started', { build: buildId, tags: tags.join(',') });
-    let built = false;
+    let hits: string[] | undefined;
     try {
       const result = await ctx.work.run(
         (signal) =>
@@ -73,7 +73,7 @@ export const buildImage: Handler = async (ctx, { req, res, query }) => {
         clientGone.signal,
       );
       renderer.finish();
-      built = true;
+      hits = result.cacheHits;
       out.aux({ ID: result.configDigest });
       // Docker's quiet build prints its stream, which is then only the id.
       if (quiet) out.stream(`${result.configDigest}\n`);
@@ -90,16 +90,16 @@ export const buildImage: Handler = async (ctx, { req, res, query }) => {
       off();
     }
     out.end();
-    if (built) await gcToBudgetLogged(ctx);
+    if (hits) await gcToBudgetLogged(ctx, hits);
   } finally {
     await rm(contextDir, { recursive: true, force: true });
   }
 };
 
 /** As after a CLI build: the store is kept within KILN_GC_BUDGET; the client has its answer already. */
-export async function gcToBudgetLogged(ctx: DaemonContext): Promise<void> {
+export async function gcToBudgetLogged(ctx: DaemonContext, hits: string[] = []): Promise<void> {
   try {
-    const gc = await ctx.store.withLock('prune', () => gcToBudget(ctx.store, gcBudgetFromEnv()));
+    const gc = await maintainAfterBuild(ctx.store, hits);
     if (gc) ctx.log.log('info', 'gc to budget', { freed: gc.freedBytes, records: gc.removedRecords });
   } catch (err) {
     ctx.log.log('warn', 'gc after build failed', { error: (err as Error).message });
