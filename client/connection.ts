@@ -79,10 +79,14 @@ export class DaemonClient {
   private unreachable(e: unknown): KilnError {
     if (e instanceof KilnError) return e;
     const code = (e as NodeJS.ErrnoException).code ?? '';
+    const message = (e as Error).message;
+    const tlsTrouble = this.spec.kind === 'tcp' && (code === 'ECONNRESET' || code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || /SSL|certificate/i.test(message));
     const hint =
       code === 'EACCES'
         ? 'you may not use this socket: run as root or as a member of the daemon\'s group (kiln serve --group)'
-        : `start one with \`kiln serve --host ${this.o.host}\`, or drop --host / KILN_HOST to build without a daemon`;
-    return new KilnError('E_DAEMON_UNREACHABLE', `cannot reach the kiln daemon at ${this.o.host}: ${(e as Error).message}`, { cause: e, hint });
+        : tlsTrouble
+          ? 'a TLS daemon needs --tlscacert (its CA) and a client certificate it trusts (--tlscert, --tlskey)'
+          : `start one with \`kiln serve --host ${this.o.host}\`, or drop --host / KILN_HOST to work without a daemon`;
+    return new KilnError('E_DAEMON_UNREACHABLE', `cannot reach the kiln daemon at ${this.o.host}: ${message.trim()}`, { cause: e, hint });
   }
 }
