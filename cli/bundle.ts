@@ -23,7 +23,8 @@ export async function bundleCli(repo: string, outdir: string): Promise<void> {
   const old = `${outdir}.old-${process.pid}`;
   await rm(fresh, { recursive: true, force: true });
   await build({
-    entryPoints: { main: join(repo, 'cli', 'main.ts') },
+    // The registry's blob download thread loads its script from beside the chunk that starts it.
+    entryPoints: { main: join(repo, 'cli', 'main.ts'), 'chunks/blob-worker': join(repo, 'oci', 'registry', 'blob-worker.ts') },
     outdir: fresh,
     bundle: true,
     splitting: true,

@@ -8,6 +8,7 @@ import { getCredentials, type Credentials } from './docker-config.js';
 import { resolveEndpoint, type Endpoint, type TransportOptions } from './endpoint.js';
 import { describeErrorBody, networkError, parseErrorBody, RegistryError } from './errors.js';
 import { publishBlob } from './progress.js';
+import { loadUndici } from './undici.js';
 import { backoffDelay, DEFAULT_RETRY, isRetryable, withRetry, type RetryPolicy } from './retry.js';
 
 export interface ClientOptions extends TransportOptions {
@@ -203,7 +204,7 @@ export class RegistryClient {
   private async raw(method: Dispatcher.HttpMethod, url: string, headers: Record<string, string>, body?: Buffer | AsyncIterable<Buffer>) {
     try {
       const payload = body === undefined || Buffer.isBuffer(body) ? body : Readable.from(body);
-      const { request } = await import('undici');
+      const { request } = await loadUndici();
       return await request(url, { method, headers: { 'user-agent': 'kiln', ...headers }, body: payload, dispatcher: this.endpoint.dispatcher });
     } catch (err) {
       throw networkError(err, this.registry, url);

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';
 import type { Dispatcher } from 'undici';
 import { RegistryError } from './errors.js';
+import { loadUndici } from './undici.js';
 
 /** How to reach registries: which may skip TLS checks, and which CA to trust. */
 export interface TransportOptions {
@@ -72,7 +73,7 @@ export async function resolveEndpoint(registry: string, options: TransportOption
   else if (isLoopback(registry) && !caFile) origins = [`http://${host}`];
   else origins = [`https://${host}`];
   // undici is loaded on first use: most kiln commands never talk to a registry.
-  const { Agent, interceptors } = await import('undici');
+  const { Agent, interceptors } = await loadUndici();
   const agent = new Agent({
     connect: { ...(ca ? { ca } : {}), rejectUnauthorized: !insecure },
     keepAliveTimeout: 30_000,
