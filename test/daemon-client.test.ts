@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../cache/index.js';
 import { freshRoot, kiln } from './build-helpers.js';
-import { startDaemon, type TestDaemon } from './daemon-helpers.js';
+import { http, startDaemon, type TestDaemon } from './daemon-helpers.js';
 
 let d: TestDaemon;
 let ctx: string;
@@ -139,4 +139,13 @@ test.serial('images, tag and rmi through --host act on the daemon and print what
   t.is(missing.code, 1);
   t.regex(missing.stderr, /^kiln: .*nope:1/m);
   t.notRegex(missing.stderr, /\n\s+at /);
+});
+
+test.serial('docker builder prune -a also empties the uploaded-context store: the next build sends everything again', async (t) => {
+  const pruned = await http(d.socket, 'POST', '/build/prune?all=1');
+  t.is(pruned.status, 200, pruned.body);
+  t.true((JSON.parse(pruned.body) as { SpaceReclaimed: number }).SpaceReclaimed >= 300_000);
+  const r = await kiln(local.root, ['--host', `unix://${d.socket}`, 'build', ctx]);
+  t.is(r.code, 0, r.stderr);
+  t.is(lastReceived().files, 5);
 });

@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { access, copyFile, chmod, constants, lutimes, mkdir, rename, rm, symlink } from 'node:fs/promises';
+import { access, copyFile, chmod, constants, lstat, lutimes, mkdir, readdir, rename, rm, symlink, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -93,6 +93,21 @@ export class ContextCache {
     return { files, bytes };
   }
 
+  /** Removes stored contents unused for `unusedForMs` (never files still being received); returns the bytes freed. */
+  async prune(unusedForMs: number): Promise<number> {
+    const names = await readdir(this.dir).catch(() => [] as string[]);
+    const cutoff = Date.now() - unusedForMs;
+    let freed = 0;
+    for (const name of names) {
+      if (name.endsWith('.tmp')) continue;
+      const st = await lstat(join(this.dir, name)).catch(() => undefined);
+      if (!st || st.mtimeMs > cutoff) continue;
+      await rm(join(this.dir, name), { force: true });
+      freed += st.size;
+    }
+    return freed;
+  }
+
   /**
    * Lays the entries out under `dest` from stored contents; every file digest must be stored.
    * `root` is the context directory's own mode and time (COPY . keeps them too).
@@ -110,9 +125,13 @@ export class ContextCache {
       if (e.type === 'symlink') {
         await symlink(e.target ?? '', path);
       } else {
-        await copyFile(this.pathOf(e.digest ?? ''), path, constants.COPYFILE_FICLONE).catch((cause: unknown) => {
-          throw badRequest(`the content of ${e.path} (${e.digest}) was never sent`, { cause });
+        const stored = this.pathOf(e.digest ?? '');
+        await copyFile(stored, path, constants.COPYFILE_FICLONE).catch((cause: unknown) => {
+          throw badRequest(`the content of ${e.path} (${e.digest}) was never sent, or a prune removed it since the check`, { cause });
         });
+        // The stored file's mtime is its last use, which prune goes by.
+        const now = new Date();
+        await utimes(stored, now, now);
         await chmod(path, e.mode & 0o7777);
       }
     }
