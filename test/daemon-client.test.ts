@@ -5,9 +5,12 @@
  * and an unreachable daemon or an unsupported command fails clearly.
  */
 import test from 'ava';
-import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { chmod, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buffer } from 'node:stream/consumers';
+import { pack } from 'tar-stream';
 import { openStore } from '../cache/index.js';
 import { freshRoot, kiln } from './build-helpers.js';
 import { http, startDaemon, type TestDaemon } from './daemon-helpers.js';
@@ -148,4 +151,27 @@ test.serial('docker builder prune -a also empties the uploaded-context store: th
   const r = await kiln(local.root, ['--host', `unix://${d.socket}`, 'build', ctx]);
   t.is(r.code, 0, r.stderr);
   t.is(lastReceived().files, 5);
+});
+
+test('content that does not match its digest is a 400, nothing is stored, and the daemon keeps serving', async (t) => {
+  const content = Buffer.from('the real bytes\n');
+  const digest = `sha256:${createHash('sha256').update(content).digest('hex')}`;
+  const check = await http(
+    d.socket,
+    'POST',
+    '/kiln/v1/build/context/check',
+    JSON.stringify({ entries: [{ path: 'f', type: 'file', mode: 0o644, size: content.length, digest }], dockerfile: 'FROM busybox\n' }),
+    { 'Content-Type': 'application/json' },
+  );
+  t.is(check.status, 200, check.body);
+  const { session, missing } = JSON.parse(check.body) as { session: string; missing: string[] };
+  t.deepEqual(missing, [digest]);
+  const p = pack();
+  p.entry({ name: digest.slice(7), size: 5 }, 'wrong');
+  p.finalize();
+  const bad = await http(d.socket, 'POST', `/kiln/v1/build?session=${session}`, await buffer(p));
+  t.is(bad.status, 400);
+  t.regex(bad.body, /does not match its digest/);
+  t.deepEqual(await readdir(join(d.root, 'context-cache', 'sha256')).then((names) => names.filter((n) => n.startsWith(digest.slice(7)))), []);
+  t.is((await http(d.socket, 'GET', '/_ping')).status, 200);
 });

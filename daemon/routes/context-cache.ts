@@ -65,31 +65,38 @@ export class ContextCache {
     let files = 0;
     let bytes = 0;
     const ex = extract();
-    const done = pipeline(tar, ex);
-    for await (const entry of ex) {
-      const digest = `sha256:${entry.header.name}`;
-      if (entry.header.type !== 'file' || !wanted.has(digest)) throw badRequest(`unexpected context entry "${entry.header.name}": send only the digests the check answered`);
-      const final = this.pathOf(digest);
-      const tmp = `${final}.${randomBytes(6).toString('hex')}.tmp`;
-      const hash = createHash('sha256');
-      const counter = new Transform({
-        transform(chunk: Buffer, _enc, cb) {
-          hash.update(chunk);
-          bytes += chunk.length;
-          cb(null, chunk);
-        },
-      });
-      try {
-        await pipeline(entry, counter, createWriteStream(tmp));
-        if (`sha256:${hash.digest('hex')}` !== digest) throw badRequest(`context content sent as ${digest} does not match its digest`);
-        await rename(tmp, final);
-      } catch (e) {
-        await rm(tmp, { force: true });
-        throw e;
+    tar.on('error', (e) => ex.destroy(e));
+    tar.pipe(ex);
+    try {
+      for await (const entry of ex) {
+        const digest = `sha256:${entry.header.name}`;
+        if (entry.header.type !== 'file' || !wanted.has(digest)) throw badRequest(`unexpected context entry "${entry.header.name}": send only the digests the check answered`);
+        const final = this.pathOf(digest);
+        const tmp = `${final}.${randomBytes(6).toString('hex')}.tmp`;
+        const hash = createHash('sha256');
+        const counter = new Transform({
+          transform(chunk: Buffer, _enc, cb) {
+            hash.update(chunk);
+            bytes += chunk.length;
+            cb(null, chunk);
+          },
+        });
+        try {
+          await pipeline(entry, counter, createWriteStream(tmp));
+          if (`sha256:${hash.digest('hex')}` !== digest) throw badRequest(`context content sent as ${digest} does not match its digest`);
+          await rename(tmp, final);
+        } catch (e) {
+          await rm(tmp, { force: true });
+          throw e;
+        }
+        files++;
       }
-      files++;
+    } catch (e) {
+      // The request stays open so the answer can be sent; the server drops the rest of the body.
+      tar.unpipe(ex);
+      ex.destroy();
+      throw e;
     }
-    await done;
     return { files, bytes };
   }
 
