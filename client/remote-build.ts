@@ -6,7 +6,7 @@
 import { createInterface } from 'node:readline';
 import { DockerfileError, KilnError, type SourcePosition } from '../common/errors.js';
 import type { Store } from '../cache/index.js';
-import type { VertexEvent } from '../solver/index.js';
+import { StepFailedError, type StepFailure, type VertexEvent } from '../solver/index.js';
 import type { DaemonClient } from './connection.js';
 import { contentTar, listContext, type ContextList } from './context-list.js';
 
@@ -51,10 +51,12 @@ interface ErrorBody {
   hint?: string;
   position?: SourcePosition;
   sourceLine?: string;
+  failure?: StepFailure;
 }
 
 function rebuildError(e: ErrorBody): KilnError {
   const options = e.hint ? { hint: e.hint } : {};
+  if (e.position && e.failure) return new StepFailedError(e.failure, e.position, e.sourceLine);
   if (e.position) return new DockerfileError(e.code, e.message, e.position, e.sourceLine, options);
   return new KilnError(e.code, e.message, options);
 }

@@ -102,6 +102,11 @@ test.serial('KILN_HOST makes build a client; a Dockerfile error reads as in an e
     t.deepEqual(lastLines(remote.stderr), lastLines(embedded.stderr));
     t.true(lastLines(remote.stderr).length > 0, remote.stderr);
     t.notRegex(remote.stderr, /\n\s+at /);
+
+    await writeFile(join(bad, 'Dockerfile'), 'FROM busybox\nRUN echo out-line; exit 3\n');
+    const failed = await kiln(local.root, ['--host', `unix://${d.socket}`, 'build', bad]);
+    t.is(failed.code, 1);
+    t.regex(failed.stderr, /Dockerfile:2:1: stage stage-0: RUN echo out-line; exit 3 failed with exit code 3\n.*\n.*\nlast 1 lines of output:\n {2}\| out-line\nfull log: \S+step-2\.log/);
   } finally {
     await rm(bad, { recursive: true, force: true });
   }

@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
 import { DockerfileError, KilnError } from '../../common/errors.js';
-import { build, newBuildId, subscribe } from '../../solver/index.js';
+import { build, newBuildId, StepFailedError, subscribe } from '../../solver/index.js';
 import { badRequest, notFound, readJson, sendJson } from '../http.js';
 import type { Handler } from '../router.js';
 import { gcToBudgetLogged } from './build.js';
@@ -89,6 +89,8 @@ function errorBody(err: unknown): Record<string, unknown> {
     message: err.message,
     ...(err.hint ? { hint: err.hint } : {}),
     ...(err instanceof DockerfileError ? { position: err.position, sourceLine: err.sourceLine } : {}),
+    // A failed RUN also shows its output's tail and where the daemon keeps its full log.
+    ...(err instanceof StepFailedError ? { failure: err.failure } : {}),
   };
 }
 
