@@ -4,7 +4,9 @@
  * so neither finds the other's blobs. Dirty pages are flushed (`sync`) before every timed step and
  * the tools take turns going first, so neither pays for the other's (or the setup's) writeback.
  *
- *   node --import tsx bench/registry/run.ts [--mib 512] [--runs 1] [--concurrency 3]
+ *   npm run build && node dist/bench/registry/run.js [--mib 512] [--runs 1] [--concurrency 3]
+ *   (or from source: node --import tsx bench/registry/run.ts ..., where each worker thread also
+ *   loads tsx and compiles its modules, ~1 s of CPU that a user's kiln does not pay)
  */
 import { execFile } from 'node:child_process';
 import { link, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -57,7 +59,7 @@ try {
   await makeImage(store, 'bench/image:1', dirs);
   await exportLayout(store, 'bench/image:1', join(tmp, 'layout'));
   for (const d of dirs) await rm(d.dir, { recursive: true });
-  const results: Record<string, number[]> = { 'kiln push': [], 'skopeo push': [], 'kiln pull': [], 'skopeo pull': [] };
+  const results: Record<string, number[]> = { 'kiln push': [], 'skopeo push': [], 'kiln pull': [], 'kiln pull (main thread only)': [], 'skopeo pull': [] };
   for (let r = 0; r < runs; r++) {
     for (const tool of r % 2 === 0 ? (['kiln', 'skopeo'] as const) : (['skopeo', 'kiln'] as const)) {
       const reg = await startRegistry();
@@ -66,11 +68,16 @@ try {
       try {
         if (tool === 'kiln') {
           results['kiln push']!.push(await timed(() => pushImage(store, 'bench/image:1', target, { concurrency })));
-          const fresh = await openStore(pullDir);
-          try {
-            results['kiln pull']!.push(await timed(() => pullImage(fresh, target, { concurrency })));
-          } finally {
-            fresh.close();
+          // With and without the worker threads (workerThreshold), taking turns at going first.
+          const variants = [['kiln pull', undefined], ['kiln pull (main thread only)', Infinity]] as const;
+          for (const [name, workerThreshold] of r % 2 === 0 ? variants : [...variants].reverse()) {
+            const fresh = await openStore(pullDir);
+            try {
+              results[name]!.push(await timed(() => pullImage(fresh, target, { concurrency, workerThreshold })));
+            } finally {
+              fresh.close();
+              await rm(pullDir, { recursive: true, force: true });
+            }
           }
         } else {
           results['skopeo push']!.push(await timed(() => run('skopeo', ['copy', '-q', '--dest-tls-verify=false', `oci:${join(tmp, 'layout')}:bench`, `docker://${target}`])));
@@ -88,7 +95,7 @@ try {
   console.log('pull verifies every digest and fsyncs every blob on both sides (kiln: into a fresh store; skopeo: into a fresh OCI layout); neither extracts layers');
   console.log(`load average (1/5/15 min): ${loadBefore} before, ${load()} after, on ${availableParallelism()} cores`);
   for (const [name, xs] of Object.entries(results)) {
-    console.log(`${name.padEnd(12)} ${median(xs).toFixed(2).padStart(7)} s  ${(totalMiB / median(xs)).toFixed(0).padStart(5)} MiB/s   [${xs.map((x) => x.toFixed(2)).join(', ')}]`);
+    console.log(`${name.padEnd(28)} ${median(xs).toFixed(2).padStart(7)} s  ${(totalMiB / median(xs)).toFixed(0).padStart(5)} MiB/s   [${xs.map((x) => x.toFixed(2)).join(', ')}]`);
   }
 } finally {
   await rm(tmp, { recursive: true, force: true });

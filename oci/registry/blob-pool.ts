@@ -34,6 +34,7 @@ export interface WireError {
 
 export type WorkerReply =
   | { type: 'progress'; event: BlobProgressEvent }
+  | { type: 'received'; id: number }
   | { type: 'done'; id: number; digest: string; size: number }
   | { type: 'failed'; id: number; error: WireError };
 
@@ -59,6 +60,7 @@ function spawn(): Worker {
 }
 
 interface Pending {
+  received: () => void;
   resolve: (r: { digest: string; size: number }) => void;
   reject: (e: Error) => void;
 }
@@ -92,6 +94,7 @@ export class BlobWorkerPool {
     slot.worker.on('message', (reply: WorkerReply) => {
       if (reply.type === 'progress') return publishBlob(reply.event);
       const pending = slot.jobs.get(reply.id);
+      if (reply.type === 'received') return pending?.received();
       slot.jobs.delete(reply.id);
       if (reply.type === 'done') pending?.resolve({ digest: reply.digest, size: reply.size });
       else pending?.reject(unwire(reply.error));
@@ -108,12 +111,15 @@ export class BlobWorkerPool {
     return slot;
   }
 
-  /** Downloads `job`'s blob into `job.path` (fsynced), resolving with what the bytes hash to. */
-  download(job: Omit<BlobJob, 'id'>): Promise<{ digest: string; size: number }> {
+  /**
+   * Downloads `job`'s blob into `job.path` (fsynced), resolving with what the bytes hash to;
+   * `received` is called once the last byte has arrived, before the fsync.
+   */
+  download(job: Omit<BlobJob, 'id'>, received: () => void): Promise<{ digest: string; size: number }> {
     const slot = this.pick();
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      slot.jobs.set(id, { resolve, reject });
+      slot.jobs.set(id, { received, resolve, reject });
       slot.worker.postMessage({ ...job, id } satisfies BlobJob);
     });
   }

@@ -53,8 +53,10 @@ async function download(job: BlobJob): Promise<{ digest: string; size: number }>
   // The main thread checks the digest against the manifest, as for any blob the store takes.
   const counter = new DigestStream();
   try {
+    const body = rc.getBlob(job.repository, job.digest, job.size, { verify: false });
+    body.once('end', () => port.postMessage({ type: 'received', id: job.id } satisfies WorkerReply));
     await pipeline(
-      rc.getBlob(job.repository, job.digest, job.size, { verify: false }),
+      body,
       counter,
       createWriteStream(job.path, { flags: 'wx', mode: 0o644, flush: true }),
     );

@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import PQueue from 'p-queue';
 import type { KilnError } from '../../common/errors.js';
 import type { Store } from '../../cache/index.js';
-import type { ImageIndex, ImageManifest } from '../image/index.js';
+import type { Descriptor, ImageIndex, ImageManifest } from '../image/index.js';
 import { isIndexMediaType, isManifestMediaType } from '../image/index.js';
 import { formatReference, parseReference, type ImageReference } from '../reference.js';
 import { BlobWorkerPool } from './blob-pool.js';
@@ -100,28 +100,40 @@ export async function pullImage(store: Store, reference: string | ImageReference
     pool = workers;
     const scopes = [`repository:${repo}:pull`];
     let session: Promise<ClientSession> | undefined;
+    const fetchBlob = async (d: Descriptor, arrived: () => void): Promise<void> => {
+      const expected = { expectedDigest: d.digest, expectedSize: d.size, mediaType: d.mediaType };
+      try {
+        if (workers && d.size >= threshold) {
+          session ??= client.session(scopes);
+          const job = { registry: client.registry, options: clientOptions(options), session: await session, repository: repo, digest: d.digest, size: d.size };
+          const progress = hasBlobSubscribers();
+          await store.writeBlobWith((path) => workers.download({ ...job, path, progress }, arrived), expected);
+        } else {
+          // The store hashes while writing and refuses to commit a mismatch: hashing here too would only cost time.
+          const content = client.getBlob(repo, d.digest, d.size, { verify: false });
+          content.once('end', arrived);
+          await store.writeBlob(content, expected);
+        }
+      } catch (err) {
+        throw (err as KilnError).code === 'E_STORE_DIGEST' ? alteredBlob(err as KilnError, `blob ${d.digest} in ${client.registry}/${repo}`) : err;
+      }
+      downloaded++;
+      bytes += d.size;
+    };
     const settled = await Promise.allSettled(
-      blobs.map((d) =>
-        queue.add(async () => {
+      blobs.map(async (d) => {
+        let stored: Promise<void> | undefined;
+        await queue.add(async () => {
           if (await store.hasBlob(d.digest)) return;
-          const expected = { expectedDigest: d.digest, expectedSize: d.size, mediaType: d.mediaType };
-          try {
-            if (workers && d.size >= threshold) {
-              session ??= client.session(scopes);
-              const job = { registry: client.registry, options: clientOptions(options), session: await session, repository: repo, digest: d.digest, size: d.size };
-              const progress = hasBlobSubscribers();
-              await store.writeBlobWith((path) => workers.download({ ...job, path, progress }), expected);
-            } else {
-              // The store hashes while writing and refuses to commit a mismatch: hashing here too would only cost time.
-              await store.writeBlob(client.getBlob(repo, d.digest, d.size, { verify: false }), expected);
-            }
-          } catch (err) {
-            throw (err as KilnError).code === 'E_STORE_DIGEST' ? alteredBlob(err as KilnError, `blob ${d.digest} in ${client.registry}/${repo}`) : err;
-          }
-          downloaded++;
-          bytes += d.size;
-        }),
-      ),
+          let arrived!: () => void;
+          const received = new Promise<void>((resolve) => (arrived = resolve));
+          stored = fetchBlob(d, arrived);
+          // The slot goes to the next download once this one's last byte is in: its fsync (up to
+          // a second for a big blob on a busy disk) and commit need no connection.
+          await Promise.race([received, stored]);
+        });
+        await stored;
+      }),
     );
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) throw failed.reason;
