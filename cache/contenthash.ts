@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, readFileSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readFileSync, readSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { entryMatches, nowNs, type FileStat, type StatEntry } from './stat-cache.js';
@@ -27,6 +27,19 @@ export async function hashFileContent(path: string, size: number | bigint): Prom
     h.update(await readFile(path));
   } else {
     await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), h);
+  }
+  return `sha256:${h.digest('hex')}`;
+}
+
+/** `sha256:<hex>` of a file's bytes, read synchronously in 1 MiB chunks (memory stays bounded). */
+export function hashFileSync(path: string): string {
+  const h = createHash('sha256');
+  const buf = Buffer.allocUnsafe(1 << 20);
+  const fd = openSync(path, 'r');
+  try {
+    for (let n; (n = readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
   }
   return `sha256:${h.digest('hex')}`;
 }

@@ -82,6 +82,14 @@ export function nowNs(): bigint {
  * timestamp (ctime too, because `touch -d` can set mtime back but ctime always moves to now).
  */
 export function entryMatches(entry: StatEntry, st: FileStat): boolean {
+  return statMatches(entry, st) && notRacy(entry);
+}
+
+/**
+ * True when `st` is the stat `entry` recorded, racy or not: the file is unchanged only if the
+ * record is not racy too (`entryMatches`).
+ */
+export function statMatches(entry: StatEntry, st: FileStat): boolean {
   return (
     entry.size === st.size &&
     entry.mtimeNs === st.mtimeNs &&
@@ -90,8 +98,7 @@ export function entryMatches(entry: StatEntry, st: FileStat): boolean {
     entry.dev === st.dev &&
     entry.mode === st.mode &&
     entry.uid === st.uid &&
-    entry.gid === st.gid &&
-    notRacy(entry)
+    entry.gid === st.gid
   );
 }
 

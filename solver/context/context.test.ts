@@ -181,3 +181,32 @@ test('stat cache entries of deleted files are dropped when their directory is ha
     }
   });
 });
+
+test('verifyCopied: a copy passes only with the bytes hashed; racy files are read back, settled ones re-stat only', async (t) => {
+  await withContext({ 'f': 'hashed', 'copy-same': 'hashed', 'copy-other': 'other!' }, async (ctx, dir) => {
+    const c = await ctx();
+    // Racy (an mtime not older than the hash, as for a file written just before): its times
+    // cannot vouch, and the copy's bytes decide.
+    const future = new Date(Date.now() + 3_600_000);
+    await utimes(join(dir, 'f'), future, future);
+    await c.checksum(['f']);
+    const e = c.view.stat('f')!;
+    t.notThrows(() => c.verifyCopied(e, join(dir, 'copy-same')));
+    const racy = t.throws(() => c.verifyCopied(e, join(dir, 'copy-other')));
+    t.is((racy as { code?: string }).code, 'E_CONTEXT_CHANGED');
+    t.regex(String(racy?.message), /file changed while being copied: f; retry the build/);
+    // Settled (times far older than the hash): the re-stat vouches, the copy is not read.
+    await writeFile(join(dir, 'g'), 'hashed');
+    await new Promise((r) => setTimeout(r, 150));
+    const c2 = await ctx();
+    await c2.checksum(['g']);
+    const g = c2.view.stat('g')!;
+    t.notThrows(() => c2.verifyCopied(g, join(dir, 'no-such-copy')));
+    // Rewritten after the hash: the stat moved.
+    await writeFile(join(dir, 'g'), 'hashed');
+    t.throws(() => c2.verifyCopied(g, join(dir, 'copy-same')), { message: /file changed while being copied: g/ });
+    // Gone: changed too.
+    await rm(join(dir, 'g'));
+    t.throws(() => c2.verifyCopied(g, join(dir, 'copy-same')), { message: /file changed while being copied: g/ });
+  });
+});

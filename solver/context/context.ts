@@ -1,5 +1,6 @@
+import { lstatSync } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
-import { combineDigests, dirMatches, entryDigest, hashFiles, nowNs, StatCache, type ContextStats, type Store } from '../../cache/index.js';
+import { combineDigests, dirMatches, entryDigest, entryMatches, hashFiles, hashFileSync, nowNs, StatCache, statMatches, type ContextStats, type FileStat, type Store } from '../../cache/index.js';
 import { KilnError } from '../../common/errors.js';
 import { compileMatcher, loadIgnorePatterns, type PathMatcher } from './ignore.js';
 import { selectSources, type SourceMatch } from './select.js';
@@ -33,8 +34,24 @@ export interface BuildContext {
   readonly view: TreeView;
   /** Digest of what COPY/ADD `sources` select from the context; unchanged files are not re-read. */
   checksum(sources: string[], options?: ChecksumOptions): Promise<ContextChecksum>;
+  /**
+   * Throws `ContextChangedError` unless the regular file `e`, just copied to `copy`, held the
+   * bytes its checksum hashed, so a cache key never names other content. A re-stat vouches for
+   * it; only a file changed too recently for its times to tell (racy) has its copy read again.
+   */
+  verifyCopied(e: TreeEntry, copy: string): void;
   /** Releases the stat cache's connection. */
   close(): void;
+}
+
+/** A context file changed between its checksum (the cache key) and its copy. */
+export class ContextChangedError extends KilnError {
+  constructor(rel: string, cause?: unknown) {
+    super('E_CONTEXT_CHANGED', `file changed while being copied: ${rel}; retry the build`, {
+      ...(cause === undefined ? {} : { cause }),
+      hint: 'something is writing into the build context during the build; let it finish, or exclude what it writes in .dockerignore',
+    });
+  }
 }
 
 export async function openContext(dir: string, options: OpenContextOptions): Promise<BuildContext> {
@@ -129,6 +146,19 @@ class ContextImpl implements BuildContext {
     const files = new Map<string, string>();
     for (const e of entries.values()) files.set(e.rel === '' ? '.' : e.rel, e.type === 'file' ? known.files.get(e.rel)!.entryDigest : this.metaDigest(e));
     return { digest: combineDigests(files), files };
+  }
+
+  verifyCopied(e: TreeEntry, copy: string): void {
+    const known = this.stats.stats.files.get(e.rel);
+    let now: FileStat;
+    try {
+      const st = lstatSync(e.path, { bigint: true });
+      now = { size: st.size, mtimeNs: st.mtimeNs, ctimeNs: st.ctimeNs, ino: st.ino, dev: st.dev, mode: Number(st.mode & 0o7777n), uid: Number(st.uid), gid: Number(st.gid) };
+    } catch (err) {
+      throw new ContextChangedError(e.rel, err);
+    }
+    if (known && (entryMatches(known, now) || (statMatches(known, now) && hashFileSync(copy) === known.digest))) return;
+    throw new ContextChangedError(e.rel);
   }
 
   private metaDigest(e: TreeEntry): string {

@@ -8,11 +8,14 @@
  *   type, mode, uid/gid and symlink targets of every selected path, never times; `files` maps
  *   context-relative paths to per-entry digests. Throws `SourceNotFoundError` for a source that
  *   selects nothing.
+ * - `context.verifyCopied(entry, copy)`: COPY calls it after copying each regular file; throws
+ *   `ContextChangedError` (E_CONTEXT_CHANGED) when the file no longer holds what was hashed, so
+ *   a copy from a context must follow a `checksum` of its sources (a file never hashed fails).
  * - `diffFiles(before, after)` -> `{ changed, added, removed }` for cache-miss explanations.
  * - `TreeView` / `selectSources` / `collectEntries`: the same selection over any directory
  *   (another stage's rootfs), used by solver/fileops so copies and checksums always agree.
  */
-export { openContext, collectEntries, type BuildContext, type ChecksumOptions, type ContextChecksum, type OpenContextOptions } from './context.js';
+export { openContext, collectEntries, ContextChangedError, type BuildContext, type ChecksumOptions, type ContextChecksum, type OpenContextOptions } from './context.js';
 export { diffFiles, type FileChanges } from './explain.js';
 export { compileMatcher, type PathMatcher } from './ignore.js';
 export { selectSources, SourceNotFoundError, type SourceMatch } from './select.js';

@@ -85,6 +85,8 @@ test('from the context files become 0:0; from another tree ownership is kept; --
     const store = await openStore(join(d.base, 'state'));
     const ctx = await openContext(d.src, { store });
     try {
+      // As in a build: the copy's key first, and a context copy checks it copied what was hashed.
+      await ctx.checksum(['f']);
       await copy({ sourceRoot: d.src, context: ctx, sources: ['f'], dest: '/ctx/', destRoot: d.dst, workdir: '/' });
     } finally {
       ctx.close();

@@ -14,6 +14,7 @@ import {
   utimesSync,
 } from 'node:fs';
 import { basename, join, posix } from 'node:path';
+import { isKilnError, type KilnError } from '../../common/errors.js';
 import { compileMatcher, selectSources, TreeView, type BuildContext, type PathMatcher, type SourceMatch, type TreeEntry } from '../context/index.js';
 import { parseChmod, type ModeChange } from './chmod.js';
 import { FileOpError } from './errors.js';
@@ -203,6 +204,7 @@ class CopyJob {
       return;
     }
     this.replace(target, () => copyFileSync(e.path, target, fsc.COPYFILE_FICLONE | fsc.COPYFILE_EXCL));
+    this.o.context?.verifyCopied(e, target);
     const chowned = uid !== this.myUid || gid !== this.myGid;
     if (chowned) chownSync(target, uid, gid);
     // copyFile already gave the copy the source's mode; a chown clears set-id bits, though.
@@ -229,8 +231,8 @@ class CopyJob {
     return `/${path.slice(this.o.destRoot.length).replace(/^\/+/, '')}`;
   }
 
-  private ioError(err: unknown, target: string): FileOpError {
-    if (err instanceof FileOpError) return err;
+  private ioError(err: unknown, target: string): KilnError {
+    if (isKilnError(err)) return err;
     return new FileOpError('E_COPY_IO', `cannot write ${this.shown(target)}: ${(err as Error).message}`, { cause: err });
   }
 }
