@@ -20,3 +20,4 @@ export { BLOB_CHANNEL } from './progress.js';
 export type { BlobProgressEvent } from './progress.js';
 export { DEFAULT_RETRY } from './retry.js';
 export type { RetryPolicy } from './retry.js';
+export { loadUndici } from './undici.js';

@@ -5,6 +5,7 @@ import { posix } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { FileOpError } from './errors.js';
+import { loadUndici } from '../../oci/index.js';
 
 const CHECKSUM = /^(sha256|sha384|sha512):([a-f0-9]+)$/;
 const HEX_LENGTH: Record<string, number> = { sha256: 64, sha384: 96, sha512: 128 };
@@ -40,7 +41,7 @@ export async function download(url: string, file: string, checksum?: string): Pr
   const want = checksum === undefined ? undefined : parseChecksum(checksum);
   let res;
   try {
-    const { fetch } = await import('undici');
+    const { fetch } = await loadUndici();
     res = await fetch(url, { redirect: 'follow' });
   } catch (e) {
     throw new FileOpError('E_ADD_FETCH', `failed to load ${url}: ${(e as Error & { cause?: Error }).cause?.message ?? (e as Error).message}`, {
