@@ -13,11 +13,13 @@
  *   a copy from a context must follow a `checksum` of its sources (a file never hashed fails).
  * - `diffFiles(before, after)` -> `{ changed, added, removed }` for cache-miss explanations.
  * - `TreeView` / `selectSources` / `collectEntries`: the same selection over any directory
- *   (another stage's rootfs), used by solver/fileops so copies and checksums always agree.
+ *   (another stage's rootfs), used by solver/fileops so copies and checksums always agree. A
+ *   visible name that is not UTF-8 throws `InvalidNameError` (E_CONTEXT_NAME); an ignored or
+ *   excluded one is skipped.
  */
 export { openContext, collectEntries, ContextChangedError, type BuildContext, type ChecksumOptions, type ContextChecksum, type OpenContextOptions } from './context.js';
 export { diffFiles, type FileChanges } from './explain.js';
 export { compileMatcher, type PathMatcher } from './ignore.js';
 export { selectSources, SourceNotFoundError, type SourceMatch } from './select.js';
-export { TreeView, cleanRel, type TreeEntry } from './tree.js';
+export { TreeView, cleanRel, InvalidNameError, type TreeEntry } from './tree.js';
 export { hasGlobMeta, matchSegment } from './glob.js';

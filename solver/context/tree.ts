@@ -1,6 +1,7 @@
 import { lstatSync, readdirSync, readlinkSync, type BigIntStats } from 'node:fs';
 import { join, posix } from 'node:path';
 import type { EntryType, FileStat } from '../../cache/index.js';
+import { KilnError } from '../../common/errors.js';
 import type { PathMatcher } from './ignore.js';
 
 /** One path of a source tree, with what a copy or a checksum needs of it. */
@@ -24,6 +25,37 @@ export interface TreeEntry extends FileStat {
  */
 export interface DirListings {
   names(dir: TreeEntry, read: () => string[]): string[];
+}
+
+/**
+ * A name that is not valid UTF-8: Node's string paths decode it with U+FFFD and so cannot reach
+ * the file, and the cache keys, ignore rules and layer tar writer all take names as strings.
+ */
+export class InvalidNameError extends KilnError {
+  constructor(dirRel: string, raw: Buffer) {
+    const shown = `${dirRel === '' ? '' : `${dirRel}/`}${escapeName(raw)}`;
+    super('E_CONTEXT_NAME', `cannot copy "${shown}": its name is not valid UTF-8 (bytes ${raw.toString('hex').replace(/(..)(?!$)/g, '$1 ')}), which kiln does not support`, {
+      hint: 'rename it, or exclude it in .dockerignore (a pattern with wildcards, such as "bad*", matches it)',
+    });
+  }
+}
+
+/** Printable ASCII as is, every other byte as `\xNN`. */
+function escapeName(raw: Buffer): string {
+  let out = '';
+  for (const b of raw) out += b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`;
+  return out;
+}
+
+/** The raw bytes of the names in `dir` that Node decoded as `name` and that are not UTF-8. */
+function undecodable(dir: string, name: string): Buffer[] {
+  let names: Buffer[];
+  try {
+    names = readdirSync(dir, { encoding: 'buffer' });
+  } catch {
+    return [];
+  }
+  return names.filter((raw) => raw.toString() === name && !Buffer.from(raw.toString()).equals(raw));
 }
 
 const MAX_LINKS = 40;
@@ -74,6 +106,10 @@ export class TreeView {
       st = lstatSync(path, BIGINT);
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
+      // A glob matched a name Node could not decode: refused, not silently missing.
+      const name = rel.slice(rel.lastIndexOf('/') + 1);
+      const raw = code === 'ENOENT' && name.includes('\uFFFD') ? undecodable(posix.dirname(path), name)[0] : undefined;
+      if (raw !== undefined) throw new InvalidNameError(rel.slice(0, Math.max(0, rel.lastIndexOf('/'))), raw);
       if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
       throw e;
     }
@@ -146,7 +182,16 @@ export class TreeView {
         const childRel = dirRel === '' ? name : `${dirRel}/${name}`;
         const childSub = sub === '' ? name : `${sub}/${name}`;
         const path = prefix + name;
-        const st = lstatSync(path, BIGINT);
+        let st: BigIntStats;
+        try {
+          st = lstatSync(path, BIGINT);
+        } catch (e) {
+          const raw = (e as NodeJS.ErrnoException).code === 'ENOENT' && name.includes('\uFFFD') ? undecodable(dirPath, name)[0] : undefined;
+          if (raw === undefined) throw e;
+          // Ignored or excluded, it is skipped quietly, whatever its type: its bytes are never needed.
+          if (this.isHidden(childRel, 'file') || (exclude?.matches(childSub) ?? false)) continue;
+          throw new InvalidNameError(dirRel, raw);
+        }
         const type = typeOf(st);
         if (this.isHidden(childRel, type)) continue;
         const excluded = exclude?.matches(childSub) ?? false;
