@@ -119,7 +119,7 @@ export const buildFromSession: Handler = async (ctx, { req, res, query }) => {
     });
     const o = session.options;
     ctx.log.log('info', 'build started', { build: buildId, tags: (o.tags ?? []).join(',') });
-    let built = false;
+    let hits: string[] | undefined;
     try {
       const result = await ctx.work.run(
         (signal) =>
@@ -145,7 +145,7 @@ export const buildFromSession: Handler = async (ctx, { req, res, query }) => {
           }),
         clientGone.signal,
       );
-      built = true;
+      hits = result.cacheHits;
       send({
         result: {
           configDigest: result.configDigest,
@@ -163,7 +163,7 @@ export const buildFromSession: Handler = async (ctx, { req, res, query }) => {
       off();
     }
     res.end();
-    if (built) await gcToBudgetLogged(ctx);
+    if (hits) await gcToBudgetLogged(ctx, hits);
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
