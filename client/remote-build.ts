@@ -7,21 +7,12 @@ import { createInterface } from 'node:readline';
 import { DockerfileError, KilnError, type SourcePosition } from '../common/errors.js';
 import type { Store } from '../cache/index.js';
 import { StepFailedError, type StepFailure, type VertexEvent } from '../solver/index.js';
+import type { RemoteBuildOptions } from '../daemon/index.js';
 import type { DaemonClient } from './connection.js';
 import { contentTar, listContext, type ContextList } from './context-list.js';
 
-/** What the daemon's build takes besides the context (the daemon's RemoteBuildOptions). */
-export interface RemoteBuildSettings {
-  tags?: string[];
-  buildArgs?: Record<string, string>;
-  target?: string;
-  noCache?: boolean;
-  noCacheFilter?: string[];
-  pull?: boolean;
-  labels?: Record<string, string>;
-  network?: 'default' | 'host' | 'none';
-  jobs?: number;
-}
+/** What the daemon's build takes besides the context: the daemon's own wire type. */
+export type RemoteBuildSettings = RemoteBuildOptions;
 
 export interface RemoteBuildRequest {
   /** The context directory, or undefined for a build without one. */
