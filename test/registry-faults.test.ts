@@ -4,11 +4,12 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { openStore, type ResolvedImage, type Store } from '../cache/index.js';
+import { openStore, type ResolvedImage } from '../cache/index.js';
 import { pullImage, pushImage, RegistryClient, type PullOptions } from '../oci/index.js';
 import { startFaultProxy, type FaultProxy, type FaultRule } from './registry-fault-proxy.js';
 import { makeImage, randomDir, textDir } from './registry-image.js';
 import { startRegistry, type RegistryServer } from './registry-server.js';
+import { withStore } from '../cache/test-support.js';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;
@@ -20,7 +21,6 @@ let tmp: string;
 let srcRoot: string;
 let manifestDigest: string;
 let big: ResolvedImage['layers'][number];
-let roots = 0;
 
 test.before(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'kiln-reg-faults-'));
@@ -48,21 +48,11 @@ test.afterEach.always(() => proxy.clear());
 const viaProxy = (repo = 'faults/app:1') => `${proxy.host}/${repo}`;
 const blobPath = (digest: string) => new RegExp(`/blobs/${digest}$`);
 
-async function withFreshStore(fn: (store: Store, root: string) => Promise<void>): Promise<void> {
-  const root = join(tmp, `root-${roots++}`);
-  const store = await openStore(root);
-  try {
-    await fn(store, root);
-  } finally {
-    store.close();
-  }
-}
-
 /** Pulls through the proxy with `rules` in force and checks the image arrived whole. */
 async function pullsDespite(t: import('ava').ExecutionContext, rules: FaultRule[]): Promise<void> {
   proxy.inject(...rules);
   const seen = proxy.requests.length;
-  await withFreshStore(async (store) => {
+  await withStore(async (store) => {
     const pulled = await pullImage(store, viaProxy(), { retry });
     t.is(pulled.manifestDigest, manifestDigest);
     const img = await store.resolveImage(viaProxy());
@@ -94,7 +84,7 @@ test.serial('a registry that stalls mid-blob and then continues still gives the 
 
 test.serial('an altered blob is detected, nothing of it is committed, and a clean pull later succeeds', async (t) => {
   proxy.inject({ method: 'GET', path: blobPath(big.digest), fault: { kind: 'corrupt', at: 2 * MiB }, times: Infinity });
-  await withFreshStore(async (store, root) => {
+  await withStore(async (store, root) => {
     const err = await t.throwsAsync(pullImage(store, viaProxy(), { retry }));
     t.is((err as { code?: string }).code, 'E_REGISTRY_DIGEST_MISMATCH');
     t.regex(err!.message, new RegExp(`blob ${big.digest} in ${proxy.host}/faults/app: the registry sent content that does not match the digest \\(.*content has digest sha256:[0-9a-f]{64}`));
@@ -124,7 +114,7 @@ test.serial('an altered blob is detected, nothing of it is committed, and a clea
 
 test.serial('an altered manifest is refused', async (t) => {
   proxy.inject({ method: 'GET', path: /\/manifests\/1$/, fault: { kind: 'corrupt', at: 20 } });
-  await withFreshStore(async (store) => {
+  await withStore(async (store) => {
     const err = await t.throwsAsync(pullImage(store, viaProxy(), { retry }));
     t.is((err as { code?: string }).code, 'E_REGISTRY_DIGEST_MISMATCH');
     t.regex(err!.message, /Docker-Content-Digest says sha256:[0-9a-f]{64} but the content hashes to/);
@@ -135,7 +125,7 @@ test.serial('an altered manifest is refused', async (t) => {
 test.serial('a registry that keeps failing: the pull gives up with its error and tags nothing', async (t) => {
   proxy.inject({ method: 'GET', path: blobPath(big.digest), fault: { kind: 'status', status: 500 }, times: Infinity });
   const seen = proxy.requests.length;
-  await withFreshStore(async (store, root) => {
+  await withStore(async (store, root) => {
     const err = await t.throwsAsync(pullImage(store, viaProxy(), { retry }));
     t.is((err as { code?: string }).code, 'E_REGISTRY_SERVER');
     t.regex(err!.message, /failed \(500\).*registry said: .*injected fault: 500/);
@@ -170,7 +160,7 @@ test.serial('push retries a 503 on starting an upload, a 500 on the upload, a co
   );
   const inspected = JSON.parse((await run('skopeo', ['inspect', '--tls-verify=false', `docker://${reg.host}/faults/pushed:1`])).stdout) as { Digest: string };
   t.is(inspected.Digest, manifestDigest);
-  await withFreshStore(async (fresh) => {
+  await withStore(async (fresh) => {
     t.is((await pullImage(fresh, `${reg.host}/faults/pushed:1`)).manifestDigest, manifestDigest);
   });
 });

@@ -5,11 +5,12 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { openStore, type Store } from '../../cache/index.js';
+import { openStore } from '../../cache/index.js';
 import { startFaultProxy, type FaultProxy } from '../../test/registry-fault-proxy.js';
 import { makeImage, randomDir, textDir } from '../../test/registry-image.js';
 import { startRegistry, type RegistryServer } from '../../test/registry-server.js';
 import { BLOB_CHANNEL, pullImage, pushImage, type BlobProgressEvent, type PullOptions } from './index.js';
+import { withStore } from '../../cache/test-support.js';
 
 // Every blob of these pulls goes through the worker threads (`workerThreshold: 0`).
 const run = promisify(execFile);
@@ -22,7 +23,6 @@ let proxy: FaultProxy;
 let tmp: string;
 let manifestDigest: string;
 let bigDigest: string;
-let roots = 0;
 
 test.before(async () => {
   tmp = await mkdtemp(join(tmpdir(), 'kiln-blob-pool-'));
@@ -48,22 +48,12 @@ test.after.always(async () => {
 
 test.afterEach.always(() => proxy.clear());
 
-async function withFreshStore(fn: (store: Store, root: string) => Promise<void>): Promise<void> {
-  const root = join(tmp, `root-${roots++}`);
-  const store = await openStore(root);
-  try {
-    await fn(store, root);
-  } finally {
-    store.close();
-  }
-}
-
 test.serial('a pull through worker threads with basic auth stores every blob and reports progress on the main thread', async (t) => {
   const events: BlobProgressEvent[] = [];
   const onBlob = (m: unknown) => events.push(m as BlobProgressEvent);
   subscribe(BLOB_CHANNEL, onBlob);
   try {
-    await withFreshStore(async (store) => {
+    await withStore(async (store) => {
       const pulled = await pullImage(store, `${reg.host}/pool/app:1`, options);
       t.is(pulled.manifestDigest, manifestDigest);
       t.is(pulled.downloaded, 3);
@@ -82,7 +72,7 @@ test.serial('a pull through worker threads with basic auth stores every blob and
 for (const kind of ['reset', 'truncate'] as const) {
   test.serial(`a worker download cut part way (${kind}) resumes with a Range request`, async (t) => {
     proxy.inject({ method: 'GET', path: new RegExp(`/blobs/${bigDigest}$`), fault: { kind, afterBytes: MiB } });
-    await withFreshStore(async (store) => {
+    await withStore(async (store) => {
       const pulled = await pullImage(store, `${proxy.host}/pool/app:1`, options);
       t.is(pulled.manifestDigest, manifestDigest);
       t.true(await store.hasBlob(bigDigest));
@@ -94,7 +84,7 @@ for (const kind of ['reset', 'truncate'] as const) {
 
 test.serial('an altered blob from a worker is refused with its digests, and nothing of it is kept', async (t) => {
   proxy.inject({ method: 'GET', path: new RegExp(`/blobs/${bigDigest}$`), fault: { kind: 'corrupt', at: 2 * MiB }, times: Infinity });
-  await withFreshStore(async (store, root) => {
+  await withStore(async (store, root) => {
     const err = await t.throwsAsync(pullImage(store, `${proxy.host}/pool/app:1`, options));
     t.is((err as { code?: string }).code, 'E_REGISTRY_DIGEST_MISMATCH');
     t.regex(err!.message, new RegExp(`blob ${bigDigest} .*content has digest sha256:[0-9a-f]{64}`));
