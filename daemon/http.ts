@@ -40,6 +40,15 @@ export function messageOf(err: unknown): string {
   return 'internal error in the kiln daemon; see its log';
 }
 
+/** Aborts when the client closes the connection before the answer is complete, so its build stops. */
+export function clientGoneSignal(res: ServerResponse): AbortSignal {
+  const gone = new AbortController();
+  res.on('close', () => {
+    if (!res.writableEnded) gone.abort(new KilnError('E_BUILD_CANCELLED', 'the client went away'));
+  });
+  return gone.signal;
+}
+
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });

@@ -5,7 +5,7 @@ import { maintainAfterBuild, parseSize, prune } from '../../cache/index.js';
 import { KilnError } from '../../common/errors.js';
 import { applyLayer } from '../../oci/index.js';
 import { build, createRenderer, newBuildId, subscribe } from '../../solver/index.js';
-import { badRequest, byteLimit, queryBool, queryJson, sendJson } from '../http.js';
+import { badRequest, byteLimit, clientGoneSignal, queryBool, queryJson, sendJson } from '../http.js';
 import { JsonStream } from '../json-stream.js';
 import { ContextCache } from './context-cache.js';
 import type { DaemonContext } from '../context.js';
@@ -45,10 +45,7 @@ export const buildImage: Handler = async (ctx, { req, res, query }) => {
     const buildId = newBuildId();
     const renderer = createRenderer(quiet ? 'quiet' : 'plain', { write: (s) => out.stream(s), explain: false, isTTY: false, ci: true });
     const off = subscribe(buildId, (ev) => renderer.onEvent(ev));
-    const clientGone = new AbortController();
-    res.on('close', () => {
-      if (!res.writableEnded) clientGone.abort(new KilnError('E_BUILD_CANCELLED', 'the client went away'));
-    });
+    const clientGone = clientGoneSignal(res);
     ctx.log.log('info', 'build started', { build: buildId, tags: tags.join(',') });
     let hits: string[] | undefined;
     try {
@@ -71,7 +68,7 @@ export const buildImage: Handler = async (ctx, { req, res, query }) => {
             buildId,
             sharedSteps: ctx.sharedSteps,
           }),
-        clientGone.signal,
+        clientGone,
       );
       renderer.finish();
       hits = result.cacheHits;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
 import { DockerfileError, KilnError } from '../../common/errors.js';
 import { build, newBuildId, StepFailedError, subscribe } from '../../solver/index.js';
-import { badRequest, notFound, readJson, sendJson } from '../http.js';
+import { badRequest, clientGoneSignal, notFound, readJson, sendJson } from '../http.js';
 import type { Handler } from '../router.js';
 import { gcToBudgetLogged } from './build.js';
 import { ContextCache, validEntries, validRoot, type ContextEntry, type ContextRoot } from './context-cache.js';
@@ -113,10 +113,7 @@ export const buildFromSession: Handler = async (ctx, { req, res, query }) => {
     await writeFile(dockerfilePath, session.dockerfile);
     const buildId = newBuildId();
     const off = subscribe(buildId, (event) => send({ event }));
-    const clientGone = new AbortController();
-    res.on('close', () => {
-      if (!res.writableEnded) clientGone.abort(new KilnError('E_BUILD_CANCELLED', 'the client went away'));
-    });
+    const clientGone = clientGoneSignal(res);
     const o = session.options;
     ctx.log.log('info', 'build started', { build: buildId, tags: (o.tags ?? []).join(',') });
     let hits: string[] | undefined;
@@ -143,7 +140,7 @@ export const buildFromSession: Handler = async (ctx, { req, res, query }) => {
             buildId,
             sharedSteps: ctx.sharedSteps,
           }),
-        clientGone.signal,
+        clientGone,
       );
       hits = result.cacheHits;
       send({
