@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { openStore } from '../cache/index.js';
 import { applyLayer } from '../oci/index.js';
 import { build, newBuildId, subscribe, type BuildOptions, type BuildResult, type VertexEvent } from '../solver/index.js';
+import { collectOutput, type ProcessResult } from './process-output.js';
 
 const run = promisify(execFile);
 export const repo = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -67,24 +68,11 @@ export async function dockerfileOptions(root: string, ctx: string, file = 'Docke
   return { stateRoot: root, dockerfile: await readFile(path, 'utf8'), dockerfileName: file, dockerfilePath: path, contextDir: ctx };
 }
 
-export interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type CliResult = ProcessResult;
 
 /** Runs `kiln` from source, as a user would. */
 export function kiln(root: string, args: string[], input?: string, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', cliMain, '--root', root, ...args], { cwd: repo, env: { ...process.env, CI: 'true', ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(input ?? '');
-  });
+  return collectOutput(process.execPath, ['--import', 'tsx', cliMain, '--root', root, ...args], { cwd: repo, env: { ...process.env, CI: 'true', ...env } }, input ?? '');
 }
 
 /** The image's layers applied in order into a fresh directory (its root filesystem). */

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { cliMain, freshRoot, repo } from './build-helpers.js';
+import { collectOutput, type ProcessResult } from './process-output.js';
 
 export interface TestDaemon {
   root: string;
@@ -103,11 +104,7 @@ export function http(socketPath: string, method: string, path: string, body?: st
   });
 }
 
-export interface DockerResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type DockerResult = ProcessResult;
 
 /** Runs the real docker CLI against the daemon, with a docker config dir of its own. */
 export function docker(socket: string, args: string[], o: { input?: string | Buffer; cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<DockerResult> {
@@ -120,19 +117,8 @@ export function shell(socket: string, script: string, o: { cwd?: string; env?: N
 }
 
 function spawnClient(command: string, args: string[], socket: string, o: { input?: string | Buffer; cwd?: string; env?: NodeJS.ProcessEnv }): Promise<DockerResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd: o.cwd ?? tmpdir(),
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: join(socket, '..', 'docker-config'), ...o.env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(o.input);
-  });
+  const env = { PATH: process.env.PATH, HOME: process.env.HOME, DOCKER_HOST: `unix://${socket}`, DOCKER_CONFIG: join(socket, '..', 'docker-config'), ...o.env };
+  return collectOutput(command, args, { cwd: o.cwd ?? tmpdir(), env }, o.input ?? '');
 }
 
 /** Like docker() but fails with the output when the command fails. */
