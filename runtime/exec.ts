@@ -40,6 +40,9 @@ export const META_FILE = 'kiln.json';
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 
+/** Forwarded signals that mean "end": a container still running a grace period after one is killed. */
+const ENDING: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP'];
+
 let hostResolvConf: Promise<string> | undefined;
 
 /**
@@ -118,9 +121,16 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
     child = started;
     pipeStdio(started, stdin, options.stdout, options.stderr);
 
+    // runc relays the signals it gets to the container's process.
+    options.onStart?.((signal) => started.kill(signal));
+    let escalation: NodeJS.Timeout | undefined;
+    stopSignals.push(() => clearTimeout(escalation));
     if (options.forwardSignals) {
       for (const signal of FORWARDED) {
-        const handler = () => started.kill(signal);
+        const handler = () => {
+          started.kill(signal);
+          if (ENDING.includes(signal)) escalation ??= setTimeout(() => stopContainer(runc, id, started).catch(() => started.kill('SIGKILL')), options.stopGraceMs ?? 10_000);
+        };
         process.on(signal, handler);
         stopSignals.push(() => process.off(signal, handler));
       }

@@ -67,6 +67,13 @@ export interface ExecOptions {
   /** Pass SIGINT/SIGTERM/SIGHUP/SIGQUIT/SIGUSR1/SIGUSR2 received by kiln on to the container (`kiln run`). */
   forwardSignals?: boolean;
   /**
+   * With forwardSignals: after a forwarded SIGTERM or SIGHUP, how long the container may take to
+   * exit before it is killed (default 10 s, as docker stop), since a pid 1 may ignore the signal.
+   */
+  stopGraceMs?: number;
+  /** Called once runc runs, with a way to send the container a signal (the daemon's stop and kill). */
+  onStart?: (sendSignal: (signal: NodeJS.Signals) => void) => void;
+  /**
    * Give the process a pseudo-terminal (`kiln run -t`). runc allocates it and relays it to kiln's
    * own stdin/stdout, which must then be the user's terminal: stdout and stderr are inherited.
    */

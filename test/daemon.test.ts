@@ -127,7 +127,7 @@ test('docker run -d, ps, logs, stop, rm', async (t) => {
   const busy = await docker(d.socket, ['rm', 'sleeper']);
   t.not(busy.code, 0);
   t.regex(busy.stderr, /cannot remove a running container/);
-  await dockerOk(d.socket, ['stop', 'sleeper']);
+  await dockerOk(d.socket, ['stop', '-t', '1', 'sleeper']);
   t.regex(await dockerOk(d.socket, ['ps', '-a', '--format', '{{.Names}} {{.Status}}']), /sleeper Exited \(137\)/);
   t.false((await dockerOk(d.socket, ['ps', '--format', '{{.Names}}'])).includes('sleeper'));
   await dockerOk(d.socket, ['rm', 'sleeper']);
@@ -138,6 +138,21 @@ test('docker run -d, ps, logs, stop, rm', async (t) => {
   await dockerOk(d.socket, ['run', '-d', '--name', 'talker', 'busybox', 'sh', '-c', 'echo one; sleep 3; echo two']);
   t.is(await dockerOk(d.socket, ['logs', '-f', 'talker']), 'one\ntwo\n');
   await dockerOk(d.socket, ['rm', 'talker']);
+});
+
+test('docker stop sends SIGTERM first, and SIGKILLs a pid 1 that ignores it once the grace period is over', async (t) => {
+  await dockerOk(d.socket, ['run', '-d', '--name', 'polite', 'busybox', 'sh', '-c', 'trap "exit 7" TERM; echo ready; while true; do sleep 0.1; done']);
+  await dockerOk(d.socket, ['run', '-d', '--name', 'deaf', 'busybox', 'sh', '-c', 'trap "" TERM; echo ready; sleep 1000']);
+  for (const name of ['polite', 'deaf']) {
+    for (let i = 0; i < 100 && !(await dockerOk(d.socket, ['logs', name])).includes('ready'); i++) await sleep(50);
+  }
+  await dockerOk(d.socket, ['stop', '-t', '30', 'polite']);
+  await dockerOk(d.socket, ['stop', '-t', '1', 'deaf']);
+  const states = await dockerOk(d.socket, ['ps', '-a', '--format', '{{.Names}} {{.Status}}']);
+  t.regex(states, /polite Exited \(7\)/);
+  t.regex(states, /deaf Exited \(137\)/);
+  t.false((await dockerOk(d.socket, ['ps', '--format', '{{.Names}}'])).includes('deaf'));
+  await dockerOk(d.socket, ['rm', 'polite', 'deaf']);
 });
 
 test('DOCKER_BUILDKIT=0 docker build -t, then run the image', async (t) => {

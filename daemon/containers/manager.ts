@@ -70,6 +70,8 @@ interface Live {
   /** Clients receiving output as it comes. */
   sinks: Set<{ socket: Duplex; streams: Set<StreamType> }>;
   done: Promise<void>;
+  /** Sends the container's process a signal; a no-op until runc runs. */
+  signal: (signal: NodeJS.Signals) => void;
 }
 
 type WaitCondition = 'not-running' | 'next-exit' | 'removed';
@@ -172,6 +174,7 @@ export class ContainerManager {
       logBytes: 0,
       sinks: new Set(),
       done: Promise.resolve(),
+      signal: () => undefined,
     };
     live.log.on('error', (e) => this.log.log('error', 'container log write failed', { id: c.id.slice(0, 12), error: e.message }));
     this.live.set(c.id, live);
@@ -217,6 +220,7 @@ export class ContainerManager {
           signal: live.controller.signal,
           name: c.name,
           image: c.image,
+          onStart: (send) => (live.signal = send),
         });
         c.exitCode = r.exitCode;
       } finally {
@@ -300,14 +304,33 @@ export class ContainerManager {
     }
   }
 
-  /** Docker's stop: kiln kills at once (exit code 137); there is no grace period with SIGTERM yet. */
-  async stop(ref: string): Promise<boolean> {
+  /**
+   * Docker's stop: SIGTERM, then SIGKILL (exit code 137) if the container is still running after
+   * `graceSeconds`, since its pid 1 may ignore SIGTERM. A grace of 0 kills at once.
+   */
+  async stop(ref: string, graceSeconds = 0): Promise<boolean> {
     const c = this.get(ref);
     const live = this.live.get(c.id);
     if (!live) return false;
+    if (graceSeconds > 0) {
+      live.signal('SIGTERM');
+      let timer: NodeJS.Timeout | undefined;
+      const exited = await Promise.race([live.done.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), graceSeconds * 1000)))]);
+      clearTimeout(timer);
+      if (exited) return true;
+    }
     live.controller.abort(new KilnError('E_CONTAINER_STOPPED', 'stopped'));
     await live.done;
     return true;
+  }
+
+  /** Docker's kill: SIGKILL ends the container at once; any other signal is passed to its process. */
+  async kill(ref: string, signal: NodeJS.Signals): Promise<void> {
+    const c = this.get(ref);
+    const live = this.live.get(c.id);
+    if (!live) throw conflict(`Container ${c.id} is not running`);
+    if (signal === 'SIGKILL') await this.stop(c.id);
+    else live.signal(signal);
   }
 
   async remove(ref: string, force: boolean): Promise<void> {

@@ -1,8 +1,9 @@
 /** Containers: enough for `docker run [--rm] [-i] [-e] [-v]`, `ps`, `logs`, `stop`, `kill`, `rm`. */
+import { constants } from 'node:os';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
 import { frame, FrameReader, type Container, type CreateBody, type StreamType } from '../containers/index.js';
-import { badRequest, conflict, queryBool, readJson, sendJson, sendNoContent } from '../http.js';
+import { badRequest, queryBool, readJson, sendJson, sendNoContent } from '../http.js';
 import type { Handler, UpgradeHandler } from '../router.js';
 
 function unixSeconds(d: Date | undefined): number {
@@ -110,16 +111,29 @@ export const wait: Handler = async (ctx, { res, params, query }) => {
   res.end(JSON.stringify({ StatusCode: code, Error: null }));
 };
 
-export const stop: Handler = async (ctx, { res, params }) => {
-  sendNoContent(res, (await ctx.containers.stop(params.id!)) ? 204 : 304);
+/** Docker's default stop grace period, in seconds. */
+const STOP_GRACE_SECONDS = 10;
+
+export const stop: Handler = async (ctx, { res, params, query }) => {
+  const t = query.get('t');
+  const grace = t === null || t === '' ? STOP_GRACE_SECONDS : Number(t);
+  if (!Number.isInteger(grace)) throw badRequest(`invalid stop timeout "${t}": a whole number of seconds`);
+  // Docker's t=-1 means wait without limit; kiln then waits the default, never forever.
+  sendNoContent(res, (await ctx.containers.stop(params.id!, grace < 0 ? STOP_GRACE_SECONDS : grace)) ? 204 : 304);
 };
 
-export const kill: Handler = async (ctx, { res, params }) => {
-  const c = ctx.containers.get(params.id!);
-  if (c.state !== 'running') throw conflict(`Container ${c.id} is not running`);
-  await ctx.containers.stop(c.id);
+export const kill: Handler = async (ctx, { res, params, query }) => {
+  await ctx.containers.kill(params.id!, signalName(query.get('signal') || 'KILL'));
   sendNoContent(res);
 };
+
+/** `KILL`, `SIGKILL` or `9` as Node's signal name. */
+function signalName(raw: string): NodeJS.Signals {
+  const byNumber = Object.entries(constants.signals).find(([, n]) => String(n) === raw)?.[0];
+  const name = byNumber ?? (raw.toUpperCase().startsWith('SIG') ? raw.toUpperCase() : `SIG${raw.toUpperCase()}`);
+  if (!(name in constants.signals)) throw badRequest(`invalid signal "${raw}"`);
+  return name as NodeJS.Signals;
+}
 
 export const remove: Handler = async (ctx, { res, params, query }) => {
   await ctx.containers.remove(params.id!, queryBool(query, 'force'));
