@@ -138,6 +138,21 @@ test('kiln ps lists a running container by --name; SIGTERM is forwarded to it', 
   t.is(after.stdout, '');
 });
 
+test('a container whose pid 1 ignores SIGTERM is killed once --stop-timeout has passed after kiln got SIGTERM or SIGHUP', async (t) => {
+  for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
+    let sent = false;
+    const r = await kiln(['run', '--stop-timeout', '1', IMAGE, 'sh', '-c', 'trap "" TERM HUP; echo ready; sleep 1000'], {
+      onStdout: (text, child) => {
+        if (!text.includes('ready') || sent) return;
+        sent = true;
+        child.kill(signal);
+      },
+    });
+    t.is(r.stdout, 'ready\n');
+    t.is(r.code, 137, signal);
+  }
+});
+
 test('clear errors: unknown image, command not found, unknown capability', async (t) => {
   const missing = await kiln(['run', 'no-such-image-here', 'true']);
   t.is(missing.code, 1);

@@ -24,6 +24,7 @@ const FLAGS = {
   hostname: { type: 'string' },
   'cap-add': { type: 'string', multiple: true },
   rootfs: { type: 'boolean' },
+  'stop-timeout': { type: 'string' },
 } as const;
 
 const HELP = `
@@ -42,6 +43,8 @@ Options:
   --hostname NAME        container host name
   --cap-add CAP          grant a capability beyond the defaults (repeatable; ALL for every one).
                          Docker's defaults apply except NET_RAW: raw sockets need --cap-add NET_RAW
+  --stop-timeout SECS    after a forwarded SIGTERM or SIGHUP, kill the container if it still
+                         runs this long (default 10)
   --rootfs               IMAGE is a root filesystem directory, not an image (like podman)
 Options go before IMAGE; everything after IMAGE is the command.`;
 
@@ -109,6 +112,10 @@ async function runContainer(root: string, args: string[]): Promise<number> {
   if (o.tty && !process.stdin.isTTY) {
     throw new KilnError('E_RUN_NOT_A_TTY', 'the input device is not a TTY', { hint: 'run kiln from a terminal, or drop -t (-i alone pipes stdin)' });
   }
+  const stopTimeout = o['stop-timeout'] === undefined ? 10 : Number(o['stop-timeout']);
+  if (!Number.isInteger(stopTimeout) || stopTimeout < 0) {
+    throw new KilnError('E_RUN_FLAGS', `kiln run: invalid --stop-timeout "${o['stop-timeout']}"`, { hint: 'a whole number of seconds, e.g. --stop-timeout 10' });
+  }
   const network = o.network ?? 'host';
   if (network !== 'host' && network !== 'none') {
     throw new KilnError('E_RUN_NETWORK', `unsupported network "${network}"`, { hint: 'use --network host or --network none' });
@@ -170,6 +177,7 @@ async function runContainer(root: string, args: string[]): Promise<number> {
         stdout: 'inherit',
         stderr: 'inherit',
         forwardSignals: true,
+        stopGraceMs: stopTimeout * 1000,
         name: o.name,
         image,
       });
