@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
-import { existsSync, lstatSync, readdirSync } from 'node:fs';
-import { readdir, rename, rm } from 'node:fs/promises';
+import { existsSync, lstatSync, readdirSync, renameSync } from 'node:fs';
+import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KilnError } from '../common/errors.js';
 import { processAlive } from './process-alive.js';
@@ -135,6 +135,28 @@ class Pruner {
     return dead;
   }
 
+  /**
+   * Moves `path` into tmp only while no other kiln process is live. The check and the rename share
+   * one write transaction, and a process registers its session with a write, so none can start
+   * (and mount or fill the dir) between them; a build that started since the dead list was made
+   * stops the sweep at the next dir.
+   */
+  private takeAwayAlone(path: string, forget: () => void = () => undefined): string | 'busy' | 'gone' {
+    return this.db
+      .transaction((): string | 'busy' | 'gone' => {
+        if (this.othersRunning()) return 'busy';
+        const tmp = this.store.layout.tempPath('prune');
+        try {
+          renameSync(path, tmp);
+        } catch {
+          return 'gone';
+        }
+        forget();
+        return tmp;
+      })
+      .immediate();
+  }
+
   /** Removes dead snapshots: renamed into tmp first, so a crash never leaves a half-deleted lower dir in place. */
   async sweepSnapshots(): Promise<{ count: number; bytes: number }> {
     if (this.othersRunning()) return { count: 0, bytes: 0 };
@@ -142,19 +164,31 @@ class Pruner {
     let count = 0;
     let bytes = 0;
     for (const [name] of await this.deadSnapshots()) {
-      const tmp = this.store.layout.tempPath('prune');
-      try {
-        await rename(join(this.store.layout.snapshotsDir, name), tmp);
-      } catch {
-        continue;
-      }
-      this.db.transaction(() => {
+      const tmp = this.takeAwayAlone(join(this.store.layout.snapshotsDir, name), () => {
         this.db.prepare('DELETE FROM snapshots WHERE dir = ?').run(name);
         this.db.prepare('DELETE FROM snapshot_sizes WHERE dir = ?').run(name);
-      }).immediate();
+      });
+      if (tmp === 'busy') break;
+      if (tmp === 'gone') continue;
       await rm(tmp, { recursive: true, force: true });
       count++;
       bytes += sizes.get(name) ?? 0;
+    }
+    return { count, bytes };
+  }
+
+  /** Removes every cache mount dir, as sweepSnapshots does; returns how many and their bytes. */
+  async sweepCacheMounts(): Promise<{ count: number; bytes: number }> {
+    let count = 0;
+    let bytes = 0;
+    for (const dir of await cacheMountDirs(this.store)) {
+      const size = treeBytes(dir);
+      const tmp = this.takeAwayAlone(dir);
+      if (tmp === 'busy') break;
+      if (tmp === 'gone') continue;
+      await rm(tmp, { recursive: true, force: true });
+      count++;
+      bytes += size;
     }
     return { count, bytes };
   }
@@ -302,13 +336,9 @@ export async function prune(store: Store, opts: PruneOptions = {}): Promise<Prun
       }
     }
     if (opts.all && opts.keepStorage === undefined && opts.olderThanMs === undefined && !p.othersRunning()) {
-      for (const dir of await cacheMountDirs(store)) {
-        result.freedBytes += treeBytes(dir);
-        const tmp = store.layout.tempPath('prune');
-        await rename(dir, tmp);
-        await rm(tmp, { recursive: true, force: true });
-        result.removedCacheMounts++;
-      }
+      const m = await p.sweepCacheMounts();
+      result.removedCacheMounts += m.count;
+      result.freedBytes += m.bytes;
       const stats = StatCache.open(store);
       stats.clear();
       stats.close();

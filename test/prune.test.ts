@@ -172,6 +172,33 @@ test('snapshots are not swept while another kiln process is live', async (t) => 
   });
 });
 
+test('a kiln process that starts while prune sweeps stops the sweep before the next snapshot', async (t) => {
+  await withStore(async (s0, root) => {
+    const snaps: string[] = [];
+    for (let i = 0; i < 40; i++) snaps.push((await record(s0, `k${i}`, 64 * 1024)).snap);
+    s0.close();
+    const other = spawn('sleep', ['30'], { stdio: 'ignore' });
+    const db = new Database(join(root, 'index.db'), { timeout: 30_000 });
+    const s = await openStore(root);
+    try {
+      // A build that opens the store once the sweep is under way (before the fix the sweep looked
+      // for other processes only once, then removed lower dirs such a build had started to use).
+      const joined = (async () => {
+        while (snaps.every((d) => existsSync(d))) await new Promise((r) => setImmediate(r));
+        db.prepare('INSERT INTO sessions (id, pid, started_at) VALUES (?, ?, ?)').run('late', other.pid, Date.now());
+      })();
+      const result = await prune(s, { all: true });
+      await joined;
+      const left = snaps.filter((d) => existsSync(d)).length;
+      t.true(left > 0 && left >= snaps.length - 2, `${left} of ${snaps.length} snapshots left; removed ${result.removedSnapshots}`);
+    } finally {
+      other.kill();
+      db.close();
+      s.close();
+    }
+  });
+});
+
 test('kiln du and kiln prune -af on the CLI; prune without -f refuses when it cannot ask', async (t) => {
   await withStore(async (s0, root) => {
     await record(s0, 'cli', 2000);
