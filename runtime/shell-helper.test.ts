@@ -32,7 +32,7 @@ test('commands issued together each get their own result', async (t) => {
 test('an idle helper does not keep the process alive', (t) => {
   const here = dirname(fileURLToPath(import.meta.url));
   const script = `import { checkedViaShell } from ${JSON.stringify(join(here, 'shell-helper.ts'))}; process.stdout.write(await checkedViaShell('E_X', 'echo', 'echo', ['done']));`;
-  const r = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
   t.is(r.error, undefined);
   t.is(r.status, 0);
   t.is(r.stdout, 'done\n');

@@ -72,7 +72,7 @@ export type CliResult = ProcessResult;
 
 /** Runs `kiln` from source, as a user would. */
 export function kiln(root: string, args: string[], input?: string, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  return collectOutput(process.execPath, ['--import', 'tsx', cliMain, '--root', root, ...args], { cwd: repo, env: { ...process.env, CI: 'true', ...env } }, input ?? '');
+  return collectOutput(process.execPath, ['--import', import.meta.resolve('tsx'), cliMain, '--root', root, ...args], { cwd: repo, env: { ...process.env, CI: 'true', ...env } }, input ?? '');
 }
 
 /** The image's layers applied in order into a fresh directory (its root filesystem). */

@@ -21,7 +21,7 @@ test.after.always(async () => fx?.dispose());
 
 /** Runs a container the way a RUN step does and SIGKILLs its kiln process once the container runs. */
 async function killMidRun(stateRoot: string): Promise<void> {
-  const child = spawn(process.execPath, ['--import', 'tsx', target, 'run', stateRoot, fx.base, 'private'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), target, 'run', stateRoot, fx.base, 'private'], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   const exited = new Promise((resolve) => child.on('exit', resolve));

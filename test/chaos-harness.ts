@@ -83,7 +83,7 @@ export interface Run {
 
 /** A kiln process from source; `onStderr` sees its progress as it comes. */
 export function startKiln(rig: Rig, args: string[], onStderr?: () => void): { child: ChildProcess; done: Promise<Run> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', cliMain, '--root', rig.root, ...args], { cwd: repo, env: rig.env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), cliMain, '--root', rig.root, ...args], { cwd: repo, env: rig.env, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (d: string) => {
     stderr += d;

@@ -34,7 +34,7 @@ export async function startDaemon(o: DaemonStartOptions = {}): Promise<TestDaemo
   const dir = await mkdtemp(join(tmpdir(), 'kiln-daemon-'));
   const socket = join(dir, 'kiln.sock');
   const hosts = [`unix://${socket}`, ...(o.extraHosts ?? [])];
-  const child = spawn(process.execPath, ['--import', 'tsx', cliMain, '--root', root, 'serve', ...hosts.flatMap((h) => ['--host', h]), ...(o.args ?? [])], {
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), cliMain, '--root', root, 'serve', ...hosts.flatMap((h) => ['--host', h]), ...(o.args ?? [])], {
     cwd: repo,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

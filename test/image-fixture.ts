@@ -15,7 +15,7 @@ const cliPath = join(repoRoot, 'cli', 'main.ts');
 export type CliResult = ProcessResult;
 
 export function kiln(root: string, args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  return collectOutput(process.execPath, ['--import', 'tsx', cliPath, '--root', root, ...args], { cwd: repoRoot, env: { ...process.env, ...env } });
+  return collectOutput(process.execPath, ['--import', import.meta.resolve('tsx'), cliPath, '--root', root, ...args], { cwd: repoRoot, env: { ...process.env, ...env } });
 }
 
 /** Like kiln() but fails with the output when the command fails. */

@@ -8,5 +8,5 @@ const cliPath = join(dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'main
 export type CliResult = ProcessResult;
 
 export function kiln(args: string[], options: { env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliResult> {
-  return collectOutput(process.execPath, ['--import', 'tsx', cliPath, ...args], { env: { ...process.env, ...options.env } }, options.input ?? '');
+  return collectOutput(process.execPath, ['--import', import.meta.resolve('tsx'), cliPath, ...args], { env: { ...process.env, ...options.env } }, options.input ?? '');
 }

@@ -48,7 +48,7 @@ interface Run {
 
 function kiln(args: string[], options: { input?: string; env?: NodeJS.ProcessEnv; onStdout?: (text: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', cliPath, '--root', fx.stateRoot, ...args], { env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), cliPath, '--root', fx.stateRoot, ...args], { env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
@@ -172,7 +172,7 @@ test('clear errors: unknown image, command not found, unknown capability', async
  * the process `signal:` steps reach.
  */
 function kilnOnTerminal(args: string[], steps: [string, string[]][], options: { thenStty: boolean }): Promise<Run> {
-  const kilnArgv = [process.execPath, '--import', 'tsx', cliPath, '--root', fx.stateRoot, ...args];
+  const kilnArgv = [process.execPath, '--import', import.meta.resolve('tsx'), cliPath, '--root', fx.stateRoot, ...args];
   const argv = options.thenStty ? ['sh', '-c', '"$@"; echo "kiln-exit=$?"; stty -a', 'sh', ...kilnArgv] : kilnArgv;
   return new Promise((resolve, reject) => {
     const child = spawn('python3', [join(repoRoot, 'test', 'pty-run.py'), '33', '101', JSON.stringify(steps), '--', ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });

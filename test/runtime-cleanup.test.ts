@@ -15,7 +15,7 @@ test.before(async () => {
 test.after.always(async () => fx?.dispose());
 
 function node(args: string[]) {
-  return spawn(process.execPath, ['--import', 'tsx', target, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  return spawn(process.execPath, ['--import', import.meta.resolve('tsx'), target, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
 }
 
 /** Starts a kiln process that runs a container with a cache mount (`locked` or `private`). */

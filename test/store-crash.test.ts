@@ -15,7 +15,7 @@ const KILLS = 20;
 /** Starts a writer, lets it run a random while after it has opened the store, and SIGKILLs it. */
 function killAtRandom(root: string, maxDelayMs: number): Promise<void> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import', 'tsx', child, root, '200'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), child, root, '200'], { stdio: ['ignore', 'pipe', 'inherit'] });
     let timer: NodeJS.Timeout | undefined;
     p.stdout.setEncoding('utf8').on('data', (d: string) => {
       if (timer === undefined && d.includes('ready')) timer = setTimeout(() => p.kill('SIGKILL'), Math.random() * maxDelayMs);

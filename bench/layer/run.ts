@@ -40,7 +40,7 @@ interface KilnRun {
 }
 
 function timeKiln(compression: string, level?: number): KilnRun {
-  const args = ['-f', '%M', process.execPath, '--import', 'tsx', join(here, 'pack-once.ts'), dir, compression];
+  const args = ['-f', '%M', process.execPath, '--import', import.meta.resolve('tsx'), join(here, 'pack-once.ts'), dir, compression];
   if (level !== undefined) args.push(String(level));
   const r = spawnSync('/usr/bin/time', args, { encoding: 'utf8', cwd: join(here, '..', '..') });
   if (r.status !== 0) throw new Error(`pack-once failed: ${r.stderr}`);

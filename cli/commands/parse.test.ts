@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const kiln = (args: string[], options: { cwd?: string; input?: string } = {}) =>
-  spawnSync(process.execPath, ['--import', 'tsx', join(root, 'cli', 'main.ts'), ...args], { encoding: 'utf8', cwd: options.cwd ?? root, input: options.input });
+  spawnSync(process.execPath, ['--import', import.meta.resolve('tsx'), join(root, 'cli', 'main.ts'), ...args], { encoding: 'utf8', cwd: options.cwd ?? root, input: options.input });
 
 test('kiln parse prints the demo Dockerfile in BuildKit dump format', (t) => {
   const r = kiln(['parse', 'fixtures/dockerfiles/demo/Dockerfile']);

@@ -44,6 +44,6 @@ test('the zstd binding is not loaded until a zstd stream is made', (t) => {
     "layer.createCompressor('zstd').destroy();",
     'console.log(JSON.stringify([loadedAtImport, before()]));',
   ].join('\n');
-  const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+  const out = execFileSync(process.execPath, ['--import', import.meta.resolve('tsx'), '--input-type=module', '-e', script], { encoding: 'utf8' });
   t.deepEqual(JSON.parse(out), [0, 2]);
 });
