@@ -131,11 +131,13 @@ test('kiln ps lists a running container by --name; SIGTERM is forwarded to it', 
     },
   });
   t.regex(listed!.stdout, /^CONTAINER ID\s+IMAGE\s+COMMAND\s+CREATED\s+STATUS\s+NAMES\n/);
-  t.regex(listed!.stdout, new RegExp(`kiln-[0-9a-f]{12}\\s+${IMAGE.replace(/[/.]/g, '\\$&')}\\s+.*kiln-test-ps`));
+  const row = new RegExp(`(kiln-[0-9a-f]{12})\\s+${IMAGE.replace(/[/.]/g, '\\$&')}\\s+.*kiln-test-ps`).exec(listed!.stdout);
+  t.truthy(row, listed!.stdout);
   t.is(r.stdout, 'ready\ngot TERM\n');
   t.is(r.code, 5);
+  // The other tests here share the state root and may have containers of their own running.
   const after = await kiln(['ps', '-q']);
-  t.is(after.stdout, '');
+  t.false(after.stdout.split('\n').includes(row![1]!), after.stdout);
 });
 
 test('a container whose pid 1 ignores SIGTERM is killed once --stop-timeout has passed after kiln got SIGTERM or SIGHUP', async (t) => {

@@ -54,8 +54,7 @@ test('as an unprivileged user, build and run fail at once with what to do, no st
     ['run', 'busybox', 'true'],
     ['build', ctx],
   ]) {
-    // CAP_DAC_READ_SEARCH only lets nobody read the checkout, which may sit in a 0700 directory (mktemp -d).
-    const r = await run('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', '--inh-caps=+dac_read_search', '--ambient-caps=+dac_read_search', 'env', 'HOME=/nonexistent', process.execPath, '--import', import.meta.resolve('tsx'), cliMain, '--root', state.root, ...args], {
+    const r = await run('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', 'env', 'HOME=/nonexistent', process.execPath, '--import', import.meta.resolve('tsx'), cliMain, '--root', state.root, ...args], {
       cwd: tmpdir(),
     }).then(
       () => ({ code: 0, stderr: '' }),
