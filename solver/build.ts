@@ -102,6 +102,7 @@ async function buildWith(local: Store, opts: BuildOptions): Promise<BuildResult>
   const logDir = join(opts.stateRoot, 'logs', 'builds', id);
   let vertex = 0;
   const results = new Map<number, Promise<StageResult>>();
+  const epoch = sourceDateEpoch();
   const session: BuildSession = {
     id,
     stateRoot: opts.stateRoot,
@@ -119,7 +120,8 @@ async function buildWith(local: Store, opts: BuildOptions): Promise<BuildResult>
     namedContexts: opts.namedContexts ?? new Map(),
     context,
     identity: [opts.contextDir ? resolve(opts.contextDir) : '-', opts.dockerfilePath ? resolve(opts.dockerfilePath) : opts.dockerfileName].join('\0'),
-    created: sourceDateEpoch(),
+    created: epoch === undefined ? undefined : rfc3339(new Date(epoch * 1000)),
+    epoch,
     logDir,
     keyLabels: new Map(),
     stageResult: (index) => {
@@ -164,9 +166,9 @@ async function buildWith(local: Store, opts: BuildOptions): Promise<BuildResult>
   }
 }
 
-function sourceDateEpoch(): string | undefined {
+function sourceDateEpoch(): number | undefined {
   const v = process.env.SOURCE_DATE_EPOCH;
-  return v && /^\d+$/.test(v) ? rfc3339(new Date(Number(v) * 1000)) : undefined;
+  return v && /^\d+$/.test(v) ? Number(v) : undefined;
 }
 
 async function writeImage(store: Store, final: StageResult, opts: BuildOptions, stats: BuildResult['stats']): Promise<Omit<BuildResult, 'cacheMounts' | 'cacheHits'>> {

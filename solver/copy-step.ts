@@ -21,6 +21,8 @@ export interface CopyStepInput {
   sourceRoot: string | Promise<string>;
   context?: BuildContext;
   workdir: string;
+  /** SOURCE_DATE_EPOCH in seconds (see CopyOptions). */
+  createdTime?: number;
 }
 
 /**
@@ -61,6 +63,7 @@ async function copyInto(input: CopyStepInput, destRoot: string, sourceRoot: stri
     ...(ins.chmod !== undefined ? { chmod: ins.chmod } : {}),
     ...(ins.kind === 'copy' && ins.parents ? { parents: true } : {}),
     exclude: ins.exclude,
+    ...(input.createdTime !== undefined ? { createdTime: input.createdTime } : {}),
   };
   if (ins.inlineSources.length > 0) await copyInline(ins.inlineSources.map((s) => ({ path: s.path, data: s.data })), base);
   if (ins.sources.length === 0) return;

@@ -40,6 +40,8 @@ export interface BuildSession {
   identity: string;
   /** SOURCE_DATE_EPOCH as RFC 3339: every history entry and the config get this time. */
   created: string | undefined;
+  /** SOURCE_DATE_EPOCH in seconds: directories COPY, ADD and WORKDIR make, and heredoc files, get this time. */
+  epoch: number | undefined;
   logDir: string;
   /** Which step produced a key, for "parent step #3 changed". */
   keyLabels: Map<string, string>;

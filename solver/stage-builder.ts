@@ -223,10 +223,10 @@ class StageBuilder {
       return;
     }
     const user = this.img.container.User ?? '';
-    const key = vertexKey({ op: 'mkdir', definition: { path, user }, parents: [this.key] });
+    const key = vertexKey({ op: 'mkdir', definition: { path, user, ...createdTime(this.s.epoch) }, parents: [this.key] });
     const inputs = this.stepInputs(key, `WORKDIR ${path}`, {});
     const layers = this.layers;
-    const rec = await this.layerStep(ins, key, inputs, () => mkdirWorkdir(this.s.store, this.s.commits, this.s.stateRoot, layers, path, user));
+    const rec = await this.layerStep(ins, key, inputs, () => mkdirWorkdir(this.s.store, this.s.commits, this.s.stateRoot, layers, path, user, this.s.epoch));
     this.commit(key, rec, `WORKDIR ${path}`);
   }
 
@@ -381,6 +381,7 @@ class StageBuilder {
       link: ins.link,
       exclude: ins.exclude,
       ...(ins.kind === 'copy' ? { parents: ins.parents, from: ins.from !== undefined } : { checksum: ins.checksum, unpack: ins.unpack, keepGitDir: ins.keepGitDir }),
+      ...createdTime(s.epoch),
     };
     // A --link layer does not depend on what is below it, so its key leaves the parent out.
     const key = vertexKey({ op: ins.kind, definition, parents: ins.link ? [] : [this.key], inputs: src.inputs });
@@ -390,7 +391,7 @@ class StageBuilder {
     const workdir = img.workdir;
     const rec = await this.layerStep(raw, key, inputs, () =>
       this.atLine(raw, () =>
-        copyStep({ store: s.store, commits: s.commits, stateRoot: s.stateRoot, layers, ins, sourceRoot: src.root(), ...(src.context ? { context: src.context } : {}), workdir }),
+        copyStep({ store: s.store, commits: s.commits, stateRoot: s.stateRoot, layers, ins, sourceRoot: src.root(), ...(src.context ? { context: src.context } : {}), workdir, ...createdTime(s.epoch) }),
       ),
     );
     this.commit(key, rec, `${text} # buildkit`);
@@ -474,3 +475,7 @@ export function buildStage(s: BuildSession, p: PlannedStage): Promise<StageResul
   return new StageBuilder(s, p).build();
 }
 
+/** SOURCE_DATE_EPOCH as part of a step's definition: it changes the files made, so it is part of the key (absent, keys stay as they were). */
+function createdTime(epoch: number | undefined): { createdTime?: number } {
+  return epoch === undefined ? {} : { createdTime: epoch };
+}

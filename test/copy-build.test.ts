@@ -81,3 +81,27 @@ test('kiln build gives COPY and ADD their BuildKit meaning in the image', async 
     await rm(archiveTree, { recursive: true, force: true });
   }
 });
+
+test('with SOURCE_DATE_EPOCH, a --no-cache rebuild later gives the same image: directories COPY and WORKDIR make and heredoc files get the epoch', async (t) => {
+  const { root, cleanup } = await freshRoot();
+  const ctx = await mkdtemp(join(tmpdir(), 'kiln-copy-epoch-'));
+  try {
+    await writeFile(join(ctx, 'a.txt'), 'A');
+    await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox\nWORKDIR /made/by/workdir\nCOPY a.txt /made/by/copy/a.txt\nCOPY <<EOF /heredoc/h.txt\ninline\nEOF\n');
+    const digest = async (flags: string[]) => {
+      const meta = join(ctx, 'meta.json');
+      const r = await kiln(root, ['build', '--progress', 'plain', '--metadata-file', meta, ...flags, ctx], undefined, { SOURCE_DATE_EPOCH: '1700000000' });
+      t.is(r.code, 0, r.stderr);
+      return (JSON.parse(await readFile(meta, 'utf8')) as Record<string, string>)['containerimage.digest'];
+    };
+    const first = await digest(['-t', 'epoch']);
+    // Whole seconds are what a tar header keeps: the rebuild must land in a later one.
+    await new Promise((r) => setTimeout(r, 1100));
+    t.is(await digest(['--no-cache']), first);
+    const fs = await rootfsOf(root, 'epoch');
+    for (const p of ['made', 'made/by', 'made/by/workdir', 'made/by/copy', 'heredoc', 'heredoc/h.txt']) t.is((await lstat(join(fs, p))).mtimeMs, 1700000000 * 1000, p);
+  } finally {
+    await rm(ctx, { recursive: true, force: true });
+    await cleanup();
+  }
+});

@@ -254,3 +254,29 @@ test('modes survive the copy, set-id bits included when --chown changes the owne
     t.is((await stat(join(d.dst, 'owned', 'suid'))).uid, 1000);
   });
 });
+
+test('with SOURCE_DATE_EPOCH, directories made for the destination or given new entries, and heredoc files, get it; copied and untouched directories keep their times', async (t) => {
+  await withDirs({ 'tree/sub/f': 'F', 'b.txt': 'B' }, async (d) => {
+    await utimes(join(d.src, 'tree/sub'), 1000, 1000);
+    for (const dir of ['existing', 'untouched']) {
+      await mkdir(join(d.dst, dir));
+      await utimes(join(d.dst, dir), 2000, 2000);
+    }
+    const epoch = 500;
+    await run(d, { sources: ['b.txt'], dest: '/made/deeper/b.txt', createdTime: epoch });
+    await run(d, { sources: ['tree'], dest: '/existing/tree/', createdTime: epoch });
+    await copyInline([{ path: 'h.txt', data: 'heredoc\n' }], { dest: '/inline/', destRoot: d.dst, workdir: '/', createdTime: epoch });
+    await workdirMkdir(d.dst, '/work/dir', undefined, epoch);
+    for (const p of ['made', 'made/deeper', 'existing', 'existing/tree', 'inline', 'inline/h.txt', 'work', 'work/dir']) t.is((await stat(join(d.dst, p))).mtimeMs, epoch * 1000, p);
+    t.is((await stat(join(d.dst, 'existing/tree/sub'))).mtimeMs, 1000 * 1000, 'a copied directory keeps its source time');
+    t.is((await stat(join(d.dst, 'untouched'))).mtimeMs, 2000 * 1000, 'a directory the copy did not write into keeps its time');
+  });
+});
+
+test('without SOURCE_DATE_EPOCH, directories made for the destination get the time of the copy', async (t) => {
+  await withDirs({ 'b.txt': 'B' }, async (d) => {
+    const before = Math.floor(Date.now() / 1000) * 1000;
+    await run(d, { sources: ['b.txt'], dest: '/made/b.txt' });
+    t.true((await stat(join(d.dst, 'made'))).mtimeMs >= before);
+  });
+});

@@ -13,7 +13,7 @@ import {
   unlinkSync,
   utimesSync,
 } from 'node:fs';
-import { basename, join, posix } from 'node:path';
+import { basename, dirname, join, posix, resolve } from 'node:path';
 import { isKilnError, type KilnError } from '../../common/errors.js';
 import { compileMatcher, selectSources, TreeView, type BuildContext, type PathMatcher, type SourceMatch, type TreeEntry } from '../context/index.js';
 import { parseChmod, type ModeChange } from './chmod.js';
@@ -40,6 +40,12 @@ export interface CopyOptions {
   chmod?: string;
   parents?: boolean;
   exclude?: string[];
+  /**
+   * SOURCE_DATE_EPOCH in seconds: directories made for the destination's path, and existing ones
+   * the copy adds entries to, get it as their times (they would otherwise carry the moment of
+   * the build into the layer). Copied source directories keep their own.
+   */
+  createdTime?: number;
 }
 
 export function destIsDirectory(dest: string): boolean {
@@ -72,7 +78,7 @@ export async function copyMatches(view: TreeView, matches: SourceMatch[], o: Omi
   const job = new CopyJob(view, o);
   const destPath = absoluteDest(o.dest, o.workdir);
   const intoDir = destIsDirectory(o.dest) || Boolean(o.parents);
-  if (intoDir) mkdirAllScoped(o.destRoot, destPath, 0o755, o.chown);
+  if (intoDir) job.mkdirParents(destPath);
   for (const m of matches) {
     const target = o.parents ? posix.join(destPath, m.kept) : destPath;
     if (m.entry.type === 'dir') {
@@ -104,6 +110,8 @@ class CopyJob {
   private readonly dirs: [string, TreeEntry][] = [];
   /** Where the first copy of each multiply-linked inode went, so later names link to it. */
   private readonly linked = new Map<string, string>();
+  /** Directories made for the destination's path or given new entries (not copies of source directories). */
+  private readonly touched = new Set<string>();
   private readonly myUid = process.getuid?.();
   private readonly myGid = process.getgid?.();
 
@@ -116,13 +124,20 @@ class CopyJob {
     this.excluder = o.exclude && o.exclude.length > 0 ? compileMatcher(o.exclude) : undefined;
   }
 
+  mkdirParents(path: string): void {
+    const made: string[] = [];
+    mkdirAllScoped(this.o.destRoot, path, 0o755, this.o.chown, made);
+    if (made.length > 0) this.touched.add(dirname(made[0]!));
+    for (const dir of made) this.touched.add(dir);
+  }
+
   excludesFile(m: SourceMatch): boolean {
     return this.excluder?.matches(basename(m.given)) ?? false;
   }
 
   /** A file or symlink source: into `dest` when it is a directory, else as `dest`. */
   copyLeaf(m: SourceMatch, dest: string, destIsDir: boolean): void {
-    mkdirAllScoped(this.o.destRoot, posix.dirname(dest), 0o755, this.o.chown);
+    this.mkdirParents(posix.dirname(dest));
     const followed = resolveScoped(this.o.destRoot, dest);
     const target = destIsDir || isDir(followed) ? join(followed, basename(m.given)) : resolveScoped(this.o.destRoot, dest, false);
     this.leaves.push([m.entry, target]);
@@ -130,7 +145,7 @@ class CopyJob {
 
   /** A directory source: its contents merge into `dest`, created with the source's metadata if missing. */
   copyDirectory(m: SourceMatch, dest: string): void {
-    mkdirAllScoped(this.o.destRoot, posix.dirname(dest), 0o755, this.o.chown);
+    this.mkdirParents(posix.dirname(dest));
     const top = resolveScoped(this.o.destRoot, dest);
     // An existing destination directory keeps its own metadata, as in BuildKit.
     const created = this.ensureDir(top, m.entry);
@@ -185,6 +200,13 @@ class CopyJob {
       copyXattrsSync(e.path, path);
       utimesSync(path, nsToSeconds(e.atimeNs), nsToSeconds(e.mtimeNs));
     }
+    const t = this.o.createdTime;
+    if (t === undefined) return;
+    for (const [, target] of this.leaves) this.touched.add(dirname(target));
+    for (const [path] of this.dirs) this.touched.add(dirname(path));
+    for (const [path] of this.dirs) this.touched.delete(path);
+    this.touched.delete(resolve(this.o.destRoot));
+    for (const path of this.touched) utimesSync(path, t, t);
   }
 
   private writeLeaf(e: TreeEntry, target: string): void {

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cleanRel, selectSources, TreeView } from '../context/index.js';
@@ -17,7 +17,12 @@ export interface InlineFile {
 export async function copyInline(files: InlineFile[], o: Omit<CopyOptions, 'sources' | 'sourceRoot' | 'context'>): Promise<void> {
   const scratch = await mkdtemp(join(tmpdir(), 'kiln-heredoc-'));
   try {
-    for (const f of files) await writeFile(join(scratch, cleanRel(f.path)), f.data, { mode: 0o644 });
+    for (const f of files) {
+      const path = join(scratch, cleanRel(f.path));
+      await writeFile(path, f.data, { mode: 0o644 });
+      // A heredoc has no time of its own: with SOURCE_DATE_EPOCH it gets that one, not now.
+      if (o.createdTime !== undefined) await utimes(path, o.createdTime, o.createdTime);
+    }
     const view = new TreeView(scratch);
     const matches = selectSources(
       view,

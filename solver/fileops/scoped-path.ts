@@ -46,9 +46,10 @@ export function resolveScoped(root: string, path: string, followFinal = true): s
 
 /**
  * `mkdir -p` inside a root: missing directories are created with `mode` and `owner`, existing
- * symlinks are followed inside the root. Returns the host path of the directory.
+ * symlinks are followed inside the root. Returns the host path of the directory; the host path
+ * of each directory it made is pushed onto `made`.
  */
-export function mkdirAllScoped(root: string, path: string, mode: number, owner: Owner | undefined): string {
+export function mkdirAllScoped(root: string, path: string, mode: number, owner: Owner | undefined, made?: string[]): string {
   const parts = path.split('/').filter((p) => p !== '' && p !== '.');
   let cur = root;
   let rel = '';
@@ -66,6 +67,7 @@ export function mkdirAllScoped(root: string, path: string, mode: number, owner: 
         mkdirSync(host);
         chmodSync(host, mode);
         if (owner) chownSync(host, owner.uid, owner.gid);
+        made?.push(host);
         continue;
       }
       if (!st.isDirectory()) throw new FileOpError('E_COPY_DEST', `cannot create directory ${rel}: a non-directory exists there`);
