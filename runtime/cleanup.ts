@@ -1,9 +1,11 @@
 import { readdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { runCommand } from './command.js';
 import { isLiveOwner, ownerTag, runcRoot, scratchRoot } from './owner.js';
 import { checkRuntime } from './preflight.js';
 import { Runc } from './runc.js';
+import { helpersOf } from './shell-helper.js';
 
 export interface CleanupReport {
   containers: string[];
@@ -25,7 +27,9 @@ export async function findLeftovers(stateRoot: string): Promise<CleanupReport> {
  * overlay mounts and scratch directories. Anything owned by a live kiln process is left alone.
  */
 export async function cleanupLeftovers(stateRoot: string): Promise<CleanupReport> {
-  const { report: found, runc, dead } = await survey(stateRoot);
+  let surveyed = await survey(stateRoot);
+  if (await helpersFinished(surveyed.dead.map((d) => basename(d)))) surveyed = await survey(stateRoot);
+  const { report: found, runc, dead } = surveyed;
   const report: CleanupReport = { containers: [], mounts: [], dirs: [] };
   for (const c of found.containers) {
     await runc.delete(c);
@@ -69,6 +73,20 @@ async function survey(stateRoot: string): Promise<{ report: CleanupReport; runc:
   if (dead.length > 0) report.mounts = await mountPointsUnder(dead);
   report.dirs = dead;
   return { report, runc, dead };
+}
+
+/** How long a dead owner's helper shell may take to finish its last command. */
+const HELPER_WAIT_MS = 10_000;
+
+/** Waits (bounded) for the helper shells of dead owners to exit; true if there were any. */
+async function helpersFinished(tags: string[]): Promise<boolean> {
+  let waited = false;
+  const deadline = Date.now() + HELPER_WAIT_MS;
+  while (tags.some((t) => helpersOf(t).length > 0) && Date.now() < deadline) {
+    waited = true;
+    await sleep(20);
+  }
+  return waited;
 }
 
 const once = new Map<string, Promise<unknown>>();

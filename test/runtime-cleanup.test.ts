@@ -1,10 +1,10 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { readdir, readFile, readlink } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createSnapshot, exec } from '../runtime/index.js';
+import { cleanupLeftovers, createSnapshot, exec } from '../runtime/index.js';
 import { makeFixture, type Fixture } from './runtime-fixture.js';
 
 const target = join(dirname(fileURLToPath(import.meta.url)), 'runtime-kill-target.ts');
@@ -130,4 +130,21 @@ test('cleanup leaves the snapshots and containers of a live process alone', asyn
     t.is((await running).code, 'E_RUNTIME_ABORTED');
     await snapshot.release();
   }
+});
+
+test("cleanup waits for a dead kiln's mount helper, whose last mount can land after kiln died", async (t) => {
+  const stateRoot = fx.isolatedStateRoot();
+  // A dead owner (pid 1 never has this start time) whose helper shell is still finishing a mount.
+  const owner = join(stateRoot, 'rt', '1-1');
+  const mountpoint = join(owner, 'sdead', 'm');
+  await mkdir(mountpoint, { recursive: true });
+  const helper = spawn('/bin/sh', ['-s', 'kiln-mount-helper', '1-1'], { stdio: ['pipe', 'ignore', 'ignore'] });
+  helper.stdin.end(`sleep 0.5; mount -t tmpfs kiln-test ${mountpoint}\n`);
+  const exited = new Promise((resolve) => helper.on('exit', resolve));
+  const report = await cleanupLeftovers(stateRoot);
+  t.not(helper.exitCode, null, 'cleanup returned only once the helper had finished');
+  await exited;
+  t.deepEqual(report.mounts, [mountpoint]);
+  t.deepEqual(await mountsUnder(stateRoot), []);
+  t.deepEqual(await readdir(join(stateRoot, 'rt')), []);
 });
