@@ -1,5 +1,6 @@
-import { createGunzip, createGzip, constants as zlib } from 'node:zlib';
+import { createGunzip, constants as zlib } from 'node:zlib';
 import { PassThrough, type Transform } from 'node:stream';
+import { ParallelGzip } from './parallel-gzip.js';
 import { createZstdDecompressStream, ZstdCompressStream } from './zstd-stream.js';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
@@ -42,7 +43,7 @@ export function createCompressor(compression: Compression, level?: number): Tran
   switch (compression) {
     case 'gzip':
       // Every gzip layer in kiln comes from here, so the same tar always gives the same blob digest.
-      return createGzip({ level: level ?? zlib.Z_DEFAULT_COMPRESSION, memLevel: 9, chunkSize: 64 * 1024 });
+      return new ParallelGzip(level ?? zlib.Z_DEFAULT_COMPRESSION);
     case 'zstd':
       return new ZstdCompressStream({ level: level ?? 3, workers: ZSTD_WORKERS, jobSize: ZSTD_JOB_SIZE });
     case 'none':

@@ -1,0 +1,44 @@
+import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { gunzipSync } from 'node:zlib';
+import { ParallelGzip } from './parallel-gzip.js';
+
+const MiB = 1024 * 1024;
+
+/** Compressible text and pseudo-random bytes in turn, so blocks of both kinds cross block edges. */
+function sample(size: number): Buffer {
+  const parts: Buffer[] = [];
+  for (let i = 0, n = 0; n < size; i++) {
+    const part = i % 2 === 0 ? Buffer.from(`line ${i} of a layer that compresses well\n`.repeat(3000)) : createHash('sha512').update(String(i)).digest();
+    parts.push(part);
+    n += part.length;
+  }
+  return Buffer.concat(parts).subarray(0, size);
+}
+
+async function gzip(data: Buffer, chunk: number, level = 1): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for (let i = 0; i < data.length; i += chunk) parts.push(data.subarray(i, i + chunk));
+  const out: Buffer[] = [];
+  for await (const c of Readable.from(parts).pipe(new ParallelGzip(level))) out.push(c as Buffer);
+  return Buffer.concat(out);
+}
+
+test('any length, at and around block edges, gives one gzip member that gunzip and zlib restore exactly', async (t) => {
+  for (const size of [0, 1, MiB - 1, MiB, MiB + 1, 3 * MiB + 17]) {
+    const data = sample(size);
+    const blob = await gzip(data, 64 * 1024);
+    t.true(gunzipSync(blob).equals(data), `zlib, ${size} bytes`);
+    t.true(execFileSync('gzip', ['-dc'], { input: blob, maxBuffer: 64 * MiB }).equals(data), `gzip -d, ${size} bytes`);
+  }
+});
+
+test('the blob depends only on the bytes, not on how they arrive', async (t) => {
+  const data = sample(5 * MiB + 123);
+  const reference = await gzip(data, 64 * 1024);
+  for (const chunk of [1000, MiB, 3 * MiB + 7, data.length]) t.true((await gzip(data, chunk)).equals(reference), `chunks of ${chunk}`);
+  t.true(reference.length < data.length * 0.6, 'the blocks still compress (each primed with the window before it)');
+  t.false((await gzip(data, MiB, 6)).equals(reference), 'the level is used');
+});

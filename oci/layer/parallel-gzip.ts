@@ -1,0 +1,91 @@
+import { Transform, type TransformCallback } from 'node:stream';
+import { constants, crc32, deflateRaw } from 'node:zlib';
+
+/** Input is cut into blocks of this size, each deflated on its own thread-pool trip. */
+const BLOCK = 1024 * 1024;
+/** Each block is primed with the input just before it, deflate's whole window. */
+const WINDOW = 32 * 1024;
+/** Blocks being deflated at once; more only adds memory on machines with few cores. */
+const IN_FLIGHT = 4;
+
+/** gzip member header: deflate, no name or mtime (so nothing but the bytes decides the blob), OS unix. */
+const HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0x03]);
+
+/**
+ * gzip the way pigz does it: the input in fixed blocks, each deflated independently (primed with
+ * the previous 32 KiB, so the ratio stays that of one stream) and ended with a sync flush, the
+ * raw outputs concatenated into one ordinary gzip member. zlib's one-shot calls run in libuv's
+ * thread pool, so several blocks compress at once. Block boundaries depend only on the input's
+ * length, never on how it arrives or on the core count: the same bytes give the same blob.
+ */
+export class ParallelGzip extends Transform {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private previousTail: Buffer | undefined;
+  private readonly jobs: Promise<Buffer>[] = [];
+  private crc = 0;
+  private length = 0;
+  private started = false;
+
+  constructor(private readonly level: number) {
+    super();
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.crc = crc32(chunk, this.crc);
+    this.length += chunk.length;
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.length;
+    // A block starts only once more input follows it: the last block has to be known as the last.
+    while (this.pendingBytes > BLOCK) this.start(this.takeBlock(BLOCK), false);
+    this.emitDone(IN_FLIGHT - 1).then(() => callback(), callback);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    this.start(this.takeBlock(this.pendingBytes), true);
+    this.emitDone(0).then(() => {
+      const trailer = Buffer.alloc(8);
+      trailer.writeUInt32LE(this.crc >>> 0, 0);
+      trailer.writeUInt32LE(this.length % 2 ** 32, 4);
+      this.push(trailer);
+      callback();
+    }, callback);
+  }
+
+  /** Pushes finished blocks in order until at most `keep` are still being deflated. */
+  private async emitDone(keep: number): Promise<void> {
+    while (this.jobs.length > keep) {
+      const out = await this.jobs.shift()!;
+      if (!this.started) {
+        this.started = true;
+        this.push(HEADER);
+      }
+      this.push(out);
+    }
+  }
+
+  private takeBlock(n: number): Buffer {
+    const all = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    const block = all.subarray(0, n);
+    const rest = all.subarray(n);
+    this.pending = rest.length > 0 ? [rest] : [];
+    this.pendingBytes = rest.length;
+    return block;
+  }
+
+  private start(block: Buffer, last: boolean): void {
+    const dictionary = this.previousTail;
+    // Every block but the last is BLOCK long, so the next one's window is this one's end.
+    this.previousTail = block.subarray(Math.max(0, block.length - WINDOW));
+    const options = {
+      level: this.level,
+      memLevel: 9,
+      finishFlush: last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH,
+      ...(dictionary && dictionary.length > 0 ? { dictionary } : {}),
+    };
+    const done = new Promise<Buffer>((resolve, reject) => deflateRaw(block, options, (err, out) => (err ? reject(err) : resolve(out))));
+    // A failure is taken when the job is awaited in order; until then it must not count as unhandled.
+    done.catch(() => undefined);
+    this.jobs.push(done);
+  }
+}
