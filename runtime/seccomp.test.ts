@@ -1,6 +1,7 @@
 import test from 'ava';
 import { readFile } from 'node:fs/promises';
 import { seccompProfile, type SeccompProfile } from './seccomp.js';
+import { kernelHas } from './kernel-config.js';
 import { ALL_CAPABILITIES, boundingCapabilities, DEFAULT_CAPABILITIES, parseCapabilities } from './capabilities.js';
 import { buildSpec, MASKED_PATHS, type SpecInput } from './spec.js';
 
@@ -10,7 +11,7 @@ function rules(p: SeccompProfile, name: string) {
 }
 
 test('the default profile: an allowlist failing everything else with EPERM, on x86_64 and its 32-bit ABIs', (t) => {
-  const p = seccompProfile(DEFAULT_CAPABILITIES, 'x64');
+  const p = seccompProfile(DEFAULT_CAPABILITIES, 'x64', true);
   t.is(p.defaultAction, 'SCMP_ACT_ERRNO');
   t.is(p.defaultErrnoRet, 1);
   t.deepEqual(p.architectures, ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32']);
@@ -24,6 +25,14 @@ test('the default profile: an allowlist failing everything else with EPERM, on x
   t.deepEqual(rules(p, 'clone3'), [{ action: 'SCMP_ACT_ERRNO', errnoRet: 38 }]);
   t.deepEqual(rules(p, 'socket'), [{ action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 40, op: 'SCMP_CMP_NE' }] }]);
   t.is(rules(p, 'personality').length, 5);
+});
+
+test('x32 is in the filter only for a kernel that runs x32 programs; unknown counts as yes', (t) => {
+  t.deepEqual(seccompProfile(DEFAULT_CAPABILITIES, 'x64', false).architectures, ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86']);
+  const known = kernelHas('CONFIG_X86_X32_ABI');
+  t.deepEqual(seccompProfile(DEFAULT_CAPABILITIES, 'x64').architectures.includes('SCMP_ARCH_X32'), known ?? true);
+  t.not(kernelHas('CONFIG_SECCOMP_FILTER'), false, 'runc needs seccomp filters, so a readable config has them');
+  t.not(kernelHas('CONFIG_KILN_NO_SUCH_OPTION'), true);
 });
 
 test('capability-conditional rules follow the granted capabilities', (t) => {
