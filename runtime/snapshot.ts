@@ -6,6 +6,7 @@ import { KilnError } from '../common/errors.js';
 import { cleanupLeftoversOnce } from './cleanup.js';
 import { ownerDir } from './owner.js';
 import { checkRuntime } from './preflight.js';
+import { mountpointLayer } from './mountpoint-layer.js';
 import { checkedViaShell } from './shell-helper.js';
 import { registerCleanup } from './shutdown.js';
 import type { CreateSnapshotOptions, Snapshot } from './types.js';
@@ -30,8 +31,9 @@ export async function createSnapshot(options: CreateSnapshotOptions): Promise<Sn
   for (const sub of ['u', 'w', 'm']) mkdirSync(join(dir, sub));
 
   // Overlay needs at least one lower dir; FROM scratch gets an empty one.
-  const lowers = options.lowerDirs.length > 0 ? options.lowerDirs : [join(dir, 'e')];
-  if (options.lowerDirs.length === 0) mkdirSync(join(dir, 'e'));
+  const layers = options.container ? [mountpointLayer(options.stateRoot), ...options.lowerDirs] : options.lowerDirs;
+  const lowers = layers.length > 0 ? layers : [join(dir, 'e')];
+  if (layers.length === 0) mkdirSync(join(dir, 'e'));
   lowers.forEach((lower, i) => symlinkSync(lower, join(dir, 'l', String(i))));
   // overlay's leftmost lowerdir is the top-most layer.
   const lowerdir = lowers.map((_, i) => `l/${i}`).reverse().join(':');

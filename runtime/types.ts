@@ -110,6 +110,8 @@ export interface CreateSnapshotOptions {
   stateRoot: string;
   /** Extracted layers, bottom-most (base image) first, as in an image manifest. */
   lowerDirs: string[];
+  /** The rootfs of a container (RUN, kiln run): runc's standard mount points exist in it without being written to it. */
+  container?: boolean;
 }
 
 export interface ContainerInfo {

@@ -28,7 +28,7 @@ export type RunStepResult = { ok: true; layer: PendingLayer } | { ok: false; exi
  * and the snapshot's release go on in the background (input.commits).
  */
 export async function runStep(input: RunStepInput): Promise<RunStepResult> {
-  const snapshot = await createSnapshot({ stateRoot: input.stateRoot, lowerDirs: await layerDirs(input.store, input.layers) });
+  const snapshot = await createSnapshot({ stateRoot: input.stateRoot, lowerDirs: await layerDirs(input.store, input.layers), container: true });
   try {
     let exitCode: number;
     try {

@@ -21,8 +21,8 @@ test.before(async () => {
 });
 test.after.always(async () => fx?.dispose());
 
-async function sh(script: string, extra: Partial<ExecOptions> = {}) {
-  const snapshot = await createSnapshot({ stateRoot: fx.stateRoot, lowerDirs: [fx.base] });
+async function sh(script: string, extra: Partial<ExecOptions> = {}, container = false) {
+  const snapshot = await createSnapshot({ stateRoot: fx.stateRoot, lowerDirs: [fx.base], container });
   const out = sink();
   const err = sink();
   try {
@@ -155,6 +155,18 @@ test('no mount-point stubs reach the diff', async (t) => {
       t.deepEqual(await readdir(join(r.snapshot.upperDir, 'etc')), []);
       t.true(await sameDir(join(fx.base, 'etc'), join(r.snapshot.upperDir, 'etc')));
     }
+  } finally {
+    await r.snapshot.release();
+  }
+});
+
+test("a container snapshot has runc's mount points beneath the image: nothing of them reaches the diff, not even /etc", async (t) => {
+  await rm(join(fx.base, 'etc', 'hosts'), { force: true });
+  const r = await sh('ls -l /etc/hosts /etc/resolv.conf && grep -q localhost /etc/hosts && cat /etc/modify-me', {}, true);
+  try {
+    t.is(r.exitCode, 0, r.stderr);
+    t.is(r.stdout.split('\n').at(-2), 'old', 'the image\'s own /etc is there too');
+    t.deepEqual(await readdir(r.snapshot.upperDir), []);
   } finally {
     await r.snapshot.release();
   }

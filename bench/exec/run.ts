@@ -52,7 +52,7 @@ try {
     await exec({ stateRoot, rootfs, args: ['/bin/true'] });
   };
   const kilnStep = async () => {
-    const snapshot = await createSnapshot({ stateRoot, lowerDirs: [rootfs] });
+    const snapshot = await createSnapshot({ stateRoot, lowerDirs: [rootfs], container: true });
     try {
       await exec({ stateRoot, rootfs: snapshot.rootfs, args: ['/bin/true'] });
     } finally {

@@ -151,7 +151,7 @@ async function runContainer(root: string, args: string[]): Promise<number> {
     }
     // Docker uses the short container id; any fresh 12-hex name serves the same purpose.
     const hostname = o.hostname ?? randomBytes(6).toString('hex');
-    const snapshot = await createSnapshot({ stateRoot: root, lowerDirs });
+    const snapshot = await createSnapshot({ stateRoot: root, lowerDirs, container: true });
     try {
       const proc = resolveRunProcess(config, {
         entrypoint: o.entrypoint,

@@ -202,7 +202,7 @@ export class ContainerManager {
     const stdout = this.output(live, 1);
     const stderr = this.output(live, 2);
     try {
-      const snapshot = await createSnapshot({ stateRoot: this.root, lowerDirs: c.lowerDirs });
+      const snapshot = await createSnapshot({ stateRoot: this.root, lowerDirs: c.lowerDirs, container: true });
       try {
         const r = await exec({
           stateRoot: this.root,
