@@ -61,13 +61,15 @@ export const allLineTokens: TokenType[] = [
   PlainLine,
 ];
 
-function lexerFor(continued: TokenType): Lexer {
+function lexerFor(continued: TokenType, validate = false): Lexer {
   // Only `\n` ends a line, as in BuildKit's scanner (a lone `\r` is part of the line).
   return new Lexer([CommentLine, BlankLine, continued, PlainLine], {
     positionTracking: 'onlyStart',
     lineTerminatorsPattern: /\n/g,
     lineTerminatorCharacters: ['\n'],
     ensureOptimizations: false,
+    // Validated in the tests (validateLexers), not at every start.
+    skipValidations: !validate,
   });
 }
 
@@ -75,6 +77,12 @@ const lexers = {
   '\\': lexerFor(BackslashContinuedLine),
   '`': lexerFor(BacktickContinuedLine),
 };
+
+/** Builds both lexers with Chevrotain's validations on; throws what they find. */
+export function validateLexers(): void {
+  lexerFor(BackslashContinuedLine, true);
+  lexerFor(BacktickContinuedLine, true);
+}
 
 export function lexerForEscape(escape: '\\' | '`'): Lexer {
   return lexers[escape];

@@ -1,4 +1,5 @@
 import test from 'ava';
+import { validateGrammar } from './line-structure.js';
 import {
   DirectiveError,
   DockerfileErrorCode,
@@ -167,4 +168,8 @@ test('parseSingleInstruction types one instruction without stage rules and refus
   const e = t.throws(() => parseSingleInstruction('CMD a\nCMD b', { file: 'change' }));
   t.true(e instanceof DockerfileParseError);
   t.deepEqual((e as DockerfileParseError).position, { file: 'change', line: 2, column: 1 });
+});
+
+test("the grammar passes Chevrotain's own validations (skipped at run time to save start-up)", (t) => {
+  t.notThrows(() => validateGrammar());
 });
