@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS repo_digests (
 `;
 
 export type Db = Database.Database;
+export type Statement = Database.Statement;
 
 export function openDb(path: string): Db {
   // Waiting on another process's write transaction is normal; 30 s means something is stuck.

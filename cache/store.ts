@@ -17,7 +17,7 @@ import {
 import { formatReference, InvalidReferenceError, normalizeReference, parseReference } from '../oci/index.js';
 import { AmbiguousImageError, BlobNotFoundError, DigestMismatchError, ImageNotFoundError, SizeMismatchError, StoreBusyError, StoreError } from './errors.js';
 import { StoreLayout } from './layout.js';
-import { immediate, openDb, type Db } from './metadata.js';
+import { immediate, openDb, type Db, type Statement } from './metadata.js';
 import { processAlive } from './process-alive.js';
 import { recover } from './recovery.js';
 import { extractLayer } from './snapshot-extract.js';
@@ -80,13 +80,15 @@ const ID_PREFIX = /^(?:sha256:)?([a-f0-9]{1,64})$/;
 export class Store {
   private readonly session: string;
   private closed = false;
+  /** Prepared once per connection: compiling the SQL again on every call showed in every build step. */
+  private readonly statements = new Map<string, Statement>();
 
   private constructor(
     readonly layout: StoreLayout,
     private readonly db: Db,
   ) {
     this.session = `${process.pid}-${randomBytes(6).toString('hex')}`;
-    this.db.prepare('INSERT INTO sessions (id, pid, started_at) VALUES (?, ?, ?)').run(this.session, process.pid, Date.now());
+    this.sql('INSERT INTO sessions (id, pid, started_at) VALUES (?, ?, ?)').run(this.session, process.pid, Date.now());
   }
 
   static async open(root: string): Promise<Store> {
@@ -108,14 +110,23 @@ export class Store {
     return this.layout.root;
   }
 
+  private sql(text: string): Statement {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
     try {
       immediate(this.db, () => {
-        this.db.prepare('DELETE FROM holds WHERE session = ?').run(this.session);
-        this.db.prepare('DELETE FROM locks WHERE session = ?').run(this.session);
-        this.db.prepare('DELETE FROM sessions WHERE id = ?').run(this.session);
+        this.sql('DELETE FROM holds WHERE session = ?').run(this.session);
+        this.sql('DELETE FROM locks WHERE session = ?').run(this.session);
+        this.sql('DELETE FROM sessions WHERE id = ?').run(this.session);
       });
     } catch {
       // Close runs in finally blocks, where throwing would hide the error that got us there (a
@@ -163,7 +174,7 @@ export class Store {
     // Record and hold first, then rename: GC never removes a held blob, and a crash in between
     // leaves a row without a file, which recovery removes.
     immediate(this.db, () => {
-      this.db.prepare('INSERT OR IGNORE INTO blobs (digest, size, media_type, created_at) VALUES (?, ?, ?, ?)').run(digest, size, opts.mediaType ?? null, Date.now());
+      this.sql('INSERT OR IGNORE INTO blobs (digest, size, media_type, created_at) VALUES (?, ?, ?, ?)').run(digest, size, opts.mediaType ?? null, Date.now());
       this.hold(digest);
     });
     const final = this.layout.blobPath(digest);
@@ -179,7 +190,7 @@ export class Store {
     // first, as writeBlob does, so GC cannot take it), skip the temp file and its fsync.
     if ((opts.expectedDigest === undefined || opts.expectedDigest === digest) && (opts.expectedSize === undefined || opts.expectedSize === bytes.length)) {
       immediate(this.db, () => {
-        this.db.prepare('INSERT OR IGNORE INTO blobs (digest, size, media_type, created_at) VALUES (?, ?, ?, ?)').run(digest, bytes.length, opts.mediaType ?? null, Date.now());
+        this.sql('INSERT OR IGNORE INTO blobs (digest, size, media_type, created_at) VALUES (?, ?, ?, ?)').run(digest, bytes.length, opts.mediaType ?? null, Date.now());
         this.hold(digest);
       });
       if (existsSync(this.layout.blobPath(digest))) return { digest, size: bytes.length };
@@ -240,13 +251,13 @@ export class Store {
   }
 
   private hold(digest: string): void {
-    this.db.prepare('INSERT OR IGNORE INTO holds (session, digest) VALUES (?, ?)').run(this.session, digest);
+    this.sql('INSERT OR IGNORE INTO holds (session, digest) VALUES (?, ?)').run(this.session, digest);
   }
 
   /** Records that `parent` (a manifest or index) needs `children`, so GC keeps them together. */
   addRefs(parent: string, children: string[]): void {
     immediate(this.db, () => {
-      const ins = this.db.prepare('INSERT OR IGNORE INTO refs (parent, child) VALUES (?, ?)');
+      const ins = this.sql('INSERT OR IGNORE INTO refs (parent, child) VALUES (?, ?)');
       for (const c of children) ins.run(parent, c);
     });
   }
@@ -283,10 +294,9 @@ export class Store {
       if (!Number.isNaN(t)) created = t;
     }
     immediate(this.db, () => {
-      const ins = this.db.prepare('INSERT OR IGNORE INTO refs (parent, child) VALUES (?, ?)');
+      const ins = this.sql('INSERT OR IGNORE INTO refs (parent, child) VALUES (?, ?)');
       for (const [p, cs] of edges) for (const c of cs) ins.run(p, c);
-      this.db
-        .prepare('INSERT INTO images (manifest_digest, config_digest, created_at) VALUES (?, ?, ?) ON CONFLICT (manifest_digest) DO UPDATE SET config_digest = excluded.config_digest')
+      this.sql('INSERT INTO images (manifest_digest, config_digest, created_at) VALUES (?, ?, ?) ON CONFLICT (manifest_digest) DO UPDATE SET config_digest = excluded.config_digest')
         .run(manifestDigest, configDigest, created);
     });
   }
@@ -295,8 +305,7 @@ export class Store {
   async tagImage(name: string, manifestDigest: string): Promise<string> {
     const normal = normalizeReference(name);
     await this.registerImage(manifestDigest);
-    this.db
-      .prepare('INSERT INTO tags (name, manifest_digest, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET manifest_digest = excluded.manifest_digest, updated_at = excluded.updated_at')
+    this.sql('INSERT INTO tags (name, manifest_digest, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET manifest_digest = excluded.manifest_digest, updated_at = excluded.updated_at')
       .run(normal, manifestDigest, Date.now());
     return normal;
   }
@@ -308,12 +317,12 @@ export class Store {
   untag(name: string): { manifestDigest: string; removedImage: boolean } {
     const normal = normalizeReference(name);
     return immediate(this.db, () => {
-      const row = this.db.prepare('SELECT manifest_digest FROM tags WHERE name = ?').get(normal) as { manifest_digest: string } | undefined;
+      const row = this.sql('SELECT manifest_digest FROM tags WHERE name = ?').get(normal) as { manifest_digest: string } | undefined;
       if (!row) throw new ImageNotFoundError(name);
-      this.db.prepare('DELETE FROM tags WHERE name = ?').run(normal);
-      const others = this.db.prepare('SELECT COUNT(*) AS n FROM tags WHERE manifest_digest = ?').get(row.manifest_digest) as { n: number };
+      this.sql('DELETE FROM tags WHERE name = ?').run(normal);
+      const others = this.sql('SELECT COUNT(*) AS n FROM tags WHERE manifest_digest = ?').get(row.manifest_digest) as { n: number };
       if (others.n > 0) return { manifestDigest: row.manifest_digest, removedImage: false };
-      this.db.prepare('DELETE FROM images WHERE manifest_digest = ?').run(row.manifest_digest);
+      this.sql('DELETE FROM images WHERE manifest_digest = ?').run(row.manifest_digest);
       return { manifestDigest: row.manifest_digest, removedImage: true };
     });
   }
@@ -321,22 +330,21 @@ export class Store {
   /** Removes an image and every name pointing at it. */
   removeImage(manifestDigest: string): string[] {
     return immediate(this.db, () => {
-      const names = (this.db.prepare('SELECT name FROM tags WHERE manifest_digest = ?').all(manifestDigest) as { name: string }[]).map((r) => r.name);
-      this.db.prepare('DELETE FROM tags WHERE manifest_digest = ?').run(manifestDigest);
-      this.db.prepare('DELETE FROM images WHERE manifest_digest = ?').run(manifestDigest);
+      const names = (this.sql('SELECT name FROM tags WHERE manifest_digest = ?').all(manifestDigest) as { name: string }[]).map((r) => r.name);
+      this.sql('DELETE FROM tags WHERE manifest_digest = ?').run(manifestDigest);
+      this.sql('DELETE FROM images WHERE manifest_digest = ?').run(manifestDigest);
       return names;
     });
   }
 
   /** Names pointing at this manifest (or index) digest, sorted. */
   imageNames(manifestDigest: string): string[] {
-    return (this.db.prepare('SELECT name FROM tags WHERE manifest_digest = ? ORDER BY name').all(manifestDigest) as { name: string }[]).map((r) => r.name);
+    return (this.sql('SELECT name FROM tags WHERE manifest_digest = ? ORDER BY name').all(manifestDigest) as { name: string }[]).map((r) => r.name);
   }
 
   /** All images: one row per name, plus one per untagged image. Newest first. */
   async listImages(): Promise<ImageSummary[]> {
-    const rows = this.db
-      .prepare(
+    const rows = this.sql(
         `SELECT t.name AS name, i.manifest_digest AS manifest, i.config_digest AS config, i.created_at AS created
          FROM images i LEFT JOIN tags t ON t.manifest_digest = i.manifest_digest
          ORDER BY i.created_at DESC, t.name`,
@@ -370,12 +378,12 @@ export class Store {
    * blob size: a listing must not fail on it (using the layer does, with the real error).
    */
   private async diffSize(layer: LayerDescriptor): Promise<number> {
-    const known = this.db.prepare('SELECT size FROM diff_sizes WHERE diff_id = ?').get(layer.diffID) as { size: number } | undefined;
+    const known = this.sql('SELECT size FROM diff_sizes WHERE diff_id = ?').get(layer.diffID) as { size: number } | undefined;
     if (known) return known.size;
     if (!(await this.hasBlob(layer.digest))) return layer.size;
     const size = await uncompressedSize(this.openBlob(layer.digest), layer.mediaType).catch(() => undefined);
     if (size === undefined) return layer.size;
-    this.db.prepare('INSERT OR IGNORE INTO diff_sizes (diff_id, size) VALUES (?, ?)').run(layer.diffID, size);
+    this.sql('INSERT OR IGNORE INTO diff_sizes (diff_id, size) VALUES (?, ?)').run(layer.diffID, size);
     return size;
   }
 
@@ -385,12 +393,12 @@ export class Store {
    */
   recordRepoDigest(manifestDigest: string, reference: string, digest: string): void {
     const repository = formatReference({ ...parseReference(reference), tag: undefined, digest: undefined });
-    this.db.prepare('INSERT OR IGNORE INTO repo_digests (manifest_digest, repo_digest) VALUES (?, ?)').run(manifestDigest, `${repository}@${digest}`);
+    this.sql('INSERT OR IGNORE INTO repo_digests (manifest_digest, repo_digest) VALUES (?, ?)').run(manifestDigest, `${repository}@${digest}`);
   }
 
   /** `repository@sha256:...` of every registry copy recorded for this manifest (or index), sorted. */
   repoDigests(manifestDigest: string): string[] {
-    return (this.db.prepare('SELECT repo_digest FROM repo_digests WHERE manifest_digest = ? ORDER BY repo_digest').all(manifestDigest) as { repo_digest: string }[]).map((r) => r.repo_digest);
+    return (this.sql('SELECT repo_digest FROM repo_digests WHERE manifest_digest = ? ORDER BY repo_digest').all(manifestDigest) as { repo_digest: string }[]).map((r) => r.repo_digest);
   }
 
   /**
@@ -435,22 +443,21 @@ export class Store {
       if (!(e instanceof InvalidReferenceError)) throw e;
     }
     if (normal !== undefined) {
-      const tag = this.db.prepare('SELECT manifest_digest FROM tags WHERE name = ?').get(normal) as { manifest_digest: string } | undefined;
+      const tag = this.sql('SELECT manifest_digest FROM tags WHERE name = ?').get(normal) as { manifest_digest: string } | undefined;
       if (tag) return { name: normal, manifestDigest: tag.manifest_digest };
       const at = normal.indexOf('@');
       if (at !== -1) {
         const digest = normal.slice(at + 1);
-        const img = this.db.prepare('SELECT manifest_digest FROM images WHERE manifest_digest = ?').get(digest);
+        const img = this.sql('SELECT manifest_digest FROM images WHERE manifest_digest = ?').get(digest);
         if (img || existsSync(this.layout.blobPath(digest))) return { manifestDigest: digest };
       }
     }
-    if (isDigest(nameOrId) && this.db.prepare('SELECT 1 FROM images WHERE manifest_digest = ?').get(nameOrId)) {
+    if (isDigest(nameOrId) && this.sql('SELECT 1 FROM images WHERE manifest_digest = ?').get(nameOrId)) {
       return { manifestDigest: nameOrId };
     }
     const m = ID_PREFIX.exec(nameOrId);
     if (!m) return undefined;
-    const rows = this.db
-      .prepare(
+    const rows = this.sql(
         `SELECT i.config_digest AS config, i.manifest_digest AS manifest, (SELECT COUNT(*) FROM tags t WHERE t.manifest_digest = i.manifest_digest) AS tagged
          FROM images i WHERE substr(i.config_digest, 8, ?) = ? ORDER BY tagged DESC, i.created_at DESC`,
       )
@@ -529,7 +536,7 @@ export class Store {
     return immediate(this.db, () => {
       const known = this.snapshotDirOf(diffID);
       if (known && known !== path && existsSync(known)) return false;
-      this.db.prepare('INSERT OR REPLACE INTO snapshots (diff_id, dir) VALUES (?, ?)').run(diffID, dir);
+      this.sql('INSERT OR REPLACE INTO snapshots (diff_id, dir) VALUES (?, ?)').run(diffID, dir);
       return true;
     });
   }
@@ -540,7 +547,7 @@ export class Store {
   }
 
   private snapshotDirOf(diffID: string): string | undefined {
-    const row = this.db.prepare('SELECT dir FROM snapshots WHERE diff_id = ?').get(diffID) as { dir: string } | undefined;
+    const row = this.sql('SELECT dir FROM snapshots WHERE diff_id = ?').get(diffID) as { dir: string } | undefined;
     return row ? this.layout.snapshotPath(row.dir) : undefined;
   }
 
@@ -548,13 +555,13 @@ export class Store {
   private snapshotPathFor(diffID: string): string {
     const hex = this.layout.blobPath(diffID).slice(-64);
     const short = hex.slice(0, 12);
-    const owner = this.db.prepare('SELECT diff_id FROM snapshots WHERE dir = ?').get(short) as { diff_id: string } | undefined;
+    const owner = this.sql('SELECT diff_id FROM snapshots WHERE dir = ?').get(short) as { diff_id: string } | undefined;
     return this.layout.snapshotPath(owner && owner.diff_id !== diffID ? hex : short);
   }
 
   private recordSnapshot(diffID: string, path: string): string {
     const dir = path.slice(this.layout.snapshotsDir.length + 1);
-    this.db.prepare('INSERT OR IGNORE INTO snapshots (diff_id, dir) VALUES (?, ?)').run(diffID, dir);
+    this.sql('INSERT OR IGNORE INTO snapshots (diff_id, dir) VALUES (?, ?)').run(diffID, dir);
     return path;
   }
 
@@ -563,24 +570,23 @@ export class Store {
   /** Stores a build cache record; `digests` are blobs it needs, kept from GC while it exists. */
   putCacheRecord(key: string, value: unknown, digests: string[] = []): void {
     immediate(this.db, () => {
-      this.db
-        .prepare('INSERT INTO cache_records (key, value, created_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
+      this.sql('INSERT INTO cache_records (key, value, created_at) VALUES (?, ?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
         .run(key, JSON.stringify(value), Date.now());
-      this.db.prepare('DELETE FROM cache_record_blobs WHERE key = ?').run(key);
-      const ins = this.db.prepare('INSERT OR IGNORE INTO cache_record_blobs (key, digest) VALUES (?, ?)');
+      this.sql('DELETE FROM cache_record_blobs WHERE key = ?').run(key);
+      const ins = this.sql('INSERT OR IGNORE INTO cache_record_blobs (key, digest) VALUES (?, ?)');
       for (const d of digests) ins.run(key, d);
     });
   }
 
   getCacheRecord<T = unknown>(key: string): T | undefined {
-    const row = this.db.prepare('SELECT value FROM cache_records WHERE key = ?').get(key) as { value: string } | undefined;
+    const row = this.sql('SELECT value FROM cache_records WHERE key = ?').get(key) as { value: string } | undefined;
     return row ? (JSON.parse(row.value) as T) : undefined;
   }
 
   deleteCacheRecord(key: string): void {
     immediate(this.db, () => {
-      this.db.prepare('DELETE FROM cache_records WHERE key = ?').run(key);
-      this.db.prepare('DELETE FROM cache_record_blobs WHERE key = ?').run(key);
+      this.sql('DELETE FROM cache_records WHERE key = ?').run(key);
+      this.sql('DELETE FROM cache_record_blobs WHERE key = ?').run(key);
     });
   }
 
@@ -598,9 +604,9 @@ export class Store {
       const live = this.liveSet();
       const removed: string[] = [];
       let freedBytes = 0;
-      const delBlob = this.db.prepare('DELETE FROM blobs WHERE digest = ?');
-      const delRefs = this.db.prepare('DELETE FROM refs WHERE parent = ?');
-      const rowDigests = (this.db.prepare('SELECT digest FROM blobs').all() as { digest: string }[]).map((r) => r.digest);
+      const delBlob = this.sql('DELETE FROM blobs WHERE digest = ?');
+      const delRefs = this.sql('DELETE FROM refs WHERE parent = ?');
+      const rowDigests = (this.sql('SELECT digest FROM blobs').all() as { digest: string }[]).map((r) => r.digest);
       const all = new Set([...files.map((h) => `sha256:${h}`), ...rowDigests]);
       for (const digest of all) {
         if (live.has(digest) || !isDigest(digest)) continue;
@@ -620,7 +626,7 @@ export class Store {
   }
 
   private sweepList(live: Set<string>): string[] {
-    const rows = (this.db.prepare('SELECT digest FROM blobs').all() as { digest: string }[]).map((r) => r.digest);
+    const rows = (this.sql('SELECT digest FROM blobs').all() as { digest: string }[]).map((r) => r.digest);
     return rows.filter((d) => !live.has(d)).sort();
   }
 
@@ -633,11 +639,11 @@ export class Store {
         q.push(d);
       }
     };
-    for (const r of this.db.prepare('SELECT manifest_digest AS d FROM images UNION SELECT manifest_digest FROM tags UNION SELECT digest FROM cache_record_blobs').all() as { d: string }[]) add(r.d);
-    const liveSessions = (this.db.prepare('SELECT id, pid FROM sessions').all() as { id: string; pid: number }[]).filter((s) => processAlive(s.pid)).map((s) => s.id);
-    const heldBy = this.db.prepare('SELECT digest FROM holds WHERE session = ?');
+    for (const r of this.sql('SELECT manifest_digest AS d FROM images UNION SELECT manifest_digest FROM tags UNION SELECT digest FROM cache_record_blobs').all() as { d: string }[]) add(r.d);
+    const liveSessions = (this.sql('SELECT id, pid FROM sessions').all() as { id: string; pid: number }[]).filter((s) => processAlive(s.pid)).map((s) => s.id);
+    const heldBy = this.sql('SELECT digest FROM holds WHERE session = ?');
     for (const s of liveSessions) for (const r of heldBy.all(s) as { digest: string }[]) add(r.digest);
-    const children = this.db.prepare('SELECT child FROM refs WHERE parent = ?');
+    const children = this.sql('SELECT child FROM refs WHERE parent = ?');
     while (q.length > 0) {
       const d = q.pop()!;
       for (const r of children.all(d) as { child: string }[]) add(r.child);
@@ -662,17 +668,17 @@ export class Store {
     try {
       return await fn();
     } finally {
-      this.db.prepare('DELETE FROM locks WHERE name = ? AND session = ?').run(name, this.session);
+      this.sql('DELETE FROM locks WHERE name = ? AND session = ?').run(name, this.session);
     }
   }
 
   private tryLock(name: string): boolean {
     return immediate(this.db, () => {
-      const row = this.db.prepare('SELECT l.session AS session, s.pid AS pid FROM locks l LEFT JOIN sessions s ON s.id = l.session WHERE l.name = ?').get(name) as
+      const row = this.sql('SELECT l.session AS session, s.pid AS pid FROM locks l LEFT JOIN sessions s ON s.id = l.session WHERE l.name = ?').get(name) as
         | { session: string; pid: number | null }
         | undefined;
       if (row && row.pid !== null && processAlive(row.pid)) return false;
-      this.db.prepare('INSERT OR REPLACE INTO locks (name, session, acquired_at) VALUES (?, ?, ?)').run(name, this.session, Date.now());
+      this.sql('INSERT OR REPLACE INTO locks (name, session, acquired_at) VALUES (?, ?, ?)').run(name, this.session, Date.now());
       return true;
     });
   }

@@ -24,5 +24,7 @@ function kernelConfig(): string | null {
 export function kernelHas(option: string): boolean | undefined {
   const text = kernelConfig();
   if (text === null) return undefined;
-  return new RegExp(`^${option}=[ym]$`, 'm').test(text);
+  // A plain search: a multi-line RegExp over the whole config costs milliseconds at every start.
+  const at = `\n${text}`;
+  return at.includes(`\n${option}=y\n`) || at.includes(`\n${option}=m\n`);
 }
