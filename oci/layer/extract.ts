@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { promisify } from 'node:util';
+import { inUserNamespace, mappedUidRanges } from '../../common/user-namespace.js';
 import { createDecompressor, detectCompression } from './compression.js';
 import { DigestStream } from './digest-stream.js';
 import { LayerError } from './errors.js';
@@ -12,7 +13,7 @@ import { entryCounter, ExpansionGuard, extractLimitsFromEnv, type ExtractLimits 
 import { entryComponents, ioError, resolveDir, unsafePath } from './safe-path.js';
 import type { TarHeader } from './tar-format.js';
 import { readTar, type TarEntry } from './tar-reader.js';
-import { OPAQUE_XATTR, writeXattrs } from './xattrs.js';
+import { OPAQUE_XATTR, USERNS_OPAQUE_XATTR, writeXattrs } from './xattrs.js';
 
 const run = promisify(execFile);
 
@@ -20,7 +21,8 @@ export interface ApplyOptions {
   /**
    * `apply` (default): flatten onto an existing tree, deleting what `.wh.` entries name and
    * emptying opaque dirs. `overlay`: extract into one overlayfs lower dir, turning `.wh.NAME`
-   * into a 0/0 char device and `.wh..wh..opq` into `trusted.overlay.opaque=y` (needs root).
+   * into a 0/0 char device and `.wh..wh..opq` into `trusted.overlay.opaque=y` (needs root;
+   * `user.overlay.opaque=y` in a user namespace, for overlay's userxattr mounts there).
    */
   whiteouts?: 'overlay' | 'apply';
   /** Size, entry and ratio limits against decompression bombs; default: `extractLimitsFromEnv()`. */
@@ -110,6 +112,8 @@ interface DeferredDir {
 
 class Extractor {
   private readonly isRoot = process.getuid?.() === 0;
+  /** Rootless: root only over the mapped ids, no device nodes, opaque markers in `user.overlay.*`. */
+  private readonly inUserns = inUserNamespace();
   /** Directories get their mode and mtime last: creating children would change the mtime, and a read-only mode would block them. */
   private dirs: DeferredDir[] = [];
   /** Paths this layer wrote, which an opaque marker in the same layer must not delete. */
@@ -226,7 +230,7 @@ class Extractor {
         let off = 0;
         while (off < chunk.length) off += (await fh.write(chunk, off, chunk.length - off)).bytesWritten;
       }
-      if (this.isRoot) await fh.chown(h.uid, h.gid);
+      if (this.isRoot) await this.chowning(h, () => fh!.chown(h.uid, h.gid));
       // chown clears set-id bits, so the mode goes on after it.
       await fh.chmod(h.mode);
       await fh.utimes(h.mtime, h.mtime);
@@ -253,6 +257,8 @@ class Extractor {
   }
 
   private async special(path: string, h: TarHeader): Promise<void> {
+    // No user namespace may create device nodes: left out, as rootless podman and BuildKit do.
+    if (h.type !== 'fifo' && this.inUserns) return;
     if (h.type !== 'fifo' && !this.isRoot) {
       throw new LayerError('E_LAYER_DEVICE', `layer entry "${h.name}" is a device node, which only root can create`, {
         hint: 'run kiln as root to use images that contain device nodes',
@@ -276,7 +282,7 @@ class Extractor {
     if (base === OPAQUE_MARKER) {
       if (overlay) {
         if (!this.isRoot) throw overlayNeedsRoot(name);
-        await writeXattrs(dir, new Map([[OPAQUE_XATTR, Buffer.from('y')]]));
+        await writeXattrs(dir, new Map([[this.inUserns ? USERNS_OPAQUE_XATTR : OPAQUE_XATTR, Buffer.from('y')]]));
         return;
       }
       const rel = parentParts.join('/');
@@ -302,13 +308,29 @@ class Extractor {
 
   private async own(path: string, h: TarHeader, isSymlink: boolean): Promise<void> {
     if (!this.isRoot) return;
-    await (isSymlink ? lchown(path, h.uid, h.gid) : chown(path, h.uid, h.gid));
+    await this.chowning(h, () => (isSymlink ? lchown(path, h.uid, h.gid) : chown(path, h.uid, h.gid)));
   }
 
-  /** Without root only `user.*` attributes can be set; the others are dropped rather than failing the pull. */
+  /** In a user namespace an owner outside the mapped ids is EINVAL: say which ids and what to configure. */
+  private async chowning(h: TarHeader, change: () => Promise<void>): Promise<void> {
+    try {
+      await change();
+    } catch (err) {
+      if (!this.inUserns || (err as NodeJS.ErrnoException).code !== 'EINVAL') throw err;
+      throw new LayerError('E_LAYER_UNMAPPED_ID', `layer entry "${h.name}" is owned by ${h.uid}:${h.gid}, outside the ids kiln's user namespace maps (${mappedUidRanges()})`, {
+        cause: err,
+        hint: 'give the user running kiln a larger range of subordinate ids in /etc/subuid and /etc/subgid (usermod --add-subuids/--add-subgids), or run kiln as root',
+      });
+    }
+  }
+
+  /**
+   * Without root only `user.*` attributes can be set; the others are dropped rather than failing the
+   * pull. Root of a user namespace can also set file capabilities, not `trusted.*` ones.
+   */
   private allowedXattrs(h: TarHeader): Map<string, Buffer> {
-    if (this.isRoot) return h.xattrs;
-    return new Map([...h.xattrs].filter(([k]) => k.startsWith('user.')));
+    if (this.isRoot && !this.inUserns) return h.xattrs;
+    return new Map([...h.xattrs].filter(([k]) => k.startsWith('user.') || (this.isRoot && k === 'security.capability')));
   }
 
   async finish(): Promise<void> {

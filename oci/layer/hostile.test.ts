@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
+import { getAttribute } from 'fs-xattr';
 import tar from 'tar-stream';
 import { applyLayer, LayerError } from './index.js';
 import { exists, listPaths } from './test-support.js';
@@ -223,6 +224,42 @@ test('device nodes are refused when not running as root', async (t) => {
   t.is(r.status, 3, r.stderr);
   t.regex(r.stdout, /^E_LAYER_DEVICE /);
   t.false(await exists(join(s.target, 'null')));
+});
+
+/** apply-as-child.ts as root of a new user namespace that maps only root: what rootless kiln's root may do. */
+async function applyInUserNamespace(base: string, blob: Buffer, target: string, whiteouts: 'overlay' | 'apply'): Promise<ReturnType<typeof spawnSync>> {
+  const tarPath = join(base, 'layer.tar');
+  await writeFile(tarPath, blob);
+  const child = join(dirname(fileURLToPath(import.meta.url)), 'apply-as-child.ts');
+  return spawnSync('unshare', ['--user', '--map-root-user', process.execPath, '--import', import.meta.resolve('tsx'), child, tarPath, target, whiteouts], {
+    encoding: 'utf8',
+    cwd: dirname(fileURLToPath(import.meta.url)),
+  });
+}
+
+test('as root of a user namespace (rootless): device nodes are left out, whiteouts are 0/0 devices, opaque dirs get user.overlay.opaque', async (t) => {
+  const s = await sandbox(t);
+  const blob = await makeTar([
+    { name: 'null', type: 'character-device', devmajor: 1, devminor: 3, mode: 0o666 },
+    { name: 'd/', type: 'directory', mode: 0o755 },
+    { name: 'd/.wh..wh..opq', body: '' },
+    { name: '.wh.gone', body: '' },
+    { name: 'kept', body: 'x' },
+  ]);
+  const r = await applyInUserNamespace(s.base, blob, s.target, 'overlay');
+  t.is(r.status, 0, String(r.stderr) + String(r.stdout));
+  t.false(await exists(join(s.target, 'null')));
+  const gone = await stat(join(s.target, 'gone'));
+  t.true(gone.isCharacterDevice() && gone.rdev === 0);
+  t.is((await getAttribute(join(s.target, 'd'), 'user.overlay.opaque')).toString(), 'y');
+  t.is(await readFile(join(s.target, 'kept'), 'utf8'), 'x');
+});
+
+test('as root of a user namespace (rootless): an owner outside the mapped ids is E_LAYER_UNMAPPED_ID, naming them', async (t) => {
+  const s = await sandbox(t);
+  const r = await applyInUserNamespace(s.base, await makeTar([{ name: 'far', body: 'x', uid: 1000, gid: 1000 }]), s.target, 'apply');
+  t.is(r.status, 3, String(r.stderr));
+  t.is(r.stdout, 'E_LAYER_UNMAPPED_ID layer entry "far" is owned by 1000:1000, outside the ids kiln\'s user namespace maps (0)\n');
 });
 
 test('a directory replaced by an outward symlink later in the layer does not get its mode applied outside', async (t) => {

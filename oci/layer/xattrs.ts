@@ -4,6 +4,8 @@ import { LayerError } from './errors.js';
 /** overlayfs keeps its own bookkeeping here (whiteouts, opaque dirs, redirects); never part of a layer. */
 const OVERLAY_PREFIXES = ['trusted.overlay.', 'user.overlay.'];
 export const OPAQUE_XATTR = 'trusted.overlay.opaque';
+/** Where overlay mounted with `userxattr` (in a user namespace) keeps it. */
+export const USERNS_OPAQUE_XATTR = 'user.overlay.opaque';
 
 const isOverlayAttr = (name: string): boolean => OVERLAY_PREFIXES.some((p) => name.startsWith(p));
 
@@ -40,7 +42,7 @@ export function readXattrsSync(path: string): Map<string, Buffer> {
 
 /** Whether overlayfs marked `path` opaque (`trusted.*` normally, `user.*` on rootless `userxattr` mounts). */
 export async function isOpaqueDir(path: string): Promise<boolean> {
-  for (const name of [OPAQUE_XATTR, 'user.overlay.opaque']) {
+  for (const name of [OPAQUE_XATTR, USERNS_OPAQUE_XATTR]) {
     try {
       if ((await getAttribute(path, name)).toString() === 'y') return true;
     } catch (err) {
