@@ -4,6 +4,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KilnError } from '../common/errors.js';
+import { inUserNamespace } from '../common/user-namespace.js';
 import { boundingCapabilities } from './capabilities.js';
 import { signalNumber } from './command.js';
 import { cleanupLeftoversOnce } from './cleanup.js';
@@ -96,6 +97,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
       security: options.security ?? 'sandbox',
       capAdd: options.capAdd ?? [],
       ...(options.security === 'insecure' || options.capAdd?.length ? { boundingSet: await boundingCapabilities() } : {}),
+      userNamespace: inUserNamespace(),
     }) as { mounts: OciMount[] };
     const meta: ContainerMeta = { name: options.name, image: options.image, command: options.args, created: new Date().toISOString() };
     await Promise.all([

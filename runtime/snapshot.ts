@@ -3,6 +3,7 @@ import { mkdirSync, symlinkSync } from 'node:fs';
 import { rename, rm, rmdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { KilnError } from '../common/errors.js';
+import { inUserNamespace } from '../common/user-namespace.js';
 import { cleanupLeftoversOnce } from './cleanup.js';
 import { ownerDir } from './owner.js';
 import { checkRuntime } from './preflight.js';
@@ -16,9 +17,12 @@ import type { CreateSnapshotOptions, Snapshot } from './types.js';
  * Mounting with relative paths from the snapshot directory keeps the option string short
  * however deep the state root is (overlay's options must fit in one page).
  * redirect_dir, metacopy and index are off so the upper dir is a plain, self-contained diff
- * that a tar layer can express and that can serve as a lower dir later.
+ * that a tar layer can express and that can serve as a lower dir later. In a user namespace
+ * overlay keeps opaque markers in `user.overlay.*` (userxattr), which refuses redirect_dir=off's
+ * "follow"; nofollow neither makes nor follows redirects either.
  */
 const OVERLAY_FIXED = 'upperdir=u,workdir=w,redirect_dir=off,metacopy=off,index=off';
+const OVERLAY_FIXED_USERNS = 'upperdir=u,workdir=w,userxattr,redirect_dir=nofollow,metacopy=off,index=off';
 
 export async function createSnapshot(options: CreateSnapshotOptions): Promise<Snapshot> {
   await checkRuntime();
@@ -59,9 +63,9 @@ export async function createSnapshot(options: CreateSnapshotOptions): Promise<Sn
   }
 
   try {
-    await checkedViaShell('E_RUNTIME_MOUNT', 'cannot mount overlay snapshot', 'mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lowerdir},${OVERLAY_FIXED}`, 'm'], {
+    await checkedViaShell('E_RUNTIME_MOUNT', 'cannot mount overlay snapshot', 'mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lowerdir},${inUserNamespace() ? OVERLAY_FIXED_USERNS : OVERLAY_FIXED}`, 'm'], {
       cwd: dir,
-      hint: 'kiln must run as root on a filesystem that can hold overlay upper dirs (ext4, xfs, btrfs; not overlay or tmpfs without xattrs)',
+      hint: 'the state root must be on a filesystem that can hold overlay upper dirs (ext4, xfs, btrfs; not overlay or tmpfs without xattrs); rootless, a kernel of 5.11 or later',
     });
     mounted = true;
   } catch (err) {

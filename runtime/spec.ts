@@ -34,6 +34,12 @@ export interface SpecInput {
    * these, and others asked for (`--cap-add ALL`) are left out, as runc could not grant them.
    */
   boundingSet?: readonly string[];
+  /**
+   * kiln runs in a user namespace (rootless): sysfs can only be mounted in a network namespace that
+   * namespace owns, so the host's /sys is bound instead, read-only all the way down, as runc's
+   * rootless spec and podman with the host network do.
+   */
+  userNamespace?: boolean;
 }
 
 export const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -89,8 +95,12 @@ export function buildSpec(input: SpecInput): object {
       { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
       { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
       { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },
-      { destination: '/sys', type: 'sysfs', source: 'sysfs', options: sysOptions },
-      { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: sysOptions },
+      ...(input.userNamespace
+        ? [{ destination: '/sys', type: 'bind', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', ...(insecure ? [] : ['rro'])] }]
+        : [
+            { destination: '/sys', type: 'sysfs', source: 'sysfs', options: sysOptions },
+            { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: sysOptions },
+          ]),
       { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
       { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
       { destination: '/etc/resolv.conf', type: 'bind', source: input.resolvConfFile, options: ['rbind', 'rprivate'] },
