@@ -1,7 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { commands } from './commands/index.js';
-import { daemonHost } from './options.js';
+import { daemonHost, globalOptions } from './options.js';
 import { reportError } from './report-error.js';
 
 // From source (cli/main.ts, as the tests run it) package.json is one level up; from dist/cli/ it is two.
@@ -24,14 +24,25 @@ const program = new Command('kiln')
 
 for (const register of commands) register(program);
 
-// A command that cannot run on a daemon yet must say so rather than quietly run embedded.
+/** Commands that touch neither the state root nor containers, so never need kiln's user namespace. */
+const NO_NAMESPACE = new Set(['parse', 'login', 'logout']);
+
 program.hook('preAction', async (_program, action) => {
-  const host = daemonHost(action);
-  if (host === undefined) return;
   const names: string[] = [];
   for (let c: Command | null = action; c?.parent; c = c.parent) names.unshift(c.name());
-  const { assertRemoteSupported } = await import('../client/index.js');
-  assertRemoteSupported(names.join(' '), host);
+  const host = daemonHost(action);
+  if (host !== undefined) {
+    // A command that cannot run on a daemon yet must say so rather than quietly run embedded.
+    const { assertRemoteSupported } = await import('../client/index.js');
+    assertRemoteSupported(names.join(' '), host);
+    return;
+  }
+  // Rootless: an unprivileged user's kiln runs again as root of its own user namespace, where
+  // layers keep their owners and containers can be started.
+  if (process.geteuid?.() === 0 || NO_NAMESPACE.has(names[0]!)) return;
+  const { reexecRootless } = await import('../runtime/index.js');
+  const code = await reexecRootless(globalOptions(action).root);
+  if (code !== undefined) process.exit(code);
 });
 
 try {

@@ -4,6 +4,7 @@ export { exec, ContainerStartError } from './exec.js';
 export { cleanupLeftovers, findLeftovers, type CleanupReport } from './cleanup.js';
 export { listContainers } from './containers.js';
 export { checkPrivileges, checkRuntime } from './preflight.js';
+export { reexecRootless } from './reexec.js';
 export { resolveUser, type ResolvedUser } from './users.js';
 export { buildSpec, MASKED_PATHS, READONLY_PATHS, type SpecInput, type OciMount } from './spec.js';
 export { parseCapabilities, ALL_CAPABILITIES, DEFAULT_CAPABILITIES } from './capabilities.js';

@@ -1,17 +1,20 @@
-import { access, constants, readFile } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { KilnError } from '../common/errors.js';
+import { findProgram, isExecutable } from './find-program.js';
+import { rootlessSetup } from './rootless-setup.js';
 
 let checked: Promise<string> | undefined;
 
 /**
- * kiln mounts overlay snapshots and starts runc containers as root, so anyone else is told at
- * once, before a build or run gets halfway and fails on a mount or a runc error.
+ * kiln mounts overlay snapshots and starts runc containers as root: real root, or root of the user
+ * namespace the kiln command enters for an unprivileged user. Anyone else is told at once what to
+ * configure, before a build or run gets halfway and fails on a mount or a runc error.
  */
 export function checkPrivileges(uid: number | undefined = process.geteuid?.()): void {
   if (uid === undefined || uid === 0) return;
-  throw new KilnError('E_RUNTIME_NOT_ROOT', `building and running containers needs root, and kiln runs as uid ${uid}`, {
-    hint: 'run it as root, e.g. `sudo kiln ...`; rootless mode (containers in a user namespace mapped through /etc/subuid and /etc/subgid) is not supported yet',
+  rootlessSetup();
+  throw new KilnError('E_RUNTIME_NOT_ROOT', `building and running containers needs root or a user namespace, and this process runs as uid ${uid} in neither`, {
+    hint: 'use the kiln command, which enters its user namespace by itself, or run as root',
   });
 }
 
@@ -22,7 +25,7 @@ export function checkPrivileges(uid: number | undefined = process.geteuid?.()): 
 export function checkRuntime(env: NodeJS.ProcessEnv = process.env): Promise<string> {
   checked ??= (async () => {
     checkPrivileges();
-    const runc = await findRunc(env);
+    const runc = findRunc(env);
     await checkOverlay();
     return runc;
   })();
@@ -30,17 +33,10 @@ export function checkRuntime(env: NodeJS.ProcessEnv = process.env): Promise<stri
   return checked;
 }
 
-async function findRunc(env: NodeJS.ProcessEnv): Promise<string> {
+function findRunc(env: NodeJS.ProcessEnv): string {
   const explicit = env.KILN_RUNC;
-  const candidates = explicit ? [explicit] : (env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin').split(delimiter).filter(Boolean).map((d) => join(d, 'runc'));
-  for (const path of candidates) {
-    try {
-      await access(path, constants.X_OK);
-      return path;
-    } catch {
-      // not in this directory; try the next one
-    }
-  }
+  const found = explicit ? (isExecutable(explicit) ? explicit : undefined) : findProgram('runc', env);
+  if (found) return found;
   throw new KilnError('E_RUNTIME_NO_RUNC', explicit ? `runc not found at ${explicit} (KILN_RUNC)` : 'runc is not installed (not found on PATH)', {
     hint: 'install it, e.g. `apt-get install runc` on Debian/Ubuntu or `dnf install runc` on Fedora, or point KILN_RUNC at the binary',
   });

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything kiln and its tests need on a Debian/Ubuntu machine, as root:
-# the Debian packages (runc, busybox-static, the registry, skopeo, umoci, ...), the npm
+# the Debian packages (runc, busybox-static, the registry, skopeo, umoci, uidmap, ...), the npm
 # dependencies (native ones are compiled here), and the compiled CLI in dist/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,7 +19,7 @@ if [[ $(id -u) != 0 ]]; then
   exit 1
 fi
 
-pkgs=(runc busybox-static docker-registry skopeo umoci zstd openssl apache2-utils python3 make g++ gcc libc6-dev)
+pkgs=(runc busybox-static docker-registry skopeo umoci zstd openssl apache2-utils python3 make g++ gcc libc6-dev uidmap)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 # kiln serve's end-to-end tests drive the stock docker CLI; only its client is used.

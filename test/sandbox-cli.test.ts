@@ -1,4 +1,4 @@
-/** The sandbox as the kiln command line exposes it: entitlements, --cap-add, and the root preflight. */
+/** The sandbox as the kiln command line exposes it: entitlements, --cap-add, and the privilege preflight. */
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -49,7 +49,7 @@ test('kiln run: no raw socket by default, one with --cap-add NET_RAW', async (t)
   t.regex(granted.stderr, /arping: interface lo is not ARPable/);
 });
 
-test('as an unprivileged user, build and run fail at once with what to do, no stack trace', async (t) => {
+test('as an unprivileged user without a subuid range, build and run fail at once with what to configure, no stack trace', async (t) => {
   for (const args of [
     ['run', 'busybox', 'true'],
     ['build', ctx],
@@ -61,8 +61,8 @@ test('as an unprivileged user, build and run fail at once with what to do, no st
       (e: { code: number; stderr: string }) => e,
     );
     t.is(r.code, 1, args[0]);
-    t.regex(r.stderr, /^kiln: building and running containers needs root, and kiln runs as uid 65534\nhint: run it as root/);
-    t.regex(r.stderr, /rootless mode .* is not supported yet/);
+    t.regex(r.stderr, /^kiln: kiln runs as nobody \(uid 65534\), not root, so it runs containers in a user namespace, which needs a range of subordinate ids for nobody in \/etc\/subuid and \/etc\/subgid\n/);
+    t.regex(r.stderr, /\nhint: as root, give nobody 65536 ids: `usermod --add-subuids \d+-\d+ --add-subgids \d+-\d+ nobody`/);
     t.notRegex(r.stderr, /\n\s+at /);
   }
 });
