@@ -147,7 +147,7 @@ class StageBuilder {
     return { config, layers, key: this.key };
   }
 
-  private stepInputs(key: string, command: string, other: unknown, files?: Record<string, string>): StepInputs {
+  private stepInputs(key: string, command: string, other: unknown, files?: ReadonlyMap<string, string>): StepInputs {
     const args: Record<string, string | null> = {};
     for (const a of this.img.vars.declaredArgs()) args[a.key] = a.value ?? null;
     const argNames = new Set(Object.keys(args));
@@ -160,7 +160,7 @@ class StageBuilder {
       user: this.img.container.User ?? '',
       workdir: this.img.workdir,
       other: canonicalJson(other),
-      ...(files ? { files } : {}),
+      ...(files ? { files: Object.fromEntries(files) } : {}),
     };
   }
 
@@ -169,8 +169,11 @@ class StageBuilder {
    * across the build) with progress, a log file and a cache-miss explanation. A step that ran is
    * done once its layer dir is final; the layer's blob and cache record follow in the background.
    */
-  private async layerStep(ins: Instruction, key: string, inputs: StepInputs, run: (log: StepLog, signal: AbortSignal) => Promise<PendingLayer>): Promise<StepRecord> {
+  private async layerStep(ins: Instruction, key: string, inputsOf: () => StepInputs, run: (log: StepLog, signal: AbortSignal) => Promise<PendingLayer>): Promise<StepRecord> {
     const { s } = this;
+    // A cache hit whose key is the one remembered needs none of this (a COPY's is a record of every file).
+    let made: StepInputs | undefined;
+    const inputs = () => (made ??= inputsOf());
     const identity = stepIdentity([s.identity, this.p.label, String(this.step), ins.kind]);
     const name = this.vertexName(ins);
     if (!this.noCache) {
@@ -182,12 +185,12 @@ class StageBuilder {
         s.stats.cached++;
         s.hits.push(key);
         // Only a changed record is written: a fully cached rebuild stays read-only.
-        if (rememberedKey(s.store, identity) !== key) remember(s.store, identity, inputs);
+        if (rememberedKey(s.store, identity) !== key) remember(s.store, identity, inputs());
         return rec;
       }
     }
-    const parentLabel = s.keyLabels.get(inputs.parent);
-    const explain = explainMiss(loadPrevious(s.store, identity), inputs, { noCache: this.noCache, ...(parentLabel ? { parentLabel } : {}) });
+    const parentLabel = s.keyLabels.get(inputs().parent);
+    const explain = explainMiss(loadPrevious(s.store, identity), inputs(), { noCache: this.noCache, ...(parentLabel ? { parentLabel } : {}) });
     return s.scheduler.run(this.noCache ? `nocache:${key}` : key, async (signal) => {
       const vertex = s.nextVertex();
       s.keyLabels.set(key, `#${vertex}`);
@@ -204,7 +207,7 @@ class StageBuilder {
           return layer;
         });
         s.commits.track(descriptor);
-        remember(s.store, identity, inputs);
+        remember(s.store, identity, inputs());
         s.emit({ type: 'complete', vertex, durationMs: Date.now() - started });
         return { layer: { dir: built.dir, descriptor }, created };
       } catch (e) {
@@ -224,7 +227,7 @@ class StageBuilder {
     }
     const user = this.img.container.User ?? '';
     const key = vertexKey({ op: 'mkdir', definition: { path, user, ...createdTime(this.s.epoch) }, parents: [this.key] });
-    const inputs = this.stepInputs(key, `WORKDIR ${path}`, {});
+    const inputs = () => this.stepInputs(key, `WORKDIR ${path}`, {});
     const layers = this.layers;
     const rec = await this.layerStep(ins, key, inputs, () => mkdirWorkdir(this.s.store, this.s.commits, this.s.stateRoot, layers, path, user, this.s.epoch));
     this.commit(key, rec, `WORKDIR ${path}`);
@@ -321,7 +324,7 @@ class StageBuilder {
   }
 
   /** Where COPY/ADD read from, and the content identity that goes into their key. */
-  private async copySource(ins: CopyInstruction | AddInstruction): Promise<{ root: () => Promise<string>; context?: BuildContext; inputs: string[]; files?: Record<string, string> }> {
+  private async copySource(ins: CopyInstruction | AddInstruction): Promise<{ root: () => Promise<string>; context?: BuildContext; inputs: string[]; files?: ReadonlyMap<string, string> }> {
     const { s } = this;
     const from = ins.kind === 'copy' ? ins.from : undefined;
     const local = ins.sources.filter((x) => !isUrlSource(x) && !isGitSource(x));
@@ -362,7 +365,7 @@ class StageBuilder {
     const ctx = context;
     if (local.length === 0) return { root: async () => ctx.root, context: ctx, inputs: [] };
     const sum = await this.atLine(ins, () => ctx.checksum(local, { exclude: ins.exclude }));
-    return { root: async () => ctx.root, context: ctx, inputs: [sum.digest], files: Object.fromEntries(sum.files) };
+    return { root: async () => ctx.root, context: ctx, inputs: [sum.digest], files: sum.files };
   }
 
   private async copy(raw: CopyInstruction | AddInstruction): Promise<void> {
@@ -386,7 +389,7 @@ class StageBuilder {
     // A --link layer does not depend on what is below it, so its key leaves the parent out.
     const key = vertexKey({ op: ins.kind, definition, parents: ins.link ? [] : [this.key], inputs: src.inputs });
     const text = `${ins.kind.toUpperCase()} ${[...ins.sources, ...inlineSources.map((f) => f.path)].join(' ')} ${ins.dest}`;
-    const inputs = this.stepInputs(key, text, definition, src.files);
+    const inputs = () => this.stepInputs(key, text, definition, src.files);
     const layers = this.layers;
     const workdir = img.workdir;
     const rec = await this.layerStep(raw, key, inputs, () =>
@@ -408,7 +411,7 @@ class StageBuilder {
     const env = img.vars.runEnv();
     const user = img.container.User ?? '';
     const key = runKey({ parent: this.key, argv, env, user, workdir: img.workdir, mounts: mounts.keys, network, security: ins.security ?? 'sandbox' });
-    const inputs = this.stepInputs(key, argv.join(' '), { mounts: mounts.keys, network, security: ins.security ?? 'sandbox' });
+    const inputs = () => this.stepInputs(key, argv.join(' '), { mounts: mounts.keys, network, security: ins.security ?? 'sandbox' });
     const layers = this.layers;
     const workdir = img.workdir;
     const label = this.p.label;
