@@ -79,6 +79,8 @@ export async function openContext(dir: string, options: OpenContextOptions): Pro
 class RootStats implements DirListings {
   private loaded: ContextStats | undefined;
   private dirty = false;
+  /** Directories read rather than answered from the cache, so far. */
+  relisted = 0;
 
   constructor(
     private readonly cache: StatCache,
@@ -98,6 +100,7 @@ class RootStats implements DirListings {
     if (known && dirMatches(known, dir)) return known.names;
     const recordedNs = nowNs();
     const names = read();
+    this.relisted++;
     this.stats.dirs.set(dir.rel, { mtimeNs: dir.mtimeNs, ctimeNs: dir.ctimeNs, ino: dir.ino, dev: dir.dev, names, recordedNs });
     this.dirty = true;
     return names;
@@ -128,7 +131,10 @@ class ContextImpl implements BuildContext {
 
   async checksum(sources: string[], options: ChecksumOptions = {}): Promise<ContextChecksum> {
     const matches = selectSources(this.view, sources);
+    const relisted = this.stats.relisted;
     const entries = collectEntries(this.view, matches, options.exclude ?? []);
+    // Names can only have gone from a directory that had to be read again: with none, nothing vanished.
+    const mayHaveVanished = this.stats.relisted !== relisted;
     const known = this.stats.stats;
     const regular: TreeEntry[] = [];
     for (const e of entries.values()) if (e.type === 'file') regular.push(e);
@@ -141,7 +147,7 @@ class ContextImpl implements BuildContext {
         hint: code === 'ENOENT' ? 'the context changed while kiln was reading it; run the build again' : 'make the file readable, or exclude it in .dockerignore',
       });
     });
-    if (read > 0 || forgetVanished(known, matches, entries)) this.stats.changed();
+    if (read > 0 || (mayHaveVanished && forgetVanished(known, matches, entries))) this.stats.changed();
     this.stats.save();
     const files = new Map<string, string>();
     for (const e of entries.values()) files.set(e.rel === '' ? '.' : e.rel, e.type === 'file' ? known.files.get(e.rel)!.entryDigest : this.metaDigest(e));
