@@ -42,3 +42,20 @@ test('the blob depends only on the bytes, not on how they arrive', async (t) => 
   t.true(reference.length < data.length * 0.6, 'the blocks still compress (each primed with the window before it)');
   t.false((await gzip(data, MiB, 6)).equals(reference), 'the level is used');
 });
+
+test('a producer may reuse its buffer once a write is done: blocks still deflating are unaffected', async (t) => {
+  const data = sample(4 * MiB + 99);
+  const gz = new ParallelGzip(1);
+  const out: Buffer[] = [];
+  gz.on('data', (c: Buffer) => out.push(c));
+  const ended = new Promise((resolve) => gz.on('end', resolve));
+  const slab = Buffer.alloc(300 * 1024);
+  for (let at = 0; at < data.length; at += slab.length) {
+    const n = data.copy(slab, 0, at, at + slab.length);
+    await new Promise<void>((resolve, reject) => gz.write(slab.subarray(0, n), (err) => (err ? reject(err) : resolve())));
+    slab.fill(0xee);
+  }
+  gz.end();
+  await ended;
+  t.true(gunzipSync(Buffer.concat(out)).equals(data));
+});

@@ -19,8 +19,12 @@ const HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0x03]);
  * length, never on how it arrives or on the core count: the same bytes give the same blob.
  */
 export class ParallelGzip extends Transform {
-  private pending: Buffer[] = [];
-  private pendingBytes = 0;
+  /**
+   * The block being filled. Input is copied in rather than referenced: a producer may reuse its
+   * buffer once its write is done, while a block is deflated long after that.
+   */
+  private block = Buffer.allocUnsafe(BLOCK);
+  private filled = 0;
   private previousTail: Buffer | undefined;
   private readonly jobs: Promise<Buffer>[] = [];
   private crc = 0;
@@ -34,15 +38,19 @@ export class ParallelGzip extends Transform {
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.crc = crc32(chunk, this.crc);
     this.length += chunk.length;
-    this.pending.push(chunk);
-    this.pendingBytes += chunk.length;
-    // A block starts only once more input follows it: the last block has to be known as the last.
-    while (this.pendingBytes > BLOCK) this.start(this.takeBlock(BLOCK), false);
+    for (let at = 0; at < chunk.length; ) {
+      // A full block starts only once more input follows it: the last block has to be known as the last.
+      if (this.filled === BLOCK) this.startBlock(false);
+      const n = Math.min(BLOCK - this.filled, chunk.length - at);
+      chunk.copy(this.block, this.filled, at, at + n);
+      this.filled += n;
+      at += n;
+    }
     this.emitDone(IN_FLIGHT - 1).then(() => callback(), callback);
   }
 
   override _flush(callback: TransformCallback): void {
-    this.start(this.takeBlock(this.pendingBytes), true);
+    this.startBlock(true);
     this.emitDone(0).then(() => {
       const trailer = Buffer.alloc(8);
       trailer.writeUInt32LE(this.crc >>> 0, 0);
@@ -64,16 +72,11 @@ export class ParallelGzip extends Transform {
     }
   }
 
-  private takeBlock(n: number): Buffer {
-    const all = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
-    const block = all.subarray(0, n);
-    const rest = all.subarray(n);
-    this.pending = rest.length > 0 ? [rest] : [];
-    this.pendingBytes = rest.length;
-    return block;
-  }
-
-  private start(block: Buffer, last: boolean): void {
+  /** Hands the filled block to a deflate job (which owns it from now on) and starts a new one. */
+  private startBlock(last: boolean): void {
+    const block = this.block.subarray(0, this.filled);
+    this.block = Buffer.allocUnsafe(BLOCK);
+    this.filled = 0;
     const dictionary = this.previousTail;
     // Every block but the last is BLOCK long, so the next one's window is this one's end.
     this.previousTail = block.subarray(Math.max(0, block.length - WINDOW));
