@@ -26,6 +26,10 @@ const STATUS_BY_CODE: Record<string, number> = {
   E_REGISTRY_PUSH_TARGET: 400,
   E_REGISTRY_NOT_FOUND: 404,
   E_REGISTRY_UNAUTHORIZED: 401,
+  E_ARCHIVE: 400,
+  E_CHANGE: 400,
+  E_RUNTIME_CAPABILITY: 400,
+  E_RUN_NO_COMMAND: 400,
 };
 
 export function statusOf(err: unknown): number {

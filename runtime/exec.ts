@@ -15,6 +15,7 @@ import { ownerDir, runcRoot } from './owner.js';
 import { checkRuntime } from './preflight.js';
 import { lastRuncError, Runc } from './runc.js';
 import { registerCleanup } from './shutdown.js';
+import { resizeRelay } from './tty-relay.js';
 import { buildSpec, type OciMount } from './spec.js';
 import type { ExecOptions, ExecResult, OutputSink, StdinSource } from './types.js';
 import { resolveUser } from './users.js';
@@ -94,7 +95,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
       hostsFile,
       resolvConfFile,
       mounts: mounts.oci,
-      terminal: options.tty ?? false,
+      terminal: Boolean(options.tty || options.relayTty),
       security: options.security ?? 'sandbox',
       capAdd: options.capAdd ?? [],
       ...(options.security === 'insecure' || options.capAdd?.length ? { boundingSet: await boundingCapabilities() } : {}),
@@ -120,12 +121,17 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
     if (options.signal?.aborted) throw aborted();
     // Without a terminal to share, runc gets its own process group so a Ctrl-C reaches only kiln,
     // which then decides: forward it (kiln run) or kill the container (builds).
-    const started = runc.run(id, bundle, logFile, stdio(stdin, options.stdout, options.stderr), !sharesTerminal);
+    const started = runc.run(id, bundle, logFile, stdio(stdin, options.stdout, options.stderr), !sharesTerminal, options.relayTty);
     child = started;
     pipeStdio(started, stdin, options.stdout, options.stderr);
 
-    // runc relays the signals it gets to the container's process.
-    options.onStart?.((signal) => started.kill(signal));
+    if (options.relayTty) {
+      // `started` is script, not runc: signals go through runc kill, resizes to the relay terminal.
+      options.onStart?.((signal) => void runc.kill(id, signal), (size) => resizeRelay(started.pid!, size));
+    } else {
+      // runc relays the signals it gets to the container's process.
+      options.onStart?.((signal) => started.kill(signal));
+    }
     let escalation: NodeJS.Timeout | undefined;
     stopSignals.push(() => clearTimeout(escalation));
     if (options.forwardSignals) {

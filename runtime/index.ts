@@ -26,3 +26,4 @@ export type {
   Snapshot,
   StdinSource,
 } from './types.js';
+export type { TerminalSize } from './tty-relay.js';

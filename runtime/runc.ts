@@ -2,6 +2,7 @@ import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process'
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCommand } from './command.js';
+import { relayedCommand, type TerminalSize } from './tty-relay.js';
 
 /** One runc binary with kiln's own state dir, so kiln only ever sees and cleans its own containers. */
 export class Runc {
@@ -10,9 +11,15 @@ export class Runc {
     readonly root: string,
   ) {}
 
-  /** `runc run` in the foreground: the container's stdio are runc's, runc's own errors go to logFile. */
-  run(id: string, bundle: string, logFile: string, stdio: StdioOptions, detached: boolean): ChildProcess {
-    return spawn(this.binary, ['--root', this.root, '--log', logFile, '--log-format', 'json', 'run', '--bundle', bundle, id], { cwd: bundle, stdio, detached });
+  /**
+   * `runc run` in the foreground: the container's stdio are runc's, runc's own errors go to
+   * logFile. With `relay`, runc runs on a terminal of that size that `script` relays to the stdio.
+   */
+  run(id: string, bundle: string, logFile: string, stdio: StdioOptions, detached: boolean, relay?: TerminalSize): ChildProcess {
+    const args = ['--root', this.root, '--log', logFile, '--log-format', 'json', 'run', '--bundle', bundle, id];
+    if (!relay) return spawn(this.binary, args, { cwd: bundle, stdio, detached });
+    const wrapped = relayedCommand([this.binary, ...args], relay);
+    return spawn(wrapped.file, wrapped.args, { cwd: bundle, stdio, detached, env: wrapped.env });
   }
 
   async kill(id: string, signal: string): Promise<boolean> {

@@ -1,4 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
+import type { TerminalSize } from './tty-relay.js';
 
 /** Where a `type=secret` value comes from: `--secret id=ID,src=FILE` or `--secret id=ID,env=VAR`. */
 export interface SecretSource {
@@ -71,13 +72,21 @@ export interface ExecOptions {
    * exit before it is killed (default 10 s, as docker stop), since a pid 1 may ignore the signal.
    */
   stopGraceMs?: number;
-  /** Called once runc runs, with a way to send the container a signal (the daemon's stop and kill). */
-  onStart?: (sendSignal: (signal: NodeJS.Signals) => void) => void;
+  /**
+   * Called once runc runs, with a way to send the container a signal (the daemon's stop and
+   * kill) and, with `relayTty`, to resize its terminal.
+   */
+  onStart?: (sendSignal: (signal: NodeJS.Signals) => void, resize?: (size: TerminalSize) => Promise<void>) => void;
   /**
    * Give the process a pseudo-terminal (`kiln run -t`). runc allocates it and relays it to kiln's
    * own stdin/stdout, which must then be the user's terminal: stdout and stderr are inherited.
    */
   tty?: boolean;
+  /**
+   * Give the process a pseudo-terminal of this size relayed through `stdin` and `stdout` (the
+   * daemon's `docker run -t`, where kiln has no terminal of its own to share).
+   */
+  relayTty?: TerminalSize;
   /** Default `sandbox`. */
   security?: SecurityMode;
   /** `CAP_*` names granted on top of the defaults. */

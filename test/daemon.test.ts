@@ -12,7 +12,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { kiln } from './build-helpers.js';
+import { kiln, repo } from './build-helpers.js';
 import { docker, dockerOk, http, shell, startDaemon, type TestDaemon } from './daemon-helpers.js';
 import { freePort, makeCertificates, startRegistry } from './registry-server.js';
 
@@ -114,6 +114,27 @@ test('docker run -i passes piped stdin; -v binds a host directory', async (t) =>
   } finally {
     await rm(host, { recursive: true, force: true });
   }
+});
+
+test('docker run -it on a terminal: the container gets one of the client size, follows resizes, reads what is typed; exit code passed', async (t) => {
+  const steps = [['ready', ['resize:40:120', 'typed text\r']]];
+  const script = 'tty; stty size; echo ready; read line; echo "got $line"; sleep 0.3; stty size; exit 3';
+  const r = await shell(d.socket, `python3 "$0" 33 101 '${JSON.stringify(steps)}' -- docker run --rm -it busybox sh -c '${script}'; echo "docker-exit=$?"`.replace('"$0"', JSON.stringify(join(repo, 'test', 'pty-run.py'))));
+  const lines = r.stdout.split('\r\n');
+  t.true(lines.includes('/dev/pts/0'), r.stdout + r.stderr);
+  t.true(lines.includes('33 101'), r.stdout);
+  // The container's terminal echoes what is typed, as Docker's does.
+  t.true(lines.includes('typed text'), r.stdout);
+  t.true(lines.includes('got typed text'), r.stdout);
+  t.true(lines.includes('40 120'), r.stdout);
+  t.regex(r.stdout, /docker-exit=3/);
+
+  // A -t container's log is its terminal output, one stream, sent raw.
+  await dockerOk(d.socket, ['run', '-d', '-t', '--name', 'tty-logs', 'busybox', 'sh', '-c', 'echo to-terminal; echo also >&2']);
+  await dockerOk(d.socket, ['wait', 'tty-logs']);
+  t.is(await dockerOk(d.socket, ['logs', 'tty-logs']), 'to-terminal\r\nalso\r\n');
+  t.is((await dockerOk(d.socket, ['inspect', '--format', '{{.Config.Tty}}', 'tty-logs'])).trim(), 'true');
+  await dockerOk(d.socket, ['rm', 'tty-logs']);
 });
 
 test('docker run -d, ps, logs, stop, rm', async (t) => {

@@ -5,12 +5,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, Readable, Writable, type Duplex } from 'node:stream';
 import type { Store } from '../../cache/index.js';
 import { KilnError } from '../../common/errors.js';
-import { ContainerStartError, createSnapshot, exec, resolveRunProcess, type ImageRunConfig, type RuntimeMount } from '../../runtime/index.js';
+import { ContainerStartError, createSnapshot, exec, parseCapabilities, resolveRunProcess, type ImageRunConfig, type RuntimeMount, type TerminalSize } from '../../runtime/index.js';
 import { badRequest, conflict, notFound } from '../http.js';
 import type { Logger } from '../logger.js';
 import { frame, type StreamType } from './mux.js';
@@ -28,7 +28,16 @@ export interface CreateBody {
   OpenStdin?: boolean;
   StdinOnce?: boolean;
   Labels?: Record<string, string> | null;
-  HostConfig?: { Binds?: string[] | null; AutoRemove?: boolean; NetworkMode?: string } | null;
+  /** Seconds `docker stop` waits before SIGKILL when it gives no `t`. */
+  StopTimeout?: number | null;
+  HostConfig?: {
+    Binds?: string[] | null;
+    AutoRemove?: boolean;
+    NetworkMode?: string;
+    CapAdd?: string[] | null;
+    /** The client terminal's `[rows, columns]`, the terminal's first size (with `Tty`). */
+    ConsoleSize?: [number, number] | null;
+  } | null;
 }
 
 export type ContainerState = 'created' | 'running' | 'exited';
@@ -45,6 +54,9 @@ export interface Container {
   user: string | undefined;
   hostname: string;
   network: 'host' | 'none';
+  capAdd: string[];
+  /** With a terminal (`Tty`): its size, which the client changes through resize. */
+  terminal: TerminalSize | undefined;
   mounts: RuntimeMount[];
   lowerDirs: string[];
   created: Date;
@@ -72,6 +84,8 @@ interface Live {
   done: Promise<void>;
   /** Sends the container's process a signal; a no-op until runc runs. */
   signal: (signal: NodeJS.Signals) => void;
+  /** Resizes its terminal; a no-op until runc runs. */
+  resize: (size: TerminalSize) => Promise<void>;
 }
 
 type WaitCondition = 'not-running' | 'next-exit' | 'removed';
@@ -115,7 +129,6 @@ export class ContainerManager {
 
   async create(body: CreateBody, name: string | undefined): Promise<Container> {
     if (!body.Image) throw badRequest('config is missing the Image');
-    if (body.Tty) throw badRequest('kiln cannot allocate a terminal for containers yet', { hint: 'run without -t' });
     if (name !== undefined && !/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name)) throw badRequest(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
     const wanted = name?.replace(/^\//, '');
     if (wanted !== undefined && [...this.containers.values()].some((c) => c.name === wanted)) {
@@ -123,6 +136,8 @@ export class ContainerManager {
     }
     const network = body.HostConfig?.NetworkMode;
     if (network !== undefined && !['', 'default', 'host', 'none', 'bridge'].includes(network)) throw badRequest(`kiln supports only the host and none networks, not "${network}"`);
+    const capAdd = parseCapabilities(body.HostConfig?.CapAdd ?? []);
+    const mounts = await Promise.all((body.HostConfig?.Binds ?? []).map(parseBind));
     const img = await this.store.resolveImage(body.Image);
     const lowerDirs: string[] = [];
     for (const layer of img.layers) lowerDirs.push(await this.store.layerDir(layer));
@@ -147,7 +162,9 @@ export class ContainerManager {
       ...proc,
       hostname,
       network: network === 'none' ? 'none' : 'host',
-      mounts: (body.HostConfig?.Binds ?? []).map(parseBind),
+      capAdd,
+      terminal: body.Tty ? terminalSize(body.HostConfig?.ConsoleSize) : undefined,
+      mounts,
       lowerDirs,
       created: new Date(),
       state: 'created',
@@ -166,7 +183,9 @@ export class ContainerManager {
     if (c.state === 'running') return 'already';
     if (c.state === 'exited') throw conflict(`container ${c.id.slice(0, 12)} has already run; kiln does not restart containers`);
     const controller = new AbortController();
-    const wantsStdin = Boolean(c.body.OpenStdin);
+    // A terminal's input never ends: at the end of its input, script would type an EOF character
+    // of its own (a NUL, as its stdin has no terminal settings) into the container's terminal.
+    const wantsStdin = Boolean(c.body.OpenStdin) || c.terminal !== undefined;
     const live: Live = {
       controller,
       stdin: wantsStdin ? new PassThrough() : undefined,
@@ -175,6 +194,7 @@ export class ContainerManager {
       sinks: new Set(),
       done: Promise.resolve(),
       signal: () => undefined,
+      resize: async () => undefined,
     };
     live.log.on('error', (e) => this.log.log('error', 'container log write failed', { id: c.id.slice(0, 12), error: e.message }));
     this.live.set(c.id, live);
@@ -186,21 +206,23 @@ export class ContainerManager {
     return 'started';
   }
 
-  private output(live: Live, stream: StreamType): Writable {
+  /** The log keeps frames either way; attached clients of a terminal get its bytes as they are (Docker's raw stream). */
+  private output(c: Container, live: Live, stream: StreamType): Writable {
     return new Writable({
       write: (chunk: Buffer, _enc, done) => {
         const f = frame(stream, chunk);
         live.log.write(f);
         live.logBytes += f.length;
-        for (const s of live.sinks) if (s.streams.has(stream) && !s.socket.destroyed) s.socket.write(f);
+        const sent = c.terminal ? chunk : f;
+        for (const s of live.sinks) if (s.streams.has(stream) && !s.socket.destroyed) s.socket.write(sent);
         done();
       },
     });
   }
 
   private async runToExit(c: Container, live: Live): Promise<void> {
-    const stdout = this.output(live, 1);
-    const stderr = this.output(live, 2);
+    const stdout = this.output(c, live, 1);
+    const stderr = this.output(c, live, 2);
     try {
       const snapshot = await createSnapshot({ stateRoot: this.root, lowerDirs: c.lowerDirs, container: true });
       try {
@@ -213,6 +235,8 @@ export class ContainerManager {
           user: c.user,
           hostname: c.hostname,
           network: c.network,
+          capAdd: c.capAdd,
+          ...(c.terminal ? { relayTty: c.terminal } : {}),
           mounts: c.mounts,
           stdin: live.stdin ?? 'ignore',
           stdout,
@@ -220,7 +244,10 @@ export class ContainerManager {
           signal: live.controller.signal,
           name: c.name,
           image: c.image,
-          onStart: (send) => (live.signal = send),
+          onStart: (send, resize) => {
+            live.signal = send;
+            if (resize) live.resize = resize;
+          },
         });
         c.exitCode = r.exitCode;
       } finally {
@@ -293,13 +320,13 @@ export class ContainerManager {
     const sink = { socket, streams };
     live.sinks.add(sink);
     socket.on('close', () => live.sinks.delete(sink));
-    if (opts.stdin && live.stdin) {
+    if (opts.stdin && live.stdin && c.body.OpenStdin) {
       const stdin = live.stdin;
       if (head.length) stdin.write(head);
       socket.on('data', (d: Buffer) => stdin.write(d));
       // The client half-closes when its stdin ends; with StdinOnce (docker run -i) so does the container's.
       socket.on('end', () => {
-        if (c.body.StdinOnce !== false) stdin.end();
+        if (c.body.StdinOnce !== false && !c.terminal) stdin.end();
       });
     }
   }
@@ -322,6 +349,14 @@ export class ContainerManager {
     live.controller.abort(new KilnError('E_CONTAINER_STOPPED', 'stopped'));
     await live.done;
     return true;
+  }
+
+  /** A terminal's new size (`docker run -t` follows its own terminal's); kept for a container not started yet. */
+  async resize(ref: string, size: TerminalSize): Promise<void> {
+    const c = this.get(ref);
+    if (!c.terminal) throw conflict(`container ${c.id.slice(0, 12)} has no terminal to resize`);
+    c.terminal = size;
+    await this.live.get(c.id)?.resize(size);
   }
 
   /** Docker's kill: SIGKILL ends the container at once; any other signal is passed to its process. */
@@ -386,12 +421,23 @@ export class ContainerManager {
   }
 }
 
-/** `HOST:CTR[:ro|rw]` with an absolute host path; named volumes need a volume store kiln lacks. */
-function parseBind(spec: string): RuntimeMount {
+/** `HOST:CTR[:ro|rw]` with an absolute host path that exists; named volumes need a volume store kiln lacks. */
+async function parseBind(spec: string): Promise<RuntimeMount> {
   const parts = spec.split(':');
   const [source, target, mode] = parts;
   if (parts.length < 2 || parts.length > 3 || !source?.startsWith('/') || !target || (mode !== undefined && !/^(ro|rw)(,.*)?$/.test(mode))) {
     throw badRequest(`invalid volume "${spec}": kiln supports /host/path:/container/path[:ro|rw] only`);
   }
+  await stat(source).catch((cause: unknown) => {
+    throw badRequest(`volume source ${source} does not exist`, { cause });
+  });
   return { type: 'bind', source, target, readonly: mode?.startsWith('ro') ?? false };
+}
+
+/** Docker's default terminal when the client gave no size. */
+const DEFAULT_TERMINAL: TerminalSize = { rows: 24, cols: 80 };
+
+function terminalSize(consoleSize: [number, number] | null | undefined): TerminalSize {
+  const [rows, cols] = consoleSize ?? [0, 0];
+  return rows > 0 && cols > 0 ? { rows, cols } : DEFAULT_TERMINAL;
 }

@@ -1,4 +1,4 @@
-/** Containers: enough for `docker run [--rm] [-i] [-e] [-v]`, `ps`, `logs`, `stop`, `kill`, `rm`. */
+/** Containers: enough for `docker run [--rm] [-i] [-t] [-e] [-v]`, `ps`, `logs`, `stop`, `kill`, `rm`. */
 import { constants } from 'node:os';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
@@ -79,7 +79,7 @@ export const inspect: Handler = async (ctx, { res, params }) => {
     Config: {
       Hostname: c.hostname,
       User: c.user ?? '',
-      Tty: false,
+      Tty: Boolean(c.terminal),
       OpenStdin: Boolean(c.body.OpenStdin),
       StdinOnce: Boolean(c.body.StdinOnce),
       Env: c.env,
@@ -116,7 +116,7 @@ const STOP_GRACE_SECONDS = 10;
 
 export const stop: Handler = async (ctx, { res, params, query }) => {
   const t = query.get('t');
-  const grace = t === null || t === '' ? STOP_GRACE_SECONDS : Number(t);
+  const grace = t === null || t === '' ? (ctx.containers.get(params.id!).body.StopTimeout ?? STOP_GRACE_SECONDS) : Number(t);
   if (!Number.isInteger(grace)) throw badRequest(`invalid stop timeout "${t}": a whole number of seconds`);
   // Docker's t=-1 means wait without limit; kiln then waits the default, never forever.
   sendNoContent(res, (await ctx.containers.stop(params.id!, grace < 0 ? STOP_GRACE_SECONDS : grace)) ? 204 : 304);
@@ -140,25 +140,39 @@ export const remove: Handler = async (ctx, { res, params, query }) => {
   sendNoContent(res);
 };
 
+/** Multiplexed frames; a container with a terminal has one stream, sent as it is (Docker's raw stream). */
 export const logs: Handler = async (ctx, { res, params, query }) => {
   const wanted = new Set<StreamType>();
   if (queryBool(query, 'stdout')) wanted.add(1);
   if (queryBool(query, 'stderr')) wanted.add(2);
   if (wanted.size === 0) throw badRequest('Bad parameters: you must choose at least one stream');
+  const raw = Boolean(ctx.containers.get(params.id!).terminal);
   const source = ctx.containers.openLog(params.id!, queryBool(query, 'follow'));
   const reader = new FrameReader();
   const filter = new Transform({
     transform(chunk: Buffer, _enc, done) {
-      for (const f of reader.push(chunk)) if (wanted.has(f.stream)) this.push(frame(f.stream, f.payload));
+      for (const f of reader.push(chunk)) if (wanted.has(f.stream)) this.push(raw ? f.payload : frame(f.stream, f.payload));
       done();
     },
   });
-  res.writeHead(200, { 'Content-Type': 'application/vnd.docker.multiplexed-stream' });
+  res.writeHead(200, { 'Content-Type': raw ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream' });
   await pipeline(source, filter, res);
+};
+
+/** `docker run -t` sends its terminal's size after start and whenever it changes. */
+export const resize: Handler = async (ctx, { res, params, query }) => {
+  const rows = Number(query.get('h'));
+  const cols = Number(query.get('w'));
+  if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows <= 0 || cols <= 0 || rows > 0xffff || cols > 0xffff) {
+    throw badRequest(`invalid terminal size h=${query.get('h')} w=${query.get('w')}`);
+  }
+  await ctx.containers.resize(params.id!, { rows, cols });
+  sendNoContent(res, 200);
 };
 
 export const attach: UpgradeHandler = async (ctx, { socket, head, params, query }) => {
   const c = ctx.containers.get(params.id!);
-  socket.write('HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.multiplexed-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n');
+  const type = c.terminal ? 'application/vnd.docker.raw-stream' : 'application/vnd.docker.multiplexed-stream';
+  socket.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${type}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
   ctx.containers.attach(c.id, socket, { stdin: queryBool(query, 'stdin'), stdout: queryBool(query, 'stdout'), stderr: queryBool(query, 'stderr') }, head);
 };

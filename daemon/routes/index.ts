@@ -38,6 +38,7 @@ export const routes: Route[] = [
   { method: 'POST', pattern: '/containers/{id}/wait', handler: containers.wait },
   { method: 'POST', pattern: '/containers/{id}/stop', handler: containers.stop },
   { method: 'POST', pattern: '/containers/{id}/kill', handler: containers.kill },
+  { method: 'POST', pattern: '/containers/{id}/resize', handler: containers.resize },
   { method: 'POST', pattern: '/containers/{id}/attach', upgrade: containers.attach },
   { method: 'DELETE', pattern: '/containers/{id}', handler: containers.remove },
 ];
