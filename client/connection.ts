@@ -5,10 +5,11 @@
 import { readFileSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Duplex, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { text } from 'node:stream/consumers';
 import { KilnError } from '../common/errors.js';
+import { errorFromBody } from './errors.js';
 import { parseHost, type HostSpec, type TlsFiles } from '../daemon/index.js';
 
 export interface ClientOptions {
@@ -58,21 +59,38 @@ export class DaemonClient {
       else pipeline(body, req).catch((e: unknown) => reject(this.unreachable(e)));
     });
     const status = res.statusCode ?? 0;
-    if (status < 200 || status > 299) {
-      const raw = await text(res).catch(() => '');
-      let message = raw.trim();
-      try {
-        message = (JSON.parse(raw) as { message?: string }).message ?? message;
-      } catch {
-        // Not JSON: the body is the message as it is.
-      }
-      throw new KilnError(`E_DAEMON_${status}`, message || `the kiln daemon at ${this.o.host} answered ${status}`);
-    }
+    if (status < 200 || status > 299) throw errorFromBody(status, await text(res).catch(() => ''), this.o.host);
     return res;
   }
 
-  async json<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await this.request(method, path, body === undefined ? undefined : JSON.stringify(body), body === undefined ? {} : { 'Content-Type': 'application/json' });
+  /** A hijacked connection (Docker's attach): the raw socket once the daemon has answered 101. */
+  upgrade(path: string): Promise<Duplex> {
+    return new Promise((resolve, reject) => {
+      const req = (this.secure ? httpsRequest : httpRequest)({ ...this.base(), method: 'POST', path, headers: { Connection: 'Upgrade', Upgrade: 'tcp' } });
+      req.on('upgrade', (_res, socket, head) => {
+        if (head.length > 0) socket.unshift(head);
+        resolve(socket);
+      });
+      req.on('response', (res) => {
+        text(res).then((raw) => reject(errorFromBody(res.statusCode ?? 0, raw, this.o.host)), reject);
+      });
+      req.on('error', (e) => reject(this.unreachable(e)));
+      req.end();
+    });
+  }
+
+  /** A streamed answer (an archive): the body, failing with a KilnError if the daemon cuts it short. */
+  async download(method: string, path: string): Promise<Readable> {
+    const res = await this.request(method, path);
+    const out = new PassThrough();
+    pipeline(res, out).catch((e: unknown) => {
+      out.destroy(new KilnError('E_DAEMON_STREAM', `the kiln daemon at ${this.o.host} ended the transfer early: ${(e as Error).message}`, { cause: e, hint: "see the daemon's log" }));
+    });
+    return out;
+  }
+
+  async json<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+    const res = await this.request(method, path, body === undefined ? undefined : JSON.stringify(body), body === undefined ? headers : { 'Content-Type': 'application/json', ...headers });
     return JSON.parse(await text(res)) as T;
   }
 

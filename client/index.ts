@@ -5,5 +5,22 @@
 export { DaemonClient, type ClientOptions } from './connection.js';
 export { remoteBuild, type RemoteBuildRequest, type RemoteBuildResult, type RemoteBuildSettings } from './remote-build.js';
 export { listContext, contentTar, type ContextList, type ListedEntry } from './context-list.js';
-export { REMOTE_COMMANDS, assertRemoteSupported } from './commands.js';
-export { listImages, removeImage, tagImage, type RemoteImage } from './images.js';
+export {
+  imageHistory,
+  importImage,
+  inspectImages,
+  listImages,
+  loadImages,
+  pullImage,
+  pushImage,
+  removeImage,
+  saveImages,
+  tagImage,
+  type RemoteImage,
+  type RemoteImport,
+  type RemotePull,
+  type RemotePush,
+} from './images.js';
+export { checkDaemonRoot, daemonDiskUsage, exportImage, pruneDaemon } from './store.js';
+export { registryAuthHeader, registryConfigHeader, verifyLogin } from './registry-auth.js';
+export { listContainers, runContainer, type RemoteContainer, type RemoteRunIO } from './containers.js';

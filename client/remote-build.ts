@@ -4,12 +4,13 @@
  * same KilnErrors an embedded build throws.
  */
 import { createInterface } from 'node:readline';
-import { DockerfileError, KilnError, type SourcePosition } from '../common/errors.js';
+import { KilnError } from '../common/errors.js';
 import type { Store } from '../cache/index.js';
-import { StepFailedError, type StepFailure, type VertexEvent } from '../solver/index.js';
-import type { RemoteBuildOptions } from '../daemon/index.js';
+import type { VertexEvent } from '../solver/index.js';
+import type { ErrorDetail, RemoteBuildOptions } from '../daemon/index.js';
 import type { DaemonClient } from './connection.js';
 import { contentTar, listContext, type ContextList } from './context-list.js';
+import { rebuildError } from './errors.js';
 
 /** What the daemon's build takes besides the context: the daemon's own wire type. */
 export type RemoteBuildSettings = RemoteBuildOptions;
@@ -36,22 +37,6 @@ export interface RemoteBuildResult {
   sent: { files: number; bytes: number };
 }
 
-interface ErrorBody {
-  code: string;
-  message: string;
-  hint?: string;
-  position?: SourcePosition;
-  sourceLine?: string;
-  failure?: StepFailure;
-}
-
-function rebuildError(e: ErrorBody): KilnError {
-  const options = e.hint ? { hint: e.hint } : {};
-  if (e.position && e.failure) return new StepFailedError(e.failure, e.position, e.sourceLine);
-  if (e.position) return new DockerfileError(e.code, e.message, e.position, e.sourceLine, options);
-  return new KilnError(e.code, e.message, options);
-}
-
 export async function remoteBuild(client: DaemonClient, r: RemoteBuildRequest): Promise<RemoteBuildResult> {
   const list: ContextList = r.contextDir === undefined ? { entries: [], sources: new Map() } : await listContext(r.contextDir, r.store, r.dockerfilePath);
   const check = await client.json<{ session: string; missing: string[] }>('POST', '/kiln/v1/build/context/check', {
@@ -64,10 +49,10 @@ export async function remoteBuild(client: DaemonClient, r: RemoteBuildRequest): 
   const res = await client.request('POST', `/kiln/v1/build?session=${encodeURIComponent(check.session)}`, contentTar(list, check.missing), { 'Content-Type': 'application/x-tar' });
   let sent = { files: 0, bytes: 0 };
   let result: Omit<RemoteBuildResult, 'sent'> | undefined;
-  let failure: ErrorBody | undefined;
+  let failure: ErrorDetail | undefined;
   for await (const line of createInterface({ input: res, crlfDelay: Infinity })) {
     if (line.trim() === '') continue;
-    const msg = JSON.parse(line) as { context?: typeof sent; event?: VertexEvent; result?: typeof result; error?: ErrorBody };
+    const msg = JSON.parse(line) as { context?: typeof sent; event?: VertexEvent; result?: typeof result; error?: ErrorDetail };
     if (msg.context) sent = msg.context;
     if (msg.event) r.onEvent(msg.event);
     if (msg.result) result = msg.result;

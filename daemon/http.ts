@@ -1,7 +1,8 @@
 /** Request and response helpers shared by every route: JSON in and out, errors as Docker's `{"message": ...}`. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Transform, type TransformCallback } from 'node:stream';
-import { KilnError, type KilnErrorOptions } from '../common/errors.js';
+import { DockerfileError, KilnError, type KilnErrorOptions, type SourcePosition } from '../common/errors.js';
+import { StepFailedError, type StepFailure } from '../solver/index.js';
 
 /** An error with the HTTP status the API answers it with. */
 export class ApiError extends KilnError {
@@ -42,6 +43,33 @@ export function statusOf(err: unknown): number {
 export function messageOf(err: unknown): string {
   if (err instanceof KilnError) return err.hint ? `${err.message} (${err.hint})` : err.message;
   return 'internal error in the kiln daemon; see its log';
+}
+
+/** A failure as kiln's own client rebuilds it, so `kiln --host` prints what an embedded kiln prints. */
+export interface ErrorDetail {
+  code: string;
+  message: string;
+  hint?: string;
+  position?: SourcePosition;
+  sourceLine?: string;
+  /** A failed RUN: its output's tail and where the daemon keeps its full log. */
+  failure?: StepFailure;
+}
+
+export function errorDetail(err: unknown): ErrorDetail {
+  if (!(err instanceof KilnError)) return { code: 'E_DAEMON_INTERNAL', message: messageOf(err) };
+  return {
+    code: err.code,
+    message: err.message,
+    ...(err.hint ? { hint: err.hint } : {}),
+    ...(err instanceof DockerfileError ? { position: err.position, sourceLine: err.sourceLine } : {}),
+    ...(err instanceof StepFailedError ? { failure: err.failure } : {}),
+  };
+}
+
+/** Docker's error body, `{"message": ...}`, with kiln's detail beside it (the docker CLI ignores it). */
+export function errorJson(err: unknown): { message: string; kiln: ErrorDetail } {
+  return { message: messageOf(err), kiln: errorDetail(err) };
 }
 
 /** Aborts when the client closes the connection before the answer is complete, so its build stops. */

@@ -3,7 +3,7 @@
  * status fixed at 200 by the first line, so failures after that are `error`/`errorDetail` lines.
  */
 import type { ServerResponse } from 'node:http';
-import { messageOf } from './http.js';
+import { errorDetail, messageOf } from './http.js';
 
 export interface ProgressDetail {
   current?: number;
@@ -34,7 +34,7 @@ export class JsonStream {
 
   error(err: unknown): void {
     const message = messageOf(err);
-    this.line({ errorDetail: { message }, error: message });
+    this.line({ errorDetail: { message }, error: message, kiln: errorDetail(err) });
   }
 
   end(): void {

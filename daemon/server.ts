@@ -10,7 +10,7 @@ import { KilnError } from '../common/errors.js';
 import { cleanupAll } from '../runtime/index.js';
 import { ContainerManager } from './containers/index.js';
 import { WorkTracker, type DaemonContext } from './context.js';
-import { messageOf, sendJson, statusOf } from './http.js';
+import { errorJson, sendJson, statusOf } from './http.js';
 import { checkTcpAllowed, groupId, openListener, parseHost, type TlsFiles } from './listeners.js';
 import { createLogger, type LogFormat } from './logger.js';
 import { routes } from './routes/index.js';
@@ -105,7 +105,7 @@ async function handle(ctx: DaemonContext, router: Router, req: IncomingMessage, 
   } catch (err) {
     const status = statusOf(err);
     if (status >= 500) ctx.log.log('error', 'request failed', { method: req.method, path: url.pathname, error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
-    if (!res.headersSent) sendJson(res, status, { message: messageOf(err) });
+    if (!res.headersSent) sendJson(res, status, errorJson(err));
     else res.destroy();
     if (!req.complete) discardBody(req);
   } finally {
@@ -134,7 +134,7 @@ async function handleUpgrade(ctx: DaemonContext, router: Router, req: IncomingMe
     ctx.log.log('info', 'request', { method: req.method, path: url.pathname, upgrade: true });
     await m.route.upgrade(ctx, { req, socket, head, params: m.params, query: url.searchParams, version: m.version });
   } catch (err) {
-    const body = JSON.stringify({ message: messageOf(err) });
+    const body = JSON.stringify(errorJson(err));
     const status = statusOf(err);
     socket.end(`HTTP/1.1 ${status} Error\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
   }

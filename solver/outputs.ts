@@ -51,7 +51,7 @@ export function parseOutputSpec(spec: string): OutputSpec {
 }
 
 /** Writes to `dest` atomically (temp file renamed in place), or to stdout for `-`. */
-async function toFile(dest: string, write: (out: Writable) => Promise<void>): Promise<void> {
+export async function toFile(dest: string, write: (out: Writable) => Promise<void>): Promise<void> {
   if (dest === '-') {
     await write(process.stdout);
     return;
@@ -70,9 +70,31 @@ async function toFile(dest: string, write: (out: Writable) => Promise<void>): Pr
   }
 }
 
-async function flatten(store: Store, result: BuildResult, dir: string): Promise<void> {
+async function flatten(store: Store, result: Pick<BuildResult, 'layers'>, dir: string): Promise<void> {
   await mkdir(dir, { recursive: true });
   for (const l of result.layers) await applyLayer(store.openBlob(l.digest), dir, { whiteouts: 'apply' });
+}
+
+/** The parts of a built (or stored) image its exports need. */
+export type ExportedImage = Pick<BuildResult, 'manifestDigest' | 'manifest' | 'configDigest' | 'layers'>;
+
+/**
+ * Writes an image to `out` as an archive (`oci`, `docker`; named `name`, a normalised reference,
+ * when given) or as a tarball of its root filesystem (`tar`).
+ */
+export async function writeImageTar(store: Store, image: ExportedImage, type: 'oci' | 'docker' | 'tar', out: Writable, name?: string): Promise<void> {
+  if (type !== 'tar') {
+    const { manifestDigest, manifest, configDigest, layers } = image;
+    await saveImages(store, [{ ...(name ? { name } : {}), manifestDigest, manifest, configDigest, layers }], type, out);
+    return;
+  }
+  const tmp = await mkdtemp(join(store.root, 'tmp', `${process.pid}.rootfs-`));
+  try {
+    await flatten(store, image, tmp);
+    await pipeline(createLayerTar(tmp, { overlayWhiteouts: false }), out);
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
 }
 
 /**
@@ -91,24 +113,11 @@ export async function exportImage(store: Store, result: BuildResult, spec: Outpu
       for (const n of names) pushed.push(await pushImage(store, n, n, registry));
       return pushed;
     }
-    case 'oci':
-    case 'docker': {
-      const image = { ...(name ? { name } : {}), manifestDigest: result.manifestDigest, manifest: result.manifest, configDigest: result.configDigest, layers: result.layers };
-      await toFile(dest, (out) => saveImages(store, [image], spec.type as 'oci' | 'docker', out));
-      return [];
-    }
     case 'local':
       await flatten(store, result, dest);
       return [];
-    case 'tar': {
-      const tmp = await mkdtemp(join(store.root, 'tmp', `${process.pid}.rootfs-`));
-      try {
-        await flatten(store, result, tmp);
-        await toFile(dest, (out) => pipeline(createLayerTar(tmp, { overlayWhiteouts: false }), out));
-      } finally {
-        await rm(tmp, { recursive: true, force: true });
-      }
+    default:
+      await toFile(dest, (out) => writeImageTar(store, result, spec.type as 'oci' | 'docker' | 'tar', out, name));
       return [];
-    }
   }
 }

@@ -21,11 +21,24 @@ export function register(program: Command): void {
           throw new KilnError('E_USAGE', `cannot read ${file}: ${(e as Error).message}`, { cause: e });
         });
       }
+      const input = file === '-' ? process.stdin : createReadStream(file);
+      const { root, host, tls } = globalOptions(cmd);
+      if (host !== undefined) {
+        const { basename } = await import('node:path');
+        const client = await import('../../client/index.js');
+        const id = await client.importImage(new client.DaemonClient({ host, tls }), input, {
+          ...(name !== undefined ? { name } : {}),
+          changes: opts.change,
+          compression: opts.compression,
+          source: file === '-' ? '-' : basename(file),
+        });
+        process.stdout.write(`${id}\n`);
+        return;
+      }
       const { openStore } = await import('../../cache/index.js');
       const { importRootfs } = await import('../../oci/index.js');
-      const store = await openStore(globalOptions(cmd).root);
+      const store = await openStore(root);
       try {
-        const input = file === '-' ? process.stdin : createReadStream(file);
         const img = await importRootfs(store, input, { compression, changes: opts.change, source: file });
         if (name) await store.tagImage(name, img.manifestDigest);
         else await store.registerImage(img.manifestDigest);

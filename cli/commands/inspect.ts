@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import type { ResolvedImage, Store } from '../../cache/index.js';
 import { globalOptions } from '../options.js';
 
 export function register(program: Command): void {
@@ -8,36 +7,21 @@ export function register(program: Command): void {
     .description('Show details of images as JSON, like `docker image inspect`')
     .argument('<image...>', 'image names or ids')
     .action(async (images: string[], _opts: unknown, cmd: Command) => {
-      const { openStore } = await import('../../cache/index.js');
-      const store = await openStore(globalOptions(cmd).root);
-      try {
-        const out = [];
-        for (const ref of images) out.push(await describe(store, await store.resolveImage(ref)));
-        process.stdout.write(`${JSON.stringify(out, null, 4)}\n`);
-      } finally {
-        store.close();
+      const { root, host, tls } = globalOptions(cmd);
+      const out: unknown[] = [];
+      if (host !== undefined) {
+        const client = await import('../../client/index.js');
+        out.push(...(await client.inspectImages(new client.DaemonClient({ host, tls }), images)));
+      } else {
+        const { openStore } = await import('../../cache/index.js');
+        const { describeImage } = await import('../../daemon/index.js');
+        const store = await openStore(root);
+        try {
+          for (const ref of images) out.push(await describeImage(store, await store.resolveImage(ref)));
+        } finally {
+          store.close();
+        }
       }
+      process.stdout.write(`${JSON.stringify(out, null, 4)}\n`);
     });
-}
-
-async function describe(store: Store, img: ResolvedImage): Promise<Record<string, unknown>> {
-  const { familiarReference, parseReference } = await import('../../oci/index.js');
-  const names = store.imageNames(img.indexDigest ?? img.manifestDigest);
-  const c = img.config;
-  return {
-    Id: img.configDigest,
-    RepoTags: names.map((n) => familiarReference(parseReference(n))),
-    RepoDigests: store.repoDigests(img.indexDigest ?? img.manifestDigest).map((d) => familiarReference(parseReference(d))),
-    Parent: '',
-    Comment: c.history?.at(-1)?.comment ?? '',
-    Created: c.created ?? '',
-    Author: c.author ?? '',
-    Config: c.config ?? {},
-    Architecture: c.architecture,
-    ...(c.variant ? { Variant: c.variant } : {}),
-    Os: c.os,
-    Size: await store.imageSize(img),
-    RootFS: { Type: 'layers', Layers: c.rootfs.diff_ids },
-    Descriptor: { mediaType: img.manifest.mediaType, digest: img.manifestDigest, size: await store.blobSize(img.manifestDigest) },
-  };
 }

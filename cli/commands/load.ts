@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,9 +17,19 @@ export function register(program: Command): void {
       if (!opts.input && process.stdin.isTTY) {
         throw new KilnError('E_USAGE', 'no archive given', { hint: 'give -i FILE or pipe the archive to stdin' });
       }
+      const { root, host, tls } = globalOptions(cmd);
+      const say = (line: string) => {
+        if (!opts.quiet) process.stdout.write(`${line}\n`);
+      };
+      if (host !== undefined) {
+        const client = await import('../../client/index.js');
+        const archive = opts.input ? createReadStream(opts.input) : process.stdin;
+        for (const line of await client.loadImages(new client.DaemonClient({ host, tls }), archive)) say(line);
+        return;
+      }
       const { openStore } = await import('../../cache/index.js');
       const { familiarReference, loadArchive, parseReference } = await import('../../oci/index.js');
-      const store = await openStore(globalOptions(cmd).root);
+      const store = await openStore(root);
       // The loader reads the archive twice, so stdin is spooled to a file first.
       const spool = opts.input ? undefined : await mkdtemp(join(tmpdir(), 'kiln-load-'));
       try {
@@ -29,11 +39,11 @@ export function register(program: Command): void {
           if (img.names.length === 0) {
             await store.registerImage(img.manifestDigest);
             const r = await store.resolveImage(img.manifestDigest);
-            if (!opts.quiet) process.stdout.write(`Loaded image ID: ${r.configDigest}\n`);
+            say(`Loaded image ID: ${r.configDigest}`);
           }
           for (const name of img.names) {
             await store.tagImage(name, img.manifestDigest);
-            if (!opts.quiet) process.stdout.write(`Loaded image: ${familiarReference(parseReference(name))}\n`);
+            say(`Loaded image: ${familiarReference(parseReference(name))}`);
           }
         }
       } finally {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { createInterface } from 'node:readline/promises';
+import type { PruneResult } from '../../cache/index.js';
 import { KilnError } from '../../common/errors.js';
 import { humanSize } from './human.js';
 import { collect, globalOptions } from '../options.js';
@@ -23,16 +24,24 @@ export function register(program: Command): void {
       const { openStore, parseSize, prune } = await import('../../cache/index.js');
       const keepStorage = flags.keepStorage === undefined ? undefined : sizeFlag(parseSize, flags.keepStorage);
       const olderThanMs = untilFilter(flags.filter ?? []);
+      const { root, host, tls } = globalOptions(cmd);
       if (!flags.force && !(await confirm(flags.all ? 'all build cache' : 'all dangling build cache'))) return;
-      const store = await openStore(globalOptions(cmd).root);
-      try {
-        const r = await store.withLock('prune', () => prune(store, { all: Boolean(flags.all), keepStorage, olderThanMs }));
-        process.stdout.write(`Deleted build cache records: ${r.removedRecords}\n`);
-        process.stdout.write(`Deleted blobs: ${r.removedBlobs}, snapshots: ${r.removedSnapshots}, cache mounts: ${r.removedCacheMounts}\n`);
-        process.stdout.write(`Total reclaimed space: ${humanSize(r.freedBytes)}\n`);
-      } finally {
-        store.close();
+      const policy = { all: Boolean(flags.all), ...(keepStorage !== undefined ? { keepStorage } : {}), ...(olderThanMs !== undefined ? { olderThanMs } : {}) };
+      let r: PruneResult;
+      if (host !== undefined) {
+        const client = await import('../../client/index.js');
+        r = await client.pruneDaemon(new client.DaemonClient({ host, tls }), policy);
+      } else {
+        const store = await openStore(root);
+        try {
+          r = await store.withLock('prune', () => prune(store, policy));
+        } finally {
+          store.close();
+        }
       }
+      process.stdout.write(`Deleted build cache records: ${r.removedRecords}\n`);
+      process.stdout.write(`Deleted blobs: ${r.removedBlobs}, snapshots: ${r.removedSnapshots}, cache mounts: ${r.removedCacheMounts}\n`);
+      process.stdout.write(`Total reclaimed space: ${humanSize(r.freedBytes)}\n`);
     });
 }
 

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { KilnError } from '../../common/errors.js';
 import type { ClientOptions } from '../../oci/index.js';
 import { collect } from '../options.js';
 
@@ -18,4 +19,14 @@ export async function registryOptions(cmd: Command, root: string): Promise<Clien
   const out: ClientOptions = { insecureRegistries: o.insecureRegistry, registries };
   if (o.caFile) out.caFile = o.caFile;
   return out;
+}
+
+/** On a daemon, how its registries are reached is the daemon's to say: the flags cannot apply. */
+export function assertNoRegistryFlags(cmd: Command): void {
+  const o = cmd.opts() as { insecureRegistry: string[]; caFile?: string };
+  const given = o.insecureRegistry.length > 0 ? '--insecure-registry' : o.caFile ? '--ca-file' : undefined;
+  if (given === undefined) return;
+  throw new KilnError('E_USAGE', `${given} does not apply with --host: the daemon reaches the registry`, {
+    hint: "set it in the daemon's STATE_ROOT/registries.json, or run without --host",
+  });
 }

@@ -1,56 +1,12 @@
 import type { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
-import { isAbsolute, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { Store } from '../../cache/index.js';
 import { KilnError } from '../../common/errors.js';
 import type { ContainerConfig } from '../../oci/index.js';
-import type { RuntimeMount } from '../../runtime/index.js';
 import { globalOptions } from '../options.js';
-
-const FLAGS = {
-  rm: { type: 'boolean' },
-  interactive: { type: 'boolean', short: 'i' },
-  tty: { type: 'boolean', short: 't' },
-  env: { type: 'string', short: 'e', multiple: true },
-  'env-file': { type: 'string', multiple: true },
-  volume: { type: 'string', short: 'v', multiple: true },
-  workdir: { type: 'string', short: 'w' },
-  user: { type: 'string', short: 'u' },
-  entrypoint: { type: 'string' },
-  network: { type: 'string' },
-  name: { type: 'string' },
-  hostname: { type: 'string' },
-  'cap-add': { type: 'string', multiple: true },
-  rootfs: { type: 'boolean' },
-  'stop-timeout': { type: 'string' },
-} as const;
-
-const HELP = `
-Options:
-  --rm                   remove the container when it exits (always the case for now)
-  -i, --interactive      keep stdin open and pass it to the container
-  -t, --tty              allocate a pseudo-terminal (kiln's stdin must be a terminal)
-  -e, --env K=V          set an environment variable (K alone: take it from kiln's environment)
-  --env-file FILE        read environment variables from a file
-  -v, --volume HOST:CTR[:ro]  bind-mount a host path
-  -w, --workdir DIR      working directory inside the container
-  -u, --user USER[:GROUP]
-  --entrypoint CMD       override the image's entrypoint
-  --network host|none    network namespace (default host)
-  --name NAME            name shown by kiln ps
-  --hostname NAME        container host name
-  --cap-add CAP          grant a capability beyond the defaults (repeatable; ALL for every one).
-                         Docker's defaults apply except NET_RAW: raw sockets need --cap-add NET_RAW
-  --stop-timeout SECS    after a forwarded SIGTERM or SIGHUP, kill the container if it still
-                         runs this long (default 10)
-  --rootfs               IMAGE is a root filesystem directory, not an image (like podman)
-Options go before IMAGE; everything after IMAGE is the command.`;
-
-/** Flags whose value is the next argument, to find where IMAGE starts. */
-const LONG_WITH_VALUE = new Set(Object.entries(FLAGS).filter(([, f]) => f.type === 'string').map(([n]) => n));
-const SHORT_WITH_VALUE = new Set<string>(Object.values(FLAGS).flatMap((f) => (f.type === 'string' && 'short' in f ? [f.short] : [])));
+import { parseRunArgs, RUN_HELP, type RunRequest } from './run-flags.js';
 
 export function register(program: Command): void {
   const cmd = program
@@ -61,104 +17,57 @@ export function register(program: Command): void {
     .allowUnknownOption()
     .allowExcessArguments()
     .helpOption('--help', 'display help for command')
-    .addHelpText('after', HELP)
+    .addHelpText('after', RUN_HELP)
     .action(async (args: string[]) => {
-      const { root } = globalOptions(cmd);
+      const { root, host, tls } = globalOptions(cmd);
+      if (host !== undefined) {
+        const { runOnDaemon } = await import('./run-remote.js');
+        process.exitCode = await runOnDaemon(await parseRunArgs(args), host, tls);
+        return;
+      }
       const { checkPrivileges } = await import('../../runtime/index.js');
       checkPrivileges();
-      process.exitCode = await runContainer(root, args);
+      process.exitCode = await runContainer(root, await parseRunArgs(args));
     });
 }
 
-/** Splits `[OPTIONS] IMAGE [COMMAND...]` docker-style: options end at the first non-option. */
-function splitArgs(args: string[]): { flags: string[]; image: string | undefined; command: string[] } {
-  let i = 0;
-  while (i < args.length) {
-    const a = args[i]!;
-    if (a === '--') {
-      i++;
-      break;
-    }
-    if (!a.startsWith('-') || a === '-') break;
-    let takesNext = false;
-    if (a.startsWith('--')) {
-      takesNext = !a.includes('=') && LONG_WITH_VALUE.has(a.slice(2));
-    } else {
-      for (let k = 1; k < a.length; k++) {
-        if (SHORT_WITH_VALUE.has(a[k]!)) {
-          takesNext = k === a.length - 1;
-          break;
-        }
-      }
-    }
-    i += takesNext ? 2 : 1;
+async function runContainer(root: string, r: RunRequest): Promise<number> {
+  const { ContainerStartError, createSnapshot, exec, listContainers, parseCapabilities, resolveRunProcess } = await import('../../runtime/index.js');
+  const capAdd = parseCapabilities(r.capAdd);
+  if (r.name !== undefined && (await listContainers(root)).some((c) => c.name === r.name)) {
+    throw new KilnError('E_RUN_NAME_IN_USE', `the container name "${r.name}" is already in use`, { hint: 'choose another --name or stop that container' });
   }
-  return { flags: args.slice(0, Math.min(i, args.length)), image: args[i], command: args.slice(i + 1) };
-}
-
-function parseFlags(flags: string[]) {
-  try {
-    return parseArgs({ args: flags, options: FLAGS, strict: true, allowPositionals: true }).values;
-  } catch (cause) {
-    throw new KilnError('E_RUN_FLAGS', `kiln run: ${(cause as Error).message}`, { hint: 'see kiln run --help' });
+  for (const m of r.volumes) {
+    if (m.type !== 'bind') continue;
+    await stat(m.source).catch((cause: unknown) => {
+      throw new KilnError('E_RUN_VOLUME', `volume source ${m.source} does not exist`, { cause });
+    });
   }
-}
-
-async function runContainer(root: string, args: string[]): Promise<number> {
-  const { flags, image, command } = splitArgs(args);
-  const o = parseFlags(flags);
-  if (!image) throw new KilnError('E_RUN_NO_IMAGE', 'kiln run requires an image', { hint: 'kiln run [OPTIONS] IMAGE [COMMAND] [ARG...]' });
-  // runc relays the container's terminal through kiln's own: there has to be one (docker's check and message).
-  if (o.tty && !process.stdin.isTTY) {
-    throw new KilnError('E_RUN_NOT_A_TTY', 'the input device is not a TTY', { hint: 'run kiln from a terminal, or drop -t (-i alone pipes stdin)' });
-  }
-  const stopTimeout = o['stop-timeout'] === undefined ? 10 : Number(o['stop-timeout']);
-  if (!Number.isInteger(stopTimeout) || stopTimeout < 0) {
-    throw new KilnError('E_RUN_FLAGS', `kiln run: invalid --stop-timeout "${o['stop-timeout']}"`, { hint: 'a whole number of seconds, e.g. --stop-timeout 10' });
-  }
-  const network = o.network ?? 'host';
-  if (network !== 'host' && network !== 'none') {
-    throw new KilnError('E_RUN_NETWORK', `unsupported network "${network}"`, { hint: 'use --network host or --network none' });
-  }
-  const { ContainerStartError, createSnapshot, exec, listContainers, parseCapabilities, parseEnvFile, resolveRunProcess } = await import('../../runtime/index.js');
-  const capAdd = parseCapabilities(o['cap-add'] ?? []);
-  if (o.name !== undefined && (await listContainers(root)).some((c) => c.name === o.name)) {
-    throw new KilnError('E_RUN_NAME_IN_USE', `the container name "${o.name}" is already in use`, { hint: 'choose another --name or stop that container' });
-  }
-  const env = [...(o.env ?? [])];
-  for (const file of o['env-file'] ?? []) {
-    try {
-      env.push(...parseEnvFile(await readFile(file, 'utf8')));
-    } catch (cause) {
-      throw new KilnError('E_RUN_ENV_FILE', `cannot read env file ${file}`, { cause });
-    }
-  }
-  const mounts = await Promise.all((o.volume ?? []).map(parseVolume));
 
   let store: Store | undefined;
   try {
     let lowerDirs: string[];
     let config: ContainerConfig = {};
-    if (o.rootfs) {
-      lowerDirs = [resolve(image)];
+    if (r.rootfs) {
+      lowerDirs = [resolve(r.image)];
     } else {
       const { openStore } = await import('../../cache/index.js');
       store = await openStore(root);
-      const resolved = await store.resolveImage(image);
+      const resolved = await store.resolveImage(r.image);
       config = resolved.config.config ?? {};
       lowerDirs = [];
       for (const layer of resolved.layers) lowerDirs.push(await store.layerDir(layer));
     }
     // Docker uses the short container id; any fresh 12-hex name serves the same purpose.
-    const hostname = o.hostname ?? randomBytes(6).toString('hex');
+    const hostname = r.hostname ?? randomBytes(6).toString('hex');
     const snapshot = await createSnapshot({ stateRoot: root, lowerDirs, container: true });
     try {
       const proc = resolveRunProcess(config, {
-        entrypoint: o.entrypoint,
-        command,
-        env,
-        workdir: o.workdir,
-        user: o.user,
+        entrypoint: r.entrypoint,
+        command: r.command,
+        env: r.env,
+        workdir: r.workdir,
+        user: r.user,
         hostname,
       });
       const result = await exec({
@@ -169,17 +78,17 @@ async function runContainer(root: string, args: string[]): Promise<number> {
         cwd: proc.cwd,
         user: proc.user,
         hostname,
-        network,
-        mounts,
-        stdin: o.interactive ? 'inherit' : 'ignore',
-        tty: Boolean(o.tty),
+        network: r.network,
+        mounts: r.volumes,
+        stdin: r.interactive ? 'inherit' : 'ignore',
+        tty: r.tty,
         capAdd,
         stdout: 'inherit',
         stderr: 'inherit',
         forwardSignals: true,
-        stopGraceMs: stopTimeout * 1000,
-        name: o.name,
-        image,
+        stopGraceMs: r.stopTimeoutSeconds * 1000,
+        name: r.name,
+        image: r.image,
       });
       return result.exitCode;
     } catch (err) {
@@ -194,22 +103,4 @@ async function runContainer(root: string, args: string[]): Promise<number> {
   } finally {
     store?.close();
   }
-}
-
-/** `-v HOST:CTR[:ro|rw]`; only host paths for now (named volumes need a volume store). */
-async function parseVolume(spec: string): Promise<RuntimeMount> {
-  const parts = spec.split(':');
-  const [host, target, mode] = parts;
-  if (parts.length < 2 || parts.length > 3 || !host || !target || (mode !== undefined && mode !== 'ro' && mode !== 'rw')) {
-    throw new KilnError('E_RUN_VOLUME', `invalid volume "${spec}"`, { hint: 'use -v /host/path:/container/path[:ro]' });
-  }
-  if (!isAbsolute(host)) {
-    throw new KilnError('E_RUN_VOLUME', `invalid volume "${spec}": named volumes are not supported yet, the host path must be absolute`, { hint: 'use an absolute host path' });
-  }
-  try {
-    await stat(host);
-  } catch (cause) {
-    throw new KilnError('E_RUN_VOLUME', `volume source ${host} does not exist`, { cause });
-  }
-  return { type: 'bind', source: host, target, readonly: mode === 'ro' };
 }

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
+import type { Writable } from 'node:stream';
 import { KilnError } from '../../common/errors.js';
 import type { ResolvedImage } from '../../cache/index.js';
 import type { ArchiveFormat } from '../../oci/index.js';
@@ -20,24 +22,35 @@ export function register(program: Command): void {
       if (!opts.output && process.stdout.isTTY) {
         throw new KilnError('E_USAGE', 'refusing to write an archive to a terminal', { hint: 'give -o FILE or redirect stdout' });
       }
+      const format = opts.format as ArchiveFormat;
+      const { root, host, tls } = globalOptions(cmd);
+      if (host !== undefined) {
+        const client = await import('../../client/index.js');
+        const archive = await client.saveImages(new client.DaemonClient({ host, tls }), images, format);
+        return writeArchive(opts.output, (out) => pipeline(archive, out));
+      }
       const { openStore } = await import('../../cache/index.js');
       const { saveImages } = await import('../../oci/index.js');
-      const store = await openStore(globalOptions(cmd).root);
+      const store = await openStore(root);
       try {
         const resolved: ResolvedImage[] = [];
         for (const ref of images) resolved.push(await store.resolveImage(ref));
-        if (!opts.output) return await saveImages(store, resolved, opts.format as ArchiveFormat, process.stdout);
-        // Written beside the target and renamed, so FILE is never a partial archive.
-        const tmp = `${opts.output}.kiln-${process.pid}.tmp`;
-        try {
-          await saveImages(store, resolved, opts.format as ArchiveFormat, createWriteStream(tmp, { flush: true }));
-          await rename(tmp, opts.output);
-        } catch (e) {
-          await rm(tmp, { force: true });
-          throw e;
-        }
+        await writeArchive(opts.output, (out) => saveImages(store, resolved, format, out));
       } finally {
         store.close();
       }
     });
+}
+
+/** To stdout, or to FILE through a temporary name beside it, so FILE is never a partial archive. */
+async function writeArchive(file: string | undefined, write: (out: Writable) => Promise<void>): Promise<void> {
+  if (!file) return write(process.stdout);
+  const tmp = `${file}.kiln-${process.pid}.tmp`;
+  try {
+    await write(createWriteStream(tmp, { flush: true }));
+    await rename(tmp, file);
+  } catch (e) {
+    await rm(tmp, { force: true });
+    throw e;
+  }
 }

@@ -1,15 +1,15 @@
 /** `POST /build` (the classic builder protocol: a tar context in the body) and `POST /build/prune`. */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join, normalize } from 'node:path';
-import { maintainAfterBuild, parseSize, prune } from '../../cache/index.js';
+import { maintainAfterBuild, parseSize } from '../../cache/index.js';
 import { KilnError } from '../../common/errors.js';
 import { applyLayer } from '../../oci/index.js';
 import { build, createRenderer, newBuildId, subscribe } from '../../solver/index.js';
 import { badRequest, byteLimit, clientGoneSignal, queryBool, queryJson, sendJson } from '../http.js';
 import { JsonStream } from '../json-stream.js';
-import { ContextCache } from './context-cache.js';
 import type { DaemonContext } from '../context.js';
 import type { Handler } from '../router.js';
+import { pruneDaemon } from './kiln-store.js';
 
 /** Largest build context accepted (it is extracted to disk as it arrives, never held in memory). */
 const CONTEXT_LIMIT = 64 * 2 ** 30;
@@ -104,9 +104,6 @@ export async function gcToBudgetLogged(ctx: DaemonContext, hits: string[] = []):
   }
 }
 
-/** Uploaded context contents a prune without --all keeps: those used within this long. */
-const CONTEXT_UNUSED_MS = 24 * 3_600_000;
-
 const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** Docker's `until` filter: a Go duration (`24h`, `1h30m`). */
@@ -127,9 +124,6 @@ export const pruneCache: Handler = async (ctx, { res, query }) => {
   const keep = query.get('keep-storage') ?? query.get('reserved-space');
   const keepStorage = keep ? parseSize(keep) : undefined;
   if (keep && keepStorage === undefined) throw badRequest(`invalid keep-storage "${keep}"`);
-  const all = queryBool(query, 'all');
-  const r = await ctx.store.withLock('prune', () => prune(ctx.store, { all, keepStorage: keepStorage || undefined, olderThanMs }));
-  // Context files `kiln --host build` uploaded: all of them with --all, else those unused for a day (or `until`).
-  const contextFreed = await new ContextCache(ctx.root).prune(all ? 0 : (olderThanMs ?? CONTEXT_UNUSED_MS));
-  sendJson(res, 200, { CachesDeleted: [], SpaceReclaimed: r.freedBytes + contextFreed });
+  const r = await pruneDaemon(ctx, { all: queryBool(query, 'all'), ...(keepStorage ? { keepStorage } : {}), ...(olderThanMs !== undefined ? { olderThanMs } : {}) });
+  sendJson(res, 200, { CachesDeleted: [], SpaceReclaimed: r.freedBytes });
 };

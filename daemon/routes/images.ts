@@ -1,13 +1,16 @@
-/** Images: list, inspect, history, tag, remove, pull, push, save and load. */
+/** Images: list, inspect, history, tag, remove, pull, import, push, save and load. */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { ResolvedImage, Store } from '../../cache/index.js';
+import type { ResolvedImage } from '../../cache/index.js';
+import { KilnError } from '../../common/errors.js';
 import {
   BLOB_CHANNEL,
   familiarReference,
+  importRootfs,
   loadArchive,
   normalizeReference,
   parseReference,
@@ -15,9 +18,12 @@ import {
   pushImage,
   saveImages,
   type BlobProgressEvent,
+  type LayerCompression,
 } from '../../oci/index.js';
+import type { DaemonContext } from '../context.js';
 import { badRequest, byteLimit, conflict, queryBool, sendJson } from '../http.js';
 import { JsonStream } from '../json-stream.js';
+import { describeImage, historyRows, unixSeconds } from '../image-views.js';
 import { registryOptions } from '../registry-auth.js';
 import type { Handler } from '../router.js';
 
@@ -25,14 +31,13 @@ import type { Handler } from '../router.js';
 const LOAD_LIMIT = 64 * 2 ** 30;
 
 const familiar = (name: string) => familiarReference(parseReference(name));
-const seconds = (iso: string | undefined) => (iso ? Math.floor(new Date(iso).getTime() / 1000) : 0);
 
 export const list: Handler = async (ctx, { res }) => {
   const byManifest = new Map<string, { Id: string; RepoTags: string[]; Created: number; Size: number }>();
   for (const img of await ctx.store.listImages()) {
     let row = byManifest.get(img.manifestDigest);
     if (!row) {
-      row = { Id: img.configDigest, RepoTags: [], Created: seconds(img.created), Size: img.size };
+      row = { Id: img.configDigest, RepoTags: [], Created: unixSeconds(img.created), Size: img.size };
       byManifest.set(img.manifestDigest, row);
     }
     if (img.name !== undefined) row.RepoTags.push(familiar(img.name));
@@ -44,48 +49,12 @@ export const list: Handler = async (ctx, { res }) => {
   );
 };
 
-async function describe(store: Store, img: ResolvedImage): Promise<Record<string, unknown>> {
-  const c = img.config;
-  const size = img.layers.reduce((n, l) => n + l.size, 0);
-  return {
-    Id: img.configDigest,
-    RepoTags: store.imageNames(img.indexDigest ?? img.manifestDigest).map(familiar),
-    RepoDigests: [],
-    Parent: '',
-    Comment: c.history?.at(-1)?.comment ?? '',
-    Created: c.created ?? '',
-    DockerVersion: '',
-    Author: c.author ?? '',
-    Config: { Env: null, Cmd: null, Entrypoint: null, WorkingDir: '', User: '', Labels: null, ...(c.config ?? {}) },
-    Architecture: c.architecture,
-    ...(c.variant ? { Variant: c.variant } : {}),
-    Os: c.os,
-    Size: size,
-    VirtualSize: size,
-    GraphDriver: { Name: 'overlay', Data: null },
-    RootFS: { Type: 'layers', Layers: c.rootfs.diff_ids },
-    Metadata: { LastTagTime: '0001-01-01T00:00:00Z' },
-  };
-}
-
 export const inspect: Handler = async (ctx, { res, params }) => {
-  sendJson(res, 200, await describe(ctx.store, await ctx.store.resolveImage(params.name!)));
+  sendJson(res, 200, await describeImage(ctx.store, await ctx.store.resolveImage(params.name!)));
 };
 
 export const history: Handler = async (ctx, { res, params }) => {
-  const img = await ctx.store.resolveImage(params.name!);
-  const entries = img.config.history ?? img.layers.map(() => ({}));
-  const tags = ctx.store.imageNames(img.indexDigest ?? img.manifestDigest).map(familiar);
-  let layer = img.layers.length - 1;
-  const out = [];
-  // Newest first; layers pair with the non-empty history entries from the end.
-  for (let i = entries.length - 1; i >= 0; i--) {
-    const h = entries[i] as { created?: string; created_by?: string; comment?: string; empty_layer?: boolean };
-    const size = h.empty_layer ? 0 : (img.layers[layer--]?.size ?? 0);
-    const top = i === entries.length - 1;
-    out.push({ Id: top ? img.configDigest : '<missing>', Created: seconds(h.created), CreatedBy: h.created_by ?? '', Tags: top ? tags : null, Size: size, Comment: h.comment ?? '' });
-  }
-  sendJson(res, 200, out);
+  sendJson(res, 200, historyRows(ctx.store, await ctx.store.resolveImage(params.name!)));
 };
 
 export const tag: Handler = async (ctx, { res, params, query }) => {
@@ -154,62 +123,89 @@ function blobProgress(out: JsonStream, registry: string, repository: string): ()
   return () => unsubscribe(BLOB_CHANNEL, listener);
 }
 
-async function streamed(res: Parameters<Handler>[1]['res'], fn: (out: JsonStream) => Promise<void>): Promise<void> {
+/** Runs `fn` with the response as a JSON message stream; a failure becomes its last message (and a bug is logged). */
+async function streamed(ctx: DaemonContext, res: ServerResponse, fn: (out: JsonStream) => Promise<void>): Promise<void> {
   const out = new JsonStream(res);
   try {
     await fn(out);
   } catch (err) {
+    if (!(err instanceof KilnError)) ctx.log.log('error', 'request failed', { error: err instanceof Error ? (err.stack ?? err.message) : String(err) });
     out.error(err);
   }
   out.end();
 }
 
 export const pull: Handler = async (ctx, { req, res, query }) => {
-  if (query.get('fromSrc')) throw badRequest('kiln does not implement image import (fromSrc) through the API yet');
+  if (query.get('fromSrc')) return importImage(ctx, req, res, query);
   const from = query.get('fromImage');
   if (!from) throw badRequest('fromImage is required');
   const tagOrDigest = query.get('tag');
   const wanted = tagOrDigest ? `${from}${tagOrDigest.startsWith('sha256:') ? '@' : ':'}${tagOrDigest}` : from;
   const ref = parseReference(wanted);
   const options = await registryOptions(ctx.root, req);
-  await streamed(res, async (out) => {
+  await streamed(ctx, res, async (out) => {
     out.status(`Pulling from ${ref.repository}`, ref.tag ?? ref.digest);
     const stop = blobProgress(out, ref.registry, ref.repository);
     try {
       const r = await ctx.work.run(() => pullImage(ctx.store, ref, { ...options, ...(query.get('platform') ? { platform: query.get('platform')! } : {}) }));
       out.status(`Digest: ${r.manifestDigest}`);
       out.status(`Status: ${r.downloaded > 0 ? 'Downloaded newer image' : 'Image is up to date'} for ${familiar(r.name)}`);
+      // For kiln's client, which prints what an embedded pull prints; the docker CLI ignores aux here.
+      out.aux({ Name: r.name, Digest: r.manifestDigest, Downloaded: r.downloaded });
     } finally {
       stop();
     }
   });
 };
 
+const COMPRESSION: Record<string, LayerCompression> = { gzip: 'gzip', zstd: 'zstd', uncompressed: 'none' };
+
+/** `docker import`: the rootfs tar is the body (`fromSrc=-`); kiln adds `compression` and `source` (the history comment's file name). */
+async function importImage(ctx: DaemonContext, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
+  if (query.get('fromSrc') !== '-') throw badRequest('kiln imports only a tarball sent as the request body (fromSrc=-), not from a URL');
+  const compression = COMPRESSION[query.get('compression') || 'gzip'];
+  if (!compression) throw badRequest(`unknown compression "${query.get('compression')}": use gzip, zstd or uncompressed`);
+  const repo = query.get('repo');
+  const name = repo ? (query.get('tag') ? `${repo}:${query.get('tag')}` : repo) : undefined;
+  if (name !== undefined) parseReference(name);
+  const img = await importRootfs(ctx.store, req.pipe(byteLimit(LOAD_LIMIT)), { compression, changes: query.getAll('changes'), source: query.get('source') || '-' });
+  if (name !== undefined) await ctx.store.tagImage(name, img.manifestDigest);
+  else await ctx.store.registerImage(img.manifestDigest);
+  const out = new JsonStream(res);
+  out.status(img.configDigest);
+  out.end();
+}
+
+/** `docker push NAME:TAG`; kiln's `from` pushes another local image under that name without tagging it here. */
 export const push: Handler = async (ctx, { req, res, params, query }) => {
   const name = query.get('tag') ? `${params.name}:${query.get('tag')}` : params.name!;
   const ref = parseReference(name);
+  const source = query.get('from') || name;
   const options = await registryOptions(ctx.root, req);
-  await streamed(res, async (out) => {
+  await streamed(ctx, res, async (out) => {
     out.status(`The push refers to repository [${familiar(name).replace(/[:@][^/]*$/, '')}]`);
     const stop = blobProgress(out, ref.registry, ref.repository);
     try {
-      const r = await ctx.work.run(() => pushImage(ctx.store, name, undefined, options));
+      const r = await ctx.work.run(() => pushImage(ctx.store, source, name, options));
       const tagName = ref.tag ?? 'latest';
       out.status(`${tagName}: digest: ${r.manifestDigest} size: ${r.manifestSize}`);
-      out.aux({ Tag: tagName, Digest: r.manifestDigest, Size: r.manifestSize });
+      out.aux({ Tag: tagName, Digest: r.manifestDigest, Size: r.manifestSize, Reference: r.reference, Blobs: r.blobs });
     } finally {
       stop();
     }
   });
 };
 
+/** docker-archive, as `docker save`; kiln's `format=oci` gives an OCI image layout tarball. */
 export const save: Handler = async (ctx, { res, params, query }) => {
   const names = params.name ? [params.name] : query.getAll('names');
   if (names.length === 0) throw badRequest('names is required');
+  const format = query.get('format') || 'docker';
+  if (format !== 'docker' && format !== 'oci') throw badRequest(`unknown format "${format}": use docker or oci`);
   const images: ResolvedImage[] = [];
   for (const n of names) images.push(await ctx.store.resolveImage(n));
   res.writeHead(200, { 'Content-Type': 'application/x-tar' });
-  await saveImages(ctx.store, images, 'docker', res);
+  await saveImages(ctx.store, images, format, res);
 };
 
 // `quiet` only silences progress bars in Docker, and kiln shows none: the Loaded lines always go out.
@@ -219,7 +215,7 @@ export const load: Handler = async (ctx, { req, res }) => {
   try {
     const file = join(spool, 'archive.tar');
     await pipeline(req, byteLimit(LOAD_LIMIT), createWriteStream(file));
-    await streamed(res, async (out) => {
+    await streamed(ctx, res, async (out) => {
       for (const img of await loadArchive(ctx.store, file)) {
         if (img.names.length === 0) {
           await ctx.store.registerImage(img.manifestDigest);

@@ -5,6 +5,7 @@ import { buildImage, pruneCache } from './build.js';
 import * as containers from './containers.js';
 import * as images from './images.js';
 import { buildFromSession, checkContext } from './kiln-build.js';
+import * as kilnStore from './kiln-store.js';
 import { info, ping, version } from './system.js';
 
 export const routes: Route[] = [
@@ -18,6 +19,10 @@ export const routes: Route[] = [
 
   { method: 'POST', pattern: '/kiln/v1/build/context/check', handler: checkContext },
   { method: 'POST', pattern: '/kiln/v1/build', handler: buildFromSession },
+  { method: 'POST', pattern: '/kiln/v1/prune', handler: kilnStore.pruneStore },
+  { method: 'GET', pattern: '/kiln/v1/du', handler: kilnStore.usage },
+  { method: 'POST', pattern: '/kiln/v1/check', handler: kilnStore.check },
+  { method: 'GET', pattern: '/kiln/v1/images/{name}/export', handler: kilnStore.exportImage },
 
   { method: 'GET', pattern: '/images/json', handler: images.list },
   { method: 'POST', pattern: '/images/create', handler: images.pull },

@@ -8,9 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
-import { DockerfileError, KilnError } from '../../common/errors.js';
-import { build, newBuildId, StepFailedError, subscribe } from '../../solver/index.js';
-import { badRequest, clientGoneSignal, notFound, readJson, sendJson } from '../http.js';
+import { build, newBuildId, subscribe } from '../../solver/index.js';
+import { badRequest, clientGoneSignal, errorDetail, notFound, readJson, sendJson } from '../http.js';
 import type { Handler } from '../router.js';
 import { gcToBudgetLogged } from './build.js';
 import { ContextCache, validEntries, validRoot, type ContextEntry, type ContextRoot } from './context-cache.js';
@@ -82,18 +81,6 @@ function lineWriter(res: ServerResponse): (obj: unknown) => void {
   };
 }
 
-function errorBody(err: unknown): Record<string, unknown> {
-  if (!(err instanceof KilnError)) return { code: 'E_DAEMON_INTERNAL', message: 'internal error in the kiln daemon; see its log' };
-  return {
-    code: err.code,
-    message: err.message,
-    ...(err.hint ? { hint: err.hint } : {}),
-    ...(err instanceof DockerfileError ? { position: err.position, sourceLine: err.sourceLine } : {}),
-    // A failed RUN also shows its output's tail and where the daemon keeps its full log.
-    ...(err instanceof StepFailedError ? { failure: err.failure } : {}),
-  };
-}
-
 export const buildFromSession: Handler = async (ctx, { req, res, query }) => {
   const session = takeSession(query.get('session'));
   const cache = new ContextCache(ctx.root);
@@ -155,7 +142,7 @@ export const buildFromSession: Handler = async (ctx, { req, res, query }) => {
       ctx.log.log('info', 'build done', { build: buildId, id: result.configDigest, ran: result.stats.ran, cached: result.stats.cached });
     } catch (err) {
       ctx.log.log('warn', 'build failed', { build: buildId, error: (err as Error).message });
-      send({ error: errorBody(err) });
+      send({ error: errorDetail(err) });
     } finally {
       off();
     }

@@ -1,0 +1,23 @@
+/** The daemon's state root through kiln's own routes: prune, disk usage, check, and image exports. */
+import type { Readable } from 'node:stream';
+import type { DiskUsage, PruneResult } from '../cache/index.js';
+import type { PrunePolicy, StateCheckReport } from '../daemon/index.js';
+import type { DaemonClient } from './connection.js';
+
+export function pruneDaemon(client: DaemonClient, policy: PrunePolicy): Promise<PruneResult> {
+  return client.json<PruneResult>('POST', '/kiln/v1/prune', policy);
+}
+
+export function daemonDiskUsage(client: DaemonClient): Promise<DiskUsage> {
+  return client.json<DiskUsage>('GET', '/kiln/v1/du');
+}
+
+export function checkDaemonRoot(client: DaemonClient, repair: boolean): Promise<StateCheckReport> {
+  return client.json<StateCheckReport>('POST', `/kiln/v1/check${repair ? '?repair=1' : ''}`);
+}
+
+/** An image as an OCI or docker archive (named `name` when given) or a tarball of its root filesystem, streamed. */
+export function exportImage(client: DaemonClient, ref: string, type: 'oci' | 'docker' | 'tar', name?: string): Promise<Readable> {
+  const q = new URLSearchParams({ type, ...(name ? { name } : {}) });
+  return client.download('GET', `/kiln/v1/images/${encodeURIComponent(ref)}/export?${q}`);
+}
