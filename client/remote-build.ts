@@ -11,6 +11,7 @@ import type { ErrorDetail, RemoteBuildOptions } from '../daemon/index.js';
 import type { DaemonClient } from './connection.js';
 import { contentTar, listContext, type ContextList } from './context-list.js';
 import { rebuildError } from './errors.js';
+import { registryConfigHeader } from './registry-auth.js';
 
 /** What the daemon's build takes besides the context: the daemon's own wire type. */
 export type RemoteBuildSettings = RemoteBuildOptions;
@@ -22,9 +23,18 @@ export interface RemoteBuildRequest {
   dockerfileName: string;
   dockerfilePath?: string;
   settings: RemoteBuildSettings;
+  /** `--build-context NAME=DIR`: uploaded digest-first like the main context. */
+  contextDirs: Map<string, string>;
+  /** `--secret` values, sent for this build only. */
+  secrets: Map<string, Buffer>;
+  /** Registries the build pushes to or caches with: the client's credentials for them go along. */
+  registries: string[];
   /** Local store whose stat cache spares re-reading unchanged context files. */
   store: Store;
   onEvent(event: VertexEvent): void;
+  /** A line the build prints besides progress (`pushed ...`, `exported cache to ...`). */
+  onMessage(line: string): void;
+  onWarning(warning: string): void;
 }
 
 export interface RemoteBuildResult {
@@ -39,22 +49,37 @@ export interface RemoteBuildResult {
 
 export async function remoteBuild(client: DaemonClient, r: RemoteBuildRequest): Promise<RemoteBuildResult> {
   const list: ContextList = r.contextDir === undefined ? { entries: [], sources: new Map() } : await listContext(r.contextDir, r.store, r.dockerfilePath);
-  const check = await client.json<{ session: string; missing: string[] }>('POST', '/kiln/v1/build/context/check', {
-    entries: list.entries,
-    root: list.root,
-    dockerfile: r.dockerfile,
-    dockerfileName: r.dockerfileName,
-    options: r.settings,
-  });
+  const contexts: Record<string, Omit<ContextList, 'sources'>> = {};
+  for (const [name, dir] of r.contextDirs) {
+    const named = await listContext(dir, r.store);
+    contexts[name] = { entries: named.entries, ...(named.root ? { root: named.root } : {}) };
+    for (const [digest, source] of named.sources) if (!list.sources.has(digest)) list.sources.set(digest, source);
+  }
+  const check = await client.json<{ session: string; missing: string[] }>(
+    'POST',
+    '/kiln/v1/build/context/check',
+    {
+      entries: list.entries,
+      root: list.root,
+      dockerfile: r.dockerfile,
+      dockerfileName: r.dockerfileName,
+      options: r.settings,
+      contexts,
+      secrets: [...r.secrets].map(([id, value]) => ({ id, value: value.toString('base64') })),
+    },
+    await registryConfigHeader(r.registries),
+  );
   const res = await client.request('POST', `/kiln/v1/build?session=${encodeURIComponent(check.session)}`, contentTar(list, check.missing), { 'Content-Type': 'application/x-tar' });
   let sent = { files: 0, bytes: 0 };
   let result: Omit<RemoteBuildResult, 'sent'> | undefined;
   let failure: ErrorDetail | undefined;
   for await (const line of createInterface({ input: res, crlfDelay: Infinity })) {
     if (line.trim() === '') continue;
-    const msg = JSON.parse(line) as { context?: typeof sent; event?: VertexEvent; result?: typeof result; error?: ErrorDetail };
+    const msg = JSON.parse(line) as { context?: typeof sent; event?: VertexEvent; message?: string; warning?: string; result?: typeof result; error?: ErrorDetail };
     if (msg.context) sent = msg.context;
     if (msg.event) r.onEvent(msg.event);
+    if (msg.message !== undefined) r.onMessage(msg.message);
+    if (msg.warning !== undefined) r.onWarning(msg.warning);
     if (msg.result) result = msg.result;
     if (msg.error) failure = msg.error;
   }

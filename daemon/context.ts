@@ -13,6 +13,8 @@ export interface DaemonContext {
   work: WorkTracker;
   /** Steps running in any build, so concurrent builds run identical steps once. */
   sharedSteps: SharedSteps;
+  /** Clients may build with `--allow security.insecure` (`kiln serve --allow-insecure-entitlement`). */
+  allowInsecure: boolean;
 }
 
 export class WorkTracker {

@@ -1,4 +1,7 @@
-/** Credentials the docker CLI sends in `X-Registry-Auth`: base64url JSON, as Docker's AuthConfig. */
+/**
+ * Credentials the docker CLI sends: `X-Registry-Auth` (one registry, pull and push) and
+ * `X-Registry-Config` (by registry, builds), base64url JSON of Docker's AuthConfig.
+ */
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { readRegistriesConfig, type ClientOptions, type Credentials } from '../oci/index.js';
@@ -17,17 +20,30 @@ export interface AuthConfig {
  */
 export async function registryOptions(root: string, req: IncomingMessage): Promise<ClientOptions> {
   const registries = await readRegistriesConfig(join(root, 'registries.json'));
-  const header = req.headers['x-registry-auth'];
-  const raw = Array.isArray(header) ? header[0] : header;
-  let auth: AuthConfig = {};
-  if (raw) {
-    try {
-      auth = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as AuthConfig;
-    } catch (cause) {
-      throw badRequest('X-Registry-Auth is not base64url-encoded JSON', { cause });
-    }
-  }
+  const auth = decodeHeader<AuthConfig>(req, 'X-Registry-Auth') ?? {};
   return { registries, credentials: credentialsOf(auth, 'X-Registry-Auth') };
+}
+
+/** Registry client options by registry host, from `X-Registry-Config`; a registry it does not name is reached anonymously. */
+export type RegistryOptionsFor = (registry: string) => ClientOptions;
+
+export async function registryConfigOptions(root: string, req: IncomingMessage): Promise<RegistryOptionsFor> {
+  const registries = await readRegistriesConfig(join(root, 'registries.json'));
+  const config = decodeHeader<Record<string, AuthConfig>>(req, 'X-Registry-Config') ?? {};
+  if (typeof config !== 'object' || config === null || Array.isArray(config)) throw badRequest('X-Registry-Config must be a JSON object of registries');
+  const byRegistry = new Map(Object.entries(config).map(([r, auth]) => [r, credentialsOf(auth ?? {}, 'X-Registry-Config')]));
+  return (registry) => ({ registries, credentials: byRegistry.get(registry) ?? null });
+}
+
+function decodeHeader<T>(req: IncomingMessage, name: string): T | undefined {
+  const header = req.headers[name.toLowerCase()];
+  const raw = Array.isArray(header) ? header[0] : header;
+  if (!raw) return undefined;
+  try {
+    return JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as T;
+  } catch (cause) {
+    throw badRequest(`${name} is not base64url-encoded JSON`, { cause });
+  }
 }
 
 /** kiln's credentials for a Docker AuthConfig; null (anonymous) when it names none. */

@@ -24,6 +24,8 @@ export interface DaemonOptions {
   group?: string;
   tls?: TlsFiles;
   insecureTcp?: boolean;
+  /** Grant clients' builds the security.insecure entitlement (`RUN --security=insecure`). */
+  allowInsecure?: boolean;
   logFormat?: LogFormat;
   /** Where log lines go (default stderr). */
   logWrite?: (line: string) => void;
@@ -48,7 +50,7 @@ export async function startDaemon(o: DaemonOptions): Promise<Daemon> {
   const gid = await socketGroup(o.group);
   const log = createLogger(o.logFormat ?? 'text', o.logWrite);
   const store = await openStore(o.root);
-  const ctx: DaemonContext = { root: o.root, store, log, containers: new ContainerManager(o.root, store, log), work: new WorkTracker(), sharedSteps: new Map() };
+  const ctx: DaemonContext = { root: o.root, store, log, containers: new ContainerManager(o.root, store, log), work: new WorkTracker(), sharedSteps: new Map(), allowInsecure: Boolean(o.allowInsecure) };
   const router = new Router(routes);
   const servers: Server[] = [];
   try {

@@ -9,7 +9,7 @@ export { resolveUser, type ResolvedUser } from './users.js';
 export { buildSpec, MASKED_PATHS, READONLY_PATHS, type SpecInput, type OciMount } from './spec.js';
 export { parseCapabilities, ALL_CAPABILITIES, DEFAULT_CAPABILITIES } from './capabilities.js';
 export { seccompProfile, type SeccompProfile } from './seccomp.js';
-export { parseSecretFlag } from './secrets.js';
+export { parseSecretFlag, readSecret } from './secrets.js';
 export { cacheMountBase } from './cache-mounts.js';
 export { resolveRunProcess, parseEnvFile, type ImageRunConfig, type RunOverrides, type RunProcess } from './run-config.js';
 export { registerCleanup, cleanupAll, exitOnTerminationSignals } from './shutdown.js';

@@ -23,6 +23,7 @@ export function parseSecretFlag(flag: string): SecretSource {
 
 /** Reads a secret's value; only ever held in memory and in the per-execution bundle. */
 export async function readSecret(source: SecretSource, env: NodeJS.ProcessEnv = process.env): Promise<Buffer> {
+  if (source.value !== undefined) return source.value;
   if (source.file !== undefined) {
     try {
       return await readFile(source.file);

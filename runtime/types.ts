@@ -6,6 +6,8 @@ export interface SecretSource {
   id: string;
   file?: string;
   env?: string;
+  /** The value itself, as a daemon gets it from its client for one build (held in memory only). */
+  value?: Buffer;
 }
 
 /** A mount for one execution, as a RUN `--mount` (or `kiln run -v`) asks for it. */

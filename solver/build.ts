@@ -50,6 +50,11 @@ export interface BuildOptions {
   cache?: BuildCache;
   /** Shared by concurrent builds in one process (the daemon), so their identical steps run once. */
   sharedSteps?: SharedSteps;
+  /**
+   * Which earlier builds `--explain` compares with; default the context and Dockerfile paths. A
+   * daemon gives its client's, since it builds each upload in a fresh directory.
+   */
+  explainIdentity?: string;
 }
 
 export interface BuildResult {
@@ -119,7 +124,7 @@ async function buildWith(local: Store, opts: BuildOptions): Promise<BuildResult>
     allowInsecure: opts.allowInsecure ?? false,
     namedContexts: opts.namedContexts ?? new Map(),
     context,
-    identity: [opts.contextDir ? resolve(opts.contextDir) : '-', opts.dockerfilePath ? resolve(opts.dockerfilePath) : opts.dockerfileName].join('\0'),
+    identity: opts.explainIdentity ?? [opts.contextDir ? resolve(opts.contextDir) : '-', opts.dockerfilePath ? resolve(opts.dockerfilePath) : opts.dockerfileName].join('\0'),
     created: epoch === undefined ? undefined : rfc3339(new Date(epoch * 1000)),
     epoch,
     logDir,

@@ -11,11 +11,14 @@ export interface CliBuild extends CliResult {
   digest: string;
 }
 
-/** `kiln build ARGS CONTEXT` from source with rawjson progress, parsed into the steps that ran and the digest. */
-export async function cliBuild(root: string, args: string[], context: string): Promise<CliBuild> {
+/**
+ * `kiln build ARGS CONTEXT` from source with rawjson progress, parsed into the steps that ran and
+ * the digest; `global` options (`--host`) go before the command.
+ */
+export async function cliBuild(root: string, args: string[], context: string, global: string[] = []): Promise<CliBuild> {
   const meta = join(tmpdir(), `kiln-meta-${process.pid}-${Math.random().toString(36).slice(2)}.json`);
   try {
-    const r = await kiln(root, ['build', '--progress', 'rawjson', '--metadata-file', meta, ...args, context]);
+    const r = await kiln(root, [...global, 'build', '--progress', 'rawjson', '--metadata-file', meta, ...args, context]);
     if (r.code !== 0) return { ...r, ran: [], digest: '' };
     const ran = r.stderr
       .split('\n')

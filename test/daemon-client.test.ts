@@ -2,7 +2,7 @@
  * kiln as a client of `kiln serve` (`--host`, KILN_HOST): a build through a real daemon gives the
  * image an embedded build gives, a rebuild sends no context content and a one-file change sends
  * only that file (the daemon's "build context received" log), errors match an embedded build,
- * and an unreachable daemon or an unsupported command fails clearly.
+ * and an unreachable daemon fails clearly.
  */
 import test from 'ava';
 import { createHash } from 'node:crypto';
@@ -119,10 +119,6 @@ test('an unreachable daemon is a clear error', async (t) => {
   t.regex(r.stderr, new RegExp(`kiln: cannot reach the kiln daemon at unix://${gone}`));
   t.regex(r.stderr, /hint: start one with `kiln serve/);
   t.notRegex(r.stderr, /\n\s+at /);
-
-  const secret = await kiln(local.root, ['--host', `unix://${d.socket}`, 'build', '--secret', 'id=a,env=HOME', ctx]);
-  t.is(secret.code, 1);
-  t.regex(secret.stderr, /kiln build --secret does not support --host yet/);
 });
 
 test.serial('images, tag and rmi through --host act on the daemon and print what they print embedded', async (t) => {

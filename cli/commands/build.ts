@@ -1,7 +1,9 @@
 import type { Command } from 'commander';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { text } from 'node:stream/consumers';
+import { pipeline } from 'node:stream/promises';
 import { KilnError } from '../../common/errors.js';
 import type { NamedContext, ProgressMode } from '../../solver/index.js';
 import type { SecretSource } from '../../runtime/index.js';
@@ -111,7 +113,7 @@ export function register(program: Command): void {
       throw new KilnError('E_BUILD_DOCKERFILE', `cannot read the Dockerfile ${dockerfilePath}: ${(e as Error).message}`, { cause: e, hint: 'give its path with -f FILE' });
     }
 
-    if (host !== undefined) return buildOnDaemon(flags, { root, host, tls, progress, jobs, contextDir, dockerfile, dockerfilePath, fromStdin });
+    if (host !== undefined) return buildOnDaemon(flags, { root, host, tls, progress, jobs, contextDir, dockerfile, dockerfilePath, fromStdin, allowInsecure: allow.includes('security.insecure') });
 
     const { parseSecretFlag } = await import('../../runtime/index.js');
     const secrets = new Map<string, SecretSource>();
@@ -233,36 +235,51 @@ interface DaemonBuild {
   dockerfile: string;
   dockerfilePath: string | undefined;
   fromStdin: boolean;
+  allowInsecure: boolean;
 }
 
-/** Flags whose work happens on the client's side of a build, which a daemon build cannot do yet. */
-const LOCAL_ONLY: [keyof BuildFlags, string][] = [
-  ['secret', '--secret'],
-  ['output', '--output'],
-  ['push', '--push'],
-  ['cacheTo', '--cache-to'],
-  ['cacheFrom', '--cache-from'],
-  ['buildContext', '--build-context'],
-  ['allow', '--allow'],
-  ['explain', '--explain'],
-];
-
+/**
+ * The build on a daemon: it pushes and exchanges caches with registries itself (with the client's
+ * credentials), while archive and directory outputs come back to the client, which writes them
+ * where an embedded build would. Secrets go to the daemon for this build only.
+ */
 async function buildOnDaemon(flags: BuildFlags, b: DaemonBuild): Promise<void> {
-  for (const [key, flag] of LOCAL_ONLY) {
-    const v = flags[key];
-    if (v !== undefined && v !== false && !(Array.isArray(v) && v.length === 0)) throw usage(`kiln build ${flag} does not support --host yet`, `build without --host (unset KILN_HOST) to use ${flag}`);
-  }
   const client = await import('../../client/index.js');
   const solver = await import('../../solver/index.js');
-  const { openStore } = await import('../../cache/index.js');
+  const cacheLib = await import('../../cache/index.js');
+  const { applyLayer, normalizeReference, parseReference } = await import('../../oci/index.js');
+  const { parseSecretFlag, readSecret } = await import('../../runtime/index.js');
+  const outputs = (flags.output ?? []).map(solver.parseOutputSpec);
+  if (flags.push) outputs.push({ type: 'image', push: true });
+  if (outputs.some((o) => o.push && !o.name) && !flags.tag?.length) throw usage('pushing needs a name for the image', 'give -t NAME:TAG, or --output type=image,name=NAME:TAG,push=true');
+  const cacheFrom = (flags.cacheFrom ?? []).map(cacheLib.parseCacheFrom);
+  const cacheTo = (flags.cacheTo ?? []).map(cacheLib.parseCacheTo);
+  if ([...cacheFrom, ...cacheTo].some((c) => c.type === 'local')) {
+    throw usage('a type=local cache does not work with --host: the directory is on this machine, the build on the daemon', 'use a registry cache (type=registry,ref=...) or type=inline, or build without --host');
+  }
+  const secrets = new Map<string, Buffer>();
+  for (const s of flags.secret ?? []) {
+    const src = parseSecretFlag(s);
+    secrets.set(src.id, await readSecret(src));
+  }
+  const contextDirs = new Map<string, string>();
+  const imageContexts: Record<string, string> = {};
+  for (const [name, c] of namedContexts(flags.buildContext)) {
+    if (c.kind === 'dir') contextDirs.set(name, c.path);
+    else imageContexts[name] = c.ref;
+  }
+  const tags = outputs.every((o) => o.type === 'image') ? (flags.tag ?? []) : [];
+  const imageOutputs = outputs.flatMap((o) => (o.type === 'image' ? [{ ...(o.name ? { name: o.name } : {}), push: Boolean(o.push) }] : []));
+  const pushed = imageOutputs.filter((o) => o.push).flatMap((o) => (o.name ? [o.name] : tags));
+  const cacheRefs = [...cacheFrom, ...cacheTo].flatMap((c) => (c.type === 'registry' ? [c.ref] : []));
   const daemon = new client.DaemonClient({ host: b.host, tls: b.tls });
   const renderer = solver.createRenderer(b.progress, {
     write: (s) => process.stderr.write(s),
-    explain: false,
+    explain: Boolean(flags.explain),
     isTTY: Boolean(process.stderr.isTTY),
     ci: Boolean(process.env.CI) && process.env.CI !== 'false',
   });
-  const store = await openStore(b.root);
+  const store = await cacheLib.openStore(b.root);
   try {
     const result = await client.remoteBuild(daemon, {
       contextDir: b.contextDir,
@@ -270,7 +287,7 @@ async function buildOnDaemon(flags: BuildFlags, b: DaemonBuild): Promise<void> {
       dockerfileName: b.fromStdin ? '-' : flags.file ?? 'Dockerfile',
       ...(b.dockerfilePath ? { dockerfilePath: b.dockerfilePath } : {}),
       settings: {
-        tags: flags.tag ?? [],
+        tags,
         buildArgs: Object.fromEntries(keyValues(flags.buildArg, '--build-arg', true)),
         ...(flags.target ? { target: flags.target } : {}),
         noCache: flags.cache === false,
@@ -279,12 +296,34 @@ async function buildOnDaemon(flags: BuildFlags, b: DaemonBuild): Promise<void> {
         labels: Object.fromEntries(keyValues(flags.label, '--label', false)),
         ...(flags.network ? { network: flags.network as 'default' | 'host' | 'none' } : {}),
         ...(b.jobs ? { jobs: b.jobs } : {}),
+        explainIdentity: [hostname(), b.contextDir ?? '-', b.dockerfilePath ?? '-'].join('\0'),
+        imageOutputs,
+        cacheFrom: flags.cacheFrom ?? [],
+        cacheTo: flags.cacheTo ?? [],
+        allowInsecure: b.allowInsecure,
+        imageContexts,
       },
+      contextDirs,
+      secrets,
+      registries: [...pushed, ...cacheRefs].map((r) => parseReference(r).registry),
       store,
       onEvent: (ev) => renderer.onEvent(ev),
+      onMessage: (line) => process.stderr.write(`${line}\n`),
+      onWarning: (w) => process.stderr.write(`WARNING: ${w}\n`),
     });
     renderer.finish();
     if (b.progress !== 'quiet' && b.progress !== 'rawjson') process.stderr.write(`sent build context to ${b.host}: ${result.sent.files} files, ${result.sent.bytes} bytes\n`);
+    const archiveName = flags.tag?.[0] === undefined ? undefined : normalizeReference(flags.tag[0]);
+    for (const o of outputs) {
+      if (o.type === 'image') continue;
+      const stream = await client.exportImage(daemon, result.manifestDigest, o.type === 'local' ? 'tar' : o.type, archiveName);
+      if (o.type === 'local') {
+        await mkdir(o.dest!, { recursive: true });
+        await applyLayer(stream, o.dest!);
+      } else {
+        await solver.toFile(o.dest!, (out) => pipeline(stream, out));
+      }
+    }
     await reportResult(flags, b.progress, result);
   } finally {
     renderer.finish();

@@ -9,6 +9,7 @@ interface ServeFlags {
   tlscert?: string;
   tlskey?: string;
   insecureTcp?: boolean;
+  allowInsecureEntitlement?: string[];
   logFormat: string;
 }
 
@@ -22,12 +23,16 @@ export function register(program: Command): void {
     .option('--tlscert <file>', 'server certificate (TCP)')
     .option('--tlskey <file>', 'server key (TCP)')
     .option('--insecure-tcp', 'allow TCP without TLS client verification (anyone who can connect controls the host)')
+    .option('--allow-insecure-entitlement <name>', 'let clients build with --allow NAME; only security.insecure exists (repeatable)', collect)
     .option('--log-format <format>', 'json or text', 'text')
     .action(async (flags: ServeFlags, cmd: Command) => {
       const { root } = globalOptions(cmd);
       if (flags.logFormat !== 'json' && flags.logFormat !== 'text') throw new KilnError('E_USAGE', `unknown --log-format "${flags.logFormat}"`, { hint: 'use json or text' });
       const tlsGiven = [flags.tlscacert, flags.tlscert, flags.tlskey].filter((f) => f !== undefined).length;
       if (tlsGiven !== 0 && tlsGiven !== 3) throw new KilnError('E_USAGE', 'TLS needs all of --tlscacert, --tlscert and --tlskey');
+      for (const e of flags.allowInsecureEntitlement ?? []) {
+        if (e !== 'security.insecure') throw new KilnError('E_USAGE', `unknown entitlement "${e}"`, { hint: 'the only one is security.insecure' });
+      }
       const { DEFAULT_SOCKET, startDaemon } = await import('../../daemon/index.js');
       const daemon = await startDaemon({
         root,
@@ -35,6 +40,7 @@ export function register(program: Command): void {
         ...(flags.group !== undefined ? { group: flags.group } : {}),
         ...(tlsGiven === 3 ? { tls: { ca: flags.tlscacert!, cert: flags.tlscert!, key: flags.tlskey! } } : {}),
         insecureTcp: Boolean(flags.insecureTcp),
+        allowInsecure: (flags.allowInsecureEntitlement ?? []).length > 0,
         logFormat: flags.logFormat,
       });
       await new Promise<void>((resolve) => {

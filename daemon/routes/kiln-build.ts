@@ -8,10 +8,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
-import { build, newBuildId, subscribe } from '../../solver/index.js';
-import { badRequest, clientGoneSignal, errorDetail, notFound, readJson, sendJson } from '../http.js';
+import type { BuildCache } from '../../cache/index.js';
+import type { SecretSource } from '../../runtime/index.js';
+import { build, newBuildId, subscribe, type NamedContext } from '../../solver/index.js';
+import type { DaemonContext } from '../context.js';
+import { ApiError, badRequest, clientGoneSignal, errorDetail, notFound, readJson, sendJson } from '../http.js';
+import { registryConfigOptions, type RegistryOptionsFor } from '../registry-auth.js';
 import type { Handler } from '../router.js';
 import { gcToBudgetLogged } from './build.js';
+import { cacheSpecs, exportBuildCache, exportImageOutputs, openBuildCache, type ImageOutput } from './build-registry.js';
 import { ContextCache, validEntries, validRoot, type ContextEntry, type ContextRoot } from './context-cache.js';
 
 /** Build settings the client sends with its context list. */
@@ -25,6 +30,23 @@ export interface RemoteBuildOptions {
   labels?: Record<string, string>;
   network?: 'default' | 'host' | 'none';
   jobs?: number;
+  /** What `--explain` compares with across builds: the client's context and Dockerfile (see BuildOptions.explainIdentity). */
+  explainIdentity?: string;
+  /** `-o type=image[,name=..][,push=true]` and `--push`; other outputs the client exports itself from the built image. */
+  imageOutputs?: ImageOutput[];
+  /** `--cache-from` and `--cache-to`, as the CLI takes them (registry and inline only). */
+  cacheFrom?: string[];
+  cacheTo?: string[];
+  /** `--allow security.insecure`; the daemon must have been started granting it. */
+  allowInsecure?: boolean;
+  /** `--build-context NAME=docker-image://REF`, by name; directories come in the check's `contexts`. */
+  imageContexts?: Record<string, string>;
+}
+
+/** A `--build-context NAME=DIR`: listed and uploaded like the main context. */
+interface NamedDirContext {
+  entries: ContextEntry[];
+  root: ContextRoot | undefined;
 }
 
 interface Session {
@@ -33,6 +55,11 @@ interface Session {
   dockerfileName: string;
   options: RemoteBuildOptions;
   root: ContextRoot | undefined;
+  contexts: Map<string, NamedDirContext>;
+  /** `--secret` values: held in memory for this one build, never written to the store or logged. */
+  secrets: Map<string, SecretSource>;
+  /** The client's registry credentials, from the check's `X-Registry-Config`. */
+  registry: RegistryOptionsFor;
   missing: Set<string>;
   timer: NodeJS.Timeout;
 }
@@ -52,13 +79,46 @@ function takeSession(id: string | null): Session {
   return s;
 }
 
+function validSecrets(value: unknown): Map<string, SecretSource> {
+  const out = new Map<string, SecretSource>();
+  if (value === undefined) return out;
+  if (!Array.isArray(value)) throw badRequest('secrets must be an array');
+  for (const raw of value) {
+    const s = raw as { id?: unknown; value?: unknown };
+    if (typeof s !== 'object' || s === null || typeof s.id !== 'string' || s.id === '' || typeof s.value !== 'string') throw badRequest('each secret needs an id and a base64 value');
+    out.set(s.id, { id: s.id, value: Buffer.from(s.value, 'base64') });
+  }
+  return out;
+}
+
+function validContexts(value: unknown): Map<string, NamedDirContext> {
+  const out = new Map<string, NamedDirContext>();
+  if (value === undefined) return out;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw badRequest('contexts must be an object of named contexts');
+  for (const [name, raw] of Object.entries(value)) {
+    const c = raw as { entries?: unknown; root?: unknown };
+    out.set(name, { entries: validEntries(c?.entries ?? []), root: validRoot(c?.root) });
+  }
+  return out;
+}
+
 export const checkContext: Handler = async (ctx, { req, res }) => {
-  const body = await readJson<{ entries?: unknown; root?: unknown; dockerfile?: unknown; dockerfileName?: unknown; options?: unknown }>(req, CHECK_BODY_LIMIT);
+  const body = await readJson<{ entries?: unknown; root?: unknown; dockerfile?: unknown; dockerfileName?: unknown; options?: unknown; contexts?: unknown; secrets?: unknown }>(req, CHECK_BODY_LIMIT);
   const entries = validEntries(body.entries ?? []);
   if (typeof body.dockerfile !== 'string') throw badRequest('dockerfile (the Dockerfile text) is required');
   const options = (typeof body.options === 'object' && body.options !== null ? body.options : {}) as RemoteBuildOptions;
+  if (options.allowInsecure && !ctx.allowInsecure) {
+    throw new ApiError(403, 'E_BUILD_ENTITLEMENT', 'this kiln daemon does not grant the security.insecure entitlement', {
+      hint: 'start it with `kiln serve --allow-insecure-entitlement security.insecure`, or build without --allow',
+    });
+  }
+  cacheSpecs(options.cacheFrom, options.cacheTo);
+  const contexts = validContexts(body.contexts);
+  const secrets = validSecrets(body.secrets);
+  const registry = await registryConfigOptions(ctx.root, req);
   const cache = new ContextCache(ctx.root);
-  const missing = await cache.missing(entries.flatMap((e) => (e.type === 'file' ? [e.digest!] : [])));
+  const files = [entries, ...[...contexts.values()].map((c) => c.entries)].flatMap((list) => list.flatMap((e) => (e.type === 'file' ? [e.digest!] : [])));
+  const missing = await cache.missing(files);
   const id = randomBytes(16).toString('hex');
   const timer = setTimeout(() => sessions.delete(id), SESSION_TTL_MS).unref();
   sessions.set(id, {
@@ -67,6 +127,9 @@ export const checkContext: Handler = async (ctx, { req, res }) => {
     dockerfileName: typeof body.dockerfileName === 'string' ? body.dockerfileName : 'Dockerfile',
     options,
     root: validRoot(body.root),
+    contexts,
+    secrets,
+    registry,
     missing: new Set(missing),
     timer,
   });
@@ -95,41 +158,73 @@ export const buildFromSession: Handler = async (ctx, { req, res, query }) => {
     const contextDir = join(tmp, 'context');
     await mkdir(contextDir);
     await cache.materialize(session.entries, contextDir, session.root);
+    const namedContexts = new Map<string, NamedContext>(Object.entries(session.options.imageContexts ?? {}).map(([name, ref]) => [name, { kind: 'image', ref }]));
+    let n = 0;
+    for (const [name, c] of session.contexts) {
+      const dir = join(tmp, `named-${n++}`);
+      await mkdir(dir);
+      await cache.materialize(c.entries, dir, c.root);
+      namedContexts.set(name, { kind: 'dir', path: dir });
+    }
     // Outside the context, so a Dockerfile given with -f from elsewhere is not copied by COPY . .
     const dockerfilePath = join(tmp, 'Dockerfile');
     await writeFile(dockerfilePath, session.dockerfile);
-    const buildId = newBuildId();
-    const off = subscribe(buildId, (event) => send({ event }));
-    const clientGone = clientGoneSignal(res);
-    const o = session.options;
-    ctx.log.log('info', 'build started', { build: buildId, tags: (o.tags ?? []).join(',') });
-    let hits: string[] | undefined;
-    try {
-      const result = await ctx.work.run(
-        (signal) =>
-          build({
-            stateRoot: ctx.root,
-            store: ctx.store,
-            dockerfile: session.dockerfile,
-            dockerfileName: session.dockerfileName,
-            dockerfilePath,
-            contextDir,
-            buildArgs: new Map(Object.entries(o.buildArgs ?? {})),
-            ...(o.target ? { target: o.target } : {}),
-            noCache: Boolean(o.noCache),
-            noCacheFilter: o.noCacheFilter ?? [],
-            pull: Boolean(o.pull),
-            labels: o.labels ?? {},
-            tags: o.tags ?? [],
-            ...(o.network ? { network: o.network } : {}),
-            ...(o.jobs ? { jobs: o.jobs } : {}),
-            signal,
-            buildId,
-            sharedSteps: ctx.sharedSteps,
-          }),
-        clientGone,
-      );
+    await runBuild(ctx, session, { contextDir, dockerfilePath, namedContexts }, send, clientGoneSignal(res));
+    res.end();
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+};
+
+interface BuildInputs {
+  contextDir: string;
+  dockerfilePath: string;
+  namedContexts: Map<string, NamedContext>;
+}
+
+/** Imports caches, builds, pushes and exports caches, streaming events and the lines an embedded build prints; then the GC. */
+async function runBuild(ctx: DaemonContext, session: Session, inputs: BuildInputs, send: (obj: unknown) => void, clientGone: AbortSignal): Promise<void> {
+  const buildId = newBuildId();
+  const off = subscribe(buildId, (event) => send({ event }));
+  const o = session.options;
+  const say = (line: string) => send({ message: line });
+  const warn = (warning: string) => send({ warning });
+  ctx.log.log('info', 'build started', { build: buildId, tags: (o.tags ?? []).join(',') });
+  let hits: string[] | undefined;
+  const held: { cache?: BuildCache } = {};
+  try {
+    await ctx.work.run(async (signal) => {
+      const specs = cacheSpecs(o.cacheFrom, o.cacheTo);
+      const buildCache = await openBuildCache(specs, session.registry, warn);
+      if (buildCache) held.cache = buildCache;
+      const result = await build({
+        stateRoot: ctx.root,
+        store: ctx.store,
+        dockerfile: session.dockerfile,
+        dockerfileName: session.dockerfileName,
+        dockerfilePath: inputs.dockerfilePath,
+        contextDir: inputs.contextDir,
+        buildArgs: new Map(Object.entries(o.buildArgs ?? {})),
+        ...(o.target ? { target: o.target } : {}),
+        noCache: Boolean(o.noCache),
+        noCacheFilter: o.noCacheFilter ?? [],
+        pull: Boolean(o.pull),
+        labels: o.labels ?? {},
+        tags: o.tags ?? [],
+        secrets: session.secrets,
+        allowInsecure: Boolean(o.allowInsecure),
+        namedContexts: inputs.namedContexts,
+        ...(o.network ? { network: o.network } : {}),
+        ...(o.jobs ? { jobs: o.jobs } : {}),
+        ...(o.explainIdentity ? { explainIdentity: o.explainIdentity } : {}),
+        ...(buildCache ? { cache: buildCache } : {}),
+        signal,
+        buildId,
+        sharedSteps: ctx.sharedSteps,
+      });
       hits = result.cacheHits;
+      await exportImageOutputs(ctx.store, result, o.imageOutputs ?? [], session.registry, say);
+      if (buildCache) await exportBuildCache(buildCache, result, specs.to, session.registry, say, warn);
       send({
         result: {
           configDigest: result.configDigest,
@@ -140,15 +235,15 @@ export const buildFromSession: Handler = async (ctx, { req, res, query }) => {
         },
       });
       ctx.log.log('info', 'build done', { build: buildId, id: result.configDigest, ran: result.stats.ran, cached: result.stats.cached });
-    } catch (err) {
-      ctx.log.log('warn', 'build failed', { build: buildId, error: (err as Error).message });
-      send({ error: errorDetail(err) });
-    } finally {
-      off();
-    }
-    res.end();
-    if (hits) await gcToBudgetLogged(ctx, hits);
+    }, clientGone);
+  } catch (err) {
+    ctx.log.log('warn', 'build failed', { build: buildId, error: (err as Error).message });
+    send({ error: errorDetail(err) });
   } finally {
-    await rm(tmp, { recursive: true, force: true });
+    off();
+    for (const w of held.cache?.warnings ?? []) warn(w);
+    await held.cache?.close();
+    session.secrets.clear();
   }
-};
+  if (hits) await gcToBudgetLogged(ctx, hits);
+}
