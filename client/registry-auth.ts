@@ -3,7 +3,7 @@
  * client's own docker config (helpers included) and carried in a header, never stored by the daemon.
  */
 import type { AuthConfig } from '../daemon/index.js';
-import { getCredentials, parseReference } from '../oci/index.js';
+import { dockerConfigPath, getCredentials, loginRegistry, parseReference, readDockerConfig } from '../oci/index.js';
 import type { DaemonClient } from './connection.js';
 
 async function authConfig(registry: string): Promise<AuthConfig | undefined> {
@@ -20,10 +20,15 @@ export async function registryAuthHeader(reference: string): Promise<Record<stri
   return auth ? { 'X-Registry-Auth': encode(auth) } : {};
 }
 
-/** `X-Registry-Config` (as Docker's /build takes it): credentials by registry host, for every registry a build names. */
+/**
+ * `X-Registry-Config` (as Docker's /build takes it): credentials by registry host, for the
+ * registries a build names and, as docker sends, every one the docker config has (base images).
+ */
 export async function registryConfigHeader(registries: Iterable<string>): Promise<Record<string, string>> {
+  const file = await readDockerConfig(dockerConfigPath());
+  const configured = [...Object.keys(file.auths ?? {}), ...Object.keys(file.credHelpers ?? {})].map(loginRegistry);
   const config: Record<string, AuthConfig> = {};
-  for (const r of new Set(registries)) {
+  for (const r of new Set([...registries, ...configured])) {
     const auth = await authConfig(r);
     if (auth) config[r] = auth;
   }

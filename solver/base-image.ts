@@ -1,7 +1,7 @@
 import { DockerfileError } from '../common/errors.js';
 import { baseKey, ImageNotFoundError, type ResolvedImage } from '../cache/index.js';
 import type { SourcePosition } from '../common/errors.js';
-import { DEFAULT_PATH, hostPlatform, pullImage, type ImageConfig } from '../oci/index.js';
+import { DEFAULT_PATH, hostPlatform, parseReference, pullImage, type ImageConfig } from '../oci/index.js';
 import type { Instruction } from '../grammar/index.js';
 import type { BuildSession, StageResult } from './session.js';
 
@@ -43,7 +43,7 @@ async function resolveUncached(s: BuildSession, ref: string, ins: Instruction, p
   }
   if (local && !s.pull) return local;
   try {
-    await pullImage(s.store, ref, platform ? { platform } : {});
+    await pullImage(s.store, ref, { ...s.pullOptions?.(parseReference(ref).registry), ...(platform ? { platform } : {}) });
   } catch (e) {
     const { position, line } = positionOf(s, ins);
     const why = (e as Error).message;

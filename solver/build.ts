@@ -5,7 +5,7 @@ import { rm } from 'node:fs/promises';
 import { asNoSpaceError } from '../common/errors.js';
 import { openStore, type BuildCache, type CacheMountUse, type Store } from '../cache/index.js';
 import { parseDockerfile } from '../grammar/index.js';
-import { buildManifest, hostPlatform, MediaType, normalizeReference, rfc3339, type ImageConfig, type ImageManifest, type LayerDescriptor } from '../oci/index.js';
+import { buildManifest, hostPlatform, MediaType, normalizeReference, rfc3339, type ClientOptions, type ImageConfig, type ImageManifest, type LayerDescriptor } from '../oci/index.js';
 import { cleanupLeftovers, type SecretSource } from '../runtime/index.js';
 import { openContext } from './context/index.js';
 import { automaticArgs, planBuild, userBuildArgs } from './frontend/index.js';
@@ -31,6 +31,11 @@ export interface BuildOptions {
   /** Stages (by name or index) to build without the cache. */
   noCacheFilter?: readonly string[];
   pull?: boolean;
+  /**
+   * Registry options for pulling base images, by registry host (a daemon's, with its client's
+   * credentials); default: the registries' credentials in the docker config.
+   */
+  pullOptions?: (registry: string) => ClientOptions;
   /** `--label`: added to the final image's config. */
   labels?: Readonly<Record<string, string>>;
   secrets?: ReadonlyMap<string, SecretSource>;
@@ -119,6 +124,7 @@ async function buildWith(local: Store, opts: BuildOptions): Promise<BuildResult>
     noCache: opts.noCache ?? false,
     noCacheFilter: new Set((opts.noCacheFilter ?? []).map((s) => s.toLowerCase())),
     pull: opts.pull ?? false,
+    pullOptions: opts.pullOptions,
     network: opts.network === 'none' ? 'none' : 'host',
     secrets: opts.secrets ?? new Map(),
     allowInsecure: opts.allowInsecure ?? false,

@@ -1,5 +1,5 @@
 import type { CacheMountUse, Store } from '../cache/index.js';
-import type { ImageConfig, LayerDescriptor } from '../oci/index.js';
+import type { ClientOptions, ImageConfig, LayerDescriptor } from '../oci/index.js';
 import type { NetworkMode, SecretSource } from '../runtime/index.js';
 import type { BuildContext } from './context/index.js';
 import type { BuildPlan } from './frontend/index.js';
@@ -30,6 +30,8 @@ export interface BuildSession {
   noCache: boolean;
   noCacheFilter: ReadonlySet<string>;
   pull: boolean;
+  /** Registry options for pulling base images, by registry host; undefined: the docker config's credentials. */
+  pullOptions: ((registry: string) => ClientOptions) | undefined;
   network: NetworkMode;
   secrets: ReadonlyMap<string, SecretSource>;
   allowInsecure: boolean;

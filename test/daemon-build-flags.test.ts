@@ -159,6 +159,17 @@ test.serial('--push and registry caches use the client credentials; a pruned dae
     t.is(rebuilt.code, 0, rebuilt.stderr);
     t.deepEqual(rebuilt.ran, [], 'every step came from the registry cache');
     t.is(rebuilt.digest, pushed.digest);
+
+    // A private base image is pulled with the client's credentials too.
+    t.is((await kiln(local.root, [...host, 'rmi', target])).code, 0);
+    const ctx = await context('private-base', { Dockerfile: `FROM ${target}\nRUN cat /app/final\n` });
+    const based = await kiln(local.root, [...host, 'build', ctx]);
+    t.is(based.code, 0, based.stderr);
+    t.is((await kiln(local.root, [...host, 'logout', reg.host])).code, 0);
+    t.is((await kiln(local.root, [...host, 'rmi', target])).code, 0);
+    const stranger = await kiln(local.root, [...host, 'build', '--no-cache', ctx]);
+    t.is(stranger.code, 1);
+    t.regex(stranger.stderr, /could not be pulled: .*(unauthorized|authentication)/i);
   } finally {
     await reg.stop();
   }

@@ -6,7 +6,7 @@
  */
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { chmod, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { request } from 'node:http';
 import { join } from 'node:path';
@@ -258,6 +258,17 @@ test('docker login, push to a docker-registry with X-Registry-Auth, rmi, pull ba
     const pulled = await dockerOk(d.socket, ['pull', name]);
     t.regex(pulled, /Digest: sha256:[0-9a-f]{64}/);
     t.is(await dockerOk(d.socket, ['run', '--rm', name, 'echo', 'pulled']), 'pulled\n');
+
+    // A private base image: docker sends its credentials with a build (X-Registry-Config); the daemon uses no others.
+    await dockerOk(d.socket, ['rmi', name]);
+    const ctx = join(tmp, 'ctx');
+    await mkdir(ctx);
+    await writeFile(join(ctx, 'Dockerfile'), `FROM ${name}\nRUN echo from-private > /proof\n`);
+    const stranger = await docker(d.socket, ['build', '-q', '.'], { cwd: ctx, env: { DOCKER_BUILDKIT: '0', DOCKER_CONFIG: join(tmp, 'no-credentials') } });
+    t.not(stranger.code, 0);
+    t.regex(stranger.stdout + stranger.stderr, /unauthorized|authentication/i);
+    const built = await docker(d.socket, ['build', '-q', '.'], { cwd: ctx, env: { DOCKER_BUILDKIT: '0' } });
+    t.is(built.code, 0, built.stdout + built.stderr);
   } finally {
     await reg.stop();
     await rm(tmp, { recursive: true, force: true });

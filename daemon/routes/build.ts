@@ -7,6 +7,7 @@ import { applyLayer } from '../../oci/index.js';
 import { build, createRenderer, newBuildId, subscribe } from '../../solver/index.js';
 import { badRequest, byteLimit, clientGoneSignal, queryBool, queryJson, sendJson } from '../http.js';
 import { JsonStream } from '../json-stream.js';
+import { registryConfigOptions } from '../registry-auth.js';
 import type { DaemonContext } from '../context.js';
 import type { Handler } from '../router.js';
 import { pruneDaemon } from './kiln-store.js';
@@ -31,6 +32,8 @@ export const buildImage: Handler = async (ctx, { req, res, query }) => {
   const labels = Object.fromEntries(stringMap(queryJson(query, 'labels', {}), 'labels'));
   const tags = query.getAll('t').filter((t) => t !== '');
   const quiet = queryBool(query, 'q');
+  // The base images' registries see the client's credentials (docker sends them all), never the daemon's.
+  const pullOptions = await registryConfigOptions(ctx.root, req);
   const contextDir = await mkdtemp(join(ctx.root, 'tmp', `${process.pid}.context-`));
   const out = new JsonStream(res);
   try {
@@ -64,6 +67,7 @@ export const buildImage: Handler = async (ctx, { req, res, query }) => {
             pull: queryBool(query, 'pull'),
             labels,
             tags,
+            pullOptions,
             signal,
             buildId,
             sharedSteps: ctx.sharedSteps,

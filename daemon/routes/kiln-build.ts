@@ -209,6 +209,7 @@ async function runBuild(ctx: DaemonContext, session: Session, inputs: BuildInput
         noCache: Boolean(o.noCache),
         noCacheFilter: o.noCacheFilter ?? [],
         pull: Boolean(o.pull),
+        pullOptions: session.registry,
         labels: o.labels ?? {},
         tags: o.tags ?? [],
         secrets: session.secrets,

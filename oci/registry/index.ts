@@ -9,7 +9,7 @@ export { pushImage } from './push.js';
 export type { PushOptions, PushResult } from './push.js';
 export { login, logout, loginRegistry } from './login.js';
 export type { LoginOptions } from './login.js';
-export { dockerConfigPath, getCredentials, storeCredentials, eraseCredentials } from './docker-config.js';
+export { dockerConfigPath, getCredentials, readDockerConfig, storeCredentials, eraseCredentials } from './docker-config.js';
 export type { Credentials, DockerConfigFile } from './docker-config.js';
 export { readRegistriesConfig, isLoopback } from './endpoint.js';
 export type { TransportOptions } from './endpoint.js';
