@@ -19,7 +19,8 @@ if [[ $(id -u) != 0 ]]; then
   exit 1
 fi
 
-pkgs=(runc busybox-static docker-registry skopeo umoci zstd openssl apache2-utils python3 make g++ gcc libc6-dev uidmap)
+# bsdutils has script(1), which gives runc the terminal it relays for kiln serve's docker run -t.
+pkgs=(runc busybox-static bsdutils docker-registry skopeo umoci zstd openssl apache2-utils python3 make g++ gcc libc6-dev uidmap)
 missing=()
 for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 # kiln serve's end-to-end tests drive the stock docker CLI; only its client is used.
