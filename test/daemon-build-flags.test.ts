@@ -8,32 +8,31 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { fixtures, freshRoot, kiln } from './build-helpers.js';
+import { fixtures, kiln } from './build-helpers.js';
 import { cliBuild } from './cli-build.js';
-import { startDaemon, type TestDaemon } from './daemon-helpers.js';
+import { startClientSetup, startDaemon, type ClientSetup, type TestDaemon } from './daemon-helpers.js';
 import { startRegistry, type RegistryServer } from './registry-server.js';
 
 const run = promisify(execFile);
 
+let setup: ClientSetup;
 let d: TestDaemon;
-let local: { root: string; cleanup: () => Promise<void> };
+let local: string;
 let tmp: string;
 let host: string[];
 
 test.before(async () => {
-  [d, local] = await Promise.all([startDaemon(), freshRoot()]);
-  tmp = await mkdtemp(join(tmpdir(), 'kiln-daemon-flags-'));
-  host = ['--host', `unix://${d.socket}`];
+  setup = await startClientSetup('kiln-daemon-flags-');
+  ({ d, local, tmp, host } = setup);
   // Every kiln this file runs is a client with credentials of its own.
   process.env.DOCKER_CONFIG = join(tmp, 'docker-config');
 });
 
 test.after.always(async () => {
-  await Promise.all([d?.cleanup(), local?.cleanup(), tmp ? rm(tmp, { recursive: true, force: true }) : undefined]);
+  await setup?.cleanup();
 });
 
 /** A context directory with these files. */
@@ -46,11 +45,11 @@ async function context(name: string, files: Record<string, string>): Promise<str
 
 test('--explain says why each step missed, across builds of the same client context', async (t) => {
   const ctx = await context('explain', { Dockerfile: 'FROM busybox\nCOPY a.txt /a.txt\nRUN cat /a.txt\n', 'a.txt': 'one\n' });
-  const first = await kiln(local.root, [...host, 'build', '--progress', 'plain', '--explain', ctx]);
+  const first = await kiln(local, [...host, 'build', '--progress', 'plain', '--explain', ctx]);
   t.is(first.code, 0, first.stderr);
   t.regex(first.stderr, /#\d+ cache miss: first build/);
   await writeFile(join(ctx, 'a.txt'), 'two\n');
-  const second = await kiln(local.root, [...host, 'build', '--progress', 'plain', '--explain', ctx]);
+  const second = await kiln(local, [...host, 'build', '--progress', 'plain', '--explain', ctx]);
   t.is(second.code, 0, second.stderr);
   t.regex(second.stderr, /#\d+ cache miss: context files changed: a\.txt/);
   t.regex(second.stderr, /#\d+ cache miss: parent step #\d+ changed/);
@@ -61,7 +60,7 @@ test('-o oci, docker, tar and local come back to the client; the tar is the one 
   const ctx = await context('outputs', { Dockerfile: 'FROM busybox\nCOPY . /ctx\n', 'f.txt': 'exported\n' });
   const out = join(tmp, 'out');
   const outputs = ['-o', `type=oci,dest=${out}/app.oci.tar`, '-o', `type=docker,dest=${out}/app.docker.tar`, '-o', `type=tar,dest=${out}/rootfs.tar`, '-o', `type=local,dest=${out}/dir`];
-  const remote = await kiln(local.root, [...host, 'build', '-t', 'exported:1', ...outputs, ctx]);
+  const remote = await kiln(local, [...host, 'build', '-t', 'exported:1', ...outputs, ctx]);
   t.is(remote.code, 0, remote.stderr);
   t.is(await readFile(join(out, 'dir', 'ctx', 'f.txt'), 'utf8'), 'exported\n');
   t.truthy(await readFile(join(out, 'dir', 'bin', 'busybox')));
@@ -74,7 +73,7 @@ test('-o oci, docker, tar and local come back to the client; the tar is the one 
   t.deepEqual(manifest[0]!.RepoTags, ['exported:1']);
   // With outputs other than images the build names nothing, embedded or not.
   t.notRegex((await kiln(d.root, ['images'])).stdout, /exported/);
-  const embedded = await kiln(local.root, ['build', '-o', `type=tar,dest=${out}/embedded.tar`, ctx]);
+  const embedded = await kiln(local, ['build', '-o', `type=tar,dest=${out}/embedded.tar`, ctx]);
   t.is(embedded.code, 0, embedded.stderr);
   t.deepEqual(await readFile(join(out, 'rootfs.tar')), await readFile(join(out, 'embedded.tar')));
   t.deepEqual((await readdir(out)).filter((f) => f.includes('.tmp')), []);
@@ -85,12 +84,12 @@ test('--secret reaches the RUN that mounts it and is stored and logged nowhere o
   const sha = createHash('sha256').update(value).digest('hex');
   const ctx = await context('secret', { Dockerfile: `FROM busybox\nRUN --mount=type=secret,id=tok,required=true test "$(sha256sum < /run/secrets/tok)" = "${sha}  -" && echo secret-ok\n` });
   await writeFile(join(tmp, 'tok'), value);
-  const ok = await kiln(local.root, [...host, 'build', '--progress', 'plain', '--secret', `id=tok,src=${join(tmp, 'tok')}`, ctx]);
+  const ok = await kiln(local, [...host, 'build', '--progress', 'plain', '--secret', `id=tok,src=${join(tmp, 'tok')}`, ctx]);
   t.is(ok.code, 0, ok.stderr);
   t.regex(ok.stderr, /secret-ok/);
-  const fromEnv = await kiln(local.root, [...host, 'build', '--no-cache', '--progress', 'plain', '--secret', 'id=tok,env=TOKEN', ctx], undefined, { TOKEN: value });
+  const fromEnv = await kiln(local, [...host, 'build', '--no-cache', '--progress', 'plain', '--secret', 'id=tok,env=TOKEN', ctx], undefined, { TOKEN: value });
   t.is(fromEnv.code, 0, fromEnv.stderr);
-  const missing = await kiln(local.root, [...host, 'build', '--no-cache', ctx]);
+  const missing = await kiln(local, [...host, 'build', '--no-cache', ctx]);
   t.is(missing.code, 1);
   t.regex(missing.stderr, /secret "tok" is required but was not provided/);
   t.notRegex(d.log(), new RegExp(value));
@@ -101,25 +100,25 @@ test('--secret reaches the RUN that mounts it and is stored and logged nowhere o
 test('--build-context NAME=DIR is uploaded digest-first like the main context', async (t) => {
   const ctx = await context('named-main', { Dockerfile: 'FROM busybox\nCOPY --from=extra note.txt /note.txt\nCMD ["cat", "/note.txt"]\n' });
   const extra = await context('named-extra', { 'note.txt': `from the named context ${Math.random()}\n` });
-  const first = await kiln(local.root, [...host, 'build', '-t', 'named:1', '--build-context', `extra=${extra}`, ctx]);
+  const first = await kiln(local, [...host, 'build', '-t', 'named:1', '--build-context', `extra=${extra}`, ctx]);
   t.is(first.code, 0, first.stderr);
   t.regex(first.stderr, /sent build context to .*: 2 files, \d+ bytes/);
   t.is((await kiln(d.root, ['run', '--rm', 'named:1'])).stdout, await readFile(join(extra, 'note.txt'), 'utf8'));
-  const again = await kiln(local.root, [...host, 'build', '-t', 'named:1', '--build-context', `extra=${extra}`, ctx]);
+  const again = await kiln(local, [...host, 'build', '-t', 'named:1', '--build-context', `extra=${extra}`, ctx]);
   t.regex(again.stderr, /sent build context to .*: 0 files, 0 bytes/);
   // An image as the named context passes through to the daemon, which has it.
-  const image = await kiln(local.root, [...host, 'build', '-t', 'named:2', '--build-context', 'extra=docker-image://named:1', ctx]);
+  const image = await kiln(local, [...host, 'build', '-t', 'named:2', '--build-context', 'extra=docker-image://named:1', ctx]);
   t.is(image.code, 0, image.stderr);
   t.is((await kiln(d.root, ['run', '--rm', 'named:2'])).stdout, await readFile(join(extra, 'note.txt'), 'utf8'));
 });
 
 test('--allow security.insecure needs the daemon to grant it; type=local caches are refused with a hint', async (t) => {
   const ctx = await context('refusals', { Dockerfile: 'FROM busybox\nRUN true\n' });
-  const allow = await kiln(local.root, [...host, 'build', '--allow', 'security.insecure', ctx]);
+  const allow = await kiln(local, [...host, 'build', '--allow', 'security.insecure', ctx]);
   t.is(allow.code, 1);
   t.regex(allow.stderr, /does not grant the security\.insecure entitlement/);
   t.regex(allow.stderr, /--allow-insecure-entitlement security\.insecure/);
-  const localCache = await kiln(local.root, [...host, 'build', '--cache-to', `type=local,dest=${tmp}/cache`, ctx]);
+  const localCache = await kiln(local, [...host, 'build', '--cache-to', `type=local,dest=${tmp}/cache`, ctx]);
   t.is(localCache.code, 1);
   t.regex(localCache.stderr, /type=local cache does not work with --host/);
   t.notRegex(allow.stderr + localCache.stderr, /\n\s+at /);
@@ -127,7 +126,7 @@ test('--allow security.insecure needs the daemon to grant it; type=local caches 
   const granting = await startDaemon({ args: ['--allow-insecure-entitlement', 'security.insecure'] });
   try {
     await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox\nRUN --security=insecure mkdir -p /mnt && mount -t tmpfs none /mnt && umount /mnt && echo unconfined\n');
-    const unconfined = await kiln(local.root, ['--host', `unix://${granting.socket}`, 'build', '--progress', 'plain', '--allow', 'security.insecure', ctx]);
+    const unconfined = await kiln(local, ['--host', `unix://${granting.socket}`, 'build', '--progress', 'plain', '--allow', 'security.insecure', ctx]);
     t.is(unconfined.code, 0, unconfined.stderr);
     t.regex(unconfined.stderr, /unconfined/);
   } finally {
@@ -143,31 +142,31 @@ test.serial('--push and registry caches use the client credentials; a pruned dae
     const target = `${reg.host}/kiln/app:1`;
     const cache = `${reg.host}/kiln/cache:max`;
     const flags = ['--push', '-t', target, '--cache-to', `type=registry,ref=${cache},mode=max`];
-    const anonymous = await cliBuild(local.root, flags, join(fixtures, 'cache-remote'), host);
+    const anonymous = await cliBuild(local, flags, join(fixtures, 'cache-remote'), host);
     t.is(anonymous.code, 1);
     t.regex(anonymous.stderr, /unauthorized|authentication/i);
-    t.is((await kiln(local.root, [...host, 'login', reg.host, '-u', 'kiln', '--password-stdin'], 's3cret\n')).code, 0);
-    const pushed = await cliBuild(local.root, flags, join(fixtures, 'cache-remote'), host);
+    t.is((await kiln(local, [...host, 'login', reg.host, '-u', 'kiln', '--password-stdin'], 's3cret\n')).code, 0);
+    const pushed = await cliBuild(local, flags, join(fixtures, 'cache-remote'), host);
     t.is(pushed.code, 0, pushed.stderr);
     t.true(pushed.stderr.includes(`pushed ${target}@${pushed.digest}`), pushed.stderr);
     t.regex(pushed.stderr, new RegExp(`exported cache to ${cache.replace(/[.]/g, '\\.')}: \\d+ records`));
     const inspected = JSON.parse((await run('skopeo', ['inspect', '--tls-verify=false', '--creds', 'kiln:s3cret', `docker://${target}`])).stdout) as { Digest: string };
     t.is(inspected.Digest, pushed.digest);
 
-    t.is((await kiln(local.root, [...host, 'prune', '-a', '-f'])).code, 0);
-    const rebuilt = await cliBuild(local.root, ['--cache-from', `type=registry,ref=${cache}`], join(fixtures, 'cache-remote'), host);
+    t.is((await kiln(local, [...host, 'prune', '-a', '-f'])).code, 0);
+    const rebuilt = await cliBuild(local, ['--cache-from', `type=registry,ref=${cache}`], join(fixtures, 'cache-remote'), host);
     t.is(rebuilt.code, 0, rebuilt.stderr);
     t.deepEqual(rebuilt.ran, [], 'every step came from the registry cache');
     t.is(rebuilt.digest, pushed.digest);
 
     // A private base image is pulled with the client's credentials too.
-    t.is((await kiln(local.root, [...host, 'rmi', target])).code, 0);
+    t.is((await kiln(local, [...host, 'rmi', target])).code, 0);
     const ctx = await context('private-base', { Dockerfile: `FROM ${target}\nRUN cat /app/final\n` });
-    const based = await kiln(local.root, [...host, 'build', ctx]);
+    const based = await kiln(local, [...host, 'build', ctx]);
     t.is(based.code, 0, based.stderr);
-    t.is((await kiln(local.root, [...host, 'logout', reg.host])).code, 0);
-    t.is((await kiln(local.root, [...host, 'rmi', target])).code, 0);
-    const stranger = await kiln(local.root, [...host, 'build', '--no-cache', ctx]);
+    t.is((await kiln(local, [...host, 'logout', reg.host])).code, 0);
+    t.is((await kiln(local, [...host, 'rmi', target])).code, 0);
+    const stranger = await kiln(local, [...host, 'build', '--no-cache', ctx]);
     t.is(stranger.code, 1);
     t.regex(stranger.stderr, /could not be pulled: .*(unauthorized|authentication)/i);
   } finally {

@@ -6,35 +6,35 @@
  */
 import test from 'ava';
 import { execFile, spawn } from 'node:child_process';
-import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { cliMain, freshRoot, kiln, repo } from './build-helpers.js';
-import { startDaemon, type TestDaemon } from './daemon-helpers.js';
+import { cliMain, kiln, repo } from './build-helpers.js';
+import { startClientSetup, type ClientSetup, type TestDaemon } from './daemon-helpers.js';
 import { startRegistry } from './registry-server.js';
+import { checkInteractive, INTERACTIVE_SCRIPT, INTERACTIVE_STEPS, onTerminal } from './terminal-session.js';
 
 const run = promisify(execFile);
 
+let setup: ClientSetup;
 let d: TestDaemon;
-let local: { root: string; cleanup: () => Promise<void> };
+let local: string;
 let tmp: string;
 let host: string[];
 
 test.before(async () => {
-  [d, local] = await Promise.all([startDaemon(), freshRoot()]);
-  tmp = await mkdtemp(join(tmpdir(), 'kiln-daemon-cmds-'));
+  setup = await startClientSetup('kiln-daemon-cmds-');
+  ({ d, local, tmp, host } = setup);
   // Bound into a container whose user is nobody.
   await chmod(tmp, 0o755);
-  host = ['--host', `unix://${d.socket}`];
 });
 
 test.after.always(async () => {
-  await Promise.all([d?.cleanup(), local?.cleanup(), tmp ? rm(tmp, { recursive: true, force: true }) : undefined]);
+  await setup?.cleanup();
 });
 
 /** kiln as a client of the test daemon, with a docker config of its own. */
-const remote = (args: string[], input?: string, env: NodeJS.ProcessEnv = {}) => kiln(local.root, [...host, ...args], input, { DOCKER_CONFIG: join(tmp, 'docker-config'), ...env });
+const remote = (args: string[], input?: string, env: NodeJS.ProcessEnv = {}) => kiln(local, [...host, ...args], input, { DOCKER_CONFIG: join(tmp, 'docker-config'), ...env });
 /** kiln embedded on the daemon's own state root, to compare with. */
 const embedded = (args: string[], input?: string) => kiln(d.root, args, input);
 
@@ -85,7 +85,7 @@ test.serial('run passes output, exit codes, stdin, env, binds, workdir, user and
 
 /** `kiln --host ... run` in the background, with its output so far. */
 function background(args: string[]) {
-  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), cliMain, '--root', local.root, ...host, 'run', ...args], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), cliMain, '--root', local, ...host, 'run', ...args], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
   child.stderr.setEncoding('utf8').on('data', (s: string) => (out += s));
@@ -117,17 +117,8 @@ test.serial('ps lists a container run through the daemon; SIGTERM reaches it; a 
 });
 
 test.serial('-it through the daemon: a terminal of the outer size that follows resizes; the local terminal is restored', async (t) => {
-  const kilnArgv = [process.execPath, '--import', import.meta.resolve('tsx'), cliMain, '--root', local.root, ...host];
-  const script = 'tty; stty size; echo ready; read line; echo "got $line"; sleep 0.3; stty size; exit 3';
-  const r = await run('python3', [join(repo, 'test', 'pty-run.py'), '33', '101', JSON.stringify([['ready', ['resize:40:120', 'typed text\r']]]), '--', 'sh', '-c', '"$@"; echo "kiln-exit=$?"; stty -a', 'sh', ...kilnArgv, 'run', '-it', 'busybox', 'sh', '-c', script]).catch((e: { stdout: string }) => e);
-  const lines = r.stdout.split('\r\n');
-  t.true(lines.includes('/dev/pts/0'), r.stdout);
-  t.true(lines.includes('33 101'), r.stdout);
-  t.true(lines.includes('got typed text'), r.stdout);
-  t.true(lines.includes('40 120'), r.stdout);
-  t.regex(r.stdout, /kiln-exit=3\r\n/);
-  t.regex(r.stdout, /(^|\s)icanon(\s|$)/m);
-  t.regex(r.stdout, /(^|\s)echo(\s|$)/m);
+  const argv = [process.execPath, '--import', import.meta.resolve('tsx'), cliMain, '--root', local, ...host, 'run', '-it', 'busybox', 'sh', '-c', INTERACTIVE_SCRIPT];
+  checkInteractive(t, (await onTerminal(argv, INTERACTIVE_STEPS, { thenStty: true })).stdout);
 });
 
 test.serial('save | load and import stream through the daemon; save -o never leaves a partial file', async (t) => {
@@ -147,7 +138,7 @@ test.serial('save | load and import stream through the daemon; save -o never lea
   t.is(loaded.code, 0, loaded.stderr);
   t.is(loaded.stdout, 'Loaded image: busybox:latest\n');
   // From stdin, streamed as it is read.
-  const quiet = await run('sh', ['-c', 'exec "$@" < "$0"', archive, process.execPath, '--import', import.meta.resolve('tsx'), cliMain, '--root', local.root, ...host, 'load', '-q']);
+  const quiet = await run('sh', ['-c', 'exec "$@" < "$0"', archive, process.execPath, '--import', import.meta.resolve('tsx'), cliMain, '--root', local, ...host, 'load', '-q']);
   t.is(quiet.stdout, '');
 
   const missing = await remote(['save', '-o', join(tmp, 'none.tar'), 'nope:1']);

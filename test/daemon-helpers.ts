@@ -127,3 +127,29 @@ export async function dockerOk(socket: string, args: string[], o: Parameters<typ
   if (r.code !== 0) throw new Error(`docker ${args.join(' ')} exited ${r.code}\n${r.stdout}\n${r.stderr}`);
   return r.stdout;
 }
+
+export interface ClientSetup {
+  d: TestDaemon;
+  /** The client's own state root (its stat cache spares re-hashing context files). */
+  local: string;
+  /** A temp dir for the test's files. */
+  tmp: string;
+  /** `--host unix://...` for kiln. */
+  host: string[];
+  cleanup(): Promise<void>;
+}
+
+/** A daemon and what a kiln client of it needs. */
+export async function startClientSetup(prefix: string): Promise<ClientSetup> {
+  const [d, local] = await Promise.all([startDaemon(), freshRoot()]);
+  const tmp = await mkdtemp(join(tmpdir(), prefix));
+  return {
+    d,
+    local: local.root,
+    tmp,
+    host: ['--host', `unix://${d.socket}`],
+    cleanup: async () => {
+      await Promise.all([d.cleanup(), local.cleanup(), rm(tmp, { recursive: true, force: true })]);
+    },
+  };
+}

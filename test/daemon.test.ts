@@ -12,9 +12,10 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { kiln, repo } from './build-helpers.js';
+import { kiln } from './build-helpers.js';
 import { docker, dockerOk, http, shell, startDaemon, type TestDaemon } from './daemon-helpers.js';
 import { freePort, makeCertificates, startRegistry } from './registry-server.js';
+import { checkInteractive, INTERACTIVE_SCRIPT, INTERACTIVE_STEPS, onTerminal } from './terminal-session.js';
 
 const run = promisify(execFile);
 
@@ -117,17 +118,8 @@ test('docker run -i passes piped stdin; -v binds a host directory', async (t) =>
 });
 
 test('docker run -it on a terminal: the container gets one of the client size, follows resizes, reads what is typed; exit code passed', async (t) => {
-  const steps = [['ready', ['resize:40:120', 'typed text\r']]];
-  const script = 'tty; stty size; echo ready; read line; echo "got $line"; sleep 0.3; stty size; exit 3';
-  const r = await shell(d.socket, `python3 "$0" 33 101 '${JSON.stringify(steps)}' -- docker run --rm -it busybox sh -c '${script}'; echo "docker-exit=$?"`.replace('"$0"', JSON.stringify(join(repo, 'test', 'pty-run.py'))));
-  const lines = r.stdout.split('\r\n');
-  t.true(lines.includes('/dev/pts/0'), r.stdout + r.stderr);
-  t.true(lines.includes('33 101'), r.stdout);
-  // The container's terminal echoes what is typed, as Docker's does.
-  t.true(lines.includes('typed text'), r.stdout);
-  t.true(lines.includes('got typed text'), r.stdout);
-  t.true(lines.includes('40 120'), r.stdout);
-  t.regex(r.stdout, /docker-exit=3/);
+  const env = `DOCKER_HOST=unix://${d.socket} DOCKER_CONFIG=${join(d.dir, 'docker-config')}`;
+  checkInteractive(t, (await onTerminal(['sh', '-c', `${env} exec docker run --rm -it busybox sh -c '${INTERACTIVE_SCRIPT}'`], INTERACTIVE_STEPS, { thenStty: true })).stdout);
 
   // A -t container's log is its terminal output, one stream, sent raw.
   await dockerOk(d.socket, ['run', '-d', '-t', '--name', 'tty-logs', 'busybox', 'sh', '-c', 'echo to-terminal; echo also >&2']);

@@ -4,7 +4,8 @@ import { createReadStream } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openStore } from '../cache/index.js';
-import { cliPath, makeFixture, repoRoot, type Fixture } from './runtime-fixture.js';
+import { cliPath, makeFixture, type Fixture } from './runtime-fixture.js';
+import { checkInteractive, INTERACTIVE_SCRIPT, INTERACTIVE_STEPS, onTerminal, type TerminalSteps } from './terminal-session.js';
 
 const IMAGE = 'kiln-test/busybox-run:1';
 let fx: Fixture;
@@ -167,47 +168,21 @@ test('clear errors: unknown image, command not found, unknown capability', async
   t.regex(cap.stderr, /unknown capability "NET_RAWW"/);
 });
 
-/**
- * Runs kiln on a fresh pseudo-terminal of 33x101 through test/pty-run.py, doing `steps` as their
- * markers show up. With `thenStty`, kiln runs under a shell that prints `kiln-exit=CODE` and the
- * terminal's `stty -a` afterwards (to tell whether kiln left it as it found it); without, kiln is
- * the process `signal:` steps reach.
- */
-function kilnOnTerminal(args: string[], steps: [string, string[]][], options: { thenStty: boolean }): Promise<Run> {
-  const kilnArgv = [process.execPath, '--import', import.meta.resolve('tsx'), cliPath, '--root', fx.stateRoot, ...args];
-  const argv = options.thenStty ? ['sh', '-c', '"$@"; echo "kiln-exit=$?"; stty -a', 'sh', ...kilnArgv] : kilnArgv;
-  return new Promise((resolve, reject) => {
-    const child = spawn('python3', [join(repoRoot, 'test', 'pty-run.py'), '33', '101', JSON.stringify(steps), '--', ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+/** kiln on a fresh terminal (see onTerminal); `exit=CODE` with `thenStty` is kiln's exit code. */
+function kilnOnTerminal(args: string[], steps: TerminalSteps, options: { thenStty: boolean }): Promise<Run> {
+  return onTerminal([process.execPath, '--import', import.meta.resolve('tsx'), cliPath, '--root', fx.stateRoot, ...args], steps, options);
 }
 
 // Serial: these run before the concurrent tests, so no container of theirs shows up in the ps test.
 test.serial('-it: the container gets a terminal of the outer size, follows resizes, reads what is typed; the terminal is restored', async (t) => {
-  const r = await kilnOnTerminal(
-    ['run', '-it', IMAGE, 'sh', '-c', 'tty; stty size; echo ready; read line; echo "got $line"; sleep 0.3; stty size; exit 3'],
-    [['ready', ['resize:40:120', 'typed text\r']]],
-    { thenStty: true },
-  );
-  const lines = r.stdout.split('\r\n');
-  t.true(lines.includes('/dev/pts/0'), r.stdout);
-  t.true(lines.includes('33 101'), r.stdout);
-  t.true(lines.includes('got typed text'), r.stdout);
-  t.true(lines.includes('40 120'), r.stdout);
-  t.regex(r.stdout, /kiln-exit=3\r\n/);
+  const r = await kilnOnTerminal(['run', '-it', IMAGE, 'sh', '-c', INTERACTIVE_SCRIPT], INTERACTIVE_STEPS, { thenStty: true });
   // runc put the terminal in raw mode for the container and gave it back in cooked mode.
-  t.regex(r.stdout, /(^|\s)icanon(\s|$)/m);
-  t.regex(r.stdout, /(^|\s)echo(\s|$)/m);
+  checkInteractive(t, r.stdout);
 });
 
 test.serial('-t alone: a terminal and TERM; SIGTERM still reaches the container', async (t) => {
   const r = await kilnOnTerminal(['run', '-t', IMAGE, 'sh', '-c', 'tty; echo "TERM=$TERM"'], [], { thenStty: true });
-  t.regex(r.stdout, /^\/dev\/pts\/0\r\nTERM=xterm\r\nkiln-exit=0\r\n/);
+  t.regex(r.stdout, /^\/dev\/pts\/0\r\nTERM=xterm\r\nexit=0\r\n/);
   const term = await kilnOnTerminal(
     ['run', '-t', IMAGE, 'sh', '-c', 'trap "echo got TERM; exit 5" TERM; echo ready; while true; do sleep 0.1; done'],
     [['ready', ['signal:TERM']]],
