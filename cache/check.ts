@@ -90,6 +90,7 @@ export async function checkStore(root: string): Promise<StoreCheckReport> {
 
     let blobsVerified = 0;
     const files = new Set<string>();
+    const corrupt = new Set<string>();
     for (const name of await listDir(layout.blobsDir)) {
       const path = join(layout.blobsDir, name);
       if (!/^[a-f0-9]{64}$/.test(name)) {
@@ -99,10 +100,14 @@ export async function checkStore(root: string): Promise<StoreCheckReport> {
       const actual = await sha256OfFile(path);
       if (actual === undefined) continue;
       blobsVerified++;
-      if (actual !== name) add('corrupt-blob', `sha256:${name}`, `content hashes to sha256:${actual}`);
-      else files.add(`sha256:${name}`);
+      if (actual !== name) {
+        add('corrupt-blob', `sha256:${name}`, `content hashes to sha256:${actual}`);
+        corrupt.add(`sha256:${name}`);
+      } else files.add(`sha256:${name}`);
     }
-    const present = (d: string) => files.has(d);
+    // A blob written by another kiln process since the listing above is there too (the writer
+    // verified it): without this, one recorded and renamed meanwhile read as missing.
+    const present = (d: string) => files.has(d) || (!corrupt.has(d) && existsSync(layout.blobPath(d)));
 
     const held = new Set((db.prepare('SELECT DISTINCT digest FROM holds WHERE session IN (SELECT value FROM json_each(?))').all(JSON.stringify([...live])) as Row[]).map((r) => r.digest));
     for (const { digest } of db.prepare('SELECT digest FROM blobs').all() as Row[]) {
