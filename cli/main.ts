@@ -3,6 +3,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { commands } from './commands/index.js';
 import { daemonHost, globalOptions } from './options.js';
 import { reportError } from './report-error.js';
+import { reportProcessErrors } from './process-errors.js';
+
+const debug = process.argv.includes('--debug');
+reportProcessErrors(debug);
 
 // From source (cli/main.ts, as the tests run it) package.json is one level up; from dist/cli/ it is two.
 const pkgUrl = [new URL('../package.json', import.meta.url), new URL('../../package.json', import.meta.url)].find((u) => existsSync(u))!;
@@ -47,6 +51,6 @@ try {
   if (err instanceof CommanderError) {
     process.exitCode = err.exitCode;
   } else {
-    process.exitCode = reportError(err, process.argv.includes('--debug'));
+    process.exitCode = reportError(err, debug);
   }
 }

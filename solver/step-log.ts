@@ -1,6 +1,7 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 import { Writable } from 'node:stream';
+import { asNoSpaceError } from '../common/errors.js';
 
 const TAIL_LINES = 20;
 
@@ -13,6 +14,12 @@ export class StepLog extends Writable {
   private lines: string[] = [];
   private partial = '';
   private closing: Promise<void> | undefined;
+  /**
+   * Why the log file failed (a full disk). The output still reaches the tail and the progress,
+   * and close() fails the step with it: an error of this stream would instead go to the
+   * container's output pipe, which cannot handle it.
+   */
+  private failure: unknown;
 
   constructor(
     readonly path: string,
@@ -21,6 +28,11 @@ export class StepLog extends Writable {
     super();
     mkdirSync(dirname(path), { recursive: true });
     this.file = createWriteStream(path);
+    this.file.on('error', (e) => this.fail(e));
+  }
+
+  private fail(e: Error): void {
+    this.failure ??= asNoSpaceError(e, this.path) ?? e;
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
@@ -30,7 +42,11 @@ export class StepLog extends Writable {
     this.partial = parts.pop()!;
     this.lines.push(...parts);
     if (this.lines.length > TAIL_LINES * 4) this.lines = this.lines.slice(-TAIL_LINES);
-    this.file.write(chunk, cb);
+    if (this.failure !== undefined) return cb();
+    this.file.write(chunk, (e) => {
+      if (e) this.fail(e);
+      cb();
+    });
   }
 
   /** The last 20 lines written. */
@@ -41,7 +57,7 @@ export class StepLog extends Writable {
 
   /** Flushes and closes the log file. */
   close(): Promise<void> {
-    this.closing ??= new Promise((resolve, reject) => this.file.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    this.closing ??= new Promise((resolve, reject) => this.file.end((err?: Error | null) => (this.failure !== undefined || err ? reject(this.failure ?? err) : resolve())));
     return this.closing;
   }
 }
