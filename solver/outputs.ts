@@ -1,8 +1,9 @@
-import { createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { finished, pipeline } from 'node:stream/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
+import { fileError } from '../common/file-errors.js';
+import { checkOutputDir, checkOutputFile, writeOutputFile, writeStdout } from '../common/output-file.js';
 import type { Store } from '../cache/index.js';
 import { applyLayer, createLayerTar, pushImage, saveImages, type PushOptions, type PushResult } from '../oci/index.js';
 import type { BuildResult } from './build.js';
@@ -31,7 +32,7 @@ export function parseOutputSpec(spec: string): OutputSpec {
     if (i < 0) {
       // `-o DIR` is buildx's short form of type=local,dest=DIR.
       if (spec.split(',').length === 1) return part === '-' ? { type: 'tar', dest: '-' } : { type: 'local', dest: part };
-      throw new BuildError('E_BUILD_OPTION', `--output: "${part}" is not KEY=VALUE`);
+      throw new BuildError('E_BUILD_OPTION', `--output: "${part}" is not KEY=VALUE`, { hint: 'e.g. --output type=oci,dest=image.tar' });
     }
     fields.set(part.slice(0, i).trim(), part.slice(i + 1).trim());
   }
@@ -39,35 +40,33 @@ export function parseOutputSpec(spec: string): OutputSpec {
   if (!TYPES.has(type)) throw new BuildError('E_BUILD_OPTION', `--output: unknown type "${type}"`, { hint: 'use image, registry, oci, docker, local or tar' });
   const image = type === 'image' || type === 'registry';
   for (const k of fields.keys()) {
-    if (!['type', 'dest', 'name', ...(image ? ['push'] : [])].includes(k)) throw new BuildError('E_BUILD_OPTION', `--output: unsupported option "${k}" for type ${type}`);
+    if (!['type', 'dest', 'name', ...(image ? ['push'] : [])].includes(k)) throw new BuildError('E_BUILD_OPTION', `--output: unsupported option "${k}" for type ${type}`, { hint: image ? 'type=image takes name= and push=' : `type=${type} takes dest= only` });
   }
   const push = fields.get('push');
-  if (push !== undefined && push !== 'true' && push !== 'false') throw new BuildError('E_BUILD_OPTION', `--output: push=${push} is not true or false`);
+  if (push !== undefined && push !== 'true' && push !== 'false') throw new BuildError('E_BUILD_OPTION', `--output: push=${push} is not true or false`, { hint: 'use push=true or push=false' });
   const dest = fields.get('dest');
   const name = fields.get('name');
-  if (!image && dest === undefined) throw new BuildError('E_BUILD_OPTION', `--output type=${type} needs dest=PATH`);
+  if (!image && dest === undefined) throw new BuildError('E_BUILD_OPTION', `--output type=${type} needs dest=PATH`, { hint: `e.g. --output type=${type},dest=${type === 'local' ? 'DIR' : 'FILE.tar'}` });
   if (image) return { type: 'image', ...(name ? { name } : {}), push: type === 'registry' || push === 'true' };
   return { type: type as OutputSpec['type'], ...(dest !== undefined ? { dest } : {}) };
 }
 
-/** Writes to `dest` atomically (temp file renamed in place), or to stdout for `-`. */
-export async function toFile(dest: string, write: (out: Writable) => Promise<void>): Promise<void> {
-  if (dest === '-') {
-    await write(process.stdout);
-    return;
-  }
-  await mkdir(dirname(dest), { recursive: true });
-  const tmp = `${dest}.kiln-${process.pid}.tmp`;
-  try {
-    const out = createWriteStream(tmp);
-    await write(out);
-    if (!out.writableEnded) out.end();
-    await finished(out);
-    await rename(tmp, dest);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
+/** How a destination is named in errors: the flag and key the user wrote. */
+const DEST = '--output dest=';
+
+/**
+ * Fails, before anything is built, when an output's destination cannot be written: a directory
+ * where an archive goes, a file where a directory goes, a place kiln may not write in.
+ */
+export async function checkOutputSpec(spec: OutputSpec): Promise<void> {
+  if (spec.dest === undefined || spec.dest === '-') return;
+  if (spec.type === 'local') await checkOutputDir(spec.dest, DEST);
+  else await checkOutputFile(spec.dest, DEST, { createParents: true });
+}
+
+/** Writes an archive to `dest` whole or not at all (see writeOutputFile), or to stdout for `-`. */
+export function toFile(dest: string, write: (out: Writable) => Promise<void>): Promise<void> {
+  return dest === '-' ? writeStdout(write) : writeOutputFile(dest, DEST, write, { createParents: true });
 }
 
 async function flatten(store: Store, result: Pick<BuildResult, 'layers'>, dir: string): Promise<void> {
@@ -114,6 +113,7 @@ export async function exportImage(store: Store, result: BuildResult, spec: Outpu
       return pushed;
     }
     case 'local':
+      await mkdir(dest, { recursive: true }).catch((e: unknown) => Promise.reject(fileError(e, 'write', dest, DEST)));
       await flatten(store, result, dest);
       return [];
     default:

@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
 import { KilnError } from '../../common/errors.js';
+import { checkOutputFile, writeOutputFile } from '../../common/output-file.js';
 import type { NamedContext, ProgressMode } from '../../solver/index.js';
 import type { SecretSource } from '../../runtime/index.js';
 import { collect, globalOptions } from '../options.js';
@@ -112,6 +113,7 @@ export function register(program: Command): void {
     } catch (e) {
       throw new KilnError('E_BUILD_DOCKERFILE', `cannot read the Dockerfile ${dockerfilePath}: ${(e as Error).message}`, { cause: e, hint: 'give its path with -f FILE' });
     }
+    await checkResultFiles(flags);
 
     if (host !== undefined) return buildOnDaemon(flags, { root, host, tls, progress, jobs, contextDir, dockerfile, dockerfilePath, fromStdin, allowInsecure: allow.includes('security.insecure') });
 
@@ -123,6 +125,7 @@ export function register(program: Command): void {
     }
     const solver = await import('../../solver/index.js');
     const outputs = (flags.output ?? []).map(solver.parseOutputSpec);
+    for (const o of outputs) await solver.checkOutputSpec(o);
     if (flags.push) outputs.push({ type: 'image', push: true });
     if (outputs.some((o) => o.push && !o.name) && !flags.tag?.length) throw usage('pushing needs a name for the image', 'give -t NAME:TAG, or --output type=image,name=NAME:TAG,push=true');
     const cacheLib = await import('../../cache/index.js');
@@ -206,9 +209,15 @@ interface BuiltImage {
   stats: { ran: number; cached: number };
 }
 
+/** The files reportResult writes after the build: a path they cannot have fails before it. */
+async function checkResultFiles(flags: BuildFlags): Promise<void> {
+  if (flags.iidfile) await checkOutputFile(flags.iidfile, '--iidfile');
+  if (flags.metadataFile) await checkOutputFile(flags.metadataFile, '--metadata-file');
+}
+
 /** The files and lines a finished build leaves, the same whether it ran embedded or on a daemon. */
 async function reportResult(flags: BuildFlags, progress: ProgressMode, result: BuiltImage): Promise<void> {
-  if (flags.iidfile) await writeFile(flags.iidfile, result.configDigest);
+  if (flags.iidfile) await writeOutputFile(flags.iidfile, '--iidfile', result.configDigest);
   if (flags.metadataFile) {
     const meta = {
       'containerimage.digest': result.manifestDigest,
@@ -216,7 +225,7 @@ async function reportResult(flags: BuildFlags, progress: ProgressMode, result: B
       'containerimage.descriptor': { mediaType: result.manifestMediaType, digest: result.manifestDigest },
       ...(result.tags.length ? { 'image.name': result.tags.join(',') } : {}),
     };
-    await writeFile(flags.metadataFile, `${JSON.stringify(meta, null, 2)}\n`);
+    await writeOutputFile(flags.metadataFile, '--metadata-file', `${JSON.stringify(meta, null, 2)}\n`);
   }
   if (progress === 'quiet') process.stdout.write(`${result.configDigest}\n`);
   else if (progress !== 'rawjson') {
@@ -252,6 +261,7 @@ async function buildOnDaemon(flags: BuildFlags, b: DaemonBuild): Promise<void> {
   const outputs = (flags.output ?? []).map(solver.parseOutputSpec);
   if (flags.push) outputs.push({ type: 'image', push: true });
   if (outputs.some((o) => o.push && !o.name) && !flags.tag?.length) throw usage('pushing needs a name for the image', 'give -t NAME:TAG, or --output type=image,name=NAME:TAG,push=true');
+  for (const o of outputs) await solver.checkOutputSpec(o);
   const cacheFrom = (flags.cacheFrom ?? []).map(cacheLib.parseCacheFrom);
   const cacheTo = (flags.cacheTo ?? []).map(cacheLib.parseCacheTo);
   if ([...cacheFrom, ...cacheTo].some((c) => c.type === 'local')) {

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
-import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
 import { KilnError } from '../../common/errors.js';
+import { writeOutputFile, writeStdout } from '../../common/output-file.js';
 import type { ResolvedImage } from '../../cache/index.js';
 import type { ArchiveFormat } from '../../oci/index.js';
 import { globalOptions } from '../options.js';
@@ -42,15 +41,7 @@ export function register(program: Command): void {
     });
 }
 
-/** To stdout, or to FILE through a temporary name beside it, so FILE is never a partial archive. */
-async function writeArchive(file: string | undefined, write: (out: Writable) => Promise<void>): Promise<void> {
-  if (!file) return write(process.stdout);
-  const tmp = `${file}.kiln-${process.pid}.tmp`;
-  try {
-    await write(createWriteStream(tmp, { flush: true }));
-    await rename(tmp, file);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
+/** To stdout, or to FILE whole or not at all (see writeOutputFile). */
+function writeArchive(file: string | undefined, write: (out: Writable) => Promise<void>): Promise<void> {
+  return file ? writeOutputFile(file, '-o', write) : writeStdout(write);
 }
