@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { KilnError } from '../common/errors.js';
+import { systemReason } from '../common/file-errors.js';
 import type { SecretSource } from './types.js';
 
 /**
@@ -28,7 +29,7 @@ export async function readSecret(source: SecretSource, env: NodeJS.ProcessEnv = 
     try {
       return await readFile(source.file);
     } catch (cause) {
-      throw new KilnError('E_RUNTIME_SECRET', `cannot read secret "${source.id}" from ${source.file}`, { cause, hint: 'check the src= path given to --secret' });
+      throw new KilnError('E_RUNTIME_SECRET', `cannot read secret "${source.id}" from ${source.file}: ${systemReason(cause)}`, { cause, hint: 'check the src= path given to --secret' });
     }
   }
   const value = source.env === undefined ? undefined : env[source.env];

@@ -5,6 +5,7 @@ import { join, resolve } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
 import { KilnError } from '../../common/errors.js';
+import { systemReason } from '../../common/file-errors.js';
 import { checkOutputFile, writeOutputFile } from '../../common/output-file.js';
 import type { NamedContext, ProgressMode } from '../../solver/index.js';
 import type { SecretSource } from '../../runtime/index.js';
@@ -111,7 +112,7 @@ export function register(program: Command): void {
     try {
       dockerfile = fromStdin ? await text(process.stdin) : await readFile(dockerfilePath!, 'utf8');
     } catch (e) {
-      throw new KilnError('E_BUILD_DOCKERFILE', `cannot read the Dockerfile ${dockerfilePath}: ${(e as Error).message}`, { cause: e, hint: 'give its path with -f FILE' });
+      throw new KilnError('E_BUILD_DOCKERFILE', `cannot read the Dockerfile ${dockerfilePath}: ${systemReason(e)}`, { cause: e, hint: 'give its path with -f FILE' });
     }
     await checkResultFiles(flags);
 

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { createReadStream } from 'node:fs';
-import { access } from 'node:fs/promises';
 import { KilnError } from '../../common/errors.js';
+import { openInputFile } from '../../common/input-file.js';
 import type { LayerCompression } from '../../oci/index.js';
 import { collect, globalOptions } from '../options.js';
 
@@ -16,12 +15,10 @@ export function register(program: Command): void {
     .action(async (file: string, name: string | undefined, opts: { change: string[]; compression: string }, cmd: Command) => {
       const compression = ({ gzip: 'gzip', zstd: 'zstd', uncompressed: 'none' } as Record<string, LayerCompression>)[opts.compression];
       if (!compression) throw new KilnError('E_USAGE', `unknown --compression "${opts.compression}"`, { hint: 'use gzip, zstd or uncompressed' });
-      if (file !== '-') {
-        await access(file).catch((e: unknown) => {
-          throw new KilnError('E_USAGE', `cannot read ${file}: ${(e as Error).message}`, { cause: e });
-        });
-      }
-      const input = file === '-' ? process.stdin : createReadStream(file);
+      // A bad name fails before the tarball is read, not after its layer is stored.
+      const { importRootfs, normalizeReference } = await import('../../oci/index.js');
+      if (name) normalizeReference(name);
+      const input = file === '-' ? process.stdin : await openInputFile(file);
       const { root, host, tls } = globalOptions(cmd);
       if (host !== undefined) {
         const { basename } = await import('node:path');
@@ -36,7 +33,6 @@ export function register(program: Command): void {
         return;
       }
       const { openStore } = await import('../../cache/index.js');
-      const { importRootfs } = await import('../../oci/index.js');
       const store = await openStore(root);
       try {
         const img = await importRootfs(store, input, { compression, changes: opts.change, source: file });

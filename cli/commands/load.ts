@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { createWriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { KilnError } from '../../common/errors.js';
+import { openInputFile } from '../../common/input-file.js';
 import { globalOptions } from '../options.js';
 
 export function register(program: Command): void {
@@ -23,19 +22,19 @@ export function register(program: Command): void {
       };
       if (host !== undefined) {
         const client = await import('../../client/index.js');
-        const archive = opts.input ? createReadStream(opts.input) : process.stdin;
+        const archive = opts.input ? await openInputFile(opts.input) : process.stdin;
         for (const line of await client.loadImages(new client.DaemonClient({ host, tls }), archive)) say(line);
         return;
       }
       const { openStore } = await import('../../cache/index.js');
       const { familiarReference, loadArchive, parseReference } = await import('../../oci/index.js');
       const store = await openStore(root);
-      // The loader reads the archive twice, so stdin is spooled to a file first.
-      const spool = opts.input ? undefined : await mkdtemp(join(tmpdir(), 'kiln-load-'));
+      // The loader reads the archive twice, so stdin is spooled to a file first: a temp file of
+      // the store's, which the store removes if kiln is interrupted or killed.
+      const spool = opts.input ? undefined : store.layout.tempPath('load');
       try {
-        const file = opts.input ?? join(spool!, 'archive.tar');
-        if (spool) await pipeline(process.stdin, createWriteStream(file));
-        for (const img of await loadArchive(store, file)) {
+        if (spool) await pipeline(process.stdin, createWriteStream(spool));
+        for (const img of await loadArchive(store, opts.input ?? spool!, opts.input ?? 'stdin')) {
           if (img.names.length === 0) {
             await store.registerImage(img.manifestDigest);
             const r = await store.resolveImage(img.manifestDigest);
@@ -47,8 +46,8 @@ export function register(program: Command): void {
           }
         }
       } finally {
+        if (spool) await rm(spool, { force: true });
         store.close();
-        if (spool) await rm(spool, { recursive: true, force: true });
       }
     });
 }

@@ -1,13 +1,14 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { DockerfileError, KilnError } from '../../common/errors.js';
+import { systemReason } from '../../common/file-errors.js';
 import type { Warning } from '../../grammar/index.js';
 
 function readDockerfile(file: string): string {
   try {
     return readFileSync(file === '-' ? 0 : file, 'utf8');
   } catch (err) {
-    throw new KilnError('E_DOCKERFILE_READ', `cannot read Dockerfile ${file}: ${(err as Error).message}`, {
+    throw new KilnError('E_DOCKERFILE_READ', `cannot read Dockerfile ${file}: ${systemReason(err)}`, {
       cause: err,
       hint: file === 'Dockerfile' ? 'run kiln parse in the directory holding the Dockerfile, or give its path' : undefined,
     });

@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KilnError } from '../../common/errors.js';
+import { systemReason } from '../../common/file-errors.js';
 import type { RuntimeMount } from '../../runtime/index.js';
 
 const FLAGS = {
@@ -137,7 +138,7 @@ export async function parseRunArgs(args: string[]): Promise<RunRequest> {
     try {
       env.push(...parseEnvFile(await readFile(file, 'utf8')));
     } catch (cause) {
-      throw new KilnError('E_RUN_ENV_FILE', `cannot read env file ${file}`, { cause });
+      throw new KilnError('E_RUN_ENV_FILE', `cannot read env file ${file}: ${systemReason(cause)}`, { cause, hint: 'give the path of a readable file of KEY=VALUE lines' });
     }
   }
   return {

@@ -7,6 +7,7 @@ import type { ContentStore } from './content.js';
 import { buildManifest } from './manifest.js';
 import { MediaType, ociLayerMediaType, type LayerCompression } from './media-types.js';
 import { hostPlatform } from './platform.js';
+import { tarCheck } from './tar-check.js';
 import { creationTime, rfc3339 } from './time.js';
 import type { ImageConfig, ImageManifest } from './types.js';
 
@@ -30,7 +31,8 @@ export interface ImportedImage {
 
 /**
  * Makes a one-layer image from a root filesystem tarball, like `docker import`: the tar itself
- * is the layer (its sha256 is the diffID), compressed while it streams into the store.
+ * is the layer (its sha256 is the diffID), compressed while it streams into the store. Input that
+ * is not one whole uncompressed tar fails (E_ARCHIVE) and stores nothing.
  */
 export async function importRootfs(store: ContentStore, tar: Readable, opts: ImportOptions = {}): Promise<ImportedImage> {
   const compression = opts.compression ?? 'gzip';
@@ -38,7 +40,8 @@ export async function importRootfs(store: ContentStore, tar: Readable, opts: Imp
   const containerConfig = applyChanges({ Env: [`PATH=${DEFAULT_PATH}`] }, opts.changes ?? []);
   const diff = new DigestStream();
   const out = new PassThrough();
-  const [, blob] = await Promise.all([pipeline(tar, diff, createCompressor(compression), out), store.writeBlob(out, { mediaType: ociLayerMediaType(compression) })]);
+  const check = tarCheck(opts.source === undefined || opts.source === '-' ? 'stdin' : opts.source);
+  const [, blob] = await Promise.all([pipeline(tar, check, diff, createCompressor(compression), out), store.writeBlob(out, { mediaType: ociLayerMediaType(compression) })]);
   const created = rfc3339(opts.created ?? creationTime());
   const platform = hostPlatform();
   const config: ImageConfig = {

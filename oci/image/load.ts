@@ -1,4 +1,5 @@
 import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
@@ -6,11 +7,14 @@ import { createCompressor, createDecompressor, detectCompression, DigestStream }
 import { normalizeReference } from '../reference.js';
 import type { ContentStore } from './content.js';
 import { isDigest } from './digest.js';
+import { KilnError } from '../../common/errors.js';
+import { fileError } from '../../common/file-errors.js';
 import { ArchiveError } from './errors.js';
 import { buildManifest } from './manifest.js';
 import { isIndexMediaType, MediaType, ociLayerMediaType } from './media-types.js';
 import { selectManifest } from './platform.js';
 import { hashingSink, peek } from './stream-util.js';
+import { notTarError } from './tar-check.js';
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest } from './types.js';
 
 /** An image found in an archive, now in the store. */
@@ -24,44 +28,59 @@ export interface LoadedImage {
 const METADATA = new Set(['index.json', 'oci-layout', 'manifest.json', 'repositories']);
 const METADATA_MAX = 16 << 20;
 
+/** An archive file, and how to call it in messages (the path the user gave, or `stdin` for a spooled copy). */
+interface Source {
+  path: string;
+  name: string;
+}
+
 /**
  * Loads an OCI image layout tarball or a docker-archive (from kiln, docker or skopeo) into the
  * store. Reads the file twice: first its small metadata files, then the blobs, so entry order
- * does not matter and nothing large is held in memory.
+ * does not matter and nothing large is held in memory. Errors call the file `name`.
  */
-export async function loadArchive(store: ContentStore, file: string): Promise<LoadedImage[]> {
+export async function loadArchive(store: ContentStore, file: string, name = file): Promise<LoadedImage[]> {
+  const src: Source = { path: file, name };
   const meta = new Map<string, Buffer>();
-  await eachEntry(file, async (name, entry) => {
+  await eachEntry(src, async (name, entry) => {
     if (!METADATA.has(name)) return void entry.resume();
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const c of entry) {
       size += (c as Buffer).length;
-      if (size > METADATA_MAX) throw new ArchiveError(`${file}: ${name} is larger than ${METADATA_MAX} bytes`);
+      if (size > METADATA_MAX) throw new ArchiveError(`${src.name}: ${name} is larger than ${METADATA_MAX} bytes`);
       chunks.push(c as Buffer);
     }
     meta.set(name, Buffer.concat(chunks));
   });
-  if (meta.has('oci-layout') && meta.has('index.json')) return loadOci(store, file, json<ImageIndex>(file, 'index.json', meta));
-  if (meta.has('manifest.json')) return loadDocker(store, file, json<DockerManifestEntry[]>(file, 'manifest.json', meta));
-  throw new ArchiveError(`${file} is neither an OCI image layout (oci-layout, index.json) nor a docker-archive (manifest.json)`, {
+  if (meta.has('oci-layout') && meta.has('index.json')) return loadOci(store, src, json<ImageIndex>(src, 'index.json', meta));
+  if (meta.has('manifest.json')) return loadDocker(store, src, json<DockerManifestEntry[]>(src, 'manifest.json', meta));
+  throw new ArchiveError(`${src.name} is neither an OCI image layout (oci-layout, index.json) nor a docker-archive (manifest.json)`, {
     hint: 'make archives with `kiln save`, `docker save` or `skopeo copy ... oci-archive:FILE`',
   });
 }
 
-function json<T>(file: string, name: string, meta: Map<string, Buffer>): T {
+function json<T>(src: Source, name: string, meta: Map<string, Buffer>): T {
   try {
     return JSON.parse(meta.get(name)!.toString('utf8')) as T;
   } catch (e) {
-    throw new ArchiveError(`${file}: ${name} is not valid JSON`, { cause: e });
+    throw new ArchiveError(`${src.name}: ${name} is not valid JSON`, { cause: e });
   }
 }
 
-async function eachEntry(file: string, fn: (name: string, entry: Readable, header: tar.Header) => Promise<void>): Promise<void> {
+async function eachEntry(src: Source, fn: (name: string, entry: Readable, header: tar.Header) => Promise<void>): Promise<void> {
+  const input = createReadStream(src.path);
   const extract = tar.extract();
-  const reading = pipeline(createReadStream(file), extract).catch((e: unknown) => {
-    throw new ArchiveError(`cannot read ${file}: ${(e as Error).message}`, { cause: e, hint: 'check the file is a complete tar archive' });
+  // Which side failed decides the message: the file (missing, a directory), the tar (truncated,
+  // not a tar), or neither (the store, kiln's own checks), whose errors pass as they are.
+  let inputError: unknown;
+  let tarError: unknown;
+  input.on('error', (e: NodeJS.ErrnoException) => {
+    // Not the premature close a failed consumer causes: that one's own error is what to report.
+    if (e.syscall !== undefined) inputError ??= e;
   });
+  extract.on('error', (e: unknown) => (tarError ??= e));
+  const reading = pipeline(input, extract);
   const consuming = (async () => {
     for await (const entry of extract) {
       const name = entry.header.name.replace(/^(\.\/)+/, '').replace(/^\/+/, '');
@@ -73,12 +92,24 @@ async function eachEntry(file: string, fn: (name: string, entry: Readable, heade
     await Promise.all([reading, consuming]);
   } catch (e) {
     extract.destroy();
+    if (inputError !== undefined) throw fileError(inputError, 'read', src.name);
+    if (tarError !== undefined && !(tarError instanceof KilnError)) throw notTarError(src.name, tarError, await firstBytes(src.path));
     throw e;
   }
 }
 
-async function loadOci(store: ContentStore, file: string, index: ImageIndex): Promise<LoadedImage[]> {
-  await eachEntry(file, async (name, entry, header) => {
+async function firstBytes(path: string): Promise<Buffer> {
+  const fh = await open(path);
+  try {
+    const { buffer, bytesRead } = await fh.read(Buffer.alloc(4), 0, 4, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
+}
+
+async function loadOci(store: ContentStore, src: Source, index: ImageIndex): Promise<LoadedImage[]> {
+  await eachEntry(src, async (name, entry, header) => {
     const m = /^blobs\/sha256\/([a-f0-9]{64})$/.exec(name);
     if (!m) return void entry.resume();
     const opts: { expectedDigest: string; expectedSize?: number } = { expectedDigest: `sha256:${m[1]}` };
@@ -87,7 +118,7 @@ async function loadOci(store: ContentStore, file: string, index: ImageIndex): Pr
   });
   const out: LoadedImage[] = [];
   for (const desc of index.manifests ?? []) {
-    await checkImage(store, file, desc);
+    await checkImage(store, src, desc);
     const names: string[] = [];
     const full = desc.annotations?.['io.containerd.image.name'];
     const ref = desc.annotations?.['org.opencontainers.image.ref.name'];
@@ -100,10 +131,10 @@ async function loadOci(store: ContentStore, file: string, index: ImageIndex): Pr
 }
 
 /** Every blob the host platform's image needs must have come with the archive (or be in the store). */
-async function checkImage(store: ContentStore, file: string, desc: Descriptor): Promise<void> {
+async function checkImage(store: ContentStore, src: Source, desc: Descriptor): Promise<void> {
   const need = async (d: string, what: string) => {
     if (!isDigest(d) || !(await store.hasBlob(d))) {
-      throw new ArchiveError(`${file} is incomplete: ${what} ${d} is missing`, { hint: 'the archive was truncated or written by a broken tool; save it again' });
+      throw new ArchiveError(`${src.name} is incomplete: ${what} ${d} is missing`, { hint: 'the archive was truncated or written by a broken tool; save it again' });
     }
   };
   await need(desc.digest, 'manifest');
@@ -129,13 +160,13 @@ interface LoadedLayer extends Descriptor {
   diffID: string;
 }
 
-async function loadDocker(store: ContentStore, file: string, entries: DockerManifestEntry[]): Promise<LoadedImage[]> {
-  if (!Array.isArray(entries)) throw new ArchiveError(`${file}: manifest.json is not a list of images`);
+async function loadDocker(store: ContentStore, src: Source, entries: DockerManifestEntry[]): Promise<LoadedImage[]> {
+  if (!Array.isArray(entries)) throw new ArchiveError(`${src.name}: manifest.json is not a list of images`);
   const configPaths = new Set(entries.map((e) => e.Config));
   const layerPaths = new Set(entries.flatMap((e) => e.Layers));
   const configs = new Map<string, string>();
   const layers = new Map<string, LoadedLayer>();
-  await eachEntry(file, async (name, entry) => {
+  await eachEntry(src, async (name, entry) => {
     if (configPaths.has(name)) configs.set(name, (await store.writeBlob(entry, { mediaType: MediaType.ociConfig })).digest);
     else if (layerPaths.has(name) && !layers.has(name)) layers.set(name, await storeDockerLayer(store, entry));
     else entry.resume();
@@ -143,16 +174,16 @@ async function loadDocker(store: ContentStore, file: string, entries: DockerMani
   const out: LoadedImage[] = [];
   for (const e of entries) {
     const configDigest = configs.get(e.Config);
-    if (!configDigest) throw new ArchiveError(`${file} is incomplete: config ${e.Config} is missing`);
+    if (!configDigest) throw new ArchiveError(`${src.name} is incomplete: config ${e.Config} is missing`);
     const config = await store.readJson<ImageConfig>(configDigest);
     const imgLayers = e.Layers.map((p) => {
       const l = layers.get(p);
-      if (!l) throw new ArchiveError(`${file} is incomplete: layer ${p} is missing`);
+      if (!l) throw new ArchiveError(`${src.name} is incomplete: layer ${p} is missing`);
       return l;
     });
     const diffIDs = config.rootfs?.diff_ids ?? [];
     if (diffIDs.length !== imgLayers.length || imgLayers.some((l, i) => l.diffID !== diffIDs[i])) {
-      throw new ArchiveError(`${file}: the layers of ${e.Config} do not match its rootfs.diff_ids`, { hint: 'the archive is damaged; save it again' });
+      throw new ArchiveError(`${src.name}: the layers of ${e.Config} do not match its rootfs.diff_ids`, { hint: 'the archive is damaged; save it again' });
     }
     const size = await store.blobSize(configDigest);
     const manifest = buildManifest({ mediaType: MediaType.ociConfig, digest: configDigest, size }, imgLayers);
