@@ -1,6 +1,9 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --
 import { statSync } from 'node:fs';
 import module from 'node:module';
+
+// The `--` above: node reads --env-file anywhere on its command line, even after the script
+// (nodejs/node#54232), and dies on a missing file before kiln starts: `kiln run --env-file F`.
 
 // Node 22+ keeps compiled code between runs (a no-op build is mostly start-up); Node 20 has no cache.
 module.enableCompileCache?.();

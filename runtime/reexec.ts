@@ -29,7 +29,8 @@ export async function reexecRootless(stateRoot: string): Promise<number | undefi
   } catch {
     return undefined;
   }
-  return runInUserNamespace(setup, [process.execPath, ...process.execArgv, ...process.argv.slice(1)], { ...process.env, KILN_ROOT: stateRoot });
+  // `--`: node would take kiln's own --env-file for its own (see bin/kiln.js).
+  return runInUserNamespace(setup, [process.execPath, ...process.execArgv, '--', ...process.argv.slice(1)], { ...process.env, KILN_ROOT: stateRoot });
 }
 
 /**
