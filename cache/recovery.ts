@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { discardTree, isTrash, removeInBackground } from './discard.js';
@@ -43,5 +43,29 @@ export async function recover(db: Db, layout: StoreLayout): Promise<void> {
     for (const { digest } of db.prepare('SELECT digest FROM blobs').all() as { digest: string }[]) {
       if (!existsSync(layout.blobPath(digest))) delBlob.run(digest);
     }
+  });
+}
+
+/**
+ * Recovery of this process's own leftovers, run by the process itself as a signal ends it (see
+ * common/interrupt.ts): its temp entries and unrecorded layer dirs, then its session with its
+ * holds and locks, and the rows of blobs it recorded but had not renamed into place. Synchronous,
+ * so nothing of the interrupted work runs in between.
+ */
+export function abandonSession(db: Db, layout: StoreLayout, session: string): void {
+  for (const name of readdirSync(layout.tmpDir)) {
+    if (tempOwner(name) === process.pid && !isTrash(name)) rmSync(join(layout.tmpDir, name), { recursive: true, force: true });
+  }
+  const recorded = db.prepare('SELECT 1 FROM snapshots WHERE dir = ?');
+  for (const name of readdirSync(layout.snapshotsDir)) {
+    if (pendingSnapshotOwner(name) === process.pid && !recorded.get(name)) rmSync(layout.snapshotPath(name), { recursive: true, force: true });
+  }
+  immediate(db, () => {
+    const held = db.prepare('SELECT digest FROM holds WHERE session = ?').all(session) as { digest: string }[];
+    db.prepare('DELETE FROM holds WHERE session = ?').run(session);
+    db.prepare('DELETE FROM locks WHERE session = ?').run(session);
+    db.prepare('DELETE FROM sessions WHERE id = ?').run(session);
+    const delBlob = db.prepare('DELETE FROM blobs WHERE digest = ? AND NOT EXISTS (SELECT 1 FROM holds WHERE holds.digest = blobs.digest)');
+    for (const { digest } of held) if (!existsSync(layout.blobPath(digest))) delBlob.run(digest);
   });
 }

@@ -15,11 +15,12 @@ import {
   type LayerDescriptor,
 } from '../oci/index.js';
 import { formatReference, InvalidReferenceError, normalizeReference, parseReference } from '../oci/index.js';
+import { onInterrupt } from '../common/interrupt.js';
 import { AmbiguousImageError, BlobNotFoundError, DigestMismatchError, ImageNotFoundError, SizeMismatchError, StoreBusyError, StoreError } from './errors.js';
 import { StoreLayout } from './layout.js';
 import { immediate, openDb, type Db, type Statement } from './metadata.js';
 import { processAlive } from './process-alive.js';
-import { recover } from './recovery.js';
+import { abandonSession, recover } from './recovery.js';
 import { extractLayer } from './snapshot-extract.js';
 import { writeTempFile } from './temp-file.js';
 import { discardTree, discardTrees } from './discard.js';
@@ -82,6 +83,8 @@ export class Store {
   private closed = false;
   /** Prepared once per connection: compiling the SQL again on every call showed in every build step. */
   private readonly statements = new Map<string, Statement>();
+  /** Unregisters what Ctrl-C does to this session (ends it as recovery would), once close() has ended it. */
+  private readonly forgetInterrupt: () => void;
 
   private constructor(
     readonly layout: StoreLayout,
@@ -89,6 +92,11 @@ export class Store {
   ) {
     this.session = `${process.pid}-${randomBytes(6).toString('hex')}`;
     this.sql('INSERT INTO sessions (id, pid, started_at) VALUES (?, ?, ?)').run(this.session, process.pid, Date.now());
+    this.forgetInterrupt = onInterrupt(() => {
+      abandonSession(this.db, this.layout, this.session);
+      this.closed = true;
+      this.db.close();
+    });
   }
 
   static async open(root: string): Promise<Store> {
@@ -122,6 +130,7 @@ export class Store {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.forgetInterrupt();
     try {
       immediate(this.db, () => {
         this.sql('DELETE FROM holds WHERE session = ?').run(this.session);

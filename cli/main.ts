@@ -4,9 +4,11 @@ import { commands } from './commands/index.js';
 import { daemonHost, globalOptions } from './options.js';
 import { reportError } from './report-error.js';
 import { reportProcessErrors } from './process-errors.js';
+import { cleanUpOnSignals } from './signals.js';
 
 const debug = process.argv.includes('--debug');
 reportProcessErrors(debug);
+cleanUpOnSignals();
 
 // From source (cli/main.ts, as the tests run it) package.json is one level up; from dist/cli/ it is two.
 const pkgUrl = [new URL('../package.json', import.meta.url), new URL('../../package.json', import.meta.url)].find((u) => existsSync(u))!;
