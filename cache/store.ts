@@ -15,7 +15,9 @@ import {
   type LayerDescriptor,
 } from '../oci/index.js';
 import { formatReference, InvalidReferenceError, normalizeReference, parseReference } from '../oci/index.js';
+import { systemReason } from '../common/file-errors.js';
 import { onInterrupt } from '../common/interrupt.js';
+import { writableDirProblem } from '../common/writable-dir.js';
 import { AmbiguousImageError, BlobNotFoundError, DigestMismatchError, ImageNotFoundError, SizeMismatchError, StoreBusyError, StoreError } from './errors.js';
 import { StoreLayout } from './layout.js';
 import { immediate, openDb, type Db, type Statement } from './metadata.js';
@@ -104,7 +106,9 @@ export class Store {
     try {
       await layout.create();
     } catch (e) {
-      throw new StoreError('E_STORE_OPEN', `cannot create the kiln state root at ${root}: ${(e as Error).message}`, {
+      // Node's recursive mkdir says ENOENT where a parent is read-only; look for the real reason.
+      const problem = await writableDirProblem(root, true);
+      throw new StoreError('E_STORE_OPEN', `cannot create the kiln state root at ${root}: ${problem?.reason ?? systemReason(e)}`, {
         cause: e,
         hint: 'pick a writable directory with --root or KILN_ROOT',
       });

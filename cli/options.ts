@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { resolveStateRoot } from '../common/state-root.js';
+import { checkStateRoot, resolveStateRoot } from '../common/state-root.js';
 
 /** Options every kiln command accepts, wherever they appear on the command line. */
 export interface GlobalOptions {
@@ -19,10 +19,13 @@ export function daemonHost(cmd: Command): string | undefined {
   return h === '' ? undefined : h;
 }
 
+/** The global options; a state root that exists but is not a directory fails here, for every command that has one. */
 export function globalOptions(cmd: Command): GlobalOptions {
   const o = cmd.optsWithGlobals() as { root?: string; debug?: boolean; tlscacert?: string; tlscert?: string; tlskey?: string };
+  const root = resolveStateRoot(o.root);
+  checkStateRoot(root);
   return {
-    root: resolveStateRoot(o.root),
+    root,
     debug: Boolean(o.debug),
     host: daemonHost(cmd),
     tls: { ...(o.tlscacert ? { ca: o.tlscacert } : {}), ...(o.tlscert ? { cert: o.tlscert } : {}), ...(o.tlskey ? { key: o.tlskey } : {}) },

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { rootCertificates } from 'node:tls';
 import type { Dispatcher } from 'undici';
+import { fileError } from '../../common/file-errors.js';
 import { RegistryError } from './errors.js';
 import { loadUndici } from './undici.js';
 
@@ -40,7 +41,7 @@ export async function readRegistriesConfig(path: string): Promise<TransportOptio
     text = await readFile(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw err;
+    throw fileError(err, 'read', path);
   }
   try {
     return JSON.parse(text) as TransportOptions['registries'];
