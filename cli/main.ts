@@ -5,6 +5,7 @@ import { daemonHost, globalOptions } from './options.js';
 import { reportError } from './report-error.js';
 import { reportProcessErrors } from './process-errors.js';
 import { cleanUpOnSignals } from './signals.js';
+import { conciseUsageErrors } from './usage-errors.js';
 
 const debug = process.argv.includes('--debug');
 reportProcessErrors(debug);
@@ -25,10 +26,10 @@ const program = new Command('kiln')
   .option('--tlskey <file>', 'client key for a TLS daemon')
   // As docker: global options go before the command, so `kiln run -v ...` is run's own -v.
   .enablePositionalOptions()
-  .showHelpAfterError()
   .exitOverride();
 
 for (const register of commands) register(program);
+conciseUsageErrors(program);
 
 /** Commands that touch neither the state root nor containers, so never need kiln's user namespace. */
 const NO_NAMESPACE = new Set(['parse', 'login', 'logout']);

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { KilnError } from '../common/errors.js';
 import { checkStateRoot, resolveStateRoot } from '../common/state-root.js';
 
 /** Options every kiln command accepts, wherever they appear on the command line. */
@@ -35,4 +36,11 @@ export function globalOptions(cmd: Command): GlobalOptions {
 /** Collects a repeatable option (`-t a -t b`) into an array. */
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
+}
+
+/** A boolean flag's value, spelt as docker's flags take it (Go's strconv.ParseBool). */
+export function boolFlag(flag: string, value: string): boolean {
+  if (['1', 't', 'T', 'true', 'TRUE', 'True'].includes(value)) return true;
+  if (['0', 'f', 'F', 'false', 'FALSE', 'False'].includes(value)) return false;
+  throw new KilnError('E_USAGE', `invalid ${flag} "${value}": not a boolean`, { hint: `use ${flag} true or ${flag} false` });
 }

@@ -14,7 +14,9 @@ export interface ImageReference {
 
 export class InvalidReferenceError extends KilnError {
   constructor(reference: string, why: string) {
-    super('E_REFERENCE', `invalid image reference "${reference}": ${why}`);
+    super('E_REFERENCE', `invalid image reference "${reference}": ${why}`, {
+      hint: 'write it as [HOST[:PORT]/]NAME[:TAG][@sha256:DIGEST]: NAME in lowercase letters, digits and . _ - separators, e.g. registry.example.com/team/app:1.0',
+    });
   }
 }
 

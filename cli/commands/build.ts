@@ -18,7 +18,8 @@ interface BuildFlags {
   buildArg?: string[];
   target?: string;
   cache: boolean;
-  noCacheFilter?: string[];
+  /** --no-cache-filter: commander names a --no-X option X. */
+  cacheFilter: string[];
   pull?: boolean;
   label?: string[];
   secret?: string[];
@@ -43,21 +44,23 @@ function keyValues(list: string[] | undefined, flag: string, fromEnv: boolean): 
   const out = new Map<string, string>();
   for (const item of list ?? []) {
     const i = item.indexOf('=');
+    if (i === 0 || (i < 0 && !fromEnv)) throw usage(`${flag} "${item}" is not KEY=VALUE`, fromEnv ? `give ${flag} KEY=VALUE, or ${flag} KEY to take the value of KEY from the environment` : `give ${flag} KEY=VALUE`);
     if (i > 0) out.set(item.slice(0, i), item.slice(i + 1));
-    else if (fromEnv && i < 0 && process.env[item] !== undefined) out.set(item, process.env[item]!);
-    else if (i <= 0 && !fromEnv) throw usage(`${flag} "${item}" is not KEY=VALUE`);
+    else if (process.env[item] !== undefined) out.set(item, process.env[item]!);
   }
   return out;
 }
+
+const BUILD_CONTEXT_HINT = 'give --build-context NAME=DIR or NAME=docker-image://REF';
 
 function namedContexts(list: string[] | undefined): Map<string, NamedContext> {
   const out = new Map<string, NamedContext>();
   for (const item of list ?? []) {
     const i = item.indexOf('=');
-    if (i <= 0) throw usage(`--build-context "${item}" is not NAME=VALUE`);
+    if (i <= 0) throw usage(`--build-context "${item}" is not NAME=VALUE`, BUILD_CONTEXT_HINT);
     const value = item.slice(i + 1);
     if (value.startsWith('docker-image://')) out.set(item.slice(0, i), { kind: 'image', ref: value.slice('docker-image://'.length) });
-    else if (/^[a-z][a-z0-9+.-]*:\/\//.test(value)) throw usage(`--build-context ${item}: only directories and docker-image:// are supported`);
+    else if (/^[a-z][a-z0-9+.-]*:\/\//.test(value)) throw usage(`--build-context ${item}: only directories and docker-image:// are supported`, BUILD_CONTEXT_HINT);
     else out.set(item.slice(0, i), { kind: 'dir', path: resolve(value) });
   }
   return out;
@@ -73,7 +76,7 @@ export function register(program: Command): void {
     .option('--build-arg <key=value>', 'set a build argument (repeatable)', collect)
     .option('--target <stage>', 'build this stage')
     .option('--no-cache', 'do not use the build cache')
-    .option('--no-cache-filter <stage>', 'do not use the cache for this stage (repeatable)', collect)
+    .option('--no-cache-filter <stage>', 'do not use the cache for this stage (repeatable)', collect, [])
     .option('--pull', 'always look for newer base images')
     .option('--label <key=value>', 'set an image label (repeatable)', collect)
     .option('--secret <spec>', 'id=ID,src=FILE or id=ID,env=VAR (repeatable)', collect)
@@ -103,7 +106,7 @@ export function register(program: Command): void {
     if (!['auto', 'tty', 'plain', 'rawjson', 'quiet'].includes(progress)) throw usage(`unknown --progress "${flags.progress}"`, 'use auto, tty, plain, rawjson or quiet');
     if (flags.network !== undefined && !['default', 'host', 'none'].includes(flags.network)) throw usage(`unknown --network "${flags.network}"`, 'use default, host or none');
     const jobs = flags.jobs === undefined ? undefined : Number(flags.jobs);
-    if (jobs !== undefined && !(Number.isInteger(jobs) && jobs > 0)) throw usage(`--jobs must be a positive integer, not "${flags.jobs}"`);
+    if (jobs !== undefined && !(Number.isInteger(jobs) && jobs > 0)) throw usage(`--jobs must be a positive integer, not "${flags.jobs}"`, 'e.g. --jobs 4');
 
     const fromStdin = contextArg === '-' || flags.file === '-';
     const contextDir = contextArg === '-' ? undefined : resolve(contextArg);
@@ -161,7 +164,7 @@ export function register(program: Command): void {
         buildArgs: keyValues(flags.buildArg, '--build-arg', true),
         ...(flags.target ? { target: flags.target } : {}),
         noCache: flags.cache === false,
-        noCacheFilter: flags.noCacheFilter ?? [],
+        noCacheFilter: flags.cacheFilter,
         pull: Boolean(flags.pull),
         labels: Object.fromEntries(keyValues(flags.label, '--label', false)),
         secrets,
@@ -302,7 +305,7 @@ async function buildOnDaemon(flags: BuildFlags, b: DaemonBuild): Promise<void> {
         buildArgs: Object.fromEntries(keyValues(flags.buildArg, '--build-arg', true)),
         ...(flags.target ? { target: flags.target } : {}),
         noCache: flags.cache === false,
-        noCacheFilter: flags.noCacheFilter ?? [],
+        noCacheFilter: flags.cacheFilter,
         pull: Boolean(flags.pull),
         labels: Object.fromEntries(keyValues(flags.label, '--label', false)),
         ...(flags.network ? { network: flags.network as 'default' | 'host' | 'none' } : {}),

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { DiskUsage } from '../../cache/index.js';
+import { KilnError } from '../../common/errors.js';
 import { globalOptions, type GlobalOptions } from '../options.js';
 import { humanSize } from './human.js';
 
@@ -9,6 +10,9 @@ export function register(program: Command): void {
     .description('Show the disk usage of the state root by kind, and what kiln prune could reclaim')
     .option('--format <format>', 'table (default) or json')
     .action(async (flags: { format?: string }, cmd: Command) => {
+      if (flags.format !== undefined && flags.format !== 'table' && flags.format !== 'json') {
+        throw new KilnError('E_USAGE', `unknown --format "${flags.format}"`, { hint: 'use --format table or --format json' });
+      }
       const { root, host, tls } = globalOptions(cmd);
       const u = await usage(root, host, tls);
       if (flags.format === 'json') {

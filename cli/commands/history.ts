@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { HistoryRow } from '../../daemon/index.js';
-import { globalOptions } from '../options.js';
+import { boolFlag, globalOptions } from '../options.js';
 import { createdAgo, humanSize, table } from './human.js';
 
 export function register(program: Command): void {
@@ -28,7 +28,7 @@ export function register(program: Command): void {
       }
       const { rfc3339, shortId } = await import('../../oci/index.js');
       const { NO_TIME } = await import('../../daemon/index.js');
-      const human = opts.human !== 'false';
+      const human = boolFlag('-H', opts.human);
       const rows = [['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT']];
       for (const h of history) {
         let by = h.CreatedBy.replace(/\s+/g, ' ');

@@ -40,7 +40,7 @@ async function runContainer(root: string, r: RunRequest): Promise<number> {
   for (const m of r.volumes) {
     if (m.type !== 'bind') continue;
     await stat(m.source).catch((cause: unknown) => {
-      throw new KilnError('E_RUN_VOLUME', `volume source ${m.source} does not exist`, { cause });
+      throw new KilnError('E_RUN_VOLUME', `volume source ${m.source} does not exist`, { cause, hint: 'create it first, or bind-mount an existing path' });
     });
   }
 
