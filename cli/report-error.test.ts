@@ -32,3 +32,9 @@ test('anything else is an internal error with its stack and exit code 70', (t) =
   t.is(r.code, 70);
   t.regex(r.out, /^kiln: internal error: x is undefined\nTypeError: x is undefined\n\s+at /);
 });
+
+test('a user error with the exit code docker uses for it ends kiln with that code', (t) => {
+  const r = capture(new KilnError('E_RUNTIME_START', 'cannot start container: exec: "/x": no such file', { hint: 'check the command', exitCode: 127 }));
+  t.is(r.code, 127);
+  t.is(r.out, 'kiln: cannot start container: exec: "/x": no such file\nhint: check the command\n');
+});

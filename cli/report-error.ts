@@ -15,5 +15,5 @@ export function reportError(err: unknown, debug: boolean, write: (s: string) => 
     return 70;
   }
   if (debug && err instanceof Error && err.stack) write(`${err.stack}\n`);
-  return 1;
+  return err.exitCode;
 }

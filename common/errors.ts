@@ -16,18 +16,22 @@ export interface KilnErrorOptions {
   cause?: unknown;
   /** What the user can do about it, printed after the message. */
   hint?: string;
+  /** The exit code kiln ends with: 1 unless docker uses another for the same failure (126, 127 for a command `run` cannot start). */
+  exitCode?: number;
 }
 
 export class KilnError extends Error {
   /** Stable, machine-readable code, e.g. `E_PARSE`, `E_STORE_DIGEST`. Never changes once shipped. */
   readonly code: string;
   readonly hint: string | undefined;
+  readonly exitCode: number;
 
   constructor(code: string, message: string, options: KilnErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
     this.hint = options.hint;
+    this.exitCode = options.exitCode ?? 1;
   }
 }
 

@@ -22,12 +22,11 @@ import { resolveUser } from './users.js';
 
 /** The container could not start its process; `exitCode` is what Docker would exit with (126/127/125). */
 export class ContainerStartError extends KilnError {
-  readonly exitCode: number;
   constructor(message: string, exitCode: number) {
     super('E_RUNTIME_START', message, {
       hint: exitCode === 127 ? 'check the command name and PATH inside the image' : exitCode === 126 ? 'make sure the file is executable' : undefined,
+      exitCode,
     });
-    this.exitCode = exitCode;
   }
 }
 

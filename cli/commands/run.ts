@@ -32,7 +32,7 @@ export function register(program: Command): void {
 }
 
 async function runContainer(root: string, r: RunRequest): Promise<number> {
-  const { ContainerStartError, createSnapshot, exec, listContainers, parseCapabilities, resolveRunProcess } = await import('../../runtime/index.js');
+  const { createSnapshot, exec, listContainers, parseCapabilities, resolveRunProcess } = await import('../../runtime/index.js');
   const capAdd = parseCapabilities(r.capAdd);
   if (r.name !== undefined && (await listContainers(root)).some((c) => c.name === r.name)) {
     throw new KilnError('E_RUN_NAME_IN_USE', `the container name "${r.name}" is already in use`, { hint: 'choose another --name or stop that container' });
@@ -91,12 +91,6 @@ async function runContainer(root: string, r: RunRequest): Promise<number> {
         image: r.image,
       });
       return result.exitCode;
-    } catch (err) {
-      if (err instanceof ContainerStartError) {
-        process.stderr.write(`kiln: ${err.message}\n`);
-        return err.exitCode;
-      }
-      throw err;
     } finally {
       await snapshot.release();
     }
