@@ -52,6 +52,14 @@ test(`a build on a full ${SIZE_MB} MB state root fails with "no space left on <p
     const again = await kiln(root, ['check']);
     t.is(again.code, 0, again.stdout + again.stderr);
 
+    // An archive piped to kiln load is spooled into the state root first: too big for it.
+    const load = await kiln(root, ['load'], randomBytes((SIZE_MB + 4) * 1024 * 1024).toString('latin1'));
+    t.is(load.code, 1, load.stderr);
+    t.regex(load.stderr, new RegExp(`kiln: no space left on ${root}`));
+    t.notRegex(load.stderr, /internal error|\n\s+at /);
+    const afterLoad = await kiln(root, ['check']);
+    t.is(afterLoad.code, 0, afterLoad.stdout + afterLoad.stderr);
+
     // Once there is room, the same root builds.
     await writeRandom(join(ctx, 'big.bin'), 2);
     const ok = await kiln(root, ['build', '--progress', 'plain', ctx]);

@@ -17,6 +17,10 @@ export function collectOutput(command: string, args: string[], options: SpawnOpt
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    if (input !== undefined) child.stdin!.end(input);
+    if (input !== undefined) {
+      // A program may fail before it has read all its input (a full disk); that is its result to see, not an error here.
+      child.stdin!.on('error', () => undefined);
+      child.stdin!.end(input);
+    }
   });
 }

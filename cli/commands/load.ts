@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { KilnError } from '../../common/errors.js';
+import { asNoSpaceError, KilnError } from '../../common/errors.js';
 import { openInputFile } from '../../common/input-file.js';
 import { globalOptions } from '../options.js';
 
@@ -33,7 +33,7 @@ export function register(program: Command): void {
       // the store's, which the store removes if kiln is interrupted or killed.
       const spool = opts.input ? undefined : store.layout.tempPath('load');
       try {
-        if (spool) await pipeline(process.stdin, createWriteStream(spool));
+        if (spool) await pipeline(process.stdin, createWriteStream(spool)).catch((e: unknown) => Promise.reject(asNoSpaceError(e, store.root) ?? e));
         for (const img of await loadArchive(store, opts.input ?? spool!, opts.input ?? 'stdin')) {
           if (img.names.length === 0) {
             await store.registerImage(img.manifestDigest);
