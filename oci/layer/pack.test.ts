@@ -1,7 +1,7 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -49,6 +49,65 @@ for (const [compression, decompress] of [
     t.true(tar.equals(await collect(createLayerTar(dir))));
   });
 }
+
+/** Past packLayer's 8 MiB thread threshold: odd sizes around its 1 MiB slabs, a hard link, an empty file. */
+async function fillBig(dir: string): Promise<void> {
+  await fill(dir);
+  const noise = createHash('sha512').update('big').digest().toString('hex').repeat(80_000);
+  await writeFile(join(dir, 'sub/big'), noise.slice(0, 9 * 1024 * 1024 + 1234));
+  await writeFile(join(dir, 'slab'), Buffer.alloc(1024 * 1024, 'k'));
+  await writeFile(join(dir, 'empty'), '');
+  await link(join(dir, 'slab'), join(dir, 'slab-link'));
+}
+
+for (const [compression, decompress] of [
+  ['gzip', ['gzip', '-dc']],
+  ['zstd', ['zstd', '-dc']],
+  ['none', ['cat']],
+] as const) {
+  test(`${compression}: a layer big enough to be read on a thread has the same tar and digests`, async (t) => {
+    const dir = await scratch(t);
+    await fillBig(dir);
+    const { stream, result } = packLayer(dir, { compression });
+    const blob = await collect(stream);
+    const packed = await result;
+    t.is(packed.digest, sha256(blob));
+    t.is(packed.size, blob.length);
+    const tar = execFileSync(decompress[0], decompress.slice(1), { input: blob, maxBuffer: 64 << 20 });
+    t.true(tar.length > 10 * 1024 * 1024);
+    t.is(packed.diffID, sha256(tar));
+    t.is(packed.uncompressedSize, tar.length);
+    t.true(tar.equals(await collect(createLayerTar(dir))));
+  });
+}
+
+test('a walk of thousands of small files goes to the thread and gives the same tar', async (t) => {
+  const dir = await scratch(t);
+  await Promise.all(Array.from({ length: 2000 }, (_, i) => writeFile(join(dir, `f${i}`), `file ${i}\n`.repeat(i % 7))));
+  const { stream, result } = packLayer(dir, { compression: 'zstd' });
+  const tar = execFileSync('zstd', ['-dc'], { input: await collect(stream), maxBuffer: 64 << 20 });
+  t.true(tar.equals(await collect(createLayerTar(dir))));
+  t.is((await result).diffID, sha256(tar));
+});
+
+test('a big pack abandoned midway fails, and leaves no thread keeping the process alive', async (t) => {
+  const dir = await scratch(t);
+  await fillBig(dir);
+  // In a child process: after a full pack and an abandoned one, it must exit by itself.
+  const script = [
+    `const { packLayer } = await import(${JSON.stringify(new URL('./index.ts', import.meta.url).href)});`,
+    `const dir = ${JSON.stringify(dir)};`,
+    "const whole = packLayer(dir, { compression: 'zstd' });",
+    'for await (const _ of whole.stream);',
+    'await whole.result;',
+    "const cut = packLayer(dir, { compression: 'zstd' });",
+    'for await (const _ of cut.stream) break;',
+    "const outcome = await cut.result.then(() => 'resolved', () => 'rejected');",
+    'console.log(outcome);',
+  ].join('\n');
+  const out = execFileSync(process.execPath, ['--import', import.meta.resolve('tsx'), '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  t.is(out.trim(), 'rejected');
+});
 
 test('the same content written at different times gives the same digests with sourceDateEpoch', async (t) => {
   const a = await scratch(t);

@@ -1,8 +1,10 @@
-import { PassThrough, type Readable } from 'node:stream';
+import { once } from 'node:events';
+import { PassThrough, Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createCompressor, mediaTypeFor, type Compression } from './compression.js';
 import { DigestStream } from './digest-stream.js';
-import { createLayerTar, type LayerTarOptions } from './tar-writer.js';
+import { layerIOError, layerTarPieces, readTarPieces, withLayerErrors, type LayerTarOptions, type TarPiece } from './tar-writer.js';
+import { TarThread } from './tar-thread.js';
 
 export interface PackOptions extends LayerTarOptions {
   compression: Compression;
@@ -21,29 +23,92 @@ export interface PackedLayer {
   mediaType: string;
 }
 
+/** A tar at least this big is read and hashed on a thread; a smaller one would not repay its start. */
+const THREAD_AFTER = 8 * 1024 * 1024;
+/** A walk this long goes to the thread however small its files: it has that many files to read. */
+const THREAD_AFTER_PIECES = 4096;
+
 /**
  * Tars, hashes and compresses `dir` in one pass. The caller pipes `stream` to where the blob
  * goes; `result` settles once the stream has been fully read (and rejects if anything failed).
  */
 export function packLayer(dir: string, options: PackOptions): { stream: Readable; result: Promise<PackedLayer> } {
-  const tarDigest = new DigestStream();
+  const compressor = createCompressor(options.compression, options.level);
   const blobDigest = new DigestStream();
   const out = new PassThrough();
-  const done = pipeline(createLayerTar(dir, options), tarDigest, createCompressor(options.compression, options.level), blobDigest, out);
-  const result = done.then(
-    () => ({
-      diffID: tarDigest.digest,
-      digest: blobDigest.digest,
-      size: blobDigest.size,
-      uncompressedSize: tarDigest.size,
-      mediaType: mediaTypeFor(options.compression),
-    }),
-    (err: unknown) => {
-      out.destroy(err as Error);
-      throw err;
-    },
-  );
+  const failed = new AbortController();
+  const packed = (tar: { digest: string; size: number }): PackedLayer => ({
+    diffID: tar.digest,
+    digest: blobDigest.digest,
+    size: blobDigest.size,
+    uncompressedSize: tar.size,
+    mediaType: mediaTypeFor(options.compression),
+  });
+  const done = (async () => {
+    const walk = layerTarPieces(dir, options);
+    const ahead = await lookAhead(dir, walk);
+    const pieces = prepend(ahead.pieces, walk);
+    if (ahead.ended) {
+      const tarDigest = new DigestStream();
+      await pipeline(Readable.from(withLayerErrors(dir, readTarPieces(pieces))), tarDigest, compressor, blobDigest, out);
+      return packed(tarDigest);
+    }
+    const tar = new TarThread(dir, pieces);
+    await Promise.all([feed(tar, compressor, options.compression, failed.signal), pipeline(compressor, blobDigest, out)]);
+    return packed(tar);
+  })();
+  const result = done.catch((err: unknown) => {
+    failed.abort();
+    // Without an error: before the walk ended nothing listens for the compressor's errors.
+    compressor.destroy();
+    out.destroy(err as Error);
+    throw err;
+  });
   // The consumer sees failures on `stream`; keep an unobserved `result` from crashing the process.
   result.catch(() => undefined);
   return { stream: out, result };
+}
+
+/** The walk's first pieces: all of them when the tar is too small for a thread. */
+async function lookAhead(dir: string, walk: AsyncGenerator<TarPiece>): Promise<{ pieces: TarPiece[]; ended: boolean }> {
+  const pieces: TarPiece[] = [];
+  let bytes = 0;
+  try {
+    while (bytes < THREAD_AFTER && pieces.length < THREAD_AFTER_PIECES) {
+      const next = await walk.next();
+      if (next.done) return { pieces, ended: true };
+      pieces.push(next.value);
+      bytes += Buffer.isBuffer(next.value) ? next.value.length : next.value.size;
+    }
+  } catch (err) {
+    throw layerIOError(dir, err);
+  }
+  return { pieces, ended: false };
+}
+
+async function* prepend<T>(first: T[], rest: AsyncIterable<T>): AsyncGenerator<T> {
+  yield* first;
+  yield* rest;
+}
+
+/**
+ * Writes the thread's slabs into the compressor, each given back once the compressor is done
+ * with it: gzip and zstd have consumed a chunk when its write callback runs, but a PassThrough
+ * ('none') hands the very chunk on, so it gets a copy. `failed` stops a wait for 'drain' that
+ * a destroyed compressor would never end.
+ */
+async function feed(tar: TarThread, compressor: Writable, compression: Compression, failed: AbortSignal): Promise<void> {
+  for await (const slab of tar.chunks()) {
+    let more: boolean;
+    if (compression === 'none') {
+      more = compressor.write(Buffer.from(slab));
+      tar.recycle(slab);
+    } else {
+      more = compressor.write(slab, (err) => {
+        if (!err) tar.recycle(slab);
+      });
+    }
+    if (!more) await once(compressor, 'drain', { signal: failed });
+  }
+  compressor.end();
 }

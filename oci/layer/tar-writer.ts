@@ -43,25 +43,58 @@ function parentAndBase(rel: string): [string, string] {
   return slash === -1 ? ['', rel] : [rel.slice(0, slash + 1), rel.slice(slash + 1)];
 }
 
+/** A file's body in the tar: `size` bytes of `path`, as its header announced. */
+export interface FileBody {
+  path: string;
+  size: number;
+}
+
+/** The tar as a sequence of ready bytes (headers, padding) and file bodies still to be read. */
+export type TarPiece = Buffer | FileBody;
+
 /**
  * The uncompressed layer tar of `dir`'s contents: names relative with no root entry (as
  * containerd/BuildKit emit), depth-first in byte order, PAX for what ustar cannot hold.
  * Files are streamed one at a time as the consumer reads; nothing is buffered whole.
  */
 export function createLayerTar(dir: string, options: LayerTarOptions = {}): Readable {
-  return Readable.from(withLayerErrors(dir, generateTar(dir, options)), { objectMode: false, highWaterMark: READ_AHEAD });
+  return Readable.from(withLayerErrors(dir, readTarPieces(layerTarPieces(dir, options))), { objectMode: false, highWaterMark: READ_AHEAD });
 }
 
-async function* withLayerErrors(dir: string, source: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
-  try {
-    yield* source;
-  } catch (err) {
-    if (err instanceof LayerError) throw err;
-    throw new LayerError('E_LAYER_IO', `cannot write a layer from ${dir}: ${(err as Error).message}`, { cause: err });
+/** The bytes of a tar given as pieces: file bodies are read here, on the thread pool. */
+export async function* readTarPieces(pieces: AsyncIterable<TarPiece>): AsyncGenerator<Buffer> {
+  for await (const piece of pieces) {
+    if (Buffer.isBuffer(piece)) yield piece;
+    else yield* fileBody(piece.path, piece.size);
   }
 }
 
-async function* generateTar(dir: string, options: LayerTarOptions): AsyncGenerator<Buffer> {
+export async function* withLayerErrors(dir: string, source: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
+  try {
+    yield* source;
+  } catch (err) {
+    throw layerIOError(dir, err);
+  }
+}
+
+/** A failure while writing a layer from `dir`, as the LayerError the caller sees. */
+export function layerIOError(dir: string, err: unknown): LayerError {
+  if (err instanceof LayerError) return err;
+  return new LayerError('E_LAYER_IO', `cannot write a layer from ${dir}: ${(err as Error).message}`, { cause: err });
+}
+
+/** A file that had fewer bytes than its tar header announced when its body was read. */
+export function changedSizeError(path: string, size: number, read: number): LayerError {
+  return new LayerError('E_LAYER_IO', `${path} changed size while it was being archived (${size} -> ${read} bytes)`, {
+    hint: 'do not modify the directory while a layer is being written from it',
+  });
+}
+
+/**
+ * The layer tar of `dir` as pieces: every header is encoded here, but file bodies are left for
+ * the consumer to read, so it can read them where their bytes are used next.
+ */
+export async function* layerTarPieces(dir: string, options: LayerTarOptions = {}): AsyncGenerator<TarPiece> {
   const epoch = options.sourceDateEpoch;
   const overlay = options.overlayWhiteouts ?? true;
   const clamp = (mtime: number): number => (epoch !== undefined && mtime > epoch ? epoch : mtime);
@@ -110,7 +143,11 @@ async function* generateTar(dir: string, options: LayerTarOptions): AsyncGenerat
     if (type === 'file') header.size = Number(stat.size);
     yield encodeHeader(header);
 
-    if (type === 'file') yield* fileBody(abs, header.size);
+    if (type === 'file' && header.size > 0) {
+      yield { path: abs, size: header.size };
+      const pad = paddingFor(header.size);
+      if (pad > 0) yield Buffer.alloc(pad);
+    }
     if (type === 'dir' && overlay && (await isOpaqueDir(abs))) {
       yield encodeHeader(plainHeader(`${rel}/${OPAQUE_MARKER}`, 'file', 0, epoch ?? mtime));
     }
@@ -141,11 +178,5 @@ async function* fileBody(path: string, size: number): AsyncGenerator<Buffer> {
       yield chunk as Buffer;
     }
   }
-  if (read !== size) {
-    throw new LayerError('E_LAYER_IO', `${path} changed size while it was being archived (${size} -> ${read} bytes)`, {
-      hint: 'do not modify the directory while a layer is being written from it',
-    });
-  }
-  const pad = paddingFor(size);
-  if (pad > 0) yield Buffer.alloc(pad);
+  if (read !== size) throw changedSizeError(path, size, read);
 }
