@@ -3,6 +3,9 @@
  * next to `skopeo copy` of the same image in the same run. Each tool gets its own fresh registry
  * so neither finds the other's blobs. Dirty pages are flushed (`sync`) before every timed step and
  * the tools take turns going first, so neither pays for the other's (or the setup's) writeback.
+ * skopeo keeps the image as it is both ways (`--preserve-digests`, `--dest-oci-accept-uncompressed-layers`):
+ * by default it gzips uncompressed layers on push and into an OCI layout on pull, another job
+ * on other bytes. Each step's CPU seconds (user + system, all threads) are shown beside its wall time.
  *
  *   npm run build && node dist/bench/registry/run.js [--mib 512] [--runs 1] [--concurrency 3]
  *   (or from source: node --import tsx bench/registry/run.ts ..., where each worker thread also
@@ -25,11 +28,29 @@ const totalMiB = Number(values.mib);
 const runs = Number(values.runs);
 const LAYERS = 4;
 
-async function timed(fn: () => Promise<unknown>): Promise<number> {
+interface Timing {
+  seconds: number;
+  cpuSeconds: number;
+}
+
+/** Times kiln's library calls in this process. */
+async function timed(fn: () => Promise<unknown>): Promise<Timing> {
   await run('sync');
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   await fn();
-  return (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  return { seconds: (performance.now() - t0) / 1000, cpuSeconds: (cpu.user + cpu.system) / 1e6 };
+}
+
+/** Times a skopeo command; its CPU comes from /usr/bin/time. */
+async function timedSkopeo(args: string[]): Promise<Timing> {
+  await run('sync');
+  const t0 = performance.now();
+  const { stderr } = await run('/usr/bin/time', ['-f', '%U %S', 'skopeo', ...args]);
+  const seconds = (performance.now() - t0) / 1000;
+  const [user, system] = stderr.trim().split('\n').pop()!.split(' ').map(Number) as [number, number];
+  return { seconds, cpuSeconds: user + system };
 }
 
 /** The stored image as an OCI layout (blobs hard-linked), which is what skopeo copies from. */
@@ -59,7 +80,7 @@ try {
   await makeImage(store, 'bench/image:1', dirs);
   await exportLayout(store, 'bench/image:1', join(tmp, 'layout'));
   for (const d of dirs) await rm(d.dir, { recursive: true });
-  const results: Record<string, number[]> = { 'kiln push': [], 'skopeo push': [], 'kiln pull': [], 'kiln pull (main thread only)': [], 'skopeo pull': [] };
+  const results: Record<string, Timing[]> = { 'kiln push': [], 'skopeo push': [], 'kiln pull': [], 'kiln pull (main thread only)': [], 'skopeo pull': [] };
   for (let r = 0; r < runs; r++) {
     for (const tool of r % 2 === 0 ? (['kiln', 'skopeo'] as const) : (['skopeo', 'kiln'] as const)) {
       const reg = await startRegistry();
@@ -80,8 +101,8 @@ try {
             }
           }
         } else {
-          results['skopeo push']!.push(await timed(() => run('skopeo', ['copy', '-q', '--dest-tls-verify=false', `oci:${join(tmp, 'layout')}:bench`, `docker://${target}`])));
-          results['skopeo pull']!.push(await timed(() => run('skopeo', ['copy', '-q', '--src-tls-verify=false', `docker://${target}`, `oci:${pullDir}:bench`])));
+          results['skopeo push']!.push(await timedSkopeo(['copy', '-q', '--preserve-digests', '--dest-tls-verify=false', `oci:${join(tmp, 'layout')}:bench`, `docker://${target}`]));
+          results['skopeo pull']!.push(await timedSkopeo(['copy', '-q', '--dest-oci-accept-uncompressed-layers', '--src-tls-verify=false', `docker://${target}`, `oci:${pullDir}:bench`]));
         }
       } finally {
         await reg.stop();
@@ -92,10 +113,15 @@ try {
   store.close();
   console.log(`registry benchmark: ${totalMiB} MiB image in ${LAYERS} uncompressed layers, kiln concurrency ${concurrency}, ${runs} run(s), median seconds`);
   console.log('like with like: push reads the same blobs (kiln: its store; skopeo: an OCI layout of hard links to them);');
-  console.log('pull verifies every digest and fsyncs every blob on both sides (kiln: into a fresh store; skopeo: into a fresh OCI layout); neither extracts layers');
+  console.log('both push and pull the same uncompressed image (same digests); pull verifies every digest and fsyncs every blob');
+  console.log('on both sides (kiln: into a fresh store; skopeo: into a fresh OCI layout); neither extracts layers;');
+  console.log(`kiln downloads ${concurrency} blobs at once, skopeo up to 6 (containers/image's fixed limit)`);
   console.log(`load average (1/5/15 min): ${loadBefore} before, ${load()} after, on ${availableParallelism()} cores`);
   for (const [name, xs] of Object.entries(results)) {
-    console.log(`${name.padEnd(28)} ${median(xs).toFixed(2).padStart(7)} s  ${(totalMiB / median(xs)).toFixed(0).padStart(5)} MiB/s   [${xs.map((x) => x.toFixed(2)).join(', ')}]`);
+    const wall = median(xs.map((x) => x.seconds));
+    const cpu = median(xs.map((x) => x.cpuSeconds));
+    const each = xs.map((x) => `${x.seconds.toFixed(2)}/${x.cpuSeconds.toFixed(2)}`).join(', ');
+    console.log(`${name.padEnd(28)} ${wall.toFixed(2).padStart(7)} s  ${(totalMiB / wall).toFixed(0).padStart(5)} MiB/s  cpu ${cpu.toFixed(2)} s   [wall/cpu: ${each}]`);
   }
 } finally {
   await rm(tmp, { recursive: true, force: true });
