@@ -17,8 +17,9 @@ export interface PullOptions extends ClientOptions {
   /** How many blobs download at once (default 3). */
   concurrency?: number;
   /**
-   * Blobs of at least this many bytes download in worker threads (default 16 MiB; Infinity: none).
-   * A worker costs a thread and a second load of the HTTP client, which only big blobs repay.
+   * Blobs of at least this many bytes download in worker threads (Infinity: none). Default 16 MiB
+   * with 3 cores or more, else Infinity. A worker costs a thread and a second load of the HTTP
+   * client, which only big blobs repay.
    */
   workerThreshold?: number;
 }
@@ -37,6 +38,15 @@ export interface PullResult {
 
 export const DEFAULT_CONCURRENCY = 3;
 export const DEFAULT_WORKER_THRESHOLD = 16 * 1024 * 1024;
+
+/**
+ * With fewer than 3 cores the pool would get one thread (one core is left to the main thread),
+ * which only moves the main thread's work there and adds its start-up: on 2 cores the
+ * main-thread pull was the faster in 6 of 7 bench/registry runs (bench/registry/README.md).
+ */
+function defaultWorkerThreshold(): number {
+  return availableParallelism() >= 3 ? DEFAULT_WORKER_THRESHOLD : Infinity;
+}
 
 /** The fields of the options a worker's own client needs; all plain data, so they can be posted. */
 function clientOptions(o: ClientOptions): ClientOptions {
@@ -93,7 +103,7 @@ export async function pullImage(store: Store, reference: string | ImageReference
     let downloaded = 0;
     let bytes = 0;
     const blobs = [manifest.config, ...manifest.layers];
-    const threshold = options.workerThreshold ?? DEFAULT_WORKER_THRESHOLD;
+    const threshold = options.workerThreshold ?? defaultWorkerThreshold();
     const big = blobs.filter((d) => d.size >= threshold).length;
     // Threads beyond the cores would only add start-up cost; one core is left to the main thread.
     const workers = big > 0 ? BlobWorkerPool.create(Math.min(concurrency, big, Math.max(1, availableParallelism() - 1))) : undefined;
