@@ -45,7 +45,6 @@ export interface PruneResult {
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS cache_record_use (key TEXT PRIMARY KEY, used_at INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS snapshot_sizes (dir TEXT PRIMARY KEY, bytes INTEGER NOT NULL) WITHOUT ROWID;
 `;
 const DIGEST_TOKEN = /sha256:[a-f0-9]{64}/g;
 

@@ -540,16 +540,19 @@ export class Store {
   }
 
   /**
-   * Records `path` (from pendingLayerPath) as the extracted form of the layer with this diffID.
+   * Records `path` (from pendingLayerPath) as the extracted form of the layer with this diffID,
+   * and the disk space it takes when the caller measured it.
    * False when another dir already holds that layer: `path` is then a spare copy, for the caller
    * to discard once no mount uses it.
    */
-  recordLayerDir(diffID: string, path: string): boolean {
+  recordLayerDir(diffID: string, path: string, diskBytes?: number): boolean {
     const dir = path.slice(this.layout.snapshotsDir.length + 1);
     return immediate(this.db, () => {
       const known = this.snapshotDirOf(diffID);
       if (known && known !== path && existsSync(known)) return false;
       this.sql('INSERT OR REPLACE INTO snapshots (diff_id, dir) VALUES (?, ?)').run(diffID, dir);
+      // Known from packing it; the GC that ends a build would otherwise walk the dir to size it.
+      if (diskBytes !== undefined) this.sql('INSERT OR REPLACE INTO snapshot_sizes (dir, bytes) VALUES (?, ?)').run(dir, diskBytes);
       return true;
     });
   }

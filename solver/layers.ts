@@ -89,7 +89,7 @@ export class LayerCommits {
       this.spares.push(dir);
       throw e;
     }
-    if (!this.store.recordLayerDir(info.diffID, dir)) this.spares.push(dir);
+    if (!this.store.recordLayerDir(info.diffID, dir, info.diskBytes)) this.spares.push(dir);
     return { mediaType: info.mediaType, digest: blob.digest, size: blob.size, diffID: info.diffID };
   }
 }

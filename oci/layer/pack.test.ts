@@ -47,6 +47,8 @@ for (const [compression, decompress] of [
     t.is(packed.uncompressedSize, tar.length);
     // The tar itself is what createLayerTar produces.
     t.true(tar.equals(await collect(createLayerTar(dir))));
+    // du counts allocated blocks, each hard-linked inode once, the directory itself included.
+    t.is(packed.diskBytes, Number(execFileSync('du', ['-s', '-B1', dir], { encoding: 'utf8' }).split('\t')[0]));
   });
 }
 
@@ -78,6 +80,8 @@ for (const [compression, decompress] of [
     t.is(packed.diffID, sha256(tar));
     t.is(packed.uncompressedSize, tar.length);
     t.true(tar.equals(await collect(createLayerTar(dir))));
+    // du counts allocated blocks, each hard-linked inode once, the directory itself included.
+    t.is(packed.diskBytes, Number(execFileSync('du', ['-s', '-B1', dir], { encoding: 'utf8' }).split('\t')[0]));
   });
 }
 

@@ -21,6 +21,8 @@ export interface PackedLayer {
   size: number;
   uncompressedSize: number;
   mediaType: string;
+  /** Disk space the packed directory takes (see LayerTarOptions.diskUsage). */
+  diskBytes: number;
 }
 
 /** A tar at least this big is read and hashed on a thread; a smaller one would not repay its start. */
@@ -37,15 +39,17 @@ export function packLayer(dir: string, options: PackOptions): { stream: Readable
   const blobDigest = new DigestStream();
   const out = new PassThrough();
   const failed = new AbortController();
+  const usage = { bytes: 0 };
   const packed = (tar: { digest: string; size: number }): PackedLayer => ({
     diffID: tar.digest,
     digest: blobDigest.digest,
     size: blobDigest.size,
     uncompressedSize: tar.size,
     mediaType: mediaTypeFor(options.compression),
+    diskBytes: usage.bytes,
   });
   const done = (async () => {
-    const walk = layerTarPieces(dir, options);
+    const walk = layerTarPieces(dir, { ...options, diskUsage: usage });
     const ahead = await lookAhead(dir, walk);
     const pieces = prepend(ahead.pieces, walk);
     if (ahead.ended) {

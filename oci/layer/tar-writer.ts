@@ -1,4 +1,4 @@
-import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
+import { closeSync, createReadStream, lstatSync, openSync, readSync } from 'node:fs';
 import { readlink } from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
 import { Readable } from 'node:stream';
@@ -15,6 +15,12 @@ export interface LayerTarOptions {
    * `trusted.overlay.opaque=y` dirs get a `.wh..wh..opq` entry. Default true.
    */
   overlayWhiteouts?: boolean;
+  /**
+   * Receives the disk space `dir` takes (allocated blocks, each hard-linked inode once, `dir`
+   * itself included), measured on the walk the tar makes anyway: a layer dir's size is then known
+   * without walking it again.
+   */
+  diskUsage?: { bytes: number };
 }
 
 const WHITEOUT_PREFIX = '.wh.';
@@ -99,8 +105,11 @@ export async function* layerTarPieces(dir: string, options: LayerTarOptions = {}
   const overlay = options.overlayWhiteouts ?? true;
   const clamp = (mtime: number): number => (epoch !== undefined && mtime > epoch ? epoch : mtime);
   const firstPathOfInode = new Map<string, string>();
+  const usage = options.diskUsage;
+  if (usage) usage.bytes = Number(lstatSync(dir, { bigint: true }).blocks) * 512;
 
   for await (const { rel, abs, stat } of walkTree(dir)) {
+    if (usage && !(stat.nlink > 1n && !stat.isDirectory() && firstPathOfInode.has(`${stat.dev}:${stat.ino}`))) usage.bytes += Number(stat.blocks) * 512;
     const type = entryType(stat);
     if (type === undefined) continue;
     const mtime = clamp(Number(stat.mtimeNs / 1_000_000_000n));
