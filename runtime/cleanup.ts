@@ -5,7 +5,7 @@ import { runCommand } from './command.js';
 import { isLiveOwner, ownerTag, runcRoot, scratchRoot } from './owner.js';
 import { checkRuntime } from './preflight.js';
 import { Runc } from './runc.js';
-import { helpersOf } from './shell-helper.js';
+import { orphansOf } from './orphans.js';
 
 export interface CleanupReport {
   containers: string[];
@@ -28,7 +28,7 @@ export async function findLeftovers(stateRoot: string): Promise<CleanupReport> {
  */
 export async function cleanupLeftovers(stateRoot: string): Promise<CleanupReport> {
   let surveyed = await survey(stateRoot);
-  if (await helpersFinished(surveyed.dead.map((d) => basename(d)))) surveyed = await survey(stateRoot);
+  if (await orphansStopped(surveyed.runc, scratchRoot(stateRoot), surveyed.dead.map((d) => basename(d)))) surveyed = await survey(stateRoot);
   const { report: found, runc, dead } = surveyed;
   const report: CleanupReport = { containers: [], mounts: [], dirs: [] };
   for (const c of found.containers) {
@@ -44,7 +44,8 @@ export async function cleanupLeftovers(stateRoot: string): Promise<CleanupReport
   for (const dir of dead) {
     // Never recurse into something still mounted: it could be someone's lower layer.
     if (stillMounted.some((mp) => mp.startsWith(`${dir}/`))) continue;
-    await rm(dir, { recursive: true, force: true });
+    // Retries: a file appearing while the tree is removed (ENOTEMPTY) must not leave the dir behind.
+    await rm(dir, { recursive: true, force: true, maxRetries: 3 });
     report.dirs.push(dir);
   }
   return report;
@@ -75,18 +76,26 @@ async function survey(stateRoot: string): Promise<{ report: CleanupReport; runc:
   return { report, runc, dead };
 }
 
-/** How long a dead owner's helper shell may take to finish its last command. */
-const HELPER_WAIT_MS = 10_000;
+/** How long what a dead owner left running may take to end. */
+const ORPHAN_WAIT_MS = 10_000;
 
-/** Waits (bounded) for the helper shells of dead owners to exit; true if there were any. */
-async function helpersFinished(tags: string[]): Promise<boolean> {
+/**
+ * Waits (bounded) for what dead owners left running to end, so nothing of theirs lands after the
+ * survey: a mount helper finishes its last mount; a runc run may still be creating its container,
+ * which would then appear (and its bundle dir fill) after cleanup. Such a runc is not killed
+ * itself, which could orphan its `runc init`; its container is, once it exists, and runc then
+ * ends. True if there was anything to wait for.
+ */
+async function orphansStopped(runc: Runc, scratch: string, tags: string[]): Promise<boolean> {
+  const deadline = Date.now() + ORPHAN_WAIT_MS;
   let waited = false;
-  const deadline = Date.now() + HELPER_WAIT_MS;
-  while (tags.some((t) => helpersOf(t).length > 0) && Date.now() < deadline) {
+  for (;;) {
+    const { helpers, runcs } = orphansOf(scratch, tags);
+    if ((helpers.length === 0 && runcs.length === 0) || Date.now() > deadline) return waited;
     waited = true;
-    await sleep(20);
+    for (const r of runcs) await runc.kill(r.id, 'KILL');
+    await sleep(25);
   }
-  return waited;
 }
 
 const once = new Map<string, Promise<unknown>>();

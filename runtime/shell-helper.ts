@@ -1,5 +1,4 @@
 import { spawn, type ChildProcessByStdio } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
 import type { Readable, Writable } from 'node:stream';
 import { KilnError } from '../common/errors.js';
 import type { CommandResult } from './command.js';
@@ -66,7 +65,7 @@ class ShellHelper {
   }
 
   private start(): ChildProcessByStdio<Writable, Readable, null> {
-    // The marker and owner tag in its arguments let the next kiln process find it (helpersOf).
+    // The marker and owner tag in its arguments let the next kiln process find it (orphans.ts).
     const shell = spawn('/bin/sh', ['-s', HELPER_MARK, ownerTag()], { stdio: ['pipe', 'pipe', 'ignore'], detached: true });
     this.shell = shell;
     shell.stdout.setEncoding('utf8').on('data', (d: string) => {
@@ -110,26 +109,8 @@ class ShellHelper {
 
 const helper = new ShellHelper();
 
-const HELPER_MARK = 'kiln-mount-helper';
-
-/**
- * Pids of the helper shells of the owner tagged `tag`. A helper outlives a SIGKILLed kiln until
- * the command it is running has finished (it then reads the end of its stdin), so a mount can
- * still land after its owner died: cleanup waits for these first.
- */
-export function helpersOf(tag: string): number[] {
-  const pids: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
-      if (argv[2] === HELPER_MARK && argv[3] === tag) pids.push(Number(name));
-    } catch {
-      // The process is gone already.
-    }
-  }
-  return pids;
-}
+/** In a helper's arguments, with its owner's tag after it, so the next kiln can find it (orphans.ts). */
+export const HELPER_MARK = 'kiln-mount-helper';
 
 /** Like checkedCommand, through the shared helper shell: a non-zero exit becomes a KilnError with the program's message. */
 export async function checkedViaShell(code: string, what: string, file: string, args: string[], options: { cwd?: string; hint?: string } = {}): Promise<string> {

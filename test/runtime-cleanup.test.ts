@@ -1,10 +1,10 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { mkdir, readdir, readFile, readlink } from 'node:fs/promises';
+import { mkdir, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { cleanupLeftovers, createSnapshot, exec } from '../runtime/index.js';
+import { buildSpec, cleanupLeftovers, createSnapshot, exec, type ResolvedUser } from '../runtime/index.js';
 import { makeFixture, type Fixture } from './runtime-fixture.js';
 
 const target = join(dirname(fileURLToPath(import.meta.url)), 'runtime-kill-target.ts');
@@ -147,4 +147,39 @@ test("cleanup waits for a dead kiln's mount helper, whose last mount can land af
   t.deepEqual(report.mounts, [mountpoint]);
   t.deepEqual(await mountsUnder(stateRoot), []);
   t.deepEqual(await readdir(join(stateRoot, 'rt')), []);
+});
+
+test("cleanup ends a dead kiln's container that runc is still running, and waits for that runc", async (t) => {
+  const stateRoot = fx.isolatedStateRoot();
+  const snapshot = await createSnapshot({ stateRoot, lowerDirs: [fx.base], container: true });
+  // A dead owner (pid 1 never has this start time) whose `runc run` goes on without it.
+  const bundle = join(stateRoot, 'rt', '1-1', 'kiln-orphan0001');
+  await mkdir(bundle, { recursive: true });
+  const spec = buildSpec({
+    rootfs: snapshot.rootfs,
+    args: ['sleep', '60'],
+    env: [],
+    cwd: '/',
+    user: { uid: 0, gid: 0, additionalGids: [], home: '/root' } as ResolvedUser,
+    hostname: 'orphan',
+    network: 'host',
+    hostsFile: '/etc/hosts',
+    resolvConfFile: '/etc/resolv.conf',
+    mounts: [],
+  });
+  await writeFile(join(bundle, 'config.json'), JSON.stringify(spec));
+  const runcRoot = join(stateRoot, 'runc');
+  const runc = spawn('runc', ['--root', runcRoot, '--log', join(bundle, 'runc.log'), 'run', '--bundle', bundle, 'kiln-orphan0001'], { stdio: 'ignore' });
+  const exited = new Promise((resolve) => runc.on('exit', resolve));
+  try {
+    while (!(await readdir(runcRoot).catch((): string[] => [])).includes('kiln-orphan0001')) await sleep(20);
+    await cleanupLeftovers(stateRoot);
+    t.not(runc.exitCode ?? runc.signalCode, null, 'cleanup returned once the orphaned runc had ended');
+    t.deepEqual(await readdir(runcRoot), []);
+    t.deepEqual(await readdir(join(stateRoot, 'rt')).then((owners) => owners.filter((o) => o === '1-1')), []);
+  } finally {
+    runc.kill('SIGKILL');
+    await exited;
+    await snapshot.release();
+  }
 });
