@@ -28,12 +28,14 @@ export async function findLeftovers(stateRoot: string): Promise<CleanupReport> {
  */
 export async function cleanupLeftovers(stateRoot: string): Promise<CleanupReport> {
   let surveyed = await survey(stateRoot);
-  if (await orphansStopped(surveyed.runc, scratchRoot(stateRoot), surveyed.dead.map((d) => basename(d)))) surveyed = await survey(stateRoot);
+  const stopped = await stopOrphans(surveyed.runc, scratchRoot(stateRoot), surveyed.dead.map((d) => basename(d)));
+  if (stopped.waited) surveyed = await survey(stateRoot);
   const { report: found, runc, dead } = surveyed;
-  const report: CleanupReport = { containers: [], mounts: [], dirs: [] };
+  // A container killed above is gone with its runc (runc run deletes it), but was a leftover all the same.
+  const report: CleanupReport = { containers: [...stopped.killed], mounts: [], dirs: [] };
   for (const c of found.containers) {
     await runc.delete(c);
-    report.containers.push(c);
+    if (!report.containers.includes(c)) report.containers.push(c);
   }
   if (dead.length === 0) return report;
   for (const mp of found.mounts) {
@@ -84,16 +86,17 @@ const ORPHAN_WAIT_MS = 10_000;
  * survey: a mount helper finishes its last mount; a runc run may still be creating its container,
  * which would then appear (and its bundle dir fill) after cleanup. Such a runc is not killed
  * itself, which could orphan its `runc init`; its container is, once it exists, and runc then
- * ends. True if there was anything to wait for.
+ * ends. Says whether there was anything to wait for, and which containers were killed.
  */
-async function orphansStopped(runc: Runc, scratch: string, tags: string[]): Promise<boolean> {
+async function stopOrphans(runc: Runc, scratch: string, tags: string[]): Promise<{ waited: boolean; killed: Set<string> }> {
   const deadline = Date.now() + ORPHAN_WAIT_MS;
+  const killed = new Set<string>();
   let waited = false;
   for (;;) {
     const { helpers, runcs } = orphansOf(scratch, tags);
-    if ((helpers.length === 0 && runcs.length === 0) || Date.now() > deadline) return waited;
+    if ((helpers.length === 0 && runcs.length === 0) || Date.now() > deadline) return { waited, killed };
     waited = true;
-    for (const r of runcs) await runc.kill(r.id, 'KILL');
+    for (const r of runcs) if (await runc.kill(r.id, 'KILL')) killed.add(r.id);
     await sleep(25);
   }
 }

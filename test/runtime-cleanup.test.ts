@@ -173,8 +173,9 @@ test("cleanup ends a dead kiln's container that runc is still running, and waits
   const exited = new Promise((resolve) => runc.on('exit', resolve));
   try {
     while (!(await readdir(runcRoot).catch((): string[] => [])).includes('kiln-orphan0001')) await sleep(20);
-    await cleanupLeftovers(stateRoot);
+    const report = await cleanupLeftovers(stateRoot);
     t.not(runc.exitCode ?? runc.signalCode, null, 'cleanup returned once the orphaned runc had ended');
+    t.deepEqual(report.containers, ['kiln-orphan0001']);
     t.deepEqual(await readdir(runcRoot), []);
     t.deepEqual(await readdir(join(stateRoot, 'rt')).then((owners) => owners.filter((o) => o === '1-1')), []);
   } finally {
