@@ -73,10 +73,8 @@ function lexerFor(continued: TokenType, validate = false): Lexer {
   });
 }
 
-const lexers = {
-  '\\': lexerFor(BackslashContinuedLine),
-  '`': lexerFor(BacktickContinuedLine),
-};
+/** Built on first use, as the parser is: few commands lex a Dockerfile, and few Dockerfiles use the backtick. */
+const lexers: { '\\'?: Lexer; '`'?: Lexer } = {};
 
 /** Builds both lexers with Chevrotain's validations on; throws what they find. */
 export function validateLexers(): void {
@@ -85,5 +83,5 @@ export function validateLexers(): void {
 }
 
 export function lexerForEscape(escape: '\\' | '`'): Lexer {
-  return lexers[escape];
+  return (lexers[escape] ??= lexerFor(escape === '\\' ? BackslashContinuedLine : BacktickContinuedLine));
 }

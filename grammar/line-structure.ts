@@ -99,8 +99,9 @@ class LineStructureParser extends EmbeddedActionsParser {
   });
 }
 
-// Built once: Chevrotain's grammar analysis is the expensive part.
-const parser = new LineStructureParser();
+// Built once, on first use: Chevrotain's grammar analysis is the expensive part (~6 ms), and
+// most kiln commands that load the grammar (everything touching images) parse no Dockerfile.
+let parser: LineStructureParser | undefined;
 
 /** Builds the lexers and the parser with Chevrotain's validations on; throws what they find. */
 export function validateGrammar(): void {
@@ -110,6 +111,7 @@ export function validateGrammar(): void {
 
 /** Runs the structure grammar over line tokens, reporting to `handler`. Not re-entrant. */
 export function parseLineStructure(tokens: IToken[], handler: StructureHandler): void {
+  parser ??= new LineStructureParser();
   parser.input = tokens;
   parser.handler = handler;
   try {
