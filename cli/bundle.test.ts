@@ -2,7 +2,8 @@ import test from 'ava';
 import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -15,6 +16,9 @@ test('the bundled CLI builds with COPY, ADD of a URL and RUN (runc, layers, nati
   // Two levels below the repository (.kiln-test/ is git-ignored), as dist/bundle/ is, so the bundle finds node_modules and package.json.
   const out = join(repo, '.kiln-test', `bundle-${process.pid}`);
   const ctx = await mkdtemp(join(tmpdir(), 'kiln-bundle-ctx-'));
+  const cacheHome = await mkdtemp(join(tmpdir(), 'kiln-bundle-cache-'));
+  const env = { ...process.env, XDG_CACHE_HOME: cacheHome, CI: 'true' };
+  const codeDir = join(cacheHome, 'kiln', 'code');
   const { root, cleanup } = await freshRoot();
   const server = createServer((_req, res) => res.end('from a url\n'));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -26,16 +30,56 @@ test('the bundled CLI builds with COPY, ADD of a URL and RUN (runc, layers, nati
     t.deepEqual(beside, [`bundle-${process.pid}`], 'a rebuild leaves no old or half-written bundle beside it');
     await writeFile(join(ctx, 'Dockerfile'), `FROM busybox\nCOPY a.txt /\nADD ${url} /u.txt\nRUN tr a-z A-Z < /a.txt > /b.txt\n`);
     await writeFile(join(ctx, 'a.txt'), 'bundled\n');
-    const main = join(out, 'main.js');
-    const version = await run(process.execPath, [main, '--version']);
+    const start = join(out, 'start.cjs');
+    const version = await run(process.execPath, [start, '--version'], { env });
     t.regex(version.stdout, /^\d+\.\d+\.\d+/);
-    await run(process.execPath, [main, '--root', root, 'build', '-q', '-t', 'bundled:1', ctx], { env: { ...process.env, CI: 'true' } });
-    const out2 = await run(process.execPath, [main, '--root', root, 'run', '--rm', 'bundled:1', 'cat', '/b.txt', '/u.txt']);
+    await run(process.execPath, [start, '--root', root, 'build', '-q', '-t', 'bundled:1', ctx], { env });
+    const out2 = await run(process.execPath, [start, '--root', root, 'run', '--rm', 'bundled:1', 'cat', '/b.txt', '/u.txt'], { env });
     t.is(out2.stdout, 'BUNDLED\nfrom a url\n');
+    const caches = (await readdir(codeDir)).map((n) => n.split('.').slice(0, 2).join('.')).sort();
+    t.deepEqual(caches, ['build.main', 'build.undici', 'none.main', 'run.main'], 'the code each command ran, undici.cjs for the one that reached a URL');
   } finally {
     server.close();
     await rm(out, { recursive: true, force: true });
     await rm(ctx, { recursive: true, force: true });
+    await rm(cacheHome, { recursive: true, force: true });
     await cleanup();
   }
+});
+
+/** A cache file as code-cache.ts writes it: its magic line, then the sha256 of the V8 data that follows. */
+function whole(file: Buffer): boolean {
+  return file.subarray(0, 21).toString() === 'kiln-v8-code-cache-1\n' && file.length > 53 && createHash('sha256').update(file.subarray(53)).digest().equals(file.subarray(21, 53));
+}
+
+test('bin/kiln.js runs the bundle with its code cache: taken when valid, replaced when corrupt, made once by concurrent runs', async (t) => {
+  const cacheHome = await mkdtemp(join(tmpdir(), 'kiln-code-cache-'));
+  t.teardown(() => rm(cacheHome, { recursive: true, force: true }));
+  const env = { ...process.env, XDG_CACHE_HOME: cacheHome };
+  const codeDir = join(cacheHome, 'kiln', 'code');
+  const kiln = (...args: string[]) => run(process.execPath, [join(repo, 'bin', 'kiln.js'), ...args], { env });
+  const results = await Promise.all([1, 2, 3, 4].map(() => kiln('--version')));
+  for (const r of results) t.regex(r.stdout, /^\d+\.\d+\.\d+\n$/);
+  const names = await readdir(codeDir);
+  t.is(names.length, 1, `one file, no temp files left: ${names.join(' ')}`);
+  t.regex(names[0]!, /^none\.main\.[0-9a-f]{24}\.v8$/);
+  const file = join(codeDir, names[0]!);
+  const made = await readFile(file);
+  t.true(whole(made));
+
+  // A run that takes the cache leaves it as it is; any other run writes it anew.
+  const before = await stat(file);
+  await kiln('--version');
+  t.is((await stat(file)).ino, before.ino);
+  await writeFile(file, Buffer.concat([made.subarray(0, 53), Buffer.alloc(made.length - 53, 7)]));
+  t.regex((await kiln('--version')).stdout, /^\d+\.\d+\.\d+\n$/);
+  t.true(whole(await readFile(file)));
+  t.not((await stat(file)).ino, before.ino);
+
+  // Without a place for the cache (a file where its directory would be), kiln runs as ever.
+  const blocked = join(cacheHome, 'blocked');
+  await writeFile(blocked, '');
+  const r = await run(process.execPath, [join(repo, 'bin', 'kiln.js'), '--version'], { env: { ...process.env, XDG_CACHE_HOME: blocked } });
+  t.regex(r.stdout, /^\d+\.\d+\.\d+\n$/);
+  t.is(r.stderr, '');
 });

@@ -1,12 +1,14 @@
 /**
- * Bundles the CLI into a few ESM files (`npm run build` writes `dist/bundle/`, which bin/kiln.js
- * runs). Resolving, reading and compiling ~190 modules one by one cost a third of a no-op build's
- * start-up; one entry file plus the chunks split off at `await import()` loads in a fraction of
- * that, and code a command never reaches (registry client, layer compression) stays unloaded.
+ * Bundles the CLI (`npm run build` writes `dist/bundle/`, which bin/kiln.js runs). Resolving,
+ * reading and compiling ~190 modules one by one cost a third of a no-op build's start-up; one
+ * file loads in a fraction of that. The CLI is CommonJS, main.cjs, which start.cjs runs with V8's
+ * code cache (code-cache.ts: Node 20 keeps no compiled code, and vm.Script, which takes a cache,
+ * runs no ES module). undici (~1 MB, for registries only) is a file of its own, loaded on first use.
  *   node dist/cli/bundle.js [OUTDIR]
  */
-import { build } from 'esbuild';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
 import { rename, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -14,29 +16,62 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const NATIVE = ['better-sqlite3', 'zstd-napi', 'fs-xattr'];
 
 /**
- * Writes the bundle of the repository's `cli/main.ts` into `outdir` (replacing what is there); its
- * entry is `main.js`. Built beside `outdir` and renamed in, so a kiln starting meanwhile finds
- * either no bundle (and runs tsc's output) or a whole one, never old and new chunks mixed.
+ * grammar/chevrotain.ts imports chevrotain's single-file build by its path at run time, with a
+ * top-level await (which CommonJS has none of); the bundle holds that file instead.
+ */
+function chevrotainInline(repo: string): Plugin {
+  const entry = createRequire(join(repo, 'package.json')).resolve('chevrotain');
+  const single = join(dirname(entry), '..', 'chevrotain.min.mjs');
+  return {
+    name: 'chevrotain-inline',
+    setup(b) {
+      b.onLoad({ filter: /[\\/]grammar[\\/]chevrotain\.ts$/ }, () => ({ contents: `export * from ${JSON.stringify(single)};`, loader: 'js' }));
+    },
+  };
+}
+
+/** The modules find files beside them (package.json, blob-worker.js, main.cjs) from import.meta.url, which CommonJS has none of. */
+const MODULE_URL = {
+  define: { 'import.meta.url': '__kilnModuleUrl' },
+  banner: { js: "var __kilnModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
+} satisfies BuildOptions;
+
+/** `undici` is the bundle's undici.cjs, required when first imported. */
+const undiciApart: Plugin = {
+  name: 'undici-apart',
+  setup(b) {
+    b.onResolve({ filter: /^undici$/ }, () => ({ path: 'undici', namespace: 'undici-apart' }));
+    b.onLoad({ filter: /.*/, namespace: 'undici-apart' }, () => ({ contents: "module.exports = require('./undici.cjs');", loader: 'js' }));
+    b.onResolve({ filter: /^\.\/undici\.cjs$/ }, (a) => ({ path: a.path, external: true }));
+  },
+};
+
+/**
+ * Writes the bundle of the repository's CLI into `outdir` (replacing what is there): `start.cjs`
+ * (the entry), `main.cjs`, `undici.cjs` and `blob-worker.js`, the registry's download thread,
+ * which blob-pool.ts starts from beside the code that runs it. Built beside `outdir` and renamed
+ * in, so a kiln starting meanwhile finds either no bundle (and runs tsc's output) or a whole one,
+ * never old and new files mixed.
  */
 export async function bundleCli(repo: string, outdir: string): Promise<void> {
   const fresh = `${outdir}.new-${process.pid}`;
   const old = `${outdir}.old-${process.pid}`;
   await rm(fresh, { recursive: true, force: true });
-  await build({
-    // The registry's blob download thread loads its script from beside the chunk that starts it.
-    entryPoints: { main: join(repo, 'cli', 'main.ts'), 'chunks/blob-worker': join(repo, 'oci', 'registry', 'blob-worker.ts') },
-    outdir: fresh,
-    bundle: true,
-    splitting: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    external: NATIVE,
-    chunkNames: 'chunks/[name]-[hash]',
-    // Bundled CommonJS packages call require() for Node built-ins; ESM has no require of its own.
-    banner: { js: "import { createRequire as __kilnCreateRequire } from 'node:module'; const require = __kilnCreateRequire(import.meta.url);" },
-    logLevel: 'warning',
-  });
+  const common: BuildOptions = { outdir: fresh, bundle: true, platform: 'node', target: 'node20', external: NATIVE, logLevel: 'warning' };
+  const cjs: BuildOptions = { ...common, format: 'cjs', outExtension: { '.js': '.cjs' } };
+  await Promise.all([
+    build({ ...cjs, ...MODULE_URL, entryPoints: { start: join(repo, 'cli', 'start.ts') } }),
+    build({ ...cjs, ...MODULE_URL, entryPoints: { main: join(repo, 'cli', 'main.ts') }, plugins: [chevrotainInline(repo), undiciApart] }),
+    build({ ...cjs, entryPoints: { undici: createRequire(join(repo, 'package.json')).resolve('undici') } }),
+    build({
+      ...common,
+      format: 'esm',
+      entryPoints: { 'blob-worker': join(repo, 'oci', 'registry', 'blob-worker.ts') },
+      plugins: [chevrotainInline(repo), undiciApart],
+      // Bundled CommonJS packages call require() for Node built-ins (and undici.cjs); ESM has no require of its own.
+      banner: { js: "import { createRequire as __kilnCreateRequire } from 'node:module'; const require = __kilnCreateRequire(import.meta.url);" },
+    }),
+  ]);
   await rename(outdir, old).catch((e: NodeJS.ErrnoException) => {
     if (e.code !== 'ENOENT') throw e;
   });

@@ -48,12 +48,11 @@ program.hook('preAction', async (_program, action) => {
   if (code !== undefined) process.exit(code);
 });
 
-try {
-  await program.parseAsync(process.argv);
-} catch (err) {
+// Not a top-level await: the bundle bin/kiln.js runs is CommonJS, which has none.
+program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) {
     process.exitCode = err.exitCode;
   } else {
     process.exitCode = reportError(err, debug);
   }
-}
+});
