@@ -166,6 +166,10 @@ test('the cache is per command, in $XDG_CACHE_HOME or ~/.cache', (t) => {
   t.is(commandLabel(['--root=/x', 'push', 'a']), 'push');
   t.is(commandLabel(['../odd/arg']), 'other');
   t.deepEqual(codeCacheFor(['ps'], { XDG_CACHE_HOME: '/x/cache' }), { dir: '/x/cache/kiln/code', within: '/x', label: 'ps' });
+  // A client of a daemon runs other code than the command run here.
+  t.is(codeCacheFor(['-H', 'unix:///s', 'ps'], { XDG_CACHE_HOME: '/x' })?.label, 'ps-host');
+  t.is(codeCacheFor(['--host=tcp://h:1', 'ps'], { XDG_CACHE_HOME: '/x' })?.label, 'ps-host');
+  t.is(codeCacheFor(['ps'], { XDG_CACHE_HOME: '/x', KILN_HOST: 'unix:///s' })?.label, 'ps-host');
   // A relative XDG_CACHE_HOME is to be ignored (XDG Base Directory spec).
   t.is(codeCacheFor(['ps'], { XDG_CACHE_HOME: 'rel' })?.dir, join(process.env.HOME ?? '', '.cache', 'kiln', 'code'));
 });

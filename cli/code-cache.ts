@@ -47,9 +47,11 @@ const STALE_TEMP_MS = 60 * 60 * 1000;
  * `$XDG_CACHE_HOME/kiln/code`, else `~/.cache/kiln/code`; undefined without a home directory.
  */
 export function codeCacheFor(args: readonly string[], env: NodeJS.ProcessEnv = process.env): CodeCache | undefined {
-  // A user's kiln runs itself again as root of a user namespace (runtime/reexec.ts): the two
-  // run different code, so each has its own cache rather than overwriting the other's.
-  const label = process.geteuid?.() === 0 ? commandLabel(args) : `${commandLabel(args)}-user`;
+  // These run other code than the same command does here and now, so each has a cache of its
+  // own: the command as a client of a daemon, and a user's kiln, which runs itself again as root
+  // of a user namespace (runtime/reexec.ts).
+  const viaHost = Boolean(env.KILN_HOST) || args.some((a) => a === '--host' || a.startsWith('--host=') || a.startsWith('-H'));
+  const label = `${commandLabel(args)}${viaHost ? '-host' : ''}${process.geteuid?.() === 0 ? '' : '-user'}`;
   const xdg = env.XDG_CACHE_HOME;
   if (xdg?.startsWith('/')) return { dir: join(xdg, 'kiln', 'code'), within: dirname(xdg), label };
   try {
