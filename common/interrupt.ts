@@ -2,7 +2,8 @@
  * Clean-ups for a kiln process that is interrupted (SIGINT, SIGTERM, SIGHUP) before its work is
  * done: what it made outside the state root, where no later kiln process would find it (a temp
  * file beside an output), and the store session it would otherwise leave to the next process's
- * recovery. The CLI runs them from its signal handler, just before the process dies.
+ * recovery. The CLI runs them from its signal handler, just before the process dies, so they are
+ * synchronous; containers and mounts, whose release has to be awaited, are runtime/shutdown.ts's.
  */
 type Cleanup = () => void;
 

@@ -12,7 +12,7 @@ export { seccompProfile, type SeccompProfile } from './seccomp.js';
 export { parseSecretFlag, readSecret } from './secrets.js';
 export { cacheMountBase } from './cache-mounts.js';
 export { resolveRunProcess, parseEnvFile, type ImageRunConfig, type RunOverrides, type RunProcess } from './run-config.js';
-export { registerCleanup, cleanupAll, exitOnTerminationSignals } from './shutdown.js';
+export { registerCleanup, cleanupAll } from './shutdown.js';
 export type {
   ContainerInfo,
   CreateSnapshotOptions,

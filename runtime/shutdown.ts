@@ -1,6 +1,10 @@
 /**
  * What this process must undo if it is told to stop: running containers, mounted snapshots.
- * Each resource registers itself while it exists, so SIGINT/SIGTERM can release all of them.
+ * Each resource registers itself while it exists, so a daemon shutting down can release all of
+ * them. These clean-ups are asynchronous (runc delete, umount), so a signal handler cannot wait
+ * for them: a CLI command that runs containers handles its signals itself (build cancels, run
+ * forwards) and ends them through its own finally blocks; common/interrupt.ts holds the
+ * synchronous ones a signal runs just before kiln dies.
  */
 const active = new Set<() => Promise<void>>();
 
@@ -20,26 +24,4 @@ export async function cleanupAll(): Promise<void> {
       // Keep going: whatever is left is found and removed by the next kiln's startup cleanup.
     }
   }
-}
-
-const EXIT_SIGNALS = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 } as const;
-
-/**
- * For builds: on SIGINT/SIGTERM/SIGHUP, kill containers, unmount snapshots and exit 128+signal.
- * Returns a function that removes the handlers.
- */
-export function exitOnTerminationSignals(): () => void {
-  let stopping = false;
-  const handlers = Object.entries(EXIT_SIGNALS).map(([signal, code]) => {
-    const handler = () => {
-      if (stopping) return;
-      stopping = true;
-      void cleanupAll().finally(() => process.exit(code));
-    };
-    process.on(signal as NodeJS.Signals, handler);
-    return [signal as NodeJS.Signals, handler] as const;
-  });
-  return () => {
-    for (const [signal, handler] of handlers) process.off(signal, handler);
-  };
 }
