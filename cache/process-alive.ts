@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { procStat } from '../common/proc-stat.js';
 
 /**
  * Whether a process with this pid exists on this host (EPERM means it exists but is not ours). A
@@ -12,18 +12,6 @@ export function processAlive(pid: number): boolean {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
-  return !isZombie(pid);
-}
-
-function isZombie(pid: number): boolean {
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    // Gone since kill(0) found it, or no /proc to ask: either way alive is the safe answer.
-    return false;
-  }
-  // The state follows the parenthesised command name, which may itself hold spaces or parens.
-  const state = stat[stat.lastIndexOf(')') + 2];
-  return state === 'Z' || state === 'X';
+  // Gone since kill(0) found it, or no /proc to ask: either way alive is the safe answer.
+  return !procStat(pid)?.exited;
 }

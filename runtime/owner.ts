@@ -1,21 +1,14 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { procStat } from '../common/proc-stat.js';
 
 /**
  * Who owns scratch state: a pid plus that process's start time, so a recycled pid never makes
  * a dead kiln's leftovers look alive. Several kiln processes may share one state root.
  */
 function startTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the parenthesised command name, which may hold spaces: state first, starttime 20th.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // A zombie holds nothing any more; it only waits to be reaped.
-    if (fields[0] === 'Z' || fields[0] === 'X') return undefined;
-    return fields[19];
-  } catch {
-    return undefined;
-  }
+  const stat = procStat(pid);
+  // A zombie holds nothing any more; it only waits to be reaped.
+  return stat && !stat.exited ? stat.startTime : undefined;
 }
 
 let self: string | undefined;

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { KilnError } from '../common/errors.js';
+import { procStat } from '../common/proc-stat.js';
 import { runCommand } from './command.js';
 import { ID_FILES, rootlessSetup, type RootlessSetup } from './rootless-setup.js';
 import { mapArguments } from './subordinate-ids.js';
@@ -99,13 +99,8 @@ function forwardSignals(child: ChildProcess): () => void {
   return () => handlers.forEach((off) => off());
 }
 
-/** Whether this process is in its controlling terminal's foreground process group (stat: pgrp, tty_nr, tpgid). */
+/** Whether this process is in its controlling terminal's foreground process group. */
 function inTerminalForeground(): boolean {
-  try {
-    const stat = readFileSync('/proc/self/stat', 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return f[4] !== '0' && f[2] === f[5];
-  } catch {
-    return false;
-  }
+  const stat = procStat('self');
+  return stat !== undefined && stat.ttyNr !== '0' && stat.pgrp === stat.tpgid;
 }
