@@ -5,6 +5,7 @@
 import type { Duplex, Readable, Writable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { KilnError } from '../common/errors.js';
+import { forwardSignals } from '../common/forward-signals.js';
 import { FrameReader, type CreateBody } from '../daemon/index.js';
 import type { TerminalSize } from '../runtime/index.js';
 import type { DaemonClient } from './connection.js';
@@ -33,11 +34,6 @@ export interface RemoteRunIO {
   /** Calls back when the local terminal changes size; returns how to stop listening. */
   onTerminalResize?: (fn: () => void) => () => void;
 }
-
-/** Signals kiln passes on to the container, as `kiln run` embedded does. */
-const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
-/** Forwarded signals that mean "end": a container still running a grace period after one is killed. */
-const ENDING: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP'];
 
 /**
  * Runs a container on the daemon and returns its exit code: attached before it starts (so no
@@ -72,7 +68,7 @@ export async function runContainer(client: DaemonClient, body: CreateBody, name:
   };
   const stopResizing = body.Tty ? (io.onTerminalResize?.(() => void resize()) ?? (() => undefined)) : () => undefined;
   if (body.Tty) await resize();
-  const stopForwarding = forwardSignals(client, path, stopTimeoutSeconds);
+  const stopForwarding = forwardToContainer(client, path, stopTimeoutSeconds);
   try {
     const [code] = await Promise.all([exited, output]);
     return code;
@@ -107,19 +103,7 @@ function copyOutput(socket: Duplex, tty: boolean, io: RemoteRunIO): Promise<void
  * Passes the signals kiln gets on to the container; after SIGTERM or SIGHUP, a container still
  * running `stopTimeoutSeconds` later is killed (exit 137), as `kiln run` does embedded.
  */
-function forwardSignals(client: DaemonClient, path: (what: string, q: Record<string, string>) => string, stopTimeoutSeconds: number): () => void {
+function forwardToContainer(client: DaemonClient, path: (what: string, q: Record<string, string>) => string, stopTimeoutSeconds: number): () => void {
   const send = (signal: string) => client.request('POST', path('kill', { signal })).then((r) => r.resume(), () => undefined);
-  let escalation: NodeJS.Timeout | undefined;
-  const handlers = FORWARDED.map((signal) => {
-    const handler = () => {
-      void send(signal);
-      if (ENDING.includes(signal)) escalation ??= setTimeout(() => void send('SIGKILL'), stopTimeoutSeconds * 1000);
-    };
-    process.on(signal, handler);
-    return () => process.off(signal, handler);
-  });
-  return () => {
-    clearTimeout(escalation);
-    for (const off of handlers) off();
-  };
+  return forwardSignals((signal) => void send(signal), { escalate: { afterMs: stopTimeoutSeconds * 1000, kill: () => void send('SIGKILL') } });
 }

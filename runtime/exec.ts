@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KilnError } from '../common/errors.js';
+import { forwardSignals } from '../common/forward-signals.js';
 import { inUserNamespace } from '../common/user-namespace.js';
 import { boundingCapabilities } from './capabilities.js';
 import { signalNumber } from './command.js';
@@ -39,11 +40,6 @@ export interface ContainerMeta {
 }
 
 export const META_FILE = 'kiln.json';
-
-const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
-
-/** Forwarded signals that mean "end": a container still running a grace period after one is killed. */
-const ENDING: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP'];
 
 let hostResolvConf: Promise<string> | undefined;
 
@@ -131,17 +127,9 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
       // runc relays the signals it gets to the container's process.
       options.onStart?.((signal) => started.kill(signal));
     }
-    let escalation: NodeJS.Timeout | undefined;
-    stopSignals.push(() => clearTimeout(escalation));
     if (options.forwardSignals) {
-      for (const signal of FORWARDED) {
-        const handler = () => {
-          started.kill(signal);
-          if (ENDING.includes(signal)) escalation ??= setTimeout(() => stopContainer(runc, id, started).catch(() => started.kill('SIGKILL')), options.stopGraceMs ?? 10_000);
-        };
-        process.on(signal, handler);
-        stopSignals.push(() => process.off(signal, handler));
-      }
+      const kill = () => void stopContainer(runc, id, started).catch(() => started.kill('SIGKILL'));
+      stopSignals.push(forwardSignals((signal) => started.kill(signal), { escalate: { afterMs: options.stopGraceMs ?? 10_000, kill } }));
     }
     let why: 'aborted' | 'timeout' | undefined;
     const stop = (reason: 'aborted' | 'timeout') => {

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { KilnError } from '../common/errors.js';
+import { forwardSignals } from '../common/forward-signals.js';
 import { procStat } from '../common/proc-stat.js';
 import { runCommand } from './command.js';
 import { ID_FILES, rootlessSetup, type RootlessSetup } from './rootless-setup.js';
@@ -13,7 +14,6 @@ import { mapArguments } from './subordinate-ids.js';
  */
 const AWAIT_MAPS = 'printf x >&3 && read -r go <&3 && [ "$go" = go ] && exec "$@" 3<&-';
 
-const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 /** Keyboard signals: the terminal sends them to its whole foreground process group, the child too. */
 const FROM_KEYBOARD: NodeJS.Signals[] = ['SIGINT', 'SIGQUIT'];
 
@@ -48,7 +48,8 @@ async function runInUserNamespace(setup: RootlessSetup, command: string[], env: 
     child.on('error', (err) => reject(new KilnError('E_RUNTIME_SPAWN', `cannot run unshare: ${err.message}`, { cause: err, hint: 'install util-linux' })));
     child.on('exit', (code, signal) => resolve({ code, signal }));
   });
-  const unforward = forwardSignals(child);
+  // Keyboard signals reach the child from the terminal already, when kiln is in its foreground.
+  const unforward = forwardSignals((signal) => child.kill(signal), { skip: (signal) => FROM_KEYBOARD.includes(signal) && inTerminalForeground() });
   try {
     await writeMaps(setup, child, exited);
     const { code, signal } = await exited;
@@ -84,19 +85,6 @@ async function writeMaps(setup: RootlessSetup, child: ChildProcess, exited: Prom
     }
   }
   sync.end('go\n');
-}
-
-/** Passes signals on to the child, except keyboard ones the terminal already sent it. */
-function forwardSignals(child: ChildProcess): () => void {
-  const handlers = FORWARDED.map((signal) => {
-    const handler = () => {
-      if (FROM_KEYBOARD.includes(signal) && inTerminalForeground()) return;
-      child.kill(signal);
-    };
-    process.on(signal, handler);
-    return () => process.off(signal, handler);
-  });
-  return () => handlers.forEach((off) => off());
 }
 
 /** Whether this process is in its controlling terminal's foreground process group. */
