@@ -30,20 +30,31 @@ export async function recover(db: Db, layout: StoreLayout): Promise<void> {
   const dead = (db.prepare('SELECT id, pid FROM sessions').all() as { id: string; pid: number }[]).filter((s) => !processAlive(s.pid));
   if (dead.length === 0) return;
   immediate(db, () => {
-    const delHolds = db.prepare('DELETE FROM holds WHERE session = ?');
-    const delLocks = db.prepare('DELETE FROM locks WHERE session = ?');
-    const delSession = db.prepare('DELETE FROM sessions WHERE id = ?');
-    for (const s of dead) {
-      delHolds.run(s.id);
-      delLocks.run(s.id);
-      delSession.run(s.id);
-    }
-    // A crash between recording a blob and renaming it in leaves a row without a file.
-    const delBlob = db.prepare('DELETE FROM blobs WHERE digest = ? AND NOT EXISTS (SELECT 1 FROM holds WHERE holds.digest = blobs.digest)');
-    for (const { digest } of db.prepare('SELECT digest FROM blobs').all() as { digest: string }[]) {
-      if (!existsSync(layout.blobPath(digest))) delBlob.run(digest);
-    }
+    endSessions(db, dead.map((s) => s.id));
+    // A dead process may have recorded any of them.
+    forgetUnfinishedBlobs(db, layout, (db.prepare('SELECT digest FROM blobs').all() as { digest: string }[]).map((r) => r.digest));
   });
+}
+
+/** Ends sessions in the index (inside the caller's transaction): their holds, their locks and their rows. */
+export function endSessions(db: Db, sessions: readonly string[]): void {
+  const delHolds = db.prepare('DELETE FROM holds WHERE session = ?');
+  const delLocks = db.prepare('DELETE FROM locks WHERE session = ?');
+  const delSession = db.prepare('DELETE FROM sessions WHERE id = ?');
+  for (const id of sessions) {
+    delHolds.run(id);
+    delLocks.run(id);
+    delSession.run(id);
+  }
+}
+
+/**
+ * Drops the index rows of those `digests` whose file never arrived and that no session holds
+ * any more: a process ended between recording a blob and renaming it into place.
+ */
+function forgetUnfinishedBlobs(db: Db, layout: StoreLayout, digests: readonly string[]): void {
+  const delBlob = db.prepare('DELETE FROM blobs WHERE digest = ? AND NOT EXISTS (SELECT 1 FROM holds WHERE holds.digest = blobs.digest)');
+  for (const digest of digests) if (!existsSync(layout.blobPath(digest))) delBlob.run(digest);
 }
 
 /**
@@ -61,11 +72,9 @@ export function abandonSession(db: Db, layout: StoreLayout, session: string): vo
     if (pendingSnapshotOwner(name) === process.pid && !recorded.get(name)) rmSync(layout.snapshotPath(name), { recursive: true, force: true });
   }
   immediate(db, () => {
-    const held = db.prepare('SELECT digest FROM holds WHERE session = ?').all(session) as { digest: string }[];
-    db.prepare('DELETE FROM holds WHERE session = ?').run(session);
-    db.prepare('DELETE FROM locks WHERE session = ?').run(session);
-    db.prepare('DELETE FROM sessions WHERE id = ?').run(session);
-    const delBlob = db.prepare('DELETE FROM blobs WHERE digest = ? AND NOT EXISTS (SELECT 1 FROM holds WHERE holds.digest = blobs.digest)');
-    for (const { digest } of held) if (!existsSync(layout.blobPath(digest))) delBlob.run(digest);
+    // A process holds every blob it records until its session ends.
+    const held = (db.prepare('SELECT digest FROM holds WHERE session = ?').all(session) as { digest: string }[]).map((r) => r.digest);
+    endSessions(db, [session]);
+    forgetUnfinishedBlobs(db, layout, held);
   });
 }

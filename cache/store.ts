@@ -22,7 +22,7 @@ import { AmbiguousImageError, BlobNotFoundError, DigestMismatchError, ImageNotFo
 import { StoreLayout } from './layout.js';
 import { immediate, openDb, type Db, type Statement } from './metadata.js';
 import { processAlive } from './process-alive.js';
-import { abandonSession, recover } from './recovery.js';
+import { abandonSession, endSessions, recover } from './recovery.js';
 import { extractLayer } from './snapshot-extract.js';
 import { writeTempFile } from './temp-file.js';
 import { discardTree, discardTrees } from './discard.js';
@@ -136,11 +136,7 @@ export class Store {
     this.closed = true;
     this.forgetInterrupt();
     try {
-      immediate(this.db, () => {
-        this.sql('DELETE FROM holds WHERE session = ?').run(this.session);
-        this.sql('DELETE FROM locks WHERE session = ?').run(this.session);
-        this.sql('DELETE FROM sessions WHERE id = ?').run(this.session);
-      });
+      immediate(this.db, () => endSessions(this.db, [this.session]));
     } catch {
       // Close runs in finally blocks, where throwing would hide the error that got us there (a
       // full disk fails this write too); the next kiln process ends a dead process's session.
