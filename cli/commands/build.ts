@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { KilnError } from '../../common/errors.js';
 import { systemReason } from '../../common/file-errors.js';
 import { checkOutputFile, writeOutputFile } from '../../common/output-file.js';
-import type { NamedContext, ProgressMode } from '../../solver/index.js';
+import type { NamedContext, OutputSpec, ProgressMode } from '../../solver/index.js';
 import type { SecretSource } from '../../runtime/index.js';
 import { collect, globalOptions } from '../options.js';
 import { addRegistryFlags, registryOptions } from './registry-flags.js';
@@ -128,10 +128,7 @@ export function register(program: Command): void {
       secrets.set(src.id, src);
     }
     const solver = await import('../../solver/index.js');
-    const outputs = (flags.output ?? []).map(solver.parseOutputSpec);
-    for (const o of outputs) await solver.checkOutputSpec(o);
-    if (flags.push) outputs.push({ type: 'image', push: true });
-    if (outputs.some((o) => o.push && !o.name) && !flags.tag?.length) throw usage('pushing needs a name for the image', 'give -t NAME:TAG, or --output type=image,name=NAME:TAG,push=true');
+    const { outputs, tags } = await buildOutputs(flags);
     const cacheLib = await import('../../cache/index.js');
     const cacheTo = (flags.cacheTo ?? []).map(cacheLib.parseCacheTo);
     const cacheFrom = (flags.cacheFrom ?? []).map(cacheLib.parseCacheFrom);
@@ -171,7 +168,7 @@ export function register(program: Command): void {
         allowInsecure: allow.includes('security.insecure'),
         ...(flags.network ? { network: flags.network as 'default' | 'host' | 'none' } : {}),
         ...(jobs ? { jobs } : {}),
-        tags: outputs.every((o) => o.type === 'image') ? (flags.tag ?? []) : [],
+        tags,
         namedContexts: namedContexts(flags.buildContext),
         signal: abort.signal,
         buildId,
@@ -211,6 +208,19 @@ interface BuiltImage {
   manifestMediaType: string | undefined;
   tags: string[];
   stats: { ran: number; cached: number };
+}
+
+/**
+ * What a build writes, the same embedded or on a daemon: each --output, checked before anything is
+ * built, then --push; and the -t names the image gets in the store (none when it goes elsewhere).
+ */
+async function buildOutputs(flags: BuildFlags): Promise<{ outputs: OutputSpec[]; tags: string[] }> {
+  const { checkOutputSpec, parseOutputSpec } = await import('../../solver/index.js');
+  const outputs = (flags.output ?? []).map(parseOutputSpec);
+  for (const o of outputs) await checkOutputSpec(o);
+  if (flags.push) outputs.push({ type: 'image', push: true });
+  if (outputs.some((o) => o.push && !o.name) && !flags.tag?.length) throw usage('pushing needs a name for the image', 'give -t NAME:TAG, or --output type=image,name=NAME:TAG,push=true');
+  return { outputs, tags: outputs.every((o) => o.type === 'image') ? (flags.tag ?? []) : [] };
 }
 
 /** The files reportResult writes after the build: a path they cannot have fails before it. */
@@ -262,10 +272,7 @@ async function buildOnDaemon(flags: BuildFlags, b: DaemonBuild): Promise<void> {
   const cacheLib = await import('../../cache/index.js');
   const { applyLayer, normalizeReference, parseReference } = await import('../../oci/index.js');
   const { parseSecretFlag, readSecret } = await import('../../runtime/index.js');
-  const outputs = (flags.output ?? []).map(solver.parseOutputSpec);
-  if (flags.push) outputs.push({ type: 'image', push: true });
-  if (outputs.some((o) => o.push && !o.name) && !flags.tag?.length) throw usage('pushing needs a name for the image', 'give -t NAME:TAG, or --output type=image,name=NAME:TAG,push=true');
-  for (const o of outputs) await solver.checkOutputSpec(o);
+  const { outputs, tags } = await buildOutputs(flags);
   const cacheFrom = (flags.cacheFrom ?? []).map(cacheLib.parseCacheFrom);
   const cacheTo = (flags.cacheTo ?? []).map(cacheLib.parseCacheTo);
   if ([...cacheFrom, ...cacheTo].some((c) => c.type === 'local')) {
@@ -282,7 +289,6 @@ async function buildOnDaemon(flags: BuildFlags, b: DaemonBuild): Promise<void> {
     if (c.kind === 'dir') contextDirs.set(name, c.path);
     else imageContexts[name] = c.ref;
   }
-  const tags = outputs.every((o) => o.type === 'image') ? (flags.tag ?? []) : [];
   const imageOutputs = outputs.flatMap((o) => (o.type === 'image' ? [{ ...(o.name ? { name: o.name } : {}), push: Boolean(o.push) }] : []));
   const pushed = imageOutputs.filter((o) => o.push).flatMap((o) => (o.name ? [o.name] : tags));
   const cacheRefs = [...cacheFrom, ...cacheTo].flatMap((c) => (c.type === 'registry' ? [c.ref] : []));
