@@ -2,29 +2,30 @@ import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
 import { gunzipSync } from 'node:zlib';
 
-let config: string | null | undefined;
-
 /** The running kernel's build configuration, from /boot or /proc/config.gz; null when neither is there. */
 function kernelConfig(): string | null {
-  if (config !== undefined) return config;
-  config = null;
   try {
-    config = readFileSync(`/boot/config-${release()}`, 'utf8');
+    return readFileSync(`/boot/config-${release()}`, 'utf8');
   } catch {
     try {
-      config = gunzipSync(readFileSync('/proc/config.gz')).toString('utf8');
+      return gunzipSync(readFileSync('/proc/config.gz')).toString('utf8');
     } catch {
       // Neither file: the kernel's options cannot be known.
+      return null;
     }
   }
-  return config;
 }
+
+/** Answers so far: the configuration is fixed while kiln runs, and the x32 question is asked for every container. */
+const answers = new Map<string, boolean | undefined>();
 
 /** Whether the kernel was built with `option`: true or false when its configuration says, else undefined. */
 export function kernelHas(option: string): boolean | undefined {
+  if (answers.has(option)) return answers.get(option);
   const text = kernelConfig();
-  if (text === null) return undefined;
-  // A plain search: a multi-line RegExp over the whole config costs milliseconds at every start.
-  const at = `\n${text}`;
-  return at.includes(`\n${option}=y\n`) || at.includes(`\n${option}=m\n`);
+  // A plain search: a multi-line RegExp over the whole config costs milliseconds.
+  const at = text === null ? undefined : `\n${text}`;
+  const answer = at === undefined ? undefined : at.includes(`\n${option}=y\n`) || at.includes(`\n${option}=m\n`);
+  answers.set(option, answer);
+  return answer;
 }
