@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { existsSync, lstatSync, readdirSync, renameSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DiskUsageCounter } from '../common/disk-usage.js';
 import { KilnError } from '../common/errors.js';
 import { processAlive } from './process-alive.js';
 import type { Store } from './store.js';
@@ -233,15 +234,10 @@ class Pruner {
 
 /** Bytes a tree occupies on disk, each hard-linked inode counted once. */
 function treeBytes(dir: string): number {
-  const seen = new Set<bigint>();
-  let bytes = 0;
+  const usage = new DiskUsageCounter();
   const visit = (path: string) => {
     const st = lstatSync(path, { bigint: true });
-    if (st.nlink > 1n) {
-      if (seen.has(st.ino)) return;
-      seen.add(st.ino);
-    }
-    bytes += Number(st.blocks) * 512;
+    usage.add(st);
     if (st.isDirectory()) for (const name of readdirSync(path)) visit(join(path, name));
   };
   try {
@@ -249,7 +245,7 @@ function treeBytes(dir: string): number {
   } catch {
     // Removed while measuring (a concurrent prune): count what was seen.
   }
-  return bytes;
+  return usage.bytes;
 }
 
 async function cacheMountDirs(store: Store): Promise<string[]> {

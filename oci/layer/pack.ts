@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { DiskUsageCounter } from '../../common/disk-usage.js';
 import { PassThrough, Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createCompressor, mediaTypeFor, type Compression } from './compression.js';
@@ -39,7 +40,7 @@ export function packLayer(dir: string, options: PackOptions): { stream: Readable
   const blobDigest = new DigestStream();
   const out = new PassThrough();
   const failed = new AbortController();
-  const usage = { bytes: 0 };
+  const usage = new DiskUsageCounter();
   const packed = (tar: { digest: string; size: number }): PackedLayer => ({
     diffID: tar.digest,
     digest: blobDigest.digest,

@@ -1,6 +1,7 @@
 import { closeSync, createReadStream, lstatSync, openSync, readSync } from 'node:fs';
 import { readlink } from 'node:fs/promises';
 import type { BigIntStats } from 'node:fs';
+import type { DiskUsageCounter } from '../../common/disk-usage.js';
 import { Readable } from 'node:stream';
 import { LayerError } from './errors.js';
 import { BLOCK, encodeHeader, paddingFor, type TarEntryType, type TarHeader } from './tar-format.js';
@@ -16,11 +17,10 @@ export interface LayerTarOptions {
    */
   overlayWhiteouts?: boolean;
   /**
-   * Receives the disk space `dir` takes (allocated blocks, each hard-linked inode once, `dir`
-   * itself included), measured on the walk the tar makes anyway: a layer dir's size is then known
-   * without walking it again.
+   * Counts the disk space `dir` takes (`dir` itself included) on the walk the tar makes anyway: a
+   * layer dir's size is then known without walking it again.
    */
-  diskUsage?: { bytes: number };
+  diskUsage?: DiskUsageCounter;
 }
 
 const WHITEOUT_PREFIX = '.wh.';
@@ -106,10 +106,10 @@ export async function* layerTarPieces(dir: string, options: LayerTarOptions = {}
   const clamp = (mtime: number): number => (epoch !== undefined && mtime > epoch ? epoch : mtime);
   const firstPathOfInode = new Map<string, string>();
   const usage = options.diskUsage;
-  if (usage) usage.bytes = Number(lstatSync(dir, { bigint: true }).blocks) * 512;
+  usage?.add(lstatSync(dir, { bigint: true }));
 
   for await (const { rel, abs, stat } of walkTree(dir)) {
-    if (usage && !(stat.nlink > 1n && !stat.isDirectory() && firstPathOfInode.has(`${stat.dev}:${stat.ino}`))) usage.bytes += Number(stat.blocks) * 512;
+    usage?.add(stat);
     const type = entryType(stat);
     if (type === undefined) continue;
     const mtime = clamp(Number(stat.mtimeNs / 1_000_000_000n));
