@@ -10,6 +10,6 @@ export type { RemoteBuildOptions } from './routes/kiln-build.js';
 export type { ErrorDetail } from './http.js';
 export { describeImage, historyRows, NO_TIME, type HistoryRow } from './image-views.js';
 export type { AuthConfig } from './registry-auth.js';
-export { checkStateRoot, type CheckFinding, type StateCheckReport } from './state-check.js';
+export { verifyStateRoot, type CheckFinding, type StateCheckReport } from './state-check.js';
 export type { PrunePolicy } from './routes/kiln-store.js';
 export { FrameReader, type CreateBody } from './containers/index.js';

@@ -31,7 +31,7 @@ function leftovers(r: Pick<CleanupReport, 'containers' | 'mounts' | 'dirs'>): Ch
 
 const plain = (f: CheckFinding): CheckFinding => ({ kind: f.kind, subject: f.subject, detail: f.detail });
 
-export async function checkStateRoot(root: string, repair: boolean): Promise<StateCheckReport> {
+export async function verifyStateRoot(root: string, repair: boolean): Promise<StateCheckReport> {
   if (!repair) {
     const runtime = leftovers(await findLeftovers(root));
     const store = await checkStore(root);

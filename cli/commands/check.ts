@@ -20,8 +20,8 @@ export function register(program: Command): void {
         const client = await import('../../client/index.js');
         report = await client.checkDaemonRoot(new client.DaemonClient({ host, tls }), repair);
       } else {
-        const { checkStateRoot } = await import('../../daemon/index.js');
-        report = await checkStateRoot(root, repair);
+        const { verifyStateRoot } = await import('../../daemon/index.js');
+        report = await verifyStateRoot(root, repair);
       }
       for (const f of report.repaired) process.stdout.write(`repaired ${line(f)}\n`);
       if (report.blobsVerified !== undefined) process.stderr.write(`verified ${report.blobsVerified} blobs\n`);

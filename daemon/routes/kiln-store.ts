@@ -9,7 +9,7 @@ import { writeImageTar } from '../../solver/index.js';
 import type { DaemonContext } from '../context.js';
 import { badRequest, queryBool, readJson, sendJson } from '../http.js';
 import type { Handler } from '../router.js';
-import { checkStateRoot } from '../state-check.js';
+import { verifyStateRoot } from '../state-check.js';
 import { ContextCache } from './context-cache.js';
 
 /** Uploaded context contents a prune without `all` keeps: those used within this long. */
@@ -51,7 +51,7 @@ export const usage: Handler = async (ctx, { res }) => {
 };
 
 export const check: Handler = async (ctx, { res, query }) => {
-  sendJson(res, 200, await checkStateRoot(ctx.root, queryBool(query, 'repair')));
+  sendJson(res, 200, await verifyStateRoot(ctx.root, queryBool(query, 'repair')));
 };
 
 const EXPORT_TYPES = new Set(['oci', 'docker', 'tar']);
