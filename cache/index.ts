@@ -21,6 +21,7 @@ export { StatCache, dirMatches, entryMatches, nowNs, statMatches, type ContextSt
 export { combineDigests, entryDigest, hashFileContent, hashFileSync, hashFiles, type EntryMeta, type EntryType, type HashTarget } from './contenthash.js';
 export { diskUsage, gcBudgetFromEnv, gcToBudget, maintainAfterBuild, parseSize, prune, recordCacheUse, DEFAULT_GC_BUDGET, type DiskUsage, type PruneOptions, type PruneResult, type UsageKind } from './prune.js';
 export * from './remote/index.js';
+export { describeImage, historyRows, unixSeconds, NO_TIME, type HistoryRow } from './image-views.js';
 export { checkStore, repairStore, type StoreCheckReport, type StoreFinding, type StoreFindingKind, type StoreRepairReport } from './check.js';
 export { AmbiguousImageError, BlobNotFoundError, DigestMismatchError, ImageNotFoundError, SizeMismatchError, StoreBusyError, StoreError } from './errors.js';
 

@@ -1,7 +1,7 @@
 /** Image commands on a daemon, through the Docker Engine API endpoints it serves. */
 import type { Readable } from 'node:stream';
 import { KilnError } from '../common/errors.js';
-import type { HistoryRow } from '../daemon/index.js';
+import type { HistoryRow } from '../cache/index.js';
 import { normalizeReference } from '../oci/index.js';
 import type { DaemonClient } from './connection.js';
 import { readJsonMessages } from './json-messages.js';

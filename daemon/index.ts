@@ -8,7 +8,6 @@ export type { LogFormat } from './logger.js';
 export { API_VERSION, MIN_API_VERSION } from './router.js';
 export type { RemoteBuildOptions } from './routes/kiln-build.js';
 export type { ErrorDetail } from './http.js';
-export { describeImage, historyRows, NO_TIME, type HistoryRow } from './image-views.js';
 export type { AuthConfig } from './registry-auth.js';
 export { verifyStateRoot, type CheckFinding, type StateCheckReport } from './state-check.js';
 export type { PrunePolicy } from './routes/kiln-store.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { HistoryRow } from '../../daemon/index.js';
+import type { HistoryRow } from '../../cache/index.js';
 import { boolFlag, globalOptions } from '../options.js';
 import { createdAgo, humanSize, table } from './human.js';
 
@@ -17,8 +17,7 @@ export function register(program: Command): void {
         const client = await import('../../client/index.js');
         history = await client.imageHistory(new client.DaemonClient({ host, tls }), image);
       } else {
-        const { openStore } = await import('../../cache/index.js');
-        const { historyRows } = await import('../../daemon/index.js');
+        const { historyRows, openStore } = await import('../../cache/index.js');
         const store = await openStore(root);
         try {
           history = historyRows(store, await store.resolveImage(image));
@@ -27,7 +26,7 @@ export function register(program: Command): void {
         }
       }
       const { rfc3339, shortId } = await import('../../oci/index.js');
-      const { NO_TIME } = await import('../../daemon/index.js');
+      const { NO_TIME } = await import('../../cache/index.js');
       const human = boolFlag('-H', opts.human);
       const rows = [['IMAGE', 'CREATED', 'CREATED BY', 'SIZE', 'COMMENT']];
       for (const h of history) {

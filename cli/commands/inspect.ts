@@ -13,8 +13,7 @@ export function register(program: Command): void {
         const client = await import('../../client/index.js');
         out.push(...(await client.inspectImages(new client.DaemonClient({ host, tls }), images)));
       } else {
-        const { openStore } = await import('../../cache/index.js');
-        const { describeImage } = await import('../../daemon/index.js');
+        const { describeImage, openStore } = await import('../../cache/index.js');
         const store = await openStore(root);
         try {
           for (const ref of images) out.push(await describeImage(store, await store.resolveImage(ref)));

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { ResolvedImage } from '../../cache/index.js';
+import { describeImage, historyRows, unixSeconds, type ResolvedImage } from '../../cache/index.js';
 import { KilnError } from '../../common/errors.js';
 import {
   BLOB_CHANNEL,
@@ -23,7 +23,6 @@ import {
 import type { DaemonContext } from '../context.js';
 import { badRequest, byteLimit, conflict, queryBool, sendJson } from '../http.js';
 import { JsonStream } from '../json-stream.js';
-import { describeImage, historyRows, unixSeconds } from '../image-views.js';
 import { registryOptions } from '../registry-auth.js';
 import type { Handler } from '../router.js';
 

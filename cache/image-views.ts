@@ -3,7 +3,7 @@
  * so the API and the embedded CLI show the same thing: `kiln inspect` reads alike with or without
  * `--host`.
  */
-import type { ResolvedImage, Store } from '../cache/index.js';
+import type { ResolvedImage, Store } from './store.js';
 import { familiarReference, parseReference } from '../oci/index.js';
 
 const familiar = (name: string) => familiarReference(parseReference(name));
