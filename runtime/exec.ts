@@ -79,6 +79,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
     const hostsFile = join(bundle, 'hosts');
     const resolvConfFile = join(bundle, 'resolv.conf');
     hostResolvConf ??= readFile('/etc/resolv.conf', 'utf8').catch(() => '');
+    const terminalSize = consoleSize(options);
     const spec = buildSpec({
       rootfs: options.rootfs,
       args: options.args,
@@ -91,6 +92,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
       resolvConfFile,
       mounts: mounts.oci,
       terminal: Boolean(options.tty || options.relayTty),
+      ...(terminalSize ? { consoleSize: terminalSize } : {}),
       security: options.security ?? 'sandbox',
       capAdd: options.capAdd ?? [],
       ...(options.security === 'insecure' || options.capAdd?.length ? { boundingSet: await boundingCapabilities() } : {}),
@@ -163,6 +165,14 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
     rmSync(bundle, { recursive: true, force: true });
     unregister();
   }
+}
+
+/** The size the container's terminal starts with: the relay's, or that of kiln's own terminal. */
+function consoleSize(options: ExecOptions): { rows: number; cols: number } | undefined {
+  if (options.relayTty) return options.relayTty;
+  if (!options.tty || !process.stdout.isTTY) return undefined;
+  const { rows, columns } = process.stdout;
+  return rows > 0 && columns > 0 ? { rows, cols: columns } : undefined;
 }
 
 function aborted(): KilnError {

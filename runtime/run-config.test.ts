@@ -60,4 +60,8 @@ test('the spec has namespaces per network mode, default PATH and HOME, docker ca
   t.is(host.mounts.at(-1).destination, '/m');
   const none = buildSpec({ ...input, network: 'none' }) as any;
   t.true(none.linux.namespaces.some((n: { type: string }) => n.type === 'network'));
+  // A terminal is sized from the start; without one there is nothing to size.
+  t.deepEqual((buildSpec({ ...input, terminal: true, consoleSize: { rows: 33, cols: 101 } }) as any).process.consoleSize, { height: 33, width: 101 });
+  t.is(host.process.consoleSize, undefined);
+  t.is((buildSpec({ ...input, consoleSize: { rows: 33, cols: 101 } }) as any).process.consoleSize, undefined);
 });

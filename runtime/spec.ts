@@ -25,6 +25,11 @@ export interface SpecInput {
   mounts: OciMount[];
   /** runc gives the process a pseudo-terminal (`kiln run -t`). */
   terminal?: boolean;
+  /**
+   * That terminal's size from the start. runc otherwise sizes it from its own terminal only once
+   * the process runs, which a quick `stty size` can beat (and see 0x0).
+   */
+  consoleSize?: { rows: number; cols: number };
   /** `sandbox` (the default) or `insecure`: every capability, no seccomp, nothing masked. */
   security?: SecurityMode;
   /** `CAP_*` names granted on top of the defaults (`kiln run --cap-add`). */
@@ -82,6 +87,7 @@ export function buildSpec(input: SpecInput): object {
     ociVersion: '1.0.2',
     process: {
       terminal: input.terminal ?? false,
+      ...(input.terminal && input.consoleSize ? { consoleSize: { height: input.consoleSize.rows, width: input.consoleSize.cols } } : {}),
       user: { uid: input.user.uid, gid: input.user.gid, ...(input.user.additionalGids.length ? { additionalGids: input.user.additionalGids } : {}) },
       args: input.args,
       env,
