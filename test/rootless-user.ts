@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { cliMain, repo } from './build-helpers.js';
 import { collectOutput, type ProcessResult } from './process-output.js';
+import { READ_CHECKOUT } from './read-checkout.js';
 
 const run = promisify(execFile);
 
@@ -60,6 +61,9 @@ export async function createUser(options: { subordinateIds: boolean }): Promise<
     `--reuid=${uid}`,
     `--regid=${gid}`,
     '--init-groups',
+    // Only so the user can read the checkout, which may sit in a 0700 directory (mktemp -d): it
+    // reads no file of another user's that matters here, and a user namespace ignores it.
+    ...READ_CHECKOUT,
     'env',
     '-i',
     `HOME=${home}`,
