@@ -1,5 +1,5 @@
 import { Command, CommanderError } from 'commander';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { commands } from './commands/index.js';
 import { daemonHost, globalOptions } from './options.js';
 import { reportError } from './report-error.js';
@@ -12,7 +12,8 @@ reportProcessErrors(debug);
 cleanUpOnSignals();
 
 // From source (cli/main.ts, as the tests run it) package.json is one level up; from dist/cli/ it is two.
-const pkgUrl = [new URL('../package.json', import.meta.url), new URL('../../package.json', import.meta.url)].find((u) => existsSync(u))!;
+// stat, not existsSync: access(2) ignores the capabilities a process may read the checkout by.
+const pkgUrl = [new URL('../package.json', import.meta.url), new URL('../../package.json', import.meta.url)].find((u) => statSync(u, { throwIfNoEntry: false }))!;
 const pkg = JSON.parse(readFileSync(pkgUrl, 'utf8')) as { version: string };
 
 const program = new Command('kiln')

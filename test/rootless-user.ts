@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { cliMain, repo } from './build-helpers.js';
 import { collectOutput, type ProcessResult } from './process-output.js';
-import { READ_CHECKOUT } from './read-checkout.js';
+import { checkoutView, tsxArgs } from './read-checkout.js';
 
 const run = promisify(execFile);
 
@@ -56,14 +56,11 @@ export async function createUser(options: { subordinateIds: boolean }): Promise<
   await withRetries('useradd', ['--create-home', '--home-dir', home, '--shell', '/bin/sh', '-K', `SUB_UID_COUNT=${count}`, '-K', `SUB_GID_COUNT=${count}`, name]);
   const uid = Number((await run('id', ['-u', name])).stdout.trim());
   const gid = Number((await run('id', ['-g', name])).stdout.trim());
-  const argv = (file: string, args: string[], env: NodeJS.ProcessEnv = {}) => [
+  const argv = (file: string, args: string[], env: NodeJS.ProcessEnv = {}) => checkoutView.wrap([
     'setpriv',
     `--reuid=${uid}`,
     `--regid=${gid}`,
     '--init-groups',
-    // Only so the user can read the checkout, which may sit in a 0700 directory (mktemp -d): it
-    // reads no file of another user's that matters here, and a user namespace ignores it.
-    ...READ_CHECKOUT,
     'env',
     '-i',
     `HOME=${home}`,
@@ -73,7 +70,7 @@ export async function createUser(options: { subordinateIds: boolean }): Promise<
     ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
     file,
     ...args,
-  ];
+  ]);
   const runAs = (file: string, args: string[], o: { env?: NodeJS.ProcessEnv; input?: string } = {}) => {
     const [cmd, ...rest] = argv(file, args, o.env);
     return collectOutput(cmd!, rest, { cwd: repo }, o.input);
@@ -85,7 +82,7 @@ export async function createUser(options: { subordinateIds: boolean }): Promise<
     home,
     shared,
     run: runAs,
-    kiln: (args, o) => runAs(process.execPath, ['--import', import.meta.resolve('tsx'), cliMain, ...args], o),
+    kiln: (args, o) => runAs(process.execPath, [...tsxArgs(cliMain), ...args], o),
     argv,
     async remove() {
       await withRetries('userdel', ['--remove', '--force', name]);

@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { freshRoot, kiln as kilnAsRoot, repo } from './build-helpers.js';
 import { describeTree, run } from './image-fixture.js';
 import type { ProcessResult } from './process-output.js';
+import { checkoutView, tsxArgs } from './read-checkout.js';
 import { createUser, spawnAs, type TestUser } from './rootless-user.js';
 
 const DOCKERFILE = `FROM busybox AS build
@@ -48,7 +49,7 @@ test.before(async () => {
   await mkdir(slowCtx);
   await writeFile(join(slowCtx, 'Dockerfile'), SLOW_DOCKERFILE);
   // busybox:latest in the user's default state root, imported by the user.
-  const made = await user.run('bash', [join(repo, 'fixtures', 'make-busybox-image.sh'), join(user.home, '.local', 'share', 'kiln')]);
+  const made = await user.run('bash', [checkoutView.path(join(repo, 'fixtures', 'make-busybox-image.sh')), join(user.home, '.local', 'share', 'kiln')]);
   if (made.code !== 0) throw new Error(`make-busybox-image.sh as ${user.name} failed: ${made.stderr}`);
 });
 test.after.always(async () => user?.remove());
@@ -175,7 +176,7 @@ async function gone(pid: number): Promise<boolean> {
 
 // Serial, and so before the others: kiln check looks at the whole state root, where the other tests' builds would show up half done.
 test.serial('kiln killed with SIGKILL takes its namespaced half with it; the next kiln cleans up and kiln check is clean', async (t) => {
-  const child = spawnAs(user.argv(process.execPath, ['--import', import.meta.resolve('tsx'), join(repo, 'cli', 'main.ts'), 'build', '--no-cache', '--progress', 'plain', slowCtx]));
+  const child = spawnAs(user.argv(process.execPath, [...tsxArgs(join(repo, 'cli', 'main.ts')), 'build', '--no-cache', '--progress', 'plain', slowCtx]));
   let stderr = '';
   await new Promise<void>((resolve, reject) => {
     child.stderr!.setEncoding('utf8').on('data', (d: string) => {
@@ -197,7 +198,7 @@ test.serial('kiln killed with SIGKILL takes its namespaced half with it; the nex
 });
 
 test.serial('Ctrl-C at the terminal cancels a rootless build once, cleanly (the terminal signals both kiln processes; it is not passed on twice)', async (t) => {
-  const argv = user.argv(process.execPath, ['--import', import.meta.resolve('tsx'), join(repo, 'cli', 'main.ts'), 'build', '--no-cache', '--progress', 'plain', slowCtx]);
+  const argv = user.argv(process.execPath, [...tsxArgs(join(repo, 'cli', 'main.ts')), 'build', '--no-cache', '--progress', 'plain', slowCtx]);
   const r = await new Promise<ProcessResult>((resolve, reject) => {
     const child = spawn('python3', [join(repo, 'test', 'pty-run.py'), '30', '100', JSON.stringify([['ready-42\r\n', ['\x03']]]), '--', ...argv], { cwd: repo, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';

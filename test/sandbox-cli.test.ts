@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { cliMain, freshRoot, kiln } from './build-helpers.js';
-import { READ_CHECKOUT } from './read-checkout.js';
+import { checkoutView, tsxArgs } from './read-checkout.js';
 
 const run = promisify(execFile);
 
@@ -55,9 +55,8 @@ test('as an unprivileged user without a subuid range, build and run fail at once
     ['run', 'busybox', 'true'],
     ['build', ctx],
   ]) {
-    const r = await run('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', ...READ_CHECKOUT, 'env', 'HOME=/nonexistent', process.execPath, '--import', import.meta.resolve('tsx'), cliMain, '--root', state.root, ...args], {
-      cwd: tmpdir(),
-    }).then(
+    const [cmd, ...argv] = checkoutView.wrap(['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', 'env', 'HOME=/nonexistent', process.execPath, ...tsxArgs(cliMain), '--root', state.root, ...args]);
+    const r = await run(cmd!, argv, { cwd: tmpdir() }).then(
       () => ({ code: 0, stderr: '' }),
       (e: { code: number; stderr: string }) => e,
     );

@@ -9,7 +9,7 @@ import { getAttribute } from 'fs-xattr';
 import tar from 'tar-stream';
 import { applyLayer, LayerError } from './index.js';
 import { exists, listPaths } from './test-support.js';
-import { READ_CHECKOUT } from '../../test/read-checkout.js';
+import { checkoutView, tsxArgs } from '../../test/read-checkout.js';
 
 type Entry = Partial<tar.Header> & { name: string; body?: string };
 
@@ -218,10 +218,8 @@ test('device nodes are refused when not running as root', async (t) => {
   const tarPath = join(s.base, 'dev.tar');
   await writeFile(tarPath, blob);
   const child = join(dirname(fileURLToPath(import.meta.url)), 'apply-as-child.ts');
-  const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', ...READ_CHECKOUT, process.execPath, '--import', import.meta.resolve('tsx'), child, tarPath, s.target], {
-    encoding: 'utf8',
-    cwd: dirname(fileURLToPath(import.meta.url)),
-  });
+  const [cmd, ...args] = checkoutView.wrap(['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, ...tsxArgs(child), tarPath, s.target]);
+  const r = spawnSync(cmd!, args, { encoding: 'utf8', cwd: dirname(fileURLToPath(import.meta.url)) });
   t.is(r.status, 3, r.stderr);
   t.regex(r.stdout, /^E_LAYER_DEVICE /);
   t.false(await exists(join(s.target, 'null')));
