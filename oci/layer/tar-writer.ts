@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import { LayerError } from './errors.js';
 import { BLOCK, encodeHeader, paddingFor, type TarEntryType, type TarHeader } from './tar-format.js';
 import { walkTree } from './walk.js';
-import { isOpaqueDir, readXattrsSync } from './xattrs.js';
+import { readXattrsSync } from './xattrs.js';
 
 export interface LayerTarOptions {
   /** Clamp every mtime to at most this many seconds since the epoch (`SOURCE_DATE_EPOCH`). */
@@ -120,6 +120,7 @@ export async function* layerTarPieces(dir: string, options: LayerTarOptions = {}
       continue;
     }
 
+    const xattrs = type === 'symlink' ? undefined : readXattrsSync(abs);
     const header: TarHeader = {
       name: rel,
       type,
@@ -131,7 +132,7 @@ export async function* layerTarPieces(dir: string, options: LayerTarOptions = {}
       linkname: '',
       devmajor: 0,
       devminor: 0,
-      xattrs: type === 'symlink' ? new Map() : readXattrsSync(abs),
+      xattrs: xattrs?.carried ?? new Map(),
     };
 
     if (type !== 'dir' && stat.nlink > 1n) {
@@ -157,7 +158,7 @@ export async function* layerTarPieces(dir: string, options: LayerTarOptions = {}
       const pad = paddingFor(header.size);
       if (pad > 0) yield Buffer.alloc(pad);
     }
-    if (type === 'dir' && overlay && (await isOpaqueDir(abs))) {
+    if (type === 'dir' && overlay && xattrs?.opaque === true) {
       yield encodeHeader(plainHeader(`${rel}/${OPAQUE_MARKER}`, 'file', 0, epoch ?? mtime));
     }
   }

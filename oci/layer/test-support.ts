@@ -20,7 +20,7 @@ export async function snapshotTree(root: string, options: { mtimes?: boolean } =
       parts.push(`inode-of=${inodes.get(key)}`);
     }
     if (kind !== 'symlink') {
-      for (const [k, v] of readXattrsSync(abs)) parts.push(`xattr ${k}=${v.toString('hex')}`);
+      for (const [k, v] of readXattrsSync(abs).carried) parts.push(`xattr ${k}=${v.toString('hex')}`);
     }
     lines.push(parts.join(' '));
   }

@@ -1,4 +1,4 @@
-import { getAttribute, getAttributeSync, listAttributesSync, setAttribute } from 'fs-xattr';
+import { getAttributeSync, listAttributesSync, setAttribute } from 'fs-xattr';
 import { LayerError } from './errors.js';
 
 /** overlayfs keeps its own bookkeeping here (whiteouts, opaque dirs, redirects); never part of a layer. */
@@ -15,43 +15,41 @@ function isAbsent(err: unknown): boolean {
   return code === 'ENODATA' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOATTR';
 }
 
+export interface FileXattrs {
+  /** What a layer should carry, overlay's own excluded, sorted by name. */
+  carried: Map<string, Buffer>;
+  /** Whether overlayfs marked the directory opaque (`trusted.*` normally, `user.*` on rootless `userxattr` mounts). */
+  opaque: boolean;
+}
+
 /**
- * The extended attributes a layer should carry for `path`, overlay's own excluded, sorted by
- * name. fs-xattr follows symlinks, so callers must not pass symlinks. Synchronous: two
- * syscalls per file are far cheaper than two trips through the thread pool when packing
- * thousands of small files.
+ * The extended attributes of `path`. fs-xattr follows symlinks, so callers must not pass symlinks.
+ * Synchronous, and opacity from the same listing: a syscall or two per file are far cheaper than
+ * trips through the thread pool when packing thousands of small files.
  */
-export function readXattrsSync(path: string): Map<string, Buffer> {
+export function readXattrsSync(path: string): FileXattrs {
   let names: string[];
   try {
     names = listAttributesSync(path);
   } catch (err) {
-    if (isAbsent(err)) return new Map();
+    if (isAbsent(err)) return { carried: new Map(), opaque: false };
     throw new LayerError('E_LAYER_IO', `cannot list extended attributes of ${path}: ${(err as Error).message}`, { cause: err });
   }
-  const out = new Map<string, Buffer>();
+  const read = (name: string): Buffer | undefined => {
+    try {
+      return getAttributeSync(path, name);
+    } catch (err) {
+      if (isAbsent(err)) return undefined;
+      throw new LayerError('E_LAYER_IO', `cannot read extended attribute ${name} of ${path}`, { cause: err });
+    }
+  };
+  const carried = new Map<string, Buffer>();
   for (const name of names.filter((n) => !isOverlayAttr(n)).sort()) {
-    try {
-      out.set(name, getAttributeSync(path, name));
-    } catch (err) {
-      if (!isAbsent(err)) throw new LayerError('E_LAYER_IO', `cannot read extended attribute ${name} of ${path}`, { cause: err });
-    }
+    const value = read(name);
+    if (value !== undefined) carried.set(name, value);
   }
-  return out;
-}
-
-/** Whether overlayfs marked `path` opaque (`trusted.*` normally, `user.*` on rootless `userxattr` mounts). */
-export async function isOpaqueDir(path: string): Promise<boolean> {
-  for (const name of [OPAQUE_XATTR, USERNS_OPAQUE_XATTR]) {
-    try {
-      if ((await getAttribute(path, name)).toString() === 'y') return true;
-    } catch (err) {
-      if (!isAbsent(err) && (err as NodeJS.ErrnoException).code !== 'EPERM') {
-        throw new LayerError('E_LAYER_IO', `cannot read ${name} of ${path}`, { cause: err });
-      }
-    }
-  }
-  return false;
+  const opaque = [OPAQUE_XATTR, USERNS_OPAQUE_XATTR].some((name) => names.includes(name) && read(name)?.toString() === 'y');
+  return { carried, opaque };
 }
 
 /** Sets attributes on a path the caller created (never a symlink: fs-xattr follows them). */
