@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { asNoSpaceError } from '../common/errors.js';
 import { DigestStream } from '../oci/index.js';
+import { BULK_WRITE_BUFFER } from '../common/bulk-write.js';
 
 export interface TempFileResult {
   digest: string;
@@ -18,7 +19,7 @@ export interface TempFileResult {
 export async function writeTempFile(source: Readable, path: string): Promise<TempFileResult> {
   const counter = new DigestStream();
   try {
-    await pipeline(source, counter, createWriteStream(path, { flags: 'wx', mode: 0o644, flush: true }));
+    await pipeline(source, counter, createWriteStream(path, { flags: 'wx', mode: 0o644, flush: true, highWaterMark: BULK_WRITE_BUFFER }));
   } catch (e) {
     await rm(path, { force: true });
     // A stream's write error names no path; the directory is what the user must free.

@@ -7,6 +7,7 @@ import type { KilnError } from './errors.js';
 import { FileError, fileError, named } from './file-errors.js';
 import { onInterrupt } from './interrupt.js';
 import { statOrUndefined, writableDirProblem } from './writable-dir.js';
+import { BULK_WRITE_BUFFER } from './bulk-write.js';
 
 /**
  * Files and directories kiln writes where the user said (`save -o`, `build -o`, `--iidfile`,
@@ -84,7 +85,7 @@ export function writeStdout(writer: OutputWriter): Promise<void> {
 /** Opens `file` for writing and feeds it; the file is closed whatever happens. */
 async function writeFile(file: string, writer: OutputWriter, asWriteError: (e: unknown) => KilnError, flush: boolean): Promise<void> {
   const handle = await open(file, 'w', 0o666).catch((e: unknown) => Promise.reject(asWriteError(e)));
-  const out = handle.createWriteStream({ flush });
+  const out = handle.createWriteStream({ flush, highWaterMark: BULK_WRITE_BUFFER });
   try {
     await feed(out, writer, asWriteError);
   } finally {

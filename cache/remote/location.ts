@@ -6,6 +6,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { formatReference, MediaType, parseReference, RegistryClient, type ClientOptions, type Descriptor, type ImageIndex, type ImageReference } from '../../oci/index.js';
 import { CacheTransferError } from './errors.js';
+import { BULK_WRITE_BUFFER } from '../../common/bulk-write.js';
 
 /** A manifest as read from a cache location, with its exact bytes' digest. */
 export interface LocatedManifest {
@@ -150,7 +151,7 @@ class LayoutLocation implements CacheLocation {
     const path = this.blobPath(d.digest);
     if (existsSync(path)) return;
     await mkdir(join(this.dir, 'blobs', 'sha256'), { recursive: true });
-    await this.atomically(path, (tmp) => pipeline(open(), createWriteStream(tmp)));
+    await this.atomically(path, (tmp) => pipeline(open(), createWriteStream(tmp, { highWaterMark: BULK_WRITE_BUFFER })));
   }
 
   async writeManifest(m: LocatedManifest): Promise<void> {

@@ -5,6 +5,7 @@ import { pipeline } from 'node:stream/promises';
 import { asNoSpaceError, KilnError } from '../../common/errors.js';
 import { openInputFile } from '../../common/input-file.js';
 import { globalOptions } from '../options.js';
+import { BULK_WRITE_BUFFER } from '../../common/bulk-write.js';
 
 export function register(program: Command): void {
   program
@@ -33,7 +34,7 @@ export function register(program: Command): void {
       // the store's, which the store removes if kiln is interrupted or killed.
       const spool = opts.input ? undefined : store.layout.tempPath('load');
       try {
-        if (spool) await pipeline(process.stdin, createWriteStream(spool)).catch((e: unknown) => Promise.reject(asNoSpaceError(e, store.root) ?? e));
+        if (spool) await pipeline(process.stdin, createWriteStream(spool, { highWaterMark: BULK_WRITE_BUFFER })).catch((e: unknown) => Promise.reject(asNoSpaceError(e, store.root) ?? e));
         for (const img of await loadArchive(store, opts.input ?? spool!, opts.input ?? 'stdin')) {
           if (img.names.length === 0) {
             await store.registerImage(img.manifestDigest);

@@ -11,6 +11,7 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { extract } from 'tar-stream';
 import { badRequest } from '../http.js';
+import { BULK_WRITE_BUFFER } from '../../common/bulk-write.js';
 
 /** One path of a client's build context: what the client lists before sending any content. */
 export interface ContextEntry {
@@ -82,7 +83,7 @@ export class ContextCache {
           },
         });
         try {
-          await pipeline(entry, counter, createWriteStream(tmp));
+          await pipeline(entry, counter, createWriteStream(tmp, { highWaterMark: BULK_WRITE_BUFFER }));
           if (`sha256:${hash.digest('hex')}` !== digest) throw badRequest(`context content sent as ${digest} does not match its digest`);
           await rename(tmp, final);
         } catch (e) {

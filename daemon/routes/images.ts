@@ -25,6 +25,7 @@ import { badRequest, byteLimit, conflict, queryBool, sendJson } from '../http.js
 import { JsonStream } from '../json-stream.js';
 import { registryOptions } from '../registry-auth.js';
 import type { Handler } from '../router.js';
+import { BULK_WRITE_BUFFER } from '../../common/bulk-write.js';
 
 /** Largest archive `POST /images/load` accepts (spooled to disk, never held in memory). */
 const LOAD_LIMIT = 64 * 2 ** 30;
@@ -213,7 +214,7 @@ export const load: Handler = async (ctx, { req, res }) => {
   const spool = await mkdtemp(join(ctx.root, 'tmp', `${process.pid}.load-`));
   try {
     const file = join(spool, 'archive.tar');
-    await pipeline(req, byteLimit(LOAD_LIMIT), createWriteStream(file));
+    await pipeline(req, byteLimit(LOAD_LIMIT), createWriteStream(file, { highWaterMark: BULK_WRITE_BUFFER }));
     await streamed(ctx, res, async (out) => {
       for (const img of await loadArchive(ctx.store, file)) {
         if (img.names.length === 0) {

@@ -15,6 +15,7 @@ import type { BlobJob, WireError, WorkerReply } from './blob-pool.js';
 import { RegistryClient } from './client.js';
 import { RegistryError } from './errors.js';
 import { BLOB_CHANNEL, type BlobProgressEvent } from './progress.js';
+import { BULK_WRITE_BUFFER } from '../../common/bulk-write.js';
 
 const port = parentPort!;
 const clients = new Map<string, Promise<RegistryClient>>();
@@ -58,7 +59,7 @@ async function download(job: BlobJob): Promise<{ digest: string; size: number }>
     await pipeline(
       body,
       counter,
-      createWriteStream(job.path, { flags: 'wx', mode: 0o644, flush: true }),
+      createWriteStream(job.path, { flags: 'wx', mode: 0o644, flush: true, highWaterMark: BULK_WRITE_BUFFER }),
     );
   } catch (e) {
     await rm(job.path, { force: true });

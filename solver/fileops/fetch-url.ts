@@ -6,6 +6,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { FileOpError } from './errors.js';
 import { loadUndici } from '../../oci/index.js';
+import { BULK_WRITE_BUFFER } from '../../common/bulk-write.js';
 
 const CHECKSUM = /^(sha256|sha384|sha512):([a-f0-9]+)$/;
 const HEX_LENGTH: Record<string, number> = { sha256: 64, sha384: 96, sha512: 128 };
@@ -62,7 +63,7 @@ export async function download(url: string, file: string, checksum?: string): Pr
     },
   });
   try {
-    await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), tap, createWriteStream(file, { mode: 0o600 }));
+    await pipeline(Readable.fromWeb(res.body as import('node:stream/web').ReadableStream), tap, createWriteStream(file, { mode: 0o600, highWaterMark: BULK_WRITE_BUFFER }));
   } catch (e) {
     throw new FileOpError('E_ADD_FETCH', `failed to download ${url}: ${(e as Error).message}`, { cause: e });
   }
