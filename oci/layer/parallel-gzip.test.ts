@@ -59,3 +59,12 @@ test('a producer may reuse its buffer once a write is done: blocks still deflati
   await ended;
   t.true(gunzipSync(Buffer.concat(out)).equals(data));
 });
+
+test('blocks are filled again once deflated: a stream of many blocks still restores exactly, in any chunking', async (t) => {
+  // Five times the blocks in flight, so most blocks are reused ones, each primed with the tail of the block before.
+  const data = sample(20 * MiB + 4321);
+  const reference = await gzip(data, 64 * 1024);
+  t.true(gunzipSync(reference).equals(data));
+  t.true(execFileSync('gzip', ['-dc'], { input: reference, maxBuffer: 64 * MiB }).equals(data));
+  t.true((await gzip(data, 3 * MiB + 1)).equals(reference));
+});
