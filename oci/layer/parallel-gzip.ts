@@ -93,6 +93,9 @@ export class ParallelGzip extends Transform {
     const options = {
       level: this.level,
       memLevel: 9,
+      // zlib takes a thread-pool trip per output chunk: 16 KiB by default, ~20 trips for a block of
+      // text; a whole block's worth would leave most of each chunk as garbage.
+      chunkSize: BLOCK / 4,
       finishFlush: last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH,
       ...(dictionary && dictionary.length > 0 ? { dictionary } : {}),
     };
