@@ -1,4 +1,3 @@
-import { setImmediate } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { changedSizeError, layerIOError, type TarPiece } from './tar-writer.js';
 
@@ -10,13 +9,8 @@ const SLAB = 1024 * 1024;
 const SLABS = 8;
 /** Tar bytes handed to the thread and not yet back, at most (bounds how far the walk runs ahead). */
 const AHEAD = 8 * SLAB;
-/**
- * Pieces per message: one message per header would cost more than reading a small file. The walk
- * yields to the event loop between batches, so a batch is also the longest the walk holds the main
- * thread (~4 ms of lstat, xattrs and headers): the next step of the build, starting meanwhile,
- * is not kept waiting while a layer of small files is planned.
- */
-const BATCH_PIECES = 64;
+/** Pieces per message: one message per header would cost more than reading a small file. */
+const BATCH_PIECES = 256;
 
 /**
  * The thread: reads file bodies into slabs with the headers between them, and hashes each slab
@@ -169,10 +163,7 @@ export class TarThread {
     let finished = false;
     try {
       for (;;) {
-        while (!planned && this.sent - this.received < AHEAD) {
-          planned = await this.sendBatch(plan);
-          if (!planned) await setImmediate();
-        }
+        while (!planned && this.sent - this.received < AHEAD) planned = await this.sendBatch(plan);
         if (this.failure) throw this.failure;
         const slab = this.arrived.shift();
         if (slab !== undefined) yield slab;
