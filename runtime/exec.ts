@@ -16,7 +16,7 @@ import { ownerDir, runcRoot } from './owner.js';
 import { checkRuntime } from './preflight.js';
 import { lastRuncError, Runc } from './runc.js';
 import { registerCleanup } from './shutdown.js';
-import { resizeRelay } from './tty-relay.js';
+import { resizeRelay, type TerminalSize } from './tty-relay.js';
 import { buildSpec, type OciMount } from './spec.js';
 import type { ExecOptions, ExecResult, OutputSink, StdinSource } from './types.js';
 import { resolveUser } from './users.js';
@@ -168,7 +168,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
 }
 
 /** The size the container's terminal starts with: the relay's, or that of kiln's own terminal. */
-function consoleSize(options: ExecOptions): { rows: number; cols: number } | undefined {
+function consoleSize(options: ExecOptions): TerminalSize | undefined {
   if (options.relayTty) return options.relayTty;
   if (!options.tty || !process.stdout.isTTY) return undefined;
   const { rows, columns } = process.stdout;

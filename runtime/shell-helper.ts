@@ -14,7 +14,8 @@ interface Pending {
   reject: (e: unknown) => void;
 }
 
-function quote(arg: string): string {
+/** `arg` as one single-quoted sh word. */
+export function quote(arg: string): string {
   return `'${arg.replaceAll("'", `'\\''`)}'`;
 }
 

@@ -2,6 +2,7 @@ import { ALL_CAPABILITIES, DEFAULT_CAPABILITIES } from './capabilities.js';
 import type { ResolvedUser } from './users.js';
 import type { NetworkMode, SecurityMode } from './types.js';
 import { seccompProfile } from './seccomp.js';
+import type { TerminalSize } from './tty-relay.js';
 
 export interface OciMount {
   destination: string;
@@ -29,7 +30,7 @@ export interface SpecInput {
    * That terminal's size from the start. runc otherwise sizes it from its own terminal only once
    * the process runs, which a quick `stty size` can beat (and see 0x0).
    */
-  consoleSize?: { rows: number; cols: number };
+  consoleSize?: TerminalSize;
   /** `sandbox` (the default) or `insecure`: every capability, no seccomp, nothing masked. */
   security?: SecurityMode;
   /** `CAP_*` names granted on top of the defaults (`kiln run --cap-add`). */

@@ -8,13 +8,12 @@ import { readFile, readlink } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KilnError } from '../common/errors.js';
 import { runCommand } from './command.js';
+import { quote } from './shell-helper.js';
 
 export interface TerminalSize {
   rows: number;
   cols: number;
 }
-
-const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /**
  * `script` running `argv` on a new terminal of `size`: nothing typed is echoed by that terminal
