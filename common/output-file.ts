@@ -37,13 +37,15 @@ async function statOutput(path: string, what: string): Promise<Stats | undefined
 /**
  * Fails unless `path` can be written as a file (`what` is the flag that named it, e.g. `--iidfile`):
  * a directory there, a missing parent (unless it may be made) or one kiln may not write in are errors.
+ * Gives what is at `path` now, if anything.
  */
-export async function checkOutputFile(path: string, what: string, opts: OutputOptions = {}): Promise<void> {
+export async function checkOutputFile(path: string, what: string, opts: OutputOptions = {}): Promise<Stats | undefined> {
   const target = await statOutput(path, what);
   if (target?.isDirectory()) throw new FileError('E_FILE_WRITE', `cannot write ${named(path, what)}: it is a directory`, { hint: 'give the path of a file, not of a directory' });
   // A device or pipe (/dev/stdout, a fifo) is written in place, whatever its directory allows.
-  if (target && !target.isFile()) return;
+  if (target && !target.isFile()) return target;
   await checkWritableDir(dirname(resolve(path)), path, what, opts.createParents ?? false);
+  return target;
 }
 
 /** Fails unless `path` can be a directory kiln fills (build -o type=local): an existing one, or a new one it can make. */
@@ -100,10 +102,9 @@ async function writeFile(file: string, writer: OutputWriter, asWriteError: (e: u
  * FileErrors naming `path` as `what` gave it.
  */
 export async function writeOutputFile(path: string, what: string, writer: OutputWriter, opts: OutputOptions = {}): Promise<void> {
-  await checkOutputFile(path, what, opts);
+  const target = await checkOutputFile(path, what, opts);
   const asWriteError = (e: unknown) => fileError(e, 'write', path, what);
   if (opts.createParents) await mkdir(dirname(path), { recursive: true }).catch((e: unknown) => Promise.reject(asWriteError(e)));
-  const target = await statOutput(path, what);
   if (target && !target.isFile()) return writeFile(path, writer, asWriteError, false);
   const tmp = `${path}.kiln-${process.pid}.tmp`;
   const forget = onInterrupt(() => rmSync(tmp, { force: true }));
