@@ -69,8 +69,13 @@ export function toFile(dest: string, write: (out: Writable) => Promise<void>): P
   return dest === '-' ? writeStdout(write) : writeOutputFile(dest, DEST, write, { createParents: true });
 }
 
+/** Makes the directory a type=local output fills; a failure is an error about --output dest=. */
+export async function makeOutputDir(dest: string): Promise<void> {
+  await mkdir(dest, { recursive: true }).catch((e: unknown) => Promise.reject(fileError(e, 'write', dest, DEST)));
+}
+
+/** Applies an image's layers onto `dir`, which exists. */
 async function flatten(store: Store, result: Pick<BuildResult, 'layers'>, dir: string): Promise<void> {
-  await mkdir(dir, { recursive: true });
   for (const l of result.layers) await applyLayer(store.openBlob(l.digest), dir, { whiteouts: 'apply' });
 }
 
@@ -113,7 +118,7 @@ export async function exportImage(store: Store, result: BuildResult, spec: Outpu
       return pushed;
     }
     case 'local':
-      await mkdir(dest, { recursive: true }).catch((e: unknown) => Promise.reject(fileError(e, 'write', dest, DEST)));
+      await makeOutputDir(dest);
       await flatten(store, result, dest);
       return [];
     default:

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { mkdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { text } from 'node:stream/consumers';
@@ -338,7 +338,7 @@ async function buildOnDaemon(flags: BuildFlags, b: DaemonBuild): Promise<void> {
       if (o.type === 'image') continue;
       const stream = await client.exportImage(daemon, result.manifestDigest, o.type === 'local' ? 'tar' : o.type, archiveName);
       if (o.type === 'local') {
-        await mkdir(o.dest!, { recursive: true });
+        await solver.makeOutputDir(o.dest!);
         await applyLayer(stream, o.dest!);
       } else {
         await solver.toFile(o.dest!, (out) => pipeline(stream, out));
