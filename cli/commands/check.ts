@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { CheckFinding, StateCheckReport } from '../../daemon/index.js';
+import type { CheckFinding, StateCheckReport } from '../../daemon/state-check.js';
 import { globalOptions } from '../options.js';
 
 /**
@@ -20,7 +20,8 @@ export function register(program: Command): void {
         const client = await import('../../client/index.js');
         report = await client.checkDaemonRoot(new client.DaemonClient({ host, tls }), repair);
       } else {
-        const { verifyStateRoot } = await import('../../daemon/index.js');
+        // The module itself, not daemon/index.js: an embedded check needs none of the server.
+        const { verifyStateRoot } = await import('../../daemon/state-check.js');
         report = await verifyStateRoot(root, repair);
       }
       for (const f of report.repaired) process.stdout.write(`repaired ${line(f)}\n`);
