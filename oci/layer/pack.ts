@@ -4,7 +4,7 @@ import { PassThrough, Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createCompressor, mediaTypeFor, type Compression } from './compression.js';
 import { DigestStream } from './digest-stream.js';
-import { layerIOError, layerTarPieces, readTarPieces, withLayerErrors, type LayerTarOptions, type TarPiece } from './tar-writer.js';
+import { layerIOError, layerTarPieces, tarOfPieces, type LayerTarOptions, type TarPiece } from './tar-writer.js';
 import { TarThread } from './tar-thread.js';
 
 export interface PackOptions extends LayerTarOptions {
@@ -55,7 +55,7 @@ export function packLayer(dir: string, options: PackOptions): { stream: Readable
     const pieces = prepend(ahead.pieces, walk);
     if (ahead.ended) {
       const tarDigest = new DigestStream();
-      await pipeline(Readable.from(withLayerErrors(dir, readTarPieces(pieces))), tarDigest, compressor, blobDigest, out);
+      await pipeline(tarOfPieces(dir, pieces), tarDigest, compressor, blobDigest, out);
       return packed(tarDigest);
     }
     const tar = new TarThread(dir, pieces);

@@ -64,18 +64,23 @@ export type TarPiece = Buffer | FileBody;
  * Files are streamed one at a time as the consumer reads; nothing is buffered whole.
  */
 export function createLayerTar(dir: string, options: LayerTarOptions = {}): Readable {
-  return Readable.from(withLayerErrors(dir, readTarPieces(layerTarPieces(dir, options))), { objectMode: false, highWaterMark: READ_AHEAD });
+  return tarOfPieces(dir, layerTarPieces(dir, options));
+}
+
+/** The tar of `dir` that `pieces` (from layerTarPieces) lay out, as a byte stream. */
+export function tarOfPieces(dir: string, pieces: AsyncIterable<TarPiece>): Readable {
+  return Readable.from(withLayerErrors(dir, readTarPieces(pieces)), { objectMode: false, highWaterMark: READ_AHEAD });
 }
 
 /** The bytes of a tar given as pieces: file bodies are read here, on the thread pool. */
-export async function* readTarPieces(pieces: AsyncIterable<TarPiece>): AsyncGenerator<Buffer> {
+async function* readTarPieces(pieces: AsyncIterable<TarPiece>): AsyncGenerator<Buffer> {
   for await (const piece of pieces) {
     if (Buffer.isBuffer(piece)) yield piece;
     else yield* fileBody(piece.path, piece.size);
   }
 }
 
-export async function* withLayerErrors(dir: string, source: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
+async function* withLayerErrors(dir: string, source: AsyncGenerator<Buffer>): AsyncGenerator<Buffer> {
   try {
     yield* source;
   } catch (err) {
