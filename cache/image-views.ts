@@ -4,9 +4,7 @@
  * `--host`.
  */
 import type { ResolvedImage, Store } from './store.js';
-import { familiarReference, parseReference } from '../oci/index.js';
-
-const familiar = (name: string) => familiarReference(parseReference(name));
+import { familiarName } from '../oci/index.js';
 
 /** Unix seconds of an RFC 3339 time, 0 when there is none (Docker's zero time). */
 export function unixSeconds(iso: string | undefined): number {
@@ -20,8 +18,8 @@ export async function describeImage(store: Store, img: ResolvedImage): Promise<R
   const size = await store.imageSize(img);
   return {
     Id: img.configDigest,
-    RepoTags: store.imageNames(top).map(familiar),
-    RepoDigests: store.repoDigests(top).map(familiar),
+    RepoTags: store.imageNames(top).map(familiarName),
+    RepoDigests: store.repoDigests(top).map(familiarName),
     Parent: '',
     Comment: c.history?.at(-1)?.comment ?? '',
     Created: c.created ?? '',
@@ -57,7 +55,7 @@ export interface HistoryRow {
 /** Newest first; layers pair with the non-empty history entries from the end. */
 export function historyRows(store: Store, img: ResolvedImage): HistoryRow[] {
   const entries = img.config.history ?? img.layers.map(() => ({}));
-  const tags = store.imageNames(img.indexDigest ?? img.manifestDigest).map(familiar);
+  const tags = store.imageNames(img.indexDigest ?? img.manifestDigest).map(familiarName);
   let layer = img.layers.length - 1;
   const out: HistoryRow[] = [];
   for (let i = entries.length - 1; i >= 0; i--) {

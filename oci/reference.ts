@@ -119,6 +119,11 @@ export function familiarReference(ref: ImageReference): string {
   return s;
 }
 
+/** The short form docker shows (familiarReference) of a stored or user-typed name. */
+export function familiarName(input: string): string {
+  return familiarReference(parseReference(input));
+}
+
 /** Normalises any user-typed reference to its fully qualified form. */
 export function normalizeReference(input: string): string {
   return formatReference(parseReference(input));

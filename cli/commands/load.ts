@@ -28,7 +28,7 @@ export function register(program: Command): void {
         return;
       }
       const { openStore } = await import('../../cache/index.js');
-      const { familiarReference, loadArchive, parseReference } = await import('../../oci/index.js');
+      const { familiarName, loadArchive } = await import('../../oci/index.js');
       const store = await openStore(root);
       // The loader reads the archive twice, so stdin is spooled to a file first: a temp file of
       // the store's, which the store removes if kiln is interrupted or killed.
@@ -43,7 +43,7 @@ export function register(program: Command): void {
           }
           for (const name of img.names) {
             await store.tagImage(name, img.manifestDigest);
-            say(`Loaded image: ${familiarReference(parseReference(name))}`);
+            say(`Loaded image: ${familiarName(name)}`);
           }
         }
       } finally {

@@ -29,13 +29,13 @@ export function register(program: Command): void {
 
 async function removeOne(store: Store, ref: string, force: boolean): Promise<string[]> {
   const { StoreError } = await import('../../cache/index.js');
-  const { familiarReference, normalizeReference, parseReference } = await import('../../oci/index.js');
+  const { familiarName, normalizeReference } = await import('../../oci/index.js');
   const img = await store.resolveImage(ref);
   const top = img.indexDigest ?? img.manifestDigest;
   const byName = img.name !== undefined && img.name === safeNormalize(normalizeReference, ref);
   if (byName) {
     const { removedImage } = store.untag(img.name!);
-    const out = [`Untagged: ${familiarReference(parseReference(img.name!))}`];
+    const out = [`Untagged: ${familiarName(img.name!)}`];
     if (removedImage) out.push(`Deleted: ${img.configDigest}`);
     return out;
   }
@@ -46,7 +46,7 @@ async function removeOne(store: Store, ref: string, force: boolean): Promise<str
     });
   }
   store.removeImage(top);
-  return [...names.map((n) => `Untagged: ${familiarReference(parseReference(n))}`), `Deleted: ${img.configDigest}`];
+  return [...names.map((n) => `Untagged: ${familiarName(n)}`), `Deleted: ${img.configDigest}`];
 }
 
 function safeNormalize(normalizeReference: (ref: string) => string, ref: string): string | undefined {

@@ -9,7 +9,7 @@ import { describeImage, historyRows, unixSeconds, type ResolvedImage } from '../
 import { KilnError } from '../../common/errors.js';
 import {
   BLOB_CHANNEL,
-  familiarReference,
+  familiarName,
   importRootfs,
   loadArchive,
   normalizeReference,
@@ -30,8 +30,6 @@ import { BULK_WRITE_BUFFER } from '../../common/bulk-write.js';
 /** Largest archive `POST /images/load` accepts (spooled to disk, never held in memory). */
 const LOAD_LIMIT = 64 * 2 ** 30;
 
-const familiar = (name: string) => familiarReference(parseReference(name));
-
 export const list: Handler = async (ctx, { res }) => {
   const byManifest = new Map<string, { Id: string; RepoTags: string[]; Created: number; Size: number }>();
   for (const img of await ctx.store.listImages()) {
@@ -40,7 +38,7 @@ export const list: Handler = async (ctx, { res }) => {
       row = { Id: img.configDigest, RepoTags: [], Created: unixSeconds(img.created), Size: img.size };
       byManifest.set(img.manifestDigest, row);
     }
-    if (img.name !== undefined) row.RepoTags.push(familiar(img.name));
+    if (img.name !== undefined) row.RepoTags.push(familiarName(img.name));
   }
   sendJson(
     res,
@@ -87,14 +85,14 @@ export const remove: Handler = async (ctx, { res, params, query }) => {
     const lastName = ctx.store.imageNames(top).length === 1;
     if (lastName && users.length > 0 && !force) throw conflict(`unable to remove ${ref}: container ${users[0]!.id.slice(0, 12)} is using its referenced image ${img.configDigest.slice(7, 19)}`);
     const { removedImage } = ctx.store.untag(img.name!);
-    out.push({ Untagged: familiar(img.name!) });
+    out.push({ Untagged: familiarName(img.name!) });
     if (removedImage) out.push({ Deleted: img.configDigest });
   } else {
     const names = ctx.store.imageNames(top);
     if (names.length > 1 && !force) throw conflict(`unable to delete ${ref} (must be forced) - image is referenced in multiple repositories`);
     if (users.length > 0 && !force) throw conflict(`unable to delete ${ref} (must be forced) - image is being used by container ${users[0]!.id.slice(0, 12)}`);
     ctx.store.removeImage(top);
-    for (const n of names) out.push({ Untagged: familiar(n) });
+    for (const n of names) out.push({ Untagged: familiarName(n) });
     out.push({ Deleted: img.configDigest });
   }
   await ctx.store.gc();
@@ -149,7 +147,7 @@ export const pull: Handler = async (ctx, { req, res, query }) => {
     try {
       const r = await ctx.work.run(() => pullImage(ctx.store, ref, { ...options, ...(query.get('platform') ? { platform: query.get('platform')! } : {}) }));
       out.status(`Digest: ${r.manifestDigest}`);
-      out.status(`Status: ${r.downloaded > 0 ? 'Downloaded newer image' : 'Image is up to date'} for ${familiar(r.name)}`);
+      out.status(`Status: ${r.downloaded > 0 ? 'Downloaded newer image' : 'Image is up to date'} for ${familiarName(r.name)}`);
       // For kiln's client, which prints what an embedded pull prints; the docker CLI ignores aux here.
       out.aux({ Name: r.name, Digest: r.manifestDigest, Downloaded: r.downloaded });
     } finally {
@@ -183,7 +181,7 @@ export const push: Handler = async (ctx, { req, res, params, query }) => {
   const source = query.get('from') || name;
   const options = await registryOptions(ctx.root, req);
   await streamed(ctx, res, async (out) => {
-    out.status(`The push refers to repository [${familiar(name).replace(/[:@][^/]*$/, '')}]`);
+    out.status(`The push refers to repository [${familiarName(name).replace(/[:@][^/]*$/, '')}]`);
     const stop = blobProgress(out, ref.registry, ref.repository);
     try {
       const r = await ctx.work.run(() => pushImage(ctx.store, source, name, options));
@@ -224,7 +222,7 @@ export const load: Handler = async (ctx, { req, res }) => {
         }
         for (const name of img.names) {
           await ctx.store.tagImage(name, img.manifestDigest);
-          out.stream(`Loaded image: ${familiar(name)}\n`);
+          out.stream(`Loaded image: ${familiarName(name)}\n`);
         }
       }
     });
