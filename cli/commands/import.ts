@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { KilnError } from '../../common/errors.js';
 import { openInputFile } from '../../common/input-file.js';
-import type { LayerCompression } from '../../oci/index.js';
 import { collect, globalOptions } from '../options.js';
 
 export function register(program: Command): void {
@@ -13,10 +12,10 @@ export function register(program: Command): void {
     .option('-c, --change <instruction>', 'apply a Dockerfile instruction to the image config (repeatable)', collect, [])
     .option('--compression <type>', 'layer compression: gzip, zstd or uncompressed', 'gzip')
     .action(async (file: string, name: string | undefined, opts: { change: string[]; compression: string }, cmd: Command) => {
-      const compression = ({ gzip: 'gzip', zstd: 'zstd', uncompressed: 'none' } as Record<string, LayerCompression>)[opts.compression];
+      const { importRootfs, layerCompressionNamed, normalizeReference } = await import('../../oci/index.js');
+      const compression = layerCompressionNamed(opts.compression);
       if (!compression) throw new KilnError('E_USAGE', `unknown --compression "${opts.compression}"`, { hint: 'use gzip, zstd or uncompressed' });
       // A bad name fails before the tarball is read, not after its layer is stored.
-      const { importRootfs, normalizeReference } = await import('../../oci/index.js');
       if (name) normalizeReference(name);
       const input = file === '-' ? process.stdin : await openInputFile(file);
       const { root, host, tls } = globalOptions(cmd);

@@ -11,6 +11,7 @@ import {
   BLOB_CHANNEL,
   familiarName,
   importRootfs,
+  layerCompressionNamed,
   loadArchive,
   normalizeReference,
   parseReference,
@@ -18,7 +19,6 @@ import {
   pushImage,
   saveImages,
   type BlobProgressEvent,
-  type LayerCompression,
 } from '../../oci/index.js';
 import type { DaemonContext } from '../context.js';
 import { badRequest, byteLimit, conflict, queryBool, sendJson } from '../http.js';
@@ -156,12 +156,10 @@ export const pull: Handler = async (ctx, { req, res, query }) => {
   });
 };
 
-const COMPRESSION: Record<string, LayerCompression> = { gzip: 'gzip', zstd: 'zstd', uncompressed: 'none' };
-
 /** `docker import`: the rootfs tar is the body (`fromSrc=-`); kiln adds `compression` and `source` (the history comment's file name). */
 async function importImage(ctx: DaemonContext, req: IncomingMessage, res: ServerResponse, query: URLSearchParams): Promise<void> {
   if (query.get('fromSrc') !== '-') throw badRequest('kiln imports only a tarball sent as the request body (fromSrc=-), not from a URL');
-  const compression = COMPRESSION[query.get('compression') || 'gzip'];
+  const compression = layerCompressionNamed(query.get('compression') || 'gzip');
   if (!compression) throw badRequest(`unknown compression "${query.get('compression')}": use gzip, zstd or uncompressed`);
   const repo = query.get('repo');
   const name = repo ? (query.get('tag') ? `${repo}:${query.get('tag')}` : repo) : undefined;

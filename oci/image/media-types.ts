@@ -18,6 +18,17 @@ export const MediaType = {
 
 export type LayerCompression = 'none' | 'gzip' | 'zstd';
 
+const COMPRESSION_NAMES = new Map<string, LayerCompression>([
+  ['gzip', 'gzip'],
+  ['zstd', 'zstd'],
+  ['uncompressed', 'none'],
+]);
+
+/** The layer compression a user names (`kiln import --compression`, the import API's `compression`). */
+export function layerCompressionNamed(name: string): LayerCompression | undefined {
+  return COMPRESSION_NAMES.get(name);
+}
+
 export function isIndexMediaType(mt: string | undefined): boolean {
   return mt === MediaType.ociIndex || mt === MediaType.dockerManifestList;
 }
