@@ -54,6 +54,8 @@ interface Session {
   dockerfile: string;
   dockerfileName: string;
   options: RemoteBuildOptions;
+  /** `--cache-from` and `--cache-to`, parsed (and refused) when the context is checked. */
+  caches: ReturnType<typeof cacheSpecs>;
   root: ContextRoot | undefined;
   contexts: Map<string, NamedDirContext>;
   /** `--secret` values: held in memory for this one build, never written to the store or logged. */
@@ -112,7 +114,7 @@ export const checkContext: Handler = async (ctx, { req, res }) => {
       hint: 'start it with `kiln serve --allow-insecure-entitlement security.insecure`, or build without --allow',
     });
   }
-  cacheSpecs(options.cacheFrom, options.cacheTo);
+  const caches = cacheSpecs(options.cacheFrom, options.cacheTo);
   const contexts = validContexts(body.contexts);
   const secrets = validSecrets(body.secrets);
   const registry = await registryConfigOptions(ctx.root, req);
@@ -126,6 +128,7 @@ export const checkContext: Handler = async (ctx, { req, res }) => {
     dockerfile: body.dockerfile,
     dockerfileName: typeof body.dockerfileName === 'string' ? body.dockerfileName : 'Dockerfile',
     options,
+    caches,
     root: validRoot(body.root),
     contexts,
     secrets,
@@ -194,7 +197,7 @@ async function runBuild(ctx: DaemonContext, session: Session, inputs: BuildInput
   const held: { cache?: BuildCache } = {};
   try {
     await ctx.work.run(async (signal) => {
-      const specs = cacheSpecs(o.cacheFrom, o.cacheTo);
+      const specs = session.caches;
       const buildCache = await openBuildCache(specs, session.registry, warn);
       if (buildCache) held.cache = buildCache;
       const result = await build({
