@@ -17,7 +17,9 @@ export function rebuildError(e: ErrorDetail): KilnError {
 export function errorFromBody(status: number, raw: string, host: string): KilnError {
   let body: { message?: string; kiln?: ErrorDetail } = {};
   try {
-    body = JSON.parse(raw) as typeof body;
+    const parsed: unknown = JSON.parse(raw);
+    // JSON that is not an object (null, a number) carries no fields: the raw text is the message.
+    if (typeof parsed === 'object' && parsed !== null) body = parsed as typeof body;
   } catch {
     // Not JSON: the body is the message as it is.
   }
