@@ -133,12 +133,7 @@ export function register(program: Command): void {
     const cacheTo = (flags.cacheTo ?? []).map(cacheLib.parseCacheTo);
     const cacheFrom = (flags.cacheFrom ?? []).map(cacheLib.parseCacheFrom);
     const registry = await registryOptions(cmd, root);
-    const renderer = solver.createRenderer(progress, {
-      write: (s) => process.stderr.write(s),
-      explain: Boolean(flags.explain),
-      isTTY: Boolean(process.stderr.isTTY),
-      ci: Boolean(process.env.CI) && process.env.CI !== 'false',
-    });
+    const renderer = progressRenderer(solver, progress, flags);
     const buildId = solver.newBuildId();
     const unsubscribe = solver.subscribe(buildId, (ev) => renderer.onEvent(ev));
     const imported = await cacheLib.loadCacheImports(cacheFrom, registry);
@@ -229,6 +224,16 @@ async function checkResultFiles(flags: BuildFlags): Promise<void> {
   if (flags.metadataFile) await checkOutputFile(flags.metadataFile, '--metadata-file');
 }
 
+/** The progress display on stderr, the same whether the build runs embedded or on a daemon. */
+function progressRenderer(solver: typeof import('../../solver/index.js'), progress: ProgressMode, flags: BuildFlags) {
+  return solver.createRenderer(progress, {
+    write: (s) => process.stderr.write(s),
+    explain: Boolean(flags.explain),
+    isTTY: Boolean(process.stderr.isTTY),
+    ci: Boolean(process.env.CI) && process.env.CI !== 'false',
+  });
+}
+
 /** The files and lines a finished build leaves, the same whether it ran embedded or on a daemon. */
 async function reportResult(flags: BuildFlags, progress: ProgressMode, result: BuiltImage): Promise<void> {
   if (flags.iidfile) await writeOutputFile(flags.iidfile, '--iidfile', result.configDigest);
@@ -293,12 +298,7 @@ async function buildOnDaemon(flags: BuildFlags, b: DaemonBuild): Promise<void> {
   const pushed = imageOutputs.filter((o) => o.push).flatMap((o) => (o.name ? [o.name] : tags));
   const cacheRefs = [...cacheFrom, ...cacheTo].flatMap((c) => (c.type === 'registry' ? [c.ref] : []));
   const daemon = new client.DaemonClient({ host: b.host, tls: b.tls });
-  const renderer = solver.createRenderer(b.progress, {
-    write: (s) => process.stderr.write(s),
-    explain: Boolean(flags.explain),
-    isTTY: Boolean(process.stderr.isTTY),
-    ci: Boolean(process.env.CI) && process.env.CI !== 'false',
-  });
+  const renderer = progressRenderer(solver, b.progress, flags);
   const store = await cacheLib.openStore(b.root);
   try {
     const result = await client.remoteBuild(daemon, {
