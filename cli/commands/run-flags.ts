@@ -51,7 +51,7 @@ export interface RunRequest {
   command: string[];
   interactive: boolean;
   tty: boolean;
-  /** `-e` values, then `--env-file` lines, as `K=V` or bare `K`. */
+  /** `-e` values, then `--env-file` lines, as `K=V`: a bare `K` took its value from kiln's environment, or was left out (as docker does). */
   env: string[];
   volumes: RuntimeMount[];
   workdir: string | undefined;
@@ -133,14 +133,15 @@ export async function parseRunArgs(args: string[]): Promise<RunRequest> {
     throw new KilnError('E_RUN_NETWORK', `unsupported network "${network}"`, { hint: 'use --network host or --network none' });
   }
   const { parseEnvFile } = await import('../../runtime/index.js');
-  const env = [...(o.env ?? [])];
+  const given = [...(o.env ?? [])];
   for (const file of o['env-file'] ?? []) {
     try {
-      env.push(...parseEnvFile(await readFile(file, 'utf8')));
+      given.push(...parseEnvFile(await readFile(file, 'utf8')));
     } catch (cause) {
       throw new KilnError('E_RUN_ENV_FILE', `cannot read env file ${file}: ${systemReason(cause)}`, { cause, hint: 'give the path of a readable file of KEY=VALUE lines' });
     }
   }
+  const env = given.flatMap((e) => (e.includes('=') ? [e] : process.env[e] === undefined ? [] : [`${e}=${process.env[e]}`]));
   return {
     image,
     command,

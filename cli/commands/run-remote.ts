@@ -15,15 +15,13 @@ export async function runOnDaemon(r: RunRequest, host: string, tls: GlobalOption
   if (r.rootfs) {
     throw new KilnError('E_USAGE', 'kiln run --rootfs does not work with --host: the directory would be on the daemon', { hint: 'run without --host (unset KILN_HOST)' });
   }
-  // As docker: a bare NAME takes its value from the client's environment, or is left out.
-  const env = r.env.flatMap((e) => (e.includes('=') ? [e] : process.env[e] === undefined ? [] : [`${e}=${process.env[e]}`]));
   const terminal = process.stdout.isTTY ? process.stdout : process.stderr.isTTY ? process.stderr : undefined;
   const size = () => (terminal ? { rows: terminal.rows, cols: terminal.columns } : DEFAULT_SIZE);
   const body: CreateBody = {
     Image: r.image,
     Cmd: r.command.length > 0 ? r.command : null,
     ...(r.entrypoint !== undefined ? { Entrypoint: r.entrypoint === '' ? [] : [r.entrypoint] } : {}),
-    Env: env,
+    Env: r.env,
     ...(r.workdir ? { WorkingDir: r.workdir } : {}),
     ...(r.user !== undefined ? { User: r.user } : {}),
     ...(r.hostname !== undefined ? { Hostname: r.hostname } : {}),
