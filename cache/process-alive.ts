@@ -15,3 +15,16 @@ export function processAlive(pid: number): boolean {
   // Gone since kill(0) found it, or no /proc to ask: either way alive is the safe answer.
   return !procStat(pid)?.exited;
 }
+
+/**
+ * processAlive with one answer per pid, for one survey of a store: snapshot dirs keep their
+ * maker's pid in their name for good, so a store holds hundreds of names of a few pids.
+ */
+export function aliveProbe(): (pid: number) => boolean {
+  const known = new Map<number, boolean>();
+  return (pid) => {
+    let alive = known.get(pid);
+    if (alive === undefined) known.set(pid, (alive = processAlive(pid)));
+    return alive;
+  };
+}

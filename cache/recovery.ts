@@ -4,13 +4,14 @@ import { join } from 'node:path';
 import { discardTree, isTrash, removeInBackground } from './discard.js';
 import { pendingSnapshotOwner, tempOwner, type StoreLayout } from './layout.js';
 import { immediate, type Db } from './metadata.js';
-import { processAlive } from './process-alive.js';
+import { aliveProbe } from './process-alive.js';
 
 /**
  * Undoes what dead kiln processes left behind: their temp files and dirs, layer dirs they moved
  * into snapshots/ but never recorded, their holds and locks, and index rows for blobs they recorded but never finished renaming into place.
  */
 export async function recover(db: Db, layout: StoreLayout): Promise<void> {
+  const processAlive = aliveProbe();
   for (const name of await readdir(layout.tmpDir)) {
     const pid = tempOwner(name);
     if (pid !== undefined && processAlive(pid)) continue;
@@ -24,8 +25,8 @@ export async function recover(db: Db, layout: StoreLayout): Promise<void> {
     return pid !== undefined && !processAlive(pid);
   });
   if (unclaimed.length > 0) {
-    const recorded = db.prepare('SELECT 1 FROM snapshots WHERE dir = ?');
-    for (const name of unclaimed) if (!recorded.get(name)) await discardTree(layout, layout.snapshotPath(name));
+    const recorded = new Set((db.prepare('SELECT dir FROM snapshots').pluck().all() as string[]));
+    for (const name of unclaimed) if (!recorded.has(name)) await discardTree(layout, layout.snapshotPath(name));
   }
   const dead = (db.prepare('SELECT id, pid FROM sessions').all() as { id: string; pid: number }[]).filter((s) => !processAlive(s.pid));
   if (dead.length === 0) return;
