@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, openSync, readFileSync, readSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
-import { entryMatches, nowNs, type FileStat, type StatEntry } from './stat-cache.js';
+import { entryMatches, nowNs, type FileRecords, type FileStat } from './stat-cache.js';
 
 /** Files up to this size are read whole; larger ones are streamed so memory stays bounded. */
 const READ_WHOLE_MAX = 1n << 20n;
@@ -53,9 +53,9 @@ export function entryDigest(m: EntryMeta): string {
 
 /** One digest for a set of (path, digest) pairs, independent of the order they are given in. */
 export function combineDigests(files: Map<string, string>): string {
-  const h = createHash('sha256');
-  for (const key of [...files.keys()].sort()) h.update(`${key}\0${files.get(key)}\n`);
-  return `sha256:${h.digest('hex')}`;
+  // One update of the joined lines: an update per line costs a native call each, 10,000 per context.
+  const lines = [...files.keys()].sort().map((key) => `${key}\0${files.get(key)}\n`);
+  return `sha256:${createHash('sha256').update(lines.join('')).digest('hex')}`;
 }
 
 export interface HashTarget extends FileStat {
@@ -75,7 +75,7 @@ const SLICE_MS = 15;
  * synchronously in short slices (for thousands of small files several times faster than the
  * thread pool); large ones are streamed.
  */
-export async function hashFiles(known: Map<string, StatEntry>, targets: Iterable<HashTarget>): Promise<number> {
+export async function hashFiles(known: FileRecords, targets: Iterable<HashTarget>): Promise<number> {
   let read = 0;
   let sliceStart = performance.now();
   for (const t of targets) {

@@ -2,7 +2,7 @@ import test from 'ava';
 import { mkdtemp, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dirMatches, hashFiles, openStore, StatCache, entryMatches, type DirEntry, type DirStat, type FileStat, type HashTarget, type StatEntry } from './index.js';
+import { dirMatches, FileRecords, hashFiles, openStore, StatCache, entryMatches, type DirEntry, type DirStat, type FileStat, type HashTarget, type StatEntry } from './index.js';
 import { sha256Digest } from '../oci/index.js';
 
 async function target(dir: string, rel: string): Promise<HashTarget> {
@@ -15,6 +15,12 @@ async function digestOf(cache: StatCache, dir: string, rel: string): Promise<str
   const known = cache.load(dir);
   if ((await hashFiles(known.files, [await target(dir, rel)])) > 0) cache.save(dir, known);
   return known.files.get(rel)!.digest;
+}
+
+function records(entries: [string, StatEntry][]): FileRecords {
+  const out = new FileRecords();
+  for (const [rel, e] of entries) out.set(rel, e);
+  return out;
 }
 
 async function withFixture(fn: (dir: string, cache: StatCache, reopen: () => Promise<StatCache>) => Promise<void>): Promise<void> {
@@ -93,11 +99,21 @@ test('a saved snapshot loads back field for field, and save replaces the whole r
     const big: StatEntry = { size: 5n << 40n, mtimeNs: 1_700_000_000_123_456_789n, ctimeNs: 1_700_000_001_987_654_321n, ino: (1n << 62n) + 7n, dev: 2049n, mode: 0o4755, uid: 4_294_967_294, gid: 65534, digest: 'sha256:aa', entryDigest: 'sha256:bb', recordedNs: 1_700_000_009_000_000_001n };
     const small: StatEntry = { ...big, size: 0n, ino: 1n, mode: 0, uid: 0, gid: 0, digest: 'sha256:cc', entryDigest: 'sha256:dd' };
     const listing: DirEntry = { mtimeNs: 1n, ctimeNs: 2n, ino: 3n << 40n, dev: 4n, recordedNs: 5n, names: ['x', 'ü "y"\n'] };
-    cache.save(dir, { files: new Map([['a/ü b\n"c', big], ['d', small]]), dirs: new Map([['', listing], ['e', { ...listing, names: [] }]]) });
+    cache.save(dir, { files: records([['a/ü b\n"c', big], ['d', small]]), dirs: new Map([['', listing], ['e', { ...listing, names: [] }]]) });
     const loaded = (await reopen()).load(dir);
     t.deepEqual([...loaded.files], [['a/ü b\n"c', big], ['d', small]]);
     t.deepEqual([...loaded.dirs], [['', listing], ['e', { ...listing, names: [] }]]);
-    cache.save(dir, { files: new Map([['d', small]]), dirs: new Map() });
+    // Loaded records changed in place (one replaced, one dropped, one added) save as changed.
+    const edited = (await reopen()).load(dir);
+    edited.files.set('d', { ...small, size: 9n });
+    t.true(edited.files.delete('a/ü b\n"c'));
+    t.false(edited.files.delete('a/ü b\n"c'));
+    edited.files.set('new', big);
+    t.is(edited.files.size, 2);
+    t.deepEqual([...edited.files.keys()].sort(), ['d', 'new']);
+    cache.save(dir, edited);
+    t.deepEqual([...(await reopen()).load(dir).files].sort(), [['d', { ...small, size: 9n }], ['new', big]]);
+    cache.save(dir, { files: records([['d', small]]), dirs: new Map() });
     const replaced = (await reopen()).load(dir);
     t.deepEqual([...replaced.files.keys()], ['d']);
     t.is(replaced.dirs.size, 0);

@@ -43,8 +43,75 @@ export type DirStat = Pick<DirEntry, 'mtimeNs' | 'ctimeNs' | 'ino' | 'dev'>;
 
 /** What the stat cache holds for one context root (paths relative to it). */
 export interface ContextStats {
-  files: Map<string, StatEntry>;
+  files: FileRecords;
   dirs: Map<string, DirEntry>;
+}
+
+/**
+ * A root's file records. Those loaded stay as they were read (a path's slot in the packed numbers
+ * and strings) and become a StatEntry only for the moment a caller looks at them: a no-op rebuild
+ * of 10,000 files then keeps 10,000 map entries alive instead of 10,000 objects of nine BigInts,
+ * which the garbage collector copied again and again while the context was walked.
+ */
+export class FileRecords implements Iterable<[string, StatEntry]> {
+  private readonly packed = new Map<string, number>();
+  private readonly added = new Map<string, StatEntry>();
+
+  /** `nums` from `start` holds SLOTS numbers per file, `fields` three strings per file (path, digest, entryDigest). */
+  constructor(
+    private readonly nums: BigInt64Array = new BigInt64Array(0),
+    private readonly fields: readonly string[] = [],
+    count = 0,
+    private readonly start = 0,
+  ) {
+    for (let i = 0; i < count; i++) this.packed.set(fields[3 * i]!, i);
+  }
+
+  get size(): number {
+    return this.packed.size + this.added.size;
+  }
+
+  get(rel: string): StatEntry | undefined {
+    const i = this.packed.get(rel);
+    return i === undefined ? this.added.get(rel) : this.unpack(i);
+  }
+
+  set(rel: string, entry: StatEntry): void {
+    this.packed.delete(rel);
+    this.added.set(rel, entry);
+  }
+
+  delete(rel: string): boolean {
+    return this.packed.delete(rel) || this.added.delete(rel);
+  }
+
+  *keys(): IterableIterator<string> {
+    yield* this.packed.keys();
+    yield* this.added.keys();
+  }
+
+  *[Symbol.iterator](): IterableIterator<[string, StatEntry]> {
+    for (const [rel, i] of this.packed) yield [rel, this.unpack(i)];
+    yield* this.added;
+  }
+
+  private unpack(i: number): StatEntry {
+    const n = this.nums;
+    const j = this.start + i * SLOTS;
+    return {
+      size: n[j]!,
+      mtimeNs: n[j + 1]!,
+      ctimeNs: n[j + 2]!,
+      ino: n[j + 3]!,
+      dev: n[j + 4]!,
+      recordedNs: n[j + 5]!,
+      mode: Number(n[j + 6]!),
+      uid: Number(n[j + 7]!),
+      gid: Number(n[j + 8]!),
+      digest: this.fields[3 * i + 1]!,
+      entryDigest: this.fields[3 * i + 2]!,
+    };
+  }
 }
 
 /**
@@ -134,39 +201,24 @@ export class StatCache {
 
   /** Everything recorded under a context root. */
   load(root: string): ContextStats {
-    const out: ContextStats = { files: new Map(), dirs: new Map() };
+    const empty: ContextStats = { files: new FileRecords(), dirs: new Map() };
     const row = this.db.prepare('SELECT names, stats FROM context_stats_v3 WHERE root = ?').raw(true).get(root) as [string, Buffer] | undefined;
-    if (!row) return out;
+    if (!row) return empty;
     const blob = row[1];
     // A typed array view needs 8-byte alignment; the driver's buffer may not have it.
     const nums = blob.byteOffset % 8 === 0 ? new BigInt64Array(blob.buffer, blob.byteOffset, blob.byteLength >> 3) : new BigInt64Array(Uint8Array.from(blob).buffer);
-    if (nums.length < HEADER_SLOTS) return out;
+    if (nums.length < HEADER_SLOTS) return empty;
     const nFiles = Number(nums[0]);
     const nDirs = Number(nums[1]);
     // files: path, digest, entryDigest; then dirs: path, names joined by '/'
     const fields = row[0].split('\0');
-    if (nums.length !== HEADER_SLOTS + nFiles * SLOTS + nDirs * DIR_SLOTS || fields.length !== Math.max(1, 3 * nFiles + 2 * nDirs)) return out;
-    let j = HEADER_SLOTS;
-    for (let i = 0; i < nFiles; i++, j += SLOTS) {
-      out.files.set(fields[3 * i]!, {
-        size: nums[j]!,
-        mtimeNs: nums[j + 1]!,
-        ctimeNs: nums[j + 2]!,
-        ino: nums[j + 3]!,
-        dev: nums[j + 4]!,
-        recordedNs: nums[j + 5]!,
-        mode: Number(nums[j + 6]!),
-        uid: Number(nums[j + 7]!),
-        gid: Number(nums[j + 8]!),
-        digest: fields[3 * i + 1]!,
-        entryDigest: fields[3 * i + 2]!,
-      });
-    }
-    for (let i = 0, f = 3 * nFiles; i < nDirs; i++, j += DIR_SLOTS, f += 2) {
+    if (nums.length !== HEADER_SLOTS + nFiles * SLOTS + nDirs * DIR_SLOTS || fields.length !== Math.max(1, 3 * nFiles + 2 * nDirs)) return empty;
+    const dirs = new Map<string, DirEntry>();
+    for (let i = 0, j = HEADER_SLOTS + nFiles * SLOTS, f = 3 * nFiles; i < nDirs; i++, j += DIR_SLOTS, f += 2) {
       const names = fields[f + 1]!;
-      out.dirs.set(fields[f]!, { mtimeNs: nums[j]!, ctimeNs: nums[j + 1]!, ino: nums[j + 2]!, dev: nums[j + 3]!, recordedNs: nums[j + 4]!, names: names === '' ? [] : names.split('/') });
+      dirs.set(fields[f]!, { mtimeNs: nums[j]!, ctimeNs: nums[j + 1]!, ino: nums[j + 2]!, dev: nums[j + 3]!, recordedNs: nums[j + 4]!, names: names === '' ? [] : names.split('/') });
     }
-    return out;
+    return { files: new FileRecords(nums, fields, nFiles, HEADER_SLOTS), dirs };
   }
 
   /** Replaces what is recorded under a context root with `stats`, atomically. */
