@@ -1,6 +1,6 @@
 // Public API of oci/registry: the Distribution API v2 client, pull/push into the store, login.
 export { RegistryClient } from './client.js';
-export type { BlobPushResult, BlobSource, ClientOptions, FetchedManifest } from './client.js';
+export type { BlobPushResult, BlobSource, ClientOptions, FetchedManifest, RegistryOptionsFor } from './client.js';
 export { RegistryError, parseErrorBody } from './errors.js';
 export type { RegistryErrorBody, RegistryErrorOptions } from './errors.js';
 export { pullImage } from './pull.js';
