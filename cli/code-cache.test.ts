@@ -170,8 +170,16 @@ test('the cache is per command, in $XDG_CACHE_HOME or ~/.cache', (t) => {
   t.is(codeCacheFor(['-H', 'unix:///s', 'ps'], { XDG_CACHE_HOME: '/x' })?.label, 'ps-host');
   t.is(codeCacheFor(['--host=tcp://h:1', 'ps'], { XDG_CACHE_HOME: '/x' })?.label, 'ps-host');
   t.is(codeCacheFor(['ps'], { XDG_CACHE_HOME: '/x', KILN_HOST: 'unix:///s' })?.label, 'ps-host');
+  t.is(codeCacheFor(['--debug', '-Hunix:///s', 'ps'], { XDG_CACHE_HOME: '/x' })?.label, 'ps-host');
   // A relative XDG_CACHE_HOME is to be ignored (XDG Base Directory spec).
   t.is(codeCacheFor(['ps'], { XDG_CACHE_HOME: 'rel' })?.dir, join(process.env.HOME ?? '', '.cache', 'kiln', 'code'));
+});
+
+test('only a global option before the command makes it a client of a daemon: a -H after it is the command\'s', (t) => {
+  const label = (args: string[]) => codeCacheFor(args, { XDG_CACHE_HOME: '/x' })?.label;
+  t.is(label(['history', '-H', 'false', 'app']), 'history');
+  t.is(label(['serve', '-H', 'unix:///run/kiln.sock']), 'serve');
+  t.is(label(['--root', '-Hx', 'ps']), 'ps', 'the value of --root');
 });
 
 test("the options the command label skips with their value are the CLI's global ones that take a value", async (t) => {

@@ -49,8 +49,10 @@ const STALE_TEMP_MS = 60 * 60 * 1000;
 export function codeCacheFor(args: readonly string[], env: NodeJS.ProcessEnv = process.env): CodeCache | undefined {
   // These run other code than the same command does here and now, so each has a cache of its
   // own: the command as a client of a daemon, and a user's kiln, which runs itself again as root
-  // of a user namespace (runtime/reexec.ts).
-  const viaHost = Boolean(env.KILN_HOST) || args.some((a) => a === '--host' || a.startsWith('--host=') || a.startsWith('-H'));
+  // of a user namespace (runtime/reexec.ts). Only a global option says --host: after the command,
+  // -H is another option (`kiln history -H`, `kiln serve -H ADDR`).
+  const { options } = splitCommandLine(args);
+  const viaHost = Boolean(env.KILN_HOST) || options.some((o) => o === '--host' || o.startsWith('--host=') || o.startsWith('-H'));
   const label = `${commandLabel(args)}${viaHost ? '-host' : ''}${process.geteuid?.() === 0 ? '' : '-user'}`;
   const xdg = env.XDG_CACHE_HOME;
   if (xdg?.startsWith('/')) return { dir: join(xdg, 'kiln', 'code'), within: dirname(xdg), label };
@@ -65,14 +67,26 @@ export function codeCacheFor(args: readonly string[], env: NodeJS.ProcessEnv = p
 /** kiln's global options that take a value (cli/main.ts; the test compares with `kiln --help`). */
 export const GLOBAL_VALUE_OPTIONS = ['--root', '-H', '--host', '--tlscacert', '--tlscert', '--tlskey'];
 
-/** The command of a kiln command line, found without the CLI's parser (a wrong guess only costs cache hits). */
-export function commandLabel(args: readonly string[]): string {
+/**
+ * A kiln command line read without the CLI's parser (a wrong guess only costs cache hits): the
+ * global options before the command, less the values given apart from them, and the command.
+ */
+function splitCommandLine(args: readonly string[]): { options: string[]; command: string | undefined } {
+  const options: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
+    if (!a.startsWith('-')) return { options, command: a };
+    options.push(a);
     if (GLOBAL_VALUE_OPTIONS.includes(a)) i++;
-    else if (!a.startsWith('-')) return /^[a-z][a-z0-9-]{0,31}$/.test(a) ? a : 'other';
   }
-  return 'none';
+  return { options, command: undefined };
+}
+
+/** The command of a kiln command line, as a file name part. */
+export function commandLabel(args: readonly string[]): string {
+  const { command } = splitCommandLine(args);
+  if (command === undefined) return 'none';
+  return /^[a-z][a-z0-9-]{0,31}$/.test(command) ? command : 'other';
 }
 
 /** Loads `file` (CommonJS), keeping its code cache in `cache`, and saves a missing cache when the process exits with 0. */

@@ -22,5 +22,5 @@ export {
   type RemotePush,
 } from './images.js';
 export { checkDaemonRoot, daemonDiskUsage, exportImage, pruneDaemon } from './store.js';
-export { registryAuthHeader, registryConfigHeader, verifyLogin } from './registry-auth.js';
+export { verifyLogin } from './registry-auth.js';
 export { listContainers, runContainer, type RemoteContainer, type RemoteRunIO } from './containers.js';

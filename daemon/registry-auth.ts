@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
-import { readRegistriesConfig, type ClientOptions, type Credentials } from '../oci/index.js';
+import { readRegistriesConfig, type ClientOptions, type Credentials, type RegistryOptionsFor } from '../oci/index.js';
 import { badRequest } from './http.js';
 
 export interface AuthConfig {
@@ -25,8 +25,6 @@ export async function registryOptions(root: string, req: IncomingMessage): Promi
 }
 
 /** Registry client options by registry host, from `X-Registry-Config`; a registry it does not name is reached anonymously. */
-export type RegistryOptionsFor = (registry: string) => ClientOptions;
-
 export async function registryConfigOptions(root: string, req: IncomingMessage): Promise<RegistryOptionsFor> {
   const registries = await readRegistriesConfig(join(root, 'registries.json'));
   const config = decodeHeader<Record<string, AuthConfig>>(req, 'X-Registry-Config') ?? {};

@@ -5,7 +5,7 @@ import { rm } from 'node:fs/promises';
 import { asNoSpaceError } from '../common/errors.js';
 import { openStore, type BuildCache, type CacheMountUse, type Store } from '../cache/index.js';
 import { parseDockerfile } from '../grammar/index.js';
-import { buildManifest, hostPlatform, MediaType, normalizeReference, rfc3339, type ClientOptions, type ImageConfig, type ImageManifest, type LayerDescriptor } from '../oci/index.js';
+import { buildManifest, hostPlatform, MediaType, normalizeReference, rfc3339, type ImageConfig, type ImageManifest, type LayerDescriptor, type RegistryOptionsFor } from '../oci/index.js';
 import { cleanupLeftovers, type SecretSource } from '../runtime/index.js';
 import { openContext } from './context/index.js';
 import { automaticArgs, planBuild, userBuildArgs } from './frontend/index.js';
@@ -35,7 +35,7 @@ export interface BuildOptions {
    * Registry options for pulling base images, by registry host (a daemon's, with its client's
    * credentials); default: the registries' credentials in the docker config.
    */
-  pullOptions?: (registry: string) => ClientOptions;
+  pullOptions?: RegistryOptionsFor;
   /** `--label`: added to the final image's config. */
   labels?: Readonly<Record<string, string>>;
   secrets?: ReadonlyMap<string, SecretSource>;

@@ -5,7 +5,7 @@ import type { Writable } from 'node:stream';
 import { fileError } from '../common/file-errors.js';
 import { checkOutputDir, checkOutputFile, writeOutputFile, writeStdout } from '../common/output-file.js';
 import type { Store } from '../cache/index.js';
-import { applyLayer, createLayerTar, pushImage, saveImages, type PushOptions, type PushResult } from '../oci/index.js';
+import { applyLayer, createLayerTar, parseReference, pushImage, saveImages, type PushResult, type RegistryOptionsFor } from '../oci/index.js';
 import type { BuildResult } from './build.js';
 import { BuildError } from './errors.js';
 
@@ -104,9 +104,10 @@ export async function writeImageTar(store: Store, image: ExportedImage, type: 'o
 /**
  * Exports a built image as an output other than the store: an archive (named `name`, a
  * normalised reference, when given), or its root filesystem; or, for type=image, names it
- * (`name=`, else the build's tags) and with push=true pushes each name to its registry.
+ * (`name=`, else the build's tags) and with push=true pushes each name to its registry, with
+ * the options `optionsFor` gives that registry.
  */
-export async function exportImage(store: Store, result: BuildResult, spec: OutputSpec, name?: string, registry: PushOptions = {}): Promise<PushResult[]> {
+export async function exportImage(store: Store, result: BuildResult, spec: OutputSpec, name?: string, optionsFor: RegistryOptionsFor = () => ({})): Promise<PushResult[]> {
   const dest = spec.dest!;
   switch (spec.type) {
     case 'image': {
@@ -114,7 +115,7 @@ export async function exportImage(store: Store, result: BuildResult, spec: Outpu
       if (!spec.push) return [];
       if (names.length === 0) throw new BuildError('E_BUILD_OPTION', 'pushing needs a name for the image', { hint: 'give -t NAME:TAG, or --output type=image,name=NAME:TAG,push=true' });
       const pushed: PushResult[] = [];
-      for (const n of names) pushed.push(await pushImage(store, n, n, registry));
+      for (const n of names) pushed.push(await pushImage(store, n, n, optionsFor(parseReference(n).registry)));
       return pushed;
     }
     case 'local':

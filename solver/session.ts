@@ -1,5 +1,5 @@
 import type { CacheMountUse, Store } from '../cache/index.js';
-import type { ClientOptions, ImageConfig, LayerDescriptor } from '../oci/index.js';
+import type { ImageConfig, LayerDescriptor, RegistryOptionsFor } from '../oci/index.js';
 import type { NetworkMode, SecretSource } from '../runtime/index.js';
 import type { BuildContext } from './context/index.js';
 import type { BuildPlan } from './frontend/index.js';
@@ -31,7 +31,7 @@ export interface BuildSession {
   noCacheFilter: ReadonlySet<string>;
   pull: boolean;
   /** Registry options for pulling base images, by registry host; undefined: the docker config's credentials. */
-  pullOptions: ((registry: string) => ClientOptions) | undefined;
+  pullOptions: RegistryOptionsFor | undefined;
   network: NetworkMode;
   secrets: ReadonlyMap<string, SecretSource>;
   allowInsecure: boolean;

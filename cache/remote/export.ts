@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import PQueue from 'p-queue';
 import { isKilnError } from '../../common/errors.js';
-import { MediaType, type ClientOptions, type Descriptor, type ImageManifest, type LayerDescriptor } from '../../oci/index.js';
+import { MediaType, type Descriptor, type ImageManifest, type LayerDescriptor, type RegistryOptionsFor } from '../../oci/index.js';
 import type { BuildCache } from './build-cache.js';
 import { CacheTransferError } from './errors.js';
 import { CACHE_CONFIG_MEDIA_TYPE, encodeCacheDocument, manifestLayer, MOUNT_ANNOTATIONS, type CacheDocument } from './format.js';
@@ -32,8 +32,8 @@ const UPLOADS_AT_ONCE = 3;
  * records' layer blobs, then the cache mounts' layers annotated with their id, uid, gid and mode.
  * Blobs go first; the tag is moved last.
  */
-export async function exportCache(cache: BuildCache, image: BuiltImage, spec: Exclude<CacheExportSpec, { type: 'inline' }>, options: ClientOptions): Promise<CacheExportResult> {
-  const location = await openLocation(spec.type === 'registry' ? spec : { type: 'local', dir: spec.dest, tag: spec.tag }, options);
+export async function exportCache(cache: BuildCache, image: BuiltImage, spec: Exclude<CacheExportSpec, { type: 'inline' }>, optionsFor: RegistryOptionsFor): Promise<CacheExportResult> {
+  const location = await openLocation(spec.type === 'registry' ? spec : { type: 'local', dir: spec.dest, tag: spec.tag }, optionsFor);
   try {
     const store = cache.store;
     const records = cache.records(spec.mode, image.layers);
@@ -70,13 +70,13 @@ export async function exportCache(cache: BuildCache, image: BuiltImage, spec: Ex
  * Every `--cache-to` but inline (which the image config carries), in order. A failure fails the
  * build, unless that spec says `ignore-error=true`: then it is a warning.
  */
-export async function exportCaches(cache: BuildCache, image: BuiltImage, specs: readonly CacheExportSpec[], options: ClientOptions): Promise<{ exported: CacheExportResult[]; warnings: string[] }> {
+export async function exportCaches(cache: BuildCache, image: BuiltImage, specs: readonly CacheExportSpec[], optionsFor: RegistryOptionsFor): Promise<{ exported: CacheExportResult[]; warnings: string[] }> {
   const exported: CacheExportResult[] = [];
   const warnings: string[] = [];
   for (const spec of specs) {
     if (spec.type === 'inline') continue;
     try {
-      exported.push(await exportCache(cache, image, spec, options));
+      exported.push(await exportCache(cache, image, spec, optionsFor));
     } catch (e) {
       if (!spec.ignoreError) throw e;
       warnings.push((e as Error).message);

@@ -1,4 +1,4 @@
-import type { ClientOptions, Descriptor, ImageManifest } from '../../oci/index.js';
+import type { Descriptor, ImageManifest, RegistryOptionsFor } from '../../oci/index.js';
 import { CacheTransferError } from './errors.js';
 import { CACHE_CONFIG_MEDIA_TYPE, INLINE_CACHE_FIELD, parseCacheDocument, type CacheMountEntry, type LayerCacheRecord } from './format.js';
 import { openLocation, type CacheLocation } from './location.js';
@@ -17,12 +17,12 @@ export interface ImportedCache {
 export type CacheImportResult = { cache: ImportedCache } | { warning: string };
 
 /** Every `--cache-from` in order: the caches found, and a warning for each that was not. */
-export async function loadCacheImports(specs: readonly CacheImportSpec[], options: ClientOptions): Promise<{ caches: ImportedCache[]; warnings: string[] }> {
+export async function loadCacheImports(specs: readonly CacheImportSpec[], optionsFor: RegistryOptionsFor): Promise<{ caches: ImportedCache[]; warnings: string[] }> {
   const caches: ImportedCache[] = [];
   const warnings: string[] = [];
   try {
     for (const spec of specs) {
-      const got = await loadCacheImport(spec, options);
+      const got = await loadCacheImport(spec, optionsFor);
       if ('warning' in got) warnings.push(got.warning);
       else caches.push(got.cache);
     }
@@ -40,8 +40,8 @@ const MAX_CONFIG = 64 * 1024 * 1024;
  * whose config carries inline cache records. A missing or cache-less ref is a warning (as in
  * buildx); an unreachable registry or a malformed cache is an error.
  */
-export async function loadCacheImport(spec: CacheImportSpec, options: ClientOptions): Promise<CacheImportResult> {
-  const location = await openLocation(spec.type === 'registry' ? spec : { type: 'local', dir: spec.src, tag: spec.tag }, options);
+export async function loadCacheImport(spec: CacheImportSpec, optionsFor: RegistryOptionsFor): Promise<CacheImportResult> {
+  const location = await openLocation(spec.type === 'registry' ? spec : { type: 'local', dir: spec.src, tag: spec.tag }, optionsFor);
   try {
     const found = await location.readManifest();
     if (!found) {

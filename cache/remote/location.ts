@@ -4,7 +4,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { formatReference, MediaType, parseReference, RegistryClient, type ClientOptions, type Descriptor, type ImageIndex, type ImageReference } from '../../oci/index.js';
+import { formatReference, MediaType, parseReference, RegistryClient, type Descriptor, type ImageIndex, type ImageReference, type RegistryOptionsFor } from '../../oci/index.js';
 import { CacheTransferError } from './errors.js';
 import { BULK_WRITE_BUFFER } from '../../common/bulk-write.js';
 
@@ -61,9 +61,9 @@ class RegistryLocation implements CacheLocation {
     this.name = formatReference(ref);
   }
 
-  static async open(ref: string, options: ClientOptions): Promise<RegistryLocation> {
+  static async open(ref: string, optionsFor: RegistryOptionsFor): Promise<RegistryLocation> {
     const parsed = parseReference(ref);
-    return new RegistryLocation(parsed, await RegistryClient.connect(parsed.registry, options));
+    return new RegistryLocation(parsed, await RegistryClient.connect(parsed.registry, optionsFor(parsed.registry)));
   }
 
   async readManifest(): Promise<LocatedManifest | undefined> {
@@ -178,6 +178,6 @@ class LayoutLocation implements CacheLocation {
 }
 
 /** Opens a registry ref or a layout directory as a cache location. */
-export function openLocation(where: { type: 'registry'; ref: string } | { type: 'local'; dir: string; tag: string }, options: ClientOptions): Promise<CacheLocation> {
-  return where.type === 'registry' ? RegistryLocation.open(where.ref, options) : Promise.resolve(new LayoutLocation(where.dir, where.tag));
+export function openLocation(where: { type: 'registry'; ref: string } | { type: 'local'; dir: string; tag: string }, optionsFor: RegistryOptionsFor): Promise<CacheLocation> {
+  return where.type === 'registry' ? RegistryLocation.open(where.ref, optionsFor) : Promise.resolve(new LayoutLocation(where.dir, where.tag));
 }

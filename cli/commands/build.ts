@@ -133,10 +133,12 @@ export function register(program: Command): void {
     const cacheTo = (flags.cacheTo ?? []).map(cacheLib.parseCacheTo);
     const cacheFrom = (flags.cacheFrom ?? []).map(cacheLib.parseCacheFrom);
     const registry = await registryOptions(cmd, root);
+    // Embedded, every registry is reached with the same options, and its credentials come from the docker config.
+    const registryFor = () => registry;
     const renderer = progressRenderer(solver, progress, flags);
     const buildId = solver.newBuildId();
     const unsubscribe = solver.subscribe(buildId, (ev) => renderer.onEvent(ev));
-    const imported = await cacheLib.loadCacheImports(cacheFrom, registry);
+    const imported = await cacheLib.loadCacheImports(cacheFrom, registryFor);
     for (const w of imported.warnings) process.stderr.write(`WARNING: ${w}\n`);
     const { caches } = imported;
     const cache = cacheTo.length > 0 || caches.length > 0 ? new cacheLib.BuildCache(caches, { inline: cacheTo.some((c) => c.type === 'inline') }) : undefined;
@@ -173,10 +175,10 @@ export function register(program: Command): void {
       const { normalizeReference } = await import('../../oci/index.js');
       const archiveName = flags.tag?.[0] === undefined ? undefined : normalizeReference(flags.tag[0]);
       for (const o of outputs) {
-        for (const p of await solver.exportImage(store, result, o, archiveName, registry)) process.stderr.write(`pushed ${p.reference}@${p.manifestDigest}\n`);
+        for (const p of await solver.exportImage(store, result, o, archiveName, registryFor)) process.stderr.write(`pushed ${p.reference}@${p.manifestDigest}\n`);
       }
       if (cache) {
-        const { exported, warnings } = await cacheLib.exportCaches(cache, result, cacheTo, registry);
+        const { exported, warnings } = await cacheLib.exportCaches(cache, result, cacheTo, registryFor);
         for (const r of exported) process.stderr.write(`exported cache to ${r.name}: ${r.records} records${r.mounts ? `, ${r.mounts} cache mounts` : ''} (${r.manifestDigest})\n`);
         for (const w of warnings) process.stderr.write(`WARNING: ${w}\n`);
       }

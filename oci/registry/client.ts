@@ -22,6 +22,9 @@ export interface ClientOptions extends TransportOptions {
   chunkSize?: number;
 }
 
+/** Client options by registry host: one build may reach several registries, each with its own credentials. */
+export type RegistryOptionsFor = (registry: string) => ClientOptions;
+
 /** A manifest or index exactly as the registry served it (its digest covers these bytes). */
 export interface FetchedManifest {
   bytes: Buffer;

@@ -2,7 +2,7 @@ import test from 'ava';
 import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dockerConfigPath, eraseCredentials, getCredentials, storeCredentials } from './docker-config.js';
+import { dockerConfigPath, eraseCredentials, getCredentials, loadDockerCredentials, storeCredentials } from './docker-config.js';
 import { RegistryError } from './errors.js';
 
 async function tempEnv(t: { teardown: (f: () => Promise<void>) => void }): Promise<{ dir: string; env: NodeJS.ProcessEnv }> {
@@ -82,4 +82,16 @@ test('a broken config file is a clear error', async (t) => {
   await writeFile(join(dir, 'docker', 'config.json'), '{not json');
   const err = await t.throwsAsync(getCredentials('r.example', env), { instanceOf: RegistryError });
   t.regex(err?.message ?? '', /config\.json is not valid JSON/);
+});
+
+test('loadDockerCredentials reads the file once: every lookup answers from that reading', async (t) => {
+  const { dir, env } = await tempEnv(t);
+  await storeCredentials('a.example', 'ua', 'pa', env);
+  await storeCredentials('b.example', 'ub', 'pb', env);
+  const docker = await loadDockerCredentials(env);
+  await rm(join(dir, 'docker', 'config.json'));
+  t.deepEqual(Object.keys(docker.config.auths ?? {}).sort(), ['a.example', 'b.example']);
+  t.like(await docker.get('a.example'), { username: 'ua', password: 'pa' });
+  t.like(await docker.get('b.example'), { username: 'ub', password: 'pb' });
+  t.is(await docker.get('c.example'), undefined);
 });

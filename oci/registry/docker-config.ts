@@ -49,7 +49,7 @@ function hostOfKey(key: string): string {
   return host === 'index.docker.io' || host === 'registry-1.docker.io' ? 'docker.io' : host;
 }
 
-export async function readDockerConfig(path: string): Promise<DockerConfigFile> {
+async function readDockerConfig(path: string): Promise<DockerConfigFile> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -147,8 +147,22 @@ function decodeAuth(entry: AuthEntry, source: string): Credentials | undefined {
 
 /** Credentials docker would use for `registry`: a credential helper first, then `auths`. */
 export async function getCredentials(registry: string, env: NodeJS.ProcessEnv = process.env): Promise<Credentials | undefined> {
+  return (await loadDockerCredentials(env)).get(registry);
+}
+
+/** The docker config, read once: a request that needs several registries' credentials takes them all from one reading of the file. */
+export interface DockerCredentials {
+  config: DockerConfigFile;
+  get(registry: string): Promise<Credentials | undefined>;
+}
+
+export async function loadDockerCredentials(env: NodeJS.ProcessEnv = process.env): Promise<DockerCredentials> {
   const path = dockerConfigPath(env);
   const config = await readDockerConfig(path);
+  return { config, get: (registry) => credentialsIn(config, path, registry) };
+}
+
+async function credentialsIn(config: DockerConfigFile, path: string, registry: string): Promise<Credentials | undefined> {
   const helper = helperFor(config, registry);
   if (helper) {
     const { code, stdout } = await runHelper(helper, 'get', credentialKey(registry));

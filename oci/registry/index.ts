@@ -1,6 +1,6 @@
 // Public API of oci/registry: the Distribution API v2 client, pull/push into the store, login.
 export { RegistryClient } from './client.js';
-export type { BlobPushResult, BlobSource, ClientOptions, FetchedManifest } from './client.js';
+export type { BlobPushResult, BlobSource, ClientOptions, FetchedManifest, RegistryOptionsFor } from './client.js';
 export { RegistryError, parseErrorBody } from './errors.js';
 export type { RegistryErrorBody, RegistryErrorOptions } from './errors.js';
 export { pullImage } from './pull.js';
@@ -9,8 +9,8 @@ export { pushImage } from './push.js';
 export type { PushOptions, PushResult } from './push.js';
 export { login, logout, loginRegistry } from './login.js';
 export type { LoginOptions } from './login.js';
-export { dockerConfigPath, getCredentials, readDockerConfig, storeCredentials, eraseCredentials } from './docker-config.js';
-export type { Credentials, DockerConfigFile } from './docker-config.js';
+export { getCredentials, loadDockerCredentials, storeCredentials, eraseCredentials } from './docker-config.js';
+export type { Credentials, DockerConfigFile, DockerCredentials } from './docker-config.js';
 export { readRegistriesConfig, isLoopback } from './endpoint.js';
 export type { TransportOptions } from './endpoint.js';
 export { parsePlatform, formatPlatform, selectPlatformManifest, DEFAULT_PULL_PLATFORM } from './platform-select.js';
