@@ -96,6 +96,26 @@ test.serial('without the CA the TLS failure names the flags that fix it; --insec
   }
 });
 
+test.serial('kiln build pulls a FROM image that only the TLS registry has with --ca-file or --insecure-registry; without either the error names them', async (t) => {
+  const buildRoot = join(tmp, 'build-root');
+  const dockerfile = `FROM ${reg.host}/secure/app:1\nLABEL built=yes\n`;
+  const refused = await kiln(['--root', buildRoot, 'build', '-'], { env, input: dockerfile });
+  t.is(refused.code, 1);
+  t.regex(refused.stderr, new RegExp(`image "${reg.host}/secure/app:1" is not in the local store and could not be pulled: .*serves HTTPS, but kiln spoke plain HTTP`));
+  t.notRegex(refused.stderr, /\n\s+at /);
+
+  const built = await kiln(['--root', buildRoot, 'build', '--ca-file', certs.caCert, '-'], { env, input: dockerfile });
+  t.is(built.code, 0, built.stderr);
+  const store = await openStore(buildRoot);
+  try {
+    t.is((await store.resolveImage(`${reg.host}/secure/app:1`)).manifestDigest, digest);
+  } finally {
+    store.close();
+  }
+  const skipVerify = await kiln(['--root', join(tmp, 'build-insecure-root'), 'build', '--insecure-registry', reg.host, '-'], { env, input: dockerfile });
+  t.is(skipVerify.code, 0, skipVerify.stderr);
+});
+
 test.serial('after logout the registry refuses and the error says no credentials were found', async (t) => {
   const out = await kiln(['logout', reg.host], { env });
   t.is(out.code, 0, out.stderr);

@@ -160,6 +160,7 @@ export function register(program: Command): void {
         noCache: flags.cache === false,
         noCacheFilter: flags.cacheFilter,
         pull: Boolean(flags.pull),
+        pullOptions: registryFor,
         labels: Object.fromEntries(keyValues(flags.label, '--label', false)),
         secrets,
         allowInsecure: allow.includes('security.insecure'),
