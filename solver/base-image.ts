@@ -1,4 +1,4 @@
-import { DockerfileError } from '../common/errors.js';
+import { DockerfileError, KilnError } from '../common/errors.js';
 import { baseKey, ImageNotFoundError, type ResolvedImage } from '../cache/index.js';
 import type { SourcePosition } from '../common/errors.js';
 import { DEFAULT_PATH, hostPlatform, parseReference, pullImage, type ImageConfig } from '../oci/index.js';
@@ -47,9 +47,12 @@ async function resolveUncached(s: BuildSession, ref: string, ins: Instruction, p
   } catch (e) {
     const { position, line } = positionOf(s, ins);
     const why = (e as Error).message;
+    const getFirst = `get it first with \`kiln pull ${ref}\`, \`kiln load -i FILE\` or \`kiln import ROOTFS.tar ${ref}\``;
+    // The registry's own hint (--ca-file for a TLS failure, kiln login when refused) is the likelier fix.
+    const registryHint = e instanceof KilnError ? e.hint : undefined;
     const hint = local
       ? `--pull could not refresh it, but "${ref}" exists in the local store: build without --pull to use the local image`
-      : `get it first with \`kiln pull ${ref}\`, \`kiln load -i FILE\` or \`kiln import ROOTFS.tar ${ref}\``;
+      : registryHint ? `${registryHint}; or ${getFirst}` : getFirst;
     throw new DockerfileError('E_BUILD_BASE_IMAGE', `image "${ref}" is not in the local store and could not be pulled: ${why}`, position, line, { cause: e, hint });
   }
   return s.store.resolveImage(ref);

@@ -102,6 +102,7 @@ test.serial('kiln build pulls a FROM image that only the TLS registry has with -
   const refused = await kiln(['--root', buildRoot, 'build', '-'], { env, input: dockerfile });
   t.is(refused.code, 1);
   t.regex(refused.stderr, new RegExp(`image "${reg.host}/secure/app:1" is not in the local store and could not be pulled: .*serves HTTPS, but kiln spoke plain HTTP`));
+  t.regex(refused.stderr, new RegExp(`hint: .*--ca-file.*--insecure-registry ${reg.host}`));
   t.notRegex(refused.stderr, /\n\s+at /);
 
   const built = await kiln(['--root', buildRoot, 'build', '--ca-file', certs.caCert, '-'], { env, input: dockerfile });
