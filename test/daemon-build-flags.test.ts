@@ -3,7 +3,8 @@
  * reasons carried in the events), -o oci/docker/tar/local (streamed back and written by the
  * client), --push and registry --cache-to/--cache-from (done by the daemon with the client's
  * credentials from its docker config), --secret (sent for the build only), --build-context DIR
- * (uploaded digest-first), and the refusals (--allow without the daemon's grant, type=local caches).
+ * (uploaded digest-first), and the refusals (--allow without the daemon's grant, type=local caches,
+ * the registry flags, which the daemon's registries.json replaces).
  */
 import test from 'ava';
 import { execFile } from 'node:child_process';
@@ -112,7 +113,7 @@ test('--build-context NAME=DIR is uploaded digest-first like the main context', 
   t.is((await kiln(d.root, ['run', '--rm', 'named:2'])).stdout, await readFile(join(extra, 'note.txt'), 'utf8'));
 });
 
-test('--allow security.insecure needs the daemon to grant it; type=local caches are refused with a hint', async (t) => {
+test('--allow security.insecure needs the daemon to grant it; type=local caches and the registry flags are refused with a hint', async (t) => {
   const ctx = await context('refusals', { Dockerfile: 'FROM busybox\nRUN true\n' });
   const allow = await kiln(local, [...host, 'build', '--allow', 'security.insecure', ctx]);
   t.is(allow.code, 1);
@@ -121,7 +122,11 @@ test('--allow security.insecure needs the daemon to grant it; type=local caches 
   const localCache = await kiln(local, [...host, 'build', '--cache-to', `type=local,dest=${tmp}/cache`, ctx]);
   t.is(localCache.code, 1);
   t.regex(localCache.stderr, /type=local cache does not work with --host/);
-  t.notRegex(allow.stderr + localCache.stderr, /\n\s+at /);
+  const caFile = await kiln(local, [...host, 'build', '--ca-file', join(tmp, 'ca.pem'), ctx]);
+  t.is(caFile.code, 1);
+  t.regex(caFile.stderr, /--ca-file does not apply with --host/);
+  t.regex(caFile.stderr, /registries\.json/);
+  t.notRegex(allow.stderr + localCache.stderr + caFile.stderr, /\n\s+at /);
 
   const granting = await startDaemon({ args: ['--allow-insecure-entitlement', 'security.insecure'] });
   try {

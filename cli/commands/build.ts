@@ -10,7 +10,7 @@ import { checkOutputFile, writeOutputFile } from '../../common/output-file.js';
 import type { NamedContext, OutputSpec, ProgressMode } from '../../solver/index.js';
 import type { SecretSource } from '../../runtime/index.js';
 import { collect, globalOptions } from '../options.js';
-import { addRegistryFlags, registryOptions } from './registry-flags.js';
+import { addRegistryFlags, assertNoRegistryFlags, registryOptions } from './registry-flags.js';
 
 interface BuildFlags {
   file?: string;
@@ -98,6 +98,8 @@ export function register(program: Command): void {
     if (host === undefined) {
       const { checkPrivileges } = await import('../../runtime/index.js');
       checkPrivileges();
+    } else {
+      assertNoRegistryFlags(cmd);
     }
     // As buildx: repeatable and comma-separated. RUN --network=host needs no entitlement in kiln, so network.host grants nothing more.
     const allow = (flags.allow ?? []).flatMap((a) => a.split(','));
