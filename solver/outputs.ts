@@ -115,7 +115,8 @@ export async function exportImage(store: Store, result: BuildResult, spec: Outpu
       if (!spec.push) return [];
       if (names.length === 0) throw new BuildError('E_BUILD_OPTION', 'pushing needs a name for the image', { hint: 'give -t NAME:TAG, or --output type=image,name=NAME:TAG,push=true' });
       const pushed: PushResult[] = [];
-      for (const n of names) pushed.push(await pushImage(store, n, n, optionsFor(parseReference(n).registry)));
+      // By digest: another build (a daemon's other client) may have given a name to its own image since.
+      for (const n of names) pushed.push(await pushImage(store, result.manifestDigest, n, optionsFor(parseReference(n).registry)));
       return pushed;
     }
     case 'local':

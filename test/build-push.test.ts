@@ -6,7 +6,8 @@ import test from 'ava';
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { INLINE_CACHE_FIELD } from '../cache/index.js';
+import { INLINE_CACHE_FIELD, openStore } from '../cache/index.js';
+import { build, exportImage } from '../solver/index.js';
 import { fixtures, freshRoot, kiln } from './build-helpers.js';
 import { cliBuild, type CliBuild } from './cli-build.js';
 import { startRegistry, type RegistryServer } from './registry-server.js';
@@ -67,6 +68,24 @@ test.serial('--output type=image,name=REF,push=true names the image and pushes i
   t.is(await skopeoDigest(target), r.digest);
   const listed = await kiln(root, ['images']);
   t.true(listed.stdout.includes(`${reg.host}/kiln/named`), listed.stdout);
+});
+
+test.serial('a push sends the build\'s own image when another build has taken its name since', async (t) => {
+  const target = `${reg.host}/kiln/raced:1`;
+  const root = await fresh();
+  const store = await openStore(root);
+  try {
+    const built = (label: string) => build({ stateRoot: root, store, dockerfile: `FROM busybox\nLABEL build=${label}\n`, dockerfileName: 'Dockerfile', tags: [target] });
+    const first = await built('first');
+    // As with two daemon clients: the second build names its image before the first pushes.
+    const second = await built('second');
+    t.not(second.manifestDigest, first.manifestDigest);
+    const pushed = await exportImage(store, first, { type: 'image', push: true });
+    t.deepEqual(pushed.map((p) => [p.reference, p.manifestDigest]), [[target, first.manifestDigest]]);
+    t.is(await skopeoDigest(target), first.manifestDigest);
+  } finally {
+    store.close();
+  }
 });
 
 test('--push without a name fails before building', async (t) => {
