@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { cp, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -16,10 +17,12 @@ export const fixtures = join(repo, 'fixtures', 'build');
 
 let base: Promise<string> | undefined;
 
-/** A state root holding busybox:latest, made once per test process. */
+/** A state root holding busybox:latest, made once per test process and removed when it exits. */
 function baseRoot(): Promise<string> {
   base ??= (async () => {
     const root = await mkdtemp(join(tmpdir(), 'kiln-build-base-'));
+    // At exit, not in a test's after hook: every test file that makes a fresh root shares this one.
+    process.once('exit', () => rmSync(root, { recursive: true, force: true }));
     await run(join(repo, 'fixtures', 'make-busybox-image.sh'), [root]);
     return root;
   })();
