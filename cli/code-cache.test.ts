@@ -188,3 +188,32 @@ test("the options the command label skips with their value are the CLI's global 
   const withValue = [...options.matchAll(/^ {2}((?:-\w, )?--[\w-]+) <[^>]+>/gm)].flatMap((m) => m[1]!.split(', '));
   t.deepEqual([...withValue].sort(), [...GLOBAL_VALUE_OPTIONS].sort());
 });
+
+test('code that ran early in a long run is in the cache that run saves', async (t) => {
+  const home = await mkdtemp(join(tmpdir(), 'kiln-code-cache-'));
+  t.teardown(() => rm(home, { recursive: true, force: true }));
+  const file = join(home, 'main.cjs');
+  // A function only the start of the run calls, big enough to weigh in the cache's size.
+  const body = Array.from({ length: 400 }, (_, i) => `  acc = (acc * 31 + ${i}) % 1000003; if (acc === ${i}) acc += arr.length;`).join('\n');
+  await writeFile(file, `exports.early = (arr) => {\n  let acc = 1;\n${body}\n  return acc;\n};\n`);
+  const child = join(home, 'child.mjs');
+  await writeFile(
+    child,
+    `import { runCommonJs } from ${JSON.stringify(join(repo, 'cli', 'code-cache.ts'))};\n` +
+      `const [file, dir, rounds] = process.argv.slice(2);\n` +
+      `runCommonJs(file, { dir, within: ${JSON.stringify(home)}, label: 'test' }).exports.early([1]);\n` +
+      // Garbage that lives a while, as a long build makes: major GCs, after a few of which V8
+      // drops bytecode that has not run (forced GCs, gc(), age none).
+      `const window = [];\n` +
+      `for (let i = 0; i < Number(rounds); i++) { window.push(Array.from({ length: 20000 }, (_, k) => ({ k }))); if (window.length > 20) window.shift(); }\n`,
+  );
+  const sizeAfter = async (rounds: number): Promise<number> => {
+    const dir = join(home, `cache-${rounds}`);
+    await run(process.execPath, ['--import', 'tsx', '--max-semi-space-size=1', child, file, dir, String(rounds)], { cwd: repo });
+    const [name] = await readdir(dir);
+    return (await lstat(join(dir, name!))).size;
+  };
+  const short = await sizeAfter(0);
+  const long = await sizeAfter(800);
+  t.true(long >= short, `a run with many major GCs saved ${long} bytes, one with none ${short}`);
+});
