@@ -53,12 +53,46 @@ test('a module without a cache runs and saves one, which the next load takes', a
   t.deepEqual(await readdir(f.cache.dir), [f.path.split('/').pop()]);
   t.is((await lstat(f.cache.dir)).mode & 0o777, 0o700);
   t.is((await lstat(f.path)).mode & 0o777, 0o600);
-  const second = loadCommonJs(f.file, f.cache);
-  t.is(second.outcome, 'hit');
-  answers(t, second.exports);
+  // The next runs save it again (with what they compiled), until MATURE_RUNS (4) made it.
+  for (let run = 2; run <= 4; run++) {
+    const again = loadCommonJs(f.file, f.cache);
+    t.is(again.outcome, 'hit');
+    t.true(again.saves);
+    answers(t, again.exports);
+    const before = await lstat(f.path);
+    again.save();
+    t.not((await lstat(f.path)).ino, before.ino, `run ${run} saves again`);
+  }
+  const fifth = loadCommonJs(f.file, f.cache);
+  t.is(fifth.outcome, 'hit');
+  t.false(fifth.saves);
+  answers(t, fifth.exports);
   const before = await lstat(f.path);
-  second.save();
-  t.is((await lstat(f.path)).ino, before.ino, 'a hit writes nothing');
+  fifth.save();
+  t.is((await lstat(f.path)).ino, before.ino, 'a hit on a cache of 4 runs writes nothing');
+});
+
+test('a later run saves the code it compiled beside what the cache held', async (t) => {
+  const home = await mkdtemp(join(tmpdir(), 'kiln-code-cache-'));
+  t.teardown(() => rm(home, { recursive: true, force: true }));
+  const file = join(home, 'main.cjs');
+  const fn = (name: string) => `exports.${name} = (x) => {\n  let acc = x;\n${Array.from({ length: 200 }, (_, i) => `  acc = (acc * 31 + ${i}) % 1000003;`).join('\n')}\n  return acc;\n};\n`;
+  await writeFile(file, fn('a') + fn('b'));
+  const cache = { dir: join(home, 'cache'), within: home, label: 'test' };
+  // Each load in a process of its own: V8 keeps compiled scripts in memory by source.
+  const child = join(home, 'child.mjs');
+  await writeFile(child, `import { loadCommonJs } from ${JSON.stringify(join(repo, 'cli', 'code-cache.ts'))};\nconst m = loadCommonJs(process.argv[2], JSON.parse(process.argv[3]));\nm.exports[process.argv[4]](1);\nm.save();\n`);
+  const runWith = (name: string) => run(process.execPath, ['--import', 'tsx', child, file, JSON.stringify(cache), name], { cwd: repo });
+  const size = async () => {
+    const [name, ...more] = await readdir(cache.dir);
+    t.is(more.length, 0);
+    return (await lstat(join(cache.dir, name!))).size;
+  };
+  await runWith('a');
+  const first = await size();
+  await runWith('b');
+  const second = await size();
+  t.true(second > first, `the cache after a run of b is ${second} bytes, after a run of a only ${first}`);
 });
 
 test('no cache wanted: the module runs and nothing is written', async (t) => {
@@ -94,7 +128,7 @@ test('data V8 rejects (made for other code) is reported, ignored and replaced', 
   const data = other.createCachedData();
   const { createHash } = await import('node:crypto');
   await mkdir(f.cache.dir, { recursive: true });
-  await writeFile(f.path, Buffer.concat([Buffer.from('kiln-v8-code-cache-1\n'), createHash('sha256').update(data).digest(), data]), { mode: 0o600 });
+  await writeFile(f.path, Buffer.concat([Buffer.from('kiln-v8-code-cache-2\n'), Buffer.from([1]), createHash('sha256').update(data).digest(), data]), { mode: 0o600 });
   const loaded = loadCommonJs(f.file, f.cache);
   t.is(loaded.outcome, 'rejected');
   answers(t, loaded.exports);

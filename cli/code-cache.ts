@@ -33,11 +33,19 @@ export interface CodeCache {
 export interface LoadedModule {
   exports: unknown;
   outcome: CacheOutcome;
-  /** Writes V8's code for the functions run so far, unless the cache already held it. */
+  /** Whether save() would write: no cache yet, or one that fewer than MATURE_RUNS runs made. */
+  saves: boolean;
+  /** Writes V8's code for the functions run so far (with those the cache brought), if `saves`. */
   save(): void;
 }
 
-const MAGIC = Buffer.from('kiln-v8-code-cache-1\n');
+const MAGIC = Buffer.from('kiln-v8-code-cache-2\n');
+/**
+ * Runs whose code a cache file gathers: the first good run of a command makes it, and the next
+ * ones save it again with what they compiled besides (a first build that copied files but ran no
+ * RUN left every later RUN to be compiled, each time). Then it is left alone: saving costs ~15 ms.
+ */
+const MATURE_RUNS = 4;
 const DIGEST_BYTES = 32;
 /** Files of other bundles (older kilns, other checkouts) kept beside the current one's. */
 const MAX_FILES = 32;
@@ -98,7 +106,7 @@ export function runCommonJs(file: string, cache: CodeCache | undefined): LoadedM
   // compiled those again. Set before the first compile, so the data V8 checks always agree.
   if (cache !== undefined) v8.setFlagsFromString('--no-flush-bytecode');
   const loaded = loadCommonJs(file, cache);
-  if (loaded.outcome === 'miss' || loaded.outcome === 'rejected') {
+  if (loaded.saves) {
     process.once('exit', (code) => {
       // A failed run may have stopped early and compiled little: the next good one makes the cache.
       if (code === 0) loaded.save();
@@ -118,21 +126,25 @@ export function loadCommonJs(file: string, cache: CodeCache | undefined): Loaded
   // though comments and regular expressions may keep some.
   const source = bytes.toString(isAscii(bytes) ? 'latin1' : 'utf8');
   const path = cache === undefined ? undefined : cachePath(cache, file, bytes);
-  const cachedData = path === undefined ? undefined : readCache(path);
+  const found = path === undefined ? undefined : readCache(path);
+  const cachedData = found?.data;
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
     filename: file,
     cachedData,
     importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   const outcome: CacheOutcome = path === undefined ? 'off' : cachedData === undefined ? 'miss' : script.cachedDataRejected ? 'rejected' : 'hit';
+  const runs = outcome === 'hit' ? found!.runs + 1 : 1;
+  const saves = path !== undefined && runs <= MATURE_RUNS;
   const module = { exports: {} as unknown };
   const wrapper = script.runInThisContext() as (e: unknown, r: NodeJS.Require, m: typeof module, f: string, d: string) => void;
   wrapper.call(module.exports, module.exports, requireFor(file, cache), module, file, dirname(file));
   return {
     exports: module.exports,
     outcome,
+    saves,
     save: () => {
-      if (cache !== undefined && path !== undefined && outcome !== 'hit') writeCache(path, cache.within, () => script.createCachedData());
+      if (cache !== undefined && path !== undefined && saves) writeCache(path, cache.within, runs, () => script.createCachedData());
     },
   };
 }
@@ -168,8 +180,11 @@ function digest(data: Uint8Array): Buffer {
   return createHash('sha256').update(data).digest();
 }
 
-/** The cached data in `path` when it is a regular file of ours, not writable by others, and intact. */
-function readCache(path: string): Buffer | undefined {
+/**
+ * The cached data in `path`, and how many runs made it, when it is a regular file of ours, not
+ * writable by others, and intact. Layout: MAGIC, the runs (one byte), the data's sha256, the data.
+ */
+function readCache(path: string): { data: Buffer; runs: number } | undefined {
   let fd: number | undefined;
   try {
     // Non-blocking, so a FIFO put in the cache's place cannot hang kiln.
@@ -177,10 +192,10 @@ function readCache(path: string): Buffer | undefined {
     const st = fstatSync(fd);
     if (!st.isFile() || st.uid !== process.geteuid?.() || (st.mode & 0o022) !== 0) return undefined;
     const file = readFileSync(fd);
-    const head = MAGIC.length + DIGEST_BYTES;
+    const head = MAGIC.length + 1 + DIGEST_BYTES;
     if (file.length <= head || !file.subarray(0, MAGIC.length).equals(MAGIC)) return undefined;
     const data = file.subarray(head);
-    return digest(data).equals(file.subarray(MAGIC.length, head)) ? data : undefined;
+    return digest(data).equals(file.subarray(MAGIC.length + 1, head)) ? { data, runs: file[MAGIC.length]! } : undefined;
   } catch {
     return undefined;
   } finally {
@@ -189,14 +204,14 @@ function readCache(path: string): Buffer | undefined {
 }
 
 /** Writes beside and renames in, so a concurrent kiln reads the old file or the new one, whole. */
-function writeCache(path: string, within: string, data: () => Buffer): void {
+function writeCache(path: string, within: string, runs: number, data: () => Buffer): void {
   const dir = dirname(path);
   const temp = `${path}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
   try {
     makeDirs(dir, within);
     const bytes = data();
     // `wx` creates a new file and follows no link put in its place.
-    writeFileSync(temp, Buffer.concat([MAGIC, digest(bytes), bytes]), { flag: 'wx', mode: 0o600 });
+    writeFileSync(temp, Buffer.concat([MAGIC, Buffer.from([runs]), digest(bytes), bytes]), { flag: 'wx', mode: 0o600 });
     renameSync(temp, path);
     prune(dir, basename(path).split('.')[2]!);
   } catch {
