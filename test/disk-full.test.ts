@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freshRoot, kiln } from './build-helpers.js';
+import { startRegistry } from './registry-server.js';
 
 const run = promisify(execFile);
 const SIZE_MB = 24;
@@ -59,6 +60,28 @@ test(`a build on a full ${SIZE_MB} MB state root fails with "no space left on <p
     t.notRegex(load.stderr, /internal error|\n\s+at /);
     const afterLoad = await kiln(root, ['check']);
     t.is(afterLoad.code, 0, afterLoad.stdout + afterLoad.stderr);
+
+    // A pulled layer is written into the state root as it arrives: too big for it.
+    const registry = await startRegistry();
+    try {
+      const big = await freshRoot();
+      try {
+        await writeRandom(join(ctx, 'big.bin'), SIZE_MB + 4);
+        const image = `${registry.host}/disk/full:1`;
+        const built = await kiln(big.root, ['build', '--progress', 'plain', '-t', image, '--push', ctx]);
+        t.is(built.code, 0, built.stderr);
+      } finally {
+        await big.cleanup();
+      }
+      const pull = await kiln(root, ['pull', `${registry.host}/disk/full:1`]);
+      t.is(pull.code, 1, pull.stderr);
+      t.regex(pull.stderr, new RegExp(`kiln: no space left on ${root}`));
+      t.notRegex(pull.stderr, /internal error|\n\s+at /);
+      const afterPull = await kiln(root, ['check']);
+      t.is(afterPull.code, 0, afterPull.stdout + afterPull.stderr);
+    } finally {
+      await registry.stop();
+    }
 
     // Once there is room, the same root builds.
     await writeRandom(join(ctx, 'big.bin'), 2);

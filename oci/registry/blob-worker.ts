@@ -4,18 +4,12 @@
  * Jobs run concurrently; the client of a registry is kept for the worker's later jobs.
  */
 import { subscribe } from 'node:diagnostics_channel';
-import { createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { parentPort } from 'node:worker_threads';
-import { asNoSpaceError, isKilnError } from '../../common/errors.js';
-import { DigestStream } from '../layer/index.js';
+import { isKilnError } from '../../common/errors.js';
 import type { BlobJob, WireError, WorkerReply } from './blob-pool.js';
 import { RegistryClient } from './client.js';
 import { RegistryError } from './errors.js';
 import { BLOB_CHANNEL, type BlobProgressEvent } from './progress.js';
-import { BULK_WRITE_BUFFER } from '../../common/bulk-write.js';
 
 const port = parentPort!;
 const clients = new Map<string, Promise<RegistryClient>>();
@@ -51,21 +45,7 @@ function client(job: BlobJob): Promise<RegistryClient> {
 
 async function download(job: BlobJob): Promise<{ digest: string; size: number }> {
   const rc = await client(job);
-  // The main thread checks the digest against the manifest, as for any blob the store takes.
-  const counter = new DigestStream();
-  try {
-    const body = rc.getBlob(job.repository, job.digest, job.size, { verify: false });
-    body.once('end', () => port.postMessage({ type: 'received', id: job.id } satisfies WorkerReply));
-    await pipeline(
-      body,
-      counter,
-      createWriteStream(job.path, { flags: 'wx', mode: 0o644, flush: true, highWaterMark: BULK_WRITE_BUFFER }),
-    );
-  } catch (e) {
-    await rm(job.path, { force: true });
-    throw asNoSpaceError(e, dirname(job.path)) ?? e;
-  }
-  return { digest: counter.digest, size: counter.size };
+  return rc.downloadBlob(job.repository, job.digest, job.size, job.path, () => port.postMessage({ type: 'received', id: job.id } satisfies WorkerReply));
 }
 
 function wire(err: unknown): WireError {

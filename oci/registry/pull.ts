@@ -1,6 +1,5 @@
 import { availableParallelism } from 'node:os';
 import PQueue from 'p-queue';
-import type { KilnError } from '../../common/errors.js';
 import type { Store } from '../../cache/index.js';
 import type { Descriptor, ImageIndex, ImageManifest } from '../image/index.js';
 import { isIndexMediaType, isManifestMediaType } from '../image/index.js';
@@ -67,13 +66,6 @@ function parseManifest(m: FetchedManifest, what: string): ImageManifest | ImageI
 }
 
 /** The store refused a downloaded blob whose content does not match its digest: say where it came from. */
-function alteredBlob(err: KilnError, what: string): RegistryError {
-  return new RegistryError('E_REGISTRY_DIGEST_MISMATCH', `${what}: the registry sent content that does not match the digest (${err.message})`, {
-    cause: err,
-    hint: 'the registry, or a proxy or cache between it and this machine, altered the data; nothing of it was kept. Try again; if it persists, tell whoever runs the registry',
-  });
-}
-
 /**
  * Pulls an image into the store: picks the platform from an index, fetches config and layers
  * concurrently (skipping blobs already present), stores the manifest, and only then tags it, so
@@ -112,20 +104,14 @@ export async function pullImage(store: Store, reference: string | ImageReference
     let session: Promise<ClientSession> | undefined;
     const fetchBlob = async (d: Descriptor, arrived: () => void): Promise<void> => {
       const expected = { expectedDigest: d.digest, expectedSize: d.size, mediaType: d.mediaType };
-      try {
-        if (workers && d.size >= threshold) {
-          session ??= client.session(scopes);
-          const job = { registry: client.registry, options: clientOptions(options), session: await session, repository: repo, digest: d.digest, size: d.size };
-          const progress = hasBlobSubscribers();
-          await store.writeBlobWith((path) => workers.download({ ...job, path, progress }, arrived), expected);
-        } else {
-          // The store hashes while writing and refuses to commit a mismatch: hashing here too would only cost time.
-          const content = client.getBlob(repo, d.digest, d.size, { verify: false });
-          content.once('end', arrived);
-          await store.writeBlob(content, expected);
-        }
-      } catch (err) {
-        throw (err as KilnError).code === 'E_STORE_DIGEST' ? alteredBlob(err as KilnError, `blob ${d.digest} in ${client.registry}/${repo}`) : err;
+      // Both ways verify the digest as the bytes arrive, and the store keeps nothing of a mismatch.
+      if (workers && d.size >= threshold) {
+        session ??= client.session(scopes);
+        const job = { registry: client.registry, options: clientOptions(options), session: await session, repository: repo, digest: d.digest, size: d.size };
+        const progress = hasBlobSubscribers();
+        await store.writeBlobWith((path) => workers.download({ ...job, path, progress }, arrived), expected);
+      } else {
+        await store.writeBlobWith((path) => client.downloadBlob(repo, d.digest, d.size, path, arrived), expected);
       }
       downloaded++;
       bytes += d.size;
