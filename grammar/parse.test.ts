@@ -72,11 +72,15 @@ test('CRLF input and a UTF-8 BOM parse like LF input', (t) => {
   t.is(parseDockerfile('\ufeff# escape=`\r\nFROM x\r\n').escapeToken, '`');
 });
 
-test('JSON form: first JSON value decoded, rest ignored; invalid JSON falls back to shell form', (t) => {
-  t.is(dump('CMD ["a", "b"] trailing\n'), '(cmd "a" "b")\n');
+test('JSON form: the whole argument must be one JSON array (json.Unmarshal), else shell form', (t) => {
+  t.is(dump('CMD ["a", "b"] trailing\n'), '(cmd "[\\"a\\", \\"b\\"] trailing")\n');
+  t.is(dump('ENTRYPOINT []<-x\n'), '(entrypoint "[]<-x")\n');
+  t.is(dump('COPY ["a"] ["b"]\n'), '(copy "[\\"a\\"]" "[\\"b\\"]")\n');
+  // Not valid JSON as a whole, so not the non-string error either.
+  t.is(dump('RUN ["a", 1] x\n'), '(run "[\\"a\\", 1] x")\n');
   t.is(dump("CMD ['a']\n"), '(cmd "[\'a\']")\n');
   t.is(dump('CMD ["a",]\n'), '(cmd "[\\"a\\",]")\n');
-  t.is(dump('COPY [ "a b" ] x\n'), '(copy "a b")\n');
+  t.is(dump('COPY [ "a b" ] \n'), '(copy "a b")\n');
   t.is(dump('COPY ["a" x\n'), '(copy "[\\"a\\"" "x")\n');
   t.is(dump('RUN [ "\\u2603" ]\n'), '(run "☃")\n');
   const err = fails(t, 'FROM x\nRUN ["a", 1]\n');
