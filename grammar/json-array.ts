@@ -20,12 +20,18 @@ const loneSurrogate = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\
 export function parseJsonArray(rest: string): JsonArrayResult {
   if (rest.charCodeAt(0) !== 0x5b) return NOT_JSON;
   let parsed: unknown;
+  let overflow = false;
   try {
     // JSON.parse, like Unmarshal, rejects anything but white space after the value.
-    parsed = JSON.parse(rest);
+    parsed = JSON.parse(rest, (_key, value: unknown) => {
+      if (typeof value === 'number' && !Number.isFinite(value)) overflow = true;
+      return value;
+    });
   } catch {
     return NOT_JSON;
   }
+  // A number out of float64 range (1e999) is an Unmarshal error in Go, so not JSON either.
+  if (overflow) return NOT_JSON;
   if (!Array.isArray(parsed)) return NOT_JSON;
   const values: string[] = [];
   for (const v of parsed) {

@@ -78,6 +78,7 @@ test('JSON form: the whole argument must be one JSON array (json.Unmarshal), els
   t.is(dump('COPY ["a"] ["b"]\n'), '(copy "[\\"a\\"]" "[\\"b\\"]")\n');
   // Not valid JSON as a whole, so not the non-string error either.
   t.is(dump('RUN ["a", 1] x\n'), '(run "[\\"a\\", 1] x")\n');
+  t.is(dump('RUN ["a", 1e999]\n'), '(run "[\\"a\\", 1e999]")\n');
   t.is(dump("CMD ['a']\n"), '(cmd "[\'a\']")\n');
   t.is(dump('CMD ["a",]\n'), '(cmd "[\\"a\\",]")\n');
   t.is(dump('COPY [ "a b" ] \n'), '(copy "a b")\n');
