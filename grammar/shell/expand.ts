@@ -66,6 +66,8 @@ class WordExpander {
   ) {
     this.escape = cp(options.escapeToken ?? '\\');
     this.rawEscapes = options.rawEscapes ?? false;
+    // BuildKit reads the word with Go's text/scanner, which drops a byte-order mark that starts it.
+    if (word.charCodeAt(0) === 0xfeff) this.pos = 1;
   }
 
   expand(words: WordSplitter | null): string {
