@@ -1,8 +1,11 @@
 import type { CheckDirective, Directives } from './ast.js';
 import { trimLeftSpace } from './go-text.js';
 
-/** Go RE2's `\s` is ASCII-only and has no \v. */
-const reDirective = /^#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*(.+?)[\t\n\f\r ]*$/s;
+/**
+ * BuildKit's DirectiveParser.ParseLine: cut the `#`, trim Go (Unicode) white space, then this
+ * regexp. Go RE2's `\s` is ASCII-only and has no \v.
+ */
+const reDirective = /^([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*(.+?)[\t\n\f\r ]*$/s;
 const validDirectives = new Set(['syntax', 'escape', 'check']);
 
 export interface FoundDirective {
@@ -23,7 +26,9 @@ export interface DirectiveScan {
 
 /** A line in BuildKit's directive form (`# name = value`) whose name is a known directive. */
 export function matchDirective(rawLine: string): { name: string; value: string } | undefined {
-  const m = reDirective.exec(trimLeftSpace(rawLine.replace(/[\r\n]+$/, '')));
+  const line = trimLeftSpace(rawLine.replace(/[\r\n]+$/, ''));
+  if (line.charCodeAt(0) !== 0x23) return undefined;
+  const m = reDirective.exec(trimLeftSpace(line.slice(1)));
   if (!m) return undefined;
   const name = m[1]!.toLowerCase();
   return validDirectives.has(name) ? { name, value: m[2]! } : undefined;

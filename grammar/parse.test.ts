@@ -24,6 +24,13 @@ test('directives: syntax, escape and check are read, case-insensitively', (t) =>
   t.is(r.escapeToken, '`');
 });
 
+test('directives: any Go white space may follow the #, as DirectiveParser trims it with unicode.IsSpace', (t) => {
+  t.is(parseDockerfile('#\vescape=`\nFROM x\n').escapeToken, '`');
+  t.is(parseDockerfile('#\u00a0\u2003syntax=a\nFROM x\n').directives.syntax, 'a');
+  // Only after the #: the name still ends at ASCII white space or =.
+  t.deepEqual(parseDockerfile('# escape\u00a0=`\nFROM x\n').directives, {});
+});
+
 test('escape directive: backtick continues lines and a backslash is literal', (t) => {
   t.is(dump('# escape=`\nFROM x\nRUN dir c:\\ `\n  && echo hi\n'), '(from "x")\n(run "dir c:\\\\   && echo hi")\n');
 });
