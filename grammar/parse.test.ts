@@ -153,6 +153,20 @@ test('flags: as written in the node, with positions; `--` ends flags', (t) => {
   t.deepEqual(r.nodes[0]!.args.map((a) => [a.value, a.position.column]), [['--x', 33], ['y', 37]]);
 });
 
+test('flags are read byte by byte, as in BuildKit extractBuilderFlags: UTF-8 bytes become Latin-1 runes, NBSP bytes split', (t) => {
+  t.is(dump('RUN --mount=type=bind,target=/donn\u00e9es x\n'), '(run ["--mount=type=bind,target=/donn\u00c3\u00a9es"] "x")\n');
+  t.is(dump('COPY --chown="\u00e9 f" --from=x -- a b\n'), '(copy ["--chown=\u00c3\u00a9 f" "--from=x"] "a" "b")\n');
+  t.is(dump('RUN --a=\\\u00e9 b\n'), '(run ["--a=\u00c3\u00a9"] "b")\n');
+  // à is C3 A0, and A0 alone is a space to unicode.IsSpace(rune(b)).
+  t.is(dump('COPY --chown=\u00e0:b x y\n'), '(copy ["--chown=\u00c3"] ":b" "x" "y")\n');
+  // A leading NBSP is its bytes C2 A0: C2 is no space and no "--", so there are no flags.
+  t.is(dump('RUN \u00a0--foo x\n'), '(run "--foo x")\n');
+  const r = parseDockerfileNodes('RUN --a=\u00e9 --b=\u{1f600} c\n');
+  t.deepEqual(r.nodes[0]!.flags.map((f) => f.position.column), [5, 11]);
+  t.is(r.nodes[0]!.args[0]!.position.column, 18);
+  t.is(r.nodes[0]!.args[0]!.value, 'c');
+});
+
 test('positions: columns count from the physical line, also across continuations', (t) => {
   const r = parseDockerfileNodes('FROM x\n   RUN a \\\n  b c\n');
   const run = r.nodes[1]!;
