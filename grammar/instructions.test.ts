@@ -139,3 +139,12 @@ test('lint warnings: legacy ENV, shell-form CMD, FROM/AS casing', (t) => {
   const r = parseDockerfile('FROM a as Build\nENV k v\nCMD run\n');
   t.deepEqual(r.warnings.map((w) => w.code), ['FromAsCasing', 'StageNameCasing', 'LegacyKeyValueFormat', 'JSONArgsRecommended']);
 });
+
+test('COPY with one heredoc name used twice: both sources get the last body (BuildKit looks bodies up in a map)', (t) => {
+  t.like(one('COPY <<EOF <<EOF /x\na\nEOF\nb\nEOF'), {
+    inlineSources: [
+      { path: 'EOF', data: 'b\n', expand: true },
+      { path: 'EOF', data: 'b\n', expand: true },
+    ],
+  });
+});

@@ -80,7 +80,8 @@ function parseCopyLike(node: Node, args: string[], cmd: 'COPY' | 'ADD', flags: P
       sources.push(src);
       continue;
     }
-    const doc = node.heredocs.find((h) => h.name === marker.name);
+    // BuildKit looks bodies up in a map by name: with a name used twice, the last body wins.
+    const doc = node.heredocs.findLast((h) => h.name === marker.name);
     const content = doc?.content ?? '';
     inlineSources.push({ path: marker.name, data: marker.chomp ? chompHeredocContent(content) : content, expand: marker.expand });
   }
