@@ -112,6 +112,8 @@ test('ARG with and without defaults, quotes kept raw', (t) => {
   t.like(r.instructions[0], { kind: 'arg', args: [{ key: 'a' }, { key: 'b', value: '1' }, { key: 'c', value: '"x y"' }, { key: 'd', value: '' }] });
   t.false('value' in (r.instructions[0] as { args: object[] }).args[0]!);
   t.is(fails(t, 'ARG =x\nFROM x\n').message, 'ARG names can not be blank');
+  // parseArg never calls flags.Parse(): flags on ARG are not checked, just ignored.
+  t.like(parseDockerfile('ARG --foo=1 --bar X=2\nFROM x\n').instructions[0], { kind: 'arg', args: [{ key: 'X', value: '2' }] });
   t.is(fails(t, 'FROM x\nARG\n').message, 'ARG requires at least one argument');
 });
 
