@@ -123,6 +123,11 @@ test('unknown instruction: typed error with position and a suggestion', (t) => {
   t.is(err.format(), 'Df:2:3: unknown instruction: RUNN\n    RUNN echo\n    ^');
 });
 
+test('unknown instruction: named as written, not upper-cased (BuildKit keeps node.Value as written)', (t) => {
+  t.is(t.throws(() => parse('[oneAPI]'), { instanceOf: UnknownInstructionError })!.message, 'unknown instruction: [oneAPI]');
+  t.is(t.throws(() => parse('hello'), { instanceOf: UnknownInstructionError })!.message, 'unknown instruction: hello');
+});
+
 test('stages: global ARGs, one stage per FROM; instructions before FROM rejected', (t) => {
   const r = parseDockerfile('ARG V=1\nFROM a AS one\nRUN x\nFROM one\nCOPY --from=one / /\n');
   const s = groupStages(r.instructions);

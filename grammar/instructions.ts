@@ -311,7 +311,7 @@ function typed(node: Node, ctx: InstructionContext): Instruction {
     }
     default:
       throw new UnknownInstructionError(
-        node.keywordAsWritten.toUpperCase(),
+        node.keywordAsWritten,
         { file: ctx.file, ...node.range.start },
         ctx.sourceLine(node.range.start.line),
         suggestion(node.keyword),
