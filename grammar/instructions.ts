@@ -250,7 +250,7 @@ function typed(node: Node, ctx: InstructionContext): Instruction {
       return { kind: 'label', ...base, pairs: keyValues(node, args, 'LABEL') };
     case 'arg': {
       if (args.length === 0) throw atLeastOne('ARG');
-      noFlags(node);
+      // BuildKit's parseArg never parses its flags, so any flag is accepted and ignored.
       const defs: ArgDefinition[] = args.map((a, i) => {
         const eq = a.indexOf('=');
         if (eq < 0) return { key: a };
