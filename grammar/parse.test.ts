@@ -169,6 +169,16 @@ test('flags are read byte by byte, as in BuildKit extractBuilderFlags: UTF-8 byt
   t.is(r.nodes[0]!.args[0]!.value, 'c');
 });
 
+test('HEALTHCHECK splits type and command byte by byte, as BuildKit parseHealthConfig', (t) => {
+  // NBSP is C2 A0: C2 stays in the type, A0 separates; Go keeps the lone byte, we a U+FFFD.
+  t.is(dump('HEALTHCHECK CMD\u00a0echo hi\n'), '(healthcheck "CMD\ufffd" "echo hi")\n');
+  // After the ASCII space only the ASCII white space is skipped, so the NBSP stays in the command.
+  t.is(dump('HEALTHCHECK CMD \u00a0echo h\u00e9\n'), '(healthcheck "CMD" "\\u00a0echo h\u00e9")\n');
+  // ... but parseJSON trims all Go white space before looking for the [.
+  t.is(dump('HEALTHCHECK CMD \u00a0["a"]\n'), '(healthcheck "CMD" "a")\n');
+  t.is(dump('HEALTHCHECK CMD echo h\u00e9\n'), '(healthcheck "CMD" "echo h\u00e9")\n');
+});
+
 test('positions: columns count from the physical line, also across continuations', (t) => {
   const r = parseDockerfileNodes('FROM x\n   RUN a \\\n  b c\n');
   const run = r.nodes[1]!;
