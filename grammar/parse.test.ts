@@ -211,3 +211,18 @@ test('parseSingleInstruction types one instruction without stage rules and refus
 test("the grammar passes Chevrotain's own validations (skipped at run time to save start-up)", (t) => {
   t.notThrows(() => validateGrammar());
 });
+
+test('a line of 64 KiB or more fails like BuildKit bufio.Scanner; what precedes it is parsed first', (t) => {
+  const a = 'a'.repeat(65536);
+  // BuildKit's TestParseReturnsScannerErrors.
+  const err = fails(t, `\n\t\tFROM image\n\t\tLABEL test=${a}\n`);
+  t.is(err.message, 'dockerfile line greater than max allowed size of 65535');
+  t.deepEqual(err.position, { file: 'Df', line: 3, column: 1 });
+  // The limit is in UTF-8 bytes of the line without its \n.
+  t.notThrows(() => parseDockerfileNodes(`FROM x\nRUN ${'a'.repeat(65535 - 4)}\n`));
+  t.is(fails(t, `FROM x\nRUN ${'a'.repeat(65536 - 4)}\n`).message, 'dockerfile line greater than max allowed size of 65535');
+  t.is(fails(t, `FROM x\nRUN ${'\u00e9'.repeat(32766)}\n`).message, 'dockerfile line greater than max allowed size of 65535');
+  // The scanner never gets past the line: an empty prefix has no instructions, an open heredoc is unterminated.
+  t.is(fails(t, `# c\n${a}\nFROM x\n`).message, 'file with no instructions');
+  t.regex(fails(t, `FROM x\nRUN <<EOF\n${a}\nEOF\n`).message, /unterminated heredoc/);
+});
