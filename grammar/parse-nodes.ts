@@ -110,8 +110,10 @@ class NodeBuilder implements StructureHandler {
       this.warn('NoEmptyContinuation', `Empty continuation line found in: ${text}`, { line: emptyContinuation, column: 1 });
     }
     let node: Node;
+    let markers: ReturnType<typeof heredocMarkersFor>;
     try {
       node = nodeFromLine(line, this.escape, this.comments);
+      markers = heredocMarkersFor(node, line);
     } catch (e) {
       if (e instanceof LineProblem) throw this.error(e, line);
       throw e;
@@ -121,7 +123,7 @@ class NodeBuilder implements StructureHandler {
     node.range.end = { line: last.startLine!, column: trimNewline(last.image).length + 1 };
     this.node = node;
     this.line = line;
-    this.pending = heredocMarkersFor(node, line).map((m) => ({ ...m, content: '' }));
+    this.pending = markers.map((m) => ({ ...m, content: '' }));
   }
 
   wantsHeredocLine(): boolean {

@@ -226,3 +226,14 @@ test('a line of 64 KiB or more fails like BuildKit bufio.Scanner; what precedes 
   t.is(fails(t, `# c\n${a}\nFROM x\n`).message, 'file with no instructions');
   t.regex(fails(t, `FROM x\nRUN <<EOF\n${a}\nEOF\n`).message, /unterminated heredoc/);
 });
+
+test('a heredoc marker word the shell lexer rejects fails the parse, as BuildKit heredocsFromLine returns ParseHeredoc errors', (t) => {
+  // The line splits (the ${...} text is re-split at its space) into `<<${X:-a` and `b}`.
+  const err = fails(t, 'FROM x\nRUN cat <<${X:-a b}\n');
+  t.is(err.message, 'failed to process "${X:-a": syntax error: missing \'}\'');
+  t.deepEqual(err.position, { file: 'Df', line: 2, column: 9 });
+  // A line that cannot be split at all just has no heredocs.
+  t.is(dump('RUN cat <<E${X:-a\n'), '(run "cat <<E${X:-a")\n');
+  // The instruction level (MustParseHeredoc) never fails: a source that is no marker is a path.
+  t.like(parseDockerfile('FROM x\nCOPY ["<<${X:-a", "/d"]\n').instructions[1], { kind: 'copy', sources: ['<<${X:-a'] });
+});
