@@ -1,6 +1,6 @@
 import test from 'ava';
 import { KilnError } from '../../common/errors.js';
-import { expandWord, expandWords, expandWordWithMatches, ShellExpansionError, type ShellEnv } from './index.js';
+import { expandHeredocBody, expandWord, expandWords, expandWordWithMatches, ShellExpansionError, type ShellEnv } from './index.js';
 
 const env: ShellEnv = { SET: 'value', EMPTY: '', PWD: '/home', SPACE: 'a  b' };
 
@@ -394,4 +394,10 @@ test('a byte-order mark that starts the word or a pattern is dropped, as Go text
   t.is(expandWord('${X#\ufeffa}', { X: 'abc' }), 'bc');
   t.is(expandWord('${X%c\ufeff}', { X: 'abc' }), 'ab');
   t.is(expandWord('${X/\ufeffb/-}', { X: 'abc' }), 'a-c');
+});
+
+test('COPY heredoc bodies: BuildKit ExpandRaw lexer, escape always \\ and quotes left alone', (t) => {
+  // Even under `# escape=\``: the body lexer is NewLex('\\') with SkipProcessQuotes.
+  t.is(expandHeredocBody('a `$SET \\$SET "$SET" \'$SET\'\n', env), 'a `value $SET "value" \'value\'\n');
+  t.is(expandWord('`$SET', env, { escapeToken: '`', processQuotes: false }), '$SET');
 });

@@ -365,3 +365,12 @@ export function expandWordWithMatches(word: string, env: ShellEnv, options: Expa
   const result = expander.expand(null);
   return { result, matched: expander.matched, unmatched: expander.unmatched };
 }
+
+/**
+ * Expands the body of an unquoted COPY/ADD heredoc (`COPY <<EOF`) the way BuildKit's ExpandRaw
+ * does: a lexer of its own with `\\` as escape whatever the `# escape=` directive says, and quotes
+ * left alone (SkipProcessQuotes). Throws ShellExpansionError.
+ */
+export function expandHeredocBody(body: string, env: ShellEnv): string {
+  return expandWord(body, env, { escapeToken: '\\', processQuotes: false });
+}
