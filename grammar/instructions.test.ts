@@ -1,5 +1,5 @@
 import test from 'ava';
-import { DockerfileErrorCode, DockerfileParseError, FlagError, MountSpecError, UnknownInstructionError, groupStages, parseDockerfile, parseMount } from './index.js';
+import { DockerfileErrorCode, DockerfileParseError, FlagError, MountSpecError, UnknownInstructionError, groupStages, parseDockerfile, parseDockerfileNodes, parseMount } from './index.js';
 
 const parse = (body: string) => parseDockerfile(`FROM base\n${body}`, { file: 'Df' });
 const one = (body: string) => parse(body).instructions[1]!;
@@ -152,4 +152,12 @@ test('COPY with one heredoc name used twice: both sources get the last body (Bui
       { path: 'EOF', data: 'b\n', expand: true },
     ],
   });
+});
+
+test('keywords and stage names are lower-cased as Go does (strings.ToLower, EqualFold)', (t) => {
+  // Go maps İ to i (JavaScript: i + U+0307) and never to a final ς.
+  t.like(parse('FROM a AS \u0130mage').instructions[1], { kind: 'from', stageName: 'image' });
+  // EqualFold(s, "as") also folds ſ (U+017F) to s.
+  t.like(parse('FROM a a\u017f b').instructions[1], { kind: 'from', stageName: 'b' });
+  t.is(parseDockerfileNodes('FROM a\nRUN\u03a3 x\n').nodes[1]!.keyword, 'run\u03c3');
 });

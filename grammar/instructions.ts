@@ -19,6 +19,7 @@ import { FlagProblem, parseFlags, type FlagSpec, type ParsedFlags } from './flag
 import { chompHeredocContent, parseHeredocMarker } from './heredoc.js';
 import { instructionNames } from './line-parsers.js';
 import { MountProblem, parseMount } from './mounts.js';
+import { equalFoldAs, goToLower } from './go-text.js';
 import { parseGoDuration } from './units.js';
 
 /** Where typed-level errors point and how they quote the source. */
@@ -189,8 +190,8 @@ function typed(node: Node, ctx: InstructionContext): Instruction {
   switch (node.keyword) {
     case 'from': {
       let stageName: string | undefined;
-      if (args.length === 3 && args[1]!.toLowerCase() === 'as') {
-        stageName = args[2]!.toLowerCase();
+      if (args.length === 3 && equalFoldAs(args[1]!)) {
+        stageName = goToLower(args[2]!);
         if (!/^[a-z][a-z0-9-_.]*$/.test(stageName)) {
           throw new ArgProblem(`invalid name for build stage: "${args[2]}", name can't start with a number or contain symbols`, node.args[2]?.position);
         }
