@@ -1,5 +1,5 @@
 import { DockerfileErrorCode } from './errors.js';
-import { RE_WHITESPACE, isGoSpace, trimLeftSpace } from './go-text.js';
+import { RE_WHITESPACE, goQuote, isGoSpace, trimLeftSpace } from './go-text.js';
 import { parseJsonArray } from './json-array.js';
 import { LineProblem } from './problem.js';
 import type { Located } from './split-command.js';
@@ -77,7 +77,7 @@ function parseNameVal(instruction: string): LineParser {
       if (eq < 0) {
         throw new LineProblem(
           DockerfileErrorCode.Syntax,
-          `Syntax error - can't find = in ${JSON.stringify(w.value)}. Must be of the form: name=value`,
+          `Syntax error - can't find = in ${goQuote(w.value)}. Must be of the form: name=value`,
           w.offset,
         );
       }

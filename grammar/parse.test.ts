@@ -107,6 +107,10 @@ test('ENV and LABEL: key=value pairs with quotes, and the legacy form', (t) => {
   t.like(env[2], { kind: 'label', pairs: [{ key: 'k', value: 'v', legacyForm: true }] });
 });
 
+test('ENV/LABEL word without =: quoted in the message with Go %q, not JSON', (t) => {
+  t.is(fails(t, 'FROM x\nLABEL a=b c\u0001\u00e9\u00ad\n').message, 'Syntax error - can\'t find = in "c\\x01\u00e9\\u00ad". Must be of the form: name=value');
+});
+
 test('ARG with and without defaults, quotes kept raw', (t) => {
   const r = parseDockerfile('ARG a b=1 c="x y" d=\nFROM x\n');
   t.like(r.instructions[0], { kind: 'arg', args: [{ key: 'a' }, { key: 'b', value: '1' }, { key: 'c', value: '"x y"' }, { key: 'd', value: '' }] });
