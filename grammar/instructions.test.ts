@@ -161,3 +161,8 @@ test('keywords and stage names are lower-cased as Go does (strings.ToLower, Equa
   t.like(parse('FROM a a\u017f b').instructions[1], { kind: 'from', stageName: 'b' });
   t.is(parseDockerfileNodes('FROM a\nRUN\u03a3 x\n').nodes[1]!.keyword, 'run\u03c3');
 });
+
+test('error messages quote user text as Go %q / %#v do', (t) => {
+  t.is(error(t, 'FROM a AS x\u00ady').message, 'invalid name for build stage: "x\\u00ady", name can\'t start with a number or contain symbols');
+  t.is(error(t, 'HEALTHCHECK C\u00adMD x').message, 'Unknown type "C\\u00adMD" in HEALTHCHECK (try CMD)');
+});

@@ -19,7 +19,7 @@ import { FlagProblem, parseFlags, type FlagSpec, type ParsedFlags } from './flag
 import { chompHeredocContent, parseHeredocMarker } from './heredoc.js';
 import { instructionNames } from './line-parsers.js';
 import { MountProblem, parseMount } from './mounts.js';
-import { equalFoldAs, goToLower } from './go-text.js';
+import { equalFoldAs, goQuote, goToLower } from './go-text.js';
 import { parseGoDuration } from './units.js';
 
 /** Where typed-level errors point and how they quote the source. */
@@ -125,7 +125,7 @@ function healthcheck(node: Node, args: string[]): HealthcheckConfig {
     return { type: 'none' };
   }
   const flags = parseFlags(node.flags, flagSpecs.healthcheck);
-  if (type !== 'CMD') throw new ArgProblem(`Unknown type "${type}" in HEALTHCHECK (try CMD)`, node.args[0]?.position);
+  if (type !== 'CMD') throw new ArgProblem(`Unknown type ${goQuote(type)} in HEALTHCHECK (try CMD)`, node.args[0]?.position);
   const command = commandLine(node, rest);
   if (rest.length === 0) throw new ArgProblem('Missing command after HEALTHCHECK CMD');
   const check: HealthcheckConfig = { type: 'cmd', command };
@@ -140,7 +140,7 @@ function healthcheck(node: Node, args: string[]): HealthcheckConfig {
   const retries = flags.string('retries');
   if (retries !== undefined && retries !== '') {
     if (!/^[+-]?\d+$/.test(retries) || Math.abs(Number(retries)) > 2 ** 31 - 1) {
-      throw new FlagProblem(`strconv.ParseInt: parsing "${retries}": invalid syntax`, flagNamed(flags, 'retries'));
+      throw new FlagProblem(`strconv.ParseInt: parsing ${goQuote(retries)}: invalid syntax`, flagNamed(flags, 'retries'));
     }
     const n = Number(retries);
     if (n < 0) throw new FlagProblem(`--retries cannot be negative (${n})`, flagNamed(flags, 'retries'));
@@ -193,7 +193,7 @@ function typed(node: Node, ctx: InstructionContext): Instruction {
       if (args.length === 3 && equalFoldAs(args[1]!)) {
         stageName = goToLower(args[2]!);
         if (!/^[a-z][a-z0-9-_.]*$/.test(stageName)) {
-          throw new ArgProblem(`invalid name for build stage: "${args[2]}", name can't start with a number or contain symbols`, node.args[2]?.position);
+          throw new ArgProblem(`invalid name for build stage: ${goQuote(args[2]!)}, name can't start with a number or contain symbols`, node.args[2]?.position);
         }
       } else if (args.length !== 1) {
         throw new ArgProblem('FROM requires either one or three arguments');
