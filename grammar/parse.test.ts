@@ -43,6 +43,19 @@ test('escape directive is ignored after a comment, a blank line or an instructio
   t.is(parseDockerfile('\n# escape=`\nFROM x\n').escapeToken, '\\');
 });
 
+test('check directive read as BuildKit linter.ParseLintOptions', (t) => {
+  const check = (v: string) => parseDockerfile(`# check=${v}\nFROM x\n`).directives.check;
+  t.like(check('error=1'), { error: true, skip: [] });
+  t.like(check('skip=all;skip=A'), { skip: 'all' });
+  t.like(check('skip=A, B;experimental=all'), { skip: ['A', 'B'] });
+  // Keys and "all" are case-sensitive; error is a Go bool; a fourth part stays in the third.
+  t.is(fails(t, '# check=SKIP=all\nFROM x\n').message, 'invalid check option "SKIP"');
+  t.like(check('skip=ALL'), { skip: ['ALL'] });
+  t.regex(fails(t, '# check=error=yes\nFROM x\n').message, /failed to parse check option "error=yes"/);
+  t.like(check('skip=a;error=true;skip=b;x=y'), { skip: ['b;x=y'], error: true });
+  t.is(fails(t, '# check=skip=a;\nFROM x\n').message, 'invalid check option ""');
+});
+
 test('duplicate and invalid directives are errors with the line', (t) => {
   const dup = t.throws(() => parseDockerfile('# syntax=a\n# Syntax=b\nFROM x\n', { file: 'Df' }), { instanceOf: DirectiveError })!;
   t.is(dup.message, 'only one syntax parser directive can be used');
