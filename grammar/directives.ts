@@ -1,8 +1,11 @@
 import type { CheckDirective, Directives } from './ast.js';
-import { trimLeftSpace } from './go-text.js';
+import { goQuote, trimLeftSpace, trimRightSpace } from './go-text.js';
 
-/** Go RE2's `\s` is ASCII-only and has no \v. */
-const reDirective = /^#[\t\n\f\r ]*([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*(.+?)[\t\n\f\r ]*$/s;
+/**
+ * BuildKit's DirectiveParser.ParseLine: cut the `#`, trim Go (Unicode) white space, then this
+ * regexp. Go RE2's `\s` is ASCII-only and has no \v.
+ */
+const reDirective = /^([a-zA-Z][a-zA-Z0-9]*)[\t\n\f\r ]*=[\t\n\f\r ]*(.+?)[\t\n\f\r ]*$/s;
 const validDirectives = new Set(['syntax', 'escape', 'check']);
 
 export interface FoundDirective {
@@ -23,7 +26,9 @@ export interface DirectiveScan {
 
 /** A line in BuildKit's directive form (`# name = value`) whose name is a known directive. */
 export function matchDirective(rawLine: string): { name: string; value: string } | undefined {
-  const m = reDirective.exec(trimLeftSpace(rawLine.replace(/[\r\n]+$/, '')));
+  const line = trimLeftSpace(rawLine.replace(/[\r\n]+$/, ''));
+  if (line.charCodeAt(0) !== 0x23) return undefined;
+  const m = reDirective.exec(trimLeftSpace(line.slice(1)));
   if (!m) return undefined;
   const name = m[1]!.toLowerCase();
   return validDirectives.has(name) ? { name, value: m[2]! } : undefined;
@@ -66,26 +71,46 @@ export function scanDirectives(text: string): DirectiveScan {
   return { directives, escapeToken, found };
 }
 
-/** `# check=skip=Rule1,Rule2;error=true` (BuildKit's lint options). Returns an error message if bad. */
+const GO_BOOLS: Record<string, boolean> = {
+  1: true, t: true, T: true, TRUE: true, true: true, True: true,
+  0: false, f: false, F: false, FALSE: false, false: false, False: false,
+};
+
+/** Go's strings.TrimSpace. */
+const trimGo = (s: string): string => trimLeftSpace(trimRightSpace(s));
+
+/**
+ * `# check=skip=Rule1,Rule2;error=true`, read as BuildKit's linter.ParseLintOptions: at most three
+ * `;`-separated parts (strings.SplitN), keys case-sensitive, `skip=all` exact, error a Go
+ * strconv.ParseBool value, `experimental=` accepted. Returns an error message if bad.
+ */
 function parseCheck(raw: string): CheckDirective | string {
   const check: CheckDirective = { skip: [], error: false, raw };
-  for (const part of raw.split(';')) {
-    const p = part.trim();
-    if (p === '') continue;
+  const text = trimGo(raw);
+  if (text === '') return check;
+  const parts = text.split(';');
+  if (parts.length > 3) parts.splice(2, parts.length, parts.slice(2).join(';'));
+  let skipAll = false;
+  for (const p of parts) {
     const eq = p.indexOf('=');
-    if (eq < 0) return `invalid check directive "${raw}": "${p}" must be key=value`;
-    const key = p.slice(0, eq).trim().toLowerCase();
-    const value = p.slice(eq + 1).trim();
+    if (eq < 0) return `invalid check option ${goQuote(p)}`;
+    const key = trimGo(p.slice(0, eq));
+    const value = p.slice(eq + 1);
     if (key === 'skip') {
-      const rules = value.split(',').map((r) => r.trim()).filter((r) => r !== '');
-      check.skip = rules.some((r) => r.toLowerCase() === 'all') ? 'all' : rules;
+      const v = trimGo(value);
+      if (v === 'all') skipAll = true;
+      else check.skip = v.split(',').map(trimGo);
+    } else if (key === 'experimental') {
+      // Experimental rules: kiln has none, so there is nothing to turn on.
     } else if (key === 'error') {
-      const v = value.toLowerCase();
-      if (v !== 'true' && v !== 'false') return `invalid check directive "${raw}": error must be true or false, not "${value}"`;
-      check.error = v === 'true';
+      const v = trimGo(value);
+      const b = Object.hasOwn(GO_BOOLS, v) ? GO_BOOLS[v] : undefined;
+      if (b === undefined) return `failed to parse check option ${goQuote(p)}: strconv.ParseBool: parsing ${goQuote(v)}: invalid syntax`;
+      check.error = b;
     } else {
-      return `invalid check directive "${raw}": unknown key "${key}"`;
+      return `invalid check option ${goQuote(key)}`;
     }
   }
+  if (skipAll) check.skip = 'all';
   return check;
 }

@@ -41,6 +41,21 @@ export function trimRightSpace(s: string): string {
   return end === s.length ? s : s.slice(0, end);
 }
 
+/**
+ * Go's `strings.ToLower`: each rune by its simple lowercase mapping. JavaScript's toLowerCase
+ * differs in two places: U+0130 (İ) becomes `i` plus a combining dot, and a final Σ becomes ς.
+ */
+export function goToLower(s: string): string {
+  const lower = s.toLowerCase();
+  if (lower.length === s.length && !lower.includes('\u03c2')) return lower;
+  return s.replace(/\u0130/g, 'i').replace(/\u03a3/g, '\u03c3').toLowerCase();
+}
+
+/** Go's `strings.EqualFold(s, "as")`: simple case folding also takes ſ (U+017F) for s. */
+export function equalFoldAs(s: string): boolean {
+  return /^[aA][sS\u017f]$/.test(s);
+}
+
 /** BuildKit's `reWhitespace`: the separator of whitespace-delimited arguments. */
 export const RE_WHITESPACE = /[\t\v\f\r ]+/;
 

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { DockerfileErrorCode, DockerfileParseError, FlagError, MountSpecError, UnknownInstructionError, groupStages, parseDockerfile, parseMount } from './index.js';
+import { DockerfileErrorCode, DockerfileParseError, FlagError, MountSpecError, UnknownInstructionError, groupStages, parseDockerfile, parseDockerfileNodes, parseMount } from './index.js';
 
 const parse = (body: string) => parseDockerfile(`FROM base\n${body}`, { file: 'Df' });
 const one = (body: string) => parse(body).instructions[1]!;
@@ -123,6 +123,11 @@ test('unknown instruction: typed error with position and a suggestion', (t) => {
   t.is(err.format(), 'Df:2:3: unknown instruction: RUNN\n    RUNN echo\n    ^');
 });
 
+test('unknown instruction: named as written, not upper-cased (BuildKit keeps node.Value as written)', (t) => {
+  t.is(t.throws(() => parse('[oneAPI]'), { instanceOf: UnknownInstructionError })!.message, 'unknown instruction: [oneAPI]');
+  t.is(t.throws(() => parse('hello'), { instanceOf: UnknownInstructionError })!.message, 'unknown instruction: hello');
+});
+
 test('stages: global ARGs, one stage per FROM; instructions before FROM rejected', (t) => {
   const r = parseDockerfile('ARG V=1\nFROM a AS one\nRUN x\nFROM one\nCOPY --from=one / /\n');
   const s = groupStages(r.instructions);
@@ -138,4 +143,26 @@ test('stages: global ARGs, one stage per FROM; instructions before FROM rejected
 test('lint warnings: legacy ENV, shell-form CMD, FROM/AS casing', (t) => {
   const r = parseDockerfile('FROM a as Build\nENV k v\nCMD run\n');
   t.deepEqual(r.warnings.map((w) => w.code), ['FromAsCasing', 'StageNameCasing', 'LegacyKeyValueFormat', 'JSONArgsRecommended']);
+});
+
+test('COPY with one heredoc name used twice: both sources get the last body (BuildKit looks bodies up in a map)', (t) => {
+  t.like(one('COPY <<EOF <<EOF /x\na\nEOF\nb\nEOF'), {
+    inlineSources: [
+      { path: 'EOF', data: 'b\n', expand: true },
+      { path: 'EOF', data: 'b\n', expand: true },
+    ],
+  });
+});
+
+test('keywords and stage names are lower-cased as Go does (strings.ToLower, EqualFold)', (t) => {
+  // Go maps İ to i (JavaScript: i + U+0307) and never to a final ς.
+  t.like(parse('FROM a AS \u0130mage').instructions[1], { kind: 'from', stageName: 'image' });
+  // EqualFold(s, "as") also folds ſ (U+017F) to s.
+  t.like(parse('FROM a a\u017f b').instructions[1], { kind: 'from', stageName: 'b' });
+  t.is(parseDockerfileNodes('FROM a\nRUN\u03a3 x\n').nodes[1]!.keyword, 'run\u03c3');
+});
+
+test('error messages quote user text as Go %q / %#v do', (t) => {
+  t.is(error(t, 'FROM a AS x\u00ady').message, 'invalid name for build stage: "x\\u00ady", name can\'t start with a number or contain symbols');
+  t.is(error(t, 'HEALTHCHECK C\u00adMD x').message, 'Unknown type "C\\u00adMD" in HEALTHCHECK (try CMD)');
 });

@@ -19,6 +19,7 @@ import { FlagProblem, parseFlags, type FlagSpec, type ParsedFlags } from './flag
 import { chompHeredocContent, parseHeredocMarker } from './heredoc.js';
 import { instructionNames } from './line-parsers.js';
 import { MountProblem, parseMount } from './mounts.js';
+import { equalFoldAs, goQuote, goToLower } from './go-text.js';
 import { parseGoDuration } from './units.js';
 
 /** Where typed-level errors point and how they quote the source. */
@@ -80,7 +81,8 @@ function parseCopyLike(node: Node, args: string[], cmd: 'COPY' | 'ADD', flags: P
       sources.push(src);
       continue;
     }
-    const doc = node.heredocs.find((h) => h.name === marker.name);
+    // BuildKit looks bodies up in a map by name: with a name used twice, the last body wins.
+    const doc = node.heredocs.findLast((h) => h.name === marker.name);
     const content = doc?.content ?? '';
     inlineSources.push({ path: marker.name, data: marker.chomp ? chompHeredocContent(content) : content, expand: marker.expand });
   }
@@ -123,7 +125,7 @@ function healthcheck(node: Node, args: string[]): HealthcheckConfig {
     return { type: 'none' };
   }
   const flags = parseFlags(node.flags, flagSpecs.healthcheck);
-  if (type !== 'CMD') throw new ArgProblem(`Unknown type "${type}" in HEALTHCHECK (try CMD)`, node.args[0]?.position);
+  if (type !== 'CMD') throw new ArgProblem(`Unknown type ${goQuote(type)} in HEALTHCHECK (try CMD)`, node.args[0]?.position);
   const command = commandLine(node, rest);
   if (rest.length === 0) throw new ArgProblem('Missing command after HEALTHCHECK CMD');
   const check: HealthcheckConfig = { type: 'cmd', command };
@@ -138,7 +140,7 @@ function healthcheck(node: Node, args: string[]): HealthcheckConfig {
   const retries = flags.string('retries');
   if (retries !== undefined && retries !== '') {
     if (!/^[+-]?\d+$/.test(retries) || Math.abs(Number(retries)) > 2 ** 31 - 1) {
-      throw new FlagProblem(`strconv.ParseInt: parsing "${retries}": invalid syntax`, flagNamed(flags, 'retries'));
+      throw new FlagProblem(`strconv.ParseInt: parsing ${goQuote(retries)}: invalid syntax`, flagNamed(flags, 'retries'));
     }
     const n = Number(retries);
     if (n < 0) throw new FlagProblem(`--retries cannot be negative (${n})`, flagNamed(flags, 'retries'));
@@ -188,10 +190,10 @@ function typed(node: Node, ctx: InstructionContext): Instruction {
   switch (node.keyword) {
     case 'from': {
       let stageName: string | undefined;
-      if (args.length === 3 && args[1]!.toLowerCase() === 'as') {
-        stageName = args[2]!.toLowerCase();
+      if (args.length === 3 && equalFoldAs(args[1]!)) {
+        stageName = goToLower(args[2]!);
         if (!/^[a-z][a-z0-9-_.]*$/.test(stageName)) {
-          throw new ArgProblem(`invalid name for build stage: "${args[2]}", name can't start with a number or contain symbols`, node.args[2]?.position);
+          throw new ArgProblem(`invalid name for build stage: ${goQuote(args[2]!)}, name can't start with a number or contain symbols`, node.args[2]?.position);
         }
       } else if (args.length !== 1) {
         throw new ArgProblem('FROM requires either one or three arguments');
@@ -249,7 +251,7 @@ function typed(node: Node, ctx: InstructionContext): Instruction {
       return { kind: 'label', ...base, pairs: keyValues(node, args, 'LABEL') };
     case 'arg': {
       if (args.length === 0) throw atLeastOne('ARG');
-      noFlags(node);
+      // BuildKit's parseArg never parses its flags, so any flag is accepted and ignored.
       const defs: ArgDefinition[] = args.map((a, i) => {
         const eq = a.indexOf('=');
         if (eq < 0) return { key: a };
@@ -310,7 +312,7 @@ function typed(node: Node, ctx: InstructionContext): Instruction {
     }
     default:
       throw new UnknownInstructionError(
-        node.keywordAsWritten.toUpperCase(),
+        node.keywordAsWritten,
         { file: ctx.file, ...node.range.start },
         ctx.sourceLine(node.range.start.line),
         suggestion(node.keyword),

@@ -1,5 +1,5 @@
 import { DockerfileErrorCode } from './errors.js';
-import { RE_WHITESPACE, isGoSpace } from './go-text.js';
+import { RE_WHITESPACE, goQuote, isGoSpace, trimLeftSpace } from './go-text.js';
 import { parseJsonArray } from './json-array.js';
 import { LineProblem } from './problem.js';
 import type { Located } from './split-command.js';
@@ -20,7 +20,8 @@ const none: ParsedArgs = { args: [], json: false };
 const NOT_STRING_ARRAY = 'when using JSON array syntax, arrays must be comprised of strings only';
 
 function jsonOrUndefined(rest: string, offset: number): ParsedArgs | undefined {
-  const r = parseJsonArray(rest);
+  // parseJSON trims leading Go white space itself (HEALTHCHECK's command can start with some).
+  const r = parseJsonArray(trimLeftSpace(rest));
   if (r.ok) return { args: r.values.map((value) => ({ value, offset })), json: true };
   if (r.notStringArray) throw new LineProblem(DockerfileErrorCode.Syntax, NOT_STRING_ARRAY, offset);
   return undefined;
@@ -76,7 +77,7 @@ function parseNameVal(instruction: string): LineParser {
       if (eq < 0) {
         throw new LineProblem(
           DockerfileErrorCode.Syntax,
-          `Syntax error - can't find = in ${JSON.stringify(w.value)}. Must be of the form: name=value`,
+          `Syntax error - can't find = in ${goQuote(w.value)}. Must be of the form: name=value`,
           w.offset,
         );
       }
@@ -92,8 +93,13 @@ const parseNameOrNameVal: LineParser = (rest, offset, escape) => ({ args: parseW
 
 const parseSubCommand: LineParser = (rest, offset) => (rest === '' ? none : { args: [], json: false, subCommand: { value: rest, offset } });
 
-/** HEALTHCHECK: a type word (CMD, NONE) then a command like CMD's. */
+/**
+ * HEALTHCHECK: a type word (CMD, NONE) then a command like CMD's. BuildKit finds the two with
+ * `unicode.IsSpace(rune(rest[i]))`, byte by byte: with non-ASCII text the bytes 0x85 and 0xA0
+ * (in NBSP, à, ...) separate, and a multi-byte space is not skipped as a whole.
+ */
 const parseHealthConfig: LineParser = (rest, offset, escape) => {
+  if (/[^\x00-\x7f]/.test(rest)) return parseHealthConfigBytes(rest, offset, escape);
   let sep = 0;
   while (sep < rest.length && !isGoSpace(rest[sep]!)) sep++;
   if (sep === 0) return none;
@@ -102,6 +108,25 @@ const parseHealthConfig: LineParser = (rest, offset, escape) => {
   const cmd = parseMaybeJson(rest.slice(next), offset + next, escape);
   return { args: [{ value: rest.slice(0, sep), offset }, ...cmd.args], json: cmd.json };
 };
+
+function isByteSpace(b: number): boolean {
+  return b === 0x20 || (b >= 0x09 && b <= 0x0d) || b === 0x85 || b === 0xa0;
+}
+
+function parseHealthConfigBytes(rest: string, offset: number, escape: string): ParsedArgs {
+  const bytes = Buffer.from(rest, 'utf8');
+  let sep = 0;
+  while (sep < bytes.length && !isByteSpace(bytes[sep]!)) sep++;
+  if (sep === 0) return none;
+  let next = sep;
+  while (next < bytes.length && isByteSpace(bytes[next]!)) next++;
+  // A cut inside a character leaves invalid UTF-8 in Go; here it decodes as U+FFFD.
+  const type = bytes.subarray(0, sep).toString('utf8');
+  const cmdText = bytes.subarray(next).toString('utf8');
+  const cmdOffset = offset + rest.length - cmdText.length;
+  const cmd = parseMaybeJson(cmdText, cmdOffset, escape);
+  return { args: [{ value: type, offset }, ...cmd.args], json: cmd.json };
+}
 
 /** Instructions not in this table are kept with one empty argument, as BuildKit's parseIgnore does. */
 const dispatch: Record<string, LineParser> = {

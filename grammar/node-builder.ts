@@ -1,4 +1,5 @@
 import type { ArgNode, Node } from './ast.js';
+import { goToLower } from './go-text.js';
 import { heredocMarkersInLine, type HeredocMarker } from './heredoc.js';
 import { parseArguments } from './line-parsers.js';
 import type { LogicalLine } from './logical-line.js';
@@ -13,7 +14,7 @@ const heredocInstructions = new Set(['add', 'copy', 'run']);
 export function nodeFromLine(line: LogicalLine, escape: string, comments: string[], from = 0): Node {
   const original = from === 0 ? line.text : line.text.slice(from);
   const split = splitCommand(original, from);
-  const keyword = split.keyword.toLowerCase();
+  const keyword = goToLower(split.keyword);
   const parsed = parseArguments(keyword, split.args, split.argsOffset, escape);
   const args: ArgNode[] = parsed.args.map((a) => ({ value: a.value, position: line.positionAt(a.offset) }));
   const node: Node = {

@@ -9,6 +9,7 @@ import { parseLineStructure, type StructureHandler } from './line-structure.js';
 import { LogicalLine, type Segment } from './logical-line.js';
 import { heredocMarkersFor, nodeFromLine } from './node-builder.js';
 import { LineProblem } from './problem.js';
+import { sourceLineReader } from './source-lines.js';
 
 export interface ParseOptions {
   /** File name used in positions and messages; default `Dockerfile`. */
@@ -109,8 +110,10 @@ class NodeBuilder implements StructureHandler {
       this.warn('NoEmptyContinuation', `Empty continuation line found in: ${text}`, { line: emptyContinuation, column: 1 });
     }
     let node: Node;
+    let markers: ReturnType<typeof heredocMarkersFor>;
     try {
       node = nodeFromLine(line, this.escape, this.comments);
+      markers = heredocMarkersFor(node, line);
     } catch (e) {
       if (e instanceof LineProblem) throw this.error(e, line);
       throw e;
@@ -120,7 +123,7 @@ class NodeBuilder implements StructureHandler {
     node.range.end = { line: last.startLine!, column: trimNewline(last.image).length + 1 };
     this.node = node;
     this.line = line;
-    this.pending = heredocMarkersFor(node, line).map((m) => ({ ...m, content: '' }));
+    this.pending = markers.map((m) => ({ ...m, content: '' }));
   }
 
   wantsHeredocLine(): boolean {
@@ -163,12 +166,45 @@ class NodeBuilder implements StructureHandler {
   }
 }
 
+/** bufio.MaxScanTokenSize: BuildKit's scanner fails on a line whose bytes (less the \n) reach it. */
+const MAX_LINE_BYTES = 64 * 1024;
+
+/** The first physical line too long for BuildKit's scanner, counted in UTF-8 bytes (a BOM included). */
+function findTooLongLine(source: string): { line: number; start: number } | undefined {
+  // A UTF-16 unit is at most 3 UTF-8 bytes: shorter text cannot hold such a line.
+  if (source.length * 3 < MAX_LINE_BYTES) return undefined;
+  let line = 1;
+  for (let start = 0; start < source.length; line++) {
+    const nl = source.indexOf('\n', start);
+    const end = nl < 0 ? source.length : nl;
+    if ((end - start) * 3 >= MAX_LINE_BYTES && Buffer.byteLength(source.slice(start, end), 'utf8') >= MAX_LINE_BYTES) {
+      return { line, start };
+    }
+    if (nl < 0) break;
+    start = nl + 1;
+  }
+  return undefined;
+}
+
 /**
  * Parses a Dockerfile to BuildKit's raw node level (what BuildKit's parser.Parse does): no
  * per-instruction validation beyond what that parser checks. `parseDockerfile` adds the typed level.
  */
 export function parseDockerfileNodes(source: string, options: ParseOptions = {}): NodeParseResult {
   const file = options.file ?? 'Dockerfile';
+  const tooLong = findTooLongLine(source);
+  if (tooLong) {
+    // BuildKit's bufio.Scanner stops at the line: what comes before is parsed (and can fail, or
+    // have no instruction), then the scanner's error fails the whole parse.
+    parseDockerfileNodes(source.slice(0, tooLong.start), options);
+    throw new DockerfileParseError(
+      DockerfileErrorCode.Syntax,
+      `dockerfile line greater than max allowed size of ${MAX_LINE_BYTES - 1}`,
+      { file, line: tooLong.line, column: 1 },
+      sourceLineReader(source)(tooLong.line),
+      { hint: 'BuildKit reads a Dockerfile with a 64 KiB line buffer; split the line with continuations' },
+    );
+  }
   const text = source.charCodeAt(0) === 0xfeff ? source.slice(1) : source;
   const scan = scanDirectives(text);
   const lex = lexerForEscape(scan.escapeToken).tokenize(text);

@@ -24,6 +24,13 @@ test('directives: syntax, escape and check are read, case-insensitively', (t) =>
   t.is(r.escapeToken, '`');
 });
 
+test('directives: any Go white space may follow the #, as DirectiveParser trims it with unicode.IsSpace', (t) => {
+  t.is(parseDockerfile('#\vescape=`\nFROM x\n').escapeToken, '`');
+  t.is(parseDockerfile('#\u00a0\u2003syntax=a\nFROM x\n').directives.syntax, 'a');
+  // Only after the #: the name still ends at ASCII white space or =.
+  t.deepEqual(parseDockerfile('# escape\u00a0=`\nFROM x\n').directives, {});
+});
+
 test('escape directive: backtick continues lines and a backslash is literal', (t) => {
   t.is(dump('# escape=`\nFROM x\nRUN dir c:\\ `\n  && echo hi\n'), '(from "x")\n(run "dir c:\\\\   && echo hi")\n');
 });
@@ -34,6 +41,19 @@ test('escape directive is ignored after a comment, a blank line or an instructio
   t.is(dumpAst(r), '(from "x")\n(run "a `")\n');
   t.deepEqual(r.warnings.map((w) => [w.code, w.position.line]), [['InvalidDirectivePosition', 2]]);
   t.is(parseDockerfile('\n# escape=`\nFROM x\n').escapeToken, '\\');
+});
+
+test('check directive read as BuildKit linter.ParseLintOptions', (t) => {
+  const check = (v: string) => parseDockerfile(`# check=${v}\nFROM x\n`).directives.check;
+  t.like(check('error=1'), { error: true, skip: [] });
+  t.like(check('skip=all;skip=A'), { skip: 'all' });
+  t.like(check('skip=A, B;experimental=all'), { skip: ['A', 'B'] });
+  // Keys and "all" are case-sensitive; error is a Go bool; a fourth part stays in the third.
+  t.is(fails(t, '# check=SKIP=all\nFROM x\n').message, 'invalid check option "SKIP"');
+  t.like(check('skip=ALL'), { skip: ['ALL'] });
+  t.regex(fails(t, '# check=error=yes\nFROM x\n').message, /failed to parse check option "error=yes"/);
+  t.like(check('skip=a;error=true;skip=b;x=y'), { skip: ['b;x=y'], error: true });
+  t.is(fails(t, '# check=skip=a;\nFROM x\n').message, 'invalid check option ""');
 });
 
 test('duplicate and invalid directives are errors with the line', (t) => {
@@ -72,11 +92,16 @@ test('CRLF input and a UTF-8 BOM parse like LF input', (t) => {
   t.is(parseDockerfile('\ufeff# escape=`\r\nFROM x\r\n').escapeToken, '`');
 });
 
-test('JSON form: first JSON value decoded, rest ignored; invalid JSON falls back to shell form', (t) => {
-  t.is(dump('CMD ["a", "b"] trailing\n'), '(cmd "a" "b")\n');
+test('JSON form: the whole argument must be one JSON array (json.Unmarshal), else shell form', (t) => {
+  t.is(dump('CMD ["a", "b"] trailing\n'), '(cmd "[\\"a\\", \\"b\\"] trailing")\n');
+  t.is(dump('ENTRYPOINT []<-x\n'), '(entrypoint "[]<-x")\n');
+  t.is(dump('COPY ["a"] ["b"]\n'), '(copy "[\\"a\\"]" "[\\"b\\"]")\n');
+  // Not valid JSON as a whole, so not the non-string error either.
+  t.is(dump('RUN ["a", 1] x\n'), '(run "[\\"a\\", 1] x")\n');
+  t.is(dump('RUN ["a", 1e999]\n'), '(run "[\\"a\\", 1e999]")\n');
   t.is(dump("CMD ['a']\n"), '(cmd "[\'a\']")\n');
   t.is(dump('CMD ["a",]\n'), '(cmd "[\\"a\\",]")\n');
-  t.is(dump('COPY [ "a b" ] x\n'), '(copy "a b")\n');
+  t.is(dump('COPY [ "a b" ] \n'), '(copy "a b")\n');
   t.is(dump('COPY ["a" x\n'), '(copy "[\\"a\\"" "x")\n');
   t.is(dump('RUN [ "\\u2603" ]\n'), '(run "☃")\n');
   const err = fails(t, 'FROM x\nRUN ["a", 1]\n');
@@ -95,11 +120,17 @@ test('ENV and LABEL: key=value pairs with quotes, and the legacy form', (t) => {
   t.like(env[2], { kind: 'label', pairs: [{ key: 'k', value: 'v', legacyForm: true }] });
 });
 
+test('ENV/LABEL word without =: quoted in the message with Go %q, not JSON', (t) => {
+  t.is(fails(t, 'FROM x\nLABEL a=b c\u0001\u00e9\u00ad\n').message, 'Syntax error - can\'t find = in "c\\x01\u00e9\\u00ad". Must be of the form: name=value');
+});
+
 test('ARG with and without defaults, quotes kept raw', (t) => {
   const r = parseDockerfile('ARG a b=1 c="x y" d=\nFROM x\n');
   t.like(r.instructions[0], { kind: 'arg', args: [{ key: 'a' }, { key: 'b', value: '1' }, { key: 'c', value: '"x y"' }, { key: 'd', value: '' }] });
   t.false('value' in (r.instructions[0] as { args: object[] }).args[0]!);
   t.is(fails(t, 'ARG =x\nFROM x\n').message, 'ARG names can not be blank');
+  // parseArg never calls flags.Parse(): flags on ARG are not checked, just ignored.
+  t.like(parseDockerfile('ARG --foo=1 --bar X=2\nFROM x\n').instructions[0], { kind: 'arg', args: [{ key: 'X', value: '2' }] });
   t.is(fails(t, 'FROM x\nARG\n').message, 'ARG requires at least one argument');
 });
 
@@ -141,6 +172,30 @@ test('flags: as written in the node, with positions; `--` ends flags', (t) => {
   t.deepEqual(r.nodes[0]!.args.map((a) => [a.value, a.position.column]), [['--x', 33], ['y', 37]]);
 });
 
+test('flags are read byte by byte, as in BuildKit extractBuilderFlags: UTF-8 bytes become Latin-1 runes, NBSP bytes split', (t) => {
+  t.is(dump('RUN --mount=type=bind,target=/donn\u00e9es x\n'), '(run ["--mount=type=bind,target=/donn\u00c3\u00a9es"] "x")\n');
+  t.is(dump('COPY --chown="\u00e9 f" --from=x -- a b\n'), '(copy ["--chown=\u00c3\u00a9 f" "--from=x"] "a" "b")\n');
+  t.is(dump('RUN --a=\\\u00e9 b\n'), '(run ["--a=\u00c3\u00a9"] "b")\n');
+  // à is C3 A0, and A0 alone is a space to unicode.IsSpace(rune(b)).
+  t.is(dump('COPY --chown=\u00e0:b x y\n'), '(copy ["--chown=\u00c3"] ":b" "x" "y")\n');
+  // A leading NBSP is its bytes C2 A0: C2 is no space and no "--", so there are no flags.
+  t.is(dump('RUN \u00a0--foo x\n'), '(run "--foo x")\n');
+  const r = parseDockerfileNodes('RUN --a=\u00e9 --b=\u{1f600} c\n');
+  t.deepEqual(r.nodes[0]!.flags.map((f) => f.position.column), [5, 11]);
+  t.is(r.nodes[0]!.args[0]!.position.column, 18);
+  t.is(r.nodes[0]!.args[0]!.value, 'c');
+});
+
+test('HEALTHCHECK splits type and command byte by byte, as BuildKit parseHealthConfig', (t) => {
+  // NBSP is C2 A0: C2 stays in the type, A0 separates; Go keeps the lone byte, we a U+FFFD.
+  t.is(dump('HEALTHCHECK CMD\u00a0echo hi\n'), '(healthcheck "CMD\ufffd" "echo hi")\n');
+  // After the ASCII space only the ASCII white space is skipped, so the NBSP stays in the command.
+  t.is(dump('HEALTHCHECK CMD \u00a0echo h\u00e9\n'), '(healthcheck "CMD" "\\u00a0echo h\u00e9")\n');
+  // ... but parseJSON trims all Go white space before looking for the [.
+  t.is(dump('HEALTHCHECK CMD \u00a0["a"]\n'), '(healthcheck "CMD" "a")\n');
+  t.is(dump('HEALTHCHECK CMD echo h\u00e9\n'), '(healthcheck "CMD" "echo h\u00e9")\n');
+});
+
 test('positions: columns count from the physical line, also across continuations', (t) => {
   const r = parseDockerfileNodes('FROM x\n   RUN a \\\n  b c\n');
   const run = r.nodes[1]!;
@@ -172,4 +227,30 @@ test('parseSingleInstruction types one instruction without stage rules and refus
 
 test("the grammar passes Chevrotain's own validations (skipped at run time to save start-up)", (t) => {
   t.notThrows(() => validateGrammar());
+});
+
+test('a line of 64 KiB or more fails like BuildKit bufio.Scanner; what precedes it is parsed first', (t) => {
+  const a = 'a'.repeat(65536);
+  // BuildKit's TestParseReturnsScannerErrors.
+  const err = fails(t, `\n\t\tFROM image\n\t\tLABEL test=${a}\n`);
+  t.is(err.message, 'dockerfile line greater than max allowed size of 65535');
+  t.deepEqual(err.position, { file: 'Df', line: 3, column: 1 });
+  // The limit is in UTF-8 bytes of the line without its \n.
+  t.notThrows(() => parseDockerfileNodes(`FROM x\nRUN ${'a'.repeat(65535 - 4)}\n`));
+  t.is(fails(t, `FROM x\nRUN ${'a'.repeat(65536 - 4)}\n`).message, 'dockerfile line greater than max allowed size of 65535');
+  t.is(fails(t, `FROM x\nRUN ${'\u00e9'.repeat(32766)}\n`).message, 'dockerfile line greater than max allowed size of 65535');
+  // The scanner never gets past the line: an empty prefix has no instructions, an open heredoc is unterminated.
+  t.is(fails(t, `# c\n${a}\nFROM x\n`).message, 'file with no instructions');
+  t.regex(fails(t, `FROM x\nRUN <<EOF\n${a}\nEOF\n`).message, /unterminated heredoc/);
+});
+
+test('a heredoc marker word the shell lexer rejects fails the parse, as BuildKit heredocsFromLine returns ParseHeredoc errors', (t) => {
+  // The line splits (the ${...} text is re-split at its space) into `<<${X:-a` and `b}`.
+  const err = fails(t, 'FROM x\nRUN cat <<${X:-a b}\n');
+  t.is(err.message, 'failed to process "${X:-a": syntax error: missing \'}\'');
+  t.deepEqual(err.position, { file: 'Df', line: 2, column: 9 });
+  // A line that cannot be split at all just has no heredocs.
+  t.is(dump('RUN cat <<E${X:-a\n'), '(run "cat <<E${X:-a")\n');
+  // The instruction level (MustParseHeredoc) never fails: a source that is no marker is a path.
+  t.like(parseDockerfile('FROM x\nCOPY ["<<${X:-a", "/d"]\n').instructions[1], { kind: 'copy', sources: ['<<${X:-a'] });
 });

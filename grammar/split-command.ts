@@ -51,6 +51,9 @@ export function splitCommand(line: string, base = 0): SplitCommand {
  * its unquoted runs, never character by character.
  */
 function extractBuilderFlags(line: string, start: number, end: number, base: number, out: Located[]): number {
+  for (let i = start; i < end; i++) {
+    if (line.charCodeAt(i) >= 0x80) return extractBuilderFlagsBytes(line, start, end, base, out);
+  }
   let pos = start;
   for (;;) {
     while (pos < end && isGoSpaceCode(line.charCodeAt(pos))) pos++;
@@ -89,4 +92,96 @@ function extractBuilderFlags(line: string, start: number, end: number, base: num
     if (word === '--') return pos;
     if (blankOK || word.length > 0) out.push({ value: word, offset: base + wordStart });
   }
+}
+
+/** Go's unicode.IsSpace(rune(b)) for one byte: ASCII white space, and 0x85 and 0xA0 (NEL, NBSP). */
+function isByteSpace(b: number): boolean {
+  return b === 0x20 || (b >= 0x09 && b <= 0x0d) || b === 0x85 || b === 0xa0;
+}
+
+/**
+ * extractBuilderFlags over text with non-ASCII characters. BuildKit walks the line byte by byte
+ * (`ch = rune(line[pos])`) and appends each byte as a rune, so every byte of a multi-byte
+ * character becomes the Latin-1 character of that value (`--chown=é` is the flag `--chown=Ã©`),
+ * and the bytes 0x85 and 0xA0 inside a character count as white space (unicode.IsSpace). This
+ * repeats that walk on the UTF-8 bytes, mapping byte positions back to offsets in `line`.
+ */
+function extractBuilderFlagsBytes(line: string, start: number, end: number, base: number, out: Located[]): number {
+  const text = line.slice(start, end);
+  const bytes = Buffer.from(text, 'utf8');
+  const n = bytes.length;
+  // Offset in `line` of each byte; a byte inside a character maps to the next character (Go would
+  // start the arguments mid-character, which a JavaScript string cannot hold).
+  const at = new Int32Array(n + 1);
+  let b = 0;
+  let u = start;
+  for (const ch of text) {
+    const cp = ch.codePointAt(0)!;
+    const size = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+    const next = u + ch.length;
+    at[b] = u;
+    for (let k = 1; k < size; k++) at[b + k] = next;
+    b += size;
+    u = next;
+  }
+  at[n] = end;
+  const IN_SPACES = 0;
+  const IN_WORD = 1;
+  const IN_QUOTE = 2;
+  let phase = IN_SPACES;
+  let word = '';
+  let wordStart = 0;
+  let quote = 0;
+  let blankOK = false;
+  let ch = 0;
+  const push = () => out.push({ value: word, offset: base + at[wordStart]! });
+  for (let pos = 0; pos <= n; pos++) {
+    if (pos !== n) ch = bytes[pos]!;
+    if (phase === IN_SPACES) {
+      if (pos === n) break;
+      if (isByteSpace(ch)) continue;
+      if (ch !== 0x2d || pos + 1 === n || bytes[pos + 1] !== 0x2d) return at[pos]!;
+      phase = IN_WORD;
+      wordStart = pos;
+    }
+    if (pos === n) {
+      if (word !== '--' && (blankOK || word.length > 0)) push();
+      break;
+    }
+    if (phase === IN_WORD) {
+      if (isByteSpace(ch)) {
+        phase = IN_SPACES;
+        if (word === '--') return at[pos]!;
+        if (blankOK || word.length > 0) push();
+        word = '';
+        blankOK = false;
+        continue;
+      }
+      if (ch === 0x27 || ch === 0x22) {
+        quote = ch;
+        blankOK = true;
+        phase = IN_QUOTE;
+        continue;
+      }
+      if (ch === 0x5c) {
+        if (pos + 1 === n) continue;
+        ch = bytes[++pos]!;
+      }
+      word += String.fromCharCode(ch);
+      continue;
+    }
+    if (ch === quote) {
+      phase = IN_WORD;
+      continue;
+    }
+    if (ch === 0x5c) {
+      if (pos + 1 === n) {
+        phase = IN_WORD;
+        continue;
+      }
+      ch = bytes[++pos]!;
+    }
+    word += String.fromCharCode(ch);
+  }
+  return end;
 }

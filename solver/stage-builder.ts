@@ -2,7 +2,7 @@ import { basename, join, posix } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { DockerfileError, isKilnError } from '../common/errors.js';
 import { canonicalJson, runKey, vertexKey, type MountKey } from '../cache/index.js';
-import { expandWord, parseDockerfile, type AddInstruction, type CopyInstruction, type Instruction, type MountSpec, type RunInstruction } from '../grammar/index.js';
+import { expandHeredocBody, parseDockerfile, type AddInstruction, type CopyInstruction, type Instruction, type MountSpec, type RunInstruction } from '../grammar/index.js';
 import { rfc3339, type LayerDescriptor } from '../oci/index.js';
 import { createSnapshot, type RuntimeMount, type Snapshot } from '../runtime/index.js';
 import { imageResult, resolveImage, scratchResult } from './base-image.js';
@@ -371,7 +371,7 @@ class StageBuilder {
   private async copy(raw: CopyInstruction | AddInstruction): Promise<void> {
     const { s, img } = this;
     const env = img.vars.expansionEnv();
-    const inlineSources = raw.inlineSources.map((f) => (f.expand ? { ...f, data: expandWord(f.data, env, { escapeToken: s.plan.escapeToken, processQuotes: false }) } : f));
+    const inlineSources = raw.inlineSources.map((f) => (f.expand ? { ...f, data: expandHeredocBody(f.data, env) } : f));
     const ins = { ...raw, inlineSources } as CopyInstruction | AddInstruction;
     const src = await this.copySource(ins);
     const definition = {

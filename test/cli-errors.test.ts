@@ -200,7 +200,7 @@ test('input files that are missing, empty, truncated, compressed or not archives
     { args: ['build', '-f', join(f.missing, 'Dockerfile'), f.ctx], message: /^kiln: cannot read the Dockerfile \S+: no such file or directory$/m },
     { args: ['build', '-f', f.adir, f.ctx], message: /^kiln: cannot read the Dockerfile \S+adir: it is a directory$/m },
     { args: ['build', '-f', f.empty, f.ctx], message: /^\S+empty:1:1: file with no instructions$/m },
-    { args: ['build', '-f', f.file, f.ctx], message: /^\S+text\.txt:1:1: unknown instruction: HELLO$/m },
+    { args: ['build', '-f', f.file, f.ctx], message: /^\S+text\.txt:1:1: unknown instruction: hello$/m },
     { args: ['build', f.missing], message: /^kiln: cannot read the Dockerfile \S+: no such file or directory$/m },
     { args: ['build', '--secret', `id=s,src=${join(f.missing, 'secret')}`, f.secretCtx], message: /cannot read secret "s" from \S+secret: no such file or directory$/m },
     { args: ['build', '--secret', `id=s,src=${f.adir}`, f.secretCtx], message: /cannot read secret "s" from \S+adir: it is a directory$/m },

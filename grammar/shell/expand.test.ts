@@ -1,6 +1,6 @@
 import test from 'ava';
 import { KilnError } from '../../common/errors.js';
-import { expandWord, expandWords, expandWordWithMatches, ShellExpansionError, type ShellEnv } from './index.js';
+import { expandHeredocBody, expandWord, expandWords, expandWordWithMatches, ShellExpansionError, type ShellEnv } from './index.js';
 
 const env: ShellEnv = { SET: 'value', EMPTY: '', PWD: '/home', SPACE: 'a  b' };
 
@@ -382,4 +382,22 @@ test("BuildKit's heredoc-marker split (rawQuotes + rawEscapes + skipUnsetEnv, em
   t.deepEqual(expandWords(`cat <<"EOF" > $FILE`, {}, o), ['cat', '<<"EOF"', '>', '$FILE']);
   t.deepEqual(expandWords(`python3 <<'E O F' \\"x\\"`, {}, o), ['python3', `<<'E O F'`, '\\"x\\"']);
   t.deepEqual(expandWords('a <<-EOF${X:-1 2}', {}, o), ['a', '<<-EOF${X:-1', '2}']);
+});
+
+test('a byte-order mark that starts the word or a pattern is dropped, as Go text/scanner does', (t) => {
+  t.is(expandWord('\ufeffab', env), 'ab');
+  t.deepEqual(expandWords('\ufeffa b', env), ['a', 'b']);
+  t.is(expandWord('a\ufeffb', env), 'a\ufeffb');
+  // Only the scanner's first character: the word of ${X:-w} is read by the same scanner.
+  t.is(expandWord('${NOPE:-\ufeffw}', env), '\ufeffw');
+  // Patterns get a scanner of their own; ${X%p} reverses p first, so its last character counts.
+  t.is(expandWord('${X#\ufeffa}', { X: 'abc' }), 'bc');
+  t.is(expandWord('${X%c\ufeff}', { X: 'abc' }), 'ab');
+  t.is(expandWord('${X/\ufeffb/-}', { X: 'abc' }), 'a-c');
+});
+
+test('COPY heredoc bodies: BuildKit ExpandRaw lexer, escape always \\ and quotes left alone', (t) => {
+  // Even under `# escape=\``: the body lexer is NewLex('\\') with SkipProcessQuotes.
+  t.is(expandHeredocBody('a `$SET \\$SET "$SET" \'$SET\'\n', env), 'a `value $SET "value" \'value\'\n');
+  t.is(expandWord('`$SET', env, { escapeToken: '`', processQuotes: false }), '$SET');
 });

@@ -66,6 +66,8 @@ class WordExpander {
   ) {
     this.escape = cp(options.escapeToken ?? '\\');
     this.rawEscapes = options.rawEscapes ?? false;
+    // BuildKit reads the word with Go's text/scanner, which drops a byte-order mark that starts it.
+    if (word.charCodeAt(0) === 0xfeff) this.pos = 1;
   }
 
   expand(words: WordSplitter | null): string {
@@ -362,4 +364,13 @@ export function expandWordWithMatches(word: string, env: ShellEnv, options: Expa
   const expander = new WordExpander(word, env, options);
   const result = expander.expand(null);
   return { result, matched: expander.matched, unmatched: expander.unmatched };
+}
+
+/**
+ * Expands the body of an unquoted COPY/ADD heredoc (`COPY <<EOF`) the way BuildKit's ExpandRaw
+ * does: a lexer of its own with `\\` as escape whatever the `# escape=` directive says, and quotes
+ * left alone (SkipProcessQuotes). Throws ShellExpansionError.
+ */
+export function expandHeredocBody(body: string, env: ShellEnv): string {
+  return expandWord(body, env, { escapeToken: '\\', processQuotes: false });
 }

@@ -5,4 +5,4 @@
  */
 export type { ShellEnv } from './env.js';
 export { ShellExpansionError, type ShellErrorCode } from './errors.js';
-export { expandWord, expandWords, expandWordWithMatches, type ExpandOptions, type ExpansionWithMatches } from './expand.js';
+export { expandHeredocBody, expandWord, expandWords, expandWordWithMatches, type ExpandOptions, type ExpansionWithMatches } from './expand.js';

@@ -18,7 +18,8 @@ function escapeLiteral(ch: string): string {
 
 /** Builds the regular expression for a shell pattern (`greedy` decides how much `*` takes). */
 export function shellPatternToRegExp(pattern: string, greedy: boolean, anchored: boolean, flags = 'u'): RegExp {
-  const chars = Array.from(pattern);
+  // Go's text/scanner, which BuildKit reads the pattern with, skips a leading byte-order mark.
+  const chars = Array.from(pattern.charCodeAt(0) === 0xfeff ? pattern.slice(1) : pattern);
   let out = anchored ? '^' : '';
   for (let i = 0; i < chars.length; i++) {
     const ch = chars[i]!;
