@@ -5,7 +5,7 @@ export { parseDockerfileNodes } from './parse-nodes.js';
 export { dumpAst } from './dump.js';
 export { groupStages } from './stages.js';
 export { parseMount } from './mounts.js';
-export { chompHeredocContent } from './heredoc.js';
+export { chompHeredocContent, parseHeredocMarker } from './heredoc.js';
 export {
   DockerfileErrorCode,
   DockerfileParseError,

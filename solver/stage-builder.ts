@@ -15,6 +15,7 @@ import type { BuildSession, StageResult } from './session.js';
 import { StepLog } from './step-log.js';
 import { mkdirWorkdir } from './workdir-step.js';
 import { copyStep } from './copy-step.js';
+import { heredocRun, scriptMount, scriptMountKey, type HeredocScript } from './heredoc-script.js';
 import { openContext, type BuildContext } from './context/index.js';
 import { isGitSource, isUrlSource } from './fileops/index.js';
 
@@ -240,15 +241,10 @@ class StageBuilder {
     this.img.addHistory(createdBy, false);
   }
 
-  private runArgv(ins: RunInstruction): string[] {
-    if (ins.heredocs.length === 0) return this.img.argv(ins.command);
+  private runArgv(ins: RunInstruction): { argv: string[]; script?: HeredocScript } {
+    if (ins.heredocs.length === 0) return { argv: this.img.argv(ins.command) };
     if (ins.command.form !== 'shell') throw this.fail(ins, 'E_BUILD_UNSUPPORTED', 'heredocs need the shell form of RUN');
-    const only = ins.heredocs[0]!;
-    // `RUN <<EOF` alone runs the body as the script, like BuildKit; otherwise the shell reads
-    // the heredocs itself.
-    if (ins.heredocs.length === 1 && /^\s*<<-?\s*["']?\w+["']?\s*$/.test(ins.command.text)) return [...this.img.shell, only.content];
-    const bodies = ins.heredocs.map((h) => `${h.content}${h.name}\n`).join('');
-    return [...this.img.shell, `${ins.command.text}\n${bodies}`];
+    return heredocRun(ins.command.text, ins.heredocs, this.img.shell);
   }
 
   private async mounts(ins: RunInstruction): Promise<{ runtime: RuntimeMount[]; keys: MountKey[]; env: string[] }> {
@@ -405,9 +401,10 @@ class StageBuilder {
     if (ins.security === 'insecure' && !s.allowInsecure) {
       throw this.fail(ins, 'E_BUILD_ENTITLEMENT', 'RUN --security=insecure needs the security.insecure entitlement', 'pass --allow security.insecure to kiln build if you trust this Dockerfile');
     }
-    const argv = this.runArgv(ins);
+    const { argv, script } = this.runArgv(ins);
     const network = ins.network ?? (s.network === 'none' ? 'none' : 'default');
     const mounts = await this.mounts(ins);
+    if (script) mounts.keys.push(scriptMountKey(script));
     const env = img.vars.runEnv();
     const user = img.container.User ?? '';
     const key = runKey({ parent: this.key, argv, env, user, workdir: img.workdir, mounts: mounts.keys, network, security: ins.security ?? 'sandbox' });
@@ -416,6 +413,7 @@ class StageBuilder {
     const workdir = img.workdir;
     const label = this.p.label;
     const rec = await this.layerStep(ins, key, inputs, async (log, signal) => {
+      const file = script ? await scriptMount(s.store, script) : undefined;
       const res = await runStep({
         store: s.store,
         commits: s.commits,
@@ -426,12 +424,12 @@ class StageBuilder {
         user,
         workdir,
         network: network === 'none' ? 'none' : 'host',
-        mounts: mounts.runtime,
+        mounts: file ? [...mounts.runtime, file.mount] : mounts.runtime,
         secrets: s.secrets,
         security: ins.security ?? 'sandbox',
         log,
         signal,
-      });
+      }).finally(() => file?.remove());
       if (res.ok) return res.layer;
       const { position, line } = this.position(ins);
       await log.close();
