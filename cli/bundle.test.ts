@@ -47,9 +47,9 @@ test('the bundled CLI builds with COPY, ADD of a URL and RUN (runc, layers, nati
   }
 });
 
-/** A cache file as code-cache.ts writes it: its magic line, then the sha256 of the V8 data that follows. */
+/** A cache file as code-cache.ts writes it: its magic line, how many runs made it, then the sha256 of the V8 data that follows. */
 function whole(file: Buffer): boolean {
-  return file.subarray(0, 21).toString() === 'kiln-v8-code-cache-1\n' && file.length > 53 && createHash('sha256').update(file.subarray(53)).digest().equals(file.subarray(21, 53));
+  return file.subarray(0, 21).toString() === 'kiln-v8-code-cache-2\n' && file.length > 54 && createHash('sha256').update(file.subarray(54)).digest().equals(file.subarray(22, 54));
 }
 
 test('bin/kiln.js runs the bundle with its code cache: taken when valid, replaced when corrupt, made once by concurrent runs', async (t) => {
@@ -66,12 +66,18 @@ test('bin/kiln.js runs the bundle with its code cache: taken when valid, replace
   const file = join(codeDir, names[0]!);
   const made = await readFile(file);
   t.true(whole(made));
+  t.is(made[21], 1, 'made by one run');
 
-  // A run that takes the cache leaves it as it is; any other run writes it anew.
+  // The next three runs that take the cache save it again; later ones leave it as it is.
+  for (let runs = 2; runs <= 4; runs++) {
+    await kiln('--version');
+    t.is((await readFile(file))[21], runs);
+  }
   const before = await stat(file);
   await kiln('--version');
   t.is((await stat(file)).ino, before.ino);
-  await writeFile(file, Buffer.concat([made.subarray(0, 53), Buffer.alloc(made.length - 53, 7)]));
+  // A run that cannot take it writes it anew.
+  await writeFile(file, Buffer.concat([made.subarray(0, 54), Buffer.alloc(made.length - 54, 7)]));
   t.regex((await kiln('--version')).stdout, /^\d+\.\d+\.\d+\n$/);
   t.true(whole(await readFile(file)));
   t.not((await stat(file)).ino, before.ino);

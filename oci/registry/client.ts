@@ -13,7 +13,7 @@ import { parseChallenges, type Challenge } from './auth.js';
 import { getCredentials, type Credentials } from './docker-config.js';
 import { resolveEndpoint, type Endpoint, type TransportOptions } from './endpoint.js';
 import { describeErrorBody, networkError, parseErrorBody, RegistryError } from './errors.js';
-import { publishBlob } from './progress.js';
+import { hasBlobSubscribers, publishBlob } from './progress.js';
 import { loadUndici } from './undici.js';
 import { backoffDelay, DEFAULT_RETRY, isRetryable, withRetry, type RetryPolicy } from './retry.js';
 
@@ -496,9 +496,10 @@ export class RegistryClient {
       received?.();
       await finished(file.end());
     } catch (e) {
+      // Taken before destroy(), whose own errors for writes still pending are no cause.
+      const cause = writeError ?? e;
       file.destroy();
       await rm(path, { force: true });
-      const cause = writeError ?? e;
       throw asNoSpaceError(cause, dirname(path)) ?? cause;
     }
     return { digest, size };
@@ -539,7 +540,8 @@ export class RegistryClient {
           received += chunk.length;
           if (received > size) throw new RegistryError('E_REGISTRY_DIGEST_MISMATCH', `${what}: the registry sent more than the expected ${size} bytes`);
           hash?.update(chunk);
-          publishBlob({ ...event, transferred: received, state: 'progress' });
+          // Per 64 KiB chunk: the event object only for someone listening.
+          if (hasBlobSubscribers()) publishBlob({ ...event, transferred: received, state: 'progress' });
           return chunk;
         });
       } catch (err) {
