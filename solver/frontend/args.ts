@@ -55,10 +55,11 @@ export class StageVariables {
   }
 
   /** Declares `ARG key[=default]`; `expandedDefault` is the default already expanded in this scope. */
-  declareArg(key: string, expandedDefault: string | undefined): void {
+  declareArg(key: string, expandedDefault: string | undefined): string | undefined {
     let value = this.buildArgs.get(key);
     if (value === undefined) value = expandedDefault ?? this.globals.get(key);
     this.args.set(key, value);
+    return value;
   }
 
   setEnv(key: string, value: string): void {
