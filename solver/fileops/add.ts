@@ -63,7 +63,9 @@ async function addArchive(m: SourceMatch, compression: NonNullable<Awaited<Retur
     const root = view.stat('');
     if (!root) return;
     const destDir = absoluteDest(o.dest, o.workdir);
-    await copyMatches(view, [{ given: '.', entry: root, kept: '' }], { ...o, context: undefined, dest: `${destDir}/`, workdir: '/', parents: false, exclude: [] });
+    // BuildKit's unpack applies --chown but not --chmod: extracted entries keep the archive's modes.
+    const { chmod: _chmod, ...rest } = o;
+    await copyMatches(view, [{ given: '.', entry: root, kept: '' }], { ...rest, context: undefined, dest: `${destDir}/`, workdir: '/', parents: false, exclude: [] });
   });
 }
 
