@@ -374,7 +374,7 @@ class StageBuilder {
     }
     const ctx = context;
     if (local.length === 0) return { root: async () => ctx.root, context: ctx, inputs: [] };
-    const sum = await this.atLine(ins, () => ctx.checksum(local, { exclude: ins.exclude }));
+    const sum = await this.atLine(ins, () => ctx.checksum(local, { exclude: ins.exclude, parents: ins.kind === 'copy' && ins.parents }));
     return { root: async () => ctx.root, context: ctx, inputs: [sum.digest], files: sum.files };
   }
 

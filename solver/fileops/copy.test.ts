@@ -72,6 +72,27 @@ test('several sources need a dest ending in /; globs and dest relative to WORKDI
   });
 });
 
+test('a wildcard matching nothing copies nothing and makes no destination; other sources still copy', async (t) => {
+  await withDirs({ 'a.txt': '1' }, async (d) => {
+    await run(d, { sources: ['*.md'], dest: '/empty/' });
+    t.false(existsSync(join(d.dst, 'empty')));
+    await run(d, { sources: ['*.md', 'a.txt'], dest: '/some/' });
+    t.is(await read(d, 'some/a.txt'), '1');
+    await t.throwsAsync(run(d, { sources: ['nodir/*.md'], dest: '/x/' }), { instanceOf: SourceNotFoundError });
+  });
+});
+
+test('--parents with ** keeps each match under its full path', async (t) => {
+  await withDirs({ 'a/b/c/f.txt': '1', 'a/g.txt': '2', 'a/b/h.md': '3', 'a/b/x/./y.txt': '4' }, async (d) => {
+    await run(d, { sources: ['a/**/*.txt'], dest: '/p/', parents: true });
+    t.is(await read(d, 'p/a/b/c/f.txt'), '1');
+    t.is(await read(d, 'p/a/g.txt'), '2');
+    t.false(existsSync(join(d.dst, 'p/a/b/h.md')));
+    await run(d, { sources: ['a/./**/y.txt'], dest: '/q/', parents: true });
+    t.is(await read(d, 'q/b/x/y.txt'), '4');
+  });
+});
+
 test('a missing source fails with the not-found error and writes nothing', async (t) => {
   await withDirs({ 'a.txt': '1' }, async (d) => {
     await t.throwsAsync(run(d, { sources: ['a.txt', 'missing'], dest: '/o/' }), { instanceOf: SourceNotFoundError });

@@ -69,7 +69,7 @@ export async function copy(o: CopyOptions): Promise<void> {
     throw new FileOpError('E_COPY_DEST', 'When using COPY with more than one source file, the destination must be a directory and end with a /');
   }
   const view = o.context ? o.context.view : new TreeView(o.sourceRoot);
-  const matches = selectSources(view, o.sources);
+  const matches = selectSources(view, o.sources, { parents: o.parents ?? false });
   await copyMatches(view, matches, o);
 }
 
@@ -78,7 +78,8 @@ export async function copyMatches(view: TreeView, matches: SourceMatch[], o: Omi
   const job = new CopyJob(view, o);
   const destPath = absoluteDest(o.dest, o.workdir);
   const intoDir = destIsDirectory(o.dest) || Boolean(o.parents);
-  if (intoDir) job.mkdirParents(destPath);
+  // A wildcard that matched nothing copies nothing: not even the destination is made (BuildKit).
+  if (intoDir && matches.length > 0) job.mkdirParents(destPath);
   for (const m of matches) {
     const target = o.parents ? posix.join(destPath, m.kept) : destPath;
     if (m.entry.type === 'dir') {
