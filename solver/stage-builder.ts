@@ -116,7 +116,7 @@ class StageBuilder {
     const base = await this.base();
     this.layers = [...base.layers];
     this.key = base.key;
-    this.img = new ImageState(withPath(base.config), (env) => new StageVariables(s.buildArgs, s.plan.globals, env), s.created ?? base.config.history?.at(-1)?.created ?? base.config.created ?? rfc3339(new Date()));
+    this.img = new ImageState(withPath(base.config), (env) => new StageVariables(s.buildArgs, s.plan.globals, env, base.args), s.created ?? base.config.history?.at(-1)?.created ?? base.config.created ?? rfc3339(new Date()));
     const triggers = onbuildTriggers(this.img.container.OnBuild ?? [], p.stage.from);
     this.img.container.OnBuild = null;
     this.total += triggers.length;
@@ -144,7 +144,7 @@ class StageBuilder {
     const config = this.img.config;
     const layers = await committedLayers(this.layers);
     config.rootfs = { type: 'layers', diff_ids: layers.map((l) => l.diffID) };
-    return { config, layers, key: this.key };
+    return { config, layers, key: this.key, args: this.img.vars.scopeArgs() };
   }
 
   /** Applies a config-only instruction; a bad EXPOSE port fails the build at its line, as in BuildKit. */

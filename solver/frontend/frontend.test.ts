@@ -212,3 +212,15 @@ test('unknown target, cyclic --from and bad stage index are errors', (t) => {
   t.is((t.throws(() => plan('FROM scratch AS a\nCOPY --from=a /x /x\n')) as { code?: string }).code, 'E_BUILD_CYCLE');
   t.is((t.throws(() => plan('FROM scratch\nCOPY --from=3 /x /x\n')) as { code?: string }).code, 'E_BUILD_UNKNOWN_STAGE');
 });
+
+test('inherited ARGs are in scope; a value-less redeclaration keeps the value but shows none', (t) => {
+  const vars = new StageVariables(new Map(), new Map(), ['PATH=/bin'], [{ key: 'W', value: 'w1' }]);
+  t.deepEqual(vars.runEnv(), ['PATH=/bin', 'W=w1']);
+  t.is(vars.declareArg('W', undefined), undefined);
+  t.is(vars.declareArg('X', 'x'), 'x');
+  t.is(vars.declareArg('X', undefined), undefined);
+  t.deepEqual(vars.declaredArgs(), [
+    { key: 'W', value: 'w1' },
+    { key: 'X', value: 'x' },
+  ]);
+});

@@ -1,0 +1,34 @@
+import test from 'ava';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { dockerfileOptions, freshRoot, rootfsOf, tracedBuild } from './build-helpers.js';
+
+// Builds whose result BuildKit defines beyond what the instructions say on their own.
+
+async function buildDockerfile(root: string, dockerfile: string, files: Record<string, string> = {}) {
+  const ctx = await mkdtemp(join(tmpdir(), 'kiln-parity-'));
+  try {
+    await writeFile(join(ctx, 'Dockerfile'), dockerfile);
+    for (const [name, data] of Object.entries(files)) await writeFile(join(ctx, name), data);
+    return await tracedBuild({ ...(await dockerfileOptions(root, ctx)), tags: ['parity'] });
+  } finally {
+    await rm(ctx, { recursive: true, force: true });
+  }
+}
+
+test('a stage built FROM another stage keeps its ARGs in scope, and a value-less ARG keeps the value it has', async (t) => {
+  const { root, cleanup } = await freshRoot();
+  try {
+    const { result } = await buildDockerfile(
+      root,
+      ['ARG V=1', 'FROM busybox AS base', 'ARG V', 'ARG W=w1', 'FROM base', 'ARG W', 'RUN echo "$V $W" > /out'].join('\n'),
+    );
+    t.is(await readFile(join(await rootfsOf(root, 'parity'), 'out'), 'utf8'), '1 w1\n');
+    const history = result.config.history!.map((h) => h.created_by);
+    t.true(history.includes('ARG W'));
+    t.is(history.at(-1), 'RUN |2 V=1 W=w1 /bin/sh -c echo "$V $W" > /out # buildkit');
+  } finally {
+    await cleanup();
+  }
+});
