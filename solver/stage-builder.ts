@@ -1,8 +1,9 @@
 import { basename, join, posix } from 'node:path';
-import { readFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { DockerfileError, isKilnError } from '../common/errors.js';
 import { canonicalJson, runKey, vertexKey, type MountKey } from '../cache/index.js';
-import { expandWord, parseDockerfile, type AddInstruction, type CopyInstruction, type Instruction, type MountSpec, type RunInstruction } from '../grammar/index.js';
+import { chompHeredocContent, expandWord, parseDockerfile, type AddInstruction, type CopyInstruction, type Instruction, type MountSpec, type RunInstruction } from '../grammar/index.js';
 import { DEFAULT_PATH, rfc3339, type ImageConfig, type LayerDescriptor } from '../oci/index.js';
 import { createSnapshot, type RuntimeMount, type Snapshot } from '../runtime/index.js';
 import { imageResult, resolveImage, scratchResult } from './base-image.js';
@@ -31,6 +32,9 @@ interface StepRecord {
 }
 
 type Body = Exclude<Instruction, { kind: 'from' }>;
+
+/** Where BuildKit mounts the file of a `RUN <<EOF` script that starts with #!. */
+const HEREDOC_PIPES = '/dev/pipes';
 
 /** Parses the base image's ONBUILD triggers; they run before the stage's own instructions. */
 function onbuildTriggers(triggers: readonly string[], at: Instruction): Body[] {
@@ -250,15 +254,36 @@ class StageBuilder {
     this.img.addHistory(createdBy, false);
   }
 
-  private runArgv(ins: RunInstruction): string[] {
-    if (ins.heredocs.length === 0) return this.img.argv(ins.command);
+  private runArgv(ins: RunInstruction): { argv: string[]; script?: { name: string; data: string } } {
+    if (ins.heredocs.length === 0) return { argv: this.img.argv(ins.command) };
     if (ins.command.form !== 'shell') throw this.fail(ins, 'E_BUILD_UNSUPPORTED', 'heredocs need the shell form of RUN');
     const only = ins.heredocs[0]!;
-    // `RUN <<EOF` alone runs the body as the script, like BuildKit; otherwise the shell reads
-    // the heredocs itself.
-    if (ins.heredocs.length === 1 && /^\s*<<-?\s*["']?\w+["']?\s*$/.test(ins.command.text)) return [...this.img.shell, only.content];
+    // `RUN <<EOF` alone runs the body (tabs stripped for <<-) as the script, like BuildKit; a body
+    // starting with #! becomes an executable file at /dev/pipes/NAME that the shell runs.
+    // Otherwise the shell reads the heredocs itself.
+    if (ins.heredocs.length === 1 && /^\s*<<-?\s*["']?\w+["']?\s*$/.test(ins.command.text)) {
+      const data = only.chomp ? chompHeredocContent(only.content) : only.content;
+      if (this.img.config.os !== 'windows' && data.startsWith('#!')) {
+        return { argv: [...this.img.shell, posix.join(HEREDOC_PIPES, only.name)], script: { name: only.name, data } };
+      }
+      return { argv: [...this.img.shell, data] };
+    }
     const bodies = ins.heredocs.map((h) => `${h.content}${h.name}\n`).join('');
-    return [...this.img.shell, `${ins.command.text}\n${bodies}`];
+    return { argv: [...this.img.shell, `${ins.command.text}\n${bodies}`] };
+  }
+
+  /** The read-only mount holding a `RUN <<EOF` script that starts with #! (BuildKit's /dev/pipes/). */
+  private async scriptMount(script: { name: string; data: string }): Promise<{ runtime: RuntimeMount; key: MountKey }> {
+    const dir = await mkdtemp(join(this.s.store.root, 'tmp', `${process.pid}.heredoc-`));
+    this.cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    await chmod(dir, 0o755);
+    await writeFile(join(dir, script.name), script.data, { mode: 0o755 });
+    await chmod(join(dir, script.name), 0o755);
+    const digest = createHash('sha256').update(script.name).update('\0').update(script.data).digest('hex');
+    return {
+      runtime: { type: 'bind', source: dir, target: HEREDOC_PIPES, readonly: true },
+      key: { type: 'bind', target: HEREDOC_PIPES, source: '/', from: `heredoc:sha256:${digest}`, readonly: true },
+    };
   }
 
   private async mounts(ins: RunInstruction): Promise<{ runtime: RuntimeMount[]; keys: MountKey[]; env: string[] }> {
@@ -415,9 +440,14 @@ class StageBuilder {
     if (ins.security === 'insecure' && !s.allowInsecure) {
       throw this.fail(ins, 'E_BUILD_ENTITLEMENT', 'RUN --security=insecure needs the security.insecure entitlement', 'pass --allow security.insecure to kiln build if you trust this Dockerfile');
     }
-    const argv = this.runArgv(ins);
+    const { argv, script } = this.runArgv(ins);
     const network = ins.network ?? (s.network === 'none' ? 'none' : 'default');
     const mounts = await this.mounts(ins);
+    if (script) {
+      const m = await this.scriptMount(script);
+      mounts.runtime.push(m.runtime);
+      mounts.keys.push(m.key);
+    }
     const env = img.vars.runEnv();
     const user = img.container.User ?? '';
     const key = runKey({ parent: this.key, argv, env, user, workdir: img.workdir, mounts: mounts.keys, network, security: ins.security ?? 'sandbox' });
