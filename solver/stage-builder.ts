@@ -9,7 +9,7 @@ import { createSnapshot, type RuntimeMount, type Snapshot } from '../runtime/ind
 import { imageResult, resolveImage, scratchResult } from './base-image.js';
 import { StepFailedError } from './errors.js';
 import { explainMiss, loadPrevious, remember, rememberedKey, stepIdentity, type StepInputs } from './explain.js';
-import { expandInstruction, ExposeError, ImageState, makeExpander, resolveStageRef, StageVariables, type PlannedStage } from './frontend/index.js';
+import { expandInstruction, ConfigValueError, ImageState, makeExpander, resolveStageRef, StageVariables, type PlannedStage } from './frontend/index.js';
 import { committedLayers, layerDirs, packDirectory, type ChainLayer, type PendingLayer } from './layers.js';
 import { runStep } from './run-step.js';
 import type { BuildSession, StageResult } from './session.js';
@@ -151,12 +151,12 @@ class StageBuilder {
     return { config, layers, key: this.key, args: this.img.vars.scopeArgs() };
   }
 
-  /** Applies a config-only instruction; a bad EXPOSE port fails the build at its line, as in BuildKit. */
+  /** Applies a config-only instruction; a bad EXPOSE port, STOPSIGNAL or empty VOLUME fails the build at its line, as in BuildKit. */
   private metadata(ins: Instruction): boolean {
     try {
       return this.img.applyMetadata(ins);
     } catch (e) {
-      if (e instanceof ExposeError) throw this.fail(ins, 'E_BUILD_EXPOSE', e.message);
+      if (e instanceof ConfigValueError) throw this.fail(ins, 'E_BUILD_INSTRUCTION', e.message);
       throw e;
     }
   }

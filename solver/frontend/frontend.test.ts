@@ -2,7 +2,7 @@ import test from 'ava';
 import { parseDockerfile } from '../../grammar/index.js';
 import { automaticArgs, StageVariables } from './args.js';
 import { expandInstruction, makeExpander } from './expand.js';
-import { ExposeError, goDuration, goQuote, ImageState } from './image-state.js';
+import { ConfigValueError, goDuration, goQuote, ImageState } from './image-state.js';
 import { planBuild } from './plan.js';
 
 const amd64 = { os: 'linux', architecture: 'amd64' };
@@ -174,7 +174,7 @@ test('EXPOSE normalises ports, keeps only container ports of mappings, and write
   const { img } = stageState('FROM scratch\nEXPOSE 80 53/UDP 8000-8001 127.0.0.1:8080:90/tcp 7000:70\n');
   t.deepEqual(Object.keys(img.container.ExposedPorts!), ['80/tcp', '53/udp', '8000/tcp', '8001/tcp', '90/tcp', '70/tcp']);
   t.is(img.config.history!.at(-1)!.created_by, 'EXPOSE [80/tcp 53/udp 8000/tcp 8001/tcp 90/tcp 70/tcp]');
-  for (const bad of ['abc', '80/xyz', '70000', '90-80', '/tcp']) t.throws(() => stageState(`FROM scratch\nEXPOSE ${bad}\n`), { instanceOf: ExposeError }, bad);
+  for (const bad of ['abc', '80/xyz', '70000', '90-80', '/tcp']) t.throws(() => stageState(`FROM scratch\nEXPOSE ${bad}\n`), { instanceOf: ConfigValueError }, bad);
 });
 
 test('ARG history shows the value the ARG resolved to: --build-arg, default or global', (t) => {
@@ -223,4 +223,10 @@ test('inherited ARGs are in scope; a value-less redeclaration keeps the value bu
     { key: 'W', value: 'w1' },
     { key: 'X', value: 'x' },
   ]);
+});
+
+test('STOPSIGNAL must name a signal and VOLUME words must not expand to nothing, as BuildKit checks', (t) => {
+  for (const sig of ['SIGKILL', 'term', '9', 'RTMIN+3', 'SIGRTMAX-2']) t.is(stageState(`FROM scratch\nSTOPSIGNAL ${sig}\n`).img.container.StopSignal, sig);
+  for (const bad of ['FOO', '0', 'SIGRTMIN+16']) t.throws(() => stageState(`FROM scratch\nSTOPSIGNAL ${bad}\n`), { instanceOf: ConfigValueError, message: `invalid signal: ${bad}` });
+  t.throws(() => stageState('FROM scratch\nENV X=\nVOLUME $X\n'), { instanceOf: ConfigValueError, message: 'VOLUME specified can not be an empty string' });
 });

@@ -122,6 +122,8 @@ export class ImageState {
         return true;
       }
       case 'volume': {
+        // Checked again after expansion: `VOLUME $UNSET` fails in BuildKit's dispatchVolume too.
+        if (ins.volumes.includes('')) throw new ConfigValueError('VOLUME specified can not be an empty string');
         c.Volumes = { ...(c.Volumes ?? {}) };
         for (const v of ins.volumes) c.Volumes[v] = {};
         this.addHistory(`VOLUME [${ins.volumes.join(' ')}]`, true);
@@ -144,6 +146,7 @@ export class ImageState {
         this.addHistory(`SHELL [${ins.shell.join(' ')}]`, true);
         return true;
       case 'stopsignal':
+        if (!validSignal(ins.signal)) throw new ConfigValueError(`invalid signal: ${ins.signal}`);
         c.StopSignal = ins.signal;
         this.addHistory(`STOPSIGNAL ${ins.signal}`, true);
         return true;
@@ -181,16 +184,16 @@ export function expandPortSpec(spec: string): string[] {
   const slash = containerPart.indexOf('/');
   const port = slash < 0 ? containerPart : containerPart.slice(0, slash);
   const rawProto = slash < 0 ? '' : containerPart.slice(slash + 1);
-  if (port === '') throw new ExposeError(`invalid port: "${spec}": no port specified`);
+  if (port === '') throw new ConfigValueError(`invalid port: "${spec}": no port specified`);
   const proto = rawProto.toLowerCase() || 'tcp';
-  if (!['tcp', 'udp', 'sctp'].includes(proto)) throw new ExposeError(`invalid port: "${spec}": invalid proto: ${rawProto}`);
+  if (!['tcp', 'udp', 'sctp'].includes(proto)) throw new ConfigValueError(`invalid port: "${spec}": invalid proto: ${rawProto}`);
   const range = portRange(port);
-  if (!range) throw new ExposeError(`invalid containerPort: ${port}`);
+  if (!range) throw new ConfigValueError(`invalid containerPort: ${port}`);
   if (hostPort !== '') {
     const host = portRange(hostPort);
-    if (!host) throw new ExposeError(`invalid hostPort: ${hostPort}`);
+    if (!host) throw new ConfigValueError(`invalid hostPort: ${hostPort}`);
     if (range[1] - range[0] !== host[1] - host[0] && range[1] !== range[0]) {
-      throw new ExposeError(`invalid ranges specified for container and host Ports: ${port} and ${hostPort}`);
+      throw new ConfigValueError(`invalid ranges specified for container and host Ports: ${port} and ${hostPort}`);
     }
   }
   const out: string[] = [];
@@ -198,7 +201,20 @@ export function expandPortSpec(spec: string): string[] {
   return out;
 }
 
-export class ExposeError extends Error {}
+/** A config instruction BuildKit rejects once its words are expanded (bad EXPOSE port, STOPSIGNAL, empty VOLUME). */
+export class ConfigValueError extends Error {}
+
+const SIGNALS = new Set([
+  ...'ABRT ALRM BUS CHLD CLD CONT FPE HUP ILL INT IO IOT KILL PIPE POLL PROF PWR QUIT SEGV STKFLT STOP SYS TERM TRAP TSTP TTIN TTOU URG USR1 USR2 VTALRM WINCH XCPU XFSZ RTMIN RTMAX'.split(' '),
+  ...Array.from({ length: 15 }, (_, i) => `RTMIN+${i + 1}`),
+  ...Array.from({ length: 14 }, (_, i) => `RTMAX-${i + 1}`),
+]);
+
+/** moby/sys/signal.ParseSignal on Linux: a non-zero number, or a name with or without SIG, any case. */
+export function validSignal(raw: string): boolean {
+  if (/^[+-]?\d+$/.test(raw)) return Number(raw) !== 0;
+  return SIGNALS.has(raw.toUpperCase().replace(/^SIG/, ''));
+}
 
 function portNumber(s: string): number | undefined {
   if (!/^[+-]?\d+$/.test(s)) return undefined;
