@@ -60,10 +60,14 @@ test('a directory source copies its contents, not the directory itself, merging 
   });
 });
 
-test('several sources need a dest ending in /; globs and dest relative to WORKDIR', async (t) => {
+test('several sources to a dest without / go into it when it is a directory, else each becomes it in turn (BuildKit); globs and dest relative to WORKDIR', async (t) => {
   await withDirs({ 'a.txt': '1', 'b.txt': '2', 'c.md': '3' }, async (d) => {
-    const err = await t.throwsAsync(run(d, { sources: ['a.txt', 'b.txt'], dest: '/multi' }), { instanceOf: FileOpError });
-    t.regex(err!.message, /must be a directory and end with a \//);
+    await run(d, { sources: ['a.txt', 'b.txt'], dest: '/multi' });
+    t.is(await read(d, 'multi'), '2');
+    await mkdir(join(d.dst, 'app'));
+    await run(d, { sources: ['a.txt', 'b.txt'], dest: '/app' });
+    t.deepEqual([await read(d, 'app/a.txt'), await read(d, 'app/b.txt')], ['1', '2']);
+    await rm(join(d.dst, 'app'), { recursive: true });
     await run(d, { sources: ['*.txt'], dest: 'sub/', workdir: '/app' });
     t.deepEqual([await read(d, 'app/sub/a.txt'), await read(d, 'app/sub/b.txt')], ['1', '2']);
     t.false(existsSync(join(d.dst, 'app/sub/c.md')));

@@ -65,9 +65,8 @@ export function absoluteDest(dest: string, workdir: string): string {
  * Every write stays inside `destRoot`.
  */
 export async function copy(o: CopyOptions): Promise<void> {
-  if (o.sources.length > 1 && !destIsDirectory(o.dest)) {
-    throw new FileOpError('E_COPY_DEST', 'When using COPY with more than one source file, the destination must be a directory and end with a /');
-  }
+  // Several sources with a dest not ending in / are no error in BuildKit (moby/buildkit#1853):
+  // each source is copied in turn, into dest if it is a directory by then, else as dest.
   const view = o.context ? o.context.view : new TreeView(o.sourceRoot);
   const matches = selectSources(view, o.sources, { parents: o.parents ?? false });
   await copyMatches(view, matches, o);
