@@ -20,6 +20,9 @@ export interface RunStepInput {
   signal: AbortSignal;
 }
 
+/** The host name BuildKit gives every RUN container when no --hostname is given. */
+export const BUILD_HOSTNAME = 'buildkitsandbox';
+
 export type RunStepResult = { ok: true; layer: PendingLayer } | { ok: false; exitCode: number; message?: string };
 
 /**
@@ -38,6 +41,8 @@ export async function runStep(input: RunStepInput): Promise<RunStepResult> {
         args: input.argv,
         env: input.env,
         cwd: input.workdir,
+        // BuildKit's RUN containers are all called this (`hostname`, /etc/hosts).
+        hostname: BUILD_HOSTNAME,
         ...(input.user ? { user: input.user } : {}),
         network: input.network,
         mounts: input.mounts,

@@ -46,3 +46,15 @@ test('RUN <<EOF with a #! body runs it as a file at /dev/pipes/NAME; <<- strips 
     await cleanup();
   }
 });
+
+test('RUN containers are called buildkitsandbox, in hostname and /etc/hosts', async (t) => {
+  const { root, cleanup } = await freshRoot();
+  try {
+    await buildDockerfile(root, 'FROM busybox\nRUN hostname > /hn && cat /etc/hosts > /hosts\n');
+    const fs = await rootfsOf(root, 'parity');
+    t.is(await readFile(join(fs, 'hn'), 'utf8'), 'buildkitsandbox\n');
+    t.is(await readFile(join(fs, 'hosts'), 'utf8'), '127.0.0.1\tlocalhost buildkitsandbox\n::1\tlocalhost ip6-localhost ip6-loopback\n');
+  } finally {
+    await cleanup();
+  }
+});
