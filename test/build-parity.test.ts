@@ -1,5 +1,5 @@
 import test from 'ava';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dockerfileOptions, freshRoot, rootfsOf, tracedBuild } from './build-helpers.js';
@@ -54,6 +54,21 @@ test('RUN containers are called buildkitsandbox, in hostname and /etc/hosts', as
     const fs = await rootfsOf(root, 'parity');
     t.is(await readFile(join(fs, 'hn'), 'utf8'), 'buildkitsandbox\n');
     t.is(await readFile(join(fs, 'hosts'), 'utf8'), '127.0.0.1\tlocalhost buildkitsandbox\n::1\tlocalhost ip6-localhost ip6-loopback\n');
+  } finally {
+    await cleanup();
+  }
+});
+
+test('a RUN whose working directory is missing makes it, owned by the RUN user', async (t) => {
+  const { root, cleanup } = await freshRoot();
+  try {
+    await buildDockerfile(root, 'FROM busybox\nWORKDIR /gone/deep\nRUN rm -r /gone\nUSER nobody\nRUN pwd > /tmp/pwd\n');
+    const fs = await rootfsOf(root, 'parity');
+    t.is(await readFile(join(fs, 'tmp/pwd'), 'utf8'), '/gone/deep\n');
+    for (const dir of ['gone', 'gone/deep']) {
+      const st = await stat(join(fs, dir));
+      t.deepEqual([st.uid, st.gid, st.mode & 0o7777], [65534, 65534, 0o755], dir);
+    }
   } finally {
     await cleanup();
   }
