@@ -97,6 +97,22 @@ test('--parents with ** keeps each match under its full path', async (t) => {
   });
 });
 
+test('copying a directory over existing ones: dest keeps its metadata, directories below it take the source ones', async (t) => {
+  await withDirs({ 'dir/sub/f': '1' }, async (d) => {
+    await chmod(join(d.src, 'dir/sub'), 0o750);
+    await put(d.dst, { 'out/sub/old': 'o' });
+    await chmod(join(d.dst, 'out'), 0o700);
+    await chmod(join(d.dst, 'out/sub'), 0o777);
+    await chown(join(d.dst, 'out/sub'), 5, 5);
+    await run(d, { sources: ['dir'], dest: '/out/', chown: { uid: 7, gid: 8 } });
+    const top = await stat(join(d.dst, 'out'));
+    t.deepEqual([top.mode & 0o7777, top.uid], [0o700, 0]);
+    const sub = await stat(join(d.dst, 'out/sub'));
+    t.deepEqual([sub.mode & 0o7777, sub.uid, sub.gid], [0o750, 7, 8]);
+    t.is(await read(d, 'out/sub/old'), 'o');
+  });
+});
+
 test('a missing source fails with the not-found error and writes nothing', async (t) => {
   await withDirs({ 'a.txt': '1' }, async (d) => {
     await t.throwsAsync(run(d, { sources: ['a.txt', 'missing'], dest: '/o/' }), { instanceOf: SourceNotFoundError });

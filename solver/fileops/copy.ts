@@ -143,11 +143,14 @@ class CopyJob {
     this.leaves.push([m.entry, target]);
   }
 
-  /** A directory source: its contents merge into `dest`, created with the source's metadata if missing. */
+  /**
+   * A directory source: its contents merge into `dest`, created with the source's metadata if
+   * missing. An existing `dest` keeps its own metadata; an existing directory below it takes the
+   * source directory's (mode, owner, times), as BuildKit's copier (overwriteTargetMetadata).
+   */
   copyDirectory(m: SourceMatch, dest: string): void {
     this.mkdirParents(posix.dirname(dest));
     const top = resolveScoped(this.o.destRoot, dest);
-    // An existing destination directory keeps its own metadata, as in BuildKit.
     const created = this.ensureDir(top, m.entry);
     // Inside a directory just made, nothing is in the way: no lookup before each mkdir.
     this.view.walk(
@@ -156,7 +159,7 @@ class CopyJob {
         const target = join(top, sub);
         if (e.type !== 'dir') this.leaves.push([e, target]);
         else if (created) this.newDir(target, e);
-        else this.ensureDir(target, e);
+        else if (!this.ensureDir(target, e)) this.dirs.push([target, e]);
       },
       this.excluder,
     );
