@@ -228,6 +228,21 @@ test('--parents keeps the source path, with /./ as the pivot', async (t) => {
   });
 });
 
+test('--parents: the kept directories are copies of the source ones; existing ones take their mode', async (t) => {
+  await withDirs({ 'x/y/a.txt': '1' }, async (d) => {
+    await chmod(join(d.src, 'x'), 0o700);
+    await chmod(join(d.src, 'x/y'), 0o750);
+    await put(d.dst, { 'out/x/keep': 'k' });
+    await chmod(join(d.dst, 'out/x'), 0o777);
+    await run(d, { sources: ['x/y/a.txt'], dest: '/out/', parents: true, chown: { uid: 3, gid: 4 } });
+    const x = await stat(join(d.dst, 'out/x'));
+    t.deepEqual([x.mode & 0o7777, x.uid], [0o700, 0], 'existing: the source mode, its own owner');
+    const y = await stat(join(d.dst, 'out/x/y'));
+    t.deepEqual([y.mode & 0o7777, y.uid, y.gid], [0o750, 3, 4], 'made: the source mode and --chown');
+    t.is(await read(d, 'out/x/y/a.txt'), '1');
+  });
+});
+
 test('--exclude skips matching paths inside directory sources and matching file sources', async (t) => {
   await withDirs({ 'd/a.txt': '1', 'd/b.go': '2', 'home.txt': '3', 'homer.go': '4' }, async (d) => {
     await run(d, { sources: ['d', 'hom*'], dest: '/o/', exclude: ['*.txt'] });

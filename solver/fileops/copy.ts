@@ -81,6 +81,7 @@ export async function copyMatches(view: TreeView, matches: SourceMatch[], o: Omi
   if (intoDir && matches.length > 0) job.mkdirParents(destPath);
   for (const m of matches) {
     const target = o.parents ? posix.join(destPath, m.kept) : destPath;
+    if (o.parents) job.keptParents(m, destPath);
     if (m.entry.type === 'dir') {
       job.copyDirectory(m, target);
     } else if (!job.excludesFile(m)) {
@@ -108,6 +109,8 @@ class CopyJob {
   private readonly leaves: [TreeEntry, string][] = [];
   /** Directories whose metadata is set last, so writing their contents does not disturb it. */
   private readonly dirs: [string, TreeEntry][] = [];
+  /** Existing `--parents` directories that only take the source directory's mode. */
+  private readonly modeOnly: [string, TreeEntry][] = [];
   /** Where the first copy of each multiply-linked inode went, so later names link to it. */
   private readonly linked = new Map<string, string>();
   /** Directories made for the destination's path or given new entries (not copies of source directories). */
@@ -129,6 +132,26 @@ class CopyJob {
     mkdirAllScoped(this.o.destRoot, path, 0o755, this.o.chown, made);
     if (made.length > 0) this.touched.add(dirname(made[0]!));
     for (const dir of made) this.touched.add(dir);
+  }
+
+  /**
+   * `--parents`: the directories of the kept path are copies of the source's (mode, owner or
+   * --chown, times) when made; an existing one takes the source's mode. BuildKit copies the
+   * tree from the pivot with include patterns, making each parent as it meets a match.
+   */
+  keptParents(m: SourceMatch, destPath: string): void {
+    if (m.kept === '') return;
+    const base = m.given.slice(0, m.given.length - m.kept.length);
+    const parts = m.kept.split('/').slice(0, -1);
+    this.mkdirParents(destPath);
+    for (let i = 1; i <= parts.length; i++) {
+      const rel = parts.slice(0, i).join('/');
+      const real = this.view.resolve(`${base}${rel}`, true);
+      const e = real === undefined ? undefined : this.view.stat(real);
+      if (e?.type !== 'dir') return;
+      const target = resolveScoped(this.o.destRoot, posix.join(destPath, rel));
+      if (!this.ensureDir(target, e)) this.modeOnly.push([target, e]);
+    }
   }
 
   excludesFile(m: SourceMatch): boolean {
@@ -196,6 +219,8 @@ class CopyJob {
         sliceStart = performance.now();
       }
     }
+    // BuildKit's copyDirectoryOnly: the source's own mode, --chmod not applied.
+    for (const [path, e] of this.modeOnly) chmodSync(path, e.mode);
     for (const [path, e] of this.dirs.reverse()) {
       const { uid, gid } = this.owner ?? e;
       chownSync(path, uid, gid);
