@@ -73,3 +73,14 @@ test('a RUN whose working directory is missing makes it, owned by the RUN user',
     await cleanup();
   }
 });
+
+test('an image FROM scratch has WorkingDir / and the default PATH, as BuildKit emptyImage', async (t) => {
+  const { root, cleanup } = await freshRoot();
+  try {
+    const { result } = await buildDockerfile(root, 'FROM scratch\nCOPY f /f\n', { f: 'x' });
+    t.is(result.config.config!.WorkingDir, '/');
+    t.deepEqual(result.config.config!.Env, ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']);
+  } finally {
+    await cleanup();
+  }
+});
