@@ -261,15 +261,16 @@ class StageBuilder {
     // `RUN <<EOF` alone runs the body (tabs stripped for <<-) as the script, like BuildKit; a body
     // starting with #! becomes an executable file at /dev/pipes/NAME that the shell runs.
     // Otherwise the shell reads the heredocs itself.
-    if (ins.heredocs.length === 1 && /^\s*<<-?\s*["']?\w+["']?\s*$/.test(ins.command.text)) {
+    if (ins.heredocs.length === 1 && /^\s*\d*<<-?\s*(?:"[^"]*"|'[^']*'|[^\s<]+)\s*$/.test(ins.command.text)) {
       const data = only.chomp ? chompHeredocContent(only.content) : only.content;
       if (this.img.config.os !== 'windows' && data.startsWith('#!')) {
         return { argv: [...this.img.shell, posix.join(HEREDOC_PIPES, only.name)], script: { name: only.name, data } };
       }
       return { argv: [...this.img.shell, data] };
     }
-    const bodies = ins.heredocs.map((h) => `${h.content}${h.name}\n`).join('');
-    return { argv: [...this.img.shell, `${ins.command.text}\n${bodies}`] };
+    // BuildKit: the command line, then for each heredoc "\n" + body + delimiter (no final newline).
+    const bodies = ins.heredocs.map((h) => `\n${h.content}${h.name}`).join('');
+    return { argv: [...this.img.shell, `${ins.command.text}${bodies}`] };
   }
 
   /** The read-only mount holding a `RUN <<EOF` script that starts with #! (BuildKit's /dev/pipes/). */

@@ -36,12 +36,21 @@ test('a stage built FROM another stage keeps its ARGs in scope, and a value-less
 test('RUN <<EOF with a #! body runs it as a file at /dev/pipes/NAME; <<- strips tabs of a lone heredoc', async (t) => {
   const { root, cleanup } = await freshRoot();
   try {
-    const { result } = await buildDockerfile(root, 'FROM busybox\nUSER nobody\nRUN <<EOF\n#!/bin/sh\necho "$0" > /tmp/self\nEOF\nRUN <<-EOT\n\techo tabbed > /tmp/tab\n\tEOT\n');
+    const { result } = await buildDockerfile(
+      root,
+      'FROM busybox\nUSER nobody\nRUN <<EOF\n#!/bin/sh\necho "$0" > /tmp/self\nEOF\nRUN <<-EOT\n\techo tabbed > /tmp/tab\n\tEOT\nRUN cat > /tmp/b <<B && cat > /tmp/c <<C\nbee\nB\nsea\nC\n',
+    );
     const fs = await rootfsOf(root, 'parity');
     t.is(await readFile(join(fs, 'tmp/self'), 'utf8'), '/dev/pipes/EOF\n');
     t.is(await readFile(join(fs, 'tmp/tab'), 'utf8'), 'tabbed\n');
+    t.is(await readFile(join(fs, 'tmp/c'), 'utf8'), 'sea\n');
     const history = result.config.history!.map((h) => h.created_by);
-    t.deepEqual(history.slice(-2), ['RUN /bin/sh -c /dev/pipes/EOF # buildkit', 'RUN /bin/sh -c echo tabbed > /tmp/tab\n # buildkit']);
+    t.deepEqual(history.slice(-3), [
+      'RUN /bin/sh -c /dev/pipes/EOF # buildkit',
+      'RUN /bin/sh -c echo tabbed > /tmp/tab\n # buildkit',
+      // Several heredocs: the line, then "\n" + body + delimiter for each, no final newline.
+      'RUN /bin/sh -c cat > /tmp/b <<B && cat > /tmp/c <<C\nbee\nB\nsea\nC # buildkit',
+    ]);
   } finally {
     await cleanup();
   }
