@@ -93,3 +93,17 @@ test('an image FROM scratch has WorkingDir / and the default PATH, as BuildKit e
     await cleanup();
   }
 });
+
+test('a USER or --chown name missing from /etc/passwd is root, as BuildKit readUser, not an error', async (t) => {
+  const { root, cleanup } = await freshRoot();
+  try {
+    await buildDockerfile(root, 'FROM busybox\nUSER ghost\nWORKDIR /w\nCOPY --chown=ghost:nogroup f /f\n', { f: 'x' });
+    const fs = await rootfsOf(root, 'parity');
+    const w = await stat(join(fs, 'w'));
+    t.deepEqual([w.uid, w.gid], [0, 0]);
+    const f = await stat(join(fs, 'f'));
+    t.deepEqual([f.uid, f.gid], [0, 65534]);
+  } finally {
+    await cleanup();
+  }
+});
