@@ -407,7 +407,8 @@ class StageBuilder {
   private async copy(raw: CopyInstruction | AddInstruction): Promise<void> {
     const { s, img } = this;
     const env = img.vars.expansionEnv();
-    const inlineSources = raw.inlineSources.map((f) => (f.expand ? { ...f, data: expandWord(f.data, env, { escapeToken: s.plan.escapeToken, processQuotes: false }) } : f));
+    // BuildKit expands heredoc bodies with a lexer of its own (ExpandRaw): escape \ whatever the directive says.
+    const inlineSources = raw.inlineSources.map((f) => (f.expand ? { ...f, data: expandWord(f.data, env, { escapeToken: '\\', processQuotes: false }) } : f));
     const ins = { ...raw, inlineSources } as CopyInstruction | AddInstruction;
     const src = await this.copySource(ins);
     const definition = {

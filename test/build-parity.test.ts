@@ -78,3 +78,8 @@ test('a USER or --chown name missing from /etc/passwd is root, as BuildKit readU
     t.deepEqual(await owner(join(fs, 'w')), [0, 0, 0o755]);
     t.deepEqual(await owner(join(fs, 'f')), [0, 65534, 0o644]);
   }));
+
+test('a COPY heredoc body expands with \\ as escape even under # escape=`', (t) =>
+  built('# escape=`\nFROM busybox\nENV A=x\nCOPY <<EOF /f\n\\$A $A\nEOF\n', {}, async ({ fs }) => {
+    t.is(await readFile(join(fs, 'f'), 'utf8'), '$A x\n');
+  }));
