@@ -5,10 +5,10 @@ import { DEFAULT_PATH, hostPlatform, parseReference, pullImage, type ImageConfig
 import type { Instruction } from '../grammar/index.js';
 import type { BuildSession, StageResult } from './session.js';
 
-/** FROM scratch: no layers and BuildKit's default PATH. */
+/** FROM scratch: no layers, and the config of BuildKit's emptyImage (WorkingDir / and the default PATH). */
 export function scratchResult(): StageResult {
   const p = hostPlatform();
-  const config: ImageConfig = { architecture: p.architecture, os: p.os, config: { Env: [`PATH=${DEFAULT_PATH}`] }, rootfs: { type: 'layers', diff_ids: [] }, history: [] };
+  const config: ImageConfig = { architecture: p.architecture, os: p.os, config: { Env: [`PATH=${DEFAULT_PATH}`], WorkingDir: '/' }, rootfs: { type: 'layers', diff_ids: [] }, history: [] };
   return { config, layers: [], key: baseKey(undefined) };
 }
 

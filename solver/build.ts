@@ -5,7 +5,7 @@ import { rm } from 'node:fs/promises';
 import { asNoSpaceError } from '../common/errors.js';
 import { openStore, type BuildCache, type CacheMountUse, type Store } from '../cache/index.js';
 import { parseDockerfile } from '../grammar/index.js';
-import { buildManifest, hostPlatform, MediaType, normalizeReference, rfc3339, type ImageConfig, type ImageManifest, type LayerDescriptor, type RegistryOptionsFor } from '../oci/index.js';
+import { buildManifest, hostPlatform, MediaType, normalizeReference, omitEmptyConfig, rfc3339, type ImageConfig, type ImageManifest, type LayerDescriptor, type RegistryOptionsFor } from '../oci/index.js';
 import { cleanupLeftovers, type SecretSource } from '../runtime/index.js';
 import { openContext } from './context/index.js';
 import { automaticArgs, planBuild, userBuildArgs } from './frontend/index.js';
@@ -183,10 +183,11 @@ function sourceDateEpoch(): number | undefined {
 }
 
 async function writeImage(store: Store, final: StageResult, opts: BuildOptions, stats: BuildResult['stats']): Promise<Omit<BuildResult, 'cacheMounts' | 'cacheHits'>> {
-  const config: ImageConfig = Object.assign(structuredClone(final.config), opts.cache?.configFields(final.layers));
+  let config: ImageConfig = Object.assign(structuredClone(final.config), opts.cache?.configFields(final.layers));
   config.created = final.config.history?.at(-1)?.created ?? config.created ?? rfc3339(new Date());
   if (opts.labels && Object.keys(opts.labels).length > 0) config.config = { ...config.config, Labels: { ...(config.config?.Labels ?? {}), ...opts.labels } };
   config.rootfs = { type: 'layers', diff_ids: final.layers.map((l) => l.diffID) };
+  config = omitEmptyConfig(config);
   const c = await store.writeJson(config, MediaType.ociConfig);
   const manifest = buildManifest(
     { mediaType: MediaType.ociConfig, ...c },

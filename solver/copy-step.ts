@@ -4,7 +4,7 @@ import type { Store } from '../cache/index.js';
 import type { AddInstruction, CopyInstruction } from '../grammar/index.js';
 import { createSnapshot } from '../runtime/index.js';
 import type { BuildContext } from './context/index.js';
-import { add, copy, copyInline, resolveChown, type CopyOptions } from './fileops/index.js';
+import { add, checkLinkChown, copy, copyInline, resolveChown, type CopyOptions } from './fileops/index.js';
 import { layerDirs, type ChainLayer, type LayerCommits, type PendingLayer } from './layers.js';
 
 export interface CopyStepInput {
@@ -55,6 +55,7 @@ export async function copyStep(input: CopyStepInput): Promise<PendingLayer> {
 
 async function copyInto(input: CopyStepInput, destRoot: string, sourceRoot: string): Promise<void> {
   const { ins } = input;
+  if (ins.link && ins.chown !== undefined) checkLinkChown(ins.chown);
   const base = {
     dest: ins.dest,
     destRoot,

@@ -23,8 +23,9 @@ export interface HeredocScript {
 export function heredocRun(command: string, heredocs: readonly Heredoc[], shell: readonly string[]): { argv: string[]; script?: HeredocScript } {
   const marker = parseHeredocMarker(command.trim());
   if (marker === undefined) {
-    const bodies = heredocs.map((h) => `${h.content}${h.name}\n`).join('');
-    return { argv: [...shell, `${command}\n${bodies}`] };
+    // BuildKit: the line, then "\n" + body + delimiter for each heredoc (no final newline).
+    const bodies = heredocs.map((h) => `\n${h.content}${h.name}`).join('');
+    return { argv: [...shell, `${command}${bodies}`] };
   }
   const doc = heredocs[0]!;
   const data = marker.chomp ? chompHeredocContent(doc.content) : doc.content;

@@ -1,5 +1,8 @@
 import type { Store } from '../cache/index.js';
-import { ContainerStartError, createSnapshot, exec, type NetworkMode, type RuntimeMount, type SecretSource, type SecurityMode } from '../runtime/index.js';
+import { ContainerStartError, createSnapshot, exec, resolveUser, type NetworkMode, type RuntimeMount, type SecretSource, type SecurityMode } from '../runtime/index.js';
+import { existsSync } from 'node:fs';
+import { mkdir } from './fileops/index.js';
+import { resolveScoped } from './fileops/scoped-path.js';
 import { layerDirs, type ChainLayer, type LayerCommits, type PendingLayer } from './layers.js';
 import { StepLog } from './step-log.js';
 
@@ -20,6 +23,20 @@ export interface RunStepInput {
   signal: AbortSignal;
 }
 
+/** The host name BuildKit gives every RUN container when no --hostname is given. */
+export const BUILD_HOSTNAME = 'buildkitsandbox';
+
+/**
+ * A working directory missing from the rootfs (an image's WorkingDir never made, or removed by an
+ * earlier RUN) is made before the command runs, owned by the RUN's user, as BuildKit's executor
+ * does (MkdirAllAndChown); runc would make it owned by root.
+ */
+async function ensureWorkdir(rootfs: string, workdir: string, user: string): Promise<void> {
+  if (workdir === '/' || existsSync(resolveScoped(rootfs, workdir))) return;
+  const u = await resolveUser(rootfs, user);
+  await mkdir(rootfs, workdir, { uid: u.uid, gid: u.gid });
+}
+
 export type RunStepResult = { ok: true; layer: PendingLayer } | { ok: false; exitCode: number; message?: string };
 
 /**
@@ -30,6 +47,7 @@ export type RunStepResult = { ok: true; layer: PendingLayer } | { ok: false; exi
 export async function runStep(input: RunStepInput): Promise<RunStepResult> {
   const snapshot = await createSnapshot({ stateRoot: input.stateRoot, lowerDirs: await layerDirs(input.store, input.layers), container: true });
   try {
+    await ensureWorkdir(snapshot.rootfs, input.workdir, input.user);
     let exitCode: number;
     try {
       ({ exitCode } = await exec({
@@ -38,6 +56,8 @@ export async function runStep(input: RunStepInput): Promise<RunStepResult> {
         args: input.argv,
         env: input.env,
         cwd: input.workdir,
+        // BuildKit's RUN containers are all called this (`hostname`, /etc/hosts).
+        hostname: BUILD_HOSTNAME,
         ...(input.user ? { user: input.user } : {}),
         network: input.network,
         mounts: input.mounts,

@@ -2,7 +2,7 @@ import type { CacheMountUse, Store } from '../cache/index.js';
 import type { ImageConfig, LayerDescriptor, RegistryOptionsFor } from '../oci/index.js';
 import type { NetworkMode, SecretSource } from '../runtime/index.js';
 import type { BuildContext } from './context/index.js';
-import type { BuildPlan } from './frontend/index.js';
+import type { ArgValue, BuildPlan } from './frontend/index.js';
 import type { LayerCommits } from './layers.js';
 import { publish, type VertexEvent } from './progress/index.js';
 import type { Scheduler } from './scheduler.js';
@@ -12,6 +12,11 @@ export interface StageResult {
   config: ImageConfig;
   layers: LayerDescriptor[];
   key: string;
+  /**
+   * The ARGs the stage declared (with those it inherited), in order: a stage built `FROM` this
+   * one starts with them, as BuildKit's dispatch state carries its build args into the child.
+   */
+  args?: ArgValue[];
 }
 
 /** `--build-context NAME=...`: a directory or an image standing in for a stage or image name. */

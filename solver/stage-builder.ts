@@ -3,12 +3,12 @@ import { readFile } from 'node:fs/promises';
 import { DockerfileError, isKilnError } from '../common/errors.js';
 import { canonicalJson, runKey, vertexKey, type MountKey } from '../cache/index.js';
 import { expandHeredocBody, parseDockerfile, type AddInstruction, type CopyInstruction, type Instruction, type MountSpec, type RunInstruction } from '../grammar/index.js';
-import { rfc3339, type LayerDescriptor } from '../oci/index.js';
+import { DEFAULT_PATH, rfc3339, type ImageConfig, type LayerDescriptor } from '../oci/index.js';
 import { createSnapshot, type RuntimeMount, type Snapshot } from '../runtime/index.js';
 import { imageResult, resolveImage, scratchResult } from './base-image.js';
 import { StepFailedError } from './errors.js';
 import { explainMiss, loadPrevious, remember, rememberedKey, stepIdentity, type StepInputs } from './explain.js';
-import { expandInstruction, ImageState, makeExpander, resolveStageRef, StageVariables, type PlannedStage } from './frontend/index.js';
+import { expandInstruction, ConfigValueError, ImageState, makeExpander, resolveStageRef, StageVariables, type PlannedStage } from './frontend/index.js';
 import { committedLayers, layerDirs, packDirectory, type ChainLayer, type PendingLayer } from './layers.js';
 import { runStep } from './run-step.js';
 import type { BuildSession, StageResult } from './session.js';
@@ -32,6 +32,8 @@ interface StepRecord {
 }
 
 type Body = Exclude<Instruction, { kind: 'from' }>;
+
+/** Where BuildKit mounts the file of a `RUN <<EOF` script that starts with #!. */
 
 /** Parses the base image's ONBUILD triggers; they run before the stage's own instructions. */
 function onbuildTriggers(triggers: readonly string[], at: Instruction): Body[] {
@@ -117,7 +119,7 @@ class StageBuilder {
     const base = await this.base();
     this.layers = [...base.layers];
     this.key = base.key;
-    this.img = new ImageState(base.config, (env) => new StageVariables(s.buildArgs, s.plan.globals, env), s.created ?? base.config.history?.at(-1)?.created ?? base.config.created ?? rfc3339(new Date()));
+    this.img = new ImageState(withPath(base.config), (env) => new StageVariables(s.buildArgs, s.plan.globals, env, base.args), s.created ?? base.config.history?.at(-1)?.created ?? base.config.created ?? rfc3339(new Date()));
     const triggers = onbuildTriggers(this.img.container.OnBuild ?? [], p.stage.from);
     this.img.container.OnBuild = null;
     this.total += triggers.length;
@@ -126,7 +128,7 @@ class StageBuilder {
       s.scheduler.check();
       this.step++;
       const ins = expandInstruction(raw, makeExpander(s.plan, raw, this.img.vars.expansionEnv()));
-      if (this.img.applyMetadata(ins)) {
+      if (this.metadata(ins)) {
         if (ins.kind === 'workdir') await this.workdir(ins);
         continue;
       }
@@ -145,7 +147,17 @@ class StageBuilder {
     const config = this.img.config;
     const layers = await committedLayers(this.layers);
     config.rootfs = { type: 'layers', diff_ids: layers.map((l) => l.diffID) };
-    return { config, layers, key: this.key };
+    return { config, layers, key: this.key, args: this.img.vars.scopeArgs() };
+  }
+
+  /** Applies a config-only instruction; a bad EXPOSE port, STOPSIGNAL or empty VOLUME fails the build at its line, as in BuildKit. */
+  private metadata(ins: Instruction): boolean {
+    try {
+      return this.img.applyMetadata(ins);
+    } catch (e) {
+      if (e instanceof ConfigValueError) throw this.fail(ins, 'E_BUILD_INSTRUCTION', e.message);
+      throw e;
+    }
   }
 
   private stepInputs(key: string, command: string, other: unknown, files?: ReadonlyMap<string, string>): StepInputs {
@@ -360,7 +372,7 @@ class StageBuilder {
     }
     const ctx = context;
     if (local.length === 0) return { root: async () => ctx.root, context: ctx, inputs: [] };
-    const sum = await this.atLine(ins, () => ctx.checksum(local, { exclude: ins.exclude }));
+    const sum = await this.atLine(ins, () => ctx.checksum(local, { exclude: ins.exclude, parents: ins.kind === 'copy' && ins.parents }));
     return { root: async () => ctx.root, context: ctx, inputs: [sum.digest], files: sum.files };
   }
 
@@ -384,7 +396,7 @@ class StageBuilder {
     };
     // A --link layer does not depend on what is below it, so its key leaves the parent out.
     const key = vertexKey({ op: ins.kind, definition, parents: ins.link ? [] : [this.key], inputs: src.inputs });
-    const text = `${ins.kind.toUpperCase()} ${[...ins.sources, ...inlineSources.map((f) => f.path)].join(' ')} ${ins.dest}`;
+    const text = copyHistory(ins);
     const inputs = () => this.stepInputs(key, text, definition, src.files);
     const layers = this.layers;
     const workdir = img.workdir;
@@ -462,8 +474,28 @@ async function directoryBase(s: BuildSession, dir: string): Promise<StageResult>
   }
 }
 
+/** BuildKit makes sure PATH is always set: a base image (other than Windows) without one gets the default. */
+export function withPath(config: ImageConfig): ImageConfig {
+  const env = config.config?.Env ?? [];
+  if (config.os === 'windows' || env.some((e) => e.split('=')[0] === 'PATH')) return config;
+  return { ...config, config: { ...config.config, Env: [...env, `PATH=${DEFAULT_PATH}`] } };
+}
+
 function opt(m: { mode?: number; uid?: number; gid?: number }): { mode?: number; uid?: number; gid?: number } {
   return { ...(m.mode !== undefined ? { mode: m.mode } : {}), ...(m.uid !== undefined ? { uid: m.uid } : {}), ...(m.gid !== undefined ? { gid: m.gid } : {}) };
+}
+
+/**
+ * BuildKit's dispatchCopy commit message: `COPY --parents --chown=U --chmod=M src... <<EOF dest`
+ * (--link, --from, --exclude and --checksum are not shown).
+ */
+export function copyHistory(ins: CopyInstruction | AddInstruction): string {
+  const flags = [
+    ...(ins.kind === 'copy' && ins.parents ? ['--parents'] : []),
+    ...(ins.chown ? [`--chown=${ins.chown}`] : []),
+    ...(ins.chmod ? [`--chmod=${ins.chmod}`] : []),
+  ];
+  return [ins.kind.toUpperCase(), ...flags, ...ins.sources, ...ins.inlineSources.map((f) => `<<${f.path}`), ins.dest].join(' ');
 }
 
 /** BuildKit's runCommandString: `|2 A=1 B=2 /bin/sh -c cmd` when ARGs are in scope. */

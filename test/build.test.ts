@@ -45,6 +45,7 @@ test('the every-instruction fixture builds to what the Dockerfile means', async 
     const c = img.config.config!;
     t.deepEqual(c.Env, ['PATH=/srv/app/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'APP_HOME=/srv/app']);
     t.deepEqual(c.Cmd, ['cat /srv/app/built.txt']);
+    t.true(c.ArgsEscaped);
     t.deepEqual(c.Entrypoint, ['/bin/sh', '-c']);
     t.is(c.User, 'nobody');
     t.is(c.WorkingDir, '/srv/app');
@@ -63,22 +64,21 @@ test('the every-instruction fixture builds to what the Dockerfile means', async 
       'LABEL org.example.name=every version=1',
       'MAINTAINER kiln',
       'ENV APP_HOME=/srv/app PATH=/srv/app/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
-      'ARG MSG',
+      'ARG MSG=hi',
       'WORKDIR /srv/app',
       'COPY /src/built.txt ./built.txt # buildkit',
       'COPY /out/h.txt /h.txt # buildkit',
       'COPY /other.txt /other.txt # buildkit',
-      'COPY app/main.txt data/ # buildkit',
+      'COPY --chown=nobody:nogroup --chmod=0640 app/main.txt data/ # buildkit',
       'ADD archive.tar /extracted/ # buildkit',
-      'COPY EOF /etc/motd # buildkit',
+      'COPY <<EOF /etc/motd # buildkit',
       'USER nobody',
       'RUN |1 MSG=hi /bin/sh -c id -u > /tmp/uid && echo "$MSG" > /tmp/msg # buildkit',
-      'EXPOSE 8080 53/udp',
+      'EXPOSE [8080/tcp 53/udp]',
       'VOLUME [/data]',
       'SHELL [/bin/sh -ec]',
-      'HEALTHCHECK ["CMD-SHELL" "wget -q -O- localhost:8080 || exit 1"]',
+      'HEALTHCHECK {Test:[CMD-SHELL wget -q -O- localhost:8080 || exit 1] Interval:30s Timeout:0s StartPeriod:0s StartInterval:0s Retries:0}',
       'STOPSIGNAL SIGTERM',
-      'ONBUILD RUN echo child > /tmp/child',
       'ENTRYPOINT ["/bin/sh" "-c"]',
       'CMD ["cat /srv/app/built.txt"]',
     ]);
@@ -97,7 +97,7 @@ test('the every-instruction fixture builds to what the Dockerfile means', async 
     const store2 = await openStore(root);
     const childImg = await store2.resolveImage('child');
     store2.close();
-    t.is(childImg.config.config!.OnBuild, null);
+    t.false('OnBuild' in childImg.config.config!);
     t.true(childImg.config.history!.some((h) => h.created_by === 'RUN /bin/sh -ec echo child > /tmp/child # buildkit'));
   } finally {
     await rm(ctx, { recursive: true, force: true });

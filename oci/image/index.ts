@@ -6,6 +6,7 @@ export * from './digest.js';
 export * from './platform.js';
 export { applyChanges } from './changes.js';
 export { healthConfig } from './health.js';
+export { omitEmptyConfig } from './omit-empty.js';
 export type { ContentStore } from './content.js';
 export { ArchiveError, ChangeError } from './errors.js';
 export { buildManifest } from './manifest.js';

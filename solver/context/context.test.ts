@@ -113,13 +113,24 @@ test('--exclude removes paths relative to each source from selection and digest'
   });
 });
 
-test('a missing source and a glob matching nothing are errors naming the path', async (t) => {
-  await withContext({ 'a.txt': '1' }, async (ctx) => {
+test('a missing source is an error naming the path; a glob matching nothing selects nothing unless its directory is missing', async (t) => {
+  await withContext({ 'a.txt': '1', 'sub/b.txt': '2' }, async (ctx) => {
     const c = await ctx();
     const e1 = await t.throwsAsync(c.checksum(['nope.txt']), { instanceOf: SourceNotFoundError });
     t.is(e1!.message, 'failed to compute cache key: "/nope.txt": not found');
     t.is(e1!.code, 'E_COPY_SOURCE_NOT_FOUND');
-    await t.throwsAsync(c.checksum(['*.md']), { instanceOf: SourceNotFoundError });
+    // BuildKit: AllowEmptyWildcard, and an empty digest for a wildcard that includes nothing.
+    t.deepEqual([...(await c.checksum(['*.md'])).files.keys()], []);
+    t.deepEqual([...(await c.checksum(['sub/*.md', 'a.txt'])).files.keys()], ['a.txt']);
+    await t.throwsAsync(c.checksum(['nodir/*.md']), { instanceOf: SourceNotFoundError });
+  });
+});
+
+test('--parents: ** spans directories, as in BuildKit include patterns; without --parents it is just *', async (t) => {
+  await withContext({ 'a/b/c/f.txt': '1', 'a/g.txt': '2', 'a/b/h.md': '3' }, async (ctx) => {
+    const c = await ctx();
+    t.deepEqual(keys((await c.checksum(['a/**/*.txt'], { parents: true })).files), ['a/b/c/f.txt', 'a/g.txt']);
+    t.deepEqual(keys((await c.checksum(['a/**/*.txt'])).files), []);
   });
 });
 

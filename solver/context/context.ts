@@ -15,6 +15,8 @@ export interface OpenContextOptions {
 export interface ChecksumOptions {
   /** `--exclude` patterns, matched relative to each selected source. */
   exclude?: string[];
+  /** `COPY --parents`: `**` spans directories (see SelectOptions). */
+  parents?: boolean;
 }
 
 export interface ContextChecksum {
@@ -130,7 +132,7 @@ class ContextImpl implements BuildContext {
   ) {}
 
   async checksum(sources: string[], options: ChecksumOptions = {}): Promise<ContextChecksum> {
-    const matches = selectSources(this.view, sources);
+    const matches = selectSources(this.view, sources, { parents: options.parents ?? false });
     const relisted = this.stats.relisted;
     const entries = collectEntries(this.view, matches, options.exclude ?? []);
     // Names can only have gone from a directory that had to be read again: with none, nothing vanished.

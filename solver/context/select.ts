@@ -37,11 +37,12 @@ function splitPivot(source: string): { path: string; pivot: string } {
  * relative to the root, wildcards match one path segment at a time (Go's filepath.Match), a
  * final symlink is followed inside the tree. A source that selects nothing is an error.
  */
-export function selectSources(view: TreeView, sources: string[]): SourceMatch[] {
+export function selectSources(view: TreeView, sources: string[], options: SelectOptions = {}): SourceMatch[] {
   const out: SourceMatch[] = [];
   for (const source of sources) {
     const { path, pivot } = splitPivot(source);
-    const givens = hasGlobMeta(path) ? expandGlob(view, path) : [path];
+    const glob = hasGlobMeta(path);
+    const givens = glob ? expandGlob(view, path, options.parents ?? false) : [path];
     let found = 0;
     for (const given of givens) {
       const real = view.resolve(given, true);
@@ -51,21 +52,55 @@ export function selectSources(view: TreeView, sources: string[]): SourceMatch[] 
       const kept = pivot === '' ? given : given === pivot ? '' : given.slice(pivot.length + 1);
       out.push({ given, entry, kept });
     }
-    if (found === 0) throw new SourceNotFoundError(source, hiddenByIgnore(view, path));
+    // BuildKit copies with AllowEmptyWildcard: a wildcard that matches nothing copies nothing,
+    // but the directory it is expanded in must exist (fsutil's ResolveWildcards walks it).
+    if (found === 0 && !(glob && view.resolve(literalPrefix(path), true) !== undefined)) throw new SourceNotFoundError(source, hiddenByIgnore(view, path));
   }
   return out;
+}
+
+export interface SelectOptions {
+  /**
+   * `COPY --parents`: BuildKit matches the part after the pivot as an include pattern
+   * (patternmatcher), where `**` spans any number of directories.
+   */
+  parents?: boolean;
+}
+
+/** The segments before the first one with a wildcard: the directory fsutil walks. */
+function literalPrefix(path: string): string {
+  const segments = path.split('/');
+  const i = segments.findIndex(hasGlobMeta);
+  return segments.slice(0, i).join('/');
 }
 
 function hiddenByIgnore(view: TreeView, path: string): boolean {
   return !hasGlobMeta(path) && view.isIgnored(path);
 }
 
-function expandGlob(view: TreeView, path: string): string[] {
+function expandGlob(view: TreeView, path: string, doubleStar: boolean): string[] {
   let current = [''];
   const segments = path.split('/');
   for (const [i, seg] of segments.entries()) {
     const last = i === segments.length - 1;
     const next: string[] = [];
+    if (doubleStar && seg === '**') {
+      // Zero or more directories: each one and everything below it (the last `**` selects the
+      // directory itself, whose whole content is copied).
+      const seen = new Set<string>();
+      const add = (p: string) => {
+        if (!seen.has(p)) {
+          seen.add(p);
+          next.push(p);
+        }
+      };
+      for (const dir of current) {
+        add(dir);
+        if (!last) descendants(view, dir, add);
+      }
+      current = next;
+      continue;
+    }
     for (const dir of current) {
       const real = view.resolve(dir, true);
       if (real === undefined || view.stat(real)?.type !== 'dir') continue;
@@ -79,4 +114,15 @@ function expandGlob(view: TreeView, path: string): string[] {
     current = next;
   }
   return current;
+}
+
+/** Every path below `dir` (symlinks not followed), depth first. */
+function descendants(view: TreeView, dir: string, add: (p: string) => void): void {
+  const real = view.resolve(dir, true);
+  if (real === undefined || view.stat(real)?.type !== 'dir') return;
+  for (const name of view.list(real)) {
+    const p = dir === '' ? name : `${dir}/${name}`;
+    add(p);
+    if (view.stat(real === '' ? name : `${real}/${name}`)?.type === 'dir') descendants(view, p, add);
+  }
 }

@@ -61,6 +61,17 @@ for (const [label, compress] of [
   });
 }
 
+test('--chmod does not change what an archive extracts (BuildKit unpacks with --chown only)', async (t) => {
+  await withDirs(async (d) => {
+    await makeTar(d, 'a.tar', { 'top.txt': 'T', 'sub/inner.txt': 'I' });
+    await writeFile(join(d.src, 'plain.txt'), 'p');
+    await run(d, { sources: ['a.tar', 'plain.txt'], dest: '/x/', chmod: '700' });
+    t.is((await stat(join(d.dst, 'x/top.txt'))).mode & 0o777, 0o644);
+    t.is((await stat(join(d.dst, 'x/sub'))).mode & 0o777, 0o755);
+    t.is((await stat(join(d.dst, 'x/plain.txt'))).mode & 0o777, 0o700);
+  });
+});
+
 test('a compressed file that is not a tar is copied as it is; COPY-like rules hold for plain files', async (t) => {
   await withDirs(async (d) => {
     const gz = gzipSync('just text');

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { selectSources, TreeView, type SourceMatch } from '../context/index.js';
 import { detectArchive, extractArchive } from './archive.js';
-import { absoluteDest, copyMatches, destIsDirectory, type CopyOptions } from './copy.js';
+import { absoluteDest, copyMatches, type CopyOptions } from './copy.js';
 import { FileOpError } from './errors.js';
 import { download, isGitSource, isUrlSource, urlFileName } from './fetch-url.js';
 
@@ -19,9 +19,6 @@ export interface AddOptions extends CopyOptions {
  * archives (plain, gzip, bzip2, xz, zstd) are extracted into the destination directory.
  */
 export async function add(o: AddOptions): Promise<void> {
-  if (o.sources.length > 1 && !destIsDirectory(o.dest)) {
-    throw new FileOpError('E_COPY_DEST', 'When using ADD with more than one source file, the destination must be a directory and end with a /');
-  }
   const git = o.sources.find(isGitSource);
   if (git) {
     throw new FileOpError('E_ADD_UNSUPPORTED', `ADD of git repositories is not supported yet: ${git}`, {
@@ -63,7 +60,9 @@ async function addArchive(m: SourceMatch, compression: NonNullable<Awaited<Retur
     const root = view.stat('');
     if (!root) return;
     const destDir = absoluteDest(o.dest, o.workdir);
-    await copyMatches(view, [{ given: '.', entry: root, kept: '' }], { ...o, context: undefined, dest: `${destDir}/`, workdir: '/', parents: false, exclude: [] });
+    // BuildKit's unpack applies --chown but not --chmod: extracted entries keep the archive's modes.
+    const { chmod: _chmod, ...rest } = o;
+    await copyMatches(view, [{ given: '.', entry: root, kept: '' }], { ...rest, context: undefined, dest: `${destDir}/`, workdir: '/', parents: false, exclude: [] });
   });
 }
 

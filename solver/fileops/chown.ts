@@ -1,18 +1,64 @@
-import { resolveUser } from '../../runtime/index.js';
-import type { Owner } from './scoped-path.js';
+import { readFile } from 'node:fs/promises';
+import { FileOpError } from './errors.js';
+import { resolveScoped, type Owner } from './scoped-path.js';
+
+/** llb's parseUID: a decimal id, or `root` for 0; anything else is a name. */
+function numericId(part: string): number | undefined {
+  if (part === 'root') return 0;
+  return /^\d+$/.test(part) ? Number(part) : undefined;
+}
+
+async function rows(root: string, path: string): Promise<string[][]> {
+  let text = '';
+  try {
+    text = await readFile(resolveScoped(root, path), 'utf8');
+  } catch {
+    // No passwd/group file (scratch): no name is found.
+  }
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '' && !l.startsWith('#'))
+    .map((l) => l.split(':'));
+}
 
 /**
- * Resolves `--chown user[:group]` against the destination's /etc/passwd and /etc/group as
- * BuildKit does: a user name without a group takes the user's primary group, a numeric uid
- * without a group takes the same number as gid.
+ * Resolves `--chown user[:group]` (and WORKDIR's owner, the USER) against the destination's
+ * /etc/passwd and /etc/group exactly as BuildKit's file op (llb.WithUser, then readUser): a
+ * numeric uid (or `root`) alone doubles as gid, a user name takes its passwd uid and primary
+ * group, a group name its gid. A name that is not found is no error there: a user falls back
+ * to 0:0 and a group leaves the gid as it was.
  */
 export async function resolveChown(destRoot: string, spec: string): Promise<Owner> {
   const [user = '', group] = spec.split(':', 2);
-  if (group === undefined || group === '') {
-    if (/^\d+$/.test(user)) return { uid: Number(user), gid: Number(user) };
-    const u = await resolveUser(destRoot, user);
-    return { uid: u.uid, gid: u.gid };
+  let uid = 0;
+  let gid = 0;
+  const userId = numericId(user);
+  if (userId !== undefined) {
+    uid = gid = userId;
+  } else {
+    const entry = (await rows(destRoot, 'etc/passwd')).find((f) => f[0] === user && /^\d+$/.test(f[2] ?? '') && /^\d+$/.test(f[3] ?? ''));
+    if (entry) [uid, gid] = [Number(entry[2]), Number(entry[3])];
   }
-  const u = await resolveUser(destRoot, `${user}:${group}`);
-  return { uid: u.uid, gid: u.gid };
+  if (group !== undefined) {
+    const groupId = numericId(group);
+    if (groupId !== undefined) gid = groupId;
+    else {
+      const entry = (await rows(destRoot, 'etc/group')).find((f) => f[0] === group && /^\d+$/.test(f[2] ?? ''));
+      if (entry) gid = Number(entry[2]);
+    }
+  }
+  return { uid, gid };
+}
+
+/**
+ * `COPY --link --chown=NAME`: BuildKit copies into an empty layer, where a name cannot be looked
+ * up, and fails ("invalid user index: -1"; rejected up front since 2026); only ids and root work.
+ */
+export function checkLinkChown(spec: string): void {
+  const [user = '', group] = spec.split(':', 2);
+  if (numericId(user) === undefined || (group !== undefined && numericId(group) === undefined)) {
+    throw new FileOpError('E_COPY_CHOWN', `--chown=${spec} cannot name a user or group with --link: the layer is made apart from the image's /etc/passwd and /etc/group`, {
+      hint: 'use numeric ids (--chown=UID:GID), or drop --link',
+    });
+  }
 }

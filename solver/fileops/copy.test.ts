@@ -6,7 +6,7 @@ import { getAttribute, setAttribute } from 'fs-xattr';
 import { dirname, join } from 'node:path';
 import { openStore } from '../../cache/index.js';
 import { openContext, SourceNotFoundError } from '../context/index.js';
-import { copy, copyInline, FileOpError, mkdir as workdirMkdir, parseChmod, resolveChown, type CopyOptions } from './index.js';
+import { checkLinkChown, copy, copyInline, FileOpError, mkdir as workdirMkdir, parseChmod, resolveChown, type CopyOptions } from './index.js';
 
 interface Dirs {
   src: string;
@@ -60,15 +60,56 @@ test('a directory source copies its contents, not the directory itself, merging 
   });
 });
 
-test('several sources need a dest ending in /; globs and dest relative to WORKDIR', async (t) => {
+test('several sources to a dest without / go into it when it is a directory, else each becomes it in turn (BuildKit); globs and dest relative to WORKDIR', async (t) => {
   await withDirs({ 'a.txt': '1', 'b.txt': '2', 'c.md': '3' }, async (d) => {
-    const err = await t.throwsAsync(run(d, { sources: ['a.txt', 'b.txt'], dest: '/multi' }), { instanceOf: FileOpError });
-    t.regex(err!.message, /must be a directory and end with a \//);
+    await run(d, { sources: ['a.txt', 'b.txt'], dest: '/multi' });
+    t.is(await read(d, 'multi'), '2');
+    await mkdir(join(d.dst, 'app'));
+    await run(d, { sources: ['a.txt', 'b.txt'], dest: '/app' });
+    t.deepEqual([await read(d, 'app/a.txt'), await read(d, 'app/b.txt')], ['1', '2']);
+    await rm(join(d.dst, 'app'), { recursive: true });
     await run(d, { sources: ['*.txt'], dest: 'sub/', workdir: '/app' });
     t.deepEqual([await read(d, 'app/sub/a.txt'), await read(d, 'app/sub/b.txt')], ['1', '2']);
     t.false(existsSync(join(d.dst, 'app/sub/c.md')));
     await run(d, { sources: ['c.md'], dest: '.', workdir: '/app' });
     t.is(await read(d, 'app/c.md'), '3');
+  });
+});
+
+test('a wildcard matching nothing copies nothing and makes no destination; other sources still copy', async (t) => {
+  await withDirs({ 'a.txt': '1' }, async (d) => {
+    await run(d, { sources: ['*.md'], dest: '/empty/' });
+    t.false(existsSync(join(d.dst, 'empty')));
+    await run(d, { sources: ['*.md', 'a.txt'], dest: '/some/' });
+    t.is(await read(d, 'some/a.txt'), '1');
+    await t.throwsAsync(run(d, { sources: ['nodir/*.md'], dest: '/x/' }), { instanceOf: SourceNotFoundError });
+  });
+});
+
+test('--parents with ** keeps each match under its full path', async (t) => {
+  await withDirs({ 'a/b/c/f.txt': '1', 'a/g.txt': '2', 'a/b/h.md': '3', 'a/b/x/./y.txt': '4' }, async (d) => {
+    await run(d, { sources: ['a/**/*.txt'], dest: '/p/', parents: true });
+    t.is(await read(d, 'p/a/b/c/f.txt'), '1');
+    t.is(await read(d, 'p/a/g.txt'), '2');
+    t.false(existsSync(join(d.dst, 'p/a/b/h.md')));
+    await run(d, { sources: ['a/./**/y.txt'], dest: '/q/', parents: true });
+    t.is(await read(d, 'q/b/x/y.txt'), '4');
+  });
+});
+
+test('copying a directory over existing ones: dest keeps its metadata, directories below it take the source ones', async (t) => {
+  await withDirs({ 'dir/sub/f': '1' }, async (d) => {
+    await chmod(join(d.src, 'dir/sub'), 0o750);
+    await put(d.dst, { 'out/sub/old': 'o' });
+    await chmod(join(d.dst, 'out'), 0o700);
+    await chmod(join(d.dst, 'out/sub'), 0o777);
+    await chown(join(d.dst, 'out/sub'), 5, 5);
+    await run(d, { sources: ['dir'], dest: '/out/', chown: { uid: 7, gid: 8 } });
+    const top = await stat(join(d.dst, 'out'));
+    t.deepEqual([top.mode & 0o7777, top.uid], [0o700, 0]);
+    const sub = await stat(join(d.dst, 'out/sub'));
+    t.deepEqual([sub.mode & 0o7777, sub.uid, sub.gid], [0o750, 7, 8]);
+    t.is(await read(d, 'out/sub/old'), 'o');
   });
 });
 
@@ -187,6 +228,21 @@ test('--parents keeps the source path, with /./ as the pivot', async (t) => {
   });
 });
 
+test('--parents: the kept directories are copies of the source ones; existing ones take their mode', async (t) => {
+  await withDirs({ 'x/y/a.txt': '1' }, async (d) => {
+    await chmod(join(d.src, 'x'), 0o700);
+    await chmod(join(d.src, 'x/y'), 0o750);
+    await put(d.dst, { 'out/x/keep': 'k' });
+    await chmod(join(d.dst, 'out/x'), 0o777);
+    await run(d, { sources: ['x/y/a.txt'], dest: '/out/', parents: true, chown: { uid: 3, gid: 4 } });
+    const x = await stat(join(d.dst, 'out/x'));
+    t.deepEqual([x.mode & 0o7777, x.uid], [0o700, 0], 'existing: the source mode, its own owner');
+    const y = await stat(join(d.dst, 'out/x/y'));
+    t.deepEqual([y.mode & 0o7777, y.uid, y.gid], [0o750, 3, 4], 'made: the source mode and --chown');
+    t.is(await read(d, 'out/x/y/a.txt'), '1');
+  });
+});
+
 test('--exclude skips matching paths inside directory sources and matching file sources', async (t) => {
   await withDirs({ 'd/a.txt': '1', 'd/b.go': '2', 'home.txt': '3', 'homer.go': '4' }, async (d) => {
     await run(d, { sources: ['d', 'hom*'], dest: '/o/', exclude: ['*.txt'] });
@@ -218,15 +274,23 @@ test('WORKDIR mkdir creates missing parents with the owner, through symlinks ins
   });
 });
 
-test('resolveChown: names through the rootfs passwd/group, numeric uid alone doubles as gid', async (t) => {
+test('resolveChown: names through the rootfs passwd/group, numeric uid alone doubles as gid, unknown names as BuildKit readUser', async (t) => {
   await withDirs({}, async (d) => {
     await put(d.dst, { 'etc/passwd': 'root:x:0:0::/root:/bin/sh\napp:x:1000:1001::/home/app:/bin/sh\n', 'etc/group': 'root:x:0:\nstaff:x:50:\n' });
     t.deepEqual(await resolveChown(d.dst, 'app'), { uid: 1000, gid: 1001 });
     t.deepEqual(await resolveChown(d.dst, 'app:staff'), { uid: 1000, gid: 50 });
     t.deepEqual(await resolveChown(d.dst, '33'), { uid: 33, gid: 33 });
     t.deepEqual(await resolveChown(d.dst, '33:44'), { uid: 33, gid: 44 });
-    await t.throwsAsync(resolveChown(d.dst, 'ghost'), { message: /unable to find user ghost/ });
+    t.deepEqual(await resolveChown(d.dst, 'root:staff'), { uid: 0, gid: 50 });
+    // Not found is no error in BuildKit: a user falls back to 0:0, a group keeps the gid.
+    t.deepEqual(await resolveChown(d.dst, 'ghost'), { uid: 0, gid: 0 });
+    t.deepEqual(await resolveChown(d.dst, 'app:ghosts'), { uid: 1000, gid: 1001 });
+    t.deepEqual(await resolveChown(d.dst, 'ghost:staff'), { uid: 0, gid: 50 });
   });
+  t.throws(() => checkLinkChown('app'), { message: /cannot name a user or group with --link/ });
+  t.throws(() => checkLinkChown('1:staff'), { message: /cannot name a user or group with --link/ });
+  t.notThrows(() => checkLinkChown('1000:1000'));
+  t.notThrows(() => checkLinkChown('root'));
 });
 
 test('extended attributes such as file capabilities survive the copy, even with --chown', async (t) => {

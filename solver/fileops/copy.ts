@@ -65,11 +65,10 @@ export function absoluteDest(dest: string, workdir: string): string {
  * Every write stays inside `destRoot`.
  */
 export async function copy(o: CopyOptions): Promise<void> {
-  if (o.sources.length > 1 && !destIsDirectory(o.dest)) {
-    throw new FileOpError('E_COPY_DEST', 'When using COPY with more than one source file, the destination must be a directory and end with a /');
-  }
+  // Several sources with a dest not ending in / are no error in BuildKit (moby/buildkit#1853):
+  // each source is copied in turn, into dest if it is a directory by then, else as dest.
   const view = o.context ? o.context.view : new TreeView(o.sourceRoot);
-  const matches = selectSources(view, o.sources);
+  const matches = selectSources(view, o.sources, { parents: o.parents ?? false });
   await copyMatches(view, matches, o);
 }
 
@@ -78,9 +77,11 @@ export async function copyMatches(view: TreeView, matches: SourceMatch[], o: Omi
   const job = new CopyJob(view, o);
   const destPath = absoluteDest(o.dest, o.workdir);
   const intoDir = destIsDirectory(o.dest) || Boolean(o.parents);
-  if (intoDir) job.mkdirParents(destPath);
+  // A wildcard that matched nothing copies nothing: not even the destination is made (BuildKit).
+  if (intoDir && matches.length > 0) job.mkdirParents(destPath);
   for (const m of matches) {
     const target = o.parents ? posix.join(destPath, m.kept) : destPath;
+    if (o.parents) job.keptParents(m, destPath);
     if (m.entry.type === 'dir') {
       job.copyDirectory(m, target);
     } else if (!job.excludesFile(m)) {
@@ -108,6 +109,8 @@ class CopyJob {
   private readonly leaves: [TreeEntry, string][] = [];
   /** Directories whose metadata is set last, so writing their contents does not disturb it. */
   private readonly dirs: [string, TreeEntry][] = [];
+  /** Existing `--parents` directories that only take the source directory's mode. */
+  private readonly modeOnly: [string, TreeEntry][] = [];
   /** Where the first copy of each multiply-linked inode went, so later names link to it. */
   private readonly linked = new Map<string, string>();
   /** Directories made for the destination's path or given new entries (not copies of source directories). */
@@ -131,6 +134,26 @@ class CopyJob {
     for (const dir of made) this.touched.add(dir);
   }
 
+  /**
+   * `--parents`: the directories of the kept path are copies of the source's (mode, owner or
+   * --chown, times) when made; an existing one takes the source's mode. BuildKit copies the
+   * tree from the pivot with include patterns, making each parent as it meets a match.
+   */
+  keptParents(m: SourceMatch, destPath: string): void {
+    if (m.kept === '') return;
+    const base = m.given.slice(0, m.given.length - m.kept.length);
+    const parts = m.kept.split('/').slice(0, -1);
+    this.mkdirParents(destPath);
+    for (let i = 1; i <= parts.length; i++) {
+      const rel = parts.slice(0, i).join('/');
+      const real = this.view.resolve(`${base}${rel}`, true);
+      const e = real === undefined ? undefined : this.view.stat(real);
+      if (e?.type !== 'dir') return;
+      const target = resolveScoped(this.o.destRoot, posix.join(destPath, rel));
+      if (!this.ensureDir(target, e)) this.modeOnly.push([target, e]);
+    }
+  }
+
   excludesFile(m: SourceMatch): boolean {
     return this.excluder?.matches(basename(m.given)) ?? false;
   }
@@ -143,11 +166,14 @@ class CopyJob {
     this.leaves.push([m.entry, target]);
   }
 
-  /** A directory source: its contents merge into `dest`, created with the source's metadata if missing. */
+  /**
+   * A directory source: its contents merge into `dest`, created with the source's metadata if
+   * missing. An existing `dest` keeps its own metadata; an existing directory below it takes the
+   * source directory's (mode, owner, times), as BuildKit's copier (overwriteTargetMetadata).
+   */
   copyDirectory(m: SourceMatch, dest: string): void {
     this.mkdirParents(posix.dirname(dest));
     const top = resolveScoped(this.o.destRoot, dest);
-    // An existing destination directory keeps its own metadata, as in BuildKit.
     const created = this.ensureDir(top, m.entry);
     // Inside a directory just made, nothing is in the way: no lookup before each mkdir.
     this.view.walk(
@@ -156,7 +182,7 @@ class CopyJob {
         const target = join(top, sub);
         if (e.type !== 'dir') this.leaves.push([e, target]);
         else if (created) this.newDir(target, e);
-        else this.ensureDir(target, e);
+        else if (!this.ensureDir(target, e)) this.dirs.push([target, e]);
       },
       this.excluder,
     );
@@ -193,6 +219,8 @@ class CopyJob {
         sliceStart = performance.now();
       }
     }
+    // BuildKit's copyDirectoryOnly: the source's own mode, --chmod not applied.
+    for (const [path, e] of this.modeOnly) chmodSync(path, e.mode);
     for (const [path, e] of this.dirs.reverse()) {
       const { uid, gid } = this.owner ?? e;
       chownSync(path, uid, gid);

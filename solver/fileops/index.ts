@@ -15,7 +15,7 @@ export { copy, absoluteDest, destIsDirectory, type CopyOptions } from './copy.js
 export { add, type AddOptions } from './add.js';
 export { copyInline, type InlineFile } from './inline.js';
 export { mkdir } from './mkdir.js';
-export { resolveChown } from './chown.js';
+export { checkLinkChown, resolveChown } from './chown.js';
 export { parseChmod, type ModeChange } from './chmod.js';
 export { isGitSource, isUrlSource, urlFileName } from './fetch-url.js';
 export { FileOpError } from './errors.js';

@@ -50,15 +50,28 @@ export class StageVariables {
     /** Global ARG values (and the automatic platform args) a value-less stage ARG inherits. */
     private readonly globals: ReadonlyMap<string, string | undefined>,
     imageEnv: readonly string[],
+    /** ARGs of the stage this one is built FROM, still in scope here (BuildKit's dispatchState.init). */
+    inherited: readonly ArgValue[] = [],
   ) {
     this.env = new Map(imageEnv.map(splitEnv));
+    for (const a of inherited) this.args.set(a.key, a.value);
   }
 
-  /** Declares `ARG key[=default]`; `expandedDefault` is the default already expanded in this scope. */
-  declareArg(key: string, expandedDefault: string | undefined): void {
+  /**
+   * Declares `ARG key[=default]`; `expandedDefault` is the default already expanded in this scope.
+   * Returns the value this declaration gives (for history). One that gives none leaves a value
+   * the ARG already has in scope, as BuildKit only sets the variable when there is a value.
+   */
+  declareArg(key: string, expandedDefault: string | undefined): string | undefined {
     let value = this.buildArgs.get(key);
     if (value === undefined) value = expandedDefault ?? this.globals.get(key);
-    this.args.set(key, value);
+    this.args.set(key, value ?? this.args.get(key));
+    return value;
+  }
+
+  /** The declared ARGs with the values they hold, for a stage built FROM this one. */
+  scopeArgs(): ArgValue[] {
+    return [...this.args].map(([key, value]) => ({ key, value }));
   }
 
   setEnv(key: string, value: string): void {

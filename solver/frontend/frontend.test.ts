@@ -2,7 +2,7 @@ import test from 'ava';
 import { parseDockerfile } from '../../grammar/index.js';
 import { automaticArgs, StageVariables } from './args.js';
 import { expandInstruction, makeExpander } from './expand.js';
-import { ImageState } from './image-state.js';
+import { ConfigValueError, goDuration, goQuote, ImageState } from './image-state.js';
 import { planBuild } from './plan.js';
 
 const amd64 = { os: 'linux', architecture: 'amd64' };
@@ -135,6 +135,54 @@ test('HEALTHCHECK, MAINTAINER and ONBUILD go into the config', (t) => {
   t.is(img.config.author, 'me');
   t.deepEqual(img.container.Healthcheck, { Test: ['CMD-SHELL', 'true'], Interval: 5_000_000_000 });
   t.deepEqual(img.container.OnBuild, ['RUN echo hi']);
+  // BuildKit: HEALTHCHECK is `%+v` of the config; ONBUILD writes no history at all.
+  t.deepEqual(
+    img.config.history!.map((h) => h.created_by),
+    ['MAINTAINER me', 'HEALTHCHECK {Test:[CMD-SHELL true] Interval:5s Timeout:0s StartPeriod:0s StartInterval:0s Retries:0}'],
+  );
+});
+
+test('HEALTHCHECK zero options are left out of the config and shown as Go durations in history', (t) => {
+  const { img } = stageState('FROM scratch\nHEALTHCHECK --interval=90s --timeout=0s --start-period=1500ms --retries=0 CMD ["a", "b"]\n');
+  t.deepEqual(img.container.Healthcheck, { Test: ['CMD', 'a', 'b'], Interval: 90_000_000_000, StartPeriod: 1_500_000_000 });
+  t.is(img.config.history!.at(-1)!.created_by, 'HEALTHCHECK {Test:[CMD a b] Interval:1m30s Timeout:0s StartPeriod:1.5s StartInterval:0s Retries:0}');
+  const none = stageState('FROM scratch\nHEALTHCHECK NONE\n').img;
+  t.is(none.config.history!.at(-1)!.created_by, 'HEALTHCHECK {Test:[NONE] Interval:0s Timeout:0s StartPeriod:0s StartInterval:0s Retries:0}');
+});
+
+test('goDuration prints like Go time.Duration', (t) => {
+  t.is(goDuration(0), '0s');
+  t.is(goDuration(500), '500ns');
+  t.is(goDuration(1_500), '1.5µs');
+  t.is(goDuration(250_000_000), '250ms');
+  t.is(goDuration(3_600_000_000_000), '1h0m0s');
+  t.is(goDuration(3_723_500_000_000), '1h2m3.5s');
+});
+
+test('CMD and ENTRYPOINT history quote like Go %q; CMD sets ArgsEscaped', (t) => {
+  const { img } = stageState('FROM scratch\nENTRYPOINT ["a\\u0007", "\\u00a0é"]\nCMD ["x"]\n');
+  t.true(img.container.ArgsEscaped);
+  t.deepEqual(
+    img.config.history!.map((h) => h.created_by),
+    ['ENTRYPOINT ["a\\a" "\\u00a0é"]', 'CMD ["x"]'],
+  );
+  t.is(goQuote('tab\there "q" \x7f'), '"tab\\there \\"q\\" \\x7f"');
+  t.is(stageState('FROM scratch\nENTRYPOINT ["a"]\n').img.container.ArgsEscaped, undefined);
+});
+
+test('EXPOSE normalises ports, keeps only container ports of mappings, and writes the list to history', (t) => {
+  const { img } = stageState('FROM scratch\nEXPOSE 80 53/UDP 8000-8001 127.0.0.1:8080:90/tcp 7000:70\n');
+  t.deepEqual(Object.keys(img.container.ExposedPorts!), ['80/tcp', '53/udp', '8000/tcp', '8001/tcp', '90/tcp', '70/tcp']);
+  t.is(img.config.history!.at(-1)!.created_by, 'EXPOSE [80/tcp 53/udp 8000/tcp 8001/tcp 90/tcp 70/tcp]');
+  for (const bad of ['abc', '80/xyz', '70000', '90-80', '/tcp']) t.throws(() => stageState(`FROM scratch\nEXPOSE ${bad}\n`), { instanceOf: ConfigValueError }, bad);
+});
+
+test('ARG history shows the value the ARG resolved to: --build-arg, default or global', (t) => {
+  const { img } = stageState('ARG G=glob\nARG N\nFROM scratch\nARG G\nARG N\nARG B=dflt\nARG C\nARG TARGETARCH\n', { B: 'cli' });
+  t.deepEqual(
+    img.config.history!.map((h) => h.created_by),
+    ['ARG G=glob', 'ARG N', 'ARG B=cli', 'ARG C', 'ARG TARGETARCH=amd64'],
+  );
 });
 
 test('${X:?} on an unset variable is an error at the instruction', (t) => {
@@ -163,4 +211,22 @@ test('unknown target, cyclic --from and bad stage index are errors', (t) => {
   t.regex(cyc!.message, /circular dependency between stages: (a -> b -> a|b -> a -> b)/);
   t.is((t.throws(() => plan('FROM scratch AS a\nCOPY --from=a /x /x\n')) as { code?: string }).code, 'E_BUILD_CYCLE');
   t.is((t.throws(() => plan('FROM scratch\nCOPY --from=3 /x /x\n')) as { code?: string }).code, 'E_BUILD_UNKNOWN_STAGE');
+});
+
+test('inherited ARGs are in scope; a value-less redeclaration keeps the value but shows none', (t) => {
+  const vars = new StageVariables(new Map(), new Map(), ['PATH=/bin'], [{ key: 'W', value: 'w1' }]);
+  t.deepEqual(vars.runEnv(), ['PATH=/bin', 'W=w1']);
+  t.is(vars.declareArg('W', undefined), undefined);
+  t.is(vars.declareArg('X', 'x'), 'x');
+  t.is(vars.declareArg('X', undefined), undefined);
+  t.deepEqual(vars.declaredArgs(), [
+    { key: 'W', value: 'w1' },
+    { key: 'X', value: 'x' },
+  ]);
+});
+
+test('STOPSIGNAL must name a signal and VOLUME words must not expand to nothing, as BuildKit checks', (t) => {
+  for (const sig of ['SIGKILL', 'term', '9', 'RTMIN+3', 'SIGRTMAX-2']) t.is(stageState(`FROM scratch\nSTOPSIGNAL ${sig}\n`).img.container.StopSignal, sig);
+  for (const bad of ['FOO', '0', 'SIGRTMIN+16']) t.throws(() => stageState(`FROM scratch\nSTOPSIGNAL ${bad}\n`), { instanceOf: ConfigValueError, message: `invalid signal: ${bad}` });
+  t.throws(() => stageState('FROM scratch\nENV X=\nVOLUME $X\n'), { instanceOf: ConfigValueError, message: 'VOLUME specified can not be an empty string' });
 });

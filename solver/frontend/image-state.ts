@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
 import type { CommandLine, Instruction } from '../../grammar/index.js';
-import { healthConfig, type ContainerConfig, type HistoryEntry, type ImageConfig } from '../../oci/index.js';
+import { healthConfig, type ContainerConfig, type HealthConfig, type HistoryEntry, type ImageConfig } from '../../oci/index.js';
 import { StageVariables } from './args.js';
 
 export const HISTORY_COMMENT = 'buildkit.dockerfile.v0';
@@ -8,7 +8,29 @@ const DEFAULT_SHELL = ['/bin/sh', '-c'];
 
 /** Go's %q of a []string, the way BuildKit prints CMD/ENTRYPOINT in history: `["a" "b"]`. */
 export function goQuotedList(args: readonly string[]): string {
-  return `[${args.map((a) => JSON.stringify(a)).join(' ')}]`;
+  return `[${args.map(goQuote).join(' ')}]`;
+}
+
+const GO_ESCAPES: Record<string, string> = { '\x07': '\\a', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\v': '\\v', '\\': '\\\\', '"': '\\"' };
+const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
+
+/** Go's strconv.Quote: printable runes as they are, `\t`-style escapes, else `\x7f`, `\u00a0`, `\U0001f000`. */
+export function goQuote(s: string): string {
+  let out = '"';
+  for (const ch of s) {
+    const esc = GO_ESCAPES[ch];
+    if (esc) out += esc;
+    else if (PRINTABLE.test(ch)) out += ch;
+    else {
+      const cp = ch.codePointAt(0)!;
+      // A lone surrogate reaches the Go side as U+FFFD, which is printable.
+      if (cp >= 0xd800 && cp <= 0xdfff) out += '\ufffd';
+      else if (cp < 0x80) out += `\\x${cp.toString(16).padStart(2, '0')}`;
+      else if (cp <= 0xffff) out += `\\u${cp.toString(16).padStart(4, '0')}`;
+      else out += `\\U${cp.toString(16).padStart(8, '0')}`;
+    }
+  }
+  return `${out}"`;
 }
 
 /**
@@ -73,8 +95,12 @@ export class ImageState {
         return true;
       }
       case 'arg': {
-        for (const a of ins.args) this.vars.declareArg(a.key, a.value);
-        this.addHistory(`ARG ${ins.args.map((a) => (a.value === undefined ? a.key : `${a.key}=${a.value}`)).join(' ')}`, true);
+        // History shows the value each ARG resolved to (--build-arg, default or global), as BuildKit's dispatchArg.
+        const shown = ins.args.map((a) => {
+          const value = this.vars.declareArg(a.key, a.value);
+          return value === undefined ? a.key : `${a.key}=${value}`;
+        });
+        this.addHistory(`ARG ${shown.join(' ')}`, true);
         return true;
       }
       case 'label': {
@@ -88,13 +114,16 @@ export class ImageState {
         this.addHistory(`USER ${ins.user}`, true);
         return true;
       case 'expose': {
+        const ports = ins.ports.flatMap(expandPortSpec);
         c.ExposedPorts = { ...(c.ExposedPorts ?? {}) };
-        for (const p of ins.ports.flatMap(expandPortSpec)) c.ExposedPorts[p] = {};
-        // BuildKit's history shows the ports as written (after expansion), not normalised.
-        this.addHistory(`EXPOSE ${ins.ports.join(' ')}`, true);
+        for (const p of ports) c.ExposedPorts[p] = {};
+        // BuildKit's dispatchExpose: `EXPOSE %v` of the normalised list (`EXPOSE [80/tcp 53/udp]`).
+        this.addHistory(`EXPOSE [${ports.join(' ')}]`, true);
         return true;
       }
       case 'volume': {
+        // Checked again after expansion: `VOLUME $UNSET` fails in BuildKit's dispatchVolume too.
+        if (ins.volumes.includes('')) throw new ConfigValueError('VOLUME specified can not be an empty string');
         c.Volumes = { ...(c.Volumes ?? {}) };
         for (const v of ins.volumes) c.Volumes[v] = {};
         this.addHistory(`VOLUME [${ins.volumes.join(' ')}]`, true);
@@ -102,6 +131,8 @@ export class ImageState {
       }
       case 'cmd':
         c.Cmd = this.argv(ins.command);
+        // BuildKit's dispatchCmd marks every CMD this way (exec form too); ENTRYPOINT does not.
+        c.ArgsEscaped = true;
         this.cmdSet = true;
         this.addHistory(`CMD ${goQuotedList(c.Cmd)}`, true);
         return true;
@@ -115,6 +146,7 @@ export class ImageState {
         this.addHistory(`SHELL [${ins.shell.join(' ')}]`, true);
         return true;
       case 'stopsignal':
+        if (!validSignal(ins.signal)) throw new ConfigValueError(`invalid signal: ${ins.signal}`);
         c.StopSignal = ins.signal;
         this.addHistory(`STOPSIGNAL ${ins.signal}`, true);
         return true;
@@ -123,12 +155,12 @@ export class ImageState {
         this.addHistory(`MAINTAINER ${ins.maintainer}`, true);
         return true;
       case 'onbuild':
+        // BuildKit's dispatchOnbuild only records the trigger: no history entry.
         c.OnBuild = [...(c.OnBuild ?? []), ins.expression];
-        this.addHistory(`ONBUILD ${ins.expression}`, true);
         return true;
       case 'healthcheck': {
         c.Healthcheck = healthConfig(ins.check);
-        this.addHistory(`HEALTHCHECK ${goQuotedList(c.Healthcheck.Test ?? [])}`, true);
+        this.addHistory(`HEALTHCHECK ${healthHistory(c.Healthcheck)}`, true);
         return true;
       }
       case 'workdir':
@@ -140,12 +172,103 @@ export class ImageState {
   }
 }
 
-/** `80` -> `80/tcp`; `8000-8001/udp` -> each port, as docker's nat.ParsePortSpecs. */
+/**
+ * One EXPOSE word as BuildKit's parsePort reads it: `80` -> `80/tcp`, `8000-8001/UDP` -> each
+ * port of the range, `[ip:]hostPort:containerPort/proto` -> the container port(s) only.
+ * Bad words are errors, as they fail the build in BuildKit.
+ */
 export function expandPortSpec(spec: string): string[] {
-  const [ports = '', proto = 'tcp'] = spec.split('/');
-  const m = /^(\d+)(?:-(\d+))?$/.exec(ports);
-  if (!m || !m[2]) return [`${ports}/${proto.toLowerCase()}`];
+  const parts = spec.split(':');
+  const containerPart = parts[parts.length - 1]!;
+  const hostPort = parts.length >= 2 ? parts[parts.length - 2]! : '';
+  const slash = containerPart.indexOf('/');
+  const port = slash < 0 ? containerPart : containerPart.slice(0, slash);
+  const rawProto = slash < 0 ? '' : containerPart.slice(slash + 1);
+  if (port === '') throw new ConfigValueError(`invalid port: "${spec}": no port specified`);
+  const proto = rawProto.toLowerCase() || 'tcp';
+  if (!['tcp', 'udp', 'sctp'].includes(proto)) throw new ConfigValueError(`invalid port: "${spec}": invalid proto: ${rawProto}`);
+  const range = portRange(port);
+  if (!range) throw new ConfigValueError(`invalid containerPort: ${port}`);
+  if (hostPort !== '') {
+    const host = portRange(hostPort);
+    if (!host) throw new ConfigValueError(`invalid hostPort: ${hostPort}`);
+    if (range[1] - range[0] !== host[1] - host[0] && range[1] !== range[0]) {
+      throw new ConfigValueError(`invalid ranges specified for container and host Ports: ${port} and ${hostPort}`);
+    }
+  }
   const out: string[] = [];
-  for (let p = Number(m[1]); p <= Number(m[2]); p++) out.push(`${p}/${proto.toLowerCase()}`);
+  for (let p = range[0]; p <= range[1]; p++) out.push(`${p}/${proto}`);
   return out;
+}
+
+/** A config instruction BuildKit rejects once its words are expanded (bad EXPOSE port, STOPSIGNAL, empty VOLUME). */
+export class ConfigValueError extends Error {}
+
+const SIGNALS = new Set([
+  ...'ABRT ALRM BUS CHLD CLD CONT FPE HUP ILL INT IO IOT KILL PIPE POLL PROF PWR QUIT SEGV STKFLT STOP SYS TERM TRAP TSTP TTIN TTOU URG USR1 USR2 VTALRM WINCH XCPU XFSZ RTMIN RTMAX'.split(' '),
+  ...Array.from({ length: 15 }, (_, i) => `RTMIN+${i + 1}`),
+  ...Array.from({ length: 14 }, (_, i) => `RTMAX-${i + 1}`),
+]);
+
+/** moby/sys/signal.ParseSignal on Linux: a non-zero number, or a name with or without SIG, any case. */
+export function validSignal(raw: string): boolean {
+  if (/^[+-]?\d+$/.test(raw)) return Number(raw) !== 0;
+  return SIGNALS.has(raw.toUpperCase().replace(/^SIG/, ''));
+}
+
+function portNumber(s: string): number | undefined {
+  if (!/^[+-]?\d+$/.test(s)) return undefined;
+  const n = Number(s);
+  return n >= 0 && n <= 65535 ? n : undefined;
+}
+
+function portRange(ports: string): [number, number] | undefined {
+  const dash = ports.indexOf('-');
+  const start = portNumber(dash < 0 ? ports : ports.slice(0, dash));
+  if (start === undefined) return undefined;
+  if (dash < 0 || ports.slice(0, dash) === ports.slice(dash + 1)) return [start, start];
+  const end = portNumber(ports.slice(dash + 1));
+  if (end === undefined || end < start) return undefined;
+  return [start, end];
+}
+
+/** Go's time.Duration.String(): `0s`, `500ms`, `1.5s`, `2m0s`, `1h0m0s`. */
+export function goDuration(ns: number): string {
+  let u = BigInt(Math.trunc(ns));
+  const neg = u < 0n;
+  if (neg) u = -u;
+  let out: string;
+  if (u < 1_000_000_000n) {
+    if (u === 0n) return '0s';
+    if (u < 1000n) out = `${u}ns`;
+    else if (u < 1_000_000n) out = `${fraction(u, 3)}µs`;
+    else out = `${fraction(u, 6)}ms`;
+  } else {
+    const secs = u / 1_000_000_000n;
+    const frac = fractionDigits(u % 1_000_000_000n, 9);
+    out = `${secs % 60n}${frac}s`;
+    const mins = secs / 60n;
+    if (mins > 0n) {
+      out = `${mins % 60n}m${out}`;
+      const hours = mins / 60n;
+      if (hours > 0n) out = `${hours}h${out}`;
+    }
+  }
+  return neg ? `-${out}` : out;
+}
+
+function fraction(u: bigint, digits: number): string {
+  const scale = 10n ** BigInt(digits);
+  return `${u / scale}${fractionDigits(u % scale, digits)}`;
+}
+
+function fractionDigits(rest: bigint, digits: number): string {
+  if (rest === 0n) return '';
+  return `.${rest.toString().padStart(digits, '0').replace(/0+$/, '')}`;
+}
+
+/** BuildKit's `HEALTHCHECK %+v` of the config: `{Test:[CMD-SHELL true] Interval:5s ... Retries:0}`. */
+export function healthHistory(h: HealthConfig): string {
+  const d = (v: number | undefined) => goDuration(v ?? 0);
+  return `{Test:[${(h.Test ?? []).join(' ')}] Interval:${d(h.Interval)} Timeout:${d(h.Timeout)} StartPeriod:${d(h.StartPeriod)} StartInterval:${d(h.StartInterval)} Retries:${h.Retries ?? 0}}`;
 }

@@ -1,0 +1,85 @@
+import test from 'ava';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ImageConfig } from '../oci/index.js';
+import { dockerfileOptions, freshRoot, rootfsOf, tracedBuild } from './build-helpers.js';
+
+// Builds whose result BuildKit defines beyond what the instructions say on their own.
+
+/**
+ * Builds `dockerfile` (with `files` as its context) in a fresh state root and hands `check` the
+ * image config and the path of its root filesystem; everything is removed afterwards.
+ */
+async function built(dockerfile: string, files: Record<string, string>, check: (r: { config: ImageConfig; fs: string }) => Promise<void>): Promise<void> {
+  const { root, cleanup } = await freshRoot();
+  const ctx = await mkdtemp(join(tmpdir(), 'kiln-parity-'));
+  try {
+    await writeFile(join(ctx, 'Dockerfile'), dockerfile);
+    for (const [name, data] of Object.entries(files)) await writeFile(join(ctx, name), data);
+    const { result } = await tracedBuild({ ...(await dockerfileOptions(root, ctx)), tags: ['parity'] });
+    await check({ config: result.config, fs: await rootfsOf(root, 'parity') });
+  } finally {
+    await rm(ctx, { recursive: true, force: true });
+    await cleanup();
+  }
+}
+
+const history = (config: ImageConfig) => config.history!.map((h) => h.created_by);
+const owner = async (path: string) => {
+  const st = await stat(path);
+  return [st.uid, st.gid, st.mode & 0o7777];
+};
+
+test('a stage built FROM another stage keeps its ARGs in scope, and a value-less ARG keeps the value it has', (t) =>
+  built(['ARG V=1', 'FROM busybox AS base', 'ARG V', 'ARG W=w1', 'FROM base', 'ARG W', 'RUN echo "$V $W" > /out'].join('\n'), {}, async ({ config, fs }) => {
+    t.is(await readFile(join(fs, 'out'), 'utf8'), '1 w1\n');
+    t.true(history(config).includes('ARG W'));
+    t.is(history(config).at(-1), 'RUN |2 V=1 W=w1 /bin/sh -c echo "$V $W" > /out # buildkit');
+  }));
+
+test('RUN heredocs: a #! body runs as a file at /dev/pipes/NAME, <<- strips tabs of a lone one, several are passed to the shell', (t) =>
+  built(
+    'FROM busybox\nUSER nobody\nRUN <<EOF\n#!/bin/sh\necho "$0" > /tmp/self\nEOF\nRUN <<-EOT\n\techo tabbed > /tmp/tab\n\tEOT\nRUN cat > /tmp/b <<B && cat > /tmp/c <<C\nbee\nB\nsea\nC\n',
+    {},
+    async ({ config, fs }) => {
+      t.is(await readFile(join(fs, 'tmp/self'), 'utf8'), '/dev/pipes/EOF\n');
+      t.is(await readFile(join(fs, 'tmp/tab'), 'utf8'), 'tabbed\n');
+      t.is(await readFile(join(fs, 'tmp/c'), 'utf8'), 'sea\n');
+      t.deepEqual(history(config).slice(-3), [
+        'RUN /bin/sh -c /dev/pipes/EOF # buildkit',
+        'RUN /bin/sh -c echo tabbed > /tmp/tab\n # buildkit',
+        // Several heredocs: the line, then "\n" + body + delimiter for each, no final newline.
+        'RUN /bin/sh -c cat > /tmp/b <<B && cat > /tmp/c <<C\nbee\nB\nsea\nC # buildkit',
+      ]);
+    },
+  ));
+
+test('RUN containers are called buildkitsandbox, in hostname and /etc/hosts', (t) =>
+  built('FROM busybox\nRUN hostname > /hn && cat /etc/hosts > /hosts\n', {}, async ({ fs }) => {
+    t.is(await readFile(join(fs, 'hn'), 'utf8'), 'buildkitsandbox\n');
+    t.is(await readFile(join(fs, 'hosts'), 'utf8'), '127.0.0.1\tlocalhost buildkitsandbox\n::1\tlocalhost ip6-localhost ip6-loopback\n');
+  }));
+
+test('a RUN whose working directory is missing makes it, owned by the RUN user', (t) =>
+  built('FROM busybox\nWORKDIR /gone/deep\nRUN rm -r /gone\nUSER nobody\nRUN pwd > /tmp/pwd\n', {}, async ({ fs }) => {
+    t.is(await readFile(join(fs, 'tmp/pwd'), 'utf8'), '/gone/deep\n');
+    for (const dir of ['gone', 'gone/deep']) t.deepEqual(await owner(join(fs, dir)), [65534, 65534, 0o755], dir);
+  }));
+
+test('an image FROM scratch has WorkingDir / and the default PATH, as BuildKit emptyImage', (t) =>
+  built('FROM scratch\nCOPY f /f\n', { f: 'x' }, async ({ config }) => {
+    t.is(config.config!.WorkingDir, '/');
+    t.deepEqual(config.config!.Env, ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin']);
+  }));
+
+test('a USER or --chown name missing from /etc/passwd is root, as BuildKit readUser, not an error', (t) =>
+  built('FROM busybox\nUSER ghost\nWORKDIR /w\nCOPY --chown=ghost:nogroup f /f\n', { f: 'x' }, async ({ fs }) => {
+    t.deepEqual(await owner(join(fs, 'w')), [0, 0, 0o755]);
+    t.deepEqual(await owner(join(fs, 'f')), [0, 65534, 0o644]);
+  }));
+
+test('a COPY heredoc body expands with \\ as escape even under # escape=`', (t) =>
+  built('# escape=`\nFROM busybox\nENV A=x\nCOPY <<EOF /f\n\\$A $A\nEOF\n', {}, async ({ fs }) => {
+    t.is(await readFile(join(fs, 'f'), 'utf8'), '$A x\n');
+  }));
