@@ -2,11 +2,12 @@
  * Where the daemon listens: UNIX sockets (0660, root and a group) and TCP, which needs TLS with
  * client-certificate verification unless explicitly made insecure.
  */
-import { chmod, chown, lstat, mkdir, readFile, unlink } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { chmod, chown, lstat, mkdir, readFile, rename, unlink } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { connect } from 'node:net';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { KilnError } from '../common/errors.js';
 
 export type HostSpec = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
@@ -100,15 +101,21 @@ export async function openListener(spec: HostSpec, o: ListenOptions, setup: (ser
     await clearSocket(spec.path);
     const server = createHttpServer();
     setup(server);
-    // Created with no access for anyone, then opened to root and the group: no window where others can connect.
+    // Bound beside its path with no access for anyone, given to root and the group, then moved
+    // into place: the path never names a socket others could use, nor one its group cannot yet.
+    const bound = join(dirname(spec.path), `.${basename(spec.path)}.${process.pid}`);
+    await unlink(bound).catch(() => undefined);
     const oldMask = process.umask(0o777);
     try {
-      await listen(server, spec.path);
+      await listen(server, bound);
     } finally {
       process.umask(oldMask);
     }
-    await chown(spec.path, 0, o.gid);
-    await chmod(spec.path, 0o660);
+    await chown(bound, 0, o.gid);
+    await chmod(bound, 0o660);
+    await rename(bound, spec.path);
+    // The server removes the name it was bound to when it closes, which is gone by then.
+    server.once('close', () => rmSync(spec.path, { force: true }));
     return server;
   }
   let server: Server;
