@@ -149,7 +149,9 @@ class ContextImpl implements BuildContext {
         hint: code === 'ENOENT' ? 'the context changed while kiln was reading it; run the build again' : 'make the file readable, or exclude it in .dockerignore',
       });
     });
-    if (read > 0 || (mayHaveVanished && forgetVanished(known, matches, entries))) this.stats.changed();
+    // Swept even when files were read again: a racy record re-read must not hide a vanished one.
+    const vanished = mayHaveVanished && forgetVanished(known, matches, entries);
+    if (read > 0 || vanished) this.stats.changed();
     this.stats.save();
     const files = new Map<string, string>();
     for (const e of entries.values()) files.set(e.rel === '' ? '.' : e.rel, e.type === 'file' ? known.files.get(e.rel)!.entryDigest : this.metaDigest(e));
