@@ -136,7 +136,7 @@ export class Store {
     this.closed = true;
     this.forgetInterrupt();
     try {
-      immediate(this.db, () => endSessions(this.db, [this.session]));
+      endSessionOnFullDisk(() => immediate(this.db, () => endSessions(this.db, [this.session])));
     } catch {
       // Close runs in finally blocks, where throwing would hide the error that got us there (a
       // full disk fails this write too); the next kiln process ends a dead process's session.
@@ -703,4 +703,25 @@ export class Store {
 
 function manifestChildren(m: ImageManifest): string[] {
   return [m.config.digest, ...m.layers.map((l: Descriptor) => l.digest)];
+}
+
+/** How long close() keeps trying to end its session on a full disk. */
+const FULL_DISK_WAIT_MS = 2_000;
+
+/**
+ * Runs `end`, again while SQLite finds the disk full and for at most FULL_DISK_WAIT_MS: the dirs
+ * a failed build discards are removed by a detached `rm` (discard.ts), so the space to record the
+ * session's end is often there a moment later, and then `kiln check` finds no stale session.
+ */
+function endSessionOnFullDisk(end: () => void): void {
+  const deadline = Date.now() + FULL_DISK_WAIT_MS;
+  for (;;) {
+    try {
+      end();
+      return;
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'SQLITE_FULL' || Date.now() > deadline) throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    }
+  }
 }
