@@ -110,6 +110,9 @@ test('a saved snapshot loads back field for field, and save replaces the whole r
     t.false(edited.files.delete('a/ü b\n"c'));
     edited.files.set('new', big);
     t.is(edited.files.size, 2);
+    t.deepEqual(edited.files.digests('d'), { digest: small.digest, entryDigest: small.entryDigest });
+    t.is(edited.files.digests('a/ü b\n"c'), undefined);
+    t.deepEqual((await reopen()).load(dir).files.digests('d'), { digest: small.digest, entryDigest: small.entryDigest }, 'read from the packed record');
     t.deepEqual([...edited.files.keys()].sort(), ['d', 'new']);
     cache.save(dir, edited);
     t.deepEqual([...(await reopen()).load(dir).files].sort(), [['d', { ...small, size: 9n }], ['new', big]]);

@@ -76,6 +76,14 @@ export class FileRecords implements Iterable<[string, StatEntry]> {
     return i === undefined ? this.added.get(rel) : this.unpack(i);
   }
 
+  /** The digests recorded for `rel`, without unpacking its numbers (a checksum wants only these). */
+  digests(rel: string): Pick<StatEntry, 'digest' | 'entryDigest'> | undefined {
+    const i = this.packed.get(rel);
+    if (i !== undefined) return { digest: this.fields[3 * i + 1]!, entryDigest: this.fields[3 * i + 2]! };
+    const e = this.added.get(rel);
+    return e && { digest: e.digest, entryDigest: e.entryDigest };
+  }
+
   set(rel: string, entry: StatEntry): void {
     this.packed.delete(rel);
     this.added.set(rel, entry);

@@ -49,7 +49,7 @@ export async function listContext(dir: string, store: Store, dockerfilePath?: st
     const sources = new Map<string, { path: string; size: number }>();
     for (const e of walked) {
       if (e.type === 'file') {
-        const digest = known.files.get(e.rel)!.digest;
+        const digest = known.files.digests(e.rel)!.digest;
         entries.push({ path: e.rel, type: 'file', mode: e.mode, mtimeNs: String(e.mtimeNs), size: Number(e.size), digest });
         if (!sources.has(digest)) sources.set(digest, { path: e.path, size: Number(e.size) });
       } else if (e.type === 'dir') entries.push({ path: e.rel, type: 'dir', mode: e.mode, mtimeNs: String(e.mtimeNs) });

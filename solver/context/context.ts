@@ -154,7 +154,7 @@ class ContextImpl implements BuildContext {
     if (read > 0 || vanished) this.stats.changed();
     this.stats.save();
     const files = new Map<string, string>();
-    for (const e of entries.values()) files.set(e.rel === '' ? '.' : e.rel, e.type === 'file' ? known.files.get(e.rel)!.entryDigest : this.metaDigest(e));
+    for (const e of entries.values()) files.set(e.rel === '' ? '.' : e.rel, e.type === 'file' ? known.files.digests(e.rel)!.entryDigest : this.metaDigest(e));
     return { digest: combineDigests(files), files };
   }
 
