@@ -465,15 +465,14 @@ export class RegistryClient {
   }
 
   /**
-   * Streams a blob, verifying its size and digest as it goes (`verify: false` leaves the digest to
-   * a consumer that checks it anyway, such as the store). When the connection breaks part
+   * Streams a blob, verifying its size and digest as it goes. When the connection breaks part
    * way, the rest is requested with `Range: bytes=N-` (skipping N bytes if the registry ignores
    * the range), so nothing already received is fetched twice.
    */
-  getBlob(repository: string, digest: string, size: number, options: { verify?: boolean } = {}): Readable {
+  getBlob(repository: string, digest: string, size: number): Readable {
     // A few MiB of slack so the socket is not paused for every 64 KiB chunk the disk has not taken yet.
     const out = new PassThrough({ highWaterMark: 4 * 1024 * 1024 });
-    this.fetchBlob(repository, digest, size, options.verify ?? true, out).then(
+    this.fetchBlob(repository, digest, size, out).then(
       () => out.end(),
       (err: unknown) => out.destroy(err as Error),
     );
@@ -492,7 +491,7 @@ export class RegistryClient {
     let writeError: unknown;
     file.on('error', (e) => (writeError ??= e));
     try {
-      await this.fetchBlob(repository, digest, size, true, file);
+      await this.fetchBlob(repository, digest, size, file);
       received?.();
       await finished(file.end());
     } catch (e) {
@@ -505,10 +504,10 @@ export class RegistryClient {
     return { digest, size };
   }
 
-  private async fetchBlob(repository: string, digest: string, size: number, verify: boolean, out: Writable): Promise<void> {
+  private async fetchBlob(repository: string, digest: string, size: number, out: Writable): Promise<void> {
     const what = `blob ${digest} in ${this.registry}/${repository}`;
     const event = { direction: 'pull' as const, registry: this.registry, repository, digest, size };
-    const hash = verify ? createHash('sha256') : undefined;
+    const hash = createHash('sha256');
     let received = 0;
     let failures = 0;
     publishBlob({ ...event, transferred: 0, state: 'start' });
@@ -539,7 +538,7 @@ export class RegistryClient {
           }
           received += chunk.length;
           if (received > size) throw new RegistryError('E_REGISTRY_DIGEST_MISMATCH', `${what}: the registry sent more than the expected ${size} bytes`);
-          hash?.update(chunk);
+          hash.update(chunk);
           // Per 64 KiB chunk: the event object only for someone listening.
           if (hasBlobSubscribers()) publishBlob({ ...event, transferred: received, state: 'progress' });
           return chunk;
@@ -556,7 +555,7 @@ export class RegistryClient {
         throw new RegistryError('E_REGISTRY_PROTOCOL', `${what}: the registry sent ${received} of ${size} bytes`, { retryable: true });
       }
     }
-    const got = hash ? `sha256:${hash.digest('hex')}` : digest;
+    const got = `sha256:${hash.digest('hex')}`;
     if (got !== digest) {
       throw new RegistryError('E_REGISTRY_DIGEST_MISMATCH', `${what}: the registry sent content that does not match the digest (content has digest ${got})`, {
         hint: 'the registry, or a proxy or cache between it and this machine, altered the data; nothing of it was kept. Try again; if it persists, tell whoever runs the registry',
