@@ -1,6 +1,6 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +33,7 @@ test('kiln parse prints the demo Dockerfile in BuildKit dump format', (t) => {
 
 test('kiln parse reads ./Dockerfile by default and - from stdin; warnings go to stderr', (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'kiln-parse-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(join(dir, 'Dockerfile'), 'FROM busybox\nMAINTAINER me\n');
   const r = kiln(['parse'], { cwd: dir });
   t.is(r.status, 0, r.stderr);
