@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { entryMatches, nowNs, type FileRecords, type FileStat } from './stat-cache.js';
 
@@ -20,14 +19,10 @@ export interface EntryMeta {
   content: string;
 }
 
-/** `sha256:<hex>` of a file's bytes. */
-export async function hashFileContent(path: string, size: number | bigint): Promise<string> {
+/** `sha256:<hex>` of a big file's bytes, streamed so memory stays bounded. */
+async function hashBigFile(path: string): Promise<string> {
   const h = createHash('sha256');
-  if (BigInt(size) <= READ_WHOLE_MAX) {
-    h.update(await readFile(path));
-  } else {
-    await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), h);
-  }
+  await pipeline(createReadStream(path, { highWaterMark: 1 << 20 }), h);
   return `sha256:${h.digest('hex')}`;
 }
 
@@ -89,7 +84,7 @@ export async function hashFiles(known: FileRecords, targets: Iterable<HashTarget
     const e = known.get(t.rel);
     if (e && entryMatches(e, t)) continue;
     const recordedNs = nowNs();
-    const digest = t.size <= READ_WHOLE_MAX ? hashFileSync(t.path) : await hashFileContent(t.path, t.size);
+    const digest = t.size <= READ_WHOLE_MAX ? hashFileSync(t.path) : await hashBigFile(t.path);
     const { size, mtimeNs, ctimeNs, ino, dev, mode, uid, gid } = t;
     known.set(t.rel, { size, mtimeNs, ctimeNs, ino, dev, mode, uid, gid, digest, entryDigest: entryDigest({ type: 'file', mode, uid, gid, content: digest }), recordedNs });
     read++;

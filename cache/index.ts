@@ -18,7 +18,7 @@ export { Store } from './store.js';
 export { baseKey, canonicalJson, runKey, vertexKey, type MountKey, type RunKeyInput, type VertexKeyInput } from './keys.js';
 export type { BlobInfo, GcResult, ImageSummary, LockOptions, ResolvedImage, WriteBlobOptions } from './store.js';
 export { FileRecords, StatCache, dirMatches, entryMatches, nowNs, statMatches, type ContextStats, type DirEntry, type DirStat, type FileStat, type StatEntry } from './stat-cache.js';
-export { combineDigests, entryDigest, hashFileContent, hashFileSync, hashFiles, type EntryMeta, type EntryType, type HashTarget } from './contenthash.js';
+export { combineDigests, entryDigest, hashFileSync, hashFiles, type EntryMeta, type EntryType, type HashTarget } from './contenthash.js';
 export { diskUsage, gcBudgetFromEnv, gcToBudget, maintainAfterBuild, parseSize, prune, recordCacheUse, DEFAULT_GC_BUDGET, type DiskUsage, type PruneOptions, type PruneResult, type UsageKind } from './prune.js';
 export * from './remote/index.js';
 export { describeImage, historyRows, unixSeconds, NO_TIME, type HistoryRow } from './image-views.js';

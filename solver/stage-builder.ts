@@ -33,8 +33,6 @@ interface StepRecord {
 
 type Body = Exclude<Instruction, { kind: 'from' }>;
 
-/** Where BuildKit mounts the file of a `RUN <<EOF` script that starts with #!. */
-
 /** Parses the base image's ONBUILD triggers; they run before the stage's own instructions. */
 function onbuildTriggers(triggers: readonly string[], at: Instruction): Body[] {
   if (triggers.length === 0) return [];
