@@ -1,11 +1,7 @@
-import { createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { asNoSpaceError } from '../common/errors.js';
+import { createDurableFile, discardPartialFile } from '../common/durable-file.js';
 import { DigestStream } from '../oci/index.js';
-import { BULK_WRITE_BUFFER } from '../common/bulk-write.js';
 
 export interface TempFileResult {
   digest: string;
@@ -19,11 +15,9 @@ export interface TempFileResult {
 export async function writeTempFile(source: Readable, path: string): Promise<TempFileResult> {
   const counter = new DigestStream();
   try {
-    await pipeline(source, counter, createWriteStream(path, { flags: 'wx', mode: 0o644, flush: true, highWaterMark: BULK_WRITE_BUFFER }));
+    await pipeline(source, counter, createDurableFile(path));
   } catch (e) {
-    await rm(path, { force: true });
-    // A stream's write error names no path; the directory is what the user must free.
-    throw asNoSpaceError(e, dirname(path)) ?? e;
+    throw await discardPartialFile(path, e);
   }
   return { digest: counter.digest, size: counter.size };
 }

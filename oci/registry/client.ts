@@ -1,13 +1,9 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { PassThrough, Readable, type Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type { Dispatcher } from 'undici';
-import { BULK_WRITE_BUFFER } from '../../common/bulk-write.js';
-import { asNoSpaceError } from '../../common/errors.js';
+import { createDurableFile, discardPartialFile } from '../../common/durable-file.js';
 import { MediaType } from '../image/index.js';
 import { parseChallenges, type Challenge } from './auth.js';
 import { getCredentials, type Credentials } from './docker-config.js';
@@ -486,7 +482,7 @@ export class RegistryClient {
    * thread that reads the socket). `received` runs once the last byte is in, before the fsync.
    */
   async downloadBlob(repository: string, digest: string, size: number, path: string, received?: () => void): Promise<{ digest: string; size: number }> {
-    const file = createWriteStream(path, { flags: 'wx', mode: 0o644, flush: true, highWaterMark: BULK_WRITE_BUFFER });
+    const file = createDurableFile(path);
     // A failed write (a full disk) closes the file, which the download sees as its reader gone.
     let writeError: unknown;
     file.on('error', (e) => (writeError ??= e));
@@ -498,8 +494,7 @@ export class RegistryClient {
       // Taken before destroy(), whose own errors for writes still pending are no cause.
       const cause = writeError ?? e;
       file.destroy();
-      await rm(path, { force: true });
-      throw asNoSpaceError(cause, dirname(path)) ?? cause;
+      throw await discardPartialFile(path, cause);
     }
     return { digest, size };
   }
