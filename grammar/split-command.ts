@@ -47,71 +47,77 @@ export function splitCommand(line: string, base = 0): SplitCommand {
 /**
  * BuildKit's extractBuilderFlags over `line[start, end)`: leading words starting with `--` are
  * flags (quotes removed, backslash escapes the next character, `--` alone ends the flags).
- * Appends the flags to `out`; returns where the arguments start. A word is built from slices of
- * its unquoted runs, never character by character.
+ * Appends the flags to `out`; returns where the arguments start.
+ *
+ * BuildKit walks the line byte by byte (`ch = rune(line[pos])`) and appends each byte as a rune,
+ * so every byte of a multi-byte character becomes the Latin-1 character of that value
+ * (`--chown=é` is the flag `--chown=Ã©`), and the bytes 0x85 and 0xA0 inside a character count as
+ * white space (unicode.IsSpace). Text with non-ASCII characters is therefore scanned as its UTF-8
+ * bytes read as Latin-1, with byte positions mapped back to offsets in `line`.
  */
 function extractBuilderFlags(line: string, start: number, end: number, base: number, out: Located[]): number {
   for (let i = start; i < end; i++) {
-    if (line.charCodeAt(i) >= 0x80) return extractBuilderFlagsBytes(line, start, end, base, out);
+    if (line.charCodeAt(i) < 0x80) continue;
+    const text = line.slice(start, end);
+    const bytes = Buffer.from(text, 'utf8');
+    const at = byteOffsets(text, start, end, bytes.length);
+    return at[scanFlags(bytes.toString('latin1'), 0, bytes.length, (pos) => base + at[pos]!, out)]!;
   }
+  return scanFlags(line, start, end, (pos) => base + pos, out);
+}
+
+/**
+ * The flag scan over `text[start, end)`, `offsetOf` giving a word's offset in the logical line;
+ * returns where the arguments start, as an index into `text`. A word is built from slices of its
+ * unquoted runs, never character by character.
+ */
+function scanFlags(text: string, start: number, end: number, offsetOf: (pos: number) => number, out: Located[]): number {
   let pos = start;
   for (;;) {
-    while (pos < end && isGoSpaceCode(line.charCodeAt(pos))) pos++;
+    while (pos < end && isGoSpaceCode(text.charCodeAt(pos))) pos++;
     if (pos === end) return end;
-    if (line.charCodeAt(pos) !== 0x2d || pos + 1 === end || line.charCodeAt(pos + 1) !== 0x2d) return pos;
+    if (text.charCodeAt(pos) !== 0x2d || pos + 1 === end || text.charCodeAt(pos + 1) !== 0x2d) return pos;
     const wordStart = pos;
     let word = '';
     let run = pos;
     let quote = 0;
     let blankOK = false;
     for (; pos < end; pos++) {
-      const c = line.charCodeAt(pos);
+      const c = text.charCodeAt(pos);
       if (quote === 0 && isGoSpaceCode(c)) break;
       if (quote === 0 && (c === 0x27 || c === 0x22)) {
-        word += line.slice(run, pos);
+        word += text.slice(run, pos);
         run = pos + 1;
         quote = c;
         blankOK = true;
       } else if (quote !== 0 && c === quote) {
-        word += line.slice(run, pos);
+        word += text.slice(run, pos);
         run = pos + 1;
         quote = 0;
       } else if (c === 0x5c) {
         // The escaped character is kept (the run restarts at it); a final backslash is dropped.
-        word += line.slice(run, pos);
+        word += text.slice(run, pos);
         run = pos + 1;
         if (pos + 1 === end) quote = 0;
         else pos++;
       }
     }
-    word += line.slice(run, pos);
+    word += text.slice(run, pos);
     if (pos === end) {
-      if (word !== '--' && (blankOK || word.length > 0)) out.push({ value: word, offset: base + wordStart });
+      if (word !== '--' && (blankOK || word.length > 0)) out.push({ value: word, offset: offsetOf(wordStart) });
       return end;
     }
     if (word === '--') return pos;
-    if (blankOK || word.length > 0) out.push({ value: word, offset: base + wordStart });
+    if (blankOK || word.length > 0) out.push({ value: word, offset: offsetOf(wordStart) });
   }
 }
 
-/** Go's unicode.IsSpace(rune(b)) for one byte: ASCII white space, and 0x85 and 0xA0 (NEL, NBSP). */
-function isByteSpace(b: number): boolean {
-  return b === 0x20 || (b >= 0x09 && b <= 0x0d) || b === 0x85 || b === 0xa0;
-}
-
 /**
- * extractBuilderFlags over text with non-ASCII characters. BuildKit walks the line byte by byte
- * (`ch = rune(line[pos])`) and appends each byte as a rune, so every byte of a multi-byte
- * character becomes the Latin-1 character of that value (`--chown=é` is the flag `--chown=Ã©`),
- * and the bytes 0x85 and 0xA0 inside a character count as white space (unicode.IsSpace). This
- * repeats that walk on the UTF-8 bytes, mapping byte positions back to offsets in `line`.
+ * The offset in `line` of each UTF-8 byte of `text` (`line[start, end)`), and `end` for the byte
+ * count: a byte inside a character maps to the next character (Go would start the arguments
+ * mid-character, which a JavaScript string cannot hold).
  */
-function extractBuilderFlagsBytes(line: string, start: number, end: number, base: number, out: Located[]): number {
-  const text = line.slice(start, end);
-  const bytes = Buffer.from(text, 'utf8');
-  const n = bytes.length;
-  // Offset in `line` of each byte; a byte inside a character maps to the next character (Go would
-  // start the arguments mid-character, which a JavaScript string cannot hold).
+function byteOffsets(text: string, start: number, end: number, n: number): Int32Array {
   const at = new Int32Array(n + 1);
   let b = 0;
   let u = start;
@@ -125,63 +131,5 @@ function extractBuilderFlagsBytes(line: string, start: number, end: number, base
     u = next;
   }
   at[n] = end;
-  const IN_SPACES = 0;
-  const IN_WORD = 1;
-  const IN_QUOTE = 2;
-  let phase = IN_SPACES;
-  let word = '';
-  let wordStart = 0;
-  let quote = 0;
-  let blankOK = false;
-  let ch = 0;
-  const push = () => out.push({ value: word, offset: base + at[wordStart]! });
-  for (let pos = 0; pos <= n; pos++) {
-    if (pos !== n) ch = bytes[pos]!;
-    if (phase === IN_SPACES) {
-      if (pos === n) break;
-      if (isByteSpace(ch)) continue;
-      if (ch !== 0x2d || pos + 1 === n || bytes[pos + 1] !== 0x2d) return at[pos]!;
-      phase = IN_WORD;
-      wordStart = pos;
-    }
-    if (pos === n) {
-      if (word !== '--' && (blankOK || word.length > 0)) push();
-      break;
-    }
-    if (phase === IN_WORD) {
-      if (isByteSpace(ch)) {
-        phase = IN_SPACES;
-        if (word === '--') return at[pos]!;
-        if (blankOK || word.length > 0) push();
-        word = '';
-        blankOK = false;
-        continue;
-      }
-      if (ch === 0x27 || ch === 0x22) {
-        quote = ch;
-        blankOK = true;
-        phase = IN_QUOTE;
-        continue;
-      }
-      if (ch === 0x5c) {
-        if (pos + 1 === n) continue;
-        ch = bytes[++pos]!;
-      }
-      word += String.fromCharCode(ch);
-      continue;
-    }
-    if (ch === quote) {
-      phase = IN_WORD;
-      continue;
-    }
-    if (ch === 0x5c) {
-      if (pos + 1 === n) {
-        phase = IN_WORD;
-        continue;
-      }
-      ch = bytes[++pos]!;
-    }
-    word += String.fromCharCode(ch);
-  }
-  return end;
+  return at;
 }
