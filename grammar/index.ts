@@ -6,6 +6,7 @@ export { dumpAst } from './dump.js';
 export { groupStages } from './stages.js';
 export { parseMount } from './mounts.js';
 export { chompHeredocContent, parseHeredocMarker } from './heredoc.js';
+export { goQuote } from './go-text.js';
 export {
   DockerfileErrorCode,
   DockerfileParseError,

@@ -2,7 +2,8 @@ import test from 'ava';
 import { parseDockerfile } from '../../grammar/index.js';
 import { automaticArgs, StageVariables } from './args.js';
 import { expandInstruction, makeExpander } from './expand.js';
-import { ConfigValueError, goDuration, goQuote, ImageState } from './image-state.js';
+import { goQuote } from '../../grammar/index.js';
+import { ConfigValueError, goDuration, ImageState } from './image-state.js';
 import { planBuild } from './plan.js';
 
 const amd64 = { os: 'linux', architecture: 'amd64' };

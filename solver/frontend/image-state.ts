@@ -1,5 +1,5 @@
 import { posix } from 'node:path';
-import type { CommandLine, Instruction } from '../../grammar/index.js';
+import { goQuote, type CommandLine, type Instruction } from '../../grammar/index.js';
 import { healthConfig, type ContainerConfig, type HealthConfig, type HistoryEntry, type ImageConfig } from '../../oci/index.js';
 import { StageVariables } from './args.js';
 
@@ -9,28 +9,6 @@ const DEFAULT_SHELL = ['/bin/sh', '-c'];
 /** Go's %q of a []string, the way BuildKit prints CMD/ENTRYPOINT in history: `["a" "b"]`. */
 export function goQuotedList(args: readonly string[]): string {
   return `[${args.map(goQuote).join(' ')}]`;
-}
-
-const GO_ESCAPES: Record<string, string> = { '\x07': '\\a', '\b': '\\b', '\f': '\\f', '\n': '\\n', '\r': '\\r', '\t': '\\t', '\v': '\\v', '\\': '\\\\', '"': '\\"' };
-const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]$/u;
-
-/** Go's strconv.Quote: printable runes as they are, `\t`-style escapes, else `\x7f`, `\u00a0`, `\U0001f000`. */
-export function goQuote(s: string): string {
-  let out = '"';
-  for (const ch of s) {
-    const esc = GO_ESCAPES[ch];
-    if (esc) out += esc;
-    else if (PRINTABLE.test(ch)) out += ch;
-    else {
-      const cp = ch.codePointAt(0)!;
-      // A lone surrogate reaches the Go side as U+FFFD, which is printable.
-      if (cp >= 0xd800 && cp <= 0xdfff) out += '\ufffd';
-      else if (cp < 0x80) out += `\\x${cp.toString(16).padStart(2, '0')}`;
-      else if (cp <= 0xffff) out += `\\u${cp.toString(16).padStart(4, '0')}`;
-      else out += `\\U${cp.toString(16).padStart(8, '0')}`;
-    }
-  }
-  return `${out}"`;
 }
 
 /**
