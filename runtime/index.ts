@@ -5,7 +5,7 @@ export { cleanupLeftovers, findLeftovers, type CleanupReport } from './cleanup.j
 export { listContainers } from './containers.js';
 export { checkPrivileges, checkRuntime } from './preflight.js';
 export { reexecRootless } from './reexec.js';
-export { resolveUser, type ResolvedUser } from './users.js';
+export { readGroups, readPasswd, resolveUser, type ResolvedUser } from './users.js';
 export { buildSpec, MASKED_PATHS, READONLY_PATHS, type SpecInput, type OciMount } from './spec.js';
 export { parseCapabilities, ALL_CAPABILITIES, DEFAULT_CAPABILITIES } from './capabilities.js';
 export { seccompProfile, type SeccompProfile } from './seccomp.js';

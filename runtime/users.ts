@@ -10,14 +10,14 @@ export interface ResolvedUser {
   home: string;
 }
 
-interface PasswdEntry {
+export interface PasswdEntry {
   name: string;
   uid: number;
   gid: number;
   home: string;
 }
 
-interface GroupEntry {
+export interface GroupEntry {
   name: string;
   gid: number;
   members: string[];
@@ -32,7 +32,7 @@ const NUMERIC = /^\d+$/;
 export async function resolveUser(rootfs: string, spec: string | undefined): Promise<ResolvedUser> {
   const [userPart = '', groupPart] = (spec ?? '').split(':', 2);
   const user = userPart === '' ? '0' : userPart;
-  const passwd = parsePasswd(await readInRoot(rootfs, '/etc/passwd'));
+  const passwd = await readPasswd(rootfs);
   const entry = passwd.find((p) => (NUMERIC.test(user) ? p.uid === Number(user) : p.name === user));
   if (!entry && !NUMERIC.test(user)) {
     throw new KilnError('E_RUNTIME_USER', `unable to find user ${user}: no matching entries in passwd file`, {
@@ -41,7 +41,7 @@ export async function resolveUser(rootfs: string, spec: string | undefined): Pro
   }
   const uid = entry ? entry.uid : Number(user);
   const home = entry?.home || '/';
-  const groups = parseGroup(await readInRoot(rootfs, '/etc/group'));
+  const groups = await readGroups(rootfs);
 
   if (groupPart !== undefined && groupPart !== '') {
     const group = groups.find((g) => (NUMERIC.test(groupPart) ? g.gid === Number(groupPart) : g.name === groupPart));
@@ -56,6 +56,16 @@ export async function resolveUser(rootfs: string, spec: string | undefined): Pro
   const name = entry?.name;
   const additionalGids = name === undefined ? [] : groups.filter((g) => g.gid !== gid && g.members.includes(name)).map((g) => g.gid);
   return { uid, gid, additionalGids: [...new Set(additionalGids)], home };
+}
+
+/** The entries of the root's /etc/passwd with numeric ids; none without the file (scratch). */
+export async function readPasswd(rootfs: string): Promise<PasswdEntry[]> {
+  return parsePasswd(await readInRoot(rootfs, '/etc/passwd'));
+}
+
+/** The entries of the root's /etc/group with a numeric gid; none without the file. */
+export async function readGroups(rootfs: string): Promise<GroupEntry[]> {
+  return parseGroup(await readInRoot(rootfs, '/etc/group'));
 }
 
 async function readInRoot(rootfs: string, path: string): Promise<string> {

@@ -1,24 +1,11 @@
-import { readFile } from 'node:fs/promises';
+import { readGroups, readPasswd } from '../../runtime/index.js';
 import { FileOpError } from './errors.js';
-import { resolveScoped, type Owner } from './scoped-path.js';
+import type { Owner } from './scoped-path.js';
 
 /** llb's parseUID: a decimal id, or `root` for 0; anything else is a name. */
 function numericId(part: string): number | undefined {
   if (part === 'root') return 0;
   return /^\d+$/.test(part) ? Number(part) : undefined;
-}
-
-async function rows(root: string, path: string): Promise<string[][]> {
-  let text = '';
-  try {
-    text = await readFile(resolveScoped(root, path), 'utf8');
-  } catch {
-    // No passwd/group file (scratch): no name is found.
-  }
-  return text
-    .split('\n')
-    .filter((l) => l.trim() !== '' && !l.startsWith('#'))
-    .map((l) => l.split(':'));
 }
 
 /**
@@ -36,15 +23,15 @@ export async function resolveChown(destRoot: string, spec: string): Promise<Owne
   if (userId !== undefined) {
     uid = gid = userId;
   } else {
-    const entry = (await rows(destRoot, 'etc/passwd')).find((f) => f[0] === user && /^\d+$/.test(f[2] ?? '') && /^\d+$/.test(f[3] ?? ''));
-    if (entry) [uid, gid] = [Number(entry[2]), Number(entry[3])];
+    const entry = (await readPasswd(destRoot)).find((p) => p.name === user);
+    if (entry) [uid, gid] = [entry.uid, entry.gid];
   }
   if (group !== undefined) {
     const groupId = numericId(group);
     if (groupId !== undefined) gid = groupId;
     else {
-      const entry = (await rows(destRoot, 'etc/group')).find((f) => f[0] === group && /^\d+$/.test(f[2] ?? ''));
-      if (entry) gid = Number(entry[2]);
+      const entry = (await readGroups(destRoot)).find((g) => g.name === group);
+      if (entry) gid = entry.gid;
     }
   }
   return { uid, gid };
