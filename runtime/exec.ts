@@ -12,9 +12,10 @@ import { signalNumber } from './command.js';
 import { cleanupLeftoversOnce } from './cleanup.js';
 import { prepareMounts, type PreparedMounts } from './mounts.js';
 import { createMountpoints, removeMountpointStubs, type StubChain } from './mountpoint-stubs.js';
-import { ownerDir, runcRoot } from './owner.js';
+import { runcRoot } from './owner.js';
 import { checkRuntime } from './preflight.js';
 import { lastRuncError, Runc } from './runc.js';
+import { scratchDir } from './scratch-dir.js';
 import { registerCleanup } from './shutdown.js';
 import { resizeRelay, type TerminalSize } from './tty-relay.js';
 import { buildSpec, type OciMount } from './spec.js';
@@ -53,7 +54,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
   if (options.signal?.aborted) throw aborted();
   const runc = new Runc(binary, runcRoot(options.stateRoot));
   const id = `kiln-${randomBytes(6).toString('hex')}`;
-  const bundle = join(ownerDir(options.stateRoot), id);
+  const bundle = join(await scratchDir(options.stateRoot), id);
   mkdirSync(bundle, { recursive: true });
 
   let child: ChildProcess | undefined;

@@ -1,14 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, symlinkSync } from 'node:fs';
-import { rename, rm, rmdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { KilnError } from '../common/errors.js';
 import { inUserNamespace } from '../common/user-namespace.js';
 import { cleanupLeftoversOnce } from './cleanup.js';
-import { ownerDir } from './owner.js';
 import { checkRuntime } from './preflight.js';
 import { mountpointLayer } from './mountpoint-layer.js';
 import { checkedViaShell } from './shell-helper.js';
+import { scratchDir } from './scratch-dir.js';
 import { registerCleanup } from './shutdown.js';
 import type { CreateSnapshotOptions, Snapshot } from './types.js';
 
@@ -28,10 +28,10 @@ export async function createSnapshot(options: CreateSnapshotOptions): Promise<Sn
   await checkRuntime();
   await cleanupLeftoversOnce(options.stateRoot);
   const id = `s${randomBytes(5).toString('hex')}`;
-  const dir = join(ownerDir(options.stateRoot), id);
+  const dir = join(await scratchDir(options.stateRoot), id);
   // A few dozen syscalls of microseconds each: synchronous calls beat a thread-pool round trip
   // apiece, which on a loaded machine costs more than the mount itself.
-  makeSnapshotDir(dir);
+  mkdirSync(join(dir, 'l'), { recursive: true });
   for (const sub of ['u', 'w', 'm']) mkdirSync(join(dir, sub));
 
   // Overlay needs at least one lower dir; FROM scratch gets an empty one.
@@ -56,8 +56,6 @@ export async function createSnapshot(options: CreateSnapshotOptions): Promise<Sn
     if (gone) return;
     await unmount();
     await rm(dir, { recursive: true, force: true });
-    // The owner dir goes with its last snapshot, or `kiln check` sees it as a dead process's leftover.
-    await rmdir(dirname(dir)).catch(() => undefined);
     gone = true;
     unregister();
   }
@@ -86,17 +84,4 @@ export async function createSnapshot(options: CreateSnapshotOptions): Promise<Sn
       await release();
     },
   };
-}
-
-/**
- * Creates `dir/l` and its parents. The owner dir above can vanish between the two mkdirs, when
- * the last other snapshot's release removes it; that is the one case worth a second try.
- */
-function makeSnapshotDir(dir: string): void {
-  try {
-    mkdirSync(join(dir, 'l'), { recursive: true });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    mkdirSync(join(dir, 'l'), { recursive: true });
-  }
 }

@@ -1,0 +1,40 @@
+import { mkdirSync, rmdirSync } from 'node:fs';
+import { topDirCommand } from '../common/top-dir.js';
+import { ownerDir } from './owner.js';
+import { checkedViaShell } from './shell-helper.js';
+
+const made = new Map<string, Promise<string>>();
+
+/**
+ * This process's scratch dir under `stateRoot` (snapshots and bundles go in it): made once, an
+ * Orlov top dir (common/top-dir.ts) so that each snapshot's upper dir gets a block group of its
+ * own, and removed at exit once empty so that `kiln check` never finds it as a dead process's
+ * leftover. Recursive mkdirs below it make it again should something remove it meanwhile.
+ */
+export function scratchDir(stateRoot: string): Promise<string> {
+  let dir = made.get(stateRoot);
+  if (!dir) {
+    if (made.size === 0) process.once('exit', removeEmptyScratchDirs);
+    dir = makeScratchDir(ownerDir(stateRoot));
+    made.set(stateRoot, dir);
+  }
+  return dir;
+}
+
+async function makeScratchDir(dir: string): Promise<string> {
+  mkdirSync(dir, { recursive: true });
+  const [file, args] = topDirCommand([dir]);
+  // Through the mount helper: the first mount would wait behind it in the helper's queue anyway.
+  await checkedViaShell('E_RUNTIME_CHATTR', 'cannot mark the scratch dir', file, args).catch(() => undefined);
+  return dir;
+}
+
+function removeEmptyScratchDirs(): void {
+  for (const stateRoot of made.keys()) {
+    try {
+      rmdirSync(ownerDir(stateRoot));
+    } catch {
+      // Not empty (a snapshot still mounted) or already gone: startup cleanup sees to the rest.
+    }
+  }
+}

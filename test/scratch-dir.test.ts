@@ -1,0 +1,79 @@
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { mkdir, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Store } from '../cache/index.js';
+import { createSnapshot } from '../runtime/index.js';
+import { makeFixture, repoRoot, type Fixture } from './runtime-fixture.js';
+
+const run = promisify(execFile);
+let fx: Fixture;
+test.before(async () => {
+  fx = await makeFixture();
+});
+test.after.always(async () => fx?.dispose());
+
+/** Whether `dir` has ext4's T (top of directory hierarchy) attribute; undefined where lsattr cannot tell. */
+async function topDir(dir: string): Promise<boolean | undefined> {
+  try {
+    const { stdout } = await run('lsattr', ['-d', dir]);
+    return stdout.split(' ')[0]!.includes('T');
+  } catch {
+    return undefined;
+  }
+}
+
+let probed: Promise<boolean> | undefined;
+/** Whether the fixture's filesystem takes the flag at all (ext4 does; tmpfs, overlay do not). */
+function flagSupported(): Promise<boolean> {
+  probed ??= (async () => {
+    const probe = join(fx.dir, 'probe');
+    await mkdir(probe);
+    try {
+      await run('chattr', ['+T', probe]);
+      return (await topDir(probe)) === true;
+    } catch {
+      return false;
+    }
+  })();
+  return probed;
+}
+
+test('snapshots are made in a scratch dir that is an Orlov top dir', async (t) => {
+  if (!(await flagSupported())) return t.pass('the filesystem has no T attribute');
+  const stateRoot = fx.isolatedStateRoot();
+  const snapshot = await createSnapshot({ stateRoot, lowerDirs: [fx.base] });
+  try {
+    const scratch = join(snapshot.rootfs, '..', '..');
+    t.true(await topDir(scratch));
+    t.false(await topDir(join(snapshot.rootfs, '..')), 'only the dir whose children are separate trees');
+  } finally {
+    await snapshot.release();
+  }
+});
+
+test('a new store marks snapshots/ and tmp/ as Orlov top dirs', async (t) => {
+  if (!(await flagSupported())) return t.pass('the filesystem has no T attribute');
+  const root = fx.isolatedStateRoot();
+  (await Store.open(root)).close();
+  t.true(await topDir(join(root, 'snapshots')));
+  t.true(await topDir(join(root, 'tmp')));
+  t.false(await topDir(join(root, 'blobs')));
+});
+
+test('a process that made snapshots leaves no scratch dir behind when it exits', async (t) => {
+  const stateRoot = fx.isolatedStateRoot();
+  const script = `
+    import { createSnapshot } from './runtime/index.js';
+    for (let i = 0; i < 3; i++) {
+      const s = await createSnapshot({ stateRoot: ${JSON.stringify(stateRoot)}, lowerDirs: [${JSON.stringify(fx.base)}] });
+      await s.release();
+    }
+    const { readdirSync } = await import('node:fs');
+    console.log(readdirSync(${JSON.stringify(join(stateRoot, 'rt'))}).length);
+  `;
+  const { stdout } = await run(process.execPath, ['--import=tsx', '--input-type=module', '-e', script], { cwd: repoRoot });
+  t.is(stdout.trim(), '1', 'the scratch dir stays while the process lives');
+  t.deepEqual(await readdir(join(stateRoot, 'rt')), []);
+});
