@@ -29,15 +29,16 @@ done
 declare -A buildkit=([S1]=0.22 [S2]=0.49 [S3]=1.10 [S4]=2.38 [S5]=2.47 [S6]=17.69 [S7]=8.66)
 declare -A target=([S1]=- [S2]=0.25 [S3]=0.5 [S4]=2.2 [S5]=1.2 [S6]=- [S7]=4)
 
-# The benchmark runs the compiled CLI, as users do. tsc emits even when unrelated files have
-# type errors, so a half-finished module elsewhere does not stop the bench.
+# The benchmark runs the compiled CLI as users do: bin/kiln.js as an executable, whose #! line
+# gives Node kiln's flags. tsc emits even when unrelated files have type errors, so a
+# half-finished module elsewhere does not stop the bench.
 declare -A cli root
 prepare() { # TOOL REPO ROOT
   (cd "$2" && { npx tsc -p tsconfig.json >/dev/null 2>&1 || true; if [[ -f dist/cli/bundle.js ]]; then node dist/cli/bundle.js >/dev/null; fi; })
-  cli[$1]="node $2/bin/kiln.js --root $3"
+  cli[$1]="$2/bin/kiln.js --root $3"
   root[$1]=$3
   if ! ${cli[$1]} images 2>/dev/null | grep -q busybox; then
-    for _ in 1 2 3; do KILN="node $2/bin/kiln.js" "$repo/fixtures/make-busybox-image.sh" "$3" >/dev/null && break; done
+    for _ in 1 2 3; do KILN="$2/bin/kiln.js" "$repo/fixtures/make-busybox-image.sh" "$3" >/dev/null && break; done
   fi
 }
 tools=(kiln)
