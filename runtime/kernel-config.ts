@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { release } from 'node:os';
-import { gunzipSync } from 'node:zlib';
+import { zlib } from '../common/builtins.js';
 
 /** The running kernel's build configuration, from /boot or /proc/config.gz; null when neither is there. */
 function kernelConfig(): string | null {
@@ -8,7 +8,7 @@ function kernelConfig(): string | null {
     return readFileSync(`/boot/config-${release()}`, 'utf8');
   } catch {
     try {
-      return gunzipSync(readFileSync('/proc/config.gz')).toString('utf8');
+      return zlib().gunzipSync(readFileSync('/proc/config.gz')).toString('utf8');
     } catch {
       // Neither file: the kernel's options cannot be known.
       return null;

@@ -1,7 +1,7 @@
-import { createGunzip, constants as zlib } from 'node:zlib';
 import { PassThrough, type Transform } from 'node:stream';
 import { ParallelGzip } from './parallel-gzip.js';
 import { createZstdDecompressStream, ZstdCompressStream } from './zstd-stream.js';
+import { zlib } from '../../common/builtins.js';
 
 export type Compression = 'gzip' | 'zstd' | 'none';
 
@@ -43,7 +43,7 @@ export function createCompressor(compression: Compression, level?: number): Tran
   switch (compression) {
     case 'gzip':
       // Every gzip layer in kiln comes from here, so the same tar always gives the same blob digest.
-      return new ParallelGzip(level ?? zlib.Z_DEFAULT_COMPRESSION);
+      return new ParallelGzip(level ?? zlib().constants.Z_DEFAULT_COMPRESSION);
     case 'zstd':
       return new ZstdCompressStream({ level: level ?? 3, workers: ZSTD_WORKERS, jobSize: ZSTD_JOB_SIZE });
     case 'none':
@@ -54,7 +54,7 @@ export function createCompressor(compression: Compression, level?: number): Tran
 export function createDecompressor(compression: Compression): Transform {
   switch (compression) {
     case 'gzip':
-      return createGunzip({ chunkSize: 64 * 1024 });
+      return zlib().createGunzip({ chunkSize: 64 * 1024 });
     case 'zstd':
       return createZstdDecompressStream();
     case 'none':

@@ -1,5 +1,5 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import { constants, crc32, deflateRaw } from 'node:zlib';
+import { zlib } from '../../common/builtins.js';
 
 /** Input is cut into blocks of this size, each deflated on its own thread-pool trip. */
 const BLOCK = 1024 * 1024;
@@ -42,7 +42,7 @@ export class ParallelGzip extends Transform {
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.crc = crc32(chunk, this.crc);
+    this.crc = zlib().crc32(chunk, this.crc);
     this.length += chunk.length;
     for (let at = 0; at < chunk.length; ) {
       // A full block starts only once more input follows it: the last block has to be known as the last.
@@ -96,10 +96,10 @@ export class ParallelGzip extends Transform {
       // zlib takes a thread-pool trip per output chunk: 16 KiB by default, ~20 trips for a block of
       // text; a whole block's worth would leave most of each chunk as garbage.
       chunkSize: BLOCK / 4,
-      finishFlush: last ? constants.Z_FINISH : constants.Z_SYNC_FLUSH,
+      finishFlush: last ? zlib().constants.Z_FINISH : zlib().constants.Z_SYNC_FLUSH,
       ...(dictionary && dictionary.length > 0 ? { dictionary } : {}),
     };
-    const done = new Promise<Buffer>((resolve, reject) => deflateRaw(block, options, (err, out) => (err ? reject(err) : resolve(out))));
+    const done = new Promise<Buffer>((resolve, reject) => zlib().deflateRaw(block, options, (err, out) => (err ? reject(err) : resolve(out))));
     // A failure is taken when the job is awaited in order; until then it must not count as unhandled.
     done.catch(() => undefined);
     this.jobs.push({ block: whole, out: done });

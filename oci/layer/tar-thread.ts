@@ -1,5 +1,6 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { changedSizeError, layerIOError, type TarPiece } from './tar-writer.js';
+import { workerThreads } from '../../common/builtins.js';
 
 const SLAB = 1024 * 1024;
 /**
@@ -105,7 +106,7 @@ let jobs = 0;
 
 function acquire(): Worker {
   // No inherited flags: `--input-type=module` would make the source ESM, `--import` would load a loader it has no use for.
-  const worker = idle.pop() ?? new Worker(WORKER_SOURCE, { eval: true, execArgv: [] });
+  const worker = idle.pop() ?? new (workerThreads().Worker)(WORKER_SOURCE, { eval: true, execArgv: [] });
   worker.ref();
   return worker;
 }

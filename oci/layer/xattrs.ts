@@ -1,4 +1,4 @@
-import { getAttributeSync, listAttributesSync, setAttribute } from 'fs-xattr';
+import { fsXattr } from '../../common/fs-xattr.js';
 import { LayerError } from './errors.js';
 
 /** overlayfs keeps its own bookkeeping here (whiteouts, opaque dirs, redirects); never part of a layer. */
@@ -28,6 +28,7 @@ export interface FileXattrs {
  * trips through the thread pool when packing thousands of small files.
  */
 export function readXattrsSync(path: string): FileXattrs {
+  const { getAttributeSync, listAttributesSync } = fsXattr();
   let names: string[];
   try {
     names = listAttributesSync(path);
@@ -56,7 +57,7 @@ export function readXattrsSync(path: string): FileXattrs {
 export async function writeXattrs(path: string, xattrs: Map<string, Buffer>): Promise<void> {
   for (const [name, value] of xattrs) {
     try {
-      await setAttribute(path, name, value);
+      await fsXattr().setAttribute(path, name, value);
     } catch (err) {
       throw new LayerError('E_LAYER_IO', `cannot set extended attribute ${name} on ${path}: ${(err as Error).message}`, {
         cause: err,

@@ -1,10 +1,11 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { KilnError } from '../../common/errors.js';
 import type { ClientOptions, ClientSession } from './client.js';
 import { RegistryError } from './errors.js';
 import { publishBlob, type BlobProgressEvent } from './progress.js';
+import { workerThreads } from '../../common/builtins.js';
 
 /** One blob for a worker to download into `path` (a new temp file of the store). */
 export interface BlobJob {
@@ -52,11 +53,11 @@ function unwire(e: WireError): Error {
 const WORKER_URL = new URL(`./blob-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 
 function spawn(): Worker {
-  if (!WORKER_URL.pathname.endsWith('.ts')) return new Worker(WORKER_URL);
+  if (!WORKER_URL.pathname.endsWith('.ts')) return new (workerThreads().Worker)(WORKER_URL);
   // Node 20 does not apply the parent's `--import tsx` loader hooks to a worker's entry module,
   // so the worker registers tsx itself before importing the TypeScript entry.
   const code = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL.href)}); })`;
-  return new Worker(code, { eval: true });
+  return new (workerThreads().Worker)(code, { eval: true });
 }
 
 interface Pending {

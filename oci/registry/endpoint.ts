@@ -1,9 +1,9 @@
 import { readFile } from 'node:fs/promises';
-import { rootCertificates } from 'node:tls';
 import type { Dispatcher } from 'undici';
 import { fileError } from '../../common/file-errors.js';
 import { RegistryError } from './errors.js';
 import { loadUndici } from './undici.js';
+import { tls } from '../../common/builtins.js';
 
 /** How to reach registries: which may skip TLS checks, and which CA to trust. */
 export interface TransportOptions {
@@ -63,7 +63,7 @@ export async function resolveEndpoint(registry: string, options: TransportOption
   let ca: string[] | undefined;
   if (caFile) {
     try {
-      ca = [...rootCertificates, await readFile(caFile, 'utf8')];
+      ca = [...tls().rootCertificates, await readFile(caFile, 'utf8')];
     } catch (err) {
       throw new RegistryError('E_REGISTRY_CONFIG', `cannot read CA file ${caFile}: ${(err as Error).message}`, { cause: err });
     }

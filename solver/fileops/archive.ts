@@ -3,9 +3,9 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import { applyLayer, createDecompressor, isExtractLimitError, LayerError } from '../../oci/index.js';
 import { FileOpError } from './errors.js';
+import { zlib } from '../../common/builtins.js';
 
 export type ArchiveCompression = 'none' | 'gzip' | 'bzip2' | 'xz' | 'zstd';
 
@@ -38,7 +38,7 @@ function decompressed(path: string, compression: ArchiveCompression): Readable {
   }
   const file = createReadStream(path);
   if (compression === 'none') return file;
-  const decoder = compression === 'gzip' ? createGunzip() : createDecompressor('zstd');
+  const decoder = compression === 'gzip' ? zlib().createGunzip() : createDecompressor('zstd');
   const out = new PassThrough();
   pipeline(file, decoder, out).catch((e: unknown) => out.destroy(e as Error));
   return out;

@@ -1,4 +1,4 @@
-import { getAttributeSync, listAttributesSync, setAttributeSync } from 'fs-xattr';
+import { fsXattr } from '../../common/fs-xattr.js';
 
 /** overlayfs bookkeeping, never part of what a COPY carries over. */
 const SKIPPED = ['trusted.overlay.', 'user.overlay.'];
@@ -13,6 +13,7 @@ function absent(err: unknown): boolean {
  * after chown, which clears `security.capability`. Never pass symlinks: fs-xattr follows them.
  */
 export function copyXattrsSync(from: string, to: string): void {
+  const { getAttributeSync, listAttributesSync, setAttributeSync } = fsXattr();
   let names: string[];
   try {
     names = listAttributesSync(from);
