@@ -1,22 +1,30 @@
 import { mkdirSync, rmdirSync } from 'node:fs';
+import { onInterrupt } from '../common/interrupt.js';
 import { topDirCommand } from '../common/top-dir.js';
 import { ownerDir } from './owner.js';
 import { checkedViaShell } from './shell-helper.js';
 
 const made = new Map<string, Promise<string>>();
+let removalRegistered = false;
 
 /**
  * This process's scratch dir under `stateRoot` (snapshots and bundles go in it): made once, an
  * Orlov top dir (common/top-dir.ts) so that each snapshot's upper dir gets a block group of its
- * own, and removed at exit once empty so that `kiln check` never finds it as a dead process's
- * leftover. Recursive mkdirs below it make it again should something remove it meanwhile.
+ * own, and removed when the process exits or is interrupted, once empty, so that `kiln check`
+ * never finds it as a dead process's leftover. Recursive mkdirs below it make it again should
+ * something remove it meanwhile. A failed first mkdir is not remembered: the next call tries again.
  */
 export function scratchDir(stateRoot: string): Promise<string> {
   let dir = made.get(stateRoot);
   if (!dir) {
-    if (made.size === 0) process.once('exit', removeEmptyScratchDirs);
+    if (!removalRegistered) {
+      removalRegistered = true;
+      process.once('exit', removeEmptyScratchDirs);
+      onInterrupt(removeEmptyScratchDirs);
+    }
     dir = makeScratchDir(ownerDir(stateRoot));
     made.set(stateRoot, dir);
+    dir.catch(() => made.delete(stateRoot));
   }
   return dir;
 }

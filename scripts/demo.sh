@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export KILN_ROOT=${KILN_ROOT:-/var/lib/kiln}
-kiln=(node bin/kiln.js)
+kiln=(bin/kiln.js)
 if ! "${kiln[@]}" inspect busybox:latest >/dev/null 2>&1; then
   KILN="${kiln[*]}" fixtures/make-busybox-image.sh "$KILN_ROOT" >/dev/null
 fi

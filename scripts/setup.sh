@@ -7,12 +7,12 @@ cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 
 need_node() {
-  echo "kiln needs Node.js >= 20.19 with npm (found: $(node --version 2>/dev/null || echo none))." >&2
+  echo "kiln needs Node.js 20.19 or later (22: 22.12 or later) with npm (found: $(node --version 2>/dev/null || echo none))." >&2
   echo "Install it from your distribution or nodejs.org, then run this again." >&2
   exit 1
 }
 command -v node >/dev/null && command -v npm >/dev/null || need_node
-node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' || need_node
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>22||(a===22&&b>=12)||(a===20&&b>=19)?0:1)' || need_node
 
 if [[ $(id -u) != 0 ]]; then
   echo "scripts/setup.sh installs Debian packages and runs containers: run it as root." >&2

@@ -77,3 +77,26 @@ test('a process that made snapshots leaves no scratch dir behind when it exits',
   t.is(stdout.trim(), '1', 'the scratch dir stays while the process lives');
   t.deepEqual(await readdir(join(stateRoot, 'rt')), []);
 });
+
+test('an interrupted process removes its empty scratch dir before it dies', async (t) => {
+  const stateRoot = fx.isolatedStateRoot();
+  const rt = JSON.stringify(join(stateRoot, 'rt'));
+  // What the CLI's signal handler does just before the process dies by the signal ('exit' never fires then).
+  const script = `
+    import { createSnapshot } from './runtime/index.js';
+    import { runInterruptCleanups } from './common/interrupt.js';
+    import { readdirSync } from 'node:fs';
+    const s = await createSnapshot({ stateRoot: ${JSON.stringify(stateRoot)}, lowerDirs: [${JSON.stringify(fx.base)}] });
+    await s.release();
+    runInterruptCleanups();
+    console.log(readdirSync(${rt}).length);
+    process.kill(process.pid, 'SIGKILL');
+  `;
+  const child = await run(process.execPath, ['--import=tsx', '--input-type=module', '-e', script], { cwd: repoRoot }).then(
+    () => ({ stdout: '', killed: false }),
+    (e: { stdout: string; signal?: string }) => ({ stdout: e.stdout, killed: e.signal === 'SIGKILL' }),
+  );
+  t.true(child.killed);
+  t.is(child.stdout.trim(), '0');
+  t.deepEqual(await readdir(join(stateRoot, 'rt')), []);
+});
