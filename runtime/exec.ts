@@ -68,7 +68,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
   const stopSignals: (() => void)[] = [];
   try {
     const cwd = posix.resolve('/', options.cwd || '/');
-    const user = await resolveUser(options.rootfs, options.user);
+    const user = options.resolvedUser ?? (await resolveUser(options.rootfs, options.user));
     mounts = await prepareMounts(options.mounts ?? [], {
       stateRoot: options.stateRoot,
       bundleDir: bundle,
@@ -92,6 +92,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
       hostsFile,
       resolvConfFile,
       mounts: mounts.oci,
+      ...(options.rootMount ? { rootMount: options.rootMount } : {}),
       terminal: Boolean(options.tty || options.relayTty),
       ...(terminalSize ? { consoleSize: terminalSize } : {}),
       security: options.security ?? 'sandbox',
@@ -106,7 +107,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
     writeFileSync(resolvConfFile, resolvConf);
     writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
     writeFileSync(join(bundle, META_FILE), JSON.stringify(meta));
-    stubs = await createMountpoints(options.rootfs, spec.mounts);
+    if (!options.rootMount) stubs = await createMountpoints(options.rootfs, spec.mounts);
 
     const stdin = options.stdin ?? 'ignore';
     // runc relays a container terminal through its own stdio, putting it in raw mode: it has to be

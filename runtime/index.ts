@@ -1,5 +1,6 @@
 /** The container runtime: overlay snapshots and runc containers. */
 export { createSnapshot } from './snapshot.js';
+export { containerMountedRoot, type RunRoot } from './run-root.js';
 export { exec, ContainerStartError } from './exec.js';
 export { cleanupLeftovers, findLeftovers, type CleanupReport } from './cleanup.js';
 export { listContainers } from './containers.js';

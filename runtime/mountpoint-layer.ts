@@ -6,6 +6,9 @@ import { randomBytes } from 'node:crypto';
 const DIRS = ['dev', 'proc', 'sys', 'etc'];
 const FILES = ['etc/hosts', 'etc/resolv.conf'];
 
+/** The container paths runc mounts over directly in the rootfs (the others are inside these mounts). */
+export const MOUNTPOINTS = ['/proc', '/dev', '/sys', '/etc/resolv.conf', '/etc/hosts'];
+
 const made = new Set<string>();
 
 /**

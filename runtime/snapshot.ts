@@ -10,6 +10,7 @@ import { mountpointLayer } from './mountpoint-layer.js';
 import { checkedViaShell } from './shell-helper.js';
 import { scratchDir } from './scratch-dir.js';
 import { registerCleanup } from './shutdown.js';
+import type { OciMount } from './spec.js';
 import type { CreateSnapshotOptions, Snapshot } from './types.js';
 
 /**
@@ -21,10 +22,78 @@ import type { CreateSnapshotOptions, Snapshot } from './types.js';
  * overlay keeps opaque markers in `user.overlay.*` (userxattr), which refuses redirect_dir=off's
  * "follow"; nofollow neither makes nor follows redirects either.
  */
-const OVERLAY_FIXED = 'upperdir=u,workdir=w,redirect_dir=off,metacopy=off,index=off';
-const OVERLAY_FIXED_USERNS = 'upperdir=u,workdir=w,userxattr,redirect_dir=nofollow,metacopy=off,index=off';
+const OVERLAY_FIXED = ['redirect_dir=off', 'metacopy=off', 'index=off'];
+const OVERLAY_FIXED_USERNS = ['userxattr', 'redirect_dir=nofollow', 'metacopy=off', 'index=off'];
 
 export async function createSnapshot(options: CreateSnapshotOptions): Promise<Snapshot> {
+  const made = await makeSnapshotDirs(options);
+  const { dir, id } = made;
+  const lowerdir = made.lowers.map((_, i) => `l/${i}`).reverse().join(':');
+  let mounted = false;
+  const unmount = async (): Promise<void> => {
+    if (!mounted) return;
+    await checkedViaShell('E_RUNTIME_UMOUNT', `cannot unmount snapshot ${id}`, 'umount', [join(dir, 'm')]);
+    mounted = false;
+  };
+  const snapshot = trackedSnapshot(made, unmount);
+  try {
+    await checkedViaShell('E_RUNTIME_MOUNT', 'cannot mount overlay snapshot', 'mount', ['-t', 'overlay', 'overlay', '-o', [`lowerdir=${lowerdir}`, 'upperdir=u', 'workdir=w', ...overlayOptions()].join(','), 'm'], {
+      cwd: dir,
+      hint: 'the state root must be on a filesystem that can hold overlay upper dirs (ext4, xfs, btrfs; not overlay or tmpfs without xattrs); rootless, a kernel of 5.11 or later',
+    });
+    mounted = true;
+  } catch (err) {
+    await snapshot.release();
+    throw err;
+  }
+  return snapshot;
+}
+
+/** A snapshot that runc mounts, as `rootMount`, over its empty `rootfs`, in the container's mount namespace. */
+export interface ContainerSnapshot extends Snapshot {
+  rootMount: OciMount;
+}
+
+/**
+ * Leaves an overlay's data less than a page, with room to spare for what runc may add. Beyond
+ * it (some 60 layers at a usual state root) only createSnapshot's relative paths fit.
+ */
+const MAX_OVERLAY_DATA = 3500;
+
+/**
+ * A container's rootfs for runc to mount itself (a RUN container's: the standard mount points
+ * come from the lower dirs), as its first mount: the overlay then lives and dies with the
+ * container's mount namespace, and the host neither mounts nor unmounts anything. Its options
+ * hold absolute paths, so a long enough chain of layers does not fit: undefined then.
+ */
+export async function createContainerSnapshot(options: Omit<CreateSnapshotOptions, 'container'>): Promise<ContainerSnapshot | undefined> {
+  const scratch = await scratchDir(options.stateRoot);
+  // Every lower dir is named through its symlink `DIR/l/N`, upper and work dirs as `DIR/u`, `DIR/w`.
+  const dirLength = join(scratch, 's0123456789').length;
+  const layerCount = options.lowerDirs.length + 1;
+  const dataLength = layerCount * (dirLength + 8) + 2 * (dirLength + 12) + overlayOptions().join(',').length;
+  if (dataLength > MAX_OVERLAY_DATA) return undefined;
+  const made = await makeSnapshotDirs({ ...options, container: true });
+  const { dir } = made;
+  const lowerdir = made.lowers.map((_, i) => join(dir, 'l', String(i))).reverse().join(':');
+  return {
+    ...trackedSnapshot(made, async () => undefined),
+    rootMount: { destination: '/', type: 'overlay', source: 'overlay', options: [`lowerdir=${lowerdir}`, `upperdir=${join(dir, 'u')}`, `workdir=${join(dir, 'w')}`, ...overlayOptions()] },
+  };
+}
+
+function overlayOptions(): string[] {
+  return inUserNamespace() ? OVERLAY_FIXED_USERNS : OVERLAY_FIXED;
+}
+
+interface SnapshotDirs {
+  id: string;
+  dir: string;
+  /** Bottom-most first; symlinked as `dir/l/N`. */
+  lowers: string[];
+}
+
+async function makeSnapshotDirs(options: CreateSnapshotOptions): Promise<SnapshotDirs> {
   await checkRuntime();
   await cleanupLeftoversOnce(options.stateRoot);
   const id = `s${randomBytes(5).toString('hex')}`;
@@ -33,25 +102,19 @@ export async function createSnapshot(options: CreateSnapshotOptions): Promise<Sn
   // apiece, which on a loaded machine costs more than the mount itself.
   mkdirSync(join(dir, 'l'), { recursive: true });
   for (const sub of ['u', 'w', 'm']) mkdirSync(join(dir, sub));
-
   // Overlay needs at least one lower dir; FROM scratch gets an empty one.
   const layers = options.container ? [mountpointLayer(options.stateRoot), ...options.lowerDirs] : options.lowerDirs;
   const lowers = layers.length > 0 ? layers : [join(dir, 'e')];
   if (layers.length === 0) mkdirSync(join(dir, 'e'));
+  // overlay's leftmost lowerdir is the top-most layer: callers list `l/N` from the last.
   lowers.forEach((lower, i) => symlinkSync(lower, join(dir, 'l', String(i))));
-  // overlay's leftmost lowerdir is the top-most layer.
-  const lowerdir = lowers.map((_, i) => `l/${i}`).reverse().join(':');
+  return { id, dir, lowers };
+}
 
-  let mounted = false;
+/** The Snapshot over made dirs, released (unmounted, removed) by the process's cleanup if nobody else does. */
+function trackedSnapshot({ id, dir }: SnapshotDirs, unmount: () => Promise<void>): Snapshot {
   let gone = false;
   const unregister = registerCleanup(() => release());
-
-  async function unmount(): Promise<void> {
-    if (!mounted) return;
-    await checkedViaShell('E_RUNTIME_UMOUNT', `cannot unmount snapshot ${id}`, 'umount', [join(dir, 'm')]);
-    mounted = false;
-  }
-
   async function release(): Promise<void> {
     if (gone) return;
     await unmount();
@@ -59,18 +122,6 @@ export async function createSnapshot(options: CreateSnapshotOptions): Promise<Sn
     gone = true;
     unregister();
   }
-
-  try {
-    await checkedViaShell('E_RUNTIME_MOUNT', 'cannot mount overlay snapshot', 'mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${lowerdir},${inUserNamespace() ? OVERLAY_FIXED_USERNS : OVERLAY_FIXED}`, 'm'], {
-      cwd: dir,
-      hint: 'the state root must be on a filesystem that can hold overlay upper dirs (ext4, xfs, btrfs; not overlay or tmpfs without xattrs); rootless, a kernel of 5.11 or later',
-    });
-    mounted = true;
-  } catch (err) {
-    await release();
-    throw err;
-  }
-
   return {
     id,
     rootfs: join(dir, 'm'),

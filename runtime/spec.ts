@@ -24,6 +24,8 @@ export interface SpecInput {
   resolvConfFile: string;
   /** Extra mounts (RUN --mount, -v), placed after the standard ones. */
   mounts: OciMount[];
+  /** The overlay runc mounts over `rootfs` before anything else (createContainerSnapshot). */
+  rootMount?: OciMount;
   /** runc gives the process a pseudo-terminal (`kiln run -t`). */
   terminal?: boolean;
   /**
@@ -99,6 +101,7 @@ export function buildSpec(input: SpecInput): object {
     root: { path: input.rootfs, readonly: false },
     hostname: input.hostname,
     mounts: [
+      ...(input.rootMount ? [input.rootMount] : []),
       { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
       { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
       { destination: '/dev/pts', type: 'devpts', source: 'devpts', options: ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620', 'gid=5'] },

@@ -1,3 +1,5 @@
+import type { OciMount } from './spec.js';
+import type { ResolvedUser } from './users.js';
 import type { Readable, Writable } from 'node:stream';
 import type { TerminalSize } from './tty-relay.js';
 
@@ -54,6 +56,13 @@ export interface ExecOptions {
   cwd?: string;
   /** Docker USER syntax, resolved against the rootfs' /etc/passwd and /etc/group. */
   user?: string;
+  /** The user already resolved (from the lower dirs of a `rootMount`): `user` is not looked up then. */
+  resolvedUser?: ResolvedUser;
+  /**
+   * An overlay runc mounts over `rootfs` as the container's first mount (createContainerSnapshot).
+   * No mount point is made in `rootfs` first: the caller has checked that all of them exist in it.
+   */
+  rootMount?: OciMount;
   hostname?: string;
   /** `host` (the default, like BuildKit without CNI) or `none` (own empty network namespace). */
   network?: NetworkMode;

@@ -30,9 +30,14 @@ const NUMERIC = /^\d+$/;
  * container's /etc/passwd and /etc/group, as Docker does: names must exist, numbers need not.
  */
 export async function resolveUser(rootfs: string, spec: string | undefined): Promise<ResolvedUser> {
+  return resolveUserFrom({ passwd: await readInRoot(rootfs, '/etc/passwd'), group: await readInRoot(rootfs, '/etc/group') }, spec);
+}
+
+/** resolveUser, given the text of /etc/passwd and /etc/group ('' for a missing file). */
+export function resolveUserFrom(files: { passwd: string; group: string }, spec: string | undefined): ResolvedUser {
   const [userPart = '', groupPart] = (spec ?? '').split(':', 2);
   const user = userPart === '' ? '0' : userPart;
-  const passwd = await readPasswd(rootfs);
+  const passwd = parsePasswd(files.passwd);
   const entry = passwd.find((p) => (NUMERIC.test(user) ? p.uid === Number(user) : p.name === user));
   if (!entry && !NUMERIC.test(user)) {
     throw new KilnError('E_RUNTIME_USER', `unable to find user ${user}: no matching entries in passwd file`, {
@@ -41,7 +46,7 @@ export async function resolveUser(rootfs: string, spec: string | undefined): Pro
   }
   const uid = entry ? entry.uid : Number(user);
   const home = entry?.home || '/';
-  const groups = await readGroups(rootfs);
+  const groups = parseGroup(files.group);
 
   if (groupPart !== undefined && groupPart !== '') {
     const group = groups.find((g) => (NUMERIC.test(groupPart) ? g.gid === Number(groupPart) : g.name === groupPart));

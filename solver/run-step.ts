@@ -1,5 +1,5 @@
 import type { Store } from '../cache/index.js';
-import { ContainerStartError, createSnapshot, exec, resolveUser, type NetworkMode, type RuntimeMount, type SecretSource, type SecurityMode } from '../runtime/index.js';
+import { containerMountedRoot, ContainerStartError, createSnapshot, exec, resolveUser, type NetworkMode, type RuntimeMount, type SecretSource, type SecurityMode } from '../runtime/index.js';
 import { existsSync } from 'node:fs';
 import { mkdir } from './fileops/index.js';
 import { resolveScoped } from './fileops/scoped-path.js';
@@ -41,13 +41,17 @@ export type RunStepResult = { ok: true; layer: PendingLayer } | { ok: false; exi
 
 /**
  * Runs one RUN command in a container over the parent's layers and commits what it wrote as a
- * new layer. A RUN always makes a layer, even an empty one, as BuildKit's do. The layer's commit
- * and the snapshot's release go on in the background (input.commits).
+ * new layer. runc mounts the container's rootfs itself where nothing has to be prepared in it
+ * (containerMountedRoot); otherwise it is mounted here first. A RUN always makes a layer, even an
+ * empty one, as BuildKit's do. The layer's commit and the snapshot's release go on in the
+ * background (input.commits).
  */
 export async function runStep(input: RunStepInput): Promise<RunStepResult> {
-  const snapshot = await createSnapshot({ stateRoot: input.stateRoot, lowerDirs: await layerDirs(input.store, input.layers), container: true });
+  const lowerDirs = await layerDirs(input.store, input.layers);
+  const direct = await containerMountedRoot({ stateRoot: input.stateRoot, lowerDirs, workdir: input.workdir, user: input.user, mounts: input.mounts });
+  const snapshot = direct?.snapshot ?? (await createSnapshot({ stateRoot: input.stateRoot, lowerDirs, container: true }));
   try {
-    await ensureWorkdir(snapshot.rootfs, input.workdir, input.user);
+    if (!direct) await ensureWorkdir(snapshot.rootfs, input.workdir, input.user);
     let exitCode: number;
     try {
       ({ exitCode } = await exec({
@@ -59,6 +63,7 @@ export async function runStep(input: RunStepInput): Promise<RunStepResult> {
         // BuildKit's RUN containers are all called this (`hostname`, /etc/hosts).
         hostname: BUILD_HOSTNAME,
         ...(input.user ? { user: input.user } : {}),
+        ...(direct ? { rootMount: direct.snapshot.rootMount, resolvedUser: direct.user } : {}),
         network: input.network,
         mounts: input.mounts,
         secrets: input.secrets,
