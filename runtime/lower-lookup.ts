@@ -1,6 +1,5 @@
 import { lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { LRUCache } from 'lru-cache';
 import { fsXattr } from '../common/fs-xattr.js';
 
 /** What one lower dir holds at a path, in overlay form (whiteouts are 0/0 char devices). */
@@ -17,15 +16,18 @@ const OPAQUE = ['trusted.overlay.opaque', 'user.overlay.opaque'];
 /**
  * Entries by lower dir and path. Lower dirs never change once they are layers (extracted, or an
  * upper dir moved into the store), so an answer holds as long as the dir exists; a RUN step then
- * looks only at the layer its parent step just made.
+ * looks only at the layer its parent step just made. Emptied when full: a long-lived daemon
+ * meets ever new layers.
  */
-const entries = new LRUCache<string, Entry>({ max: 20_000 });
+const entries = new Map<string, Entry>();
+const MAX_ENTRIES = 20_000;
 
 function entry(layer: string, rel: string): Entry {
   const key = `${layer}\0${rel}`;
   let found = entries.get(key);
   if (found === undefined) {
     found = readEntry(join(layer, rel));
+    if (entries.size >= MAX_ENTRIES) entries.clear();
     entries.set(key, found);
   }
   return found;
