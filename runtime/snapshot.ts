@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, symlinkSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { KilnError } from '../common/errors.js';
 import { inUserNamespace } from '../common/user-namespace.js';
 import { cleanupLeftoversOnce } from './cleanup.js';
@@ -26,16 +26,16 @@ const OVERLAY_FIXED = ['redirect_dir=off', 'metacopy=off', 'index=off'];
 const OVERLAY_FIXED_USERNS = ['userxattr', 'redirect_dir=nofollow', 'metacopy=off', 'index=off'];
 
 export async function createSnapshot(options: CreateSnapshotOptions): Promise<Snapshot> {
-  const made = await makeSnapshotDirs(options);
-  const { dir, id } = made;
-  const lowerdir = made.lowers.map((_, i) => `l/${i}`).reverse().join(':');
+  const { dir, lowers } = await makeSnapshotDirs(options);
+  const id = basename(dir);
+  const lowerdir = lowers.map((_, i) => `l/${i}`).reverse().join(':');
   let mounted = false;
   const unmount = async (): Promise<void> => {
     if (!mounted) return;
     await checkedViaShell('E_RUNTIME_UMOUNT', `cannot unmount snapshot ${id}`, 'umount', [join(dir, 'm')]);
     mounted = false;
   };
-  const snapshot = trackedSnapshot(made, unmount);
+  const snapshot = trackedSnapshot(dir, unmount);
   try {
     await checkedViaShell('E_RUNTIME_MOUNT', 'cannot mount overlay snapshot', 'mount', ['-t', 'overlay', 'overlay', '-o', [`lowerdir=${lowerdir}`, 'upperdir=u', 'workdir=w', ...overlayOptions()].join(','), 'm'], {
       cwd: dir,
@@ -56,38 +56,42 @@ export interface ContainerSnapshot extends Snapshot {
 
 /**
  * Leaves an overlay's data less than a page, with room to spare for what runc may add. Beyond
- * it (some 60 layers at a usual state root) only createSnapshot's relative paths fit.
+ * it (some 70 layers at a usual state root) only createSnapshot's relative paths fit.
  */
 const MAX_OVERLAY_DATA = 3500;
+
+/** What overlay's option string cannot hold unescaped: its separators and escape. */
+const OPTION_SPECIALS = /[,:\\]/;
 
 /**
  * A container's rootfs for runc to mount itself (a RUN container's: the standard mount points
  * come from the lower dirs), as its first mount: the overlay then lives and dies with the
  * container's mount namespace, and the host neither mounts nor unmounts anything. Its options
- * hold absolute paths, so a long enough chain of layers does not fit: undefined then.
+ * name every dir by its absolute path, so a chain of layers too long for a page, or a path with
+ * a `,` `:` or `\` in it, gives undefined: only createSnapshot's relative paths do then.
  */
 export async function createContainerSnapshot(options: Omit<CreateSnapshotOptions, 'container'>): Promise<ContainerSnapshot | undefined> {
-  const scratch = await scratchDir(options.stateRoot);
-  // Every lower dir is named through its symlink `DIR/l/N`, upper and work dirs as `DIR/u`, `DIR/w`.
-  const dirLength = join(scratch, 's0123456789').length;
-  const layerCount = options.lowerDirs.length + 1;
-  const dataLength = layerCount * (dirLength + 8) + 2 * (dirLength + 12) + overlayOptions().join(',').length;
-  if (dataLength > MAX_OVERLAY_DATA) return undefined;
-  const made = await makeSnapshotDirs({ ...options, container: true });
-  const { dir } = made;
-  const lowerdir = made.lowers.map((_, i) => join(dir, 'l', String(i))).reverse().join(':');
-  return {
-    ...trackedSnapshot(made, async () => undefined),
-    rootMount: { destination: '/', type: 'overlay', source: 'overlay', options: [`lowerdir=${lowerdir}`, `upperdir=${join(dir, 'u')}`, `workdir=${join(dir, 'w')}`, ...overlayOptions()] },
-  };
+  await checkRuntime();
+  await cleanupLeftoversOnce(options.stateRoot);
+  const dir = join(await scratchDir(options.stateRoot), snapshotId());
+  // overlay's leftmost lowerdir is the top-most layer.
+  const lowers = [mountpointLayer(options.stateRoot), ...options.lowerDirs].reverse();
+  const data = [`lowerdir=${lowers.join(':')}`, `upperdir=${join(dir, 'u')}`, `workdir=${join(dir, 'w')}`, ...overlayOptions()];
+  if (data.join(',').length > MAX_OVERLAY_DATA || [dir, ...lowers].some((p) => OPTION_SPECIALS.test(p))) return undefined;
+  mkdirSync(dir, { recursive: true });
+  for (const sub of ['u', 'w', 'm']) mkdirSync(join(dir, sub));
+  return { ...trackedSnapshot(dir, async () => undefined), rootMount: { destination: '/', type: 'overlay', source: 'overlay', options: data } };
 }
 
 function overlayOptions(): string[] {
   return inUserNamespace() ? OVERLAY_FIXED_USERNS : OVERLAY_FIXED;
 }
 
+function snapshotId(): string {
+  return `s${randomBytes(5).toString('hex')}`;
+}
+
 interface SnapshotDirs {
-  id: string;
   dir: string;
   /** Bottom-most first; symlinked as `dir/l/N`. */
   lowers: string[];
@@ -96,8 +100,7 @@ interface SnapshotDirs {
 async function makeSnapshotDirs(options: CreateSnapshotOptions): Promise<SnapshotDirs> {
   await checkRuntime();
   await cleanupLeftoversOnce(options.stateRoot);
-  const id = `s${randomBytes(5).toString('hex')}`;
-  const dir = join(await scratchDir(options.stateRoot), id);
+  const dir = join(await scratchDir(options.stateRoot), snapshotId());
   // A few dozen syscalls of microseconds each: synchronous calls beat a thread-pool round trip
   // apiece, which on a loaded machine costs more than the mount itself.
   mkdirSync(join(dir, 'l'), { recursive: true });
@@ -108,11 +111,12 @@ async function makeSnapshotDirs(options: CreateSnapshotOptions): Promise<Snapsho
   if (layers.length === 0) mkdirSync(join(dir, 'e'));
   // overlay's leftmost lowerdir is the top-most layer: callers list `l/N` from the last.
   lowers.forEach((lower, i) => symlinkSync(lower, join(dir, 'l', String(i))));
-  return { id, dir, lowers };
+  return { dir, lowers };
 }
 
 /** The Snapshot over made dirs, released (unmounted, removed) by the process's cleanup if nobody else does. */
-function trackedSnapshot({ id, dir }: SnapshotDirs, unmount: () => Promise<void>): Snapshot {
+function trackedSnapshot(dir: string, unmount: () => Promise<void>): Snapshot {
+  const id = basename(dir);
   let gone = false;
   const unregister = registerCleanup(() => release());
   async function release(): Promise<void> {
