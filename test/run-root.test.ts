@@ -5,7 +5,7 @@
  */
 import test from 'ava';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freshRoot, kiln, rootfsOf } from './build-helpers.js';
@@ -78,6 +78,20 @@ test('a RUN whose working dir is gone, or with a mount, runs on a host-mounted r
     // The mount point made for the RUN --mount is gone again.
     await t.throwsAsync(stat(join(fs, 'scratch')), { code: 'ENOENT' });
   } finally {
+    await cleanup();
+  }
+});
+
+test("a state root whose path has overlay's separators in it still runs RUN steps", async (t) => {
+  const { root, cleanup } = await freshRoot();
+  const odd = `${root},with:odd`;
+  await rename(root, odd);
+  try {
+    const { hostOverlays, read } = await buildWatchingMounts(odd, ['FROM busybox', 'RUN echo a > /a; sleep 0.5'].join('\n'), 'run-root:odd');
+    t.is(hostOverlays, 1, 'only relative paths from the snapshot dir can name its layers');
+    t.is(await read('a'), 'a\n');
+  } finally {
+    await rm(odd, { recursive: true, force: true });
     await cleanup();
   }
 });
