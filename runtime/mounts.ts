@@ -38,7 +38,7 @@ export async function prepareMounts(mounts: RuntimeMount[], ctx: MountContext): 
           hint: 'use --mount=type=secret for the key material until SSH agent forwarding lands',
         });
       }
-      const destination = m.type === 'secret' ? absoluteTarget(m.target ?? `/run/secrets/${m.id}`, ctx.cwd) : absoluteTarget(m.target, ctx.cwd);
+      const destination = mountDestination(m, ctx.cwd);
       switch (m.type) {
         case 'bind': {
           let source = m.source;
@@ -80,7 +80,9 @@ export async function prepareMounts(mounts: RuntimeMount[], ctx: MountContext): 
   return { oci, release };
 }
 
-function absoluteTarget(target: string, cwd: string): string {
+/** Where a mount goes in the container (a secret by default under /run/secrets), relative targets from `cwd`. */
+export function mountDestination(m: Exclude<RuntimeMount, { type: 'ssh' }>, cwd: string): string {
+  const target = m.type === 'secret' ? (m.target ?? `/run/secrets/${m.id}`) : m.target;
   if (!target) throw new KilnError('E_RUNTIME_MOUNT_TARGET', 'a mount needs a target path');
   return posix.resolve(cwd, target);
 }

@@ -40,14 +40,30 @@ async function buildWatchingMounts(root: string, dockerfile: string, tag: string
 test('RUN steps that need nothing prepared run on a rootfs the host never mounts', async (t) => {
   const { root, cleanup } = await freshRoot();
   try {
-    const { hostOverlays, read } = await buildWatchingMounts(
+    const { hostOverlays, read, fs } = await buildWatchingMounts(
       root,
-      ['FROM busybox', 'RUN sleep 0.5 && echo a > /a', 'WORKDIR /app', 'RUN pwd > /tmp/pwd; sleep 0.5', 'USER nobody', 'RUN id > /tmp/id; sleep 0.5'].join('\n'),
+      [
+        'FROM busybox',
+        'RUN sleep 0.5 && echo a > /a',
+        'WORKDIR /app',
+        'RUN pwd > /tmp/pwd; sleep 0.5',
+        // Mount points that exist in the image, or in the container's own /dev (a #! heredoc's file).
+        'RUN --mount=type=tmpfs,target=/home touch /home/gone && ls /home > /tmp/home; sleep 0.5',
+        'RUN <<EOF',
+        '#!/bin/sh',
+        'echo "$0" > /tmp/script; sleep 0.5',
+        'EOF',
+        'USER nobody',
+        'RUN id > /tmp/id; sleep 0.5',
+      ].join('\n'),
       'run-root:direct',
     );
     t.is(hostOverlays, 0);
     t.is(await read('a'), 'a\n');
     t.is(await read('tmp/pwd'), '/app\n');
+    t.is(await read('tmp/home'), 'gone\n');
+    await t.throwsAsync(stat(join(fs, 'home', 'gone')), { code: 'ENOENT' });
+    t.is(await read('tmp/script'), '/dev/pipes/EOF\n');
     t.is(await read('tmp/id'), 'uid=65534(nobody) gid=65534(nogroup)\n');
   } finally {
     await cleanup();
