@@ -1,6 +1,5 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { markTopDirs } from '../common/top-dir.js';
 import { digestHex } from '../oci/index.js';
 
 /**
@@ -20,15 +19,13 @@ export class StoreLayout {
     this.dbPath = join(root, 'index.db');
   }
 
-  /**
-   * Makes the layout's dirs. snapshots/ and tmp/ hold one tree per layer or temp copy, so a new
-   * store marks them as Orlov top dirs (common/top-dir.ts).
-   */
   async create(): Promise<void> {
-    await mkdir(this.blobsDir, { recursive: true, mode: 0o700 });
-    const trees: string[] = [];
-    for (const d of [this.snapshotsDir, this.tmpDir]) if ((await mkdir(d, { recursive: true, mode: 0o700 })) !== undefined) trees.push(d);
-    if (trees.length > 0) await markTopDirs(trees);
+    for (const d of [this.blobsDir, this.snapshotsDir, this.tmpDir]) await mkdir(d, { recursive: true, mode: 0o700 });
+  }
+
+  /** The dirs that hold one tree per layer or temp copy: Orlov top dirs (common/top-dir.ts). */
+  get treeDirs(): string[] {
+    return [this.snapshotsDir, this.tmpDir];
   }
 
   blobPath(digest: string): string {

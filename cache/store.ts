@@ -20,6 +20,7 @@ import { onInterrupt } from '../common/interrupt.js';
 import { writableDirProblem } from '../common/writable-dir.js';
 import { AmbiguousImageError, BlobNotFoundError, DigestMismatchError, ImageNotFoundError, SizeMismatchError, StoreBusyError, StoreError } from './errors.js';
 import { StoreLayout } from './layout.js';
+import { markTreeDirs } from './top-dirs.js';
 import { immediate, openDb, type Db, type Statement } from './metadata.js';
 import { processAlive } from './process-alive.js';
 import { abandonSession, endSessions, recover } from './recovery.js';
@@ -114,6 +115,7 @@ export class Store {
       });
     }
     const db = openDb(layout.dbPath);
+    await markTreeDirs(db, layout);
     await recover(db, layout);
     return new Store(layout, db);
   }

@@ -1,4 +1,5 @@
 import test from 'ava';
+import Database from 'better-sqlite3';
 import { execFile } from 'node:child_process';
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -53,13 +54,25 @@ test('snapshots are made in a scratch dir that is an Orlov top dir', async (t) =
   }
 });
 
-test('a new store marks snapshots/ and tmp/ as Orlov top dirs', async (t) => {
+test('a store, new or made before, gets snapshots/ and tmp/ marked as Orlov top dirs once', async (t) => {
   if (!(await flagSupported())) return t.pass('the filesystem has no T attribute');
   const root = fx.isolatedStateRoot();
   (await Store.open(root)).close();
   t.true(await topDir(join(root, 'snapshots')));
   t.true(await topDir(join(root, 'tmp')));
   t.false(await topDir(join(root, 'blobs')));
+  // A store from before the mark: unflagged dirs, user_version 0.
+  await run('chattr', ['-T', join(root, 'snapshots'), join(root, 'tmp')]);
+  const db = new Database(join(root, 'index.db'));
+  db.pragma('user_version = 0');
+  db.close();
+  (await Store.open(root)).close();
+  t.true(await topDir(join(root, 'snapshots')));
+  t.true(await topDir(join(root, 'tmp')));
+  // Marked once: a later open does not run chattr again.
+  await run('chattr', ['-T', join(root, 'snapshots')]);
+  (await Store.open(root)).close();
+  t.false(await topDir(join(root, 'snapshots')));
 });
 
 test('a process that made snapshots leaves no scratch dir behind when it exits', async (t) => {
