@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { entryMatches, nowNs, type FileRecords, type FileStat } from './stat-cache.js';
+import { EventLoopSlice } from '../common/event-loop-slice.js';
 
 /** Files up to this size are read whole; larger ones are streamed so memory stays bounded. */
 const READ_WHOLE_MAX = 1n << 20n;
@@ -79,7 +80,7 @@ const SLICE_MS = 15;
  */
 export async function hashFiles(known: FileRecords, targets: Iterable<HashTarget>): Promise<number> {
   let read = 0;
-  let sliceStart = performance.now();
+  const slice = new EventLoopSlice(SLICE_MS);
   for (const t of targets) {
     const e = known.get(t.rel);
     if (e && entryMatches(e, t)) continue;
@@ -88,10 +89,7 @@ export async function hashFiles(known: FileRecords, targets: Iterable<HashTarget
     const { size, mtimeNs, ctimeNs, ino, dev, mode, uid, gid } = t;
     known.set(t.rel, { size, mtimeNs, ctimeNs, ino, dev, mode, uid, gid, digest, entryDigest: entryDigest({ type: 'file', mode, uid, gid, content: digest }), recordedNs });
     read++;
-    if (performance.now() - sliceStart > SLICE_MS) {
-      await new Promise((r) => setImmediate(r));
-      sliceStart = performance.now();
-    }
+    if (slice.over) await slice.next();
   }
   return read;
 }

@@ -1,5 +1,6 @@
 import { lstatSync, readdirSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
+import { EventLoopSlice } from '../../common/event-loop-slice.js';
 
 /** The longest the walk holds the event loop at a time. */
 const SLICE_MS = 2;
@@ -23,12 +24,9 @@ export interface WalkEntry {
  */
 export async function* walkTree(root: string): AsyncGenerator<WalkEntry> {
   const stack: { rel: string; names: string[]; next: number }[] = [{ rel: '', names: sortedNames(root), next: 0 }];
-  let sliceStart = performance.now();
+  const slice = new EventLoopSlice(SLICE_MS);
   while (stack.length > 0) {
-    if (performance.now() - sliceStart > SLICE_MS) {
-      await new Promise(setImmediate);
-      sliceStart = performance.now();
-    }
+    if (slice.over) await slice.next();
     const top = stack[stack.length - 1]!;
     if (top.next >= top.names.length) {
       stack.pop();

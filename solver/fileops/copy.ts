@@ -20,6 +20,7 @@ import { parseChmod, type ModeChange } from './chmod.js';
 import { FileOpError } from './errors.js';
 import { mkdirAllScoped, resolveScoped, type Owner } from './scoped-path.js';
 import { copyXattrsSync } from './xattrs.js';
+import { EventLoopSlice } from '../../common/event-loop-slice.js';
 
 export interface CopyOptions {
   /** The tree sources are read from: the context dir, or another stage's/image's rootfs. */
@@ -207,17 +208,14 @@ class CopyJob {
   }
 
   async finish(): Promise<void> {
-    let sliceStart = performance.now();
+    const slice = new EventLoopSlice(SLICE_MS);
     for (const [e, target] of this.leaves) {
       try {
         this.writeLeaf(e, target);
       } catch (err) {
         throw this.ioError(err, target);
       }
-      if (performance.now() - sliceStart > SLICE_MS) {
-        await new Promise((r) => setImmediate(r));
-        sliceStart = performance.now();
-      }
+      if (slice.over) await slice.next();
     }
     // BuildKit's copyDirectoryOnly: the source's own mode, --chmod not applied.
     for (const [path, e] of this.modeOnly) chmodSync(path, e.mode);

@@ -1,0 +1,22 @@
+/**
+ * For a long run of synchronous work (hashing, walking, copying thousands of small files): after
+ * each `ms` of it, the event loop gets a turn, so timers and I/O callbacks (progress, another
+ * step's mount or runc) are not held up until the whole run is over.
+ *   const slice = new EventLoopSlice(15); for (...) { work(); if (slice.over) await slice.next(); }
+ */
+export class EventLoopSlice {
+  private started = performance.now();
+
+  constructor(private readonly ms: number) {}
+
+  /** Whether this slice has had its time. */
+  get over(): boolean {
+    return performance.now() - this.started > this.ms;
+  }
+
+  /** Lets the event loop run, then starts a new slice. */
+  async next(): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve));
+    this.started = performance.now();
+  }
+}
