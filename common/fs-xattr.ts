@@ -37,3 +37,24 @@ export function fsXattr(): FsXattr {
   }
   return loaded;
 }
+
+/** Where overlayfs marks a directory opaque. */
+export const OPAQUE_XATTR = 'trusted.overlay.opaque';
+/** Where overlay mounted with `userxattr` (in a user namespace) marks it. */
+export const USERNS_OPAQUE_XATTR = 'user.overlay.opaque';
+
+/** Whether a directory with extended attributes `names` is opaque, reading a value with `read`. */
+export function opaqueMarked(names: readonly string[], read: (name: string) => Buffer | undefined): boolean {
+  return [OPAQUE_XATTR, USERNS_OPAQUE_XATTR].some((name) => names.includes(name) && read(name)?.toString() === 'y');
+}
+
+/** overlayfs keeps its own bookkeeping here (whiteouts, opaque dirs, redirects); never part of a layer or a copy. */
+export function isOverlayXattr(name: string): boolean {
+  return name.startsWith('trusted.overlay.') || name.startsWith('user.overlay.');
+}
+
+/** Errors meaning "this filesystem or file has no such attribute", which are not failures. */
+export function xattrAbsent(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENODATA' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOATTR';
+}

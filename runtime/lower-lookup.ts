@@ -1,6 +1,6 @@
 import { lstatSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fsXattr } from '../common/fs-xattr.js';
+import { fsXattr, opaqueMarked } from '../common/fs-xattr.js';
 
 /** What one lower dir holds at a path, in overlay form (whiteouts are 0/0 char devices). */
 type Entry = 'absent' | 'whiteout' | 'dir' | 'opaque-dir' | 'file' | 'symlink' | 'other';
@@ -10,8 +10,6 @@ type Entry = 'absent' | 'whiteout' | 'dir' | 'opaque-dir' | 'file' | 'symlink' |
  * `unknown` where only a mount could tell (a symlink on the way, which the container would follow).
  */
 export type Lookup = { kind: 'missing' } | { kind: 'file' | 'dir'; hostPath: string } | { kind: 'unknown' };
-
-const OPAQUE = ['trusted.overlay.opaque', 'user.overlay.opaque'];
 
 /**
  * Entries by lower dir and path. Lower dirs never change once they are layers (extracted, or an
@@ -55,7 +53,7 @@ function isOpaque(dir: string): boolean {
   } catch {
     return false;
   }
-  return OPAQUE.some((name) => names.includes(name) && getAttributeSync(dir, name).toString() === 'y');
+  return opaqueMarked(names, (name) => getAttributeSync(dir, name));
 }
 
 /**

@@ -13,7 +13,8 @@ import { entryCounter, ExpansionGuard, extractLimitsFromEnv, type ExtractLimits 
 import { entryComponents, ioError, resolveDir, unsafePath } from './safe-path.js';
 import type { TarHeader } from './tar-format.js';
 import { readTar, type TarEntry } from './tar-reader.js';
-import { OPAQUE_XATTR, USERNS_OPAQUE_XATTR, writeXattrs } from './xattrs.js';
+import { OPAQUE_XATTR, USERNS_OPAQUE_XATTR } from '../../common/fs-xattr.js';
+import { writeXattrs } from './xattrs.js';
 
 const run = promisify(execFile);
 

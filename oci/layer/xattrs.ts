@@ -1,19 +1,5 @@
-import { fsXattr } from '../../common/fs-xattr.js';
+import { fsXattr, isOverlayXattr, opaqueMarked, xattrAbsent } from '../../common/fs-xattr.js';
 import { LayerError } from './errors.js';
-
-/** overlayfs keeps its own bookkeeping here (whiteouts, opaque dirs, redirects); never part of a layer. */
-const OVERLAY_PREFIXES = ['trusted.overlay.', 'user.overlay.'];
-export const OPAQUE_XATTR = 'trusted.overlay.opaque';
-/** Where overlay mounted with `userxattr` (in a user namespace) keeps it. */
-export const USERNS_OPAQUE_XATTR = 'user.overlay.opaque';
-
-const isOverlayAttr = (name: string): boolean => OVERLAY_PREFIXES.some((p) => name.startsWith(p));
-
-/** Errors meaning "this filesystem or file has no such attribute", which are not failures. */
-function isAbsent(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException).code;
-  return code === 'ENODATA' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOATTR';
-}
 
 export interface FileXattrs {
   /** What a layer should carry, overlay's own excluded, sorted by name. */
@@ -33,24 +19,23 @@ export function readXattrsSync(path: string): FileXattrs {
   try {
     names = listAttributesSync(path);
   } catch (err) {
-    if (isAbsent(err)) return { carried: new Map(), opaque: false };
+    if (xattrAbsent(err)) return { carried: new Map(), opaque: false };
     throw new LayerError('E_LAYER_IO', `cannot list extended attributes of ${path}: ${(err as Error).message}`, { cause: err });
   }
   const read = (name: string): Buffer | undefined => {
     try {
       return getAttributeSync(path, name);
     } catch (err) {
-      if (isAbsent(err)) return undefined;
+      if (xattrAbsent(err)) return undefined;
       throw new LayerError('E_LAYER_IO', `cannot read extended attribute ${name} of ${path}`, { cause: err });
     }
   };
   const carried = new Map<string, Buffer>();
-  for (const name of names.filter((n) => !isOverlayAttr(n)).sort()) {
+  for (const name of names.filter((n) => !isOverlayXattr(n)).sort()) {
     const value = read(name);
     if (value !== undefined) carried.set(name, value);
   }
-  const opaque = [OPAQUE_XATTR, USERNS_OPAQUE_XATTR].some((name) => names.includes(name) && read(name)?.toString() === 'y');
-  return { carried, opaque };
+  return { carried, opaque: opaqueMarked(names, read) };
 }
 
 /** Sets attributes on a path the caller created (never a symlink: fs-xattr follows them). */

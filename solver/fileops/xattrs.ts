@@ -1,12 +1,4 @@
-import { fsXattr } from '../../common/fs-xattr.js';
-
-/** overlayfs bookkeeping, never part of what a COPY carries over. */
-const SKIPPED = ['trusted.overlay.', 'user.overlay.'];
-
-function absent(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException).code;
-  return code === 'ENODATA' || code === 'ENOTSUP' || code === 'EOPNOTSUPP' || code === 'ENOATTR';
-}
+import { fsXattr, isOverlayXattr, xattrAbsent } from '../../common/fs-xattr.js';
 
 /**
  * Copies extended attributes (file capabilities, ACLs, user.*) as BuildKit's copier does. Call it
@@ -18,15 +10,15 @@ export function copyXattrsSync(from: string, to: string): void {
   try {
     names = listAttributesSync(from);
   } catch (err) {
-    if (absent(err)) return;
+    if (xattrAbsent(err)) return;
     throw err;
   }
   for (const name of names) {
-    if (SKIPPED.some((p) => name.startsWith(p))) continue;
+    if (isOverlayXattr(name)) continue;
     try {
       setAttributeSync(to, name, getAttributeSync(from, name));
     } catch (err) {
-      if (!absent(err)) throw err;
+      if (!xattrAbsent(err)) throw err;
     }
   }
 }
