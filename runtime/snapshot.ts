@@ -26,8 +26,16 @@ const OVERLAY_FIXED = ['redirect_dir=off', 'metacopy=off', 'index=off'];
 const OVERLAY_FIXED_USERNS = ['userxattr', 'redirect_dir=nofollow', 'metacopy=off', 'index=off'];
 
 export async function createSnapshot(options: CreateSnapshotOptions): Promise<Snapshot> {
-  const { dir, lowers } = await makeSnapshotDirs(options);
+  const dir = await snapshotPath(options.stateRoot);
+  makeSnapshotDirs(dir);
+  mkdirSync(join(dir, 'l'));
+  // Overlay needs at least one lower dir; FROM scratch gets an empty one.
+  const layers = options.container ? [mountpointLayer(options.stateRoot), ...options.lowerDirs] : options.lowerDirs;
+  const lowers = layers.length > 0 ? layers : [join(dir, 'e')];
+  if (layers.length === 0) mkdirSync(join(dir, 'e'));
+  lowers.forEach((lower, i) => symlinkSync(lower, join(dir, 'l', String(i))));
   const id = basename(dir);
+  // overlay's leftmost lowerdir is the top-most layer.
   const lowerdir = lowers.map((_, i) => `l/${i}`).reverse().join(':');
   let mounted = false;
   const unmount = async (): Promise<void> => {
@@ -71,15 +79,12 @@ const OPTION_SPECIALS = /[,:\\]/;
  * a `,` `:` or `\` in it, gives undefined: only createSnapshot's relative paths do then.
  */
 export async function createContainerSnapshot(options: Omit<CreateSnapshotOptions, 'container'>): Promise<ContainerSnapshot | undefined> {
-  await checkRuntime();
-  await cleanupLeftoversOnce(options.stateRoot);
-  const dir = join(await scratchDir(options.stateRoot), snapshotId());
+  const dir = await snapshotPath(options.stateRoot);
   // overlay's leftmost lowerdir is the top-most layer.
   const lowers = [mountpointLayer(options.stateRoot), ...options.lowerDirs].reverse();
   const data = [`lowerdir=${lowers.join(':')}`, `upperdir=${join(dir, 'u')}`, `workdir=${join(dir, 'w')}`, ...overlayOptions()];
   if (data.join(',').length > MAX_OVERLAY_DATA || [dir, ...lowers].some((p) => OPTION_SPECIALS.test(p))) return undefined;
-  mkdirSync(dir, { recursive: true });
-  for (const sub of ['u', 'w', 'm']) mkdirSync(join(dir, sub));
+  makeSnapshotDirs(dir);
   return { ...trackedSnapshot(dir, async () => undefined), rootMount: { destination: '/', type: 'overlay', source: 'overlay', options: data } };
 }
 
@@ -87,31 +92,21 @@ function overlayOptions(): string[] {
   return inUserNamespace() ? OVERLAY_FIXED_USERNS : OVERLAY_FIXED;
 }
 
-function snapshotId(): string {
-  return `s${randomBytes(5).toString('hex')}`;
-}
-
-interface SnapshotDirs {
-  dir: string;
-  /** Bottom-most first; symlinked as `dir/l/N`. */
-  lowers: string[];
-}
-
-async function makeSnapshotDirs(options: CreateSnapshotOptions): Promise<SnapshotDirs> {
+/** Where a new snapshot goes, in this process's scratch dir, once the runtime is known to work. */
+async function snapshotPath(stateRoot: string): Promise<string> {
   await checkRuntime();
-  await cleanupLeftoversOnce(options.stateRoot);
-  const dir = join(await scratchDir(options.stateRoot), snapshotId());
-  // A few dozen syscalls of microseconds each: synchronous calls beat a thread-pool round trip
-  // apiece, which on a loaded machine costs more than the mount itself.
-  mkdirSync(join(dir, 'l'), { recursive: true });
+  await cleanupLeftoversOnce(stateRoot);
+  return join(await scratchDir(stateRoot), `s${randomBytes(5).toString('hex')}`);
+}
+
+/**
+ * The snapshot dir with its upper (`u`), work (`w`) and mount (`m`) dirs. A few syscalls of
+ * microseconds each: synchronous calls beat a thread-pool round trip apiece, which on a loaded
+ * machine costs more than the mount itself.
+ */
+function makeSnapshotDirs(dir: string): void {
+  mkdirSync(dir, { recursive: true });
   for (const sub of ['u', 'w', 'm']) mkdirSync(join(dir, sub));
-  // Overlay needs at least one lower dir; FROM scratch gets an empty one.
-  const layers = options.container ? [mountpointLayer(options.stateRoot), ...options.lowerDirs] : options.lowerDirs;
-  const lowers = layers.length > 0 ? layers : [join(dir, 'e')];
-  if (layers.length === 0) mkdirSync(join(dir, 'e'));
-  // overlay's leftmost lowerdir is the top-most layer: callers list `l/N` from the last.
-  lowers.forEach((lower, i) => symlinkSync(lower, join(dir, 'l', String(i))));
-  return { dir, lowers };
 }
 
 /** The Snapshot over made dirs, released (unmounted, removed) by the process's cleanup if nobody else does. */
