@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=4 --
+#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS KILN_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS} node --max-semi-space-size=4 --
 // The `--` above: node reads --env-file anywhere on its command line, even after the script
 // (nodejs/node#54232), and dies on a missing file before kiln starts: `kiln run --env-file F`.
 // --max-semi-space-size=4: walking a context of 10,000 files keeps enough alive to grow V8's young
@@ -7,6 +7,16 @@
 // has to be a command-line flag: V8 sizes the heap before any script runs.
 // CommonJS (bin/package.json): an ES module entry would start Node's ES module loader, ~6 ms of
 // CPU that the bundle, CommonJS too, does not need.
+// NODE_EXTRA_CA_CERTS: the #! line hides it from Node, which would otherwise build its whole TLS
+// root store while starting (~40 ms, Node <= 22) for commands that never speak TLS. Put back
+// here for the programs kiln runs; kiln's own connections add the file's certificates when they
+// connect (common/extra-ca.ts).
+const extraCa = process.env.KILN_EXTRA_CA_CERTS;
+if (extraCa !== undefined) {
+  delete process.env.KILN_EXTRA_CA_CERTS;
+  if (extraCa !== '') process.env.NODE_EXTRA_CA_CERTS = extraCa;
+}
+
 const { statSync } = require('node:fs');
 const { join } = require('node:path');
 

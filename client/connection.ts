@@ -9,6 +9,7 @@ import { PassThrough, type Duplex, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { text } from 'node:stream/consumers';
 import { KilnError } from '../common/errors.js';
+import { defaultCaCertificates } from '../common/extra-ca.js';
 import { errorFromBody } from './errors.js';
 import { parseHost, type HostSpec, type TlsFiles } from '../daemon/index.js';
 
@@ -25,7 +26,7 @@ export class DaemonClient {
     this.spec = parseHost(o.host);
   }
 
-  private base(): RequestOptions & { ca?: Buffer; cert?: Buffer; key?: Buffer } {
+  private base(): RequestOptions & { ca?: Buffer | string[]; cert?: Buffer; key?: Buffer } {
     if (this.spec.kind === 'unix') return { socketPath: this.spec.path };
     const tls = this.o.tls ?? {};
     const read = (f: string | undefined, flag: string) => {
@@ -36,7 +37,7 @@ export class DaemonClient {
         throw new KilnError('E_CLIENT_TLS', `cannot read ${flag} ${f}: ${(cause as Error).message}`, { cause });
       }
     };
-    const ca = read(tls.ca, '--tlscacert');
+    const ca = read(tls.ca, '--tlscacert') ?? defaultCaCertificates();
     const cert = read(tls.cert, '--tlscert');
     const key = read(tls.key, '--tlskey');
     return { host: this.spec.host, port: this.spec.port, ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };

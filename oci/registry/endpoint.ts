@@ -4,6 +4,7 @@ import { fileError } from '../../common/file-errors.js';
 import { RegistryError } from './errors.js';
 import { loadUndici } from './undici.js';
 import { tls } from '../../common/builtins.js';
+import { defaultCaCertificates } from '../../common/extra-ca.js';
 
 /** How to reach registries: which may skip TLS checks, and which CA to trust. */
 export interface TransportOptions {
@@ -60,7 +61,8 @@ export async function resolveEndpoint(registry: string, options: TransportOption
   const own = options.registries?.[registry] ?? {};
   const caFile = own.caFile ?? options.caFile;
   const insecure = own.insecure === true || (options.insecureRegistries ?? []).includes(registry);
-  let ca: string[] | undefined;
+  // A CA file given replaces the default list, as Node's `ca` option does NODE_EXTRA_CA_CERTS.
+  let ca = defaultCaCertificates();
   if (caFile) {
     try {
       ca = [...tls().rootCertificates, await readFile(caFile, 'utf8')];

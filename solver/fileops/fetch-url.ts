@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { FileOpError } from './errors.js';
 import { loadUndici } from '../../oci/index.js';
 import { BULK_WRITE_BUFFER } from '../../common/bulk-write.js';
+import { defaultCaCertificates } from '../../common/extra-ca.js';
 
 const CHECKSUM = /^(sha256|sha384|sha512):([a-f0-9]+)$/;
 const HEX_LENGTH: Record<string, number> = { sha256: 64, sha384: 96, sha512: 128 };
@@ -40,10 +41,20 @@ export function parseChecksum(spec: string): { algorithm: string; hex: string } 
  */
 export async function download(url: string, file: string, checksum?: string): Promise<void> {
   const want = checksum === undefined ? undefined : parseChecksum(checksum);
+  const ca = defaultCaCertificates();
+  const { fetch, Agent } = await loadUndici();
+  const dispatcher = ca ? new Agent({ connect: { ca } }) : undefined;
+  try {
+    await fetchInto(fetch, url, file, want, dispatcher);
+  } finally {
+    await dispatcher?.close();
+  }
+}
+
+async function fetchInto(fetch: typeof import('undici').fetch, url: string, file: string, want: { algorithm: string; hex: string } | undefined, dispatcher: import('undici').Dispatcher | undefined): Promise<void> {
   let res;
   try {
-    const { fetch } = await loadUndici();
-    res = await fetch(url, { redirect: 'follow' });
+    res = await fetch(url, { redirect: 'follow', ...(dispatcher ? { dispatcher } : {}) });
   } catch (e) {
     throw new FileOpError('E_ADD_FETCH', `failed to load ${url}: ${(e as Error & { cause?: Error }).cause?.message ?? (e as Error).message}`, {
       cause: e,
