@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { release } from 'node:os';
+import { release as osRelease } from 'node:os';
 import { zlib } from '../common/builtins.js';
 
 /** The running kernel's build configuration, from /boot or /proc/config.gz; null when neither is there. */
 function kernelConfig(): string | null {
   try {
-    return readFileSync(`/boot/config-${release()}`, 'utf8');
+    return readFileSync(`/boot/config-${osRelease()}`, 'utf8');
   } catch {
     try {
       return zlib().gunzipSync(readFileSync('/proc/config.gz')).toString('utf8');
@@ -28,4 +28,12 @@ export function kernelHas(option: string): boolean | undefined {
   const answer = at === undefined ? undefined : at.includes(`\n${option}=y\n`) || at.includes(`\n${option}=m\n`);
   answers.set(option, answer);
   return answer;
+}
+
+/** Whether the running kernel (its `uname -r`, `release`) is `major.minor` or later. */
+export function kernelAtLeast(major: number, minor: number, release: string = osRelease()): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  if (!m) return false;
+  const [have, haveMinor] = [Number(m[1]), Number(m[2])];
+  return have > major || (have === major && haveMinor >= minor);
 }

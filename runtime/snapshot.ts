@@ -4,6 +4,7 @@ import { rename, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { KilnError } from '../common/errors.js';
 import { inUserNamespace } from '../common/user-namespace.js';
+import { kernelAtLeast } from './kernel-config.js';
 import { cleanupLeftoversOnce } from './cleanup.js';
 import { checkRuntime } from './preflight.js';
 import { mountpointLayer } from './mountpoint-layer.js';
@@ -88,8 +89,17 @@ export async function createContainerSnapshot(options: Omit<CreateSnapshotOption
   return { ...trackedSnapshot(dir, async () => undefined), rootMount: { destination: '/', type: 'overlay', source: 'overlay', options: data } };
 }
 
+/**
+ * `volatile` (Linux 5.10+): overlay skips every sync of its upper filesystem, above all the
+ * syncfs of the whole filesystem it does on unmount: 20-30 ms for a COPY of 1,000 small files,
+ * paid on the step's critical path, and by every RUN container's exit. A snapshot is thrown
+ * away or becomes a layer dir, which, like the dirs kiln extracts from pulled layers, is never
+ * synced; the layer's blob, packed from it, is fsynced as every blob is. Buildah mounts its
+ * build containers volatile for the same reason. An fsync inside a RUN is a no-op then.
+ */
 function overlayOptions(): string[] {
-  return inUserNamespace() ? OVERLAY_FIXED_USERNS : OVERLAY_FIXED;
+  const fixed = inUserNamespace() ? OVERLAY_FIXED_USERNS : OVERLAY_FIXED;
+  return kernelAtLeast(5, 10) ? [...fixed, 'volatile'] : fixed;
 }
 
 /** Where a new snapshot goes, in this process's scratch dir, once the runtime is known to work. */
