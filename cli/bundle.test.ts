@@ -66,10 +66,13 @@ test('bin/kiln.js runs the bundle with its code cache: taken when valid, replace
   const file = join(codeDir, names[0]!);
   const made = await readFile(file);
   t.true(whole(made));
-  t.is(made[21], 1, 'made by one run');
+  // Runs that found no file each wrote a whole one in its place; one that started after the first
+  // rename took that file and counted itself in. Which it was depends on how they were scheduled.
+  const concurrent = made[21]!;
+  t.true(concurrent >= 1 && concurrent <= 4, `made by ${concurrent} runs`);
 
-  // The next three runs that take the cache save it again; later ones leave it as it is.
-  for (let runs = 2; runs <= 4; runs++) {
+  // The next runs that take the cache save it again, up to four runs' worth; later ones leave it as it is.
+  for (let runs = concurrent + 1; runs <= 4; runs++) {
     await kiln('--version');
     t.is((await readFile(file))[21], runs);
   }
