@@ -1,5 +1,6 @@
 /** The container runtime: overlay snapshots and runc containers. */
-export { createSnapshot } from './snapshot.js';
+export { createSnapshot, createUpperSnapshot } from './snapshot.js';
+export { lookupInLowers, type Lookup } from './lower-lookup.js';
 export { containerMountedRoot, type RunRoot } from './run-root.js';
 export { exec, ContainerStartError } from './exec.js';
 export { cleanupLeftovers, findLeftovers, type CleanupReport } from './cleanup.js';

@@ -6,10 +6,11 @@ import { fsXattr, opaqueMarked } from '../common/fs-xattr.js';
 type Entry = 'absent' | 'whiteout' | 'dir' | 'opaque-dir' | 'file' | 'symlink' | 'other';
 
 /**
- * What the merged view of a stack of lower dirs has at a path, found without mounting them.
- * `unknown` where only a mount could tell (a symlink on the way, which the container would follow).
+ * What the merged view of a stack of lower dirs has at a path, found without mounting them, and
+ * the lower dir (`layer`) whose entry it is. `unknown` where only a mount could tell (a symlink
+ * on the way, which the container would follow).
  */
-export type Lookup = { kind: 'missing' } | { kind: 'file' | 'dir'; hostPath: string } | { kind: 'unknown' };
+export type Lookup = { kind: 'missing' } | { kind: 'file' | 'dir'; hostPath: string; layer: string } | { kind: 'unknown' };
 
 /**
  * Entries by lower dir and path. Lower dirs never change once they are layers (extracted, or an
@@ -64,7 +65,7 @@ function isOpaque(dir: string): boolean {
 export function lookupInLowers(lowerDirs: readonly string[], path: string): Lookup {
   const parts = path.split('/').filter((p) => p !== '' && p !== '.');
   if (parts.includes('..')) return { kind: 'unknown' };
-  if (parts.length === 0) return { kind: 'dir', hostPath: lowerDirs[lowerDirs.length - 1]! };
+  if (parts.length === 0) return { kind: 'dir', hostPath: lowerDirs[lowerDirs.length - 1]!, layer: lowerDirs[lowerDirs.length - 1]! };
   for (let i = lowerDirs.length - 1; i >= 0; i--) {
     const layer = lowerDirs[i]!;
     let opaque = false;
@@ -93,10 +94,10 @@ export function lookupInLowers(lowerDirs: readonly string[], path: string): Look
         case 'whiteout':
           return { kind: 'missing' };
         case 'file':
-          return { kind: 'file', hostPath: join(layer, rel) };
+          return { kind: 'file', hostPath: join(layer, rel), layer };
         case 'dir':
         case 'opaque-dir':
-          return { kind: 'dir', hostPath: join(layer, rel) };
+          return { kind: 'dir', hostPath: join(layer, rel), layer };
         default:
           return { kind: 'unknown' };
       }

@@ -97,6 +97,17 @@ export async function createContainerSnapshot(options: Omit<CreateSnapshotOption
  * synced; the layer's blob, packed from it, is fsynced as every blob is. Buildah mounts its
  * build containers volatile for the same reason. An fsync inside a RUN is a no-op then.
  */
+/**
+ * A snapshot that is only an upper dir: nothing is mounted, and its `rootfs` is no merged view.
+ * For a COPY that writes the layer's changes straight into it, having made there the directories
+ * an overlay would have copied up (solver/fileops/upper-dest.ts): no mount or unmount to wait for.
+ */
+export async function createUpperSnapshot(stateRoot: string): Promise<Snapshot> {
+  const dir = await snapshotPath(stateRoot);
+  makeSnapshotDirs(dir);
+  return trackedSnapshot(dir, async () => undefined);
+}
+
 function overlayOptions(): string[] {
   const fixed = inUserNamespace() ? OVERLAY_FIXED_USERNS : OVERLAY_FIXED;
   return kernelAtLeast(5, 10) ? [...fixed, 'volatile'] : fixed;

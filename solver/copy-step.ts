@@ -2,9 +2,22 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Store } from '../cache/index.js';
 import type { AddInstruction, CopyInstruction } from '../grammar/index.js';
-import { createSnapshot } from '../runtime/index.js';
-import type { BuildContext } from './context/index.js';
-import { add, checkLinkChown, copy, copyInline, resolveChown, type CopyOptions } from './fileops/index.js';
+import { createSnapshot, createUpperSnapshot, lookupInLowers } from '../runtime/index.js';
+import { cleanRel, hasGlobMeta, selectSources, TreeView, type BuildContext } from './context/index.js';
+import {
+  absoluteDest,
+  add,
+  checkLinkChown,
+  copy,
+  copyInline,
+  copyMatches,
+  copyUpDirs,
+  destIsDirectory,
+  numericChown,
+  resolveChown,
+  upperOnlyDirs,
+  type CopyOptions,
+} from './fileops/index.js';
 import { layerDirs, type ChainLayer, type LayerCommits, type PendingLayer } from './layers.js';
 
 export interface CopyStepInput {
@@ -14,11 +27,10 @@ export interface CopyStepInput {
   /** The layers the copy lands on. */
   layers: readonly ChainLayer[];
   ins: CopyInstruction | AddInstruction;
-  /**
-   * Where sources are read from: the context dir or another stage's/image's rootfs, which may
-   * still be mounting: the destination's snapshot is mounted meanwhile.
-   */
-  sourceRoot: string | Promise<string>;
+  /** Where sources are read from: the context dir, or another stage's/image's rootfs, mounted on demand. */
+  sourceRoot: () => Promise<string>;
+  /** For another stage's or image's sources: its extracted layers, to find a single file in without mounting them. */
+  sourceLayers?: () => Promise<string[]>;
   context?: BuildContext;
   workdir: string;
   /** SOURCE_DATE_EPOCH in seconds (see CopyOptions). */
@@ -26,13 +38,14 @@ export interface CopyStepInput {
 }
 
 /**
- * COPY/ADD as a layer: into a snapshot over the parent's layers, or with `--link` into an empty
- * directory so the layer does not depend on what is below it.
+ * COPY/ADD as a layer: straight into a bare upper dir where the copy needs no merged view of the
+ * layers below (upperOnlyDirs), else into an overlay snapshot over them; with `--link` into an
+ * empty directory, so the layer does not depend on what is below it.
  */
 export async function copyStep(input: CopyStepInput): Promise<PendingLayer> {
   const { ins } = input;
+  const sourceRoot = await sourceRootOf(input);
   if (ins.link) {
-    const sourceRoot = await input.sourceRoot;
     const dir = await mkdtemp(join(input.store.root, 'tmp', `${process.pid}.link-`));
     try {
       await copyInto(input, dir, sourceRoot);
@@ -41,22 +54,57 @@ export async function copyStep(input: CopyStepInput): Promise<PendingLayer> {
       await rm(dir, { recursive: true, force: true });
     }
   }
-  const [mounted, source] = await Promise.allSettled([layerDirs(input.store, input.layers).then((lowerDirs) => createSnapshot({ stateRoot: input.stateRoot, lowerDirs })), input.sourceRoot]);
-  if (mounted.status === 'rejected') throw mounted.reason;
-  const snapshot = mounted.value;
+  const lowerDirs = await layerDirs(input.store, input.layers);
+  const direct = await copyIntoUpper(input, lowerDirs, sourceRoot);
+  if (direct) return direct;
+  const snapshot = await createSnapshot({ stateRoot: input.stateRoot, lowerDirs });
   try {
-    if (source.status === 'rejected') throw source.reason;
-    await copyInto(input, snapshot.rootfs, source.value);
+    await copyInto(input, snapshot.rootfs, sourceRoot);
     return await input.commits.commit(snapshot.upperDir, snapshot.unmount());
   } finally {
     input.commits.track(snapshot.release());
   }
 }
 
-async function copyInto(input: CopyStepInput, destRoot: string, sourceRoot: string): Promise<void> {
+/**
+ * The tree to read sources from. A single file of another stage (`COPY --from=build /app/bin .`)
+ * is read from the layer dir that holds it, found by lookup; mounting the stage's layers would
+ * cost a mount and an unmount.
+ */
+async function sourceRootOf(input: CopyStepInput): Promise<string> {
   const { ins } = input;
-  if (ins.link && ins.chown !== undefined) checkLinkChown(ins.chown);
-  const base = {
+  const [only] = ins.sources;
+  if (input.sourceLayers && ins.kind === 'copy' && !ins.parents && ins.sources.length === 1 && !hasGlobMeta(only!)) {
+    const found = lookupInLowers(await input.sourceLayers(), `/${cleanRel(only!)}`);
+    if (found.kind === 'file') return found.layer;
+  }
+  return input.sourceRoot();
+}
+
+/**
+ * COPY into a bare upper dir (no --parents, heredoc or user name to look up), when upperOnlyDirs
+ * says the copier sees the same there as in the merged view; undefined otherwise.
+ */
+async function copyIntoUpper(input: CopyStepInput, lowerDirs: string[], sourceRoot: string): Promise<PendingLayer | undefined> {
+  const { ins } = input;
+  if (ins.kind !== 'copy' || ins.parents || ins.inlineSources.length > 0 || (ins.chown !== undefined && !numericChown(ins.chown))) return undefined;
+  const view = input.context ? input.context.view : new TreeView(sourceRoot);
+  const matches = selectSources(view, ins.sources);
+  const copyUp = upperOnlyDirs(lowerDirs, view, absoluteDest(ins.dest, input.workdir), destIsDirectory(ins.dest), matches);
+  if (!copyUp) return undefined;
+  const snapshot = await createUpperSnapshot(input.stateRoot);
+  try {
+    copyUpDirs(lowerDirs, snapshot.upperDir, copyUp);
+    await copyMatches(view, matches, { ...(await baseOptions(input, snapshot.upperDir)), ...(input.context ? { context: input.context } : {}) });
+    return await input.commits.commit(snapshot.upperDir);
+  } finally {
+    input.commits.track(snapshot.release());
+  }
+}
+
+async function baseOptions(input: CopyStepInput, destRoot: string): Promise<Omit<CopyOptions, 'sources' | 'sourceRoot'>> {
+  const { ins } = input;
+  return {
     dest: ins.dest,
     destRoot,
     workdir: input.workdir,
@@ -66,6 +114,12 @@ async function copyInto(input: CopyStepInput, destRoot: string, sourceRoot: stri
     exclude: ins.exclude,
     ...(input.createdTime !== undefined ? { createdTime: input.createdTime } : {}),
   };
+}
+
+async function copyInto(input: CopyStepInput, destRoot: string, sourceRoot: string): Promise<void> {
+  const { ins } = input;
+  if (ins.link && ins.chown !== undefined) checkLinkChown(ins.chown);
+  const base = await baseOptions(input, destRoot);
   if (ins.inlineSources.length > 0) await copyInline(ins.inlineSources.map((s) => ({ path: s.path, data: s.data })), base);
   if (ins.sources.length === 0) return;
   const o: CopyOptions = { ...base, sources: ins.sources, sourceRoot, ...(input.context ? { context: input.context } : {}) };

@@ -330,7 +330,7 @@ class StageBuilder {
   }
 
   /** Where COPY/ADD read from, and the content identity that goes into their key. */
-  private async copySource(ins: CopyInstruction | AddInstruction): Promise<{ root: () => Promise<string>; context?: BuildContext; inputs: string[]; files?: ReadonlyMap<string, string> }> {
+  private async copySource(ins: CopyInstruction | AddInstruction): Promise<{ root: () => Promise<string>; layers?: () => Promise<string[]>; context?: BuildContext; inputs: string[]; files?: ReadonlyMap<string, string> }> {
     const { s } = this;
     const from = ins.kind === 'copy' ? ins.from : undefined;
     const local = ins.sources.filter((x) => !isUrlSource(x) && !isGitSource(x));
@@ -356,12 +356,13 @@ class StageBuilder {
             throw this.fail(ins, 'E_BUILD_UNKNOWN_STAGE', `COPY --from=${from}: no stage is named "${from}" and no image "${ref}" is available`, 'name a stage defined in this Dockerfile (FROM ... AS name) or an image in the local store');
           }
         }
+        const layers = () => layerDirs(s.store, result.layers);
         const root = async () => {
-          const snap = await createSnapshot({ stateRoot: s.stateRoot, lowerDirs: await layerDirs(s.store, result.layers) });
+          const snap = await createSnapshot({ stateRoot: s.stateRoot, lowerDirs: await layers() });
           this.cleanups.push(() => snap.release());
           return snap.rootfs;
         };
-        return { root, inputs: [result.key] };
+        return { root, layers, inputs: [result.key] };
       }
     }
     if (!context) {
@@ -400,7 +401,7 @@ class StageBuilder {
     const workdir = img.workdir;
     const rec = await this.layerStep(raw, key, inputs, () =>
       this.atLine(raw, () =>
-        copyStep({ store: s.store, commits: s.commits, stateRoot: s.stateRoot, layers, ins, sourceRoot: src.root(), ...(src.context ? { context: src.context } : {}), workdir, ...createdTime(s.epoch) }),
+        copyStep({ store: s.store, commits: s.commits, stateRoot: s.stateRoot, layers, ins, sourceRoot: src.root, ...(src.layers ? { sourceLayers: src.layers } : {}), ...(src.context ? { context: src.context } : {}), workdir, ...createdTime(s.epoch) }),
       ),
     );
     this.commit(key, rec, `${text} # buildkit`);

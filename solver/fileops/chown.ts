@@ -37,13 +37,18 @@ export async function resolveChown(destRoot: string, spec: string): Promise<Owne
   return { uid, gid };
 }
 
+/** Whether `--chown=spec` names its user and group by id (or root) only: no /etc/passwd is read. */
+export function numericChown(spec: string): boolean {
+  const [user = '', group] = spec.split(':', 2);
+  return numericId(user) !== undefined && (group === undefined || numericId(group) !== undefined);
+}
+
 /**
  * `COPY --link --chown=NAME`: BuildKit copies into an empty layer, where a name cannot be looked
  * up, and fails ("invalid user index: -1"; rejected up front since 2026); only ids and root work.
  */
 export function checkLinkChown(spec: string): void {
-  const [user = '', group] = spec.split(':', 2);
-  if (numericId(user) === undefined || (group !== undefined && numericId(group) === undefined)) {
+  if (!numericChown(spec)) {
     throw new FileOpError('E_COPY_CHOWN', `--chown=${spec} cannot name a user or group with --link: the layer is made apart from the image's /etc/passwd and /etc/group`, {
       hint: 'use numeric ids (--chown=UID:GID), or drop --link',
     });
