@@ -4,7 +4,7 @@ import { createReadStream, existsSync, rmSync } from 'node:fs';
 import { readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { StoreLayout, tempOwner } from './layout.js';
+import { isSpareSnapshot, StoreLayout, tempOwner } from './layout.js';
 import { immediate, openDb, type Db } from './metadata.js';
 import { processAlive } from './process-alive.js';
 import { Store } from './store.js';
@@ -131,7 +131,8 @@ export async function checkStore(root: string): Promise<StoreCheckReport> {
     for (const r of snapshotRows) if (!dirs.has(r.dir)) add('missing-snapshot', r.diff_id, `indexed at snapshots/${r.dir}, which is missing`);
     if (!othersRunning) {
       const known = new Set(snapshotRows.map((r) => r.dir));
-      for (const d of dirs) if (!known.has(d)) add('orphan-snapshot', layout.snapshotPath(d), 'not in the index');
+      // Spare copies of layers are unindexed on purpose: they wait for the GC (Store.keepSpareLayerDirs).
+      for (const d of dirs) if (!known.has(d) && !isSpareSnapshot(d)) add('orphan-snapshot', layout.snapshotPath(d), 'not in the index');
     }
     return { findings, blobsVerified };
   } finally {

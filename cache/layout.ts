@@ -44,10 +44,25 @@ export class StoreLayout {
     return join(this.snapshotsDir, `p${process.pid}.${Math.random().toString(36).slice(2, 10)}`);
   }
 
+  /**
+   * Where a spare copy of a layer (see Store.keepSpareLayerDirs) waits for the GC: under
+   * snapshots/, unindexed, so prune sweeps it as a dead snapshot and counts its size.
+   */
+  spareSnapshotPath(): string {
+    return join(this.snapshotsDir, `${SPARE_PREFIX}${Math.random().toString(36).slice(2, 10)}`);
+  }
+
   /** A fresh temp path whose name starts with our pid, so recovery can tell whose it is. */
   tempPath(tag: string): string {
     return join(this.tmpDir, `${process.pid}.${tag}.${Math.random().toString(36).slice(2, 10)}`);
   }
+}
+
+const SPARE_PREFIX = 'spare.';
+
+/** Whether a dir under snapshots/ is a spare copy waiting for the GC (spareSnapshotPath). */
+export function isSpareSnapshot(name: string): boolean {
+  return name.startsWith(SPARE_PREFIX);
 }
 
 /** The pid a temp entry was created by, or undefined for names kiln did not make. */

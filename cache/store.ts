@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createReadStream, existsSync, statSync, unlinkSync } from 'node:fs';
+import { createReadStream, existsSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { access, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 import {
   digestHex,
@@ -555,9 +556,26 @@ export class Store {
     });
   }
 
-  /** Deletes spare layer dirs (see recordLayerDir) in the background, with one `rm` for all. */
+  /** Deletes layer dirs that were never recorded (a failed commit) in the background, with one `rm` for all. */
   async discardLayerDirs(paths: readonly string[]): Promise<void> {
     await discardTrees(this.layout, paths);
+  }
+
+  /**
+   * Keeps spare copies of layers (see recordLayerDir) until the GC or a prune sweeps them, as
+   * BuildKit keeps a --no-cache step's new snapshot: deleting a tree of 10,000 files right away
+   * made the next build's copy of the same files several times slower. The filesystems these
+   * builds run on are often ext4 without a journal, where every new inode is allocated past the
+   * inodes of its block group deleted in the last minute (five while their blocks are unwritten),
+   * each read to tell; the allocator's choice of group then falls on the group just emptied.
+   * Their sizes, known from packing, are recorded so the GC does not walk them to count them.
+   */
+  keepSpareLayerDirs(spares: readonly { path: string; diskBytes: number }[]): void {
+    for (const { path, diskBytes } of spares) {
+      const spare = this.layout.spareSnapshotPath();
+      renameSync(path, spare);
+      this.sql('INSERT OR REPLACE INTO snapshot_sizes (dir, bytes) VALUES (?, ?)').run(basename(spare), diskBytes);
+    }
   }
 
   private snapshotDirOf(diffID: string): string | undefined {

@@ -1,8 +1,9 @@
 import test from 'ava';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { checkStore, diskUsage, prune } from '../cache/index.js';
 import { withStore } from '../cache/test-support.js';
 import { committedLayers, LayerCommits, layerDirs } from './layers.js';
 
@@ -40,7 +41,7 @@ test('a committed upper dir is a lower dir at once and becomes the stored layer 
   });
 });
 
-test('a second dir with the same content is a spare, deleted only at settle', async (t) => {
+test('a second dir with the same content is a spare: kept for the GC at settle, counted by du, swept by prune, no problem to check', async (t) => {
   await withStore(async (store, root) => {
     const commits = new LayerCommits(store, () => undefined);
     const first = await commits.commit(await upperWith(root, 'a', 'same'));
@@ -53,6 +54,16 @@ test('a second dir with the same content is a spare, deleted only at settle', as
     await commits.settle();
     t.false(existsSync(second.dir));
     t.true(existsSync(first.dir));
+    const snapshots = join(root, 'snapshots');
+    const spares = (await readdir(snapshots)).filter((n) => n.startsWith('spare.'));
+    t.is(spares.length, 1, 'moved aside, not deleted: deleting 10,000 files slows the next build that makes as many');
+    t.is(await readFile(join(snapshots, spares[0]!, 'etc', 'f'), 'utf8'), 'same');
+    const usage = await diskUsage(store);
+    t.is(usage.snapshots.count, 2);
+    t.true(usage.snapshots.reclaimableBytes > 0, 'the spare is reclaimable');
+    t.deepEqual((await checkStore(root)).findings, []);
+    await prune(store);
+    t.false(existsSync(join(snapshots, spares[0]!)));
   });
 });
 

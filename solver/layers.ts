@@ -33,8 +33,10 @@ function isPending(l: ChainLayer): l is PendingLayer {
  */
 export class LayerCommits {
   private readonly running = new Set<Promise<unknown>>();
-  /** Fresh dirs of layers another dir already holds; deleted once no mount can use them. */
-  private readonly spares: string[] = [];
+  /** Fresh dirs of layers another dir already holds; kept for the GC once no mount can use them. */
+  private readonly spares: { path: string; diskBytes: number }[] = [];
+  /** Dirs of layers whose commit failed; deleted once no mount can use them. */
+  private readonly failed: string[] = [];
   private failure: { error: unknown } | undefined;
 
   constructor(
@@ -69,12 +71,13 @@ export class LayerCommits {
   }
 
   /**
-   * Waits for every commit and release, then deletes the spare dirs; call once the build's
-   * mounts are gone. Throws the first background failure.
+   * Waits for every commit and release, then hands the spare dirs to the GC and deletes those of
+   * failed commits; call once the build's mounts are gone. Throws the first background failure.
    */
   async settle(): Promise<void> {
     while (this.running.size > 0) await Promise.all(this.running);
-    await this.store.discardLayerDirs(this.spares.splice(0));
+    this.store.keepSpareLayerDirs(this.spares.splice(0));
+    await this.store.discardLayerDirs(this.failed.splice(0));
     if (this.failure) throw this.failure.error;
   }
 
@@ -86,10 +89,10 @@ export class LayerCommits {
       [blob, info] = await Promise.all([this.store.writeBlob(packed.stream, { mediaType: mediaTypeFor('gzip') }), packed.result]);
     } catch (e) {
       // Never recorded, so nothing else will ever use or remove it (a full disk, say).
-      this.spares.push(dir);
+      this.failed.push(dir);
       throw e;
     }
-    if (!this.store.recordLayerDir(info.diffID, dir, info.diskBytes)) this.spares.push(dir);
+    if (!this.store.recordLayerDir(info.diffID, dir, info.diskBytes)) this.spares.push({ path: dir, diskBytes: info.diskBytes });
     return { mediaType: info.mediaType, digest: blob.digest, size: blob.size, diffID: info.diffID };
   }
 }
