@@ -96,6 +96,18 @@ test('--keep-storage evicts least recently used records first; gcToBudget is a n
   });
 });
 
+test('gcToBudget counts a layer dir the index has not sized yet: its records go when it alone is over budget', async (t) => {
+  await withStore(async (s) => {
+    const blob = await s.writeBlobBuffer(Buffer.from('tiny'));
+    const diffID = sha256Digest('diff-of-unsized');
+    s.putCacheRecord('unsized', { layer: { digest: blob.digest, diffID } }, [blob.digest]);
+    const snap = await snapshot(s, diffID, 400_000);
+    t.truthy(await gcToBudget(s, 100_000), 'the blobs alone are far under budget, the dir is not');
+    t.is(s.getCacheRecord('unsized'), undefined);
+    t.false(existsSync(snap));
+  });
+});
+
 test('maintainAfterBuild marks the build\'s hits as used before evicting, so they outlive older records', async (t) => {
   await withStore(async (s0, root) => {
     const a = await record(s0, 'a', 40_000);
