@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { scratchRoot } from '../common/state-root.js';
 import { digestHex } from '../oci/index.js';
 
 /**
@@ -10,22 +11,30 @@ export class StoreLayout {
   readonly blobsDir: string;
   readonly snapshotsDir: string;
   readonly tmpDir: string;
+  /** Where each kiln process keeps its scratch dir (runtime's snapshots and bundles). */
+  readonly scratchDir: string;
   readonly dbPath: string;
 
   constructor(readonly root: string) {
     this.blobsDir = join(root, 'blobs', 'sha256');
     this.snapshotsDir = join(root, 'snapshots');
     this.tmpDir = join(root, 'tmp');
+    this.scratchDir = scratchRoot(root);
     this.dbPath = join(root, 'index.db');
   }
 
   async create(): Promise<void> {
     for (const d of [this.blobsDir, this.snapshotsDir, this.tmpDir]) await mkdir(d, { recursive: true, mode: 0o700 });
+    await mkdir(this.scratchDir, { recursive: true });
   }
 
-  /** The dirs that hold one tree per layer or temp copy: Orlov top dirs (common/top-dir.ts). */
+  /**
+   * The dirs that hold one tree per layer, temp copy or process: Orlov top dirs
+   * (common/top-dir.ts). A process's snapshots go in its scratch dir under scratchDir, so the
+   * trees one process makes start in the block group chosen for that dir.
+   */
   get treeDirs(): string[] {
-    return [this.snapshotsDir, this.tmpDir];
+    return [this.snapshotsDir, this.tmpDir, this.scratchDir];
   }
 
   blobPath(digest: string): string {

@@ -25,3 +25,11 @@ export function checkStateRoot(root: string): void {
     throw new KilnError('E_STATE_ROOT', `the kiln state root ${root} is not a directory`, { hint: 'give a directory (or a path to create one at) with --root or KILN_ROOT' });
   }
 }
+
+/**
+ * `<root>/rt`: scratch space of all kiln processes, one sub-directory per process (runtime's
+ * snapshots and bundles). The store marks it an Orlov top dir (cache/top-dirs.ts).
+ */
+export function scratchRoot(stateRoot: string): string {
+  return join(stateRoot, 'rt');
+}

@@ -1,5 +1,8 @@
 import { join } from 'node:path';
 import { procStat } from '../common/proc-stat.js';
+import { scratchRoot } from '../common/state-root.js';
+
+export { scratchRoot };
 
 /**
  * Who owns scratch state: a pid plus that process's start time, so a recycled pid never makes
@@ -26,10 +29,6 @@ export function isLiveOwner(tag: string): boolean {
   return startTime(Number(m[1])) === m[2];
 }
 
-/** `<root>/rt`: scratch space of all kiln processes, one sub-directory per owner. */
-export function scratchRoot(stateRoot: string): string {
-  return join(stateRoot, 'rt');
-}
 
 /** This process's own scratch directory: snapshots and bundles live here, short paths on purpose. */
 export function ownerDir(stateRoot: string): string {

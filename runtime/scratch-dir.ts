@@ -1,18 +1,18 @@
 import { mkdirSync, rmdirSync } from 'node:fs';
 import { onInterrupt } from '../common/interrupt.js';
-import { topDirCommand } from '../common/top-dir.js';
 import { ownerDir } from './owner.js';
-import { checkedViaShell } from './shell-helper.js';
 
 const made = new Map<string, Promise<string>>();
 let removalRegistered = false;
 
 /**
- * This process's scratch dir under `stateRoot` (snapshots and bundles go in it): made once, an
- * Orlov top dir (common/top-dir.ts) so that each snapshot's upper dir gets a block group of its
- * own, and removed when the process exits or is interrupted, once empty, so that `kiln check`
- * never finds it as a dead process's leftover. Recursive mkdirs below it make it again should
- * something remove it meanwhile. A failed first mkdir is not remembered: the next call tries again.
+ * This process's scratch dir under `stateRoot` (snapshots and bundles go in it): made once, in
+ * rt/, which the store marks an Orlov top dir (cache/top-dirs.ts), so the trees this process
+ * makes start in a block group chosen for it; marking each process's dir itself cost a chattr
+ * (~6 ms) before its first step could run. Removed when the process exits or is interrupted,
+ * once empty, so that `kiln check` never finds it as a dead process's leftover. Recursive mkdirs
+ * below it make it again should something remove it meanwhile. A failed first mkdir is not
+ * remembered: the next call tries again.
  */
 export function scratchDir(stateRoot: string): Promise<string> {
   let dir = made.get(stateRoot);
@@ -31,9 +31,6 @@ export function scratchDir(stateRoot: string): Promise<string> {
 
 async function makeScratchDir(dir: string): Promise<string> {
   mkdirSync(dir, { recursive: true });
-  const [file, args] = topDirCommand([dir]);
-  // Through the mount helper: the first mount would wait behind it in the helper's queue anyway.
-  await checkedViaShell('E_RUNTIME_CHATTR', 'cannot mark the scratch dir', file, args).catch(() => undefined);
   return dir;
 }
 

@@ -41,34 +41,37 @@ function flagSupported(): Promise<boolean> {
   return probed;
 }
 
-test('snapshots are made in a scratch dir that is an Orlov top dir', async (t) => {
+test("snapshots are made in a process's scratch dir in rt/, which the store marks an Orlov top dir", async (t) => {
   if (!(await flagSupported())) return t.pass('the filesystem has no T attribute');
   const stateRoot = fx.isolatedStateRoot();
+  (await Store.open(stateRoot)).close();
   const snapshot = await createSnapshot({ stateRoot, lowerDirs: [fx.base] });
   try {
     const scratch = join(snapshot.rootfs, '..', '..');
-    t.true(await topDir(scratch));
-    t.false(await topDir(join(snapshot.rootfs, '..')), 'only the dir whose children are separate trees');
+    t.is(join(scratch, '..'), join(stateRoot, 'rt'));
+    t.true(await topDir(join(stateRoot, 'rt')));
+    t.false(await topDir(scratch), 'only the dir whose children are separate trees');
   } finally {
     await snapshot.release();
   }
 });
 
-test('a store, new or made before, gets snapshots/ and tmp/ marked as Orlov top dirs once', async (t) => {
+test('a store, new or made before, gets snapshots/, tmp/ and rt/ marked as Orlov top dirs once', async (t) => {
   if (!(await flagSupported())) return t.pass('the filesystem has no T attribute');
   const root = fx.isolatedStateRoot();
+  const trees = ['snapshots', 'tmp', 'rt'].map((d) => join(root, d));
   (await Store.open(root)).close();
-  t.true(await topDir(join(root, 'snapshots')));
-  t.true(await topDir(join(root, 'tmp')));
+  for (const d of trees) t.true(await topDir(d), d);
   t.false(await topDir(join(root, 'blobs')));
-  // A store from before the mark: unflagged dirs, user_version 0.
-  await run('chattr', ['-T', join(root, 'snapshots'), join(root, 'tmp')]);
-  const db = new Database(join(root, 'index.db'));
-  db.pragma('user_version = 0');
-  db.close();
-  (await Store.open(root)).close();
-  t.true(await topDir(join(root, 'snapshots')));
-  t.true(await topDir(join(root, 'tmp')));
+  // Stores from before the mark (user_version 0) and from before rt/ was marked (1).
+  for (const version of [0, 1]) {
+    await run('chattr', ['-T', ...trees]);
+    const db = new Database(join(root, 'index.db'));
+    db.pragma(`user_version = ${version}`);
+    db.close();
+    (await Store.open(root)).close();
+    for (const d of trees) t.true(await topDir(d), `${d}, from user_version ${version}`);
+  }
   // Marked once: a later open does not run chattr again.
   await run('chattr', ['-T', join(root, 'snapshots')]);
   (await Store.open(root)).close();
