@@ -573,8 +573,17 @@ export class Store {
   keepSpareLayerDirs(spares: readonly { path: string; diskBytes: number }[]): void {
     for (const { path, diskBytes } of spares) {
       const spare = this.layout.spareSnapshotPath();
-      renameSync(path, spare);
-      this.sql('INSERT OR REPLACE INTO snapshot_sizes (dir, bytes) VALUES (?, ?)').run(basename(spare), diskBytes);
+      try {
+        renameSync(path, spare);
+      } catch {
+        // Still the unrecorded pending dir it was: recovery removes it once this process is gone.
+        continue;
+      }
+      try {
+        this.sql('INSERT OR REPLACE INTO snapshot_sizes (dir, bytes) VALUES (?, ?)').run(basename(spare), diskBytes);
+      } catch {
+        // A full disk, say: the GC then measures the dir itself.
+      }
     }
   }
 
