@@ -18,6 +18,7 @@ import {
   upperOnlyDirs,
   type CopyOptions,
 } from './fileops/index.js';
+import { expectLayer } from '../oci/index.js';
 import { layerDirs, type ChainLayer, type LayerCommits, type PendingLayer } from './layers.js';
 
 export interface CopyStepInput {
@@ -32,6 +33,8 @@ export interface CopyStepInput {
   /** For another stage's or image's sources: its extracted layers, to find a single file in without mounting them. */
   sourceLayers?: () => Promise<string[]>;
   context?: BuildContext;
+  /** What the context sources selected add up to, when known: the layer will be about that big. */
+  sourceSize?: { bytes: number; files: number };
   workdir: string;
   /** SOURCE_DATE_EPOCH in seconds (see CopyOptions). */
   createdTime?: number;
@@ -44,6 +47,7 @@ export interface CopyStepInput {
  */
 export async function copyStep(input: CopyStepInput): Promise<PendingLayer> {
   const { ins } = input;
+  if (input.sourceSize) expectLayer(input.sourceSize);
   const sourceRoot = await sourceRootOf(input);
   if (ins.link) {
     const dir = await mkdtemp(join(input.store.root, 'tmp', `${process.pid}.link-`));

@@ -330,7 +330,9 @@ class StageBuilder {
   }
 
   /** Where COPY/ADD read from, and the content identity that goes into their key. */
-  private async copySource(ins: CopyInstruction | AddInstruction): Promise<{ root: () => Promise<string>; layers?: () => Promise<string[]>; context?: BuildContext; inputs: string[]; files?: ReadonlyMap<string, string> }> {
+  private async copySource(
+    ins: CopyInstruction | AddInstruction,
+  ): Promise<{ root: () => Promise<string>; layers?: () => Promise<string[]>; context?: BuildContext; inputs: string[]; files?: ReadonlyMap<string, string>; size?: { bytes: number; files: number } }> {
     const { s } = this;
     const from = ins.kind === 'copy' ? ins.from : undefined;
     const local = ins.sources.filter((x) => !isUrlSource(x) && !isGitSource(x));
@@ -372,7 +374,7 @@ class StageBuilder {
     const ctx = context;
     if (local.length === 0) return { root: async () => ctx.root, context: ctx, inputs: [] };
     const sum = await this.atLine(ins, () => ctx.checksum(local, { exclude: ins.exclude, parents: ins.kind === 'copy' && ins.parents }));
-    return { root: async () => ctx.root, context: ctx, inputs: [sum.digest], files: sum.files };
+    return { root: async () => ctx.root, context: ctx, inputs: [sum.digest], files: sum.files, size: sum.size };
   }
 
   private async copy(raw: CopyInstruction | AddInstruction): Promise<void> {
@@ -401,7 +403,7 @@ class StageBuilder {
     const workdir = img.workdir;
     const rec = await this.layerStep(raw, key, inputs, () =>
       this.atLine(raw, () =>
-        copyStep({ store: s.store, commits: s.commits, stateRoot: s.stateRoot, layers, ins, sourceRoot: src.root, ...(src.layers ? { sourceLayers: src.layers } : {}), ...(src.context ? { context: src.context } : {}), workdir, ...createdTime(s.epoch) }),
+        copyStep({ store: s.store, commits: s.commits, stateRoot: s.stateRoot, layers, ins, sourceRoot: src.root, ...(src.layers ? { sourceLayers: src.layers } : {}), ...(src.context ? { context: src.context } : {}), ...(src.size ? { sourceSize: src.size } : {}), workdir, ...createdTime(s.epoch) }),
       ),
     );
     this.commit(key, rec, `${text} # buildkit`);

@@ -11,6 +11,7 @@
  * - `packLayer(dir: string, options: PackOptions): { stream: Readable; result: Promise<PackedLayer> }`
  *   Tar, diffID, gzip/zstd/none compression and blob digest in one pass; pipe `stream` where the
  *   blob goes, then await `result` ({ diffID, digest, size, uncompressedSize, mediaType }).
+ * - `expectLayer({ bytes, files })`: a pack of about that size is coming; starts what it will need.
  * - `applyLayer(input: Readable, targetDir: string, options?: ApplyOptions): Promise<{ diffID: string }>`
  *   Detects gzip/zstd/plain by magic bytes; `whiteouts: 'apply'` (default) flattens onto a tree,
  *   `'overlay'` writes overlayfs whiteouts for a lower dir. Refuses (E_LAYER_UNSAFE_PATH) any
@@ -26,5 +27,5 @@ export { DEFAULT_EXTRACT_LIMITS, extractLimitsFromEnv, isExtractLimitError, type
 export { createCompressor, createDecompressor, detectCompression, mediaTypeFor, type Compression } from './compression.js';
 export { DigestStream } from './digest-stream.js';
 export { LayerError } from './errors.js';
-export { packLayer, type PackOptions, type PackedLayer } from './pack.js';
+export { expectLayer, packLayer, type PackOptions, type PackedLayer } from './pack.js';
 export { createLayerTar, type LayerTarOptions } from './tar-writer.js';

@@ -113,6 +113,39 @@ test('a big pack abandoned midway fails, and leaves no thread keeping the proces
   t.is(out.trim(), 'rejected');
 });
 
+test('expectLayer starts the thread of a big pack ahead, once; the pack takes it; a small one starts none', async (t) => {
+  const dir = await scratch(t);
+  await fillBig(dir);
+  // In a child process, whose threads this test counts, and which must still exit by itself.
+  const script = [
+    `const { expectLayer, packLayer } = await import(${JSON.stringify(new URL('./index.ts', import.meta.url).href)});`,
+    "const { readdirSync } = await import('node:fs');",
+    "const threads = () => readdirSync('/proc/self/task').length;",
+    'const settle = () => new Promise((r) => setTimeout(r, 300));',
+    'const base = threads();',
+    'expectLayer({ bytes: 1000, files: 1 });',
+    'await settle();',
+    'const small = threads() - base;',
+    'expectLayer({ bytes: 64 * 1024 * 1024, files: 10 });',
+    'for (let i = 0; i < 100 && threads() === base; i++) await new Promise((r) => setTimeout(r, 20));',
+    'const big = threads() - base;',
+    'expectLayer({ bytes: 64 * 1024 * 1024, files: 10 });',
+    'await settle();',
+    'const again = threads() - base;',
+    `const packed = packLayer(${JSON.stringify(dir)}, { compression: 'none' });`,
+    'for await (const _ of packed.stream);',
+    'await packed.result;',
+    'await settle();',
+    'console.log(JSON.stringify({ small, big, again, afterPack: threads() - base }));',
+  ].join('\n');
+  const out = execFileSync(process.execPath, ['--import', import.meta.resolve('tsx'), '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+  const r = JSON.parse(out) as { small: number; big: number; again: number; afterPack: number };
+  t.is(r.small, 0, 'no thread for a small layer');
+  t.true(r.big > 0, 'a thread for a big one');
+  t.is(r.again, r.big, 'one thread however often it is expected');
+  t.is(r.afterPack, r.big, 'the pack ran on that thread and left it idle, not on a second one');
+});
+
 test('the same content written at different times gives the same digests with sourceDateEpoch', async (t) => {
   const a = await scratch(t);
   const b = await scratch(t);

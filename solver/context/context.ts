@@ -24,6 +24,8 @@ export interface ContextChecksum {
   digest: string;
   /** Context-relative path -> that entry's digest, for cache-miss explanations. */
   files: Map<string, string>;
+  /** The regular files selected, and their bytes: about what a COPY of them writes. */
+  size: { bytes: number; files: number };
 }
 
 /** A build context directory with its ignore rules applied. */
@@ -139,7 +141,12 @@ class ContextImpl implements BuildContext {
     const mayHaveVanished = this.stats.relisted !== relisted;
     const known = this.stats.stats;
     const regular: TreeEntry[] = [];
-    for (const e of entries.values()) if (e.type === 'file') regular.push(e);
+    let bytes = 0;
+    for (const e of entries.values()) {
+      if (e.type !== 'file') continue;
+      regular.push(e);
+      bytes += Number(e.size);
+    }
     const read = await hashFiles(known.files, regular).catch((e: unknown) => {
       const code = (e as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT' && code !== 'EACCES' && code !== 'EISDIR') throw e;
@@ -155,7 +162,7 @@ class ContextImpl implements BuildContext {
     this.stats.save();
     const files = new Map<string, string>();
     for (const e of entries.values()) files.set(e.rel === '' ? '.' : e.rel, e.type === 'file' ? known.files.digests(e.rel)!.entryDigest : this.metaDigest(e));
-    return { digest: combineDigests(files), files };
+    return { digest: combineDigests(files), files, size: { bytes, files: regular.length } };
   }
 
   verifyCopied(e: TreeEntry, copy: string): void {

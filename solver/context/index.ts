@@ -4,7 +4,7 @@
  * checksums for cache keys backed by the stat cache in the store's index.
  *
  * - `openContext(dir, { dockerfilePath?, store })` -> `BuildContext` (call `close()` when done).
- * - `context.checksum(sources, { exclude? })` -> `{ digest, files }`: the digest covers content,
+ * - `context.checksum(sources, { exclude? })` -> `{ digest, files, size }`: the digest covers content,
  *   type, mode, uid/gid and symlink targets of every selected path, never times; `files` maps
  *   context-relative paths to per-entry digests. Throws `SourceNotFoundError` for a source that
  *   selects nothing.
