@@ -103,6 +103,26 @@ export class FileRecords implements Iterable<[string, StatEntry]> {
     yield* this.added;
   }
 
+  /**
+   * Lays every record out as StatCache.save stores them, from slot `at` of `nums` and at the end of
+   * `fields`; returns the slot after the last. Records as loaded are copied slot for slot: making
+   * each a StatEntry again cost a 10,000-file context's one-file-change rebuild ~20 ms.
+   */
+  writeTo(nums: BigInt64Array, at: number, fields: string[]): number {
+    for (const [rel, i] of this.packed) {
+      fields.push(rel, this.fields[3 * i + 1]!, this.fields[3 * i + 2]!);
+      const from = this.start + i * SLOTS;
+      nums.set(this.nums.subarray(from, from + SLOTS), at);
+      at += SLOTS;
+    }
+    for (const [rel, e] of this.added) {
+      fields.push(rel, e.digest, e.entryDigest);
+      nums.set([e.size, e.mtimeNs, e.ctimeNs, e.ino, e.dev, e.recordedNs, BigInt(e.mode), BigInt(e.uid), BigInt(e.gid)], at);
+      at += SLOTS;
+    }
+    return at;
+  }
+
   private unpack(i: number): StatEntry {
     const n = this.nums;
     const j = this.start + i * SLOTS;
@@ -235,12 +255,7 @@ export class StatCache {
     const nums = new BigInt64Array(HEADER_SLOTS + stats.files.size * SLOTS + stats.dirs.size * DIR_SLOTS);
     nums[0] = BigInt(stats.files.size);
     nums[1] = BigInt(stats.dirs.size);
-    let j = HEADER_SLOTS;
-    for (const [path, e] of stats.files) {
-      fields.push(path, e.digest, e.entryDigest);
-      nums.set([e.size, e.mtimeNs, e.ctimeNs, e.ino, e.dev, e.recordedNs, BigInt(e.mode), BigInt(e.uid), BigInt(e.gid)], j);
-      j += SLOTS;
-    }
+    let j = stats.files.writeTo(nums, HEADER_SLOTS, fields);
     for (const [path, d] of stats.dirs) {
       fields.push(path, d.names.join('/'));
       nums.set([d.mtimeNs, d.ctimeNs, d.ino, d.dev, d.recordedNs], j);

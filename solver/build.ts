@@ -158,6 +158,7 @@ async function buildWith(local: Store, opts: BuildOptions): Promise<BuildResult>
     try {
       final = await session.stageResult(plan.target);
       await Promise.all(plan.order.map((i) => session.stageResult(i)));
+      context?.saveStats();
       await session.commits.settle();
     } catch (e) {
       // Every stage stops at its next step once the scheduler is aborted; wait for that, so

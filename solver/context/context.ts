@@ -44,7 +44,13 @@ export interface BuildContext {
    * it; only a file changed too recently for its times to tell (racy) has its copy read again.
    */
   verifyCopied(e: TreeEntry, copy: string): void;
-  /** Releases the stat cache's connection. */
+  /**
+   * Writes what checksums learnt to the stat cache now; close() does it too. A build does it once
+   * its steps are done, while it waits for layers to be packed: rewriting a 10,000-file context's
+   * records takes ~30 ms, which between a checksum and its COPY delayed every later step.
+   */
+  saveStats(): void;
+  /** Saves the stat cache (saveStats) and releases its connection. */
   close(): void;
 }
 
@@ -159,7 +165,6 @@ class ContextImpl implements BuildContext {
     // Swept even when files were read again: a racy record re-read must not hide a vanished one.
     const vanished = mayHaveVanished && forgetVanished(known, matches, entries);
     if (read > 0 || vanished) this.stats.changed();
-    this.stats.save();
     const files = new Map<string, string>();
     for (const e of entries.values()) files.set(e.rel === '' ? '.' : e.rel, e.type === 'file' ? known.files.digests(e.rel)!.entryDigest : this.metaDigest(e));
     return { digest: combineDigests(files), files, size: { bytes, files: regular.length } };
@@ -187,6 +192,10 @@ class ContextImpl implements BuildContext {
       this.metaDigests.set(key, d);
     }
     return d;
+  }
+
+  saveStats(): void {
+    this.stats.save();
   }
 
   close(): void {
