@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { entryMatches, nowNs, type FileRecords, type FileStat } from './stat-cache.js';
+import { nowNs, type FileRecords, type FileStat } from './stat-cache.js';
 import { EventLoopSlice } from '../common/event-loop-slice.js';
 
 /** Files up to this size are read whole; larger ones are streamed so memory stays bounded. */
@@ -82,8 +82,7 @@ export async function hashFiles(known: FileRecords, targets: Iterable<HashTarget
   let read = 0;
   const slice = new EventLoopSlice(SLICE_MS);
   for (const t of targets) {
-    const e = known.get(t.rel);
-    if (e && entryMatches(e, t)) continue;
+    if (known.vouchesFor(t.rel, t)) continue;
     const recordedNs = nowNs();
     const digest = t.size <= READ_WHOLE_MAX ? hashFileSync(t.path) : await hashBigFile(t.path);
     const { size, mtimeNs, ctimeNs, ino, dev, mode, uid, gid } = t;

@@ -94,6 +94,38 @@ test('a racily clean entry (mtime or ctime not older than the record) is re-hash
   t.true(entryMatches({ ...racy, ...setBack, recordedNs: later }, setBack));
 });
 
+test('a loaded record vouches for a file in place exactly when its StatEntry would (entryMatches)', async (t) => {
+  await withFixture(async (dir, cache, reopen) => {
+    const now = 1_700_000_000_000_000_000n;
+    const st: FileStat = { size: 4n, mtimeNs: now, ctimeNs: now, ino: (1n << 62n) + 7n, dev: 2049n, mode: 0o4755, uid: 4_294_967_294, gid: 65534 };
+    const settledEntry: StatEntry = { ...st, digest: 'sha256:x', entryDigest: 'sha256:y', recordedNs: now + 1_000_000_000n };
+    const racyEntry: StatEntry = { ...settledEntry, recordedNs: now + 1_000_000n };
+    const variants: FileStat[] = [
+      st,
+      { ...st, size: 5n },
+      { ...st, mtimeNs: now - 1n },
+      { ...st, ctimeNs: now + 1n },
+      { ...st, ino: 8n },
+      { ...st, dev: 2050n },
+      { ...st, mode: 0o755 },
+      { ...st, uid: 0 },
+      { ...st, gid: 0 },
+    ];
+    cache.save(dir, { files: records([['settled', settledEntry], ['racy', racyEntry]]), dirs: new Map() });
+    const loaded = (await reopen()).load(dir).files;
+    const unsaved = records([['settled', settledEntry], ['racy', racyEntry]]);
+    for (const [rel, entry] of [['settled', settledEntry], ['racy', racyEntry]] as const) {
+      for (const [i, v] of variants.entries()) {
+        t.is(loaded.vouchesFor(rel, v), entryMatches(entry, v), `${rel}, loaded, variant ${i}`);
+        t.is(unsaved.vouchesFor(rel, v), entryMatches(entry, v), `${rel}, unsaved, variant ${i}`);
+      }
+    }
+    t.true(loaded.vouchesFor('settled', st));
+    t.false(loaded.vouchesFor('racy', st));
+    t.false(loaded.vouchesFor('missing', st));
+  });
+});
+
 test('a saved snapshot loads back field for field, and save replaces the whole root', async (t) => {
   await withFixture(async (dir, cache, reopen) => {
     const big: StatEntry = { size: 5n << 40n, mtimeNs: 1_700_000_000_123_456_789n, ctimeNs: 1_700_000_001_987_654_321n, ino: (1n << 62n) + 7n, dev: 2049n, mode: 0o4755, uid: 4_294_967_294, gid: 65534, digest: 'sha256:aa', entryDigest: 'sha256:bb', recordedNs: 1_700_000_009_000_000_001n };
