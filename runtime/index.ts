@@ -1,13 +1,13 @@
 /** The container runtime: overlay snapshots and runc containers. */
 export { createSnapshot, createUpperSnapshot } from './snapshot.js';
-export { lookupInLowers, type Lookup } from './lower-lookup.js';
+export { lookupInLowers, readInLowers, type Lookup } from './lower-lookup.js';
 export { containerMountedRoot, type RunRoot } from './run-root.js';
 export { exec, ContainerStartError } from './exec.js';
 export { cleanupLeftovers, findLeftovers, type CleanupReport } from './cleanup.js';
 export { listContainers } from './containers.js';
 export { checkPrivileges, checkRuntime } from './preflight.js';
 export { reexecRootless } from './reexec.js';
-export { readGroups, readPasswd, resolveUser, type ResolvedUser } from './users.js';
+export { groupEntries, passwdEntries, readGroups, readPasswd, resolveUser, type GroupEntry, type PasswdEntry, type ResolvedUser } from './users.js';
 export { buildSpec, MASKED_PATHS, READONLY_PATHS, type SpecInput, type OciMount } from './spec.js';
 export { parseCapabilities, ALL_CAPABILITIES, DEFAULT_CAPABILITIES } from './capabilities.js';
 export { seccompProfile, type SeccompProfile } from './seccomp.js';

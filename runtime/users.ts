@@ -37,7 +37,7 @@ export async function resolveUser(rootfs: string, spec: string | undefined): Pro
 export function resolveUserFrom(files: { passwd: string; group: string }, spec: string | undefined): ResolvedUser {
   const [userPart = '', groupPart] = (spec ?? '').split(':', 2);
   const user = userPart === '' ? '0' : userPart;
-  const passwd = parsePasswd(files.passwd);
+  const passwd = passwdEntries(files.passwd);
   const entry = passwd.find((p) => (NUMERIC.test(user) ? p.uid === Number(user) : p.name === user));
   if (!entry && !NUMERIC.test(user)) {
     throw new KilnError('E_RUNTIME_USER', `unable to find user ${user}: no matching entries in passwd file`, {
@@ -46,7 +46,7 @@ export function resolveUserFrom(files: { passwd: string; group: string }, spec: 
   }
   const uid = entry ? entry.uid : Number(user);
   const home = entry?.home || '/';
-  const groups = parseGroup(files.group);
+  const groups = groupEntries(files.group);
 
   if (groupPart !== undefined && groupPart !== '') {
     const group = groups.find((g) => (NUMERIC.test(groupPart) ? g.gid === Number(groupPart) : g.name === groupPart));
@@ -65,12 +65,12 @@ export function resolveUserFrom(files: { passwd: string; group: string }, spec: 
 
 /** The entries of the root's /etc/passwd with numeric ids; none without the file (scratch). */
 export async function readPasswd(rootfs: string): Promise<PasswdEntry[]> {
-  return parsePasswd(await readInRoot(rootfs, '/etc/passwd'));
+  return passwdEntries(await readInRoot(rootfs, '/etc/passwd'));
 }
 
 /** The entries of the root's /etc/group with a numeric gid; none without the file. */
 export async function readGroups(rootfs: string): Promise<GroupEntry[]> {
-  return parseGroup(await readInRoot(rootfs, '/etc/group'));
+  return groupEntries(await readInRoot(rootfs, '/etc/group'));
 }
 
 async function readInRoot(rootfs: string, path: string): Promise<string> {
@@ -89,13 +89,15 @@ function rows(text: string): string[][] {
     .map((l) => l.split(':'));
 }
 
-function parsePasswd(text: string): PasswdEntry[] {
+/** The entries of an /etc/passwd text with numeric ids. */
+export function passwdEntries(text: string): PasswdEntry[] {
   return rows(text)
     .filter((f) => f.length >= 4 && NUMERIC.test(f[2]!) && NUMERIC.test(f[3]!))
     .map((f) => ({ name: f[0]!, uid: Number(f[2]), gid: Number(f[3]), home: f[5] ?? '' }));
 }
 
-function parseGroup(text: string): GroupEntry[] {
+/** The entries of an /etc/group text with a numeric gid. */
+export function groupEntries(text: string): GroupEntry[] {
   return rows(text)
     .filter((f) => f.length >= 3 && NUMERIC.test(f[2]!))
     .map((f) => ({ name: f[0]!, gid: Number(f[2]), members: (f[3] ?? '').split(',').filter(Boolean) }));

@@ -6,6 +6,8 @@ import { createSnapshot, createUpperSnapshot, lookupInLowers } from '../runtime/
 import { cleanRel, hasGlobMeta, selectSources, TreeView, type BuildContext } from './context/index.js';
 import {
   absoluteDest,
+  accountsIn,
+  accountsInLowers,
   add,
   checkLinkChown,
   copy,
@@ -16,6 +18,7 @@ import {
   numericChown,
   resolveChown,
   upperOnlyDirs,
+  type Accounts,
   type CopyOptions,
 } from './fileops/index.js';
 import { expectLayer } from '../oci/index.js';
@@ -85,13 +88,19 @@ async function sourceRootOf(input: CopyStepInput): Promise<string> {
   return input.sourceRoot();
 }
 
+/** For an owner given by ids: nothing is looked up. */
+const noAccounts: Accounts = { passwd: async () => [], groups: async () => [] };
+
 /**
- * COPY into a bare upper dir (no --parents, heredoc or user name to look up), when upperOnlyDirs
+ * COPY into a bare upper dir (no --parents or heredoc), when upperOnlyDirs
  * says the copier sees the same there as in the merged view; undefined otherwise.
  */
 async function copyIntoUpper(input: CopyStepInput, lowerDirs: string[], sourceRoot: string): Promise<PendingLayer | undefined> {
   const { ins } = input;
-  if (ins.kind !== 'copy' || ins.parents || ins.inlineSources.length > 0 || (ins.chown !== undefined && !numericChown(ins.chown))) return undefined;
+  if (ins.kind !== 'copy' || ins.parents || ins.inlineSources.length > 0) return undefined;
+  // Names to look up are read from the layers below, as the merged view would show them.
+  const accounts = ins.chown !== undefined && !numericChown(ins.chown) ? accountsInLowers(lowerDirs) : noAccounts;
+  if (!accounts) return undefined;
   const view = input.context ? input.context.view : new TreeView(sourceRoot);
   const matches = selectSources(view, ins.sources);
   const copyUp = upperOnlyDirs(lowerDirs, view, absoluteDest(ins.dest, input.workdir), destIsDirectory(ins.dest), matches);
@@ -99,20 +108,20 @@ async function copyIntoUpper(input: CopyStepInput, lowerDirs: string[], sourceRo
   const snapshot = await createUpperSnapshot(input.stateRoot);
   try {
     copyUpDirs(lowerDirs, snapshot.upperDir, copyUp);
-    await copyMatches(view, matches, { ...(await baseOptions(input, snapshot.upperDir)), ...(input.context ? { context: input.context } : {}) });
+    await copyMatches(view, matches, { ...(await baseOptions(input, snapshot.upperDir, accounts)), ...(input.context ? { context: input.context } : {}) });
     return await input.commits.commit(snapshot.upperDir);
   } finally {
     input.commits.track(snapshot.release());
   }
 }
 
-async function baseOptions(input: CopyStepInput, destRoot: string): Promise<Omit<CopyOptions, 'sources' | 'sourceRoot'>> {
+async function baseOptions(input: CopyStepInput, destRoot: string, accounts: Accounts = accountsIn(destRoot)): Promise<Omit<CopyOptions, 'sources' | 'sourceRoot'>> {
   const { ins } = input;
   return {
     dest: ins.dest,
     destRoot,
     workdir: input.workdir,
-    ...(ins.chown !== undefined ? { chown: await resolveChown(destRoot, ins.chown) } : {}),
+    ...(ins.chown !== undefined ? { chown: await resolveChown(accounts, ins.chown) } : {}),
     ...(ins.chmod !== undefined ? { chmod: ins.chmod } : {}),
     ...(ins.kind === 'copy' && ins.parents ? { parents: true } : {}),
     exclude: ins.exclude,

@@ -1,4 +1,4 @@
-import { readGroups, readPasswd } from '../../runtime/index.js';
+import { readGroups, readPasswd, type GroupEntry, type PasswdEntry } from '../../runtime/index.js';
 import { FileOpError } from './errors.js';
 import type { Owner } from './scoped-path.js';
 
@@ -8,6 +8,17 @@ function numericId(part: string): number | undefined {
   return /^\d+$/.test(part) ? Number(part) : undefined;
 }
 
+/** Where `--chown`'s names are looked up, read only when a name needs it. */
+export interface Accounts {
+  passwd(): Promise<PasswdEntry[]>;
+  groups(): Promise<GroupEntry[]>;
+}
+
+/** The /etc/passwd and /etc/group of a root filesystem. */
+export function accountsIn(root: string): Accounts {
+  return { passwd: () => readPasswd(root), groups: () => readGroups(root) };
+}
+
 /**
  * Resolves `--chown user[:group]` (and WORKDIR's owner, the USER) against the destination's
  * /etc/passwd and /etc/group exactly as BuildKit's file op (llb.WithUser, then readUser): a
@@ -15,7 +26,7 @@ function numericId(part: string): number | undefined {
  * group, a group name its gid. A name that is not found is no error there: a user falls back
  * to 0:0 and a group leaves the gid as it was.
  */
-export async function resolveChown(destRoot: string, spec: string): Promise<Owner> {
+export async function resolveChown(accounts: Accounts, spec: string): Promise<Owner> {
   const [user = '', group] = spec.split(':', 2);
   let uid = 0;
   let gid = 0;
@@ -23,14 +34,14 @@ export async function resolveChown(destRoot: string, spec: string): Promise<Owne
   if (userId !== undefined) {
     uid = gid = userId;
   } else {
-    const entry = (await readPasswd(destRoot)).find((p) => p.name === user);
+    const entry = (await accounts.passwd()).find((p) => p.name === user);
     if (entry) [uid, gid] = [entry.uid, entry.gid];
   }
   if (group !== undefined) {
     const groupId = numericId(group);
     if (groupId !== undefined) gid = groupId;
     else {
-      const entry = (await readGroups(destRoot)).find((g) => g.name === group);
+      const entry = (await accounts.groups()).find((g) => g.name === group);
       if (entry) gid = entry.gid;
     }
   }

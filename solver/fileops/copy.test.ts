@@ -6,7 +6,7 @@ import { getAttribute, setAttribute } from 'fs-xattr';
 import { dirname, join } from 'node:path';
 import { openStore } from '../../cache/index.js';
 import { openContext, SourceNotFoundError } from '../context/index.js';
-import { checkLinkChown, copy, copyInline, FileOpError, mkdir as workdirMkdir, parseChmod, resolveChown, type CopyOptions } from './index.js';
+import { accountsIn, checkLinkChown, copy, copyInline, FileOpError, mkdir as workdirMkdir, parseChmod, resolveChown, type CopyOptions } from './index.js';
 
 interface Dirs {
   src: string;
@@ -277,15 +277,15 @@ test('WORKDIR mkdir creates missing parents with the owner, through symlinks ins
 test('resolveChown: names through the rootfs passwd/group, numeric uid alone doubles as gid, unknown names as BuildKit readUser', async (t) => {
   await withDirs({}, async (d) => {
     await put(d.dst, { 'etc/passwd': 'root:x:0:0::/root:/bin/sh\napp:x:1000:1001::/home/app:/bin/sh\n', 'etc/group': 'root:x:0:\nstaff:x:50:\n' });
-    t.deepEqual(await resolveChown(d.dst, 'app'), { uid: 1000, gid: 1001 });
-    t.deepEqual(await resolveChown(d.dst, 'app:staff'), { uid: 1000, gid: 50 });
-    t.deepEqual(await resolveChown(d.dst, '33'), { uid: 33, gid: 33 });
-    t.deepEqual(await resolveChown(d.dst, '33:44'), { uid: 33, gid: 44 });
-    t.deepEqual(await resolveChown(d.dst, 'root:staff'), { uid: 0, gid: 50 });
+    t.deepEqual(await resolveChown(accountsIn(d.dst), 'app'), { uid: 1000, gid: 1001 });
+    t.deepEqual(await resolveChown(accountsIn(d.dst), 'app:staff'), { uid: 1000, gid: 50 });
+    t.deepEqual(await resolveChown(accountsIn(d.dst), '33'), { uid: 33, gid: 33 });
+    t.deepEqual(await resolveChown(accountsIn(d.dst), '33:44'), { uid: 33, gid: 44 });
+    t.deepEqual(await resolveChown(accountsIn(d.dst), 'root:staff'), { uid: 0, gid: 50 });
     // Not found is no error in BuildKit: a user falls back to 0:0, a group keeps the gid.
-    t.deepEqual(await resolveChown(d.dst, 'ghost'), { uid: 0, gid: 0 });
-    t.deepEqual(await resolveChown(d.dst, 'app:ghosts'), { uid: 1000, gid: 1001 });
-    t.deepEqual(await resolveChown(d.dst, 'ghost:staff'), { uid: 0, gid: 50 });
+    t.deepEqual(await resolveChown(accountsIn(d.dst), 'ghost'), { uid: 0, gid: 0 });
+    t.deepEqual(await resolveChown(accountsIn(d.dst), 'app:ghosts'), { uid: 1000, gid: 1001 });
+    t.deepEqual(await resolveChown(accountsIn(d.dst), 'ghost:staff'), { uid: 0, gid: 50 });
   });
   t.throws(() => checkLinkChown('app'), { message: /cannot name a user or group with --link/ });
   t.throws(() => checkLinkChown('1:staff'), { message: /cannot name a user or group with --link/ });

@@ -7,18 +7,19 @@
  *   `BuildContext.checksum` hashes, so cache keys and copies agree.
  * - `add(options)`: COPY plus http(s) URL downloads (`checksum`) and local archive extraction.
  * - `copyInline(files, options)`: heredoc sources.
- * - `upperOnlyDirs(...)`/`copyUpDirs(...)`: whether a COPY can write into a bare upper dir, no
- *   overlay mounted, and the directories to copy up there first.
+ * - `upperOnlyDirs(...)`/`upperOnlyMkdir(...)`/`copyUpDirs(...)`: whether a COPY or WORKDIR can
+ *   write into a bare upper dir, no overlay mounted, and the directories to copy up there first;
+ *   `accountsInLowers(...)` for the names they resolve.
  * - `mkdir(destRoot, path, owner?)`: WORKDIR.
- * - `resolveChown(destRoot, spec)` -> `{ uid, gid }`; `parseChmod(spec)` validates `--chmod` early.
+ * - `resolveChown(accountsIn(destRoot), spec)` -> `{ uid, gid }`; `parseChmod(spec)` validates `--chmod` early.
  * Failures are `FileOpError`s (codes in errors.ts) or the context's `SourceNotFoundError`.
  */
 export { copy, copyMatches, absoluteDest, destIsDirectory, type CopyOptions } from './copy.js';
-export { copyUpDirs, upperOnlyDirs } from './upper-dest.js';
+export { accountsInLowers, copyUpDirs, upperOnlyDirs, upperOnlyMkdir } from './upper-dest.js';
 export { add, type AddOptions } from './add.js';
 export { copyInline, type InlineFile } from './inline.js';
 export { mkdir } from './mkdir.js';
-export { checkLinkChown, numericChown, resolveChown } from './chown.js';
+export { accountsIn, checkLinkChown, numericChown, resolveChown, type Accounts } from './chown.js';
 export { parseChmod, type ModeChange } from './chmod.js';
 export { isGitSource, isUrlSource, urlFileName } from './fetch-url.js';
 export { FileOpError } from './errors.js';

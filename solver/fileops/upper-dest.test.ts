@@ -6,8 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fsXattr, isOverlayXattr } from '../../common/fs-xattr.js';
 import { selectSources, TreeView } from '../context/index.js';
+import { accountsIn, resolveChown } from './chown.js';
 import { absoluteDest, copyMatches, destIsDirectory } from './copy.js';
-import { copyUpDirs, upperOnlyDirs } from './upper-dest.js';
+import { mkdir as workdirMkdir } from './mkdir.js';
+import { accountsInLowers, copyUpDirs, upperOnlyDirs, upperOnlyMkdir } from './upper-dest.js';
 
 const EPOCH = 1_600_000_000;
 const CREATED = 1_700_000_000;
@@ -18,7 +20,8 @@ type Spec = [path: string, what: 'dir' | 'opaque' | 'whiteout' | 'symlink' | str
 const LAYERS: Spec[][] = [
   [
     ['etc', 'dir'],
-    ['etc/passwd', 'root:x:0:0:root:/root:/bin/sh\n'],
+    ['etc/passwd', 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1001::/home/app:/bin/sh\n'],
+    ['etc/group', 'root:x:0:\napp:x:1001:\nstaff:x:50:\n'],
     ['app', 'dir', 0o750, 1000],
     ['app/old.txt', 'old'],
     ['data', 'dir', 0o2775, 50],
@@ -171,4 +174,59 @@ for (const [name, c] of MOUNTED) {
 test('with no layers below (FROM scratch) every copy goes to the upper dir', async (t) => {
   const { root, view } = await setup(t);
   t.deepEqual(await direct(root, [], view, { sources: ['dir1'], dest: '/' }, 0), snapshotTree(join(root, 'src', 'dir1')));
+});
+
+/** Runs `write` on an overlay of `lowers` mounted at a fresh dir; returns what its upper dir holds. */
+async function inOverlay(root: string, lowers: string[], n: number, write: (merged: string) => Promise<void>): Promise<string[]> {
+  const [upper, work, merged] = ['u', 'w', 'm'].map((d) => join(root, `wd-overlay${n}`, d)) as [string, string, string];
+  for (const d of [upper, work, merged]) await mkdir(d, { recursive: true });
+  execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${[...lowers].reverse().join(':')},upperdir=${upper},workdir=${work},redirect_dir=off,metacopy=off,index=off`, merged]);
+  try {
+    await write(merged);
+  } finally {
+    execFileSync('umount', [merged]);
+  }
+  return snapshotTree(upper);
+}
+
+const WORKDIRS: [string, string][] = [
+  ['deep in existing directories', '/app/sub/new'],
+  ['with nothing of it there', '/new/a/b'],
+  ['that exists whole (an empty layer)', '/app/sub'],
+  ['under an opaque directory', '/data/fresh/x'],
+  ['where a whiteout hid a directory', '/shadowed/deep/x'],
+];
+
+for (const [name, path] of WORKDIRS) {
+  test(`WORKDIR ${name}, made in a bare upper dir, makes the layer an overlay would`, async (t) => {
+    const { root, lowers } = await setup(t);
+    const owner = await resolveChown(accountsInLowers(lowers)!, 'app');
+    const plan = upperOnlyMkdir(lowers, path);
+    t.truthy(plan);
+    const upper = join(root, 'wd-direct');
+    await mkdir(upper);
+    if (plan !== 'exists') {
+      copyUpDirs(lowers, upper, plan!);
+      await workdirMkdir(upper, path, owner, CREATED);
+    }
+    t.deepEqual(snapshotTree(upper), await inOverlay(root, lowers, 0, (merged) => workdirMkdir(merged, path, owner, CREATED)));
+  });
+}
+
+test('WORKDIR through a symlink or a file needs the merged view', async (t) => {
+  const { lowers } = await setup(t);
+  t.is(upperOnlyMkdir(lowers, '/link/x'), undefined);
+  t.is(upperOnlyMkdir(lowers, '/file/x'), undefined);
+});
+
+test('names resolve through the layers below as through the merged view', async (t) => {
+  const { root, lowers } = await setup(t);
+  const specs = ['app', 'app:staff', 'root:staff', 'ghost', 'app:ghosts', '33:44'];
+  const direct = await Promise.all(specs.map((s) => resolveChown(accountsInLowers(lowers)!, s)));
+  const merged: unknown[] = [];
+  await inOverlay(root, lowers, 1, async (m) => {
+    for (const s of specs) merged.push(await resolveChown(accountsIn(m), s));
+  });
+  t.deepEqual(direct, merged);
+  t.deepEqual(direct[0], { uid: 1000, gid: 1001 });
 });

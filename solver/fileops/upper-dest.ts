@@ -1,7 +1,8 @@
 import { chmodSync, chownSync, lstatSync, mkdirSync, utimesSync } from 'node:fs';
 import { basename, join, posix } from 'node:path';
-import { lookupInLowers } from '../../runtime/index.js';
-import type { SourceMatch, TreeView } from '../context/index.js';
+import { groupEntries, lookupInLowers, passwdEntries, readInLowers } from '../../runtime/index.js';
+import { cleanRel, type SourceMatch, type TreeView } from '../context/index.js';
+import type { Accounts } from './chown.js';
 import { copyXattrsSync } from './xattrs.js';
 
 /**
@@ -39,6 +40,33 @@ export function upperOnlyDirs(lowerDirs: readonly string[], view: TreeView, dest
     if (kind !== 'missing' && kind !== 'file') return undefined;
   }
   return dirs;
+}
+
+/**
+ * WORKDIR into a bare upper dir: the existing directories on the way to `path` an overlay would
+ * copy up before making what is missing of it; `exists` when all of it is there (nothing to make:
+ * an empty layer); undefined when something on the way is not a plain directory (a symlink the
+ * mkdir follows, a file it refuses).
+ */
+export function upperOnlyMkdir(lowerDirs: readonly string[], path: string): string[] | 'exists' | undefined {
+  const parts = cleanRel(path).split('/').filter((p) => p !== '');
+  const dirs: string[] = [];
+  for (let i = 1; i <= parts.length; i++) {
+    const at = `/${parts.slice(0, i).join('/')}`;
+    const kind = lowerDirs.length === 0 ? 'missing' : lookupInLowers(lowerDirs, at).kind;
+    if (kind === 'missing') return dirs;
+    if (kind !== 'dir') return undefined;
+    dirs.push(at);
+  }
+  return 'exists';
+}
+
+/** /etc/passwd and /etc/group as the layers below hold them; undefined when only a mount could tell. */
+export function accountsInLowers(lowerDirs: readonly string[]): Accounts | undefined {
+  const passwd = readInLowers(lowerDirs, '/etc/passwd');
+  const group = readInLowers(lowerDirs, '/etc/group');
+  if (passwd === undefined || group === undefined) return undefined;
+  return { passwd: async () => passwdEntries(passwd), groups: async () => groupEntries(group) };
 }
 
 /**
