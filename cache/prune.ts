@@ -1,9 +1,10 @@
 import Database from 'better-sqlite3';
 import { existsSync, lstatSync, readdirSync, renameSync } from 'node:fs';
-import { readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DiskUsageCounter } from '../common/disk-usage.js';
 import { KilnError } from '../common/errors.js';
+import { removeInBackground } from './discard.js';
 import { processAlive } from './process-alive.js';
 import type { Store } from './store.js';
 import { StatCache } from './stat-cache.js';
@@ -39,6 +40,11 @@ export interface PruneOptions {
   keepStorage?: number;
   /** Only records not used for this many milliseconds. */
   olderThanMs?: number;
+  /**
+   * Delete swept snapshot dirs with a detached `rm` instead of waiting for it: the GC that ends a
+   * build, which should not make the build wait while gigabytes of layers are deleted.
+   */
+  background?: boolean;
 }
 
 export interface PruneResult {
@@ -158,11 +164,11 @@ class Pruner {
    * (and mount or fill the dir) between them; a build that started since the dead list was made
    * stops the sweep at the next dir.
    */
-  private takeAwayAlone(path: string, forget: () => void = () => undefined): string | 'busy' | 'gone' {
+  private takeAwayAlone(path: string, forget: () => void = () => undefined, to: string = this.store.layout.tempPath('prune')): string | 'busy' | 'gone' {
     return this.db
       .transaction((): string | 'busy' | 'gone' => {
         if (this.othersRunning()) return 'busy';
-        const tmp = this.store.layout.tempPath('prune');
+        const tmp = to;
         try {
           renameSync(path, tmp);
         } catch {
@@ -174,23 +180,34 @@ class Pruner {
       .immediate();
   }
 
-  /** Removes dead snapshots: renamed into tmp first, so a crash never leaves a half-deleted lower dir in place. */
-  async sweepSnapshots(): Promise<{ count: number; bytes: number }> {
+  /**
+   * Removes dead snapshots: renamed into tmp first, so a crash never leaves a half-deleted lower
+   * dir in place. In the background, they go into one trash dir that a detached `rm` deletes.
+   */
+  async sweepSnapshots(background: boolean): Promise<{ count: number; bytes: number }> {
     if (this.othersRunning()) return { count: 0, bytes: 0 };
     const sizes = this.snapshotSizes();
     let count = 0;
     let bytes = 0;
+    const trash = background ? this.store.layout.tempPath('trash') : undefined;
+    let trashMade = false;
     for (const [name] of await this.deadSnapshots()) {
-      const tmp = this.takeAwayAlone(join(this.store.layout.snapshotsDir, name), () => {
+      if (trash && !trashMade) {
+        await mkdir(trash);
+        trashMade = true;
+      }
+      const forget = () => {
         this.db.prepare('DELETE FROM snapshots WHERE dir = ?').run(name);
         this.db.prepare('DELETE FROM snapshot_sizes WHERE dir = ?').run(name);
-      });
+      };
+      const tmp = this.takeAwayAlone(join(this.store.layout.snapshotsDir, name), forget, trash ? join(trash, name) : undefined);
       if (tmp === 'busy') break;
       if (tmp === 'gone') continue;
-      await rm(tmp, { recursive: true, force: true });
+      if (!trash) await rm(tmp, { recursive: true, force: true });
       count++;
       bytes += sizes.get(name) ?? 0;
     }
+    if (trash && trashMade) removeInBackground(trash);
     return { count, bytes };
   }
 
@@ -314,7 +331,7 @@ export async function prune(store: Store, opts: PruneOptions = {}): Promise<Prun
       const g = await store.gc();
       result.removedBlobs += g.removed.length;
       result.freedBytes += g.freedBytes;
-      const s = await p.sweepSnapshots();
+      const s = await p.sweepSnapshots(opts.background ?? false);
       result.removedSnapshots += s.count;
       result.freedBytes += s.bytes;
     };
@@ -376,7 +393,7 @@ export async function gcToBudget(store: Store, budgetBytes: number = DEFAULT_GC_
   } finally {
     p.close();
   }
-  return over ? prune(store, { all: true, keepStorage: budgetBytes }) : undefined;
+  return over ? prune(store, { all: true, keepStorage: budgetBytes, background: true }) : undefined;
 }
 
 /**

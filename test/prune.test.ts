@@ -105,6 +105,10 @@ test('gcToBudget counts a layer dir the index has not sized yet: its records go 
     t.truthy(await gcToBudget(s, 100_000), 'the blobs alone are far under budget, the dir is not');
     t.is(s.getCacheRecord('unsized'), undefined);
     t.false(existsSync(snap));
+    // Deleted by a detached rm (the build does not wait for it), from a trash dir in tmp/.
+    const tmp = join(s.root, 'tmp');
+    for (let i = 0; i < 100 && (await readdir(tmp)).length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+    t.deepEqual(await readdir(tmp), []);
   });
 });
 
