@@ -88,9 +88,6 @@ async function sourceRootOf(input: CopyStepInput): Promise<string> {
   return input.sourceRoot();
 }
 
-/** For an owner given by ids: nothing is looked up. */
-const noAccounts: Accounts = { passwd: async () => [], groups: async () => [] };
-
 /**
  * COPY into a bare upper dir (no --parents or heredoc), when upperOnlyDirs
  * says the copier sees the same there as in the merged view; undefined otherwise.
@@ -99,8 +96,9 @@ async function copyIntoUpper(input: CopyStepInput, lowerDirs: string[], sourceRo
   const { ins } = input;
   if (ins.kind !== 'copy' || ins.parents || ins.inlineSources.length > 0) return undefined;
   // Names to look up are read from the layers below, as the merged view would show them.
-  const accounts = ins.chown !== undefined && !numericChown(ins.chown) ? accountsInLowers(lowerDirs) : noAccounts;
-  if (!accounts) return undefined;
+  const named = ins.chown !== undefined && !numericChown(ins.chown);
+  const accounts = named ? accountsInLowers(lowerDirs) : undefined;
+  if (named && !accounts) return undefined;
   const view = input.context ? input.context.view : new TreeView(sourceRoot);
   const matches = selectSources(view, ins.sources);
   const copyUp = upperOnlyDirs(lowerDirs, view, absoluteDest(ins.dest, input.workdir), destIsDirectory(ins.dest), matches);
@@ -115,13 +113,13 @@ async function copyIntoUpper(input: CopyStepInput, lowerDirs: string[], sourceRo
   }
 }
 
-async function baseOptions(input: CopyStepInput, destRoot: string, accounts: Accounts = accountsIn(destRoot)): Promise<Omit<CopyOptions, 'sources' | 'sourceRoot'>> {
+async function baseOptions(input: CopyStepInput, destRoot: string, accounts?: Accounts): Promise<Omit<CopyOptions, 'sources' | 'sourceRoot'>> {
   const { ins } = input;
   return {
     dest: ins.dest,
     destRoot,
     workdir: input.workdir,
-    ...(ins.chown !== undefined ? { chown: await resolveChown(accounts, ins.chown) } : {}),
+    ...(ins.chown !== undefined ? { chown: await resolveChown(accounts ?? accountsIn(destRoot), ins.chown) } : {}),
     ...(ins.chmod !== undefined ? { chmod: ins.chmod } : {}),
     ...(ins.kind === 'copy' && ins.parents ? { parents: true } : {}),
     exclude: ins.exclude,

@@ -1,6 +1,6 @@
 import type { Store } from '../cache/index.js';
 import { createSnapshot, createUpperSnapshot } from '../runtime/index.js';
-import { accountsIn, accountsInLowers, copyUpDirs, mkdir, resolveChown, upperOnlyMkdir } from './fileops/index.js';
+import { accountsIn, accountsInLowers, copyUpDirs, mkdir, numericChown, resolveChown, upperOnlyMkdir } from './fileops/index.js';
 import { layerDirs, type ChainLayer, type LayerCommits, type PendingLayer } from './layers.js';
 
 /**
@@ -13,13 +13,14 @@ import { layerDirs, type ChainLayer, type LayerCommits, type PendingLayer } from
 export async function mkdirWorkdir(store: Store, commits: LayerCommits, stateRoot: string, layers: readonly ChainLayer[], path: string, user: string, createdTime?: number): Promise<PendingLayer> {
   const lowerDirs = await layerDirs(store, layers);
   const copyUp = upperOnlyMkdir(lowerDirs, path);
-  const accounts = user ? accountsInLowers(lowerDirs) : undefined;
-  if (copyUp && (!user || accounts)) {
+  const named = user !== '' && !numericChown(user);
+  const accounts = named ? accountsInLowers(lowerDirs) : undefined;
+  if (copyUp && (!named || accounts)) {
     const snapshot = await createUpperSnapshot(stateRoot);
     try {
       if (copyUp !== 'exists') {
         copyUpDirs(lowerDirs, snapshot.upperDir, copyUp);
-        await mkdir(snapshot.upperDir, path, user ? await resolveChown(accounts!, user) : undefined, createdTime);
+        await mkdir(snapshot.upperDir, path, user ? await resolveChown(accounts ?? accountsIn(snapshot.upperDir), user) : undefined, createdTime);
       }
       return await commits.commit(snapshot.upperDir);
     } finally {

@@ -16,7 +16,7 @@ import { copyXattrsSync } from './xattrs.js';
  * names, or a file landing where a directory is.
  */
 export function upperOnlyDirs(lowerDirs: readonly string[], view: TreeView, destPath: string, intoDir: boolean, matches: readonly SourceMatch[]): string[] | undefined {
-  const kindAt = (path: string) => (lowerDirs.length === 0 ? 'missing' : lookupInLowers(lowerDirs, path).kind);
+  const kindAt = (path: string) => lookupInLowers(lowerDirs, path).kind;
   const dirs: string[] = [];
   const parts = destPath.split('/').filter((p) => p !== '');
   let dest: 'missing' | 'dir' | 'file' = 'dir';
@@ -53,7 +53,7 @@ export function upperOnlyMkdir(lowerDirs: readonly string[], path: string): stri
   const dirs: string[] = [];
   for (let i = 1; i <= parts.length; i++) {
     const at = `/${parts.slice(0, i).join('/')}`;
-    const kind = lowerDirs.length === 0 ? 'missing' : lookupInLowers(lowerDirs, at).kind;
+    const kind = lookupInLowers(lowerDirs, at).kind;
     if (kind === 'missing') return dirs;
     if (kind !== 'dir') return undefined;
     dirs.push(at);
