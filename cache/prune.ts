@@ -159,7 +159,7 @@ class Pruner {
   }
 
   /**
-   * Moves `path` into tmp only while no other kiln process is live. The check and the rename share
+   * Moves `path` into tmp (to `to`) only while no other kiln process is live. The check and the rename share
    * one write transaction, and a process registers its session with a write, so none can start
    * (and mount or fill the dir) between them; a build that started since the dead list was made
    * stops the sweep at the next dir.
@@ -168,14 +168,13 @@ class Pruner {
     return this.db
       .transaction((): string | 'busy' | 'gone' => {
         if (this.othersRunning()) return 'busy';
-        const tmp = to;
         try {
-          renameSync(path, tmp);
+          renameSync(path, to);
         } catch {
           return 'gone';
         }
         forget();
-        return tmp;
+        return to;
       })
       .immediate();
   }
