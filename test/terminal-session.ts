@@ -23,8 +23,10 @@ export function onTerminal(argv: string[], steps: TerminalSteps, options: { then
 /** The container side of the session: run it with `sh -c`. */
 // The resize travels through the client and, for a daemon, its API and terminal relay: the container
 // waits up to 10 s to see it (a fixed pause flaked on a loaded machine), then reports the size it has.
+// It waits for the whole new size: the relay's `stty rows R cols C` sets the two in turn, and a
+// container that looked in between saw 40x101 (once in CI).
 export const INTERACTIVE_SCRIPT =
-  'tty; stty size; echo ready; read line; echo "got $line"; i=0; while [ "$(stty size)" = "33 101" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; stty size; exit 3';
+  'tty; stty size; echo ready; read line; echo "got $line"; i=0; while [ "$(stty size)" != "40 120" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done; stty size; exit 3';
 export const INTERACTIVE_STEPS: TerminalSteps = [['ready', ['resize:40:120', 'typed text\r']]];
 
 /** The session went as it should, through `onTerminal(..., { thenStty: true })`, and the terminal was given back in cooked mode. */
