@@ -64,7 +64,7 @@ test('a failing RUN: location, caret, exit code, last lines, full log kept', asy
   // BuildKit neither): the tail is checked on stderr alone, stdout only for being logged.
   const lines = Array.from({ length: 30 }, (_, i) => `echo line${i + 1}`).join('; ');
   const r = await failing(t, `FROM busybox AS app\nRUN echo on-stdout; { ${lines}; echo oops; } >&2; exit 3\n`);
-  t.is(r.code, 1);
+  t.is(r.code, 1, r.stderr);
   t.true(noStack(r.stderr), r.stderr);
   t.regex(r.stderr, /Dockerfile:2:1: stage app: RUN .* failed with exit code 3\n  RUN echo on-stdout;.*\n  \^/);
   t.regex(r.stderr, /last 20 lines of output:\n(  \| .*\n){20}/);
