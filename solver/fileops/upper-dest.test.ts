@@ -109,16 +109,8 @@ async function setup(t: { teardown(fn: () => Promise<void>): void }) {
   return { root, lowers, view: new TreeView(join(root, 'src')) };
 }
 
-async function viaOverlay(root: string, lowers: string[], view: TreeView, c: Copy, n: number): Promise<string[]> {
-  const [upper, work, merged] = ['u', 'w', 'm'].map((d) => join(root, `overlay${n}`, d)) as [string, string, string];
-  for (const d of [upper, work, merged]) await mkdir(d, { recursive: true });
-  execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${[...lowers].reverse().join(':')},upperdir=${upper},workdir=${work},redirect_dir=off,metacopy=off,index=off`, merged]);
-  try {
-    await copyMatches(view, selectSources(view, c.sources), { dest: c.dest, destRoot: merged, workdir: c.workdir ?? '/', createdTime: CREATED });
-  } finally {
-    execFileSync('umount', [merged]);
-  }
-  return snapshotTree(upper);
+function viaOverlay(root: string, lowers: string[], view: TreeView, c: Copy, n: number): Promise<string[]> {
+  return inOverlay(root, lowers, n, (merged) => copyMatches(view, selectSources(view, c.sources), { dest: c.dest, destRoot: merged, workdir: c.workdir ?? '/', createdTime: CREATED }));
 }
 
 async function direct(root: string, lowers: string[], view: TreeView, c: Copy, n: number): Promise<string[] | undefined> {
@@ -178,7 +170,7 @@ test('with no layers below (FROM scratch) every copy goes to the upper dir', asy
 
 /** Runs `write` on an overlay of `lowers` mounted at a fresh dir; returns what its upper dir holds. */
 async function inOverlay(root: string, lowers: string[], n: number, write: (merged: string) => Promise<void>): Promise<string[]> {
-  const [upper, work, merged] = ['u', 'w', 'm'].map((d) => join(root, `wd-overlay${n}`, d)) as [string, string, string];
+  const [upper, work, merged] = ['u', 'w', 'm'].map((d) => join(root, `overlay${n}`, d)) as [string, string, string];
   for (const d of [upper, work, merged]) await mkdir(d, { recursive: true });
   execFileSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${[...lowers].reverse().join(':')},upperdir=${upper},workdir=${work},redirect_dir=off,metacopy=off,index=off`, merged]);
   try {
