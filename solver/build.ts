@@ -12,7 +12,7 @@ import { automaticArgs, planBuild, userBuildArgs } from './frontend/index.js';
 import { emitter, type BuildSession, type NamedContext, type StageResult } from './session.js';
 import { Scheduler, type SharedSteps } from './scheduler.js';
 import { buildStage } from './stage-builder.js';
-import { LayerCommits } from './layers.js';
+import { committedLayers, LayerCommits } from './layers.js';
 
 export interface BuildOptions {
   /** State root (store, logs, runtime state). */
@@ -155,11 +155,13 @@ async function buildWith(local: Store, opts: BuildOptions): Promise<BuildResult>
     // Every needed stage starts now, so independent stages run side by side.
     for (const i of plan.order) void session.stageResult(i);
     let final: StageResult;
+    let layers: LayerDescriptor[];
     try {
       final = await session.stageResult(plan.target);
       await Promise.all(plan.order.map((i) => session.stageResult(i)));
       context?.saveStats();
       await session.commits.settle();
+      layers = await committedLayers(final.layers);
     } catch (e) {
       // Every stage stops at its next step once the scheduler is aborted; wait for that, so
       // nothing still uses the store or a snapshot after the build has returned.
@@ -168,8 +170,8 @@ async function buildWith(local: Store, opts: BuildOptions): Promise<BuildResult>
       await session.commits.settle().catch(() => undefined);
       throw scheduler.firstError ?? e;
     }
-    await opts.cache?.fetchLayers(final.layers);
-    const result = { ...(await writeImage(store, final, opts, session.stats)), cacheMounts: [...session.cacheMounts.values()], cacheHits: session.hits };
+    await opts.cache?.fetchLayers(layers);
+    const result = { ...(await writeImage(store, final.config, layers, opts, session.stats)), cacheMounts: [...session.cacheMounts.values()], cacheHits: session.hits };
     // Logs of a build that succeeded are of no further use; a failed build's stay for the user.
     await rm(logDir, { recursive: true, force: true });
     return result;
@@ -183,20 +185,20 @@ function sourceDateEpoch(): number | undefined {
   return v && /^\d+$/.test(v) ? Number(v) : undefined;
 }
 
-async function writeImage(store: Store, final: StageResult, opts: BuildOptions, stats: BuildResult['stats']): Promise<Omit<BuildResult, 'cacheMounts' | 'cacheHits'>> {
-  let config: ImageConfig = Object.assign(structuredClone(final.config), opts.cache?.configFields(final.layers));
-  config.created = final.config.history?.at(-1)?.created ?? config.created ?? rfc3339(new Date());
+async function writeImage(store: Store, finalConfig: ImageConfig, layers: LayerDescriptor[], opts: BuildOptions, stats: BuildResult['stats']): Promise<Omit<BuildResult, 'cacheMounts' | 'cacheHits'>> {
+  let config: ImageConfig = Object.assign(structuredClone(finalConfig), opts.cache?.configFields(layers));
+  config.created = finalConfig.history?.at(-1)?.created ?? config.created ?? rfc3339(new Date());
   if (opts.labels && Object.keys(opts.labels).length > 0) config.config = { ...config.config, Labels: { ...(config.config?.Labels ?? {}), ...opts.labels } };
-  config.rootfs = { type: 'layers', diff_ids: final.layers.map((l) => l.diffID) };
+  config.rootfs = { type: 'layers', diff_ids: layers.map((l) => l.diffID) };
   config = omitEmptyConfig(config);
   const c = await store.writeJson(config, MediaType.ociConfig);
   const manifest = buildManifest(
     { mediaType: MediaType.ociConfig, ...c },
-    final.layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
+    layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
   );
   const m = await store.writeJson(manifest, MediaType.ociManifest);
   await store.registerImage(m.digest);
   const tags: string[] = [];
   for (const t of opts.tags ?? []) tags.push(await store.tagImage(t, m.digest));
-  return { manifestDigest: m.digest, manifest, configDigest: c.digest, config, layers: final.layers, tags, stats };
+  return { manifestDigest: m.digest, manifest, configDigest: c.digest, config, layers, tags, stats };
 }

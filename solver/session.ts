@@ -1,16 +1,21 @@
 import type { CacheMountUse, Store } from '../cache/index.js';
-import type { ImageConfig, LayerDescriptor, RegistryOptionsFor } from '../oci/index.js';
+import type { ImageConfig, RegistryOptionsFor } from '../oci/index.js';
 import type { NetworkMode, SecretSource } from '../runtime/index.js';
 import type { BuildContext } from './context/index.js';
 import type { ArgValue, BuildPlan } from './frontend/index.js';
-import type { LayerCommits } from './layers.js';
+import type { ChainLayer, LayerCommits } from './layers.js';
 import { publish, type VertexEvent } from './progress/index.js';
 import type { Scheduler } from './scheduler.js';
 
-/** What a stage (or a base image) gives the next: config, layers, and the key of its last layer. */
+/**
+ * What a stage (or a base image) gives the next: config, layers, and the key of its last layer.
+ * Its layers may still be committing: a `COPY --from` or a child stage needs only their dirs,
+ * and waiting for their blobs (gzip, fsync) held up every step that read the stage. The
+ * config's rootfs is filled in when the image is written.
+ */
 export interface StageResult {
   config: ImageConfig;
-  layers: LayerDescriptor[];
+  layers: ChainLayer[];
   key: string;
   /**
    * The ARGs the stage declared (with those it inherited), in order: a stage built `FROM` this

@@ -9,7 +9,7 @@ import { imageResult, resolveImage, scratchResult } from './base-image.js';
 import { StepFailedError } from './errors.js';
 import { explainMiss, loadPrevious, remember, rememberedKey, stepIdentity, type StepInputs } from './explain.js';
 import { expandInstruction, ConfigValueError, ImageState, makeExpander, resolveStageRef, StageVariables, type PlannedStage } from './frontend/index.js';
-import { committedLayers, layerDirs, packDirectory, type ChainLayer, type PendingLayer } from './layers.js';
+import { layerDirs, packDirectory, type ChainLayer, type PendingLayer } from './layers.js';
 import { runStep } from './run-step.js';
 import type { BuildSession, StageResult } from './session.js';
 import { StepLog } from './step-log.js';
@@ -142,10 +142,7 @@ class StageBuilder {
           throw this.fail(ins, 'E_BUILD_UNSUPPORTED', `${(ins as Instruction).kind.toUpperCase()} cannot be used inside a stage`);
       }
     }
-    const config = this.img.config;
-    const layers = await committedLayers(this.layers);
-    config.rootfs = { type: 'layers', diff_ids: layers.map((l) => l.diffID) };
-    return { config, layers, key: this.key, args: this.img.vars.scopeArgs() };
+    return { config: this.img.config, layers: this.layers, key: this.key, args: this.img.vars.scopeArgs() };
   }
 
   /** Applies a config-only instruction; a bad EXPOSE port, STOPSIGNAL or empty VOLUME fails the build at its line, as in BuildKit. */
