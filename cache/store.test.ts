@@ -50,6 +50,22 @@ test('writeBlob rejects a digest or size mismatch and leaves nothing behind', as
   });
 });
 
+test('writeBlobBuffer writes a small new blob whole and a big one streamed, each under its digest', async (t) => {
+  await withStore(async (s) => {
+    for (const bytes of [Buffer.from('{"small":true}'), Buffer.alloc(256 * 1024 + 1, 3)]) {
+      const other = await openStore(s.root);
+      try {
+        const results = await Promise.all([s.writeBlobBuffer(bytes), other.writeBlobBuffer(bytes)]);
+        t.true(results.every((r) => r.digest === sha256Digest(bytes) && r.size === bytes.length));
+        t.true((await readFile(s.blobPath(sha256Digest(bytes)))).equals(bytes));
+      } finally {
+        other.close();
+      }
+    }
+    t.deepEqual(await readdir(join(s.root, 'tmp')), []);
+  });
+});
+
 test('concurrent writers of one blob both succeed and one copy remains', async (t) => {
   await withStore(async (s) => {
     const root = s.root;

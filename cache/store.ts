@@ -27,6 +27,7 @@ import { processAlive } from './process-alive.js';
 import { abandonSession, endSessions, recover } from './recovery.js';
 import { extractLayer } from './snapshot-extract.js';
 import { writeTempFile } from './temp-file.js';
+import { writeDurableFileSync } from '../common/durable-file.js';
 import { discardTree, discardTrees } from './discard.js';
 import { uncompressedSize } from './diff-size.js';
 
@@ -77,6 +78,9 @@ export interface LockOptions {
 }
 
 const ID_PREFIX = /^(?:sha256:)?([a-f0-9]{1,64})$/;
+
+/** A blob given whole up to this size is written on the main thread (writeDurableFileSync). */
+const SMALL_BLOB = 256 * 1024;
 
 /**
  * The content store under a state root. See index.ts for the contract; safe to use from several
@@ -190,8 +194,9 @@ export class Store {
       this.hold(digest);
     });
     const final = this.layout.blobPath(digest);
-    if (existsSync(final)) await rm(tmp, { force: true });
-    else await rename(tmp, final);
+    // One metadata syscall: on the thread pool it waited behind whatever packing was going on.
+    if (existsSync(final)) unlinkSync(tmp);
+    else renameSync(tmp, final);
     return { digest, size };
   }
 
@@ -206,6 +211,12 @@ export class Store {
         this.hold(digest);
       });
       if (existsSync(this.layout.blobPath(digest))) return { digest, size: bytes.length };
+    }
+    if (bytes.length <= SMALL_BLOB) {
+      return this.writeBlobWith(async (tmp) => {
+        writeDurableFileSync(tmp, bytes);
+        return { digest, size: bytes.length };
+      }, opts);
     }
     return this.writeBlob(Readable.from([bytes]), opts);
   }

@@ -1,6 +1,6 @@
 import { rename } from 'node:fs/promises';
 import type { BlobInfo, Store } from '../cache/index.js';
-import { mediaTypeFor, packLayer, type LayerDescriptor, type PackedLayer } from '../oci/index.js';
+import { mediaTypeFor, packLayer, packSmallLayer, type LayerDescriptor, type PackedLayer, type PackOptions } from '../oci/index.js';
 
 /**
  * zlib level 1 for the layers builds make: on a 10,000-file context it compresses 3-4x faster
@@ -82,19 +82,27 @@ export class LayerCommits {
   }
 
   private async pack(dir: string): Promise<LayerDescriptor> {
-    const packed = packLayer(dir, { compression: 'gzip', level: LAYER_GZIP_LEVEL });
-    let blob: BlobInfo;
-    let info: PackedLayer;
+    let stored: { blob: BlobInfo; info: PackedLayer };
     try {
-      [blob, info] = await Promise.all([this.store.writeBlob(packed.stream, { mediaType: mediaTypeFor('gzip') }), packed.result]);
+      stored = await storeLayer(this.store, dir, { compression: 'gzip', level: LAYER_GZIP_LEVEL });
     } catch (e) {
       // Never recorded, so nothing else will ever use or remove it (a full disk, say).
       this.failed.push(dir);
       throw e;
     }
+    const { blob, info } = stored;
     if (!this.store.recordLayerDir(info.diffID, dir, info.diskBytes)) this.spares.push({ path: dir, diskBytes: info.diskBytes });
     return { mediaType: info.mediaType, digest: blob.digest, size: blob.size, diffID: info.diffID };
   }
+}
+
+/** Packs `dir` and writes the blob into the store: in memory when it is small, else streamed. */
+async function storeLayer(store: Store, dir: string, options: PackOptions): Promise<{ blob: BlobInfo; info: PackedLayer }> {
+  const small = await packSmallLayer(dir, options);
+  if (small) return { blob: await store.writeBlobBuffer(small.blob, { mediaType: small.layer.mediaType }), info: small.layer };
+  const packed = packLayer(dir, options);
+  const [blob, info] = await Promise.all([store.writeBlob(packed.stream, { mediaType: mediaTypeFor(options.compression) }), packed.result]);
+  return { blob, info };
 }
 
 /** Waits for the chain's pending layers. */
@@ -114,7 +122,6 @@ export async function layerDirs(store: Store, layers: readonly ChainLayer[]): Pr
 
 /** Packs a plain directory (not an overlay upper dir) as a layer, leaving the directory alone. */
 export async function packDirectory(store: Store, dir: string): Promise<LayerDescriptor> {
-  const packed = packLayer(dir, { compression: 'gzip', level: LAYER_GZIP_LEVEL, overlayWhiteouts: false });
-  const [blob, info] = await Promise.all([store.writeBlob(packed.stream, { mediaType: mediaTypeFor('gzip') }), packed.result]);
+  const { blob, info } = await storeLayer(store, dir, { compression: 'gzip', level: LAYER_GZIP_LEVEL, overlayWhiteouts: false });
   return { mediaType: info.mediaType, digest: blob.digest, size: blob.size, diffID: info.diffID };
 }

@@ -11,6 +11,8 @@
  * - `packLayer(dir: string, options: PackOptions): { stream: Readable; result: Promise<PackedLayer> }`
  *   Tar, diffID, gzip/zstd/none compression and blob digest in one pass; pipe `stream` where the
  *   blob goes, then await `result` ({ diffID, digest, size, uncompressedSize, mediaType }).
+ * - `packSmallLayer(dir, options): Promise<{ blob: Buffer; layer: PackedLayer } | undefined>`
+ *   The same for a gzip layer whose tar is at most 256 KiB, made in memory in one go; undefined otherwise.
  * - `expectLayer({ bytes, files })`: a pack of about that size is coming; starts what it will need.
  * - `applyLayer(input: Readable, targetDir: string, options?: ApplyOptions): Promise<{ diffID: string }>`
  *   Detects gzip/zstd/plain by magic bytes; `whiteouts: 'apply'` (default) flattens onto a tree,
@@ -27,5 +29,5 @@ export { DEFAULT_EXTRACT_LIMITS, extractLimitsFromEnv, isExtractLimitError, type
 export { createCompressor, createDecompressor, detectCompression, mediaTypeFor, type Compression } from './compression.js';
 export { DigestStream } from './digest-stream.js';
 export { LayerError } from './errors.js';
-export { expectLayer, packLayer, type PackOptions, type PackedLayer } from './pack.js';
+export { expectLayer, packLayer, packSmallLayer, type PackOptions, type PackedLayer } from './pack.js';
 export { createLayerTar, type LayerTarOptions } from './tar-writer.js';

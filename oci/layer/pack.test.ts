@@ -1,11 +1,11 @@
 import test from 'ava';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { link, mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { createLayerTar, detectCompression, LayerError, mediaTypeFor, packLayer } from './index.js';
+import { createLayerTar, detectCompression, LayerError, mediaTypeFor, packLayer, packSmallLayer } from './index.js';
 
 async function scratch(t: { teardown: (f: () => Promise<void>) => void }): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'kiln-pack-'));
@@ -199,4 +199,32 @@ test('a directory that cannot be read fails the pack with a rejected result and 
   await t.throwsAsync(collect(stream), { instanceOf: LayerError });
   const err = await t.throwsAsync(result, { instanceOf: LayerError });
   t.is(err?.code, 'E_LAYER_IO');
+});
+
+test('packSmallLayer makes the blob packLayer streams, for a small layer with links and whiteouts', async (t) => {
+  const dir = await scratch(t);
+  await mkdir(join(dir, 'etc/opaque'), { recursive: true });
+  await writeFile(join(dir, 'etc/hosts'), '127.0.0.1 localhost\n');
+  await link(join(dir, 'etc/hosts'), join(dir, 'etc/hosts.link'));
+  await symlink('hosts', join(dir, 'etc/hosts.sym'));
+  await writeFile(join(dir, 'empty'), '');
+  execFileSync('mknod', [join(dir, 'gone'), 'c', '0', '0']);
+  for (const level of [1, undefined]) {
+    const small = await packSmallLayer(dir, { compression: 'gzip', ...(level ? { level } : {}) });
+    const { stream, result } = packLayer(dir, { compression: 'gzip', ...(level ? { level } : {}) });
+    const blob = await collect(stream);
+    t.truthy(small);
+    t.true(small!.blob.equals(blob), `level ${level}`);
+    t.deepEqual(small!.layer, await result);
+  }
+});
+
+test('packSmallLayer leaves a layer over 256 KiB, and other compressions, to packLayer', async (t) => {
+  const dir = await scratch(t);
+  await writeFile(join(dir, 'a'), Buffer.alloc(200 * 1024, 'a'));
+  t.truthy(await packSmallLayer(dir, { compression: 'gzip' }));
+  t.is(await packSmallLayer(dir, { compression: 'zstd' }), undefined);
+  await writeFile(join(dir, 'b'), Buffer.alloc(60 * 1024, 'b'));
+  t.is(await packSmallLayer(dir, { compression: 'gzip' }), undefined);
+  await t.throwsAsync(packSmallLayer('/nonexistent/kiln-layer-dir', { compression: 'gzip' }), { instanceOf: LayerError });
 });

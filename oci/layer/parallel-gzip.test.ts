@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { gunzipSync } from 'node:zlib';
-import { ParallelGzip } from './parallel-gzip.js';
+import { gzipBlockSync, ParallelGzip } from './parallel-gzip.js';
 
 const MiB = 1024 * 1024;
 
@@ -67,4 +67,12 @@ test('blocks are filled again once deflated: a stream of many blocks still resto
   t.true(gunzipSync(reference).equals(data));
   t.true(execFileSync('gzip', ['-dc'], { input: reference, maxBuffer: 64 * MiB }).equals(data));
   t.true((await gzip(data, 3 * MiB + 1)).equals(reference));
+});
+
+test('gzipBlockSync gives the bytes ParallelGzip streams, for input up to one block', async (t) => {
+  for (const size of [0, 1, 300, 200 * 1024, MiB]) {
+    const data = sample(size);
+    for (const level of [1, -1]) t.true(gzipBlockSync(data, level).equals(await gzip(data, 4096, level)), `${size} bytes, level ${level}`);
+  }
+  t.throws(() => gzipBlockSync(sample(MiB + 1), 1), { instanceOf: RangeError });
 });

@@ -11,6 +11,35 @@ const IN_FLIGHT = 4;
 /** gzip member header: deflate, no name or mtime (so nothing but the bytes decides the blob), OS unix. */
 const HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0x03]);
 
+/** The deflate settings of every block; the last one is finished, the others sync-flushed. */
+function blockOptions(level: number, last: boolean, dictionary: Buffer | undefined) {
+  return {
+    level,
+    memLevel: 9,
+    // zlib takes a thread-pool trip per output chunk: 16 KiB by default, ~20 trips for a block of
+    // text; a whole block's worth would leave most of each chunk as garbage.
+    chunkSize: BLOCK / 4,
+    finishFlush: last ? zlib().constants.Z_FINISH : zlib().constants.Z_SYNC_FLUSH,
+    ...(dictionary && dictionary.length > 0 ? { dictionary } : {}),
+  };
+}
+
+function trailer(crc: number, length: number): Buffer {
+  const t = Buffer.alloc(8);
+  t.writeUInt32LE(crc >>> 0, 0);
+  t.writeUInt32LE(length % 2 ** 32, 4);
+  return t;
+}
+
+/**
+ * What ParallelGzip makes of `input`, deflated at once on this thread: for input no bigger than
+ * one block, which fits in memory anyway and is done sooner than a thread-pool trip comes back.
+ */
+export function gzipBlockSync(input: Buffer, level: number): Buffer {
+  if (input.length > BLOCK) throw new RangeError(`gzipBlockSync takes at most ${BLOCK} bytes, not ${input.length}`);
+  return Buffer.concat([HEADER, zlib().deflateRawSync(input, blockOptions(level, true, undefined)), trailer(zlib().crc32(input), input.length)]);
+}
+
 /**
  * gzip the way pigz does it: the input in fixed blocks, each deflated independently (primed with
  * the previous 32 KiB, so the ratio stays that of one stream) and ended with a sync flush, the
@@ -58,10 +87,7 @@ export class ParallelGzip extends Transform {
   override _flush(callback: TransformCallback): void {
     this.startBlock(true);
     this.emitDone(0).then(() => {
-      const trailer = Buffer.alloc(8);
-      trailer.writeUInt32LE(this.crc >>> 0, 0);
-      trailer.writeUInt32LE(this.length % 2 ** 32, 4);
-      this.push(trailer);
+      this.push(trailer(this.crc, this.length));
       callback();
     }, callback);
   }
@@ -90,15 +116,7 @@ export class ParallelGzip extends Transform {
     const dictionary = this.previousTail;
     // Every block but the last is BLOCK long, so the next one's window is this one's end.
     this.previousTail = block.subarray(Math.max(0, block.length - WINDOW));
-    const options = {
-      level: this.level,
-      memLevel: 9,
-      // zlib takes a thread-pool trip per output chunk: 16 KiB by default, ~20 trips for a block of
-      // text; a whole block's worth would leave most of each chunk as garbage.
-      chunkSize: BLOCK / 4,
-      finishFlush: last ? zlib().constants.Z_FINISH : zlib().constants.Z_SYNC_FLUSH,
-      ...(dictionary && dictionary.length > 0 ? { dictionary } : {}),
-    };
+    const options = blockOptions(this.level, last, dictionary);
     const done = new Promise<Buffer>((resolve, reject) => zlib().deflateRaw(block, options, (err, out) => (err ? reject(err) : resolve(out))));
     // A failure is taken when the job is awaited in order; until then it must not count as unhandled.
     done.catch(() => undefined);

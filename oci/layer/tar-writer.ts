@@ -174,7 +174,8 @@ function plainHeader(name: string, type: TarEntryType, mode: number, mtime: numb
   return { name, type, mode, uid: 0, gid: 0, size: 0, mtime, linkname: '', devmajor: 0, devminor: 0, xattrs: new Map() };
 }
 
-async function* fileBody(path: string, size: number): AsyncGenerator<Buffer> {
+/** A file's body as its tar header announced it (`size` bytes), or a LayerError if it changed size. */
+export async function* fileBody(path: string, size: number): AsyncGenerator<Buffer> {
   let read = 0;
   // Only what the header announced is read, even if the file grows meanwhile. Small files in
   // three syscalls; a stream's four thread-pool trips per file dominate packing many small ones.
