@@ -112,9 +112,13 @@ test("a killed build's unrecorded layer dir is an orphan until the next kiln pro
     await mkdir(join(unclaimed, 'etc'), { recursive: true });
     await mkdir(recorded);
     t.true(s.recordLayerDir(sha256Digest('recorded layer'), recorded));
+    // A killed build dies with its session open; recovery looks for its leftovers only then.
+    const db = new Database(s.layout.dbPath);
+    db.prepare('INSERT INTO sessions (id, pid, started_at) VALUES (?, ?, 0)').run(`${dead}-killed`, dead);
+    db.close();
     t.deepEqual(
       (await checkStore(root)).findings.map((f) => [f.kind, f.subject]),
-      [['orphan-snapshot', unclaimed]],
+      [['stale-session', `${dead}-killed`], ['orphan-snapshot', unclaimed]],
     );
     (await openStore(root)).close();
     t.false(existsSync(unclaimed));

@@ -19,6 +19,11 @@ export async function recover(db: Db, layout: StoreLayout): Promise<void> {
     if (isTrash(name)) removeInBackground(join(layout.tmpDir, name));
     else await rm(join(layout.tmpDir, name), { recursive: true, force: true });
   }
+  const dead = (db.prepare('SELECT id, pid FROM sessions').all() as { id: string; pid: number }[]).filter((s) => !processAlive(s.pid));
+  // Only a process that died with its session open can have left them: one that closed its store
+  // had recorded or discarded every layer dir it made. Listing thousands of snapshots and their
+  // rows cost every kiln start ~4 ms.
+  if (dead.length === 0) return;
   // A build killed between moving a step's upper dir into snapshots/ and recording its diffID.
   // Recorded dirs keep their maker's pid in their name for good, so the few unrecorded ones are
   // found first: asking whether the maker of each of thousands of layers still runs took ms.
@@ -28,8 +33,6 @@ export async function recover(db: Db, layout: StoreLayout): Promise<void> {
     const pid = pendingSnapshotOwner(name);
     if (pid !== undefined && !processAlive(pid)) await discardTree(layout, layout.snapshotPath(name));
   }
-  const dead = (db.prepare('SELECT id, pid FROM sessions').all() as { id: string; pid: number }[]).filter((s) => !processAlive(s.pid));
-  if (dead.length === 0) return;
   immediate(db, () => {
     endSessions(db, dead.map((s) => s.id));
     // A dead process may have recorded any of them.
