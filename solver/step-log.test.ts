@@ -1,4 +1,7 @@
 import test from 'ava';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { NoSpaceError } from '../common/errors.js';
 import { StepLog } from './step-log.js';
 
@@ -11,4 +14,19 @@ test('a log file that cannot be written fails the step at close, not kiln: the o
   t.deepEqual(seen, ['one\n', 'two\n']);
   const err = await t.throwsAsync(log.close());
   t.true(err instanceof NoSpaceError, String(err));
+});
+
+test('the log file holds every byte written, and exists, empty, for a step with no output', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-step-log-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const log = new StepLog(join(dir, 'logs/step-1.log'), () => undefined);
+  const lines = Array.from({ length: 5000 }, (_, i) => `line ${i} ${'x'.repeat(i % 97)}\n`);
+  for (const line of lines) log.write(line);
+  await log.close();
+  await log.close();
+  t.is(readFileSync(log.path, 'utf8'), lines.join(''));
+  t.deepEqual(log.tail(), lines.slice(-20).map((l) => l.slice(0, -1)));
+  const quiet = new StepLog(join(dir, 'logs/step-2.log'), () => undefined);
+  await quiet.close();
+  t.is(readFileSync(quiet.path, 'utf8'), '');
 });
