@@ -10,6 +10,10 @@ import { conciseUsageErrors } from './usage-errors.js';
 const debug = process.argv.includes('--debug');
 reportProcessErrors(debug);
 cleanUpOnSignals();
+// Once nothing is left to do, exit: left to end by itself, Node frees its whole heap page by page
+// first (~8 ms after a build, of no use to a process about to end). process.exit skips that and
+// still runs 'exit' listeners; with the event loop empty there is no work it could cut short.
+process.once('beforeExit', () => process.exit());
 
 // From source (cli/main.ts, as the tests run it) package.json is one level up; from dist/cli/ it is two.
 // stat, not existsSync: access(2) ignores the capabilities a process may read the checkout by.
