@@ -15,6 +15,7 @@
 import { Store } from './store.js';
 
 export { Store } from './store.js';
+export { leaveDbsToExit } from './metadata.js';
 export { baseKey, canonicalJson, runKey, vertexKey, type MountKey, type RunKeyInput, type VertexKeyInput } from './keys.js';
 export type { BlobInfo, GcResult, ImageSummary, LockOptions, ResolvedImage, WriteBlobOptions } from './store.js';
 export { FileRecords, StatCache, dirMatches, entryMatches, nowNs, statMatches, type ContextStats, type DirEntry, type DirStat, type FileStat, type StatEntry } from './stat-cache.js';

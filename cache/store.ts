@@ -22,7 +22,7 @@ import { writableDirProblem } from '../common/writable-dir.js';
 import { AmbiguousImageError, BlobNotFoundError, DigestMismatchError, ImageNotFoundError, SizeMismatchError, StoreBusyError, StoreError } from './errors.js';
 import { StoreLayout } from './layout.js';
 import { markTreeDirs } from './top-dirs.js';
-import { immediate, openDb, type Db, type Statement } from './metadata.js';
+import { closeDb, immediate, openDb, type Db, type Statement } from './metadata.js';
 import { processAlive } from './process-alive.js';
 import { abandonSession, endSessions, recover } from './recovery.js';
 import { extractLayer } from './snapshot-extract.js';
@@ -148,7 +148,7 @@ export class Store {
       // Close runs in finally blocks, where throwing would hide the error that got us there (a
       // full disk fails this write too); the next kiln process ends a dead process's session.
     } finally {
-      this.db.close();
+      closeDb(this.db);
     }
   }
 

@@ -44,10 +44,12 @@ program.hook('preAction', async (_program, action) => {
   for (let c: Command | null = action; c?.parent; c = c.parent) names.unshift(c.name());
   const host = daemonHost(action);
   // A client of a daemon touches no state root of its own.
-  if (host !== undefined) return;
+  if (host !== undefined || NO_NAMESPACE.has(names[0]!)) return;
+  // The process ends with the command: the index's WAL can be left for the next one to checkpoint.
+  (await import('../cache/index.js')).leaveDbsToExit();
   // Rootless: an unprivileged user's kiln runs again as root of its own user namespace, where
   // layers keep their owners and containers can be started.
-  if (process.geteuid?.() === 0 || NO_NAMESPACE.has(names[0]!)) return;
+  if (process.geteuid?.() === 0) return;
   const { reexecRootless } = await import('../runtime/index.js');
   const code = await reexecRootless(globalOptions(action).root);
   if (code !== undefined) process.exit(code);
