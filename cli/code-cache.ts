@@ -15,7 +15,6 @@ import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFi
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import v8 from 'node:v8';
 import vm from 'node:vm';
 
 /** How a bundle file found its cache: none wanted, none usable, or V8 refusing it (other flags). */
@@ -40,6 +39,7 @@ export interface LoadedModule {
 }
 
 const MAGIC = Buffer.from('kiln-v8-code-cache-2\n');
+const NO_FLUSH = '--no-flush-bytecode';
 /**
  * Runs whose code a cache file gathers: the first good run of a command makes it, and the next
  * ones save it again with what they compiled besides (a first build that copied files but ran no
@@ -104,7 +104,8 @@ export function runCommonJs(file: string, cache: CodeCache | undefined): LoadedM
   // made from what is compiled at exit: a long build saved one without the start-up, parsing and
   // context code that ran first, and every later run of the command (a no-op rebuild: ~60 ms more)
   // compiled those again. Set before the first compile, so the data V8 checks always agree.
-  if (cache !== undefined) v8.setFlagsFromString('--no-flush-bytecode');
+  // bin/kiln.js gives it on node's command line: loading node:v8 to set it costs a start ~2 ms.
+  if (cache !== undefined && !process.execArgv.includes(NO_FLUSH)) process.getBuiltinModule('node:v8').setFlagsFromString(NO_FLUSH);
   const loaded = loadCommonJs(file, cache);
   if (loaded.saves) {
     process.once('exit', (code) => {
