@@ -112,6 +112,25 @@ test('gcToBudget counts a layer dir the index has not sized yet: its records go 
   });
 });
 
+test('near its budget, gcToBudget counts snapshots/ once in a while: meanwhile what the index misses is taken from the last count', async (t) => {
+  await withStore(async (s) => {
+    await record(s, 'kept', 40_000);
+    const budget = (await diskUsage(s)).totalBytes + 1000;
+    t.is(await gcToBudget(s, budget), undefined, 'within 90-100% of the budget: counted, and under');
+    // A dir the index does not know (a crash's leftover) puts the store over budget...
+    const stray = join(s.layout.snapshotsDir, 'p1.leftover');
+    await mkdir(stray);
+    await writeFile(join(stray, 'data'), Buffer.alloc(200_000, 1));
+    t.is(await gcToBudget(s, budget), undefined, 'the recent count stands in for another');
+    t.truthy(s.getCacheRecord('kept'));
+    // ...which the next count, once the last is old, finds.
+    const db = new Database(s.layout.dbPath);
+    db.prepare('UPDATE gc_count SET at = at - ?').run(10 * 60 * 1000);
+    db.close();
+    t.truthy(await gcToBudget(s, budget), 'counted again: over budget');
+  });
+});
+
 test('maintainAfterBuild marks the build\'s hits as used before evicting, so they outlive older records', async (t) => {
   await withStore(async (s0, root) => {
     const a = await record(s0, 'a', 40_000);
