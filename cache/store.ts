@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createReadStream, existsSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { access, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -202,7 +202,7 @@ export class Store {
 
   async writeBlobBuffer(buf: Buffer | string, opts: WriteBlobOptions = {}): Promise<BlobInfo> {
     const bytes = Buffer.from(buf);
-    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    const digest = sha256Digest(bytes);
     // A rebuild writes the same config and manifest again: when the blob is already there (held
     // first, as writeBlob does, so GC cannot take it), skip the temp file and its fsync.
     if ((opts.expectedDigest === undefined || opts.expectedDigest === digest) && (opts.expectedSize === undefined || opts.expectedSize === bytes.length)) {

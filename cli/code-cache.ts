@@ -16,6 +16,7 @@ import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import vm from 'node:vm';
+import { v8 } from '../common/builtins.js';
 
 /** How a bundle file found its cache: none wanted, none usable, or V8 refusing it (other flags). */
 export type CacheOutcome = 'off' | 'hit' | 'miss' | 'rejected';
@@ -105,7 +106,7 @@ export function runCommonJs(file: string, cache: CodeCache | undefined): LoadedM
   // context code that ran first, and every later run of the command (a no-op rebuild: ~60 ms more)
   // compiled those again. Set before the first compile, so the data V8 checks always agree.
   // bin/kiln.js gives it on node's command line: loading node:v8 to set it costs a start ~2 ms.
-  if (cache !== undefined && !process.execArgv.includes(NO_FLUSH)) process.getBuiltinModule('node:v8').setFlagsFromString(NO_FLUSH);
+  if (cache !== undefined && !process.execArgv.includes(NO_FLUSH)) v8().setFlagsFromString(NO_FLUSH);
   const loaded = loadCommonJs(file, cache);
   if (loaded.saves) {
     process.once('exit', (code) => {

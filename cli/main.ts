@@ -43,7 +43,7 @@ program.hook('preAction', async (_program, action) => {
   const names: string[] = [];
   for (let c: Command | null = action; c?.parent; c = c.parent) names.unshift(c.name());
   const host = daemonHost(action);
-  // A client of a daemon touches no state root of its own.
+  // A client of a daemon, and a command in NO_NAMESPACE, touches no state root of its own.
   if (host !== undefined || NO_NAMESPACE.has(names[0]!)) return;
   // The process ends with the command: the index's WAL can be left for the next one to checkpoint.
   (await import('../cache/index.js')).leaveDbsToExit();

@@ -6,3 +6,5 @@
 export const workerThreads = (): typeof import('node:worker_threads') => process.getBuiltinModule('node:worker_threads');
 export const zlib = (): typeof import('node:zlib') => process.getBuiltinModule('node:zlib');
 export const tls = (): typeof import('node:tls') => process.getBuiltinModule('node:tls');
+export const v8 = (): typeof import('node:v8') => process.getBuiltinModule('node:v8');
+export const readlinePromises = (): typeof import('node:readline/promises') => process.getBuiltinModule('node:readline/promises');

@@ -1,4 +1,4 @@
-import { closeSync, createWriteStream, fsyncSync, openSync, rmSync, writeSync, type WriteStream } from 'node:fs';
+import { closeSync, createWriteStream, fsyncSync, openSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { BULK_WRITE_BUFFER } from './bulk-write.js';
@@ -31,7 +31,7 @@ export function writeDurableFileSync(path: string, data: Uint8Array): void {
   let fd: number | undefined;
   try {
     fd = openSync(path, 'wx', 0o644);
-    for (let at = 0; at < data.length; ) at += writeSync(fd, data, at, data.length - at);
+    writeFileSync(fd, data);
     fsyncSync(fd);
   } catch (e) {
     if (fd !== undefined) rmSync(path, { force: true });

@@ -1,4 +1,4 @@
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Writable } from 'node:stream';
 import { asNoSpaceError } from '../common/errors.js';
@@ -48,7 +48,7 @@ export class StepLog extends Writable {
     if (this.lines.length > TAIL_LINES * 4) this.lines = this.lines.slice(-TAIL_LINES);
     if (this.failure === undefined && this.fd !== undefined) {
       try {
-        for (let at = 0; at < chunk.length; ) at += writeSync(this.fd, chunk, at, chunk.length - at);
+        writeFileSync(this.fd, chunk);
       } catch (e) {
         this.fail(e);
       }

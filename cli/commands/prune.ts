@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import type { PruneResult } from '../../cache/index.js';
+import { readlinePromises } from '../../common/builtins.js';
 import { KilnError } from '../../common/errors.js';
 import { humanSize } from './human.js';
 import { collect, globalOptions } from '../options.js';
@@ -73,8 +74,7 @@ async function confirm(what: string): Promise<boolean> {
     throw new KilnError('E_CLI_USAGE', 'prune needs confirmation, and stdin is not a terminal', { hint: 'pass -f to prune without a prompt' });
   }
   // Loaded here: every kiln start imports this module, and readline costs one ~0.6 ms.
-  const { createInterface } = process.getBuiltinModule('node:readline/promises');
-  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  const rl = readlinePromises().createInterface({ input: process.stdin, output: process.stderr });
   try {
     const answer = await rl.question(`WARNING! This will remove ${what}.\nAre you sure you want to continue? [y/N] `);
     return /^y(es)?$/i.test(answer.trim());

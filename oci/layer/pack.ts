@@ -2,10 +2,10 @@ import { once } from 'node:events';
 import { DiskUsageCounter } from '../../common/disk-usage.js';
 import { PassThrough, Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createHash } from 'node:crypto';
 import { zlib } from '../../common/builtins.js';
 import { createCompressor, mediaTypeFor, type Compression } from './compression.js';
 import { DigestStream } from './digest-stream.js';
+import { sha256Digest } from '../image/digest.js';
 import { gzipBlockSync } from './parallel-gzip.js';
 import { fileBody, layerIOError, layerTarPieces, tarOfPieces, type LayerTarOptions, type TarPiece } from './tar-writer.js';
 import { prewarmTarThread, TarThread } from './tar-thread.js';
@@ -118,18 +118,14 @@ export async function packSmallLayer(dir: string, options: PackOptions): Promise
   const tar = Buffer.concat(parts, bytes);
   const blob = gzipBlockSync(tar, options.level ?? zlib().constants.Z_DEFAULT_COMPRESSION);
   const layer: PackedLayer = {
-    diffID: sha256(tar),
-    digest: sha256(blob),
+    diffID: sha256Digest(tar),
+    digest: sha256Digest(blob),
     size: blob.length,
     uncompressedSize: tar.length,
     mediaType: mediaTypeFor('gzip'),
     diskBytes: usage.bytes,
   };
   return { blob, layer };
-}
-
-function sha256(data: Buffer): string {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
 }
 
 /** The walk's first pieces: all of them when the tar is too small for a thread. */
