@@ -1,4 +1,5 @@
 import test from 'ava';
+import Database from 'better-sqlite3';
 import { mkdtemp, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +24,7 @@ function records(entries: [string, StatEntry][]): FileRecords {
   return out;
 }
 
-async function withFixture(fn: (dir: string, cache: StatCache, reopen: () => Promise<StatCache>) => Promise<void>): Promise<void> {
+async function withFixture(fn: (dir: string, cache: StatCache, reopen: () => Promise<StatCache>, dbPath: string) => Promise<void>): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'kiln-statcache-'));
   const dir = join(root, 'ctx');
   const { mkdir } = await import('node:fs/promises');
@@ -36,7 +37,7 @@ async function withFixture(fn: (dir: string, cache: StatCache, reopen: () => Pro
     return c;
   };
   try {
-    await fn(dir, await reopen(), reopen);
+    await fn(dir, await reopen(), reopen, store.layout.dbPath);
   } finally {
     for (const c of caches) c.close();
     store.close();
@@ -153,6 +154,60 @@ test('a saved snapshot loads back field for field, and save replaces the whole r
     t.deepEqual([...replaced.files.keys()], ['d']);
     t.is(replaced.dirs.size, 0);
     t.is((await reopen()).load(join(dir, 'other')).files.size, 0);
+  });
+});
+
+test('a few changes are saved as a delta over the snapshot, many as a new snapshot', async (t) => {
+  await withFixture(async (dir, cache, reopen, dbPath) => {
+    const rows = (): { snapshot: string; deltas: number } => {
+      const db = new Database(dbPath, { readonly: true });
+      try {
+        const snapshot = (db.prepare('SELECT names FROM context_stats_v3 WHERE root = ?').pluck().get(dir) as string | undefined) ?? '';
+        return { snapshot, deltas: db.prepare('SELECT count(*) FROM context_stats_v3_delta WHERE root = ?').pluck().get(dir) as number };
+      } finally {
+        db.close();
+      }
+    };
+    const entry = (i: number): StatEntry => ({ size: BigInt(i), mtimeNs: 1n, ctimeNs: 2n, ino: BigInt(i), dev: 4n, mode: 0o644, uid: 0, gid: 0, digest: `sha256:d${i}`, entryDigest: `sha256:e${i}`, recordedNs: 5n });
+    const listing = (names: string[]): DirEntry => ({ mtimeNs: 1n, ctimeNs: 2n, ino: 3n, dev: 4n, recordedNs: 5n, names });
+    const files: [string, StatEntry][] = Array.from({ length: 100 }, (_, i) => [`f${i}`, entry(i)]);
+    cache.save(dir, { files: records(files), dirs: new Map([['', listing(['a'])], ['gone', listing([])]]) });
+    const snapshot = rows().snapshot;
+
+    const first = (await reopen()).load(dir);
+    first.files.set('f1', entry(101));
+    first.files.delete('f2');
+    first.files.set('new', entry(102));
+    first.dirs.set('', listing(['a', 'b']));
+    first.dirs.delete('gone');
+    cache.save(dir, first);
+    t.deepEqual(rows(), { snapshot, deltas: 1 }, 'the snapshot stays as it was');
+    const second = (await reopen()).load(dir);
+    t.deepEqual(second.files.get('f1'), entry(101));
+    t.is(second.files.get('f2'), undefined);
+    t.deepEqual(second.files.get('new'), entry(102));
+    t.deepEqual(second.files.get('f3'), entry(3));
+    t.is(second.files.size, 100);
+    t.deepEqual([...second.dirs], [['', listing(['a', 'b'])]]);
+
+    // A delta saved again carries the earlier one's changes with its own.
+    second.files.delete('new');
+    second.files.set('f2', entry(103));
+    cache.save(dir, second);
+    t.deepEqual(rows(), { snapshot, deltas: 1 });
+    const third = (await reopen()).load(dir);
+    t.deepEqual([...third.files].sort(([a], [b]) => a.localeCompare(b)), [...files.filter(([rel]) => rel !== 'f1' && rel !== 'f2'), ['f1', entry(101)], ['f2', entry(103)]].sort(([a], [b]) => (a as string).localeCompare(b as string)));
+    t.deepEqual([...third.dirs], [['', listing(['a', 'b'])]]);
+
+    for (let i = 10; i < 20; i++) third.files.set(`f${i}`, entry(200 + i));
+    cache.save(dir, third);
+    const rewritten = rows();
+    t.is(rewritten.deltas, 0, 'many changes make a new snapshot and drop the delta');
+    t.not(rewritten.snapshot, snapshot);
+    const fourth = (await reopen()).load(dir);
+    t.deepEqual(fourth.files.get('f15'), entry(215));
+    t.deepEqual(fourth.files.get('f1'), entry(101));
+    t.is(fourth.files.size, 100);
   });
 });
 
