@@ -50,24 +50,24 @@ export interface CopyStepInput {
  */
 export async function copyStep(input: CopyStepInput): Promise<PendingLayer> {
   const { ins } = input;
-  if (input.sourceSize) expectLayer(input.sourceSize);
+  const big = input.sourceSize ? expectLayer(input.sourceSize) : false;
   const sourceRoot = await sourceRootOf(input);
   if (ins.link) {
     const dir = await mkdtemp(join(input.store.root, 'tmp', `${process.pid}.link-`));
     try {
       await copyInto(input, dir, sourceRoot);
-      return await input.commits.commit(dir);
+      return await input.commits.commit(dir, undefined, big);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   }
   const lowerDirs = await layerDirs(input.store, input.layers);
-  const direct = await copyIntoUpper(input, lowerDirs, sourceRoot);
+  const direct = await copyIntoUpper(input, lowerDirs, sourceRoot, big);
   if (direct) return direct;
   const snapshot = await createSnapshot({ stateRoot: input.stateRoot, lowerDirs });
   try {
     await copyInto(input, snapshot.rootfs, sourceRoot);
-    return await input.commits.commit(snapshot.upperDir, snapshot.unmount());
+    return await input.commits.commit(snapshot.upperDir, snapshot.unmount(), big);
   } finally {
     input.commits.track(snapshot.release());
   }
@@ -92,7 +92,7 @@ async function sourceRootOf(input: CopyStepInput): Promise<string> {
  * COPY into a bare upper dir (no --parents or heredoc), when upperOnlyDirs
  * says the copier sees the same there as in the merged view; undefined otherwise.
  */
-async function copyIntoUpper(input: CopyStepInput, lowerDirs: string[], sourceRoot: string): Promise<PendingLayer | undefined> {
+async function copyIntoUpper(input: CopyStepInput, lowerDirs: string[], sourceRoot: string, big: boolean): Promise<PendingLayer | undefined> {
   const { ins } = input;
   if (ins.kind !== 'copy' || ins.parents || ins.inlineSources.length > 0) return undefined;
   // Names to look up are read from the layers below, as the merged view would show them.
@@ -107,7 +107,7 @@ async function copyIntoUpper(input: CopyStepInput, lowerDirs: string[], sourceRo
   try {
     copyUpDirs(lowerDirs, snapshot.upperDir, copyUp);
     await copyMatches(view, matches, { ...(await baseOptions(input, snapshot.upperDir, accounts)), ...(input.context ? { context: input.context } : {}) });
-    return await input.commits.commit(snapshot.upperDir);
+    return await input.commits.commit(snapshot.upperDir, undefined, big);
   } finally {
     input.commits.track(snapshot.release());
   }

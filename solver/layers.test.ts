@@ -67,6 +67,33 @@ test('a second dir with the same content is a spare: kept for the GC at settle, 
   });
 });
 
+test('a small layer is packed once the steps ready to go have had their turn; a big one at once', async (t) => {
+  await withStore(async (store, root) => {
+    const commits = new LayerCommits(store, () => undefined);
+    const write = store.writeBlobBuffer.bind(store);
+    let order: string[] = [];
+    store.writeBlobBuffer = (...args: Parameters<typeof write>) => {
+      order.push('packed');
+      return write(...args);
+    };
+    // What the next step does before its container starts: a chain of awaits, no I/O.
+    const nextStep = async () => {
+      for (let i = 0; i < 1000; i++) await null;
+      order.push('next step');
+    };
+    const small = await commits.commit(await upperWith(root, 's', 'small'));
+    await nextStep();
+    await small.descriptor;
+    t.deepEqual(order, ['next step', 'packed']);
+    order = [];
+    const big = await commits.commit(await upperWith(root, 'b', 'big'), undefined, true);
+    await nextStep();
+    await big.descriptor;
+    t.deepEqual(order, ['packed', 'next step']);
+    await commits.settle();
+  });
+});
+
 test('a background failure stops the build at once and again at settle', async (t) => {
   await withStore(async (store) => {
     const errors: unknown[] = [];

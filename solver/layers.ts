@@ -46,13 +46,17 @@ export class LayerCommits {
 
   /**
    * Turns a finished upper dir into a pending layer: once `unmounted` (the overlay's unmount, if
-   * still under way) is done, the dir is moved into the store and its commit starts.
+   * still under way) is done, the dir is moved into the store and its commit starts, after the
+   * steps ready to go have had their turn unless the layer is `big`. Packing a small layer is a
+   * few ms of work on this thread, which sat between one RUN's exit and the next one's spawn, and
+   * runs beside the next container's start instead; a big layer's pack is what the build ends up
+   * waiting for, so it starts at once.
    */
-  async commit(upperDir: string, unmounted: Promise<void> = Promise.resolve()): Promise<PendingLayer> {
+  async commit(upperDir: string, unmounted: Promise<void> = Promise.resolve(), big = false): Promise<PendingLayer> {
     await unmounted;
     const dir = this.store.pendingLayerPath();
     await rename(upperDir, dir);
-    const descriptor = this.pack(dir);
+    const descriptor = this.pack(dir, big);
     this.track(descriptor);
     return { dir, descriptor };
   }
@@ -81,9 +85,10 @@ export class LayerCommits {
     if (this.failure) throw this.failure.error;
   }
 
-  private async pack(dir: string): Promise<LayerDescriptor> {
+  private async pack(dir: string, big: boolean): Promise<LayerDescriptor> {
     let stored: { blob: BlobInfo; info: PackedLayer };
     try {
+      if (!big) await new Promise((resolve) => setImmediate(resolve));
       stored = await storeLayer(this.store, dir, { compression: 'gzip', level: LAYER_GZIP_LEVEL });
     } catch (e) {
       // Never recorded, so nothing else will ever use or remove it (a full disk, say).

@@ -44,10 +44,12 @@ const PIECES_PER_FILE = 3;
  * Says a layer of about this many file bytes and files is about to be packed (a COPY of that
  * much): if it will be packed on a thread, the thread is started now, on another core while the
  * files are still being written, rather than when the pack begins (the ~25 ms start, and its CPU
- * taken from the pack, were on a one-file-change rebuild's critical path).
+ * taken from the pack, were on a one-file-change rebuild's critical path). True for such a big layer.
  */
-export function expectLayer(size: { bytes: number; files: number }): void {
-  if (size.bytes >= THREAD_AFTER || size.files * PIECES_PER_FILE >= THREAD_AFTER_PIECES) prewarmTarThread();
+export function expectLayer(size: { bytes: number; files: number }): boolean {
+  const big = size.bytes >= THREAD_AFTER || size.files * PIECES_PER_FILE >= THREAD_AFTER_PIECES;
+  if (big) prewarmTarThread();
+  return big;
 }
 
 /**
