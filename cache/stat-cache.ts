@@ -186,12 +186,7 @@ export class FileRecords implements Iterable<[string, StatEntry]> {
       nums.set(this.nums.subarray(from, from + SLOTS), at);
       at += SLOTS;
     }
-    for (const [rel, e] of this.added) {
-      fields.push(rel, e.digest, e.entryDigest);
-      nums.set(fileSlots(e), at);
-      at += SLOTS;
-    }
-    return at;
+    return writeFiles(this.added, nums, at, fields);
   }
 
   private unpack(i: number): StatEntry {
@@ -267,12 +262,24 @@ function fileAt(nums: BigInt64Array, j: number, digest: string, entryDigest: str
   };
 }
 
-function fileSlots(e: StatEntry): bigint[] {
-  return [e.size, e.mtimeNs, e.ctimeNs, e.ino, e.dev, e.recordedNs, BigInt(e.mode), BigInt(e.uid), BigInt(e.gid)];
+/** Lays file records out as a blob stores them, from slot `at` of `nums` and at the end of `fields`; returns the slot after the last. */
+function writeFiles(records: Iterable<readonly [string, StatEntry]>, nums: BigInt64Array, at: number, fields: string[]): number {
+  for (const [rel, e] of records) {
+    fields.push(rel, e.digest, e.entryDigest);
+    nums.set([e.size, e.mtimeNs, e.ctimeNs, e.ino, e.dev, e.recordedNs, BigInt(e.mode), BigInt(e.uid), BigInt(e.gid)], at);
+    at += SLOTS;
+  }
+  return at;
 }
 
-function dirSlots(d: DirEntry): bigint[] {
-  return [d.mtimeNs, d.ctimeNs, d.ino, d.dev, d.recordedNs];
+/** The same for directory records. */
+function writeDirs(records: Iterable<readonly [string, DirEntry]>, nums: BigInt64Array, at: number, fields: string[]): number {
+  for (const [rel, d] of records) {
+    fields.push(rel, d.names.join('/'));
+    nums.set([d.mtimeNs, d.ctimeNs, d.ino, d.dev, d.recordedNs], at);
+    at += DIR_SLOTS;
+  }
+  return at;
 }
 
 /** The current wall-clock time in nanoseconds, for `StatEntry.recordedNs`. */
@@ -379,12 +386,7 @@ export class StatCache {
     const nums = new BigInt64Array(HEADER_SLOTS + stats.files.size * SLOTS + stats.dirs.size * DIR_SLOTS);
     nums[0] = BigInt(stats.files.size);
     nums[1] = BigInt(stats.dirs.size);
-    let j = stats.files.writeTo(nums, HEADER_SLOTS, fields);
-    for (const [path, d] of stats.dirs) {
-      fields.push(path, d.names.join('/'));
-      nums.set(dirSlots(d), j);
-      j += DIR_SLOTS;
-    }
+    writeDirs(stats.dirs, nums, stats.files.writeTo(nums, HEADER_SLOTS, fields), fields);
     this.db.transaction(() => {
       this.db.prepare('INSERT OR REPLACE INTO context_stats_v3 (root, names, stats) VALUES (?, ?, ?)').run(root, fields.join('\0'), Buffer.from(nums.buffer));
       this.db.prepare('DELETE FROM context_stats_v3_delta WHERE root = ?').run(root);
@@ -404,14 +406,17 @@ export class StatCache {
 /** Applies a delta row (see encodeDelta) to a snapshot just loaded; its changes then count as the snapshot's own removals and additions. */
 function applyDelta(stats: ContextStats, names: string, nums: BigInt64Array): void {
   if (nums.length < DELTA_HEADER_SLOTS) return;
-  const [nFiles, nDirs, nGoneFiles, nGoneDirs] = [0, 1, 2, 3].map((i) => Number(nums[i]));
+  const nFiles = Number(nums[0]);
+  const nDirs = Number(nums[1]);
+  const nGoneFiles = Number(nums[2]);
+  const nGoneDirs = Number(nums[3]);
   const fields = names.split('\0');
-  if (nums.length !== DELTA_HEADER_SLOTS + nFiles! * SLOTS + nDirs! * DIR_SLOTS || fields.length !== Math.max(1, 3 * nFiles! + 2 * nDirs! + nGoneFiles! + nGoneDirs!)) return;
-  let f = 3 * nFiles! + 2 * nDirs!;
-  for (let i = 0; i < nGoneFiles!; i++) stats.files.delete(fields[f++]!);
-  for (let i = 0; i < nGoneDirs!; i++) stats.dirs.delete(fields[f++]!);
-  for (let i = 0, j = DELTA_HEADER_SLOTS; i < nFiles!; i++, j += SLOTS) stats.files.set(fields[3 * i]!, fileAt(nums, j, fields[3 * i + 1]!, fields[3 * i + 2]!));
-  for (let i = 0, j = DELTA_HEADER_SLOTS + nFiles! * SLOTS, k = 3 * nFiles!; i < nDirs!; i++, j += DIR_SLOTS, k += 2) stats.dirs.set(fields[k]!, dirAt(nums, j, fields[k + 1]!));
+  if (nums.length !== DELTA_HEADER_SLOTS + nFiles * SLOTS + nDirs * DIR_SLOTS || fields.length !== Math.max(1, 3 * nFiles + 2 * nDirs + nGoneFiles + nGoneDirs)) return;
+  let f = 3 * nFiles + 2 * nDirs;
+  for (let i = 0; i < nGoneFiles; i++) stats.files.delete(fields[f++]!);
+  for (let i = 0; i < nGoneDirs; i++) stats.dirs.delete(fields[f++]!);
+  for (let i = 0, j = DELTA_HEADER_SLOTS; i < nFiles; i++, j += SLOTS) stats.files.set(fields[3 * i]!, fileAt(nums, j, fields[3 * i + 1]!, fields[3 * i + 2]!));
+  for (let i = 0, j = DELTA_HEADER_SLOTS + nFiles * SLOTS, k = 3 * nFiles; i < nDirs; i++, j += DIR_SLOTS, k += 2) stats.dirs.set(fields[k]!, dirAt(nums, j, fields[k + 1]!));
 }
 
 /** The records changed since the snapshot and the paths removed from it, as a delta row's names and blob. */
@@ -421,17 +426,7 @@ function encodeDelta(files: FileRecords, dirs: DirRecords): [string, Buffer] {
   const nums = new BigInt64Array(DELTA_HEADER_SLOTS + changedFiles.length * SLOTS + changedDirs.length * DIR_SLOTS);
   nums.set([BigInt(changedFiles.length), BigInt(changedDirs.length), BigInt(files.removed.size), BigInt(dirs.removed.size)]);
   const fields: string[] = [];
-  let j = DELTA_HEADER_SLOTS;
-  for (const [rel, e] of changedFiles) {
-    fields.push(rel, e.digest, e.entryDigest);
-    nums.set(fileSlots(e), j);
-    j += SLOTS;
-  }
-  for (const [rel, d] of changedDirs) {
-    fields.push(rel, d.names.join('/'));
-    nums.set(dirSlots(d), j);
-    j += DIR_SLOTS;
-  }
+  writeDirs(changedDirs, nums, writeFiles(changedFiles, nums, DELTA_HEADER_SLOTS, fields), fields);
   fields.push(...files.removed, ...dirs.removed);
   return [fields.join('\0'), Buffer.from(nums.buffer)];
 }
