@@ -1,4 +1,3 @@
-import Database from 'better-sqlite3';
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, rmSync } from 'node:fs';
 import { readdir, readFile, rename, rm } from 'node:fs/promises';
@@ -7,6 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { isSpareSnapshot, StoreLayout, tempOwner } from './layout.js';
 import { immediate, openDb, type Db } from './metadata.js';
 import { processAlive } from './process-alive.js';
+import { openSqlite } from './sqlite.js';
 import { Store } from './store.js';
 
 export type StoreFindingKind =
@@ -67,7 +67,7 @@ interface Row {
 export async function checkStore(root: string): Promise<StoreCheckReport> {
   const layout = new StoreLayout(root);
   if (!existsSync(layout.dbPath)) return { findings: [], blobsVerified: 0 };
-  const db = new Database(layout.dbPath, { timeout: 30_000 });
+  const db = openSqlite(layout.dbPath, { timeout: 30_000 });
   try {
     db.pragma('journal_mode = WAL');
     const findings: StoreFinding[] = [];

@@ -1,4 +1,5 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openSqlite } from './sqlite.js';
 
 /**
  * The SQLite index beside the blobs. Blob files are the truth for content; this records what
@@ -42,7 +43,7 @@ export type Statement = Database.Statement;
 
 export function openDb(path: string): Db {
   // Waiting on another process's write transaction is normal; 30 s means something is stuck.
-  const db = new Database(path, { timeout: 30_000 });
+  const db = openSqlite(path, { timeout: 30_000 });
   db.pragma('journal_mode = WAL');
   // NORMAL in WAL mode never corrupts on a crash; at worst the last commits before power loss are lost.
   db.pragma('synchronous = NORMAL');

@@ -1,4 +1,4 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { existsSync, lstatSync, readdirSync, renameSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -6,6 +6,7 @@ import { DiskUsageCounter } from '../common/disk-usage.js';
 import { KilnError } from '../common/errors.js';
 import { removeInBackground } from './discard.js';
 import { processAlive } from './process-alive.js';
+import { openSqlite } from './sqlite.js';
 import type { Store } from './store.js';
 import { StatCache } from './stat-cache.js';
 
@@ -76,7 +77,7 @@ class Pruner {
   private readonly db: Database.Database;
 
   constructor(private readonly store: Store) {
-    this.db = new Database(store.layout.dbPath, { timeout: 30_000 });
+    this.db = openSqlite(store.layout.dbPath, { timeout: 30_000 });
     this.db.pragma('journal_mode = WAL');
     this.db.exec(SCHEMA);
   }

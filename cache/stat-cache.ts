@@ -1,4 +1,5 @@
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openSqlite } from './sqlite.js';
 import type { Store } from './store.js';
 
 /**
@@ -337,7 +338,7 @@ export class StatCache {
   private constructor(private readonly db: Database.Database) {}
 
   static open(store: Store): StatCache {
-    const db = new Database(store.layout.dbPath, { timeout: 30_000 });
+    const db = openSqlite(store.layout.dbPath, { timeout: 30_000 });
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.exec(SCHEMA);
