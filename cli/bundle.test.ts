@@ -1,4 +1,5 @@
 import test from 'ava';
+import { isAscii } from 'node:buffer';
 import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -28,6 +29,9 @@ test('the bundled CLI builds with COPY, ADD of a URL and RUN (runc, layers, nati
     await bundleCli(repo, out);
     const beside = (await readdir(join(repo, '.kiln-test'))).filter((n) => n.startsWith(`bundle-${process.pid}`));
     t.deepEqual(beside, [`bundle-${process.pid}`], 'a rebuild leaves no old or half-written bundle beside it');
+    for (const name of (await readdir(out)).filter((n) => /\.c?js$/.test(n))) {
+      t.true(isAscii(await readFile(join(out, name))), `${name} is all ASCII, so start.cjs reads it as latin1 (kiln's code writes non-ASCII characters in regular expressions and class-body comments as escapes)`);
+    }
     await writeFile(join(ctx, 'Dockerfile'), `FROM busybox\nCOPY a.txt /\nADD ${url} /u.txt\nRUN tr a-z A-Z < /a.txt > /b.txt\n`);
     await writeFile(join(ctx, 'a.txt'), 'bundled\n');
     const start = join(out, 'start.cjs');

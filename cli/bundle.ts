@@ -6,8 +6,9 @@
  * runs no ES module). undici (~1 MB, for registries only) is a file of its own, loaded on first use.
  *   node dist/cli/bundle.js [OUTDIR]
  */
-import { build, type BuildOptions, type Plugin } from 'esbuild';
-import { rename, rm } from 'node:fs/promises';
+import { build, transform, type BuildOptions, type Plugin } from 'esbuild';
+import { isAscii } from 'node:buffer';
+import { readFile, rename, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -41,6 +42,26 @@ const MODULE_URL = {
   banner: { js: "var __kilnModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
 } satisfies BuildOptions;
 
+/**
+ * start.cjs reads a bundle file that is all ASCII as latin1, several times faster than as UTF-8,
+ * and V8 then keeps its source at one byte a character: a main.cjs with a few non-ASCII characters
+ * cost `kiln images` ~7 ms. esbuild escapes non-ASCII text in strings and names but leaves it in
+ * comments and regular expressions. kiln's own code writes such characters as escapes (the bundle
+ * test holds it to that); a dependency's file that has any is bundled without its comments, and
+ * license comments go to `<file>.LEGAL.txt` beside each bundle file.
+ */
+const asciiDependencies: Plugin = {
+  name: 'ascii-dependencies',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]node_modules[\\/].*\.[cm]?js$/ }, async (a) => {
+      const bytes = await readFile(a.path);
+      if (isAscii(bytes)) return undefined;
+      const { code } = await transform(bytes.toString('utf8'), { minifyWhitespace: true, charset: 'ascii', loader: 'js', sourcefile: a.path });
+      return { contents: code, loader: 'js' };
+    });
+  },
+};
+
 /** `undici` is the bundle's undici.cjs, required when first imported. */
 const undiciApart: Plugin = {
   name: 'undici-apart',
@@ -62,17 +83,17 @@ export async function bundleCli(repo: string, outdir: string): Promise<void> {
   const fresh = `${outdir}.new-${process.pid}`;
   const old = `${outdir}.old-${process.pid}`;
   await rm(fresh, { recursive: true, force: true });
-  const common: BuildOptions = { outdir: fresh, bundle: true, platform: 'node', target: 'node20', external: EXTERNAL, logLevel: 'warning' };
+  const common: BuildOptions = { outdir: fresh, bundle: true, platform: 'node', target: 'node20', external: EXTERNAL, legalComments: 'external', logLevel: 'warning' };
   const cjs: BuildOptions = { ...common, format: 'cjs', outExtension: { '.js': '.cjs' } };
   await Promise.all([
     build({ ...cjs, ...MODULE_URL, entryPoints: { start: join(repo, 'cli', 'start.ts') } }),
-    build({ ...cjs, ...MODULE_URL, entryPoints: { main: join(repo, 'cli', 'main.ts') }, plugins: [chevrotainInline(repo), undiciApart] }),
-    build({ ...cjs, entryPoints: { undici: createRequire(join(repo, 'package.json')).resolve('undici') } }),
+    build({ ...cjs, ...MODULE_URL, entryPoints: { main: join(repo, 'cli', 'main.ts') }, plugins: [chevrotainInline(repo), undiciApart, asciiDependencies] }),
+    build({ ...cjs, entryPoints: { undici: createRequire(join(repo, 'package.json')).resolve('undici') }, plugins: [asciiDependencies] }),
     build({
       ...common,
       format: 'esm',
       entryPoints: { 'blob-worker': join(repo, 'oci', 'registry', 'blob-worker.ts') },
-      plugins: [chevrotainInline(repo), undiciApart],
+      plugins: [chevrotainInline(repo), undiciApart, asciiDependencies],
       // Bundled CommonJS packages call require() for Node built-ins (and undici.cjs); ESM has no require of its own.
       banner: { js: "import { createRequire as __kilnCreateRequire } from 'node:module'; const require = __kilnCreateRequire(import.meta.url);" },
     }),

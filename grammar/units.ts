@@ -10,7 +10,7 @@ export function parseGoDuration(s: string): number | undefined {
   if (rest === '0') return 0;
   if (rest === '') return undefined;
   let total = 0;
-  const re = /^(\d*)(?:\.(\d*))?([a-zµμ]+)/;
+  const re = /^(\d*)(?:\.(\d*))?([a-z\u00b5\u03bc]+)/;
   while (rest !== '') {
     const m = re.exec(rest);
     if (!m || (m[1] === '' && (m[2] ?? '') === '')) return undefined;

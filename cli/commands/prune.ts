@@ -51,7 +51,7 @@ function sizeFlag(parseSize: (text: string) => number | undefined, text: string)
   return n;
 }
 
-const DURATION_PART = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g;
+const DURATION_PART = /(\d+(?:\.\d+)?)(ns|us|\u00b5s|ms|s|m|h)/g;
 const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, µs: 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** `until=<Go duration>` (docker's filter): only cache unused for longer than that. */

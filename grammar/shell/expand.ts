@@ -157,7 +157,7 @@ class WordExpander {
     }
   }
 
-  // Variables expand inside "…"; the escape character only escapes ", $ and itself.
+  // Variables expand inside "..."; the escape character only escapes ", $ and itself.
   private processDoubleQuote(): string {
     const start = this.pos;
     const quote = str(this.next());
