@@ -5,7 +5,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import Database from 'better-sqlite3';
-import { sha256Digest } from '../oci/index.js';
+import { sha256Digest, type ImageConfig, type ImageManifest } from '../oci/index.js';
 import { openStore } from './index.js';
 import { fakeImage, withStore } from './test-support.js';
 
@@ -94,6 +94,39 @@ test('images resolve by name, normalised name, id, id prefix and manifest digest
     const e = await t.throwsAsync(s.resolveImage('alpine'));
     t.is((e as { code?: string }).code, 'E_IMAGE_NOT_FOUND');
     t.truthy((e as { hint?: string }).hint);
+  });
+});
+
+test('recordImage records a built image and its names as registerImage and tagImage do, without reading them back', async (t) => {
+  await withStore(async (s, root) => {
+    const rows = (manifestDigest: string) => {
+      const db = new Database(join(root, 'index.db'), { readonly: true });
+      try {
+        return {
+          refs: db.prepare('SELECT child FROM refs WHERE parent = ? ORDER BY child').all(manifestDigest),
+          image: db.prepare('SELECT config_digest, created_at FROM images WHERE manifest_digest = ?').get(manifestDigest),
+          names: s.imageNames(manifestDigest),
+        };
+      } finally {
+        db.close();
+      }
+    };
+    const a = await fakeImage(s, 'a');
+    await s.tagImage('a:1', a.manifestDigest);
+    const b = await fakeImage(s, 'b');
+    const manifest = await s.readJson<ImageManifest>(b.manifestDigest);
+    const config = await s.readJson<ImageConfig>(b.configDigest);
+    // Gone from disk, so a read back would fail: recordImage has to use what it is given.
+    await rm(s.blobPath(b.manifestDigest));
+    await rm(s.blobPath(b.configDigest));
+    t.deepEqual(s.recordImage(b.manifestDigest, manifest, config, ['b:1', 'b:2']), ['docker.io/library/b:1', 'docker.io/library/b:2']);
+    const expected = (x: typeof a, names: string[]) => ({
+      refs: [x.configDigest, x.layerDigest].sort().map((child) => ({ child })),
+      image: { config_digest: x.configDigest, created_at: Date.parse('2024-01-01T00:00:00Z') },
+      names,
+    });
+    t.deepEqual(rows(a.manifestDigest), expected(a, ['docker.io/library/a:1']));
+    t.deepEqual(rows(b.manifestDigest), expected(b, ['docker.io/library/b:1', 'docker.io/library/b:2']));
   });
 });
 

@@ -311,25 +311,40 @@ export class Store {
       edges.push([manifestDigest, manifestChildren(manifest)]);
       configDigest = manifest.config.digest;
     }
-    if (configDigest && (await this.hasBlob(configDigest))) {
-      const c = await this.readJson<ImageConfig>(configDigest);
-      const t = c.created ? Date.parse(c.created) : NaN;
-      if (!Number.isNaN(t)) created = t;
-    }
+    if (configDigest && (await this.hasBlob(configDigest))) created = createdAt(await this.readJson<ImageConfig>(configDigest)) ?? created;
+    immediate(this.db, () => this.insertImage(manifestDigest, edges, configDigest, created));
+  }
+
+  /**
+   * Records the image a build has just written, whose manifest and config are in hand (so none is
+   * read back), with the names in `names`, in one transaction. Returns the normalised names.
+   */
+  recordImage(manifestDigest: string, manifest: ImageManifest, config: ImageConfig, names: readonly string[]): string[] {
+    const normal = names.map(normalizeReference);
     immediate(this.db, () => {
-      const ins = this.sql('INSERT OR IGNORE INTO refs (parent, child) VALUES (?, ?)');
-      for (const [p, cs] of edges) for (const c of cs) ins.run(p, c);
-      this.sql('INSERT INTO images (manifest_digest, config_digest, created_at) VALUES (?, ?, ?) ON CONFLICT (manifest_digest) DO UPDATE SET config_digest = excluded.config_digest')
-        .run(manifestDigest, configDigest, created);
+      this.insertImage(manifestDigest, [[manifestDigest, manifestChildren(manifest)]], manifest.config.digest, createdAt(config) ?? Date.now());
+      for (const n of normal) this.insertTag(n, manifestDigest);
     });
+    return normal;
+  }
+
+  private insertImage(manifestDigest: string, edges: readonly [string, string[]][], configDigest: string, created: number): void {
+    const ins = this.sql('INSERT OR IGNORE INTO refs (parent, child) VALUES (?, ?)');
+    for (const [p, cs] of edges) for (const c of cs) ins.run(p, c);
+    this.sql('INSERT INTO images (manifest_digest, config_digest, created_at) VALUES (?, ?, ?) ON CONFLICT (manifest_digest) DO UPDATE SET config_digest = excluded.config_digest')
+      .run(manifestDigest, configDigest, created);
+  }
+
+  private insertTag(normalName: string, manifestDigest: string): void {
+    this.sql('INSERT INTO tags (name, manifest_digest, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET manifest_digest = excluded.manifest_digest, updated_at = excluded.updated_at')
+      .run(normalName, manifestDigest, Date.now());
   }
 
   /** Points `name` at an image (registering it). Returns the normalised name. */
   async tagImage(name: string, manifestDigest: string): Promise<string> {
     const normal = normalizeReference(name);
     await this.registerImage(manifestDigest);
-    this.sql('INSERT INTO tags (name, manifest_digest, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) DO UPDATE SET manifest_digest = excluded.manifest_digest, updated_at = excluded.updated_at')
-      .run(normal, manifestDigest, Date.now());
+    this.insertTag(normal, manifestDigest);
     return normal;
   }
 
@@ -739,6 +754,12 @@ export class Store {
   transaction<T>(fn: () => T): T {
     return immediate(this.db, fn);
   }
+}
+
+/** When the image was made, as its config says (milliseconds), if it says so. */
+function createdAt(config: ImageConfig): number | undefined {
+  const t = config.created ? Date.parse(config.created) : NaN;
+  return Number.isNaN(t) ? undefined : t;
 }
 
 function manifestChildren(m: ImageManifest): string[] {

@@ -197,8 +197,6 @@ async function writeImage(store: Store, finalConfig: ImageConfig, layers: LayerD
     layers.map((l) => ({ mediaType: l.mediaType, digest: l.digest, size: l.size })),
   );
   const m = await store.writeJson(manifest, MediaType.ociManifest);
-  await store.registerImage(m.digest);
-  const tags: string[] = [];
-  for (const t of opts.tags ?? []) tags.push(await store.tagImage(t, m.digest));
+  const tags = store.recordImage(m.digest, manifest, config, opts.tags ?? []);
   return { manifestDigest: m.digest, manifest, configDigest: c.digest, config, layers, tags, stats };
 }
