@@ -67,7 +67,7 @@ async function survey(stateRoot: string): Promise<{ report: CleanupReport; runc:
       continue;
     }
     dead.push(join(scratch, owner));
-    for (const c of containers) if (await runc.exists(c)) report.containers.push(c);
+    for (const c of containers) if (runc.exists(c)) report.containers.push(c);
   }
   // A runc container with no bundle in any live scratch dir lost its owner at the worst moment.
   for (const c of await listDir(runc.root)) {

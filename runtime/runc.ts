@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { access, readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCommand } from './command.js';
 import { relayedCommand, type TerminalSize } from './tty-relay.js';
@@ -28,17 +29,13 @@ export class Runc {
 
   /** Removes the container whatever state it is in; a missing container is fine. */
   async delete(id: string): Promise<void> {
-    if (!(await this.exists(id))) return;
+    if (!this.exists(id)) return;
     await runCommand(this.binary, ['--root', this.root, 'delete', '--force', id]);
   }
 
-  async exists(id: string): Promise<boolean> {
-    try {
-      await access(join(this.root, id));
-      return true;
-    } catch {
-      return false;
-    }
+  /** A stat, not a thread-pool trip: every RUN asks once its container has exited. */
+  exists(id: string): boolean {
+    return existsSync(join(this.root, id));
   }
 
   async list(): Promise<RuncContainer[]> {

@@ -1,4 +1,4 @@
-import { rename } from 'node:fs/promises';
+import { renameSync } from 'node:fs';
 import type { BlobInfo, Store } from '../cache/index.js';
 import { mediaTypeFor, packLayer, packSmallLayer, type LayerDescriptor, type PackedLayer, type PackOptions } from '../oci/index.js';
 
@@ -55,7 +55,8 @@ export class LayerCommits {
   async commit(upperDir: string, unmounted: Promise<void> = Promise.resolve(), big = false): Promise<PendingLayer> {
     await unmounted;
     const dir = this.store.pendingLayerPath();
-    await rename(upperDir, dir);
+    // One syscall: as a thread-pool trip its completion waited for whatever this thread was doing.
+    renameSync(upperDir, dir);
     const descriptor = this.pack(dir, big);
     this.track(descriptor);
     return { dir, descriptor };
