@@ -5,7 +5,7 @@ export { containerMountedRoot, type RunRoot } from './run-root.js';
 export { exec, ContainerStartError } from './exec.js';
 export { cleanupLeftovers, findLeftovers, type CleanupReport } from './cleanup.js';
 export { listContainers } from './containers.js';
-export { checkPrivileges, checkRuntime } from './preflight.js';
+export { checkPrivileges, checkRuntime, warmUpRuntime } from './preflight.js';
 export { reexecRootless } from './reexec.js';
 export { groupEntries, passwdEntries, readGroups, readPasswd, resolveUser, type GroupEntry, type PasswdEntry, type ResolvedUser } from './users.js';
 export { buildSpec, MASKED_PATHS, READONLY_PATHS, type SpecInput, type OciMount } from './spec.js';

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { KilnError } from '../common/errors.js';
 import { findProgram, isExecutable } from './find-program.js';
 import { rootlessSetup } from './rootless-setup.js';
+import { prepareSealedRunc } from './sealed-runc.js';
 
 let checked: Promise<string> | undefined;
 
@@ -31,6 +32,20 @@ export function checkRuntime(env: NodeJS.ProcessEnv = process.env): Promise<stri
   })();
   checked.catch(() => (checked = undefined));
   return checked;
+}
+
+/**
+ * For a build about to start several containers: begins the sealed copy of runc that spares each
+ * container start a copy of runc (sealed-runc.ts). A missing runc is left for checkRuntime to report.
+ */
+export function warmUpRuntime(env: NodeJS.ProcessEnv = process.env): void {
+  let runc: string;
+  try {
+    runc = findRunc(env);
+  } catch {
+    return;
+  }
+  prepareSealedRunc(runc, env);
 }
 
 function findRunc(env: NodeJS.ProcessEnv): string {

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runCommand } from './command.js';
+import { runcToRun } from './sealed-runc.js';
 import { relayedCommand, type TerminalSize } from './tty-relay.js';
 
 /** One runc binary with kiln's own state dir, so kiln only ever sees and cleans its own containers. */
@@ -15,11 +16,13 @@ export class Runc {
   /**
    * `runc run` in the foreground: the container's stdio are runc's, runc's own errors go to
    * logFile. With `relay`, runc runs on a terminal of that size that `script` relays to the stdio.
+   * runc runs from its sealed copy once that is ready (sealed-runc.ts).
    */
   run(id: string, bundle: string, logFile: string, stdio: StdioOptions, detached: boolean, relay?: TerminalSize): ChildProcess {
     const args = ['--root', this.root, '--log', logFile, '--log-format', 'json', 'run', '--bundle', bundle, id];
-    if (!relay) return spawn(this.binary, args, { cwd: bundle, stdio, detached });
-    const wrapped = relayedCommand([this.binary, ...args], relay);
+    const binary = runcToRun(this.binary);
+    if (!relay) return spawn(binary, args, { cwd: bundle, stdio, detached });
+    const wrapped = relayedCommand([binary, ...args], relay);
     return spawn(wrapped.file, wrapped.args, { cwd: bundle, stdio, detached, env: wrapped.env });
   }
 
