@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdirSync, symlinkSync } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { KilnError } from '../common/errors.js';
@@ -138,12 +138,7 @@ function trackedSnapshot(dir: string, unmount: () => Promise<void>): Snapshot {
   async function release(): Promise<void> {
     if (gone) return;
     await unmount();
-    // Once the upper dir has become a layer, what is left is the empty mount point and overlay's
-    // work dir: a handful of syscalls, which the async rm spread over as many thread-pool trips
-    // (2-4 ms at the end of every build, behind its last layer). A failed step's upper dir may be
-    // any size, so that one goes on the thread pool.
-    if (existsSync(join(dir, 'u'))) await rm(dir, { recursive: true, force: true });
-    else rmSync(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true });
     gone = true;
     unregister();
   }

@@ -171,12 +171,13 @@ async function buildWith(local: Store, opts: BuildOptions): Promise<BuildResult>
       scheduler.fail(e);
       await Promise.allSettled([...results.values()]);
       await session.commits.settle().catch(() => undefined);
+      await session.commits.removed().catch(() => undefined);
       throw scheduler.firstError ?? e;
     }
     await opts.cache?.fetchLayers(layers);
     const result = { ...(await writeImage(store, final.config, layers, opts, session.stats)), cacheMounts: [...session.cacheMounts.values()], cacheHits: session.hits };
     // Logs of a build that succeeded are of no further use; a failed build's stay for the user.
-    await rm(logDir, { recursive: true, force: true });
+    await Promise.all([rm(logDir, { recursive: true, force: true }), session.commits.removed()]);
     return result;
   } finally {
     context?.close();

@@ -69,7 +69,7 @@ export async function copyStep(input: CopyStepInput): Promise<PendingLayer> {
     await copyInto(input, snapshot.rootfs, sourceRoot);
     return await input.commits.commit(snapshot.upperDir, snapshot.unmount(), big);
   } finally {
-    input.commits.track(snapshot.release());
+    input.commits.release(snapshot);
   }
 }
 
@@ -109,7 +109,7 @@ async function copyIntoUpper(input: CopyStepInput, lowerDirs: string[], sourceRo
     await copyMatches(view, matches, { ...(await baseOptions(input, snapshot.upperDir, accounts)), ...(input.context ? { context: input.context } : {}) });
     return await input.commits.commit(snapshot.upperDir, undefined, big);
   } finally {
-    input.commits.track(snapshot.release());
+    input.commits.release(snapshot);
   }
 }
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { checkStore, diskUsage, prune } from '../cache/index.js';
 import { withStore } from '../cache/test-support.js';
+import type { Snapshot } from '../runtime/index.js';
 import { committedLayers, LayerCommits, layerDirs } from './layers.js';
 
 async function upperWith(root: string, name: string, content: string): Promise<string> {
@@ -111,5 +112,24 @@ test('a commit of a missing dir fails its step, not the process', async (t) => {
     const commits = new LayerCommits(store, () => undefined);
     await t.throwsAsync(commits.commit(join(root, 'tmp', 'nope')), { code: 'ENOENT' });
     await commits.settle();
+  });
+});
+
+test('a released snapshot holds settle() up only until it is unmounted; removed() waits for its scratch dir and reports a failure', async (t) => {
+  await withStore(async (store) => {
+    const commits = new LayerCommits(store, () => undefined);
+    const events: string[] = [];
+    const snapshot = (name: string, removal: () => Promise<void>) =>
+      ({
+        unmount: () => sleep(5).then(() => void events.push(`${name} unmounted`)),
+        release: () => removal().then(() => void events.push(`${name} removed`)),
+      }) as unknown as Snapshot;
+    commits.release(snapshot('a', () => sleep(60)));
+    await commits.settle();
+    t.deepEqual(events, ['a unmounted'], 'settle does not wait for the removal');
+    await commits.removed();
+    t.deepEqual(events, ['a unmounted', 'a removed']);
+    commits.release(snapshot('b', () => Promise.reject(new Error('rm failed'))));
+    await t.throwsAsync(commits.removed(), { message: 'rm failed' });
   });
 });

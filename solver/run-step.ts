@@ -79,6 +79,6 @@ export async function runStep(input: RunStepInput): Promise<RunStepResult> {
     if (exitCode !== 0) return { ok: false, exitCode };
     return { ok: true, layer: await input.commits.commit(snapshot.upperDir, snapshot.unmount()) };
   } finally {
-    input.commits.track(snapshot.release());
+    input.commits.release(snapshot);
   }
 }

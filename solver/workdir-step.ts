@@ -24,7 +24,7 @@ export async function mkdirWorkdir(store: Store, commits: LayerCommits, stateRoo
       }
       return await commits.commit(snapshot.upperDir);
     } finally {
-      commits.track(snapshot.release());
+      commits.release(snapshot);
     }
   }
   const snapshot = await createSnapshot({ stateRoot, lowerDirs });
@@ -32,6 +32,6 @@ export async function mkdirWorkdir(store: Store, commits: LayerCommits, stateRoo
     await mkdir(snapshot.rootfs, path, user ? await resolveChown(accountsIn(snapshot.rootfs), user) : undefined, createdTime);
     return await commits.commit(snapshot.upperDir, snapshot.unmount());
   } finally {
-    commits.track(snapshot.release());
+    commits.release(snapshot);
   }
 }

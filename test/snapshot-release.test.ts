@@ -11,7 +11,7 @@ test.before(async () => {
 });
 test.after.always(async () => fx?.dispose());
 
-test('release removes a snapshot whose upper dir became a layer, and one whose upper dir is still there', async (t) => {
+test('release unmounts and removes a snapshot, whether its upper dir became a layer or is still there', async (t) => {
   const kept = join(fx.stateRoot, 'kept-upper');
   t.teardown(() => rm(kept, { recursive: true, force: true }));
   const committed = await createSnapshot({ stateRoot: fx.stateRoot, lowerDirs: [fx.base] });
@@ -26,4 +26,9 @@ test('release removes a snapshot whose upper dir became a layer, and one whose u
   await writeFile(join(failed.upperDir, 'left'), 'a failed step wrote this\n');
   await failed.release();
   t.false(existsSync(dirname(failed.upperDir)), 'the whole snapshot, upper dir and all, is gone');
+
+  const mounted = await createSnapshot({ stateRoot: fx.stateRoot, lowerDirs: [fx.base] });
+  await mounted.release();
+  t.false((await readFile('/proc/self/mountinfo', 'utf8')).includes(` ${mounted.rootfs} `), 'unmounted by the time release returns');
+  t.false(existsSync(dirname(mounted.rootfs)));
 });
