@@ -15,32 +15,36 @@ import { findProgram } from './find-program.js';
  * architecture not listed below, runc runs from its own file as before.
  */
 
-/** memfd_create's syscall number by Node's architecture name. */
-const MEMFD_CREATE: Partial<Record<NodeJS.Architecture, number>> = { x64: 319, arm64: 279 };
+/** The syscall numbers of memfd_create and sendfile by Node's architecture name. */
+const SYSCALLS: Partial<Record<NodeJS.Architecture, { memfdCreate: number; sendfile: number }>> = {
+  x64: { memfdCreate: 319, sendfile: 40 },
+  arm64: { memfdCreate: 279, sendfile: 71 },
+};
 
 /**
- * Makes the sealed copy of the file in ARGV[0], prints its fd, then waits for end of input: the
- * kiln process's exit, however it ends, closes the pipe. MFD_EXEC (0x10) is asked for first, as
- * kernels with vm.memfd_noexec would otherwise make the copy unexecutable; older ones reject the
- * flag. The seals are runc's RUNC_MEMFD_SEALS: F_SEAL_SEAL | SHRINK | GROW | WRITE, set with
- * F_ADD_SEALS (1033).
+ * Makes the sealed copy of the file given (sendfile copies it in the kernel: ~3 ms less than
+ * through perl), prints its fd, then waits for end of input: the kiln process's exit, however it
+ * ends, closes the pipe. MFD_EXEC (0x10) is asked for first, as kernels with vm.memfd_noexec
+ * would otherwise make the copy unexecutable; older ones reject the flag. The seals are runc's
+ * RUNC_MEMFD_SEALS: F_SEAL_SEAL | SHRINK | GROW | WRITE, set with F_ADD_SEALS (1033).
  */
 const HOLDER = `
 use strict;
-my ($nr, $file) = @ARGV;
-my $fd = syscall($nr, my $name = "kiln-runc", 0x12);
-$fd = syscall($nr, $name, 0x02) if $fd < 0;
+my ($memfd_create, $sendfile, $file) = @ARGV;
+my $fd = syscall($memfd_create, my $name = "kiln-runc", 0x12);
+$fd = syscall($memfd_create, $name, 0x02) if $fd < 0;
 die "memfd_create: $!\\n" if $fd < 0;
 open(my $out, ">&=", $fd) or die "memfd: $!\\n";
 open(my $in, "<", $file) or die "$file: $!\\n";
-binmode $in; binmode $out;
-my $buf;
-while (my $n = sysread($in, $buf, 1 << 20)) {
-  for (my $o = 0; $o < $n; ) { my $w = syswrite($out, $buf, $n - $o, $o); die "write: $!\\n" unless defined $w; $o += $w; }
+for (my $left = -s $in; $left > 0; ) {
+  my $n = syscall($sendfile, $fd, fileno($in), 0, $left);
+  die "sendfile: $!\\n" if $n <= 0;
+  $left -= $n;
 }
 fcntl($out, 1033, 15) or die "seal: $!\\n";
 $| = 1;
 print "$fd\\n";
+my $buf;
 1 while sysread(STDIN, $buf, 4096);
 `;
 
@@ -60,10 +64,10 @@ let holder: Holder | undefined;
  */
 export function prepareSealedRunc(binary: string, env: NodeJS.ProcessEnv = process.env): void {
   if (holder !== undefined) return;
-  const nr = MEMFD_CREATE[process.arch];
+  const nr = SYSCALLS[process.arch];
   const perl = findProgram('perl', env);
   if (nr === undefined || perl === undefined || process.geteuid?.() !== 0 || inUserNamespace()) return;
-  const child = spawn(perl, ['-e', HOLDER, String(nr), binary], { stdio: ['pipe', 'pipe', 'ignore'] });
+  const child = spawn(perl, ['-e', HOLDER, String(nr.memfdCreate), String(nr.sendfile), binary], { stdio: ['pipe', 'pipe', 'ignore'] });
   const h: Holder = { binary, path: undefined, ready: Promise.resolve(undefined) };
   h.ready = new Promise((resolve) => {
     const gone = () => {
