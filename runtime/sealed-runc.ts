@@ -23,16 +23,18 @@ const SYSCALLS: Partial<Record<NodeJS.Architecture, { memfdCreate: number; sendf
 
 /**
  * Makes the sealed copy of the file given (sendfile copies it in the kernel: ~3 ms less than
- * through perl), prints its fd, then waits for end of input: the kiln process's exit, however it
- * ends, closes the pipe. MFD_EXEC (0x10) is asked for first, as kernels with vm.memfd_noexec
- * would otherwise make the copy unexecutable; older ones reject the flag. The seals are runc's
- * RUNC_MEMFD_SEALS: F_SEAL_SEAL | SHRINK | GROW | WRITE, set with F_ADD_SEALS (1033).
+ * through perl), checks that it runs, prints its fd, then waits for end of input: the kiln
+ * process's exit, however it ends, closes the pipe. MFD_EXEC (0x10) is asked for first, as
+ * kernels with vm.memfd_noexec would otherwise make the copy unexecutable; kernels older than the
+ * flag reject it (EINVAL), and only then is it left out. Where no memfd may be executed (an LSM,
+ * vm.memfd_noexec=2) the `--version` run fails and the holder exits: runc runs from its file.
+ * The seals are runc's RUNC_MEMFD_SEALS: F_SEAL_SEAL | SHRINK | GROW | WRITE (F_ADD_SEALS, 1033).
  */
 const HOLDER = `
 use strict;
 my ($memfd_create, $sendfile, $file) = @ARGV;
 my $fd = syscall($memfd_create, my $name = "kiln-runc", 0x12);
-$fd = syscall($memfd_create, $name, 0x02) if $fd < 0;
+$fd = syscall($memfd_create, $name, 0x02) if $fd < 0 && $!{EINVAL};
 die "memfd_create: $!\\n" if $fd < 0;
 open(my $out, ">&=", $fd) or die "memfd: $!\\n";
 open(my $in, "<", $file) or die "$file: $!\\n";
@@ -42,6 +44,7 @@ for (my $left = -s $in; $left > 0; ) {
   $left -= $n;
 }
 fcntl($out, 1033, 15) or die "seal: $!\\n";
+system("/proc/$$/fd/$fd --version >/dev/null 2>&1") == 0 or die "the copy does not run\\n";
 $| = 1;
 print "$fd\\n";
 my $buf;
