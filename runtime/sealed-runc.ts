@@ -10,9 +10,9 @@ import { findProgram } from './find-program.js';
  * (`is_self_cloned` in runc's nsexec.c, which names this use: a sealed copy made once and
  * shared). Node cannot make a memfd, so a small perl process makes one per kiln process, copies
  * runc into it, seals it against any write and holds it open; `runc run` is then exec'd from
- * /proc/PID/fd/N. Measured on S5 (30 RUN steps): 2.35 ms less per container (SE 0.66).
- * perl is in every Debian and Ubuntu (perl-base is essential); without it, or on an
- * architecture not listed below, runc runs from its own file as before.
+ * /proc/PID/fd/N. Measured on S5 (30 RUN steps): 0.3-2.35 ms less per container in three sets
+ * of alternating pairs (bench/build/README.md). perl is in every Debian and Ubuntu (perl-base is
+ * essential); without it, or on an architecture not listed below, runc runs from its own file.
  */
 
 /** The syscall numbers of memfd_create and sendfile by Node's architecture name. */
@@ -63,7 +63,7 @@ let holder: Holder | undefined;
 /**
  * Starts making the sealed copy of `binary` in the background, once per process, where it can
  * work: as real root (a user namespace's root runs runc rootless, left as it is), with perl and a
- * known memfd_create. Call it as soon as a container is likely, since the copy takes ~20 ms.
+ * known memfd_create. Call it as soon as containers are likely: the copy is ready 12-16 ms later.
  */
 export function prepareSealedRunc(binary: string, env: NodeJS.ProcessEnv = process.env): void {
   if (holder !== undefined) return;
