@@ -102,7 +102,7 @@ async function buildWith(local: Store, opts: BuildOptions): Promise<BuildResult>
   const store = opts.cache ? opts.cache.attach(local) : local;
   // A bad -t fails before anything runs.
   for (const t of opts.tags ?? []) normalizeReference(t);
-  // The sealed copy of runc takes ~10 ms of the other core, idle while the Dockerfile is parsed;
+  // The sealed copy of runc takes ~15 ms of the other core, idle while the Dockerfile is parsed;
   // started after the parse, it slowed the steps' first reads. So count RUN lines before parsing
   // (a guess: a heredoc body's line could count); with one RUN it would rarely pay for itself.
   if ((opts.dockerfile.match(/^\s*run\b/gim)?.length ?? 0) > 1) warmUpRuntime();
