@@ -103,9 +103,12 @@ async function buildWith(local: Store, opts: BuildOptions): Promise<BuildResult>
   // A bad -t fails before anything runs.
   for (const t of opts.tags ?? []) normalizeReference(t);
   // The sealed copy of runc takes ~15 ms of the other core, idle while the Dockerfile is parsed;
-  // started after the parse, it slowed the steps' first reads. So count RUN lines before parsing
-  // (a guess: a heredoc body's line could count); with one RUN it would rarely pay for itself.
-  if ((opts.dockerfile.match(/^\s*run\b/gim)?.length ?? 0) > 1) warmUpRuntime();
+  // started after the parse, it slowed the steps' first reads. So with --no-cache, where every RUN
+  // runs, count RUN lines before parsing (a guess: a heredoc body's line could count); with one
+  // RUN it would rarely pay for itself. Otherwise the second RUN that runs starts it: a rebuild
+  // that runs one RUN, or none, starts no perl.
+  if (opts.noCache && (opts.dockerfile.match(/^\s*run\b/gim)?.length ?? 0) > 1) warmUpRuntime();
+  let runsStarted = 0;
   const parsed = parseDockerfile(opts.dockerfile, { file: opts.dockerfileName });
   const buildArgs = userBuildArgs(opts.buildArgs ?? new Map());
   const platform = hostPlatform();
@@ -154,6 +157,9 @@ async function buildWith(local: Store, opts: BuildOptions): Promise<BuildResult>
     stats: { ran: 0, cached: 0 },
     hits: [],
     cacheMounts: new Map(),
+    runsContainers: () => {
+      if (++runsStarted === 2) warmUpRuntime();
+    },
   };
   try {
     // Every needed stage starts now, so independent stages run side by side.

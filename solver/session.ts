@@ -65,6 +65,8 @@ export interface BuildSession {
   hits: string[];
   /** `RUN --mount=type=cache` mounts the build's steps use, by id (exported with `--cache-to ...,mounts=true`). */
   cacheMounts: Map<string, CacheMountUse>;
+  /** Called as a RUN step is about to run: gets the runtime ready for the containers to come. */
+  runsContainers(): void;
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;

@@ -423,6 +423,7 @@ class StageBuilder {
     const workdir = img.workdir;
     const label = this.p.label;
     const rec = await this.layerStep(ins, key, inputs, async (log, signal) => {
+      s.runsContainers();
       const file = script ? await scriptMount(s.store, script) : undefined;
       const res = await runStep({
         store: s.store,
