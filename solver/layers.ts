@@ -28,25 +28,56 @@ function isPending(l: ChainLayer): l is PendingLayer {
   return 'descriptor' in l;
 }
 
+/** Work left running in the background: waited for as a whole, and its first failure kept. */
+class BackgroundWork {
+  private readonly running = new Set<Promise<void>>();
+  private failure: { error: unknown } | undefined;
+
+  constructor(private readonly onError: (e: unknown) => void = () => undefined) {}
+
+  add(work: Promise<unknown>): void {
+    const p: Promise<void> = work
+      .then(
+        () => undefined,
+        (e: unknown) => {
+          this.failure ??= { error: e };
+          this.onError(e);
+        },
+      )
+      .finally(() => this.running.delete(p));
+    this.running.add(p);
+  }
+
+  /** Waits until nothing is running, work added meanwhile included. */
+  async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.all(this.running);
+  }
+
+  /** Throws the first failure, if any. */
+  check(): void {
+    if (this.failure) throw this.failure.error;
+  }
+}
+
 /**
  * The layer commits and snapshot releases of one build that run off the steps' critical path.
  * A failure is reported at once through `onError` (which stops the build) and again by settle().
  */
 export class LayerCommits {
-  private readonly running = new Set<Promise<unknown>>();
+  private readonly work: BackgroundWork;
+  /** Released snapshots' scratch dirs being removed. */
+  private readonly removals = new BackgroundWork();
   /** Fresh dirs of layers another dir already holds; kept for the GC once no mount can use them. */
   private readonly spares: { path: string; diskBytes: number }[] = [];
   /** Dirs of layers whose commit failed; deleted once no mount can use them. */
   private readonly failed: string[] = [];
-  private failure: { error: unknown } | undefined;
-  /** Released snapshots' scratch dirs being removed, and the first removal that failed. */
-  private readonly removals = new Set<Promise<void>>();
-  private removalFailure: { error: unknown } | undefined;
 
   constructor(
     private readonly store: Store,
-    private readonly onError: (e: unknown) => void,
-  ) {}
+    onError: (e: unknown) => void,
+  ) {
+    this.work = new BackgroundWork(onError);
+  }
 
   /**
    * Turns a finished upper dir into a pending layer: once `unmounted` (the overlay's unmount, if
@@ -68,15 +99,7 @@ export class LayerCommits {
 
   /** Lets the build go on while `work` finishes; settle() waits for it. */
   track(work: Promise<unknown>): void {
-    const p = work.then(
-      () => undefined,
-      (e: unknown) => {
-        this.failure ??= { error: e };
-        this.onError(e);
-      },
-    );
-    this.running.add(p);
-    void p.finally(() => this.running.delete(p));
+    this.work.add(work);
   }
 
   /**
@@ -87,19 +110,13 @@ export class LayerCommits {
   release(snapshot: Snapshot): void {
     const unmounted = snapshot.unmount();
     this.track(unmounted);
-    const removal: Promise<void> = unmounted
-      .then(() => snapshot.release())
-      .catch((e: unknown) => {
-        this.removalFailure ??= { error: e };
-      })
-      .finally(() => this.removals.delete(removal));
-    this.removals.add(removal);
+    this.removals.add(unmounted.then(() => snapshot.release()));
   }
 
   /** Waits until the scratch dirs of every released snapshot are removed; throws the first failure. */
   async removed(): Promise<void> {
-    while (this.removals.size > 0) await Promise.all(this.removals);
-    if (this.removalFailure) throw this.removalFailure.error;
+    await this.removals.idle();
+    this.removals.check();
   }
 
   /**
@@ -107,10 +124,10 @@ export class LayerCommits {
    * failed commits; call once the build's mounts are gone. Throws the first background failure.
    */
   async settle(): Promise<void> {
-    while (this.running.size > 0) await Promise.all(this.running);
+    await this.work.idle();
     this.store.keepSpareLayerDirs(this.spares.splice(0));
     await this.store.discardLayerDirs(this.failed.splice(0));
-    if (this.failure) throw this.failure.error;
+    this.work.check();
   }
 
   private async pack(dir: string, big: boolean): Promise<LayerDescriptor> {
