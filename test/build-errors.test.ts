@@ -1,21 +1,15 @@
 import test from 'ava';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openStore } from '../cache/index.js';
 import { reportError } from '../cli/report-error.js';
 import { build, newBuildId, subscribe, type VertexEvent } from '../solver/index.js';
-import { dockerfileOptions, freshRoot, kiln } from './build-helpers.js';
+import { dockerfileOptions, freshRootAndContext, kiln } from './build-helpers.js';
 
 /** Builds `dockerfile` in a context of its own with the CLI; returns the CLI result and the root. */
 async function failing(t: { teardown(fn: () => Promise<void>): void }, dockerfile: string, extra: string[] = []) {
-  const { root, cleanup } = await freshRoot();
-  const ctx = await mkdtemp(join(tmpdir(), 'kiln-err-'));
-  t.teardown(async () => {
-    await rm(ctx, { recursive: true, force: true });
-    await cleanup();
-  });
+  const { root, ctx } = await freshRootAndContext(t, 'kiln-err-');
   await writeFile(join(ctx, 'Dockerfile'), dockerfile);
   await writeFile(join(ctx, 'present.txt'), 'here\n');
   return { ...(await kiln(root, ['build', '--progress', 'plain', ...extra, ctx])), root };
@@ -26,12 +20,7 @@ async function failing(t: { teardown(fn: () => Promise<void>): void }, dockerfil
  * print, without a process start per case.
  */
 async function failingInProcess(t: { teardown(fn: () => Promise<void>): void }, dockerfile: string, target?: string) {
-  const { root, cleanup } = await freshRoot();
-  const ctx = await mkdtemp(join(tmpdir(), 'kiln-err-'));
-  t.teardown(async () => {
-    await rm(ctx, { recursive: true, force: true });
-    await cleanup();
-  });
+  const { root, ctx } = await freshRootAndContext(t, 'kiln-err-');
   await writeFile(join(ctx, 'Dockerfile'), dockerfile);
   await writeFile(join(ctx, 'present.txt'), 'here\n');
   let stderr = '';
@@ -118,12 +107,7 @@ test('an undefined variable in ${X:?}', async (t) => {
 });
 
 test('a failing step cancels the steps still running in other stages', async (t) => {
-  const { root, cleanup } = await freshRoot();
-  const ctx = await mkdtemp(join(tmpdir(), 'kiln-err-'));
-  t.teardown(async () => {
-    await rm(ctx, { recursive: true, force: true });
-    await cleanup();
-  });
+  const { root, ctx } = await freshRootAndContext(t, 'kiln-err-');
   await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox AS slow\nRUN sleep 60\nFROM busybox AS bad\nRUN sleep 1; exit 7\nFROM busybox\nCOPY --from=slow /etc/passwd /a\nCOPY --from=bad /etc/passwd /b\n');
   const buildId = newBuildId();
   const events: VertexEvent[] = [];

@@ -37,6 +37,17 @@ export async function freshRoot(): Promise<{ root: string; cleanup: () => Promis
   return { root, cleanup: () => rm(root, { recursive: true, force: true }) };
 }
 
+/** A fresh state root and an empty context dir (for a Dockerfile the test writes), both removed when the test ends. */
+export async function freshRootAndContext(t: { teardown(fn: () => Promise<void>): void }, prefix: string): Promise<{ root: string; ctx: string }> {
+  const { root, cleanup } = await freshRoot();
+  const ctx = await mkdtemp(join(tmpdir(), prefix));
+  t.teardown(async () => {
+    await rm(ctx, { recursive: true, force: true });
+    await cleanup();
+  });
+  return { root, ctx };
+}
+
 /** A copy of a fixture context under a temp dir, to change files in. */
 export async function contextCopy(name: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), `kiln-ctx-${name}-`));

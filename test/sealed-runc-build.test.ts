@@ -1,17 +1,11 @@
 import test from 'ava';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sealedRuncReady } from '../runtime/sealed-runc.js';
-import { dockerfileOptions, freshRoot, rootfsOf, tracedBuild } from './build-helpers.js';
+import { dockerfileOptions, freshRootAndContext, rootfsOf, tracedBuild } from './build-helpers.js';
 
 test('a build makes the sealed runc copy at its second RUN that runs, and not for one RUN', async (t) => {
-  const { root, cleanup } = await freshRoot();
-  const ctx = await mkdtemp(join(tmpdir(), 'kiln-sealed-ctx-'));
-  t.teardown(async () => {
-    await rm(ctx, { recursive: true, force: true });
-    await cleanup();
-  });
+  const { root, ctx } = await freshRootAndContext(t, 'kiln-sealed-ctx-');
   // The copy's holder does not keep a process alive; this test waits on it after the builds.
   const alive = setInterval(() => undefined, 1000);
   t.teardown(() => clearInterval(alive));
