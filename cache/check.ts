@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, rmSync } from 'node:fs';
-import { readdir, readFile, rename, rm } from 'node:fs/promises';
+import { open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { isSpareSnapshot, StoreLayout, tempOwner } from './layout.js';
@@ -238,11 +238,33 @@ async function missingBlobs(top: string, children: (d: string) => string[], pres
     }
     const kids = children(d);
     if (kids.length === 0) return;
-    const isIndex = 'manifests' in (JSON.parse(await readFile(layout.blobPath(d), 'utf8')) as object);
-    for (const k of kids) await visit(k, !isIndex);
+    const doc = await manifestDocument(layout.blobPath(d));
+    // A layer's children are the compressed copies made of it for pushes: none is needed.
+    const needed = doc !== undefined && !('manifests' in doc);
+    for (const k of kids) await visit(k, needed);
   };
   await visit(top, true);
   return missing;
+}
+
+/** Manifests and indexes are small JSON objects; anything else with children is a layer. */
+const MAX_MANIFEST = 4 * 1024 * 1024;
+
+async function manifestDocument(path: string): Promise<object | undefined> {
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    const first = Buffer.alloc(1);
+    await handle.read(first, 0, 1, 0);
+    if (size > MAX_MANIFEST || first[0] !== 0x7b) return undefined;
+    const doc = JSON.parse(await handle.readFile('utf8')) as unknown;
+    return typeof doc === 'object' && doc !== null ? doc : undefined;
+  } catch (e) {
+    if (e instanceof SyntaxError) return undefined;
+    throw e;
+  } finally {
+    await handle.close();
+  }
 }
 
 /** sha256 hex of a file, streamed; undefined when it vanished meanwhile (a concurrent GC). */

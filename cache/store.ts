@@ -285,6 +285,20 @@ export class Store {
     });
   }
 
+  /**
+   * A stored blob of `source`'s tar compressed otherwise, in one of `mediaTypes`: a variant is a
+   * child of its source in `refs`, so GC keeps it exactly as long as the layer it copies.
+   */
+  async layerVariant(source: string, mediaTypes: readonly string[]): Promise<BlobInfo | undefined> {
+    const rows = this.sql('SELECT r.child AS digest, b.size AS size FROM refs r JOIN blobs b ON b.digest = r.child WHERE r.parent = ? AND b.media_type IN (SELECT value FROM json_each(?))').all(source, JSON.stringify(mediaTypes)) as BlobInfo[];
+    for (const r of rows) if (await this.hasBlob(r.digest)) return r;
+    return undefined;
+  }
+
+  recordLayerVariant(source: string, variant: string): void {
+    this.addRefs(source, [variant]);
+  }
+
   // ---- images ---------------------------------------------------------------------------------
 
   /**
@@ -418,7 +432,8 @@ export class Store {
   private async diffSize(layer: LayerDescriptor): Promise<number> {
     const known = this.sql('SELECT size FROM diff_sizes WHERE diff_id = ?').get(layer.diffID) as { size: number } | undefined;
     if (known) return known.size;
-    if (!(await this.hasBlob(layer.digest))) return layer.size;
+    // A plain tar stored under its diffID is its own size.
+    if (layer.digest === layer.diffID || !(await this.hasBlob(layer.digest))) return layer.size;
     const size = await uncompressedSize(this.openBlob(layer.digest), layer.mediaType).catch(() => undefined);
     if (size === undefined) return layer.size;
     this.sql('INSERT OR IGNORE INTO diff_sizes (diff_id, size) VALUES (?, ?)').run(layer.diffID, size);

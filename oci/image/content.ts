@@ -11,4 +11,8 @@ export interface ContentStore {
   readJson<T>(digest: string): Promise<T>;
   hasBlob(digest: string): Promise<boolean>;
   blobSize(digest: string): Promise<number>;
+  /** A stored blob holding `source`'s tar in one of `mediaTypes` (see recordLayerVariant). */
+  layerVariant(source: string, mediaTypes: readonly string[]): Promise<{ digest: string; size: number } | undefined>;
+  /** Records `variant` as `source`'s tar compressed otherwise, kept as long as `source` is. */
+  recordLayerVariant(source: string, variant: string): void;
 }
