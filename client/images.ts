@@ -91,10 +91,14 @@ export interface RemotePush {
   blobs: { uploaded: number; mounted: number; exists: number };
 }
 
-/** Pushes `image` to `target` (default: its own name) from the daemon, with the client's credentials for the target's registry. */
-export async function pushImage(client: DaemonClient, image: string, target: string | undefined): Promise<RemotePush> {
+/**
+ * Pushes `image` to `target` (default: its own name) from the daemon, with the client's credentials
+ * for the target's registry; `layers` are kiln's `compression=` options, as strings.
+ */
+export async function pushImage(client: DaemonClient, image: string, target: string | undefined, layers: Record<string, string> = {}): Promise<RemotePush> {
   const name = target ?? image;
-  const path = `/images/${encodeURIComponent(name)}/push${target === undefined ? '' : `?${new URLSearchParams({ from: image })}`}`;
+  const q = new URLSearchParams({ ...(target === undefined ? {} : { from: image }), ...layers });
+  const path = `/images/${encodeURIComponent(name)}/push${q.size > 0 ? `?${q}` : ''}`;
   const res = await client.request('POST', path, '', await registryAuthHeader(name));
   let result: RemotePush | undefined;
   await readJsonMessages(res, (m) => {

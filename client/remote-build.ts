@@ -41,6 +41,8 @@ export interface RemoteBuildResult {
   configDigest: string;
   manifestDigest: string;
   manifestMediaType: string;
+  /** The manifest the daemon pushed, when it pushed (its layers compressed; see `kiln build`'s metadata). */
+  pushed?: { manifestDigest: string; manifestMediaType: string };
   tags: string[];
   stats: { ran: number; cached: number };
   /** Context contents sent this time: files and bytes (unchanged ones are never sent). */

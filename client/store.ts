@@ -16,8 +16,11 @@ export function checkDaemonRoot(client: DaemonClient, repair: boolean): Promise<
   return client.json<StateCheckReport>('POST', `/kiln/v1/check${repair ? '?repair=1' : ''}`);
 }
 
-/** An image as an OCI or docker archive (named `name` when given) or a tarball of its root filesystem, streamed. */
-export function exportImage(client: DaemonClient, ref: string, type: 'oci' | 'docker' | 'tar', name?: string): Promise<Readable> {
-  const q = new URLSearchParams({ type, ...(name ? { name } : {}) });
+/**
+ * An image as an OCI or docker archive (named `name` when given) or a tarball of its root
+ * filesystem, streamed; `layers` are the `compression=` options of an OCI archive, as strings.
+ */
+export function exportImage(client: DaemonClient, ref: string, type: 'oci' | 'docker' | 'tar', name?: string, layers: Record<string, string> = {}): Promise<Readable> {
+  const q = new URLSearchParams({ type, ...(name ? { name } : {}), ...layers });
   return client.download('GET', `/kiln/v1/images/${encodeURIComponent(ref)}/export?${q}`);
 }

@@ -1,4 +1,5 @@
 import test from 'ava';
+import { layerExportFields, parseLayerExport } from '../oci/index.js';
 import { parseOutputSpec } from './outputs.js';
 
 test('type=image takes name= and push= (buildx); type=registry is type=image,push=true', (t) => {
@@ -11,4 +12,28 @@ test('type=image takes name= and push= (buildx); type=registry is type=image,pus
 test('push= is only for image outputs and only true or false', (t) => {
   t.regex(t.throws(() => parseOutputSpec('type=image,push=yes'))!.message, /push=yes is not true or false/);
   t.regex(t.throws(() => parseOutputSpec('type=oci,dest=o.tar,push=true'))!.message, /unsupported option "push" for type oci/);
+});
+
+test('compression=, compression-level= and force-compression= (buildx) for image and oci outputs', (t) => {
+  t.deepEqual(parseOutputSpec('type=oci,dest=o.tar,compression=zstd'), { type: 'oci', dest: 'o.tar', layers: { compression: 'zstd' } });
+  t.deepEqual(parseOutputSpec('type=oci,dest=o.tar,compression=gzip,compression-level=9,force-compression=true'), {
+    type: 'oci',
+    dest: 'o.tar',
+    layers: { compression: 'gzip', level: 9, force: true },
+  });
+  t.deepEqual(parseOutputSpec('type=registry,name=r/a:1,compression=uncompressed'), { type: 'image', name: 'r/a:1', layers: { compression: 'none' }, push: true });
+  t.deepEqual(parseOutputSpec('type=image,compression-level=3'), { type: 'image', layers: { compression: 'gzip', level: 3 }, push: false });
+  t.deepEqual(parseLayerExport(new Map(Object.entries(layerExportFields({ compression: 'zstd', level: 19, force: true }))), 'test'), { compression: 'zstd', level: 19, force: true });
+});
+
+test('bad compression options are errors that say what is accepted', (t) => {
+  t.regex(t.throws(() => parseOutputSpec('type=oci,dest=o.tar,compression=lz4'))!.message, /unknown compression "lz4"/);
+  t.regex(t.throws(() => parseOutputSpec('type=oci,dest=o.tar,compression=gzip,compression-level=10'))!.message, /compression-level=10 is not a gzip level/);
+  t.regex(t.throws(() => parseOutputSpec('type=oci,dest=o.tar,compression=zstd,compression-level=x'))!.message, /compression-level=x is not a zstd level/);
+  t.regex(t.throws(() => parseOutputSpec('type=oci,dest=o.tar,compression=uncompressed,compression-level=1'))!.message, /compression-level needs compression=gzip or zstd/);
+  t.regex(t.throws(() => parseOutputSpec('type=oci,dest=o.tar,force-compression=1'))!.message, /force-compression=1 is not true or false/);
+  const docker = t.throws(() => parseOutputSpec('type=docker,dest=o.tar,compression=gzip')) as { message: string; hint?: string };
+  t.regex(docker.message, /unsupported option "compression" for type docker/);
+  t.regex(docker.hint ?? '', /plain layer tars/);
+  t.regex(t.throws(() => parseOutputSpec('type=local,dest=d,compression=gzip'))!.message, /unsupported option "compression" for type local/);
 });

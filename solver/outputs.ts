@@ -5,7 +5,7 @@ import type { Writable } from 'node:stream';
 import { fileError } from '../common/file-errors.js';
 import { checkOutputDir, checkOutputFile, writeOutputFile, writeStdout } from '../common/output-file.js';
 import type { Store } from '../cache/index.js';
-import { applyLayer, createLayerTar, parseReference, pushImage, saveImages, type PushResult, type RegistryOptionsFor } from '../oci/index.js';
+import { applyLayer, createLayerTar, LAYER_EXPORT_KEYS, parseLayerExport, parseReference, pushImage, saveImages, type LayerExport, type PushResult, type RegistryOptionsFor } from '../oci/index.js';
 import type { BuildResult } from './build.js';
 import { BuildError } from './errors.js';
 
@@ -19,9 +19,13 @@ export interface OutputSpec {
   dest?: string;
   /** type=image: names to give the image (default: the `-t` names). */
   name?: string;
+  /** type=image|oci: how layers are compressed (`compression=`, `compression-level=`, `force-compression=`). */
+  layers?: LayerExport;
   /** type=image: push it to the registry of each name. */
   push?: boolean;
 }
+
+const LAYER_OPTIONS: readonly string[] = LAYER_EXPORT_KEYS;
 
 const TYPES = new Set(['image', 'registry', 'oci', 'docker', 'local', 'tar']);
 
@@ -39,16 +43,27 @@ export function parseOutputSpec(spec: string): OutputSpec {
   const type = fields.get('type') ?? 'local';
   if (!TYPES.has(type)) throw new BuildError('E_BUILD_OPTION', `--output: unknown type "${type}"`, { hint: 'use image, registry, oci, docker, local or tar' });
   const image = type === 'image' || type === 'registry';
+  const compressed = image || type === 'oci';
   for (const k of fields.keys()) {
-    if (!['type', 'dest', 'name', ...(image ? ['push'] : [])].includes(k)) throw new BuildError('E_BUILD_OPTION', `--output: unsupported option "${k}" for type ${type}`, { hint: image ? 'type=image takes name= and push=' : `type=${type} takes dest= only` });
+    const allowed = ['type', 'dest', 'name', ...(image ? ['push'] : []), ...(compressed ? LAYER_OPTIONS : [])];
+    if (allowed.includes(k)) continue;
+    const hint = image ? 'type=image takes name=, push= and compression=' : type === 'oci' ? 'type=oci takes dest= and compression=' : `type=${type} takes dest= only`;
+    throw new BuildError('E_BUILD_OPTION', `--output: unsupported option "${k}" for type ${type}`, { hint: LAYER_OPTIONS.includes(k) && type === 'docker' ? 'type=docker writes plain layer tars, as docker save does; use type=oci for compressed layers' : hint });
   }
-  const push = fields.get('push');
-  if (push !== undefined && push !== 'true' && push !== 'false') throw new BuildError('E_BUILD_OPTION', `--output: push=${push} is not true or false`, { hint: 'use push=true or push=false' });
+  const push = booleanField(fields, 'push');
   const dest = fields.get('dest');
   const name = fields.get('name');
+  const layers = parseLayerExport(fields, '--output');
   if (!image && dest === undefined) throw new BuildError('E_BUILD_OPTION', `--output type=${type} needs dest=PATH`, { hint: `e.g. --output type=${type},dest=${type === 'local' ? 'DIR' : 'FILE.tar'}` });
-  if (image) return { type: 'image', ...(name ? { name } : {}), push: type === 'registry' || push === 'true' };
-  return { type: type as OutputSpec['type'], ...(dest !== undefined ? { dest } : {}) };
+  if (image) return { type: 'image', ...(name ? { name } : {}), ...(layers ? { layers } : {}), push: type === 'registry' || push === true };
+  return { type: type as OutputSpec['type'], ...(dest !== undefined ? { dest } : {}), ...(layers ? { layers } : {}) };
+}
+
+function booleanField(fields: ReadonlyMap<string, string>, key: string): boolean | undefined {
+  const v = fields.get(key);
+  if (v === undefined) return undefined;
+  if (v !== 'true' && v !== 'false') throw new BuildError('E_BUILD_OPTION', `--output: ${key}=${v} is not true or false`, { hint: `use ${key}=true or ${key}=false` });
+  return v === 'true';
 }
 
 /** How a destination is named in errors: the flag and key the user wrote. */
@@ -86,10 +101,10 @@ export type ExportedImage = Pick<BuildResult, 'manifestDigest' | 'manifest' | 'c
  * Writes an image to `out` as an archive (`oci`, `docker`; named `name`, a normalised reference,
  * when given) or as a tarball of its root filesystem (`tar`).
  */
-export async function writeImageTar(store: Store, image: ExportedImage, type: 'oci' | 'docker' | 'tar', out: Writable, name?: string): Promise<void> {
+export async function writeImageTar(store: Store, image: ExportedImage, type: 'oci' | 'docker' | 'tar', out: Writable, name?: string, layerExport?: LayerExport): Promise<void> {
   if (type !== 'tar') {
     const { manifestDigest, manifest, configDigest, layers } = image;
-    await saveImages(store, [{ ...(name ? { name } : {}), manifestDigest, manifest, configDigest, layers }], type, out);
+    await saveImages(store, [{ ...(name ? { name } : {}), manifestDigest, manifest, configDigest, layers }], type, out, layerExport);
     return;
   }
   const tmp = await mkdtemp(join(store.root, 'tmp', `${process.pid}.rootfs-`));
@@ -116,7 +131,7 @@ export async function exportImage(store: Store, result: BuildResult, spec: Outpu
       if (names.length === 0) throw new BuildError('E_BUILD_OPTION', 'pushing needs a name for the image', { hint: 'give -t NAME:TAG, or --output type=image,name=NAME:TAG,push=true' });
       const pushed: PushResult[] = [];
       // By digest: another build (a daemon's other client) may have given a name to its own image since.
-      for (const n of names) pushed.push(await pushImage(store, result.manifestDigest, n, optionsFor(parseReference(n).registry)));
+      for (const n of names) pushed.push(await pushImage(store, result.manifestDigest, n, { ...optionsFor(parseReference(n).registry), ...(spec.layers ? { layers: spec.layers } : {}) }));
       return pushed;
     }
     case 'local':
@@ -124,7 +139,7 @@ export async function exportImage(store: Store, result: BuildResult, spec: Outpu
       await flatten(store, result, dest);
       return [];
     default:
-      await toFile(dest, (out) => writeImageTar(store, result, spec.type as 'oci' | 'docker' | 'tar', out, name));
+      await toFile(dest, (out) => writeImageTar(store, result, spec.type as 'oci' | 'docker' | 'tar', out, name, spec.layers));
       return [];
   }
 }

@@ -52,8 +52,9 @@ test.serial('--push with inline cache: skopeo agrees on the digest; a fresh root
   const config = JSON.parse((await run('skopeo', ['inspect', '--tls-verify=false', '--config', '--raw', `docker://${target}`])).stdout) as Record<string, { records: Record<string, unknown> }>;
   t.is(Object.keys(config[INLINE_CACHE_FIELD]?.records ?? {}).length, 2, 'inline cache is min mode: the COPY and the final RUN');
 
+  // Pushed too: the store keeps layers plain, and what a push sends is what two builds must agree on.
   const other = await fresh();
-  const rebuilt = await buildFixture(other, ['-t', 'app:1', '--cache-from', target, '--cache-to', 'type=inline']);
+  const rebuilt = await buildFixture(other, ['--push', '-t', `${reg.host}/kiln/app:rebuilt`, '--cache-from', target, '--cache-to', 'type=inline']);
   t.is(rebuilt.code, 0, rebuilt.stderr);
   t.is(rebuilt.ran.length, 2, rebuilt.ran.join(' | '));
   t.true(rebuilt.ran.every((n) => n.startsWith('RUN echo') || n.startsWith('RUN --mount')), 'only the builder stage, which inline cache does not cover, ran');

@@ -162,7 +162,8 @@ test.serial('--push and registry caches use the client credentials; a pruned dae
     const rebuilt = await cliBuild(local, ['--cache-from', `type=registry,ref=${cache}`], join(fixtures, 'cache-remote'), host);
     t.is(rebuilt.code, 0, rebuilt.stderr);
     t.deepEqual(rebuilt.ran, [], 'every step came from the registry cache');
-    t.is(rebuilt.digest, pushed.digest);
+    // The same image; its manifest is the store's (plain layers), not the pushed one (gzip).
+    t.is(rebuilt.imageId, pushed.imageId);
 
     // A private base image is pulled with the client's credentials too.
     t.is((await kiln(local, [...host, 'rmi', target])).code, 0);

@@ -31,7 +31,8 @@ test.before(async () => {
   try {
     manifestDigest = await makeImage(store, 'local/faults:1', [{ dir: await randomDir(tmp, 'big', 4 * MiB), compression: 'none' }, { dir: await textDir(tmp, 'small', 'small\n') }]);
     big = (await store.resolveImage('local/faults:1')).layers[0]!;
-    await pushImage(store, 'local/faults:1', `${reg.host}/faults/app:1`);
+    // As stored: the big layer stays a plain 4 MiB blob.
+    await pushImage(store, 'local/faults:1', `${reg.host}/faults/app:1`, { layers: { compression: 'none' } });
   } finally {
     store.close();
   }
@@ -148,7 +149,7 @@ test.serial('push retries a 503 on starting an upload, a 500 on the upload, a co
   const seen = proxy.requests.length;
   const store = await openStore(srcRoot);
   try {
-    const pushed = await pushImage(store, 'local/faults:1', viaProxy('faults/pushed:1'), { retry });
+    const pushed = await pushImage(store, 'local/faults:1', viaProxy('faults/pushed:1'), { retry, layers: { compression: 'none' } });
     t.is(pushed.manifestDigest, manifestDigest);
   } finally {
     store.close();
@@ -170,7 +171,7 @@ test.serial('a push whose uploads keep failing leaves no tag on the registry', a
   proxy.inject({ method: 'PUT', path: new RegExp(`/blobs/uploads/.*${hex}`), fault: { kind: 'status', status: 500 }, times: Infinity });
   const store = await openStore(srcRoot);
   try {
-    const err = await t.throwsAsync(pushImage(store, 'local/faults:1', viaProxy('faults/never:1'), { retry }));
+    const err = await t.throwsAsync(pushImage(store, 'local/faults:1', viaProxy('faults/never:1'), { retry, layers: { compression: 'none' } }));
     t.is((err as { code?: string }).code, 'E_REGISTRY_SERVER');
   } finally {
     store.close();

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { Readable } from 'node:stream';
-import type { Descriptor, LayerDescriptor } from '../../oci/index.js';
+import { createDecompressor, layerCompression, MediaType, type Descriptor, type LayerDescriptor } from '../../oci/index.js';
 import { BlobNotFoundError } from '../errors.js';
 import { canonicalJson } from '../keys.js';
 import type { Store } from '../store.js';
@@ -118,7 +118,7 @@ export class BuildCache {
         if (await store.hasBlob(digest)) return;
         const src = this.source(digest);
         if (!src) throw new BlobNotFoundError(digest);
-        await store.writeBlob(src.location.openBlob(src.d), { expectedDigest: digest, expectedSize: src.d.size, mediaType: src.d.mediaType });
+        await store.writeBlob(...this.download(digest, src));
         store.transaction(() => {
           for (const [key, rec] of this.remoteHits) if (rec.layer.digest === digest) store.putCacheRecord(key, rec, [digest]);
         });
@@ -126,6 +126,15 @@ export class BuildCache {
       this.fetching.set(digest, p);
     }
     return p;
+  }
+
+  /** What to store for `digest`: the remote blob, or the plain tar inside the compressed blob carrying it. */
+  private download(digest: string, src: { d: Descriptor; location: CacheLocation }): Parameters<Store['writeBlob']> {
+    const blob = src.location.openBlob(src.d);
+    if (src.d.digest === digest) return [blob, { expectedDigest: digest, expectedSize: src.d.size, mediaType: src.d.mediaType }];
+    const plain = createDecompressor(layerCompression(src.d.mediaType));
+    blob.on('error', (e) => plain.destroy(e));
+    return [blob.pipe(plain), { expectedDigest: digest, mediaType: MediaType.ociLayer }];
   }
 
   /** Makes the image's layers local (the build calls this before writing the image). */

@@ -8,7 +8,10 @@ import type { CacheImportSpec } from './spec.js';
 export interface ImportedCache {
   name: string;
   records: ReadonlyMap<string, LayerCacheRecord>;
-  /** Layer blobs the location holds, by digest. */
+  /**
+   * Layer blobs the location holds, by digest; an inline record's plain layer maps to the
+   * compressed blob that carries it (a descriptor of another digest), to decompress on fetch.
+   */
   blobs: ReadonlyMap<string, Descriptor>;
   mounts: readonly CacheMountEntry[];
   location: CacheLocation;
@@ -72,6 +75,7 @@ export async function loadCacheImport(spec: CacheImportSpec, optionsFor: Registr
     }
     const doc = parseCacheDocument(inline ? config[INLINE_CACHE_FIELD] : config, location.name);
     const blobs = new Map(manifest.layers.map((l) => [l.digest, l]));
+    if (inline) for (const [digest, blob] of compressedCarriers(doc.records, manifest.layers, config)) if (!blobs.has(digest)) blobs.set(digest, blob);
     // A record is only of use if its layer can be fetched from here.
     const records = new Map(Object.entries(doc.records).filter(([, r]) => blobs.has(r.layer.digest)));
     const mounts = (doc.mounts ?? []).filter((m) => blobs.has(m.layer.digest));
@@ -80,4 +84,21 @@ export async function loadCacheImport(spec: CacheImportSpec, optionsFor: Registr
     await location.close();
     throw e;
   }
+}
+
+/**
+ * Inline records name a layer as the build stored it, a plain tar whose digest is its diffID; the
+ * pushed image carries it compressed. The config's diff_ids pair each of the image's blobs with
+ * the tar it holds, so each such record's digest is mapped to the blob to fetch (and decompress).
+ */
+function compressedCarriers(records: Record<string, LayerCacheRecord>, layers: readonly Descriptor[], config: Record<string, unknown>): Map<string, Descriptor> {
+  const rootfs = config.rootfs as { diff_ids?: unknown } | undefined;
+  const diffIDs = Array.isArray(rootfs?.diff_ids) ? rootfs.diff_ids : [];
+  const byDiffID = new Map<unknown, Descriptor>(layers.map((l, i) => [diffIDs[i], l]));
+  const carriers = new Map<string, Descriptor>();
+  for (const r of Object.values(records)) {
+    const blob = byDiffID.get(r.layer.diffID);
+    if (r.layer.digest === r.layer.diffID && blob) carriers.set(r.layer.digest, blob);
+  }
+  return carriers;
 }

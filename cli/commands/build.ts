@@ -177,15 +177,19 @@ export function register(program: Command): void {
       renderer.finish();
       const { normalizeReference } = await import('../../oci/index.js');
       const archiveName = flags.tag?.[0] === undefined ? undefined : normalizeReference(flags.tag[0]);
+      let pushed: BuiltImage['pushed'];
       for (const o of outputs) {
-        for (const p of await solver.exportImage(store, result, o, archiveName, registryFor)) process.stderr.write(`pushed ${p.reference}@${p.manifestDigest}\n`);
+        for (const p of await solver.exportImage(store, result, o, archiveName, registryFor)) {
+          process.stderr.write(`pushed ${p.reference}@${p.manifestDigest}\n`);
+          pushed ??= { manifestDigest: p.manifestDigest, manifestMediaType: p.manifestMediaType };
+        }
       }
       if (cache) {
         const { exported, warnings } = await cacheLib.exportCaches(cache, result, cacheTo, registryFor);
         for (const r of exported) process.stderr.write(`exported cache to ${r.name}: ${r.records} records${r.mounts ? `, ${r.mounts} cache mounts` : ''} (${r.manifestDigest})\n`);
         for (const w of warnings) process.stderr.write(`WARNING: ${w}\n`);
       }
-      await reportResult(flags, progress, { ...result, manifestMediaType: result.manifest.mediaType });
+      await reportResult(flags, progress, { ...result, manifestMediaType: result.manifest.mediaType, ...(pushed ? { pushed } : {}) });
       // The image is built whatever happens here: a failed GC is worth a warning, not a failed build.
       await cacheLib.maintainAfterBuild(store, result.cacheHits).catch((e: unknown) => {
         process.stderr.write(`WARNING: garbage collection after the build failed: ${(e as Error).message}\n`);
@@ -206,6 +210,11 @@ interface BuiltImage {
   configDigest: string;
   manifestDigest: string;
   manifestMediaType: string | undefined;
+  /**
+   * The manifest a push sent: its layers compressed, where the store keeps them plain, so its
+   * digest is the one to pull by (BuildKit's `containerimage.digest` is the pushed one too).
+   */
+  pushed?: { manifestDigest: string; manifestMediaType: string };
   tags: string[];
   stats: { ran: number; cached: number };
 }
@@ -243,10 +252,11 @@ function progressRenderer(solver: typeof import('../../solver/index.js'), progre
 async function reportResult(flags: BuildFlags, progress: ProgressMode, result: BuiltImage): Promise<void> {
   if (flags.iidfile) await writeOutputFile(flags.iidfile, '--iidfile', result.configDigest);
   if (flags.metadataFile) {
+    const manifest = result.pushed ?? result;
     const meta = {
-      'containerimage.digest': result.manifestDigest,
+      'containerimage.digest': manifest.manifestDigest,
       'containerimage.config.digest': result.configDigest,
-      'containerimage.descriptor': { mediaType: result.manifestMediaType, digest: result.manifestDigest },
+      'containerimage.descriptor': { mediaType: manifest.manifestMediaType, digest: manifest.manifestDigest },
       ...(result.tags.length ? { 'image.name': result.tags.join(',') } : {}),
     };
     await writeOutputFile(flags.metadataFile, '--metadata-file', `${JSON.stringify(meta, null, 2)}\n`);
@@ -280,7 +290,7 @@ async function buildOnDaemon(flags: BuildFlags, b: DaemonBuild): Promise<void> {
   const client = await import('../../client/index.js');
   const solver = await import('../../solver/index.js');
   const cacheLib = await import('../../cache/index.js');
-  const { applyLayer, normalizeReference, parseReference } = await import('../../oci/index.js');
+  const { applyLayer, layerExportFields, normalizeReference, parseReference } = await import('../../oci/index.js');
   const { parseSecretFlag, readSecret } = await import('../../runtime/index.js');
   const { outputs, tags } = await buildOutputs(flags);
   const cacheFrom = (flags.cacheFrom ?? []).map(cacheLib.parseCacheFrom);
@@ -299,7 +309,7 @@ async function buildOnDaemon(flags: BuildFlags, b: DaemonBuild): Promise<void> {
     if (c.kind === 'dir') contextDirs.set(name, c.path);
     else imageContexts[name] = c.ref;
   }
-  const imageOutputs = outputs.flatMap((o) => (o.type === 'image' ? [{ ...(o.name ? { name: o.name } : {}), push: Boolean(o.push) }] : []));
+  const imageOutputs = outputs.flatMap((o) => (o.type === 'image' ? [{ ...(o.name ? { name: o.name } : {}), ...(o.layers ? { layers: layerExportFields(o.layers) } : {}), push: Boolean(o.push) }] : []));
   const pushed = imageOutputs.filter((o) => o.push).flatMap((o) => (o.name ? [o.name] : tags));
   const cacheRefs = [...cacheFrom, ...cacheTo].flatMap((c) => (c.type === 'registry' ? [c.ref] : []));
   const daemon = new client.DaemonClient({ host: b.host, tls: b.tls });
@@ -341,7 +351,7 @@ async function buildOnDaemon(flags: BuildFlags, b: DaemonBuild): Promise<void> {
     const archiveName = flags.tag?.[0] === undefined ? undefined : normalizeReference(flags.tag[0]);
     for (const o of outputs) {
       if (o.type === 'image') continue;
-      const stream = await client.exportImage(daemon, result.manifestDigest, o.type === 'local' ? 'tar' : o.type, archiveName);
+      const stream = await client.exportImage(daemon, result.manifestDigest, o.type === 'local' ? 'tar' : o.type, archiveName, o.layers ? layerExportFields(o.layers) : {});
       if (o.type === 'local') {
         await solver.makeOutputDir(o.dest!);
         await applyLayer(stream, o.dest!);

@@ -4,7 +4,7 @@
  * outputs and `--cache-to` exports. Each reports the lines an embedded build prints.
  */
 import { BuildCache, exportCaches, loadCacheImports, parseCacheFrom, parseCacheTo, type CacheExportSpec, type Store } from '../../cache/index.js';
-import type { RegistryOptionsFor } from '../../oci/index.js';
+import { layerExportOf, type PushResult, type RegistryOptionsFor } from '../../oci/index.js';
 import { exportImage, type BuildResult } from '../../solver/index.js';
 import { badRequest } from '../http.js';
 
@@ -12,6 +12,8 @@ import { badRequest } from '../http.js';
 export interface ImageOutput {
   name?: string;
   push: boolean;
+  /** `compression=` and its companions, the strings of `--output` (see parseLayerExport). */
+  layers?: Record<string, string>;
 }
 
 /** Parses `--cache-from`/`--cache-to` as the CLI does; a `type=local` cache would be a directory on the client. */
@@ -31,13 +33,19 @@ export async function openBuildCache(specs: ReturnType<typeof cacheSpecs>, optio
   return new BuildCache(caches, { inline: specs.to.some((c) => c.type === 'inline') });
 }
 
-/** Names the image and pushes it, each name to its registry with that registry's credentials. */
-export async function exportImageOutputs(store: Store, result: BuildResult, outputs: ImageOutput[], optionsFor: RegistryOptionsFor, say: (line: string) => void): Promise<void> {
+/** Names the image and pushes it, each name to its registry with that registry's credentials; returns the pushes. */
+export async function exportImageOutputs(store: Store, result: BuildResult, outputs: ImageOutput[], optionsFor: RegistryOptionsFor, say: (line: string) => void): Promise<PushResult[]> {
+  const pushed: PushResult[] = [];
   for (const o of outputs) {
     // Built field by field: the outputs are the client's JSON, and only these fields of it apply.
-    const spec = { type: 'image' as const, ...(o.name ? { name: o.name } : {}), push: o.push };
-    for (const p of await exportImage(store, result, spec, undefined, optionsFor)) say(`pushed ${p.reference}@${p.manifestDigest}`);
+    const layers = o.layers ? layerExportOf(Object.entries(o.layers), 'imageOutputs') : undefined;
+    const spec = { type: 'image' as const, ...(o.name ? { name: o.name } : {}), ...(layers ? { layers } : {}), push: o.push };
+    for (const p of await exportImage(store, result, spec, undefined, optionsFor)) {
+      say(`pushed ${p.reference}@${p.manifestDigest}`);
+      pushed.push(p);
+    }
   }
+  return pushed;
 }
 
 /** Every `--cache-to` but inline, each with its registry's credentials. */

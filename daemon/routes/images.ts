@@ -12,6 +12,7 @@ import {
   familiarName,
   importRootfs,
   layerCompressionNamed,
+  layerExportOf,
   loadArchive,
   normalizeReference,
   parseReference,
@@ -177,7 +178,8 @@ export const push: Handler = async (ctx, { req, res, params, query }) => {
   const name = query.get('tag') ? `${params.name}:${query.get('tag')}` : params.name!;
   const ref = parseReference(name);
   const source = query.get('from') || name;
-  const options = await registryOptions(ctx.root, req);
+  const layers = layerExportOf(query, 'push');
+  const options = { ...(await registryOptions(ctx.root, req)), ...(layers ? { layers } : {}) };
   await streamed(ctx, res, async (out) => {
     out.status(`The push refers to repository [${familiarName(name).replace(/[:@][^/]*$/, '')}]`);
     const stop = blobProgress(out, ref.registry, ref.repository);

@@ -228,13 +228,14 @@ async function runBuild(ctx: DaemonContext, session: Session, inputs: BuildInput
         sharedSteps: ctx.sharedSteps,
       });
       hits = result.cacheHits;
-      await exportImageOutputs(ctx.store, result, o.imageOutputs ?? [], session.registry, say);
+      const [pushed] = await exportImageOutputs(ctx.store, result, o.imageOutputs ?? [], session.registry, say);
       if (buildCache) await exportBuildCache(buildCache, result, specs.to, session.registry, say, warn);
       send({
         result: {
           configDigest: result.configDigest,
           manifestDigest: result.manifestDigest,
           manifestMediaType: result.manifest.mediaType,
+          ...(pushed ? { pushed: { manifestDigest: pushed.manifestDigest, manifestMediaType: pushed.manifestMediaType } } : {}),
           tags: result.tags,
           stats: result.stats,
         },

@@ -4,7 +4,7 @@
  * or its root filesystem (`kiln --host build -o`). See docs/api.md.
  */
 import { diskUsage, prune, type PruneResult } from '../../cache/index.js';
-import { normalizeReference } from '../../oci/index.js';
+import { layerExportOf, normalizeReference } from '../../oci/index.js';
 import { writeImageTar } from '../../solver/index.js';
 import type { DaemonContext } from '../context.js';
 import { badRequest, queryBool, readJson, sendJson } from '../http.js';
@@ -61,7 +61,9 @@ export const exportImage: Handler = async (ctx, { res, params, query }) => {
   const type = query.get('type') ?? '';
   if (!EXPORT_TYPES.has(type)) throw badRequest(`unknown export type "${type}": use oci, docker or tar`);
   const name = query.get('name') ? normalizeReference(query.get('name')!) : undefined;
+  const layers = layerExportOf(query, 'export');
+  if (layers && type !== 'oci') throw badRequest(`compression applies to type=oci only, not type=${type}`);
   const img = await ctx.store.resolveImage(params.name!);
   res.writeHead(200, { 'Content-Type': 'application/x-tar' });
-  await writeImageTar(ctx.store, img, type as 'oci' | 'docker' | 'tar', res, name);
+  await writeImageTar(ctx.store, img, type as 'oci' | 'docker' | 'tar', res, name, layers);
 };

@@ -3,6 +3,7 @@ import { pipeline } from 'node:stream/promises';
 import { familiarReference, parseReference } from '../reference.js';
 import { createDecompressor, detectCompression } from '../layer/index.js';
 import type { ContentStore } from './content.js';
+import { DEFAULT_LAYER_EXPORT, exportLayers, type LayerExport } from './convert.js';
 import { digestHex } from './digest.js';
 import { ArchiveError } from './errors.js';
 import { MediaType } from './media-types.js';
@@ -23,14 +24,18 @@ export interface SaveImage {
 export type ArchiveFormat = 'oci' | 'docker';
 
 /**
- * Writes images as an OCI image layout tarball or a docker-archive (what `docker save` writes),
- * streaming every blob. The same images always give byte-identical output.
+ * Writes images as an OCI image layout tarball, its layers compressed as `layers` says (by default
+ * gzip, as BuildKit's OCI exporter writes them), or as a docker-archive (what `docker save`
+ * writes: plain layer tars), streaming every blob. The same images always give byte-identical output.
  */
-export async function saveImages(store: ContentStore, images: SaveImage[], format: ArchiveFormat, out: Writable): Promise<void> {
+export async function saveImages(store: ContentStore, images: SaveImage[], format: ArchiveFormat, out: Writable, layers: LayerExport = DEFAULT_LAYER_EXPORT): Promise<void> {
   const tar = new TarOut(out);
   try {
-    if (format === 'oci') await writeOci(store, images, tar);
-    else await writeDocker(store, images, tar);
+    if (format === 'oci') {
+      const exported: SaveImage[] = [];
+      for (const img of images) exported.push(await exportLayers(store, img, layers));
+      await writeOci(store, exported, tar);
+    } else await writeDocker(store, images, tar);
     await tar.finish();
   } catch (e) {
     tar.abort(e as Error);
@@ -106,10 +111,15 @@ async function writeDocker(store: ContentStore, images: SaveImage[], tar: TarOut
 }
 
 /**
- * docker-archive layers are plain tars. A tar header needs the size up front, so the blob is
- * decompressed twice: once to measure it (and check its diffID), once into the archive.
+ * docker-archive layers are plain tars. A tar header needs the size up front, so a compressed
+ * blob is decompressed twice: once to measure it (and check its diffID), once into the archive.
  */
 async function writeDockerLayer(store: ContentStore, tar: TarOut, name: string, layer: LayerDescriptor): Promise<void> {
+  // A plain tar stored under its diffID was checked against that digest when it was stored.
+  if (layer.digest === layer.diffID) {
+    await tar.stream(name, await store.blobSize(layer.digest), store.openBlob(layer.digest));
+    return;
+  }
   const first = await peek(store.openBlob(layer.digest), 4);
   const compression = detectCompression(first.head);
   const sink = hashingSink();

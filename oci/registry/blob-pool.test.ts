@@ -34,7 +34,8 @@ test.before(async () => {
   try {
     manifestDigest = await makeImage(store, 'local/pool:1', [{ dir: await randomDir(tmp, 'big', 4 * MiB), compression: 'none' }, { dir: await textDir(tmp, 'small', 'small\n') }]);
     bigDigest = (await store.resolveImage('local/pool:1')).layers[0]!.digest;
-    await pushImage(store, 'local/pool:1', `${reg.host}/pool/app:1`, { credentials });
+    // As stored: the big layer stays a plain 4 MiB blob for the workers to fetch.
+    await pushImage(store, 'local/pool:1', `${reg.host}/pool/app:1`, { credentials, layers: { compression: 'none' } });
   } finally {
     store.close();
   }

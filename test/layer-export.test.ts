@@ -1,0 +1,150 @@
+/**
+ * Built layers are stored as plain tars and compressed on the way out: `--output
+ * type=oci|image,compression=...`, `kiln save`, and a push to a real registry, read back by skopeo,
+ * umoci and a pull into a fresh root, with real runc building the image.
+ */
+import test from 'ava';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { openStore } from '../cache/index.js';
+import { MediaType, type ImageManifest } from '../oci/index.js';
+import { freshRoot, kiln } from './build-helpers.js';
+import { describeTree } from './image-fixture.js';
+import { startRegistry, type RegistryServer } from './registry-server.js';
+
+const run = promisify(execFile);
+const DOCKERFILE = 'FROM busybox\nRUN mkdir /data && echo hello > /data/f && chmod 640 /data/f && chown 7:9 /data/f\n';
+/** /data/f as describeTree sees it. */
+const BUILT_FILE = `file ${createHash('sha256').update('hello\n').digest('hex')} mode=640 owner=7:9`;
+let dir: string;
+let root: string;
+let reg: RegistryServer;
+const cleanups: (() => Promise<void>)[] = [];
+
+test.before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'kiln-layer-export-'));
+  const fresh = await freshRoot();
+  cleanups.push(fresh.cleanup);
+  root = fresh.root;
+  const built = await kiln(root, ['build', '--progress', 'plain', '-t', 'exported:1', '-'], DOCKERFILE);
+  if (built.code !== 0) throw new Error(built.stderr);
+  reg = await startRegistry();
+});
+
+test.after.always(async () => {
+  for (const c of cleanups) await c();
+  await reg?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+async function localImage(r: string, name: string) {
+  const s = await openStore(r);
+  try {
+    return await s.resolveImage(name);
+  } finally {
+    s.close();
+  }
+}
+
+/**
+ * The manifest of the one image in an OCI archive, and the archive unpacked by umoci. umoci 0.4
+ * reads no zstd, so skopeo first copies such an archive into a layout with its layers gzipped
+ * (reading the zstd and checking every digest on the way).
+ */
+async function ociArchive(file: string, name: string): Promise<{ manifest: ImageManifest; rootfs: string }> {
+  const manifest = JSON.parse((await run('skopeo', ['inspect', '--raw', `oci-archive:${file}`])).stdout) as ImageManifest;
+  const layout = join(dir, `${name}-layout`);
+  const bundle = join(dir, `${name}-bundle`);
+  await mkdir(layout);
+  await run('tar', ['-xf', file, '-C', layout]);
+  const index = JSON.parse(await readFile(join(layout, 'index.json'), 'utf8')) as { manifests: { annotations?: Record<string, string> }[] };
+  const tag = index.manifests[0]?.annotations?.['org.opencontainers.image.ref.name'] ?? 'latest';
+  let image = `${layout}:${tag}`;
+  if (manifest.layers.some((l) => l.mediaType === MediaType.ociLayerZstd)) {
+    image = `${layout}-plain:${tag}`;
+    await run('skopeo', ['copy', '-q', '--dest-compress', '--dest-compress-format', 'gzip', `oci-archive:${file}`, `oci:${image}`]);
+  }
+  await run('umoci', ['unpack', '--image', image, bundle]);
+  return { manifest, rootfs: join(bundle, 'rootfs') };
+}
+
+async function builtFile(rootfs: string): Promise<string | undefined> {
+  return (await describeTree(rootfs)).get('data/f');
+}
+
+test('a build stores its layer as a plain tar under its diffID; the base image keeps its gzip blob', async (t) => {
+  const img = await localImage(root, 'exported:1');
+  const base = await localImage(root, 'busybox');
+  t.is(img.layers.length, 2);
+  t.deepEqual(img.layers[0], base.layers[0]);
+  t.is(img.layers[1]!.mediaType, MediaType.ociLayer);
+  t.is(img.layers[1]!.digest, img.layers[1]!.diffID);
+});
+
+test('--output type=oci gzips the plain layer by default, as BuildKit does, and umoci unpacks it', async (t) => {
+  const file = join(dir, 'default.tar');
+  const r = await kiln(root, ['build', '--progress', 'plain', '-t', 'archived:1', '--output', `type=oci,dest=${file}`, '-'], DOCKERFILE);
+  t.is(r.code, 0, r.stderr);
+  const { manifest, rootfs } = await ociArchive(file, 'default');
+  t.deepEqual(manifest.layers.map((l) => l.mediaType), [MediaType.ociLayerGzip, MediaType.ociLayerGzip]);
+  t.is(await builtFile(rootfs), BUILT_FILE);
+});
+
+test('compression=zstd compresses the built layer only; force-compression=true the base layer too', async (t) => {
+  const only = join(dir, 'zstd.tar');
+  const r = await kiln(root, ['build', '--progress', 'plain', '-t', 'archived:1', '--output', `type=oci,dest=${only},compression=zstd`, '-'], DOCKERFILE);
+  t.is(r.code, 0, r.stderr);
+  const a = await ociArchive(only, 'zstd');
+  t.deepEqual(a.manifest.layers.map((l) => l.mediaType), [MediaType.ociLayerGzip, MediaType.ociLayerZstd]);
+  t.is(await builtFile(a.rootfs), BUILT_FILE);
+
+  const all = join(dir, 'zstd-forced.tar');
+  const f = await kiln(root, ['build', '--progress', 'plain', '-t', 'archived:1', '--output', `type=oci,dest=${all},compression=zstd,compression-level=19,force-compression=true`, '-'], DOCKERFILE);
+  t.is(f.code, 0, f.stderr);
+  const b = await ociArchive(all, 'forced');
+  t.deepEqual(b.manifest.layers.map((l) => l.mediaType), [MediaType.ociLayerZstd, MediaType.ociLayerZstd]);
+  t.deepEqual(await describeTree(b.rootfs), await describeTree(a.rootfs));
+});
+
+test('kiln save: OCI archives get gzip layers, docker-archives plain layer tars named by diffID', async (t) => {
+  const oci = join(dir, 'saved-oci.tar');
+  const docker = join(dir, 'saved-docker.tar');
+  t.is((await kiln(root, ['save', '--format', 'oci', '-o', oci, 'exported:1'])).code, 0);
+  t.is((await kiln(root, ['save', '-o', docker, 'exported:1'])).code, 0);
+  const { manifest } = await ociArchive(oci, 'saved');
+  t.deepEqual(manifest.layers.map((l) => l.mediaType), [MediaType.ociLayerGzip, MediaType.ociLayerGzip]);
+  const img = await localImage(root, 'exported:1');
+  const info = JSON.parse((await run('skopeo', ['inspect', `docker-archive:${docker}`])).stdout) as { Layers: string[] };
+  t.deepEqual(info.Layers, img.layers.map((l) => l.diffID));
+});
+
+test('a push gzips the plain layer (zstd when asked), skopeo reads it, and a fresh root pulls and runs it', async (t) => {
+  const target = `${reg.host}/kiln/exported:1`;
+  const pushed = await kiln(root, ['push', 'exported:1', target]);
+  t.is(pushed.code, 0, pushed.stderr);
+  const raw = JSON.parse((await run('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${target}`])).stdout) as ImageManifest;
+  t.deepEqual(raw.layers.map((l) => l.mediaType), [MediaType.ociLayerGzip, MediaType.ociLayerGzip]);
+  const again = await kiln(root, ['push', 'exported:1', target]);
+  t.is(again.code, 0, again.stderr);
+  const rawAgain = JSON.parse((await run('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${target}`])).stdout) as ImageManifest;
+  t.deepEqual(rawAgain, raw, 'the same bytes each time');
+
+  const zstdTarget = `${reg.host}/kiln/exported:zstd`;
+  const z = await kiln(root, ['build', '--progress', 'plain', '--output', `type=image,name=${zstdTarget},push=true,compression=zstd`, '-'], DOCKERFILE);
+  t.is(z.code, 0, z.stderr);
+  const zraw = JSON.parse((await run('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${zstdTarget}`])).stdout) as ImageManifest;
+  t.is(zraw.layers[1]!.mediaType, MediaType.ociLayerZstd);
+
+  const other = await freshRoot();
+  cleanups.push(other.cleanup);
+  for (const ref of [target, zstdTarget]) {
+    t.is((await kiln(other.root, ['pull', ref])).code, 0);
+    const ran = await kiln(other.root, ['run', '--rm', ref, 'stat', '-c', '%a %u:%g %s', '/data/f']);
+    t.is(ran.code, 0, ran.stderr);
+    t.is(ran.stdout.trim(), '640 7:9 6');
+  }
+});
