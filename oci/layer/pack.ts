@@ -34,7 +34,7 @@ const THREAD_AFTER = 8 * 1024 * 1024;
 /** A walk this long goes to the thread however small its files: it has that many files to read. */
 const THREAD_AFTER_PIECES = 4096;
 
-/** A gzip layer whose tar is at most this big is packed in memory (packSmallLayer). */
+/** A plain or gzip layer whose tar is at most this big is packed in memory (packSmallLayer). */
 const SMALL_LAYER = 256 * 1024;
 
 /** Tar pieces per file, at most: header, body, padding. */
@@ -58,14 +58,16 @@ export function expectLayer(size: { bytes: number; files: number }): boolean {
  */
 export function packLayer(dir: string, options: PackOptions): { stream: Readable; result: Promise<PackedLayer> } {
   const compressor = createCompressor(options.compression, options.level);
-  const blobDigest = new DigestStream();
+  // A plain tar's blob is the tar: its digest is known without hashing the bytes a second time.
+  const blobDigest = options.compression === 'none' ? undefined : new DigestStream();
+  const toBlob = blobDigest ? [compressor, blobDigest] : [compressor];
   const out = new PassThrough();
   const failed = new AbortController();
   const usage = new DiskUsageCounter();
   const packed = (tar: { digest: string; size: number }): PackedLayer => ({
     diffID: tar.digest,
-    digest: blobDigest.digest,
-    size: blobDigest.size,
+    digest: blobDigest?.digest ?? tar.digest,
+    size: blobDigest?.size ?? tar.size,
     uncompressedSize: tar.size,
     mediaType: mediaTypeFor(options.compression),
     diskBytes: usage.bytes,
@@ -76,11 +78,11 @@ export function packLayer(dir: string, options: PackOptions): { stream: Readable
     const pieces = prepend(ahead.pieces, walk);
     if (ahead.ended) {
       const tarDigest = new DigestStream();
-      await pipeline(tarOfPieces(dir, pieces), tarDigest, compressor, blobDigest, out);
+      await pipeline([tarOfPieces(dir, pieces), tarDigest, ...toBlob, out]);
       return packed(tarDigest);
     }
     const tar = new TarThread(dir, pieces);
-    await Promise.all([feed(tar, compressor, options.compression, failed.signal), pipeline(compressor, blobDigest, out)]);
+    await Promise.all([feed(tar, compressor, options.compression, failed.signal), pipeline([...toBlob, out])]);
     return packed(tar);
   })();
   const result = done.catch((err: unknown) => {
@@ -96,14 +98,13 @@ export function packLayer(dir: string, options: PackOptions): { stream: Readable
 }
 
 /**
- * The blob of a gzip layer whose tar is at most SMALL_LAYER bytes, made in memory in one go, the
- * same bytes packLayer streams; undefined for a bigger layer (or another compression), for
- * packLayer. Most RUN steps leave a few small files: their pipeline of streams took a dozen
+ * The blob of a plain or gzip layer whose tar is at most SMALL_LAYER bytes, made in memory in one
+ * go, the same bytes packLayer streams; undefined for a bigger layer (or zstd), for packLayer. Most RUN steps leave a few small files: their pipeline of streams took a dozen
  * thread-pool trips, which at a build's end queued behind the other steps' work (~10 ms for a
  * layer of one small file, on the build's critical path).
  */
 export async function packSmallLayer(dir: string, options: PackOptions): Promise<{ blob: Buffer; layer: PackedLayer } | undefined> {
-  if (options.compression !== 'gzip') return undefined;
+  if (options.compression === 'zstd') return undefined;
   const usage = new DiskUsageCounter();
   const parts: Buffer[] = [];
   let bytes = 0;
@@ -118,13 +119,14 @@ export async function packSmallLayer(dir: string, options: PackOptions): Promise
     throw layerIOError(dir, err);
   }
   const tar = Buffer.concat(parts, bytes);
-  const blob = gzipBlockSync(tar, options.level ?? zlib().constants.Z_DEFAULT_COMPRESSION);
+  const diffID = sha256Digest(tar);
+  const blob = options.compression === 'gzip' ? gzipBlockSync(tar, options.level ?? zlib().constants.Z_DEFAULT_COMPRESSION) : tar;
   const layer: PackedLayer = {
-    diffID: sha256Digest(tar),
-    digest: sha256Digest(blob),
+    diffID,
+    digest: blob === tar ? diffID : sha256Digest(blob),
     size: blob.length,
     uncompressedSize: tar.length,
-    mediaType: mediaTypeFor('gzip'),
+    mediaType: mediaTypeFor(options.compression),
     diskBytes: usage.bytes,
   };
   return { blob, layer };
