@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CACHE_CONFIG_MEDIA_TYPE, MOUNT_ANNOTATIONS, openStore, type CacheDocument } from '../cache/index.js';
+import { CACHE_CONFIG_MEDIA_TYPE, MOUNT_ANNOTATIONS, openStore, PLAIN_LAYER_ANNOTATION, type CacheDocument } from '../cache/index.js';
 import type { ImageManifest, ImageIndex } from '../oci/index.js';
 import { fixtures, freshRoot, kiln, rootfsOf } from './build-helpers.js';
 import { cliBuild, type CliBuild } from './cli-build.js';
@@ -69,7 +69,9 @@ test('the cache is a plain OCI manifest with kiln\'s config media type; mode=max
   t.is(manifest.mediaType, 'application/vnd.oci.image.manifest.v1+json');
   t.is(manifest.config.mediaType, CACHE_CONFIG_MEDIA_TYPE);
   t.is(Object.keys(doc.records).length, 4, 'two builder RUNs, the COPY and the final RUN');
-  t.deepEqual(new Set(manifest.layers.map((l) => l.digest)), new Set(Object.values(doc.records).map((r) => r.layer.digest)));
+  // Records name the layers as stored, plain; each travels gzipped, saying which plain layer it carries.
+  t.deepEqual(new Set(manifest.layers.map((l) => l.annotations?.[PLAIN_LAYER_ANNOTATION] ?? l.digest)), new Set(Object.values(doc.records).map((r) => r.layer.digest)));
+  t.true(manifest.layers.every((l) => l.mediaType === 'application/vnd.oci.image.layer.v1.tar+gzip'), manifest.layers.map((l) => l.mediaType).join(', '));
 });
 
 test('mode=max: a fresh root runs no step, builds the identical image, and fetches only the final image\'s layers', async (t) => {

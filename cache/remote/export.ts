@@ -2,10 +2,10 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import PQueue from 'p-queue';
 import { isKilnError } from '../../common/errors.js';
-import { MediaType, type Descriptor, type ImageManifest, type LayerDescriptor, type RegistryOptionsFor } from '../../oci/index.js';
+import { exportLayer, MediaType, type Descriptor, type ImageManifest, type LayerDescriptor, type RegistryOptionsFor } from '../../oci/index.js';
 import type { BuildCache } from './build-cache.js';
 import { CacheTransferError } from './errors.js';
-import { CACHE_CONFIG_MEDIA_TYPE, encodeCacheDocument, manifestLayer, MOUNT_ANNOTATIONS, type CacheDocument } from './format.js';
+import { CACHE_CONFIG_MEDIA_TYPE, encodeCacheDocument, manifestLayer, MOUNT_ANNOTATIONS, PLAIN_LAYER_ANNOTATION, type CacheDocument } from './format.js';
 import { openLocation } from './location.js';
 import { packCacheMounts, type CacheMountUse } from './mounts.js';
 import type { CacheExportSpec } from './spec.js';
@@ -29,7 +29,8 @@ const UPLOADS_AT_ONCE = 3;
 /**
  * Writes the build's cache to a registry ref or an OCI layout dir as one plain OCI image
  * manifest: config = the records (and cache mounts) in kiln's cache media type, layers = the
- * records' layer blobs, then the cache mounts' layers annotated with their id, uid, gid and mode.
+ * records' layer blobs (gzipped copies of those stored plain, each annotated with the plain
+ * layer's digest), then the cache mounts' layers annotated with their id, uid, gid and mode.
  * Blobs go first; the tag is moved last.
  */
 export async function exportCache(cache: BuildCache, image: BuiltImage, spec: Exclude<CacheExportSpec, { type: 'inline' }>, optionsFor: RegistryOptionsFor): Promise<CacheExportResult> {
@@ -39,7 +40,12 @@ export async function exportCache(cache: BuildCache, image: BuiltImage, spec: Ex
     const records = cache.records(spec.mode, image.layers);
     const mounts = spec.mounts ? await packCacheMounts(store, image.cacheMounts) : [];
     const layers = new Map<string, Descriptor>();
-    for (const r of records.values()) if (!layers.has(r.layer.digest)) layers.set(r.layer.digest, manifestLayer(r.layer));
+    // Records keep naming the plain layers; what travels is their compressed copy, which says whose it is.
+    for (const r of records.values()) {
+      if (layers.has(r.layer.digest)) continue;
+      const sent = await exportLayer(store, r.layer);
+      layers.set(r.layer.digest, manifestLayer(sent, sent.digest === r.layer.digest ? undefined : { [PLAIN_LAYER_ANNOTATION]: r.layer.digest }));
+    }
     for (const m of mounts) {
       const annotations = { [MOUNT_ANNOTATIONS.id]: m.id, [MOUNT_ANNOTATIONS.uid]: String(m.uid), [MOUNT_ANNOTATIONS.gid]: String(m.gid), [MOUNT_ANNOTATIONS.mode]: m.mode.toString(8) };
       layers.set(m.layer.digest, manifestLayer(m.layer, annotations));

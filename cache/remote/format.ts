@@ -7,6 +7,12 @@ export const CACHE_CONFIG_MEDIA_TYPE = 'application/vnd.kiln.cache.config.v1+jso
 /** Top-level image config field holding inline cache records (BuildKit's is `moby.buildkit.cache.v0`). */
 export const INLINE_CACHE_FIELD = 'kiln.cache.v0';
 
+/**
+ * On a cache manifest's compressed layer: the digest of the plain tar the records name (the layer
+ * as the build stored it), which an import decompresses it into.
+ */
+export const PLAIN_LAYER_ANNOTATION = 'dev.kiln.cache.layer.plain';
+
 /** Layer annotations of an exported `RUN --mount=type=cache` directory. */
 export const MOUNT_ANNOTATIONS = {
   id: 'dev.kiln.cache.mount.id',

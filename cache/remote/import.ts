@@ -1,6 +1,6 @@
 import type { Descriptor, ImageManifest, RegistryOptionsFor } from '../../oci/index.js';
 import { CacheTransferError } from './errors.js';
-import { CACHE_CONFIG_MEDIA_TYPE, INLINE_CACHE_FIELD, parseCacheDocument, type CacheMountEntry, type LayerCacheRecord } from './format.js';
+import { CACHE_CONFIG_MEDIA_TYPE, INLINE_CACHE_FIELD, parseCacheDocument, PLAIN_LAYER_ANNOTATION, type CacheMountEntry, type LayerCacheRecord } from './format.js';
 import { openLocation, type CacheLocation } from './location.js';
 import type { CacheImportSpec } from './spec.js';
 
@@ -9,8 +9,8 @@ export interface ImportedCache {
   name: string;
   records: ReadonlyMap<string, LayerCacheRecord>;
   /**
-   * Layer blobs the location holds, by digest; an inline record's plain layer maps to the
-   * compressed blob that carries it (a descriptor of another digest), to decompress on fetch.
+   * Layer blobs the location holds, by digest; a record's plain layer maps to the compressed blob
+   * that carries it (a descriptor of another digest), to decompress on fetch.
    */
   blobs: ReadonlyMap<string, Descriptor>;
   mounts: readonly CacheMountEntry[];
@@ -75,7 +75,7 @@ export async function loadCacheImport(spec: CacheImportSpec, optionsFor: Registr
     }
     const doc = parseCacheDocument(inline ? config[INLINE_CACHE_FIELD] : config, location.name);
     const blobs = new Map(manifest.layers.map((l) => [l.digest, l]));
-    if (inline) for (const [digest, blob] of compressedCarriers(doc.records, manifest.layers, config)) if (!blobs.has(digest)) blobs.set(digest, blob);
+    for (const [digest, blob] of inline ? compressedCarriers(doc.records, manifest.layers, config) : annotatedCarriers(manifest.layers)) if (!blobs.has(digest)) blobs.set(digest, blob);
     // A record is only of use if its layer can be fetched from here.
     const records = new Map(Object.entries(doc.records).filter(([, r]) => blobs.has(r.layer.digest)));
     const mounts = (doc.mounts ?? []).filter((m) => blobs.has(m.layer.digest));
@@ -99,6 +99,16 @@ function compressedCarriers(records: Record<string, LayerCacheRecord>, layers: r
   for (const r of Object.values(records)) {
     const blob = byDiffID.get(r.layer.diffID);
     if (r.layer.digest === r.layer.diffID && blob) carriers.set(r.layer.digest, blob);
+  }
+  return carriers;
+}
+
+/** A cache export's compressed layers, by the plain layer each says it carries. */
+function annotatedCarriers(layers: readonly Descriptor[]): Map<string, Descriptor> {
+  const carriers = new Map<string, Descriptor>();
+  for (const l of layers) {
+    const plain = l.annotations?.[PLAIN_LAYER_ANNOTATION];
+    if (plain !== undefined && /^sha256:[a-f0-9]{64}$/.test(plain)) carriers.set(plain, l);
   }
   return carriers;
 }

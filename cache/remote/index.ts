@@ -8,7 +8,7 @@
 export { BuildCache, type BuildCacheOptions } from './build-cache.js';
 export { CacheTransferError } from './errors.js';
 export { exportCache, exportCaches, type BuiltImage, type CacheExportResult } from './export.js';
-export { CACHE_CONFIG_MEDIA_TYPE, INLINE_CACHE_FIELD, MOUNT_ANNOTATIONS, type CacheDocument, type CacheMountEntry, type LayerCacheRecord } from './format.js';
+export { CACHE_CONFIG_MEDIA_TYPE, INLINE_CACHE_FIELD, MOUNT_ANNOTATIONS, PLAIN_LAYER_ANNOTATION, type CacheDocument, type CacheMountEntry, type LayerCacheRecord } from './format.js';
 export { loadCacheImport, loadCacheImports, type CacheImportResult, type ImportedCache } from './import.js';
 export type { CacheMountUse } from './mounts.js';
 export { parseCacheFrom, parseCacheTo, type CacheExportSpec, type CacheImportSpec } from './spec.js';

@@ -68,6 +68,16 @@ export async function exportLayers<T extends ExportableImage>(store: ContentStor
   return { ...image, manifestDigest: digest, manifest, layers };
 }
 
+/**
+ * One layer as an export sends it: itself when it is compressed already (or `spec` wants it
+ * plain), else its compressed copy, as an OCI layer (a build cache's layers, say).
+ */
+export async function exportLayer(store: ContentStore, layer: LayerDescriptor, spec: LayerExport = DEFAULT_LAYER_EXPORT): Promise<LayerDescriptor> {
+  if (layerCompression(layer.mediaType) !== 'none' || spec.compression === 'none') return layer;
+  const blob = await compressedCopy(store, layer, spec);
+  return { ...layer, mediaType: ociLayerMediaType(spec.compression), digest: blob.digest, size: blob.size };
+}
+
 function dockerLayerMediaType(c: LayerCompression): string {
   return c === 'gzip' ? MediaType.dockerLayerGzip : MediaType.dockerLayer;
 }
