@@ -286,17 +286,13 @@ export class Store {
   }
 
   /**
-   * A stored blob of `source`'s tar compressed otherwise, in one of `mediaTypes`: a variant is a
-   * child of its source in `refs`, so GC keeps it exactly as long as the layer it copies.
+   * A stored blob of `source`'s tar compressed otherwise, in one of `mediaTypes`: such a copy is
+   * a child of its source in `refs` (oci/image exportLayers), so GC keeps it exactly as long as
+   * the layer it copies. A lookup, not a hold.
    */
-  async layerVariant(source: string, mediaTypes: readonly string[]): Promise<BlobInfo | undefined> {
+  layerVariant(source: string, mediaTypes: readonly string[]): BlobInfo | undefined {
     const rows = this.sql('SELECT r.child AS digest, b.size AS size FROM refs r JOIN blobs b ON b.digest = r.child WHERE r.parent = ? AND b.media_type IN (SELECT value FROM json_each(?))').all(source, JSON.stringify(mediaTypes)) as BlobInfo[];
-    for (const r of rows) if (await this.hasBlob(r.digest)) return r;
-    return undefined;
-  }
-
-  recordLayerVariant(source: string, variant: string): void {
-    this.addRefs(source, [variant]);
+    return rows.find((r) => existsSync(this.layout.blobPath(r.digest)));
   }
 
   // ---- images ---------------------------------------------------------------------------------

@@ -11,8 +11,8 @@ export interface ContentStore {
   readJson<T>(digest: string): Promise<T>;
   hasBlob(digest: string): Promise<boolean>;
   blobSize(digest: string): Promise<number>;
-  /** A stored blob holding `source`'s tar in one of `mediaTypes` (see recordLayerVariant). */
-  layerVariant(source: string, mediaTypes: readonly string[]): Promise<{ digest: string; size: number } | undefined>;
-  /** Records `variant` as `source`'s tar compressed otherwise, kept as long as `source` is. */
-  recordLayerVariant(source: string, variant: string): void;
+  /** A stored blob holding `source`'s tar in one of `mediaTypes`, kept as its child (addRefs); not held. */
+  layerVariant(source: string, mediaTypes: readonly string[]): { digest: string; size: number } | undefined;
+  /** Records that `parent` needs `children`, so GC keeps them as long as it keeps `parent`. */
+  addRefs(parent: string, children: string[]): void;
 }

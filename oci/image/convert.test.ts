@@ -1,4 +1,6 @@
 import test from 'ava';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { withStore } from '../../cache/test-support.js';
 import { openStore, type Store } from '../../cache/index.js';
@@ -80,8 +82,11 @@ test('the compressed copy is made once and found again, and GC keeps it with its
     s.close();
     try {
       t.false(reopened.gcCandidates().includes(first.layers[1]!.digest), 'kept while its layer is');
+      t.false(reopened.gcCandidates().includes(first.manifestDigest), 'the exported manifest too, so a pushed digest still resolves');
+      t.is((await reopened.resolveImage(`registry.example/app@${first.manifestDigest}`)).configDigest, img.configDigest);
       reopened.removeImage(img.manifestDigest);
       t.true(reopened.gcCandidates().includes(first.layers[1]!.digest), 'and no longer');
+      t.true(reopened.gcCandidates().includes(first.manifestDigest));
     } finally {
       reopened.close();
     }
@@ -145,6 +150,12 @@ test('a stored layer whose tar is not its diffID is refused, not passed on', asy
   await withStore(async (s) => {
     const img = await image(s);
     const bad = { ...img, layers: [img.layers[0]!, { ...img.layers[1]!, diffID: sha256Digest('something else') }] };
-    await t.throwsAsync(exportLayers(s, bad), { code: 'E_ARCHIVE', message: /uncompresses to sha256:[0-9a-f]{64}, but the image config says/ });
+    const before = await readdir(join(s.root, 'blobs', 'sha256'));
+    await t.throwsAsync(exportLayers(s, bad), { code: 'E_LAYER_CORRUPT', message: /uncompresses to sha256:[0-9a-f]{64}, but the image config says/ });
+    t.deepEqual(await readdir(join(s.root, 'blobs', 'sha256')), before, 'no copy of the wrong tar is stored');
+    t.deepEqual((await readdir(join(s.root, 'tmp'))).filter((f) => f.includes('.blob.')), [], 'nor left half-written');
+    const gone = { ...img, layers: [img.layers[0]!, { ...img.layers[1]!, digest: sha256Digest('not stored') }] };
+    await t.throwsAsync(exportLayers(s, gone), { code: 'E_BLOB_NOT_FOUND' });
+    t.deepEqual((await readdir(join(s.root, 'tmp'))).filter((f) => f.includes('.blob.')), [], 'a missing layer starts no blob');
   });
 });

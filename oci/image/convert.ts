@@ -1,8 +1,8 @@
-import { PassThrough } from 'node:stream';
+import { PassThrough, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createCompressor, createDecompressor, DigestStream } from '../layer/index.js';
 import type { ContentStore } from './content.js';
-import { ArchiveError } from './errors.js';
+import { CorruptLayerError } from './errors.js';
 import { layerCompression, MediaType, ociLayerMediaType, type LayerCompression } from './media-types.js';
 import type { Descriptor, ImageManifest, LayerDescriptor } from './types.js';
 
@@ -53,7 +53,7 @@ export async function exportLayers<T extends ExportableImage>(store: ContentStor
   const layers: LayerDescriptor[] = [];
   for (const l of image.layers) {
     if (!convert(l)) {
-      layers.push(oci ? { ...l, mediaType: ociLayerMediaType(layerCompression(l.mediaType)) } : l);
+      layers.push(oci ? { ...l, mediaType: ociMediaTypeOf(l.mediaType) } : l);
       continue;
     }
     const blob = await compressedCopy(store, l, spec);
@@ -65,6 +65,8 @@ export async function exportLayers<T extends ExportableImage>(store: ContentStor
     layers: layers.map((l, i) => manifestLayer(image.manifest.layers[i], l)),
   };
   const { digest } = await store.writeBlobBuffer(JSON.stringify(manifest), { mediaType: manifest.mediaType ?? MediaType.ociManifest });
+  // Kept with the image it comes from, as the copies it lists are: a pushed digest stays resolvable here.
+  if (spec.level === undefined) store.addRefs(image.manifestDigest, [digest]);
   return { ...image, manifestDigest: digest, manifest, layers };
 }
 
@@ -76,6 +78,12 @@ export async function exportLayer(store: ContentStore, layer: LayerDescriptor, s
   if (layerCompression(layer.mediaType) !== 'none' || spec.compression === 'none') return layer;
   const blob = await compressedCopy(store, layer, spec);
   return { ...layer, mediaType: ociLayerMediaType(spec.compression), digest: blob.digest, size: blob.size };
+}
+
+/** A kept layer's media type in an OCI manifest: its own, or the OCI name of a Docker one (foreign layers stay non-distributable). */
+function ociMediaTypeOf(mediaType: string): string {
+  if (mediaType === MediaType.dockerForeignLayerGzip) return MediaType.ociLayerNondistributableGzip;
+  return mediaType.startsWith('application/vnd.docker.') ? ociLayerMediaType(layerCompression(mediaType)) : mediaType;
 }
 
 function dockerLayerMediaType(c: LayerCompression): string {
@@ -96,21 +104,24 @@ function manifestLayer(old: Descriptor | undefined, l: LayerDescriptor): Descrip
 async function compressedCopy(store: ContentStore, layer: LayerDescriptor, spec: LayerExport): Promise<{ digest: string; size: number }> {
   const names = spec.compression === 'none' ? [MediaType.ociLayer, MediaType.dockerLayer] : [ociLayerMediaType(spec.compression), ...(spec.compression === 'gzip' ? [MediaType.dockerLayerGzip] : [])];
   const reusable = spec.level === undefined;
-  if (reusable) {
-    const known = await store.layerVariant(layer.digest, names);
-    if (known) return known;
-  }
+  const known = reusable ? store.layerVariant(layer.digest, names) : undefined;
+  // Held for this process from here, as every blob it writes is: the GC of another cannot take it mid-push.
+  if (known && (await store.hasBlob(known.digest))) return known;
+  const source = store.openBlob(layer.digest);
   const tar = new DigestStream();
+  // Fails the blob's stream before its end, so that the store never takes a copy of a wrong tar.
+  const checked = new Transform({
+    transform: (chunk, _enc, done) => done(null, chunk),
+    flush: (done) => done(tar.digest === layer.diffID ? null : new CorruptLayerError(layer.digest, tar.digest, layer.diffID)),
+  });
   const out = new PassThrough();
-  const [written] = await Promise.all([
+  // Both settle before a failure is thrown, so the store has removed its temp file by then.
+  const [written, piped] = await Promise.allSettled([
     store.writeBlob(out, { mediaType: ociLayerMediaType(spec.compression) }),
-    pipeline(store.openBlob(layer.digest), createDecompressor(layerCompression(layer.mediaType)), tar, createCompressor(spec.compression, spec.level ?? DEFAULT_LEVEL[spec.compression]), out),
+    pipeline(source, createDecompressor(layerCompression(layer.mediaType)), tar, createCompressor(spec.compression, spec.level ?? DEFAULT_LEVEL[spec.compression]), checked, out),
   ]);
-  if (tar.digest !== layer.diffID) {
-    throw new ArchiveError(`layer ${layer.digest} uncompresses to ${tar.digest}, but the image config says ${layer.diffID}`, {
-      hint: 'the stored image is inconsistent; pull, load or build it again',
-    });
-  }
-  if (reusable) store.recordLayerVariant(layer.digest, written.digest);
-  return written;
+  if (piped.status === 'rejected') throw piped.reason;
+  if (written.status === 'rejected') throw written.reason;
+  if (reusable) store.addRefs(layer.digest, [written.value.digest]);
+  return written.value;
 }

@@ -16,3 +16,12 @@ export class ChangeError extends KilnError {
     });
   }
 }
+
+/** A stored layer blob whose tar is not the one its image names: the store is damaged. */
+export class CorruptLayerError extends KilnError {
+  constructor(layer: string, actual: string, expected: string) {
+    super('E_LAYER_CORRUPT', `layer ${layer} uncompresses to ${actual}, but the image config says ${expected}`, {
+      hint: 'the stored image is inconsistent: run `kiln check --repair`, then pull, load or build it again',
+    });
+  }
+}

@@ -5,7 +5,7 @@ import { createDecompressor, detectCompression } from '../layer/index.js';
 import type { ContentStore } from './content.js';
 import { DEFAULT_LAYER_EXPORT, exportLayers, type LayerExport } from './convert.js';
 import { digestHex } from './digest.js';
-import { ArchiveError } from './errors.js';
+import { CorruptLayerError } from './errors.js';
 import { MediaType } from './media-types.js';
 import { hashingSink, peek } from './stream-util.js';
 import { TarOut } from './tar-out.js';
@@ -125,11 +125,7 @@ async function writeDockerLayer(store: ContentStore, tar: TarOut, name: string, 
   const sink = hashingSink();
   await pipeline(first.stream, createDecompressor(compression), sink);
   const { digest, size } = sink.result();
-  if (digest !== layer.diffID) {
-    throw new ArchiveError(`layer ${layer.digest} uncompresses to ${digest}, but the image config says ${layer.diffID}`, {
-      hint: 'the stored image is inconsistent; pull or load it again',
-    });
-  }
+  if (digest !== layer.diffID) throw new CorruptLayerError(layer.digest, digest, layer.diffID);
   const blob = store.openBlob(layer.digest);
   const plain = createDecompressor(compression);
   blob.on('error', (e) => plain.destroy(e));
