@@ -64,6 +64,19 @@ async function localExport(): Promise<{ manifest: ImageManifest; doc: CacheDocum
   return { manifest, doc: JSON.parse(await blob(manifest.config.digest)) as CacheDocument };
 }
 
+/** The layers of `root`'s app:1, and the cached layers of the builder stage only (not in the image). */
+async function layersOf(root: string): Promise<{ finalLayers: string[]; builderOnly: string[] }> {
+  const store = await openStore(root);
+  let finalLayers: string[];
+  try {
+    finalLayers = (await store.resolveImage('app:1')).layers.map((l) => l.digest);
+  } finally {
+    store.close();
+  }
+  const { doc } = await localExport();
+  return { finalLayers, builderOnly: Object.values(doc.records).map((r) => r.layer.digest).filter((d) => !finalLayers.includes(d)) };
+}
+
 test('the cache is a plain OCI manifest with kiln\'s config media type; mode=max holds every stage\'s records', async (t) => {
   const { manifest, doc } = await localExport();
   t.is(manifest.mediaType, 'application/vnd.oci.image.manifest.v1+json');
@@ -81,15 +94,7 @@ test('mode=max: a fresh root runs no step, builds the identical image, and fetch
   t.deepEqual(b.ran, []);
   t.is(b.digest, digest);
 
-  const store = await openStore(root);
-  let finalLayers: string[];
-  try {
-    finalLayers = (await store.resolveImage('app:1')).layers.map((l) => l.digest);
-  } finally {
-    store.close();
-  }
-  const { doc } = await localExport();
-  const builderOnly = Object.values(doc.records).map((r) => r.layer.digest).filter((d) => !finalLayers.includes(d));
+  const { finalLayers, builderOnly } = await layersOf(root);
   t.is(builderOnly.length, 2);
   for (const d of finalLayers) t.true(existsSync(join(root, 'blobs', 'sha256', d.slice(7))), `final layer ${d} fetched`);
   for (const d of builderOnly) t.false(existsSync(join(root, 'blobs', 'sha256', d.slice(7))), `builder layer ${d} not fetched`);
@@ -164,4 +169,20 @@ test('errors: bad --cache-to syntax and an unreachable cache ref fail clearly (u
   const missing = await kiln(root, ['build', '--cache-from', ref('does-not-exist'), '-'], dockerfile);
   t.is(missing.code, 0, missing.stderr);
   t.regex(missing.stderr, /WARNING: cache .*does-not-exist not found; building without it/);
+});
+
+test('re-exporting an imported mode=max cache names the layers the build never read, without fetching them', async (t) => {
+  const root = await fresh();
+  const b = await buildFixture(root, ['--cache-from', ref('max'), '--cache-to', `type=registry,ref=${ref('again')},mode=max`]);
+  t.is(b.code, 0, b.stderr);
+  t.deepEqual(b.ran, []);
+  const { builderOnly } = await layersOf(root);
+  t.is(builderOnly.length, 2);
+  for (const d of builderOnly) t.false(existsSync(join(root, 'blobs', 'sha256', d.slice(7))), `builder layer ${d} not fetched`);
+  // The new export is whole: a fresh root builds from it alone with no step run.
+  const other = await fresh();
+  const from = await buildFixture(other, ['--cache-from', ref('again')]);
+  t.is(from.code, 0, from.stderr);
+  t.deepEqual(from.ran, []);
+  t.is(from.digest, digest);
 });

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { createDecompressor, layerCompression, MediaType, type Descriptor, type LayerDescriptor } from '../../oci/index.js';
 import { BlobNotFoundError } from '../errors.js';
 import { canonicalJson } from '../keys.js';
@@ -128,13 +128,21 @@ export class BuildCache {
     return p;
   }
 
+  /**
+   * The remote blob that carries `digest` while it is not in the store (an imported record's layer
+   * the build never read): an export names that blob rather than fetching the layer to send it.
+   */
+  remoteCarrier(digest: string): Descriptor | undefined {
+    return existsSync(this.target.blobPath(digest)) ? undefined : this.source(digest)?.d;
+  }
+
   /** What to store for `digest`: the remote blob, or the plain tar inside the compressed blob carrying it. */
   private download(digest: string, src: { d: Descriptor; location: CacheLocation }): Parameters<Store['writeBlob']> {
     const blob = src.location.openBlob(src.d);
     if (src.d.digest === digest) return [blob, { expectedDigest: digest, expectedSize: src.d.size, mediaType: src.d.mediaType }];
-    const plain = createDecompressor(layerCompression(src.d.mediaType));
-    blob.on('error', (e) => plain.destroy(e));
-    return [blob.pipe(plain), { expectedDigest: digest, mediaType: MediaType.ociLayer }];
+    // pipeline: a failure on either side (a corrupt gzip, a full disk) also ends the other.
+    const plain = pipeline(blob, createDecompressor(layerCompression(src.d.mediaType)), () => undefined);
+    return [plain, { expectedDigest: digest, mediaType: MediaType.ociLayer }];
   }
 
   /** Makes the image's layers local (the build calls this before writing the image). */

@@ -43,7 +43,8 @@ export async function exportCache(cache: BuildCache, image: BuiltImage, spec: Ex
     // Records keep naming the plain layers; what travels is their compressed copy, which says whose it is.
     for (const r of records.values()) {
       if (layers.has(r.layer.digest)) continue;
-      const sent = await exportLayer(store, r.layer);
+      const remote = cache.remoteCarrier(r.layer.digest);
+      const sent = remote ? { ...remote, diffID: r.layer.diffID } : await exportLayer(store, r.layer);
       layers.set(r.layer.digest, manifestLayer(sent, sent.digest === r.layer.digest ? undefined : { [PLAIN_LAYER_ANNOTATION]: r.layer.digest }));
     }
     for (const m of mounts) {
