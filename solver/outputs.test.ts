@@ -23,6 +23,9 @@ test('compression=, compression-level= and force-compression= (buildx) for image
   });
   t.deepEqual(parseOutputSpec('type=registry,name=r/a:1,compression=uncompressed'), { type: 'image', name: 'r/a:1', layers: { compression: 'none' }, push: true });
   t.deepEqual(parseOutputSpec('type=image,compression-level=3'), { type: 'image', layers: { compression: 'gzip', level: 3 }, push: false });
+  // As BuildKit reads them: Go's ParseBool, and zstd level 0 for zstd's default.
+  t.deepEqual(parseOutputSpec('type=oci,dest=o.tar,compression=zstd,compression-level=0,force-compression=1'), { type: 'oci', dest: 'o.tar', layers: { compression: 'zstd', force: true } });
+  t.deepEqual(parseOutputSpec('type=oci,dest=o.tar,force-compression=False'), { type: 'oci', dest: 'o.tar', layers: { compression: 'gzip' } });
   t.deepEqual(parseLayerExport(new Map(Object.entries(layerExportFields({ compression: 'zstd', level: 19, force: true }))), 'test'), { compression: 'zstd', level: 19, force: true });
 });
 
@@ -31,7 +34,7 @@ test('bad compression options are errors that say what is accepted', (t) => {
   t.regex(t.throws(() => parseOutputSpec('type=oci,dest=o.tar,compression=gzip,compression-level=10'))!.message, /compression-level=10 is not a gzip level/);
   t.regex(t.throws(() => parseOutputSpec('type=oci,dest=o.tar,compression=zstd,compression-level=x'))!.message, /compression-level=x is not a zstd level/);
   t.regex(t.throws(() => parseOutputSpec('type=oci,dest=o.tar,compression=uncompressed,compression-level=1'))!.message, /compression-level needs compression=gzip or zstd/);
-  t.regex(t.throws(() => parseOutputSpec('type=oci,dest=o.tar,force-compression=1'))!.message, /force-compression=1 is not true or false/);
+  t.regex(t.throws(() => parseOutputSpec('type=oci,dest=o.tar,force-compression=yes'))!.message, /force-compression=yes is not true or false/);
   const docker = t.throws(() => parseOutputSpec('type=docker,dest=o.tar,compression=gzip')) as { message: string; hint?: string };
   t.regex(docker.message, /unsupported option "compression" for type docker/);
   t.regex(docker.hint ?? '', /plain layer tars/);

@@ -25,7 +25,12 @@ export interface OutputSpec {
   push?: boolean;
 }
 
-const LAYER_OPTIONS: readonly string[] = LAYER_EXPORT_KEYS;
+/** What each output type takes besides type=, for the error about an option it does not. */
+const TAKES: Record<string, string> = {
+  image: 'type=image takes name=, push= and compression=',
+  oci: 'type=oci takes dest= and compression=',
+  docker: 'type=docker takes dest= only: it writes plain layer tars, as docker save does; use type=oci for compressed layers',
+};
 
 const TYPES = new Set(['image', 'registry', 'oci', 'docker', 'local', 'tar']);
 
@@ -45,10 +50,9 @@ export function parseOutputSpec(spec: string): OutputSpec {
   const image = type === 'image' || type === 'registry';
   const compressed = image || type === 'oci';
   for (const k of fields.keys()) {
-    const allowed = ['type', 'dest', 'name', ...(image ? ['push'] : []), ...(compressed ? LAYER_OPTIONS : [])];
+    const allowed: readonly string[] = ['type', 'dest', 'name', ...(image ? ['push'] : []), ...(compressed ? LAYER_EXPORT_KEYS : [])];
     if (allowed.includes(k)) continue;
-    const hint = image ? 'type=image takes name=, push= and compression=' : type === 'oci' ? 'type=oci takes dest= and compression=' : `type=${type} takes dest= only`;
-    throw new BuildError('E_BUILD_OPTION', `--output: unsupported option "${k}" for type ${type}`, { hint: LAYER_OPTIONS.includes(k) && type === 'docker' ? 'type=docker writes plain layer tars, as docker save does; use type=oci for compressed layers' : hint });
+    throw new BuildError('E_BUILD_OPTION', `--output: unsupported option "${k}" for type ${type}`, { hint: TAKES[image ? 'image' : type] ?? `type=${type} takes dest= only` });
   }
   const push = booleanField(fields, 'push');
   const dest = fields.get('dest');

@@ -1,12 +1,13 @@
 /**
  * Built layers are stored as plain tars and compressed on the way out: `--output
  * type=oci|image,compression=...`, `kiln save`, and a push to a real registry, read back by skopeo,
- * umoci and a pull into a fresh root, with real runc building the image.
+ * umoci and a pull into a fresh root, with real runc building the image. Serial: one test counts
+ * the blobs of the root the others export from.
  */
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -76,7 +77,7 @@ async function builtFile(rootfs: string): Promise<string | undefined> {
   return (await describeTree(rootfs)).get('data/f');
 }
 
-test('a build stores its layer as a plain tar under its diffID; the base image keeps its gzip blob', async (t) => {
+test.serial('a build stores its layer as a plain tar under its diffID; the base image keeps its gzip blob', async (t) => {
   const img = await localImage(root, 'exported:1');
   const base = await localImage(root, 'busybox');
   t.is(img.layers.length, 2);
@@ -85,7 +86,7 @@ test('a build stores its layer as a plain tar under its diffID; the base image k
   t.is(img.layers[1]!.digest, img.layers[1]!.diffID);
 });
 
-test('--output type=oci gzips the plain layer by default, as BuildKit does, and umoci unpacks it', async (t) => {
+test.serial('--output type=oci gzips the plain layer by default, as BuildKit does, and umoci unpacks it', async (t) => {
   const file = join(dir, 'default.tar');
   const r = await kiln(root, ['build', '--progress', 'plain', '-t', 'archived:1', '--output', `type=oci,dest=${file}`, '-'], DOCKERFILE);
   t.is(r.code, 0, r.stderr);
@@ -94,7 +95,7 @@ test('--output type=oci gzips the plain layer by default, as BuildKit does, and 
   t.is(await builtFile(rootfs), BUILT_FILE);
 });
 
-test('compression=zstd compresses the built layer only; force-compression=true the base layer too', async (t) => {
+test.serial('compression=zstd compresses the built layer only; force-compression=true the base layer too', async (t) => {
   const only = join(dir, 'zstd.tar');
   const r = await kiln(root, ['build', '--progress', 'plain', '-t', 'archived:1', '--output', `type=oci,dest=${only},compression=zstd`, '-'], DOCKERFILE);
   t.is(r.code, 0, r.stderr);
@@ -110,7 +111,7 @@ test('compression=zstd compresses the built layer only; force-compression=true t
   t.deepEqual(await describeTree(b.rootfs), await describeTree(a.rootfs));
 });
 
-test('kiln save: OCI archives get gzip layers, docker-archives plain layer tars named by diffID', async (t) => {
+test.serial('kiln save: OCI archives get gzip layers, docker-archives plain layer tars named by diffID', async (t) => {
   const oci = join(dir, 'saved-oci.tar');
   const docker = join(dir, 'saved-docker.tar');
   t.is((await kiln(root, ['save', '--format', 'oci', '-o', oci, 'exported:1'])).code, 0);
@@ -122,14 +123,17 @@ test('kiln save: OCI archives get gzip layers, docker-archives plain layer tars 
   t.deepEqual(info.Layers, img.layers.map((l) => l.diffID));
 });
 
-test('a push gzips the plain layer (zstd when asked), skopeo reads it, and a fresh root pulls and runs it', async (t) => {
+test.serial('a push gzips the plain layer (zstd when asked), skopeo reads it, and a fresh root pulls and runs it', async (t) => {
   const target = `${reg.host}/kiln/exported:1`;
   const pushed = await kiln(root, ['push', 'exported:1', target]);
   t.is(pushed.code, 0, pushed.stderr);
   const raw = JSON.parse((await run('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${target}`])).stdout) as ImageManifest;
   t.deepEqual(raw.layers.map((l) => l.mediaType), [MediaType.ociLayerGzip, MediaType.ociLayerGzip]);
+  const blobs = await readdir(join(root, 'blobs', 'sha256'));
   const again = await kiln(root, ['push', 'exported:1', target]);
   t.is(again.code, 0, again.stderr);
+  t.regex(again.stdout, /: 0 blob\(s\) uploaded, 0 mounted, 3 already present\n/);
+  t.deepEqual(await readdir(join(root, 'blobs', 'sha256')), blobs, 'the kept gzip copy was pushed again, nothing compressed anew');
   const rawAgain = JSON.parse((await run('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${target}`])).stdout) as ImageManifest;
   t.deepEqual(rawAgain, raw, 'the same bytes each time');
 
@@ -147,4 +151,21 @@ test('a push gzips the plain layer (zstd when asked), skopeo reads it, and a fre
     t.is(ran.code, 0, ran.stderr);
     t.is(ran.stdout.trim(), '640 7:9 6');
   }
+});
+
+test.serial('kiln push --compression-format zstd recompresses every layer, as podman does, unless --no-force-compression', async (t) => {
+  const all = `${reg.host}/kiln/exported:all-zstd`;
+  const pushed = await kiln(root, ['push', '--compression-format', 'zstd', 'exported:1', all]);
+  t.is(pushed.code, 0, pushed.stderr);
+  const raw = JSON.parse((await run('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${all}`])).stdout) as ImageManifest;
+  t.deepEqual(raw.layers.map((l) => l.mediaType), [MediaType.ociLayerZstd, MediaType.ociLayerZstd]);
+  const some = `${reg.host}/kiln/exported:some-zstd`;
+  const kept = await kiln(root, ['push', '--compression-format', 'zstd', '--no-force-compression', '--compression-level', '19', 'exported:1', some]);
+  t.is(kept.code, 0, kept.stderr);
+  const raw2 = JSON.parse((await run('skopeo', ['inspect', '--tls-verify=false', '--raw', `docker://${some}`])).stdout) as ImageManifest;
+  t.deepEqual(raw2.layers.map((l) => l.mediaType), [MediaType.ociLayerGzip, MediaType.ociLayerZstd]);
+  const bad = await kiln(root, ['push', '--compression-format', 'lz4', 'exported:1', some]);
+  t.is(bad.code, 1);
+  t.regex(bad.stderr, /kiln push: unknown compression "lz4"/);
+  t.notRegex(bad.stderr, /\n\s+at /);
 });

@@ -4,7 +4,7 @@
  * outputs and `--cache-to` exports. Each reports the lines an embedded build prints.
  */
 import { BuildCache, exportCaches, loadCacheImports, parseCacheFrom, parseCacheTo, type CacheExportSpec, type Store } from '../../cache/index.js';
-import { layerExportOf, type PushResult, type RegistryOptionsFor } from '../../oci/index.js';
+import { layerExportOf, type LayerExport, type PushResult, type RegistryOptionsFor } from '../../oci/index.js';
 import { exportImage, type BuildResult } from '../../solver/index.js';
 import { badRequest } from '../http.js';
 
@@ -33,12 +33,20 @@ export async function openBuildCache(specs: ReturnType<typeof cacheSpecs>, optio
   return new BuildCache(caches, { inline: specs.to.some((c) => c.type === 'inline') });
 }
 
+/** An image output's `compression=` options; a value that is not a string is a bad request. */
+export function imageOutputLayers(o: ImageOutput): LayerExport | undefined {
+  if (o.layers === undefined) return undefined;
+  const fields = typeof o.layers === 'object' && o.layers !== null ? Object.entries(o.layers) : [];
+  if (fields.length === 0 || fields.some(([, v]) => typeof v !== 'string')) throw badRequest('imageOutputs[].layers must be an object of string options (compression, compression-level, force-compression)');
+  return layerExportOf(fields, 'imageOutputs');
+}
+
 /** Names the image and pushes it, each name to its registry with that registry's credentials; returns the pushes. */
 export async function exportImageOutputs(store: Store, result: BuildResult, outputs: ImageOutput[], optionsFor: RegistryOptionsFor, say: (line: string) => void): Promise<PushResult[]> {
   const pushed: PushResult[] = [];
   for (const o of outputs) {
     // Built field by field: the outputs are the client's JSON, and only these fields of it apply.
-    const layers = o.layers ? layerExportOf(Object.entries(o.layers), 'imageOutputs') : undefined;
+    const layers = imageOutputLayers(o);
     const spec = { type: 'image' as const, ...(o.name ? { name: o.name } : {}), ...(layers ? { layers } : {}), push: o.push };
     for (const p of await exportImage(store, result, spec, undefined, optionsFor)) {
       say(`pushed ${p.reference}@${p.manifestDigest}`);

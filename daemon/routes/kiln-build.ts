@@ -17,7 +17,7 @@ import { ApiError, badRequest, clientGoneSignal, errorDetail, notFound, readJson
 import { registryConfigOptions } from '../registry-auth.js';
 import type { Handler } from '../router.js';
 import { gcToBudgetLogged } from './build.js';
-import { cacheSpecs, exportBuildCache, exportImageOutputs, openBuildCache, type ImageOutput } from './build-registry.js';
+import { cacheSpecs, exportBuildCache, exportImageOutputs, imageOutputLayers, openBuildCache, type ImageOutput } from './build-registry.js';
 import { ContextCache, validEntries, validRoot, type ContextEntry, type ContextRoot } from './context-cache.js';
 
 /** Build settings the client sends with its context list. */
@@ -116,6 +116,8 @@ export const checkContext: Handler = async (ctx, { req, res }) => {
     });
   }
   const caches = cacheSpecs(options.cacheFrom, options.cacheTo);
+  // Checked now, not after a build that would then fail to push.
+  for (const o of options.imageOutputs ?? []) imageOutputLayers(o);
   const contexts = validContexts(body.contexts);
   const secrets = validSecrets(body.secrets);
   const registry = await registryConfigOptions(ctx.root, req);

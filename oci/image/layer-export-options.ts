@@ -22,16 +22,25 @@ export function parseLayerExport(fields: ReadonlyMap<string, string>, where: str
   const level = fields.get('compression-level');
   const forced = fields.get('force-compression');
   if (name === undefined && level === undefined && forced === undefined) return undefined;
-  if (forced !== undefined && forced !== 'true' && forced !== 'false') throw new CompressionOptionError(where, `force-compression=${forced} is not true or false`, 'use force-compression=true or force-compression=false');
-  const force = forced === 'true' ? { force: true } : {};
+  const forceValue = forced === undefined ? false : parseBool(forced);
+  if (forceValue === undefined) throw new CompressionOptionError(where, `force-compression=${forced} is not true or false`, 'use force-compression=true or force-compression=false');
+  const force = forceValue ? { force: true } : {};
   const compression = name === undefined ? 'gzip' : layerCompressionNamed(name);
   if (compression === undefined) throw new CompressionOptionError(where, `unknown compression "${name}"`, 'use compression=gzip, zstd or uncompressed');
   if (level === undefined) return { compression, ...force };
-  const range = compression === 'gzip' ? [0, 9] : compression === 'zstd' ? [1, 22] : undefined;
+  const range = compression === 'gzip' ? [0, 9] : compression === 'zstd' ? [0, 22] : undefined;
   if (!range) throw new CompressionOptionError(where, 'compression-level needs compression=gzip or zstd', 'drop compression-level, or choose gzip or zstd');
   const n = /^\d+$/.test(level) ? Number(level) : NaN;
   if (!(n >= range[0]! && n <= range[1]!)) throw new CompressionOptionError(where, `compression-level=${level} is not a ${compression} level`, `${compression} levels are ${range[0]} to ${range[1]}`);
-  return { compression, level: n, ...force };
+  // zstd's level 0 is its default, as in buildx.
+  return compression === 'zstd' && n === 0 ? { compression, ...force } : { compression, level: n, ...force };
+}
+
+/** Go's strconv.ParseBool, which BuildKit reads these options with. */
+function parseBool(v: string): boolean | undefined {
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(v)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(v)) return false;
+  return undefined;
 }
 
 /** The option strings parseLayerExport reads back into `layers`. */

@@ -99,9 +99,10 @@ export function packLayer(dir: string, options: PackOptions): { stream: Readable
 
 /**
  * The blob of a plain or gzip layer whose tar is at most SMALL_LAYER bytes, made in memory in one
- * go, the same bytes packLayer streams; undefined for a bigger layer (or zstd), for packLayer. Most RUN steps leave a few small files: their pipeline of streams took a dozen
- * thread-pool trips, which at a build's end queued behind the other steps' work (~10 ms for a
- * layer of one small file, on the build's critical path).
+ * go, the same bytes packLayer streams; undefined for a bigger layer (or zstd), for packLayer.
+ * Most RUN steps leave a few small files: their pipeline of streams took a dozen thread-pool
+ * trips, which at a build's end queued behind the other steps' work (~10 ms for a layer of one
+ * small file, on the build's critical path).
  */
 export async function packSmallLayer(dir: string, options: PackOptions): Promise<{ blob: Buffer; layer: PackedLayer } | undefined> {
   if (options.compression === 'zstd') return undefined;

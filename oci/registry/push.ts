@@ -1,6 +1,6 @@
 import PQueue from 'p-queue';
 import type { Store } from '../../cache/index.js';
-import { DEFAULT_LAYER_EXPORT, exportLayers, layerCompression, MediaType, type Descriptor, type LayerExport } from '../image/index.js';
+import { exportLayers, layerCompression, MediaType, type Descriptor, type LayerExport } from '../image/index.js';
 import { formatReference, parseReference } from '../reference.js';
 import { RegistryClient, type BlobPushResult, type ClientOptions } from './client.js';
 import { RegistryError } from './errors.js';
@@ -43,7 +43,7 @@ async function mountSources(store: Store, registry: string, repository: string):
     const resolved = await store.resolveImage(image.manifestDigest).catch(() => undefined);
     if (!resolved) continue;
     // A layer stored uncompressed went there as a compressed copy, if one was made.
-    const variants = await Promise.all(resolved.layers.map((l) => (layerCompression(l.mediaType) === 'none' ? store.layerVariant(l.digest, COMPRESSED_LAYER_TYPES) : undefined)));
+    const variants = resolved.layers.map((l) => (layerCompression(l.mediaType) === 'none' ? store.layerVariant(l.digest, COMPRESSED_LAYER_TYPES) : undefined));
     for (const d of [resolved.manifest.config, ...resolved.layers, ...variants]) {
       if (!d) continue;
       const list = sources.get(d.digest) ?? [];
@@ -67,7 +67,7 @@ export async function pushImage(store: Store, image: string, target?: string, op
   if (ref.tag === undefined) {
     throw new RegistryError('E_REGISTRY_PUSH_TARGET', `cannot push to ${formatReference(ref)}: a push needs a tag`, { hint: 'give the target as NAME:TAG' });
   }
-  const pushed = await exportLayers(store, resolved, options.layers ?? DEFAULT_LAYER_EXPORT);
+  const pushed = await exportLayers(store, resolved, options.layers);
   const bytes = await store.readBlob(pushed.manifestDigest);
   const mediaType = pushed.manifest.mediaType ?? MediaType.ociManifest;
   const client = await RegistryClient.connect(ref.registry, options);
