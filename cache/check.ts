@@ -247,17 +247,23 @@ async function missingBlobs(top: string, children: (d: string) => string[], pres
   return missing;
 }
 
-/** Manifests and indexes are small JSON objects; anything else with children is a layer. */
+/** Registries refuse manifests bigger than this (distribution's default limit). */
 const MAX_MANIFEST = 4 * 1024 * 1024;
 
+/**
+ * The blob as a manifest or index, which are JSON objects of at most MAX_MANIFEST bytes; undefined
+ * for anything else, such as a layer with children (its compressed copies). Only the first bytes
+ * of a big blob are read.
+ */
 async function manifestDocument(path: string): Promise<object | undefined> {
   const handle = await open(path, 'r');
   try {
     const { size } = await handle.stat();
-    const first = Buffer.alloc(1);
-    await handle.read(first, 0, 1, 0);
-    if (size > MAX_MANIFEST || first[0] !== 0x7b) return undefined;
-    const doc = JSON.parse(await handle.readFile('utf8')) as unknown;
+    const head = Buffer.alloc(Math.min(size, 512));
+    await handle.read(head, 0, head.length, 0);
+    // JSON may start with whitespace, and a byte order mark.
+    if (size > MAX_MANIFEST || !/^\uFEFF?\s*\{/.test(head.toString('utf8'))) return undefined;
+    const doc = JSON.parse((await handle.readFile('utf8')).replace(/^\uFEFF/, '')) as unknown;
     return typeof doc === 'object' && doc !== null ? doc : undefined;
   } catch (e) {
     if (e instanceof SyntaxError) return undefined;
