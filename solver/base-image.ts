@@ -1,7 +1,7 @@
 import { DockerfileError, KilnError } from '../common/errors.js';
 import { baseKey, ImageNotFoundError, type ResolvedImage } from '../cache/index.js';
 import type { SourcePosition } from '../common/errors.js';
-import { DEFAULT_PATH, hostPlatform, parseReference, pullImage, type ImageConfig } from '../oci/index.js';
+import { DEFAULT_PATH, hostPlatform, importLayoutImage, OCI_LAYOUT_SCHEME, parseLayoutRef, parseReference, pullImage, type ImageConfig } from '../oci/index.js';
 import type { Instruction } from '../grammar/index.js';
 import type { BuildSession, StageResult } from './session.js';
 
@@ -35,6 +35,14 @@ export function resolveImage(s: BuildSession, ref: string, ins: Instruction, pla
 }
 
 async function resolveUncached(s: BuildSession, ref: string, ins: Instruction, platform?: string): Promise<ResolvedImage> {
+  if (ref.startsWith(OCI_LAYOUT_SCHEME)) {
+    try {
+      return await importLayoutImage(s.store, parseLayoutRef(ref));
+    } catch (e) {
+      const { position, line } = positionOf(s, ins);
+      throw new DockerfileError('E_BUILD_BASE_IMAGE', (e as Error).message, position, line, { cause: e, ...(e instanceof KilnError && e.hint ? { hint: e.hint } : {}) });
+    }
+  }
   let local: ResolvedImage | undefined;
   try {
     local = await s.store.resolveImage(ref);

@@ -7,6 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { KilnError } from '../../common/errors.js';
 import { systemReason } from '../../common/file-errors.js';
 import { checkOutputFile, writeOutputFile } from '../../common/output-file.js';
+import { OCI_LAYOUT_SCHEME, parseLayoutRef } from '../../oci/image/layout-dir.js';
 import type { NamedContext, OutputSpec, ProgressMode } from '../../solver/index.js';
 import type { SecretSource } from '../../runtime/index.js';
 import { collect, globalOptions } from '../options.js';
@@ -51,7 +52,13 @@ function keyValues(list: string[] | undefined, flag: string, fromEnv: boolean): 
   return out;
 }
 
-const BUILD_CONTEXT_HINT = 'give --build-context NAME=DIR or NAME=docker-image://REF';
+const BUILD_CONTEXT_HINT = 'give --build-context NAME=DIR, NAME=docker-image://REF or NAME=oci-layout://DIR[:TAG]';
+
+/** An oci-layout:// context with its directory made absolute, as the solver reads it wherever it runs. */
+function layoutContext(value: string): string {
+  const ref = parseLayoutRef(value);
+  return `${OCI_LAYOUT_SCHEME}${ref.dir}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
+}
 
 function namedContexts(list: string[] | undefined): Map<string, NamedContext> {
   const out = new Map<string, NamedContext>();
@@ -60,7 +67,8 @@ function namedContexts(list: string[] | undefined): Map<string, NamedContext> {
     if (i <= 0) throw usage(`--build-context "${item}" is not NAME=VALUE`, BUILD_CONTEXT_HINT);
     const value = item.slice(i + 1);
     if (value.startsWith('docker-image://')) out.set(item.slice(0, i), { kind: 'image', ref: value.slice('docker-image://'.length) });
-    else if (/^[a-z][a-z0-9+.-]*:\/\//.test(value)) throw usage(`--build-context ${item}: only directories and docker-image:// are supported`, BUILD_CONTEXT_HINT);
+    else if (value.startsWith(OCI_LAYOUT_SCHEME)) out.set(item.slice(0, i), { kind: 'image', ref: layoutContext(value) });
+    else if (/^[a-z][a-z0-9+.-]*:\/\//.test(value)) throw usage(`--build-context ${item}: only directories, docker-image:// and oci-layout:// are supported`, BUILD_CONTEXT_HINT);
     else out.set(item.slice(0, i), { kind: 'dir', path: resolve(value) });
   }
   return out;
@@ -86,7 +94,7 @@ export function register(program: Command): void {
     .option('-o, --output <spec>', 'type=image|oci|docker|local|tar,dest=PATH (repeatable)', collect)
     .option('--iidfile <file>', 'write the image id to this file')
     .option('--metadata-file <file>', 'write build result metadata (JSON) to this file')
-    .option('--build-context <name=value>', 'NAME=DIR or NAME=docker-image://REF (repeatable)', collect)
+    .option('--build-context <name=value>', 'NAME=DIR, NAME=docker-image://REF or NAME=oci-layout://DIR[:TAG|@DIGEST] (repeatable)', collect)
     .option('--explain', 'say why the cache missed for every step that ran')
     .option('--allow <entitlement>', 'grant an entitlement: security.insecure lets RUN --security=insecure run unconfined (repeatable)', collect)
     .option('-q, --quiet', 'print only the image id')
@@ -307,6 +315,7 @@ async function buildOnDaemon(flags: BuildFlags, b: DaemonBuild): Promise<void> {
   const imageContexts: Record<string, string> = {};
   for (const [name, c] of namedContexts(flags.buildContext)) {
     if (c.kind === 'dir') contextDirs.set(name, c.path);
+    else if (c.ref.startsWith(OCI_LAYOUT_SCHEME)) throw usage(`--build-context ${name}=${c.ref}: an OCI layout is read where the build runs, and a daemon cannot read this machine's directories`, 'load it first (tar the layout, then `kiln --host ... load -i FILE`) and give NAME=docker-image://REF, or build without --host');
     else imageContexts[name] = c.ref;
   }
   const imageOutputs = outputs.flatMap((o) => (o.type === 'image' ? [{ ...(o.name ? { name: o.name } : {}), ...(o.layers ? { layers: layerExportFields(o.layers) } : {}), push: Boolean(o.push) }] : []));

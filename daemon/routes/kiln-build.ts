@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
 import type { BuildCache } from '../../cache/index.js';
-import type { RegistryOptionsFor } from '../../oci/index.js';
+import { OCI_LAYOUT_SCHEME, type RegistryOptionsFor } from '../../oci/index.js';
 import type { SecretSource } from '../../runtime/index.js';
 import { build, newBuildId, subscribe, type NamedContext } from '../../solver/index.js';
 import type { DaemonContext } from '../context.js';
@@ -116,6 +116,10 @@ export const checkContext: Handler = async (ctx, { req, res }) => {
     });
   }
   const caches = cacheSpecs(options.cacheFrom, options.cacheTo);
+  // A layout path would be read on the daemon's host, not the client's.
+  for (const [name, ref] of Object.entries(options.imageContexts ?? {})) {
+    if (typeof ref !== 'string' || ref.startsWith(OCI_LAYOUT_SCHEME)) throw badRequest(`imageContexts.${name} must be an image reference (oci-layout:// is read on the client's side)`);
+  }
   // Checked now, not after a build that would then fail to push.
   for (const o of options.imageOutputs ?? []) imageOutputLayers(o);
   const contexts = validContexts(body.contexts);

@@ -15,4 +15,5 @@ export { saveImages, type ArchiveFormat, type SaveImage } from './save.js';
 export { DEFAULT_LAYER_EXPORT, exportLayer, exportLayers, type ExportableImage, type LayerExport } from './convert.js';
 export { CompressionOptionError, LAYER_EXPORT_KEYS, layerExportFields, layerExportOf, parseLayerExport } from './layer-export-options.js';
 export { loadArchive, type LoadedImage } from './load.js';
+export { importLayoutImage, OCI_LAYOUT_SCHEME, parseLayoutRef, type LayoutImage, type LayoutRef } from './layout-dir.js';
 export { creationTime, rfc3339 } from './time.js';
