@@ -228,7 +228,7 @@ test('bad flag values, for every enum and number flag', async (t) => {
     { args: ['build', '--label', 'novalue', f.ctx], message: /^kiln: --label "novalue" is not KEY=VALUE$/m },
     { args: ['build', '--secret', 'src=/x', f.ctx], message: /^kiln: invalid --secret "src=\/x": missing id$/m },
     { args: ['build', '--build-context', 'extra', f.ctx], message: /^kiln: --build-context "extra" is not NAME=VALUE$/m },
-    { args: ['build', '--build-context', 'extra=git://x', f.ctx], message: /^kiln: --build-context extra=git:\/\/x: only directories and docker-image:\/\/ are supported$/m },
+    { args: ['build', '--build-context', 'extra=git://x', f.ctx], message: /^kiln: --build-context extra=git:\/\/x: only directories, docker-image:\/\/ and oci-layout:\/\/ are supported$/m },
     { args: ['build', '-o', 'type=s3', f.ctx], message: /^kiln: --output: unknown type "s3"$/m },
     { args: ['build', '-o', 'type=oci', f.ctx], message: /^kiln: --output type=oci needs dest=PATH$/m },
     { args: ['build', '-o', 'type=tar,dest=x,compression=zstd', f.ctx], message: /^kiln: --output: unsupported option "compression" for type tar$/m },
