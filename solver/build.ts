@@ -12,11 +12,13 @@ import { automaticArgs, planBuild, userBuildArgs } from './frontend/index.js';
 import { emitter, type BuildSession, type NamedContext, type StageResult } from './session.js';
 import { Scheduler, type SharedSteps } from './scheduler.js';
 import { buildStage } from './stage-builder.js';
-import { committedLayers, LayerCommits } from './layers.js';
+import { committedLayers, LayerCommits, type LayerPacking } from './layers.js';
 
 export interface BuildOptions {
   /** State root (store, logs, runtime state). */
   stateRoot: string;
+  /** How the layers it makes are stored (solver/layers.ts): plain, or gzip when the image is about to be pushed or exported gzipped. */
+  layerPacking?: LayerPacking;
   /** The Dockerfile's text. */
   dockerfile: string;
   /** Its name in messages (`Dockerfile`, `-`). */
@@ -126,7 +128,7 @@ async function buildWith(local: Store, opts: BuildOptions): Promise<BuildResult>
     store,
     plan,
     scheduler,
-    commits: new LayerCommits(store, (e) => scheduler.fail(e)),
+    commits: new LayerCommits(store, (e) => scheduler.fail(e), opts.layerPacking),
     buildArgs,
     noCache: opts.noCache ?? false,
     noCacheFilter: new Set((opts.noCacheFilter ?? []).map((s) => s.toLowerCase())),

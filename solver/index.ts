@@ -7,5 +7,5 @@ export { build, newBuildId, type BuildOptions, type BuildResult } from './build.
 export type { SharedSteps } from './scheduler.js';
 export type { NamedContext } from './session.js';
 export { BuildCancelledError, BuildError, StepFailedError, type StepFailure } from './errors.js';
-export { checkOutputSpec, exportImage, makeOutputDir, parseOutputSpec, toFile, writeImageTar, type OutputSpec } from './outputs.js';
+export { checkOutputSpec, exportImage, layerPackingFor, makeOutputDir, parseOutputSpec, toFile, writeImageTar, type OutputSpec } from './outputs.js';
 export * from './progress/index.js';

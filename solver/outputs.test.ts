@@ -1,6 +1,6 @@
 import test from 'ava';
 import { layerExportFields, parseLayerExport } from '../oci/index.js';
-import { parseOutputSpec } from './outputs.js';
+import { layerPackingFor, parseOutputSpec } from './outputs.js';
 
 test('type=image takes name= and push= (buildx); type=registry is type=image,push=true', (t) => {
   t.deepEqual(parseOutputSpec('type=image,name=r:5000/a:1,push=true'), { type: 'image', name: 'r:5000/a:1', push: true });
@@ -39,4 +39,17 @@ test('bad compression options are errors that say what is accepted', (t) => {
   t.regex(docker.message, /unsupported option "compression" for type docker/);
   t.regex(docker.hint ?? '', /plain layer tars/);
   t.regex(t.throws(() => parseOutputSpec('type=local,dest=d,compression=gzip'))!.message, /unsupported option "compression" for type local/);
+});
+
+test('a build packs gzip itself only when every output that compresses wants gzip at the default level', (t) => {
+  const o = (spec: string) => parseOutputSpec(spec);
+  t.is(layerPackingFor([]), 'plain', 'the image stays in the store');
+  t.is(layerPackingFor([o('type=image')]), 'plain');
+  t.is(layerPackingFor([o('type=local,dest=d'), o('type=docker,dest=d.tar')]), 'plain');
+  t.is(layerPackingFor([o('type=registry,name=r/a:1')]), 'gzip');
+  t.is(layerPackingFor([o('type=oci,dest=o.tar'), o('type=local,dest=d')]), 'gzip');
+  t.is(layerPackingFor([o('type=oci,dest=o.tar,compression=gzip,force-compression=true')]), 'gzip');
+  t.is(layerPackingFor([o('type=oci,dest=o.tar'), o('type=registry,name=r/a:1,compression=zstd')]), 'plain');
+  t.is(layerPackingFor([o('type=oci,dest=o.tar,compression-level=9')]), 'plain');
+  t.is(layerPackingFor([o('type=oci,dest=o.tar,compression=uncompressed')]), 'plain');
 });

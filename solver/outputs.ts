@@ -8,6 +8,7 @@ import type { Store } from '../cache/index.js';
 import { applyLayer, createLayerTar, LAYER_EXPORT_KEYS, parseLayerExport, parseReference, pushImage, saveImages, type LayerExport, type PushResult, type RegistryOptionsFor } from '../oci/index.js';
 import type { BuildResult } from './build.js';
 import { BuildError } from './errors.js';
+import type { LayerPacking } from './layers.js';
 
 /**
  * `--output type=image|oci|docker|local|tar[,dest=PATH]` and `type=image,name=REF,push=true`
@@ -68,6 +69,17 @@ function booleanField(fields: ReadonlyMap<string, string>, key: string): boolean
   if (v === undefined) return undefined;
   if (v !== 'true' && v !== 'false') throw new BuildError('E_BUILD_OPTION', `--output: ${key}=${v} is not true or false`, { hint: `use ${key}=true or ${key}=false` });
   return v === 'true';
+}
+
+/**
+ * How a build with these outputs stores its layers: gzip when every output that compresses them
+ * (a push, an OCI archive) wants them gzipped at the default level, as the export would then do
+ * after the build; plain otherwise, and when the image only stays in the store.
+ */
+export function layerPackingFor(outputs: readonly OutputSpec[]): LayerPacking {
+  const compressing = outputs.filter((o) => (o.type === 'image' && o.push) || o.type === 'oci');
+  const gzip = (o: OutputSpec) => (o.layers?.compression ?? 'gzip') === 'gzip' && o.layers?.level === undefined;
+  return compressing.length > 0 && compressing.every(gzip) ? 'gzip' : 'plain';
 }
 
 /** How a destination is named in errors: the flag and key the user wrote. */

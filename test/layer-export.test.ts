@@ -169,3 +169,15 @@ test.serial('kiln push --compression-format zstd recompresses every layer, as po
   t.regex(bad.stderr, /kiln push: unknown compression "lz4"/);
   t.notRegex(bad.stderr, /\n\s+at /);
 });
+
+test.serial('a build that pushes packs its layer gzipped itself: the pushed manifest is the stored one', async (t) => {
+  const target = `${reg.host}/kiln/packed:1`;
+  const meta = join(dir, 'packed-meta.json');
+  // Steps no other test builds: a cached plain layer would be reused as it is, and gzipped by the push.
+  const b = await kiln(root, ['build', '--progress', 'plain', '--push', '-t', target, '--metadata-file', meta, '-'], 'FROM busybox\nRUN echo packed > /p\n');
+  t.is(b.code, 0, b.stderr);
+  const img = await localImage(root, target);
+  t.is(img.layers.at(-1)!.mediaType, MediaType.ociLayerGzip);
+  const m = JSON.parse(await readFile(meta, 'utf8')) as { 'containerimage.digest': string };
+  t.is(m['containerimage.digest'], img.manifestDigest);
+});

@@ -160,6 +160,7 @@ export function register(program: Command): void {
     try {
       const result = await solver.build({
         stateRoot: root,
+        layerPacking: solver.layerPackingFor(outputs),
         store,
         dockerfile,
         dockerfileName: fromStdin ? '-' : flags.file ?? 'Dockerfile',

@@ -11,7 +11,7 @@ import type { ServerResponse } from 'node:http';
 import type { BuildCache } from '../../cache/index.js';
 import { OCI_LAYOUT_SCHEME, type RegistryOptionsFor } from '../../oci/index.js';
 import type { SecretSource } from '../../runtime/index.js';
-import { build, newBuildId, subscribe, type NamedContext } from '../../solver/index.js';
+import { build, layerPackingFor, newBuildId, subscribe, type NamedContext } from '../../solver/index.js';
 import type { DaemonContext } from '../context.js';
 import { ApiError, badRequest, clientGoneSignal, errorDetail, notFound, readJson, sendJson } from '../http.js';
 import { registryConfigOptions } from '../registry-auth.js';
@@ -209,6 +209,8 @@ async function runBuild(ctx: DaemonContext, session: Session, inputs: BuildInput
       if (buildCache) held.cache = buildCache;
       const result = await build({
         stateRoot: ctx.root,
+        // The client's -o archives are fetched after the build, so only its pushes count here.
+        layerPacking: layerPackingFor((o.imageOutputs ?? []).map((io) => ({ type: 'image' as const, push: io.push, layers: imageOutputLayers(io) }))),
         store: ctx.store,
         dockerfile: session.dockerfile,
         dockerfileName: session.dockerfileName,

@@ -27,6 +27,9 @@ export interface LayerExport {
  */
 const DEFAULT_LEVEL: Record<LayerCompression, number | undefined> = { gzip: 1, zstd: 3, none: undefined };
 
+/** The gzip level of the copies exports keep: a build that gzips its layers itself uses it too, so both make the same blobs. */
+export const DEFAULT_GZIP_LEVEL = DEFAULT_LEVEL.gzip!;
+
 /** What pushes and OCI archives do unless told otherwise: gzip what is stored uncompressed. */
 export const DEFAULT_LAYER_EXPORT: LayerExport = { compression: 'gzip' };
 

@@ -12,7 +12,7 @@ export { ArchiveError, ChangeError } from './errors.js';
 export { buildManifest } from './manifest.js';
 export { DEFAULT_PATH, importRootfs, type ImportedImage, type ImportOptions } from './import-rootfs.js';
 export { saveImages, type ArchiveFormat, type SaveImage } from './save.js';
-export { DEFAULT_LAYER_EXPORT, exportLayer, exportLayers, type ExportableImage, type LayerExport } from './convert.js';
+export { DEFAULT_GZIP_LEVEL, DEFAULT_LAYER_EXPORT, exportLayer, exportLayers, type ExportableImage, type LayerExport } from './convert.js';
 export { CompressionOptionError, LAYER_EXPORT_KEYS, layerExportFields, layerExportOf, parseLayerExport } from './layer-export-options.js';
 export { loadArchive, type LoadedImage } from './load.js';
 export { importLayoutImage, OCI_LAYOUT_SCHEME, parseLayoutRef, type LayoutImage, type LayoutRef } from './layout-dir.js';
