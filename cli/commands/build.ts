@@ -91,7 +91,7 @@ export function register(program: Command): void {
     .option('--network <mode>', 'network for RUN steps: default, host or none')
     .option('--jobs <n>', 'steps run at once (default: max(4, cores))')
     .option('--progress <mode>', 'auto, tty, plain, rawjson or quiet', 'auto')
-    .option('-o, --output <spec>', 'type=image|oci|docker|local|tar,dest=PATH (repeatable)', collect)
+    .option('-o, --output <spec>', 'type=image|oci|docker|local|tar,dest=PATH; image and oci also take compression=gzip|zstd|uncompressed,compression-level=N,force-compression=true (repeatable)', collect)
     .option('--iidfile <file>', 'write the image id to this file')
     .option('--metadata-file <file>', 'write build result metadata (JSON) to this file')
     .option('--build-context <name=value>', 'NAME=DIR, NAME=docker-image://REF or NAME=oci-layout://DIR[:TAG|@DIGEST] (repeatable)', collect)
