@@ -26,7 +26,7 @@ import { closeDb, immediate, openDb, type Db, type Statement } from './metadata.
 import { processAlive } from './process-alive.js';
 import { abandonSession, endSessions, recover } from './recovery.js';
 import { extractLayer } from './snapshot-extract.js';
-import { writeTempFile } from './temp-file.js';
+import { writeDurableStream, writeTempFile } from './temp-file.js';
 import { writeDurableFileSync } from '../common/durable-file.js';
 import { discardTree, discardTrees } from './discard.js';
 import { uncompressedSize } from './diff-size.js';
@@ -160,6 +160,18 @@ export class Store {
 
   async writeBlob(stream: Readable, opts: WriteBlobOptions = {}): Promise<BlobInfo> {
     return this.writeBlobWith((tmp) => writeTempFile(stream, tmp), opts);
+  }
+
+  /**
+   * Stores a stream whose producer computes its digest and size as it streams (`digested`,
+   * settled once the stream has ended, as packLayer's result is): the bytes are not hashed again.
+   */
+  async writeDigestedBlob(stream: Readable, digested: Promise<BlobInfo>, opts: WriteBlobOptions = {}): Promise<BlobInfo> {
+    return this.writeBlobWith(async (tmp) => {
+      await writeDurableStream(tmp, stream);
+      const { digest, size } = await digested;
+      return { digest, size };
+    }, opts);
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createDurableFile, discardPartialFile } from '../common/durable-file.js';
 import { DigestStream } from '../oci/index.js';
@@ -14,10 +14,15 @@ export interface TempFileResult {
  */
 export async function writeTempFile(source: Readable, path: string): Promise<TempFileResult> {
   const counter = new DigestStream();
+  await writeDurableStream(path, source, counter);
+  return { digest: counter.digest, size: counter.size };
+}
+
+/** Streams `source` (through `stages`) into a new file at `path`, fsynced; on any failure the partial file is removed. */
+export async function writeDurableStream(path: string, source: Readable, ...stages: Transform[]): Promise<void> {
   try {
-    await pipeline(source, counter, createDurableFile(path));
+    await pipeline([source, ...stages, createDurableFile(path)]);
   } catch (e) {
     throw await discardPartialFile(path, e);
   }
-  return { digest: counter.digest, size: counter.size };
 }

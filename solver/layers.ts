@@ -1,6 +1,4 @@
 import { renameSync } from 'node:fs';
-import { pipeline } from 'node:stream/promises';
-import { createDurableFile, discardPartialFile } from '../common/durable-file.js';
 import type { BlobInfo, Store } from '../cache/index.js';
 import { DEFAULT_GZIP_LEVEL, mediaTypeFor, packLayer, packSmallLayer, type LayerDescriptor, type PackedLayer, type PackOptions } from '../oci/index.js';
 import type { Snapshot } from '../runtime/index.js';
@@ -154,28 +152,16 @@ export class LayerCommits {
 }
 
 /**
- * Packs `dir` and writes the blob into the store: in memory when it is small, else streamed into
- * the store's temp file under the digest packLayer computed of the very bytes it streams (hashing
- * them again cost the main thread ~8 ms for an 11 MB layer, ~60 for 100 MB).
+ * Packs `dir` and writes the blob into the store: in memory when it is small, else streamed, under
+ * the digest packLayer computed of the very bytes it streams (hashing them again cost the main
+ * thread ~8 ms for an 11 MB layer, ~60 for 100 MB).
  */
 async function storeLayer(store: Store, dir: string, options: PackOptions): Promise<{ blob: BlobInfo; info: PackedLayer }> {
   const small = await packSmallLayer(dir, options);
   if (small) return { blob: await store.writeBlobBuffer(small.blob, { mediaType: small.layer.mediaType }), info: small.layer };
   const packed = packLayer(dir, options);
-  let info: PackedLayer | undefined;
-  const blob = await store.writeBlobWith(
-    async (tmp) => {
-      try {
-        await pipeline(packed.stream, createDurableFile(tmp));
-        info = await packed.result;
-      } catch (e) {
-        throw await discardPartialFile(tmp, e);
-      }
-      return { digest: info.digest, size: info.size };
-    },
-    { mediaType: mediaTypeFor(options.compression) },
-  );
-  return { blob, info: info! };
+  const [blob, info] = await Promise.all([store.writeDigestedBlob(packed.stream, packed.result, { mediaType: mediaTypeFor(options.compression) }), packed.result]);
+  return { blob, info };
 }
 
 /** Waits for the chain's pending layers. */
