@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { lstat, mkdir, mkdtemp, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { freshRoot, kiln, rootfsOf } from './build-helpers.js';
+import { freshRoot, freshRootAndContext, kiln, rootfsOf } from './build-helpers.js';
 
 const DOCKERFILE = `FROM busybox
 WORKDIR /w
@@ -104,4 +104,69 @@ test('with SOURCE_DATE_EPOCH, a --no-cache rebuild later gives the same image: d
     await rm(ctx, { recursive: true, force: true });
     await cleanup();
   }
+});
+
+test('--exclude in stages that copy from one context at once, the first build of that context: each gets its selection (BuildKit #4439)', async (t) => {
+  const { root, ctx } = await freshRootAndContext(t, 'kiln-copy-exclude-');
+  const files: Record<string, string> = {
+    'dir1/file-101.png': '2',
+    'dir1/file-102.txt': '3',
+    'dir1/file-103.jpeg': '4',
+    'dir2/file-201.pdf': '6',
+    'dir2/file-202.jpeg': '7',
+    'dir2/file-203.png': '8',
+    'dir3/file-301.mp3': '9',
+    'dir3/file-302.mpeg': '10',
+  };
+  for (const [rel, data] of Object.entries(files)) {
+    await mkdir(dirname(join(ctx, rel)), { recursive: true });
+    await writeFile(join(ctx, rel), data);
+  }
+  const dockerfile = join(ctx, '..', `${ctx.split('/').pop()}.Dockerfile`);
+  t.teardown(() => rm(dockerfile, { force: true }));
+  await writeFile(
+    dockerfile,
+    `FROM scratch AS images
+COPY --exclude=*/*.png --exclude=*/*.jpeg . /1
+FROM scratch AS documents
+COPY --exclude=*/*.pdf --exclude=*/*.txt . /2
+FROM scratch AS mp3
+ADD --exclude=*.mp3 dir3/ /3/
+FROM scratch AS wildcard
+COPY --exclude=*.mp3 --exclude=*.jpeg --exclude=*.png --exclude=*.pdf --exclude=*.txt dir* /4/
+FROM scratch AS addwildcard
+ADD --exclude=*.mp* --exclude=*.jpeg --exclude=*.png --exclude=*.pdf dir* /5
+FROM scratch AS everything
+ADD --exclude=* dir* /6
+FROM scratch
+COPY --from=images / /
+COPY --from=documents / /
+COPY --from=mp3 / /
+COPY --from=wildcard / /
+COPY --from=addwildcard / /
+COPY --from=everything / /
+`,
+  );
+  const out = join(ctx, '..', `${ctx.split('/').pop()}.out`);
+  t.teardown(() => rm(out, { recursive: true, force: true }));
+  const r = await kiln(root, ['build', '--progress', 'plain', '-f', dockerfile, '-o', `type=local,dest=${out}`, ctx]);
+  t.is(r.code, 0, r.stderr);
+  const found = execFileSync('find', ['.', '-type', 'f'], { cwd: out, encoding: 'utf8' }).trim().split('\n').sort();
+  t.deepEqual(found, [
+    './1/dir1/file-102.txt',
+    './1/dir2/file-201.pdf',
+    './1/dir3/file-301.mp3',
+    './1/dir3/file-302.mpeg',
+    './2/dir1/file-101.png',
+    './2/dir1/file-103.jpeg',
+    './2/dir2/file-202.jpeg',
+    './2/dir2/file-203.png',
+    './2/dir3/file-301.mp3',
+    './2/dir3/file-302.mpeg',
+    './3/file-302.mpeg',
+    './4/file-302.mpeg',
+    './5/file-102.txt',
+  ]);
+  t.is(await readFile(join(out, '2/dir3/file-302.mpeg'), 'utf8'), '10');
+  t.deepEqual(execFileSync('ls', ['-A', join(out, '6')], { encoding: 'utf8' }), '');
 });

@@ -207,6 +207,25 @@ test('stat cache entries of deleted files are dropped when their directory is ha
   });
 });
 
+test('a checksum with --exclude keeps the records of the files it excluded, which another step may be hashing meanwhile', async (t) => {
+  await withContext({ 'd1/a.png': '1', 'd1/b.txt': '2', 'd2/c.png': '3' }, async (ctx, _dir, store) => {
+    const c = await ctx();
+    // Two stages' COPYs of a context no build has listed yet: the first walk lists its directories.
+    const [some, all] = await Promise.all([c.checksum(['.'], { exclude: ['*/*.png'] }), c.checksum(['.'])]);
+    t.deepEqual(keys(some.files), ['.', 'd1', 'd1/b.txt', 'd2']);
+    t.deepEqual(keys(all.files), ['.', 'd1', 'd1/a.png', 'd1/b.txt', 'd2', 'd2/c.png']);
+    c.saveStats();
+    const cache = StatCache.open(store);
+    try {
+      const saved = cache.load(c.root);
+      t.deepEqual([...saved.files.keys()].sort(), ['d1/a.png', 'd1/b.txt', 'd2/c.png']);
+      t.deepEqual([...saved.dirs.keys()].sort(), ['', 'd1', 'd2']);
+    } finally {
+      cache.close();
+    }
+  });
+});
+
 test('verifyCopied: a copy passes only with the bytes hashed; racy files are read back, settled ones re-stat only', async (t) => {
   await withContext({ 'f': 'hashed', 'copy-same': 'hashed', 'copy-other': 'other!' }, async (ctx, dir) => {
     const c = await ctx();

@@ -91,6 +91,8 @@ class RootStats implements DirListings {
   private dirty = false;
   /** Directories read rather than answered from the cache, so far. */
   relisted = 0;
+  /** Directories whose names this process has read or found unchanged: listings that can tell what is gone. */
+  readonly listedNow = new Set<string>();
 
   constructor(
     private readonly cache: StatCache,
@@ -107,6 +109,7 @@ class RootStats implements DirListings {
 
   names(dir: TreeEntry, read: () => string[]): string[] {
     const known = this.stats.dirs.get(dir.rel);
+    this.listedNow.add(dir.rel);
     if (known && dirMatches(known, dir)) return known.names;
     const recordedNs = nowNs();
     const names = read();
@@ -163,10 +166,10 @@ class ContextImpl implements BuildContext {
       });
     });
     // Swept even when files were read again: a racy record re-read must not hide a vanished one.
-    const vanished = mayHaveVanished && forgetVanished(known, matches, entries);
+    const vanished = mayHaveVanished && forgetVanished(known, this.stats.listedNow, matches);
     if (read > 0 || vanished) this.stats.changed();
     const files = new Map<string, string>();
-    for (const e of entries.values()) files.set(e.rel === '' ? '.' : e.rel, e.type === 'file' ? known.files.digests(e.rel)!.entryDigest : this.metaDigest(e));
+    for (const e of entries.values()) files.set(e.rel === '' ? '.' : e.rel, e.type === 'file' ? this.fileDigest(e) : this.metaDigest(e));
     return { digest: combineDigests(files), files, size: { bytes, files: regular.length } };
   }
 
@@ -181,6 +184,16 @@ class ContextImpl implements BuildContext {
     }
     if (known && (entryMatches(known, now) || (statMatches(known, now) && hashFileSync(copy) === known.digest))) return;
     throw new ContextChangedError(e.rel);
+  }
+
+  /**
+   * The digest hashFiles recorded for `e`. Other steps hash the same context meanwhile; one whose
+   * directory listing shows the file gone drops its record, and then it changed under this step.
+   */
+  private fileDigest(e: TreeEntry): string {
+    const recorded = this.stats.stats.files.digests(e.rel);
+    if (recorded === undefined) throw new ContextChangedError(e.rel);
+    return recorded.entryDigest;
   }
 
   private metaDigest(e: TreeEntry): string {
@@ -205,21 +218,42 @@ class ContextImpl implements BuildContext {
 
 /**
  * Drops stat cache entries of files and directories that are gone from directories this
- * selection walked whole; true if there were any.
+ * selection walked whole; true if there were any. Gone means missing from a directory listing
+ * this process read or confirmed: a path the selection merely left out (an --exclude pattern, an
+ * excluded directory it never entered) is still there, and another step may be hashing it.
  */
-function forgetVanished(known: ContextStats, matches: SourceMatch[], entries: Map<string, TreeEntry>): boolean {
+function forgetVanished(known: ContextStats, listedNow: ReadonlySet<string>, matches: SourceMatch[]): boolean {
   const prefixes = matches.filter((m) => m.entry.type === 'dir').map((m) => (m.entry.rel === '' ? '' : `${m.entry.rel}/`));
   if (prefixes.length === 0) return false;
-  let gone = false;
+  const names = new Map<string, Set<string>>();
+  const listed = (dir: string): Set<string> | undefined => {
+    if (!listedNow.has(dir)) return undefined;
+    let set = names.get(dir);
+    if (set === undefined) names.set(dir, (set = new Set(known.dirs.get(dir)?.names)));
+    return set;
+  };
+  const gone = (rel: string, prefix: string): boolean => {
+    for (let at = prefix.length; ; ) {
+      const slash = rel.indexOf('/', at);
+      const dir = at === 0 ? '' : rel.slice(0, at - 1);
+      const here = listed(dir);
+      if (here === undefined) return false;
+      if (!here.has(rel.slice(at, slash === -1 ? undefined : slash))) return true;
+      if (slash === -1) return false;
+      at = slash + 1;
+    }
+  };
+  let any = false;
   for (const map of [known.files, known.dirs]) {
     for (const rel of map.keys()) {
-      if (!entries.has(rel) && prefixes.some((p) => rel.startsWith(p))) {
+      const prefix = rel === '' ? undefined : prefixes.find((p) => rel.startsWith(p));
+      if (prefix !== undefined && gone(rel, prefix)) {
         map.delete(rel);
-        gone = true;
+        any = true;
       }
     }
   }
-  return gone;
+  return any;
 }
 
 /** Everything the matches bring along: each match, and for directories their whole visible tree. */
