@@ -3,7 +3,7 @@
  * given the files, as docker's --tlscacert/--tlscert/--tlskey).
  */
 import { readFileSync } from 'node:fs';
-import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { PassThrough, type Duplex, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -81,8 +81,9 @@ export class DaemonClient {
   }
 
   /** A streamed answer (an archive): the body, failing with a KilnError if the daemon cuts it short. */
-  async download(method: string, path: string): Promise<Readable> {
+  async download(method: string, path: string, onHeaders?: (headers: IncomingHttpHeaders) => void): Promise<Readable> {
     const res = await this.request(method, path);
+    onHeaders?.(res.headers);
     const out = new PassThrough();
     pipeline(res, out).catch((e: unknown) => {
       out.destroy(new KilnError('E_DAEMON_STREAM', `the kiln daemon at ${this.o.host} ended the transfer early: ${(e as Error).message}`, { cause: e, hint: "see the daemon's log" }));

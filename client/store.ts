@@ -1,7 +1,7 @@
 /** The daemon's state root through kiln's own routes: prune, disk usage, check, and image exports. */
 import type { Readable } from 'node:stream';
 import type { DiskUsage, PruneResult } from '../cache/index.js';
-import type { PrunePolicy, StateCheckReport } from '../daemon/index.js';
+import { ARCHIVE_MANIFEST_HEADER, type PrunePolicy, type StateCheckReport } from '../daemon/index.js';
 import type { DaemonClient } from './connection.js';
 
 export function pruneDaemon(client: DaemonClient, policy: PrunePolicy): Promise<PruneResult> {
@@ -16,11 +16,26 @@ export function checkDaemonRoot(client: DaemonClient, repair: boolean): Promise<
   return client.json<StateCheckReport>('POST', `/kiln/v1/check${repair ? '?repair=1' : ''}`);
 }
 
+export interface ExportedArchive {
+  stream: Readable;
+  /** An OCI archive's manifest, as the daemon announced it before the archive. */
+  manifest?: { manifestDigest: string; manifestMediaType: string };
+}
+
 /**
  * An image as an OCI or docker archive (named `name` when given) or a tarball of its root
  * filesystem, streamed; `layers` are the `compression=` options of an OCI archive, as strings.
  */
-export function exportImage(client: DaemonClient, ref: string, type: 'oci' | 'docker' | 'tar', name?: string, layers: Record<string, string> = {}): Promise<Readable> {
+export async function exportImage(client: DaemonClient, ref: string, type: 'oci' | 'docker' | 'tar', name?: string, layers: Record<string, string> = {}): Promise<ExportedArchive> {
   const q = new URLSearchParams({ type, ...(name ? { name } : {}), ...layers });
-  return client.download('GET', `/kiln/v1/images/${encodeURIComponent(ref)}/export?${q}`);
+  let announced: string | string[] | undefined;
+  const stream = await client.download('GET', `/kiln/v1/images/${encodeURIComponent(ref)}/export?${q}`, (headers) => (announced = headers[ARCHIVE_MANIFEST_HEADER]));
+  const manifest = typeof announced === 'string' ? parseArchiveManifest(announced) : undefined;
+  return manifest ? { stream, manifest } : { stream };
+}
+
+/** `<media type> <digest>`, as the daemon writes the header. */
+function parseArchiveManifest(value: string): ExportedArchive['manifest'] {
+  const [manifestMediaType, manifestDigest] = value.split(' ');
+  return manifestMediaType && manifestDigest?.startsWith('sha256:') ? { manifestDigest, manifestMediaType } : undefined;
 }

@@ -5,7 +5,7 @@
 export { startDaemon, type Daemon, type DaemonOptions } from './server.js';
 export { DEFAULT_SOCKET, parseHost, type HostSpec, type TlsFiles } from './listeners.js';
 export type { LogFormat } from './logger.js';
-export { API_VERSION, MIN_API_VERSION } from './router.js';
+export { API_VERSION, ARCHIVE_MANIFEST_HEADER, MIN_API_VERSION } from './router.js';
 export type { RemoteBuildOptions } from './routes/kiln-build.js';
 export type { ErrorDetail } from './http.js';
 export type { AuthConfig } from './registry-auth.js';

@@ -31,6 +31,13 @@ export interface Route {
 export const API_VERSION = '1.41';
 export const MIN_API_VERSION = '1.24';
 
+/**
+ * The header an image export names an OCI archive's manifest in, `<media type> <digest>`: its
+ * layers are compressed copies, so it is not the store's manifest, and a client's
+ * --metadata-file reports this one.
+ */
+export const ARCHIVE_MANIFEST_HEADER = 'kiln-archive-manifest';
+
 const VERSION_PREFIX = /^\/v(\d+\.\d+)(\/.*)$/;
 
 interface Compiled {

@@ -5,7 +5,7 @@ import type { Writable } from 'node:stream';
 import { fileError } from '../common/file-errors.js';
 import { checkOutputDir, checkOutputFile, writeOutputFile, writeStdout } from '../common/output-file.js';
 import type { Store } from '../cache/index.js';
-import { applyLayer, createLayerTar, LAYER_EXPORT_KEYS, parseLayerExport, parseReference, pushImage, saveImages, type LayerExport, type PushResult, type RegistryOptionsFor } from '../oci/index.js';
+import { applyLayer, createLayerTar, LAYER_EXPORT_KEYS, parseLayerExport, parseReference, pushImage, saveImages, type ArchivedManifest, type LayerExport, type PushResult, type RegistryOptionsFor } from '../oci/index.js';
 import type { BuildResult } from './build.js';
 import { BuildError } from './errors.js';
 import type { LayerPacking } from './layers.js';
@@ -115,12 +115,21 @@ export type ExportedImage = Pick<BuildResult, 'manifestDigest' | 'manifest' | 'c
 
 /**
  * Writes an image to `out` as an archive (`oci`, `docker`; named `name`, a normalised reference,
- * when given) or as a tarball of its root filesystem (`tar`).
+ * when given) or as a tarball of its root filesystem (`tar`). An OCI archive's manifest, which
+ * names its compressed layers, goes to `onManifest` before the archive's first byte.
  */
-export async function writeImageTar(store: Store, image: ExportedImage, type: 'oci' | 'docker' | 'tar', out: Writable, name?: string, layerExport?: LayerExport): Promise<void> {
+export async function writeImageTar(
+  store: Store,
+  image: ExportedImage,
+  type: 'oci' | 'docker' | 'tar',
+  out: Writable,
+  name?: string,
+  layerExport?: LayerExport,
+  onManifest?: (manifest: ArchivedManifest) => void,
+): Promise<void> {
   if (type !== 'tar') {
     const { manifestDigest, manifest, configDigest, layers } = image;
-    await saveImages(store, [{ ...(name ? { name } : {}), manifestDigest, manifest, configDigest, layers }], type, out, layerExport);
+    await saveImages(store, [{ ...(name ? { name } : {}), manifestDigest, manifest, configDigest, layers }], type, out, layerExport, (m) => onManifest?.(m[0]!));
     return;
   }
   const tmp = await mkdtemp(join(store.root, 'tmp', `${process.pid}.rootfs-`));
@@ -132,30 +141,38 @@ export async function writeImageTar(store: Store, image: ExportedImage, type: 'o
   }
 }
 
+/** What an export made that has a manifest of its own: the pushes, or the manifest of an OCI archive. */
+export interface ExportResult {
+  pushed: PushResult[];
+  archived?: ArchivedManifest;
+}
+
 /**
  * Exports a built image as an output other than the store: an archive (named `name`, a
  * normalised reference, when given), or its root filesystem; or, for type=image, names it
  * (`name=`, else the build's tags) and with push=true pushes each name to its registry, with
  * the options `optionsFor` gives that registry.
  */
-export async function exportImage(store: Store, result: BuildResult, spec: OutputSpec, name?: string, optionsFor: RegistryOptionsFor = () => ({})): Promise<PushResult[]> {
+export async function exportImage(store: Store, result: BuildResult, spec: OutputSpec, name?: string, optionsFor: RegistryOptionsFor = () => ({})): Promise<ExportResult> {
   const dest = spec.dest!;
   switch (spec.type) {
     case 'image': {
       const names = spec.name ? [await store.tagImage(spec.name, result.manifestDigest)] : result.tags;
-      if (!spec.push) return [];
+      if (!spec.push) return { pushed: [] };
       if (names.length === 0) throw new BuildError('E_BUILD_OPTION', 'pushing needs a name for the image', { hint: 'give -t NAME:TAG, or --output type=image,name=NAME:TAG,push=true' });
       const pushed: PushResult[] = [];
       // By digest: another build (a daemon's other client) may have given a name to its own image since.
       for (const n of names) pushed.push(await pushImage(store, result.manifestDigest, n, { ...optionsFor(parseReference(n).registry), ...(spec.layers ? { layers: spec.layers } : {}) }));
-      return pushed;
+      return { pushed };
     }
     case 'local':
       await makeOutputDir(dest);
       await flatten(store, result, dest);
-      return [];
-    default:
-      await toFile(dest, (out) => writeImageTar(store, result, spec.type as 'oci' | 'docker' | 'tar', out, name, spec.layers));
-      return [];
+      return { pushed: [] };
+    default: {
+      let archived: ArchivedManifest | undefined;
+      await toFile(dest, (out) => writeImageTar(store, result, spec.type as 'oci' | 'docker' | 'tar', out, name, spec.layers, (m) => (archived = m)));
+      return archived ? { pushed: [], archived } : { pushed: [] };
+    }
   }
 }

@@ -81,7 +81,7 @@ test.serial('a push sends the build\'s own image when another build has taken it
     // As with two daemon clients: the second build names its image before the first pushes.
     const second = await built('second');
     t.not(second.manifestDigest, first.manifestDigest);
-    const pushed = await exportImage(store, first, { type: 'image', push: true });
+    const { pushed } = await exportImage(store, first, { type: 'image', push: true });
     t.deepEqual(pushed.map((p) => [p.reference, p.manifestDigest]), [[target, first.manifestDigest]]);
     t.is(await skopeoDigest(target), first.manifestDigest);
   } finally {

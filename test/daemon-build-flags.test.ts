@@ -61,8 +61,14 @@ test('-o oci, docker, tar and local come back to the client; the tar is the one 
   const ctx = await context('outputs', { Dockerfile: 'FROM busybox\nCOPY . /ctx\n', 'f.txt': 'exported\n' });
   const out = join(tmp, 'out');
   const outputs = ['-o', `type=oci,dest=${out}/app.oci.tar`, '-o', `type=docker,dest=${out}/app.docker.tar`, '-o', `type=tar,dest=${out}/rootfs.tar`, '-o', `type=local,dest=${out}/dir`];
-  const remote = await kiln(local, [...host, 'build', '-t', 'exported:1', ...outputs, ctx]);
+  const meta = join(tmp, 'outputs-meta.json');
+  const remote = await kiln(local, [...host, 'build', '-t', 'exported:1', '--metadata-file', meta, ...outputs, ctx]);
   t.is(remote.code, 0, remote.stderr);
+  // The OCI archive's layers are gzip copies of the daemon's plain ones: its manifest is the one to report.
+  const index = JSON.parse((await run('tar', ['-xOf', `${out}/app.oci.tar`, 'index.json'])).stdout) as { manifests: { digest: string; mediaType: string }[] };
+  const m = JSON.parse(await readFile(meta, 'utf8')) as { 'containerimage.digest': string; 'containerimage.descriptor': { digest: string; mediaType: string } };
+  t.is(m['containerimage.digest'], index.manifests[0]!.digest);
+  t.deepEqual(m['containerimage.descriptor'], { digest: index.manifests[0]!.digest, mediaType: index.manifests[0]!.mediaType });
   t.is(await readFile(join(out, 'dir', 'ctx', 'f.txt'), 'utf8'), 'exported\n');
   t.truthy(await readFile(join(out, 'dir', 'bin', 'busybox')));
   const oci = JSON.parse((await run('skopeo', ['inspect', `oci-archive:${out}/app.oci.tar`])).stdout) as { Layers: string[] };

@@ -111,6 +111,21 @@ test.serial('compression=zstd compresses the built layer only; force-compression
   t.deepEqual(await describeTree(b.rootfs), await describeTree(a.rootfs));
 });
 
+test.serial('--metadata-file after --output type=oci names the manifest the archive holds, whose layers were compressed for it', async (t) => {
+  for (const [name, options] of [['meta-default', ''], ['meta-zstd', ',compression=zstd']] as const) {
+    const file = join(dir, `${name}.tar`);
+    const meta = join(dir, `${name}.json`);
+    // A cached rebuild: its layer is the stored plain tar, compressed as the archive is written.
+    const r = await kiln(root, ['build', '--progress', 'plain', '--metadata-file', meta, '--output', `type=oci,dest=${file}${options}`, '-'], DOCKERFILE);
+    t.is(r.code, 0, r.stderr);
+    t.regex(r.stderr, /1 cached/);
+    const index = JSON.parse((await run('tar', ['-xOf', file, 'index.json'])).stdout) as { manifests: { digest: string }[] };
+    const m = JSON.parse(await readFile(meta, 'utf8')) as { 'containerimage.digest': string };
+    t.is(m['containerimage.digest'], index.manifests[0]!.digest, name);
+    t.not(m['containerimage.digest'], (await localImage(root, 'exported:1')).manifestDigest, name);
+  }
+});
+
 test.serial('kiln save: OCI archives get gzip layers, docker-archives plain layer tars named by diffID', async (t) => {
   const oci = join(dir, 'saved-oci.tar');
   const docker = join(dir, 'saved-docker.tar');

@@ -187,18 +187,21 @@ export function register(program: Command): void {
       const { normalizeReference } = await import('../../oci/index.js');
       const archiveName = flags.tag?.[0] === undefined ? undefined : normalizeReference(flags.tag[0]);
       let pushed: BuiltImage['pushed'];
+      let archived: BuiltImage['archived'];
       for (const o of outputs) {
-        for (const p of await solver.exportImage(store, result, o, archiveName, registryFor)) {
+        const exported = await solver.exportImage(store, result, o, archiveName, registryFor);
+        for (const p of exported.pushed) {
           process.stderr.write(`pushed ${p.reference}@${p.manifestDigest}\n`);
           pushed ??= { manifestDigest: p.manifestDigest, manifestMediaType: p.manifestMediaType };
         }
+        archived ??= exported.archived;
       }
       if (cache) {
         const { exported, warnings } = await cacheLib.exportCaches(cache, result, cacheTo, registryFor);
         for (const r of exported) process.stderr.write(`exported cache to ${r.name}: ${r.records} records${r.mounts ? `, ${r.mounts} cache mounts` : ''} (${r.manifestDigest})\n`);
         for (const w of warnings) process.stderr.write(`WARNING: ${w}\n`);
       }
-      await reportResult(flags, progress, { ...result, manifestMediaType: result.manifest.mediaType, ...(pushed ? { pushed } : {}) });
+      await reportResult(flags, progress, { ...result, manifestMediaType: result.manifest.mediaType, ...(pushed ? { pushed } : {}), ...(archived ? { archived } : {}) });
       // The image is built whatever happens here: a failed GC is worth a warning, not a failed build.
       await cacheLib.maintainAfterBuild(store, result.cacheHits).catch((e: unknown) => {
         process.stderr.write(`WARNING: garbage collection after the build failed: ${(e as Error).message}\n`);
@@ -224,6 +227,8 @@ interface BuiltImage {
    * digest is the one to pull by (BuildKit's `containerimage.digest` is the pushed one too).
    */
   pushed?: { manifestDigest: string; manifestMediaType: string };
+  /** The manifest an OCI archive output holds, naming its compressed layers: the digest that archive knows the image by. */
+  archived?: { manifestDigest: string; manifestMediaType: string };
   tags: string[];
   stats: { ran: number; cached: number };
 }
@@ -261,7 +266,7 @@ function progressRenderer(solver: typeof import('../../solver/index.js'), progre
 async function reportResult(flags: BuildFlags, progress: ProgressMode, result: BuiltImage): Promise<void> {
   if (flags.iidfile) await writeOutputFile(flags.iidfile, '--iidfile', result.configDigest);
   if (flags.metadataFile) {
-    const manifest = result.pushed ?? result;
+    const manifest = result.pushed ?? result.archived ?? result;
     const meta = {
       'containerimage.digest': manifest.manifestDigest,
       'containerimage.config.digest': result.configDigest,
@@ -359,17 +364,19 @@ async function buildOnDaemon(flags: BuildFlags, b: DaemonBuild): Promise<void> {
     renderer.finish();
     if (b.progress !== 'quiet' && b.progress !== 'rawjson') process.stderr.write(`sent build context to ${b.host}: ${result.sent.files} files, ${result.sent.bytes} bytes\n`);
     const archiveName = flags.tag?.[0] === undefined ? undefined : normalizeReference(flags.tag[0]);
+    let archived: BuiltImage['archived'];
     for (const o of outputs) {
       if (o.type === 'image') continue;
-      const stream = await client.exportImage(daemon, result.manifestDigest, o.type === 'local' ? 'tar' : o.type, archiveName, o.layers ? layerExportFields(o.layers) : {});
+      const exported = await client.exportImage(daemon, result.manifestDigest, o.type === 'local' ? 'tar' : o.type, archiveName, o.layers ? layerExportFields(o.layers) : {});
       if (o.type === 'local') {
         await solver.makeOutputDir(o.dest!);
-        await applyLayer(stream, o.dest!);
+        await applyLayer(exported.stream, o.dest!);
       } else {
-        await solver.toFile(o.dest!, (out) => pipeline(stream, out));
+        await solver.toFile(o.dest!, (out) => pipeline(exported.stream, out));
       }
+      archived ??= exported.manifest;
     }
-    await reportResult(flags, b.progress, result);
+    await reportResult(flags, b.progress, { ...result, ...(archived ? { archived } : {}) });
   } finally {
     renderer.finish();
     store.close();

@@ -8,7 +8,7 @@ import { layerExportOf, normalizeReference } from '../../oci/index.js';
 import { writeImageTar } from '../../solver/index.js';
 import type { DaemonContext } from '../context.js';
 import { badRequest, queryBool, readJson, sendJson } from '../http.js';
-import type { Handler } from '../router.js';
+import { ARCHIVE_MANIFEST_HEADER, type Handler } from '../router.js';
 import { verifyStateRoot } from '../state-check.js';
 import { ContextCache } from './context-cache.js';
 
@@ -64,6 +64,8 @@ export const exportImage: Handler = async (ctx, { res, params, query }) => {
   const layers = layerExportOf(query, 'export');
   if (layers && type !== 'oci') throw badRequest(`compression applies to type=oci only, not type=${type}`);
   const img = await ctx.store.resolveImage(params.name!);
-  res.writeHead(200, { 'Content-Type': 'application/x-tar' });
-  await writeImageTar(ctx.store, img, type as 'oci' | 'docker' | 'tar', res, name, layers);
+  // Sent with the archive's first bytes, by then with the header naming an OCI archive's manifest.
+  res.statusCode = 200;
+  res.setHeader('Content-Type', 'application/x-tar');
+  await writeImageTar(ctx.store, img, type as 'oci' | 'docker' | 'tar', res, name, layers, (m) => res.setHeader(ARCHIVE_MANIFEST_HEADER, `${m.manifestMediaType} ${m.manifestDigest}`));
 };

@@ -11,7 +11,7 @@ export type { ContentStore } from './content.js';
 export { ArchiveError, ChangeError } from './errors.js';
 export { buildManifest } from './manifest.js';
 export { DEFAULT_PATH, importRootfs, type ImportedImage, type ImportOptions } from './import-rootfs.js';
-export { saveImages, type ArchiveFormat, type SaveImage } from './save.js';
+export { saveImages, type ArchivedManifest, type ArchiveFormat, type SaveImage } from './save.js';
 export { DEFAULT_GZIP_LEVEL, DEFAULT_LAYER_EXPORT, exportLayer, exportLayers, type ExportableImage, type LayerExport } from './convert.js';
 export { CompressionOptionError, LAYER_EXPORT_KEYS, layerExportFields, layerExportOf, parseLayerExport } from './layer-export-options.js';
 export { loadArchive, type LoadedImage } from './load.js';

@@ -23,17 +23,32 @@ export interface SaveImage {
 
 export type ArchiveFormat = 'oci' | 'docker';
 
+/** A manifest an OCI archive holds: its layers may be compressed copies, so not the store's manifest. */
+export interface ArchivedManifest {
+  manifestDigest: string;
+  manifestMediaType: string;
+}
+
 /**
  * Writes images as an OCI image layout tarball, its layers compressed as `layers` says (by default
  * gzip, as BuildKit's OCI exporter writes them), or as a docker-archive (what `docker save`
  * writes: plain layer tars), streaming every blob. The same images always give byte-identical output.
+ * `onManifests` is told an OCI archive's manifests before its first byte is written.
  */
-export async function saveImages(store: ContentStore, images: SaveImage[], format: ArchiveFormat, out: Writable, layers: LayerExport = DEFAULT_LAYER_EXPORT): Promise<void> {
+export async function saveImages(
+  store: ContentStore,
+  images: SaveImage[],
+  format: ArchiveFormat,
+  out: Writable,
+  layers: LayerExport = DEFAULT_LAYER_EXPORT,
+  onManifests?: (manifests: ArchivedManifest[]) => void,
+): Promise<void> {
   const tar = new TarOut(out);
   try {
     if (format === 'oci') {
       const exported: SaveImage[] = [];
       for (const img of images) exported.push(await exportLayers(store, img, layers));
+      onManifests?.(exported.map((img) => ({ manifestDigest: img.manifestDigest, manifestMediaType: img.manifest.mediaType ?? MediaType.ociManifest })));
       await writeOci(store, exported, tar);
     } else await writeDocker(store, images, tar);
     await tar.finish();
