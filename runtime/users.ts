@@ -28,6 +28,8 @@ const NUMERIC = /^\d+$/;
 /**
  * Resolves a Docker `USER` value (`name`, `uid`, `name:group`, `uid:gid`, ...) against the
  * container's /etc/passwd and /etc/group, as Docker does: names must exist, numbers need not.
+ * The primary group leads the supplementary groups (containerd and BuildKit since CVE-2023-25173:
+ * a process that drops its supplementary groups must not keep one it was not given).
  */
 export async function resolveUser(rootfs: string, spec: string | undefined): Promise<ResolvedUser> {
   return resolveUserFrom({ passwd: await readInRoot(rootfs, '/etc/passwd'), group: await readInRoot(rootfs, '/etc/group') }, spec);
@@ -55,12 +57,13 @@ export function resolveUserFrom(files: { passwd: string; group: string }, spec: 
         hint: 'create the group in an earlier step (e.g. RUN addgroup) or use a numeric gid',
       });
     }
-    return { uid, gid: group ? group.gid : Number(groupPart), additionalGids: [], home };
+    const gid = group ? group.gid : Number(groupPart);
+    return { uid, gid, additionalGids: [gid], home };
   }
   const gid = entry ? entry.gid : 0;
   const name = entry?.name;
-  const additionalGids = name === undefined ? [] : groups.filter((g) => g.gid !== gid && g.members.includes(name)).map((g) => g.gid);
-  return { uid, gid, additionalGids: [...new Set(additionalGids)], home };
+  const memberOf = name === undefined ? [] : groups.filter((g) => g.members.includes(name)).map((g) => g.gid);
+  return { uid, gid, additionalGids: [...new Set([gid, ...memberOf])], home };
 }
 
 /** The entries of the root's /etc/passwd with numeric ids; none without the file (scratch). */

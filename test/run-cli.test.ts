@@ -90,6 +90,13 @@ test('-e, --env-file, -w, -u and --entrypoint override the image', async (t) => 
   t.is(noCmd.stdout, '\n');
 });
 
+test('the primary group is among the supplementary groups (CVE-2023-25173), for -u uid:gid too', async (t) => {
+  const root = await kiln(['run', '--rm', '-u', '0', IMAGE, 'sh', '-c', 'grep Groups /proc/self/status']);
+  t.is(root.stdout.trim(), 'Groups:\t0');
+  const other = await kiln(['run', '--rm', '-u', '1234:1234', IMAGE, 'sh', '-c', 'grep Groups /proc/self/status']);
+  t.is(other.stdout.trim(), 'Groups:\t1234');
+});
+
 test('-i pipes stdin; without -i the container gets no stdin', async (t) => {
   const piped = await kiln(['run', '-i', IMAGE, 'sh', '-c', 'tr a-z A-Z'], { input: 'piped through\n' });
   t.is(piped.stdout, 'PIPED THROUGH\n');
