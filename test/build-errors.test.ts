@@ -90,10 +90,18 @@ test('an unknown target', async (t) => {
 });
 
 test('a cyclic --from', async (t) => {
-  const r = await failingInProcess(t, 'FROM busybox AS a\nCOPY --from=b /x /x\nFROM busybox AS b\nCOPY --from=a /y /y\n');
+  const r = await failingInProcess(t, 'FROM busybox AS a\nRUN --mount=from=b,target=/b true\nFROM busybox AS b\nCOPY --from=a /y /y\n');
   t.is(r.code, 1);
   t.true(noStack(r.stderr));
-  t.regex(r.stderr, /Dockerfile:\d:1: circular dependency between stages: (a -> b -> a|b -> a -> b)\n  COPY --from=. \/. \/.\n  \^/);
+  t.regex(r.stderr, /Dockerfile:\d:1: circular dependency between stages: (a -> b -> a|b -> a -> b)\n  (COPY --from=a \/y \/y|RUN --mount=from=b,target=\/b true)\n  \^/);
+  t.true(await storeConsistent(r.root));
+});
+
+test('COPY --from a stage defined further down', async (t) => {
+  const r = await failingInProcess(t, 'FROM busybox AS a\nCOPY --from=b /x /x\nFROM busybox AS b\nRUN touch /x\n');
+  t.is(r.code, 1);
+  t.true(noStack(r.stderr));
+  t.regex(r.stderr, /Dockerfile:2:1: cannot copy from stage "b", it needs to be defined before current stage "a"\n  COPY --from=b \/x \/x\n  \^\nhint: move that stage above this one\n/);
   t.true(await storeConsistent(r.root));
 });
 

@@ -199,6 +199,15 @@ test('--target keeps only the stages the target needs', (t) => {
   t.deepEqual(plan('FROM scratch AS a\nFROM scratch AS b\nRUN --mount=from=a,target=/a true\n').order, [0, 1]);
 });
 
+test('COPY --from names only earlier stages, as in BuildKit; RUN --mount from= may name a later one', (t) => {
+  const late = t.throws(() => plan('FROM busybox AS target\nCOPY --from=build /d2 /out\nFROM busybox AS build\nCOPY Dockerfile /d2\nFROM target\n'));
+  t.is((late as { code?: string }).code, 'E_BUILD_STAGE_ORDER');
+  t.is(late!.message, 'cannot copy from stage "build", it needs to be defined before current stage "target"');
+  t.is((late as { position?: { line: number } }).position?.line, 2);
+  t.is((t.throws(() => plan('FROM busybox\nCOPY --from=1 /x /x\nFROM busybox\n')) as { code?: string }).code, 'E_BUILD_STAGE_ORDER');
+  t.deepEqual(plan('FROM busybox AS a\nRUN --mount=from=b,target=/b true\nFROM busybox AS b\n').stages[0]!.deps, [1]);
+});
+
 test('FROM names only earlier stages; an unknown --from name is treated as an image', (t) => {
   const p = plan('FROM later AS early\nFROM scratch AS later\nCOPY --from=nosuch:1 /x /x\n');
   t.deepEqual(p.stages[0]!.base, { kind: 'image', ref: 'later' });
@@ -207,7 +216,7 @@ test('FROM names only earlier stages; an unknown --from name is treated as an im
 
 test('unknown target, cyclic --from and bad stage index are errors', (t) => {
   t.is(t.throws(() => plan('FROM scratch AS a\n', { target: 'nope' }))!.message, 'target stage "nope" could not be found');
-  const cyc = t.throws(() => plan('FROM scratch AS a\nCOPY --from=b /x /x\nFROM scratch AS b\nCOPY --from=a /y /y\n'));
+  const cyc = t.throws(() => plan('FROM busybox AS a\nRUN --mount=from=b,target=/b true\nFROM scratch AS b\nCOPY --from=a /y /y\n'));
   t.is((cyc as { code?: string }).code, 'E_BUILD_CYCLE');
   t.regex(cyc!.message, /circular dependency between stages: (a -> b -> a|b -> a -> b)/);
   t.is((t.throws(() => plan('FROM scratch AS a\nCOPY --from=a /x /x\n')) as { code?: string }).code, 'E_BUILD_CYCLE');

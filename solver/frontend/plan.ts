@@ -97,19 +97,22 @@ export function planBuild(parsed: ParseResult, opts: PlanOptions): BuildPlan {
     if (stage.name) byName.set(stage.name, stage.index);
   }
 
-  // --from may name any stage (even a later one) or an index of an earlier one.
+  // COPY --from names an earlier stage, as BuildKit requires; RUN --mount from= may name any.
   for (const p of stages) {
     const deps = p.depSites;
     if (p.base.kind === 'stage') deps.set(p.base.index, p.stage.from);
     const x = makeExpander(ctx, p.stage.from, metaEnv);
     for (const ins of p.stage.instructions) {
-      const refs: string[] = [];
-      if (ins.kind === 'copy' && ins.from !== undefined) refs.push(x(ins.from));
-      if (ins.kind === 'run') for (const m of ins.mounts) if ((m.type === 'bind' || m.type === 'cache') && m.from !== undefined) refs.push(x(m.from));
-      for (const ref of refs) {
+      const refs: { ref: string; copy: boolean }[] = [];
+      if (ins.kind === 'copy' && ins.from !== undefined) refs.push({ ref: x(ins.from), copy: true });
+      if (ins.kind === 'run') for (const m of ins.mounts) if ((m.type === 'bind' || m.type === 'cache') && m.from !== undefined) refs.push({ ref: x(m.from), copy: false });
+      for (const { ref, copy } of refs) {
         const idx = resolveStageRef(ref, stages, byName);
         if (idx === 'bad-index') throw stageRefError(ctx, ins, 'E_BUILD_UNKNOWN_STAGE', `invalid stage index ${ref}: the Dockerfile has stages 0 to ${stages.length - 1}`);
         if (idx === p.index) throw stageRefError(ctx, ins, 'E_BUILD_CYCLE', `stage ${p.label} refers to itself`);
+        if (copy && idx !== undefined && idx > p.index) {
+          throw stageRefError(ctx, ins, 'E_BUILD_STAGE_ORDER', `cannot copy from stage "${ref}", it needs to be defined before current stage "${p.label}"`, 'move that stage above this one');
+        }
         if (idx !== undefined && !deps.has(idx)) deps.set(idx, ins);
       }
     }
