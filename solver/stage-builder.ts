@@ -125,7 +125,7 @@ class StageBuilder {
     for (const raw of [...triggers, ...p.stage.instructions]) {
       s.scheduler.check();
       this.step++;
-      const ins = expandInstruction(raw, makeExpander(s.plan, raw, this.img.vars.expansionEnv()));
+      const ins = expandInstruction(raw, makeExpander(s.plan, raw, this.img.vars.expansionEnv()), (key) => this.img.vars.overridden(key));
       if (this.metadata(ins)) {
         if (ins.kind === 'workdir') await this.workdir(ins);
         continue;

@@ -40,13 +40,20 @@ function mount(m: MountSpec, x: WordExpander): MountSpec {
  * ENTRYPOINT, SHELL, HEALTHCHECK, ONBUILD and MAINTAINER are left alone: the shell in the
  * container (or nothing) expands those.
  */
-export function expandInstruction<T extends Instruction>(ins: T, x: WordExpander): T {
+export function expandInstruction<T extends Instruction>(ins: T, x: WordExpander, overridden: (argKey: string) => boolean = () => false): T {
   switch (ins.kind) {
     case 'env':
     case 'label':
       return { ...ins, pairs: pairs(ins.pairs, x) };
     case 'arg':
-      return { ...ins, args: ins.args.map((a) => ({ key: x(a.key), ...(a.value === undefined ? {} : { value: x(a.value) }) })) };
+      // A default --build-arg replaces is never evaluated: `ARG B=${A:?}` with B given needs no A (BuildKit).
+      return {
+        ...ins,
+        args: ins.args.map((a) => {
+          const key = x(a.key);
+          return { key, ...(a.value === undefined || overridden(key) ? {} : { value: x(a.value) }) };
+        }),
+      };
     case 'copy':
     case 'add':
       return {

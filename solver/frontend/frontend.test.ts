@@ -29,7 +29,7 @@ function stageState(src: string, buildArgs: Record<string, string> = {}, baseEnv
   );
   const expanded = [];
   for (const raw of st.stage.instructions) {
-    const ins = expandInstruction(raw, makeExpander(p, raw, img.vars.expansionEnv()));
+    const ins = expandInstruction(raw, makeExpander(p, raw, img.vars.expansionEnv()), (key) => img.vars.overridden(key));
     expanded.push(ins);
     img.applyMetadata(ins);
   }
@@ -55,6 +55,12 @@ test('--build-arg overrides defaults; stage default expands with what is in scop
   const { img } = stageState('FROM scratch\nENV BASE=/opt\nARG DIR=$BASE/app\nARG V=1\nENV D=$DIR V=$V\n', { V: '2' });
   t.deepEqual(img.container.Env, ['PATH=/bin', 'BASE=/opt', 'D=/opt/app', 'V=2']);
   t.deepEqual(img.vars.runEnv(), ['PATH=/bin', 'BASE=/opt', 'D=/opt/app', 'V=2', 'DIR=/opt/app']);
+});
+
+test('a default that --build-arg replaces is not evaluated (BuildKit testArgDefaultExpansion)', (t) => {
+  const src = 'FROM scratch\nARG FOO\nARG BAR=${FOO:?"foo missing"}\nENV B=$BAR\n';
+  t.deepEqual(stageState(src, { BAR: '123' }).img.container.Env, ['PATH=/bin', 'B=123']);
+  t.throws(() => stageState(src), { message: /FOO: foo missing/ });
 });
 
 test('ENV wins over an ARG of the same name; ARGs are not in the image env', (t) => {
