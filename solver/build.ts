@@ -13,6 +13,7 @@ import { emitter, type BuildSession, type NamedContext, type StageResult } from 
 import { Scheduler, type SharedSteps } from './scheduler.js';
 import { buildStage } from './stage-builder.js';
 import { committedLayers, LayerCommits, type LayerPacking } from './layers.js';
+import { BuildError } from './errors.js';
 
 export interface BuildOptions {
   /** State root (store, logs, runtime state). */
@@ -113,6 +114,7 @@ async function buildWith(local: Store, opts: BuildOptions): Promise<BuildResult>
   let runsStarted = 0;
   const parsed = parseDockerfile(opts.dockerfile, { file: opts.dockerfileName });
   const buildArgs = userBuildArgs(opts.buildArgs ?? new Map());
+  const epoch = sourceDateEpoch(buildArgs);
   const platform = hostPlatform();
   const plan = planBuild(parsed, { buildArgs, automaticArgs: automaticArgs(platform), source: opts.dockerfile, ...(opts.target !== undefined ? { target: opts.target } : {}) });
   const id = opts.buildId ?? newBuildId();
@@ -121,7 +123,6 @@ async function buildWith(local: Store, opts: BuildOptions): Promise<BuildResult>
   const logDir = join(opts.stateRoot, 'logs', 'builds', id);
   let vertex = 0;
   const results = new Map<number, Promise<StageResult>>();
-  const epoch = sourceDateEpoch();
   const session: BuildSession = {
     id,
     stateRoot: opts.stateRoot,
@@ -193,9 +194,15 @@ async function buildWith(local: Store, opts: BuildOptions): Promise<BuildResult>
   }
 }
 
-function sourceDateEpoch(): number | undefined {
-  const v = process.env.SOURCE_DATE_EPOCH;
-  return v && /^\d+$/.test(v) ? Number(v) : undefined;
+/**
+ * The build's SOURCE_DATE_EPOCH, in seconds: `--build-arg SOURCE_DATE_EPOCH` (the CLI passes the
+ * environment's there, as docker buildx does), else this process's environment.
+ */
+function sourceDateEpoch(buildArgs: ReadonlyMap<string, string>): number | undefined {
+  const v = buildArgs.get('SOURCE_DATE_EPOCH') ?? process.env.SOURCE_DATE_EPOCH;
+  if (v === undefined || v === '') return undefined;
+  if (!/^\d+$/.test(v)) throw new BuildError('E_BUILD_OPTION', `invalid SOURCE_DATE_EPOCH "${v}": not a number of seconds since 1970`, { hint: 'give whole seconds, e.g. SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)' });
+  return Number(v);
 }
 
 async function writeImage(store: Store, finalConfig: ImageConfig, layers: LayerDescriptor[], opts: BuildOptions, stats: BuildResult['stats']): Promise<Omit<BuildResult, 'cacheMounts' | 'cacheHits'>> {

@@ -170,3 +170,27 @@ COPY --from=everything / /
   t.is(await readFile(join(out, '2/dir3/file-302.mpeg'), 'utf8'), '10');
   t.deepEqual(execFileSync('ls', ['-A', join(out, '6')], { encoding: 'utf8' }), '');
 });
+
+test('--build-arg SOURCE_DATE_EPOCH sets the build time as the environment variable does, ARG SOURCE_DATE_EPOCH sees either, and a non-number is refused', async (t) => {
+  const { root, ctx } = await freshRootAndContext(t, 'kiln-copy-epoch-arg-');
+  // No RUN: the files a RUN writes keep the time they were written (BuildKit without rewrite-timestamp).
+  await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox\nWORKDIR /mydir\nARG SOURCE_DATE_EPOCH\nENV SDE=$SOURCE_DATE_EPOCH\n');
+  const meta = join(ctx, 'meta.json');
+  const build = async (flags: string[], env: Record<string, string> = {}) => {
+    const r = await kiln(root, ['build', '--progress', 'plain', '--no-cache', '--metadata-file', meta, ...flags, ctx], undefined, env);
+    t.is(r.code, 0, r.stderr);
+    return (JSON.parse(await readFile(meta, 'utf8')) as Record<string, string>)['containerimage.digest'];
+  };
+  const first = await build(['-t', 'epoch-arg:1', '--build-arg', 'SOURCE_DATE_EPOCH=1673364896']);
+  await new Promise((r) => setTimeout(r, 1100));
+  t.is(await build(['--build-arg', 'SOURCE_DATE_EPOCH=1673364896']), first);
+  t.is(await build([], { SOURCE_DATE_EPOCH: '1673364896' }), first);
+  const fs = await rootfsOf(root, 'epoch-arg:1');
+  t.is((await lstat(join(fs, 'mydir'))).mtimeMs, 1673364896 * 1000);
+  const inspect = await kiln(root, ['inspect', 'epoch-arg:1']);
+  t.regex(inspect.stdout, /"SDE=1673364896"/);
+  t.regex(inspect.stdout, /"Created": "2023-01-10T15:34:56Z"/);
+  const bad = await kiln(root, ['build', '--build-arg', 'SOURCE_DATE_EPOCH=yesterday', ctx]);
+  t.is(bad.code, 1);
+  t.regex(bad.stderr, /^kiln: invalid SOURCE_DATE_EPOCH "yesterday": not a number of seconds since 1970\n/);
+});

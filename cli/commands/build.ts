@@ -52,6 +52,17 @@ function keyValues(list: string[] | undefined, flag: string, fromEnv: boolean): 
   return out;
 }
 
+/**
+ * --build-arg values, with SOURCE_DATE_EPOCH from the environment when no --build-arg gives it,
+ * as docker buildx passes it: the build's times come from it, and `ARG SOURCE_DATE_EPOCH` sees it.
+ */
+function buildArgs(list: string[] | undefined): Map<string, string> {
+  const out = keyValues(list, '--build-arg', true);
+  const epoch = process.env.SOURCE_DATE_EPOCH;
+  if (!out.has('SOURCE_DATE_EPOCH') && epoch) out.set('SOURCE_DATE_EPOCH', epoch);
+  return out;
+}
+
 const BUILD_CONTEXT_HINT = 'give --build-context NAME=DIR, NAME=docker-image://REF or NAME=oci-layout://DIR[:TAG]';
 
 /** An oci-layout:// context with its directory made absolute, as the solver reads it wherever it runs. */
@@ -166,7 +177,7 @@ export function register(program: Command): void {
         dockerfileName: fromStdin ? '-' : flags.file ?? 'Dockerfile',
         ...(dockerfilePath ? { dockerfilePath } : {}),
         ...(contextDir ? { contextDir } : {}),
-        buildArgs: keyValues(flags.buildArg, '--build-arg', true),
+        buildArgs: buildArgs(flags.buildArg),
         ...(flags.target ? { target: flags.target } : {}),
         noCache: flags.cache === false,
         noCacheFilter: flags.cacheFilter,
@@ -338,7 +349,7 @@ async function buildOnDaemon(flags: BuildFlags, b: DaemonBuild): Promise<void> {
       ...(b.dockerfilePath ? { dockerfilePath: b.dockerfilePath } : {}),
       settings: {
         tags,
-        buildArgs: Object.fromEntries(keyValues(flags.buildArg, '--build-arg', true)),
+        buildArgs: Object.fromEntries(buildArgs(flags.buildArg)),
         ...(flags.target ? { target: flags.target } : {}),
         noCache: flags.cache === false,
         noCacheFilter: flags.cacheFilter,
