@@ -3,7 +3,7 @@ import { chmod, mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/p
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { openStore, StatCache, type Store } from '../../cache/index.js';
-import { diffFiles, matchSegment, openContext, SourceNotFoundError, type BuildContext } from './index.js';
+import { diffFiles, matchSegment, openContext, selectSources, SourceNotFoundError, type BuildContext } from './index.js';
 
 async function tree(root: string, files: Record<string, string>): Promise<void> {
   for (const [rel, data] of Object.entries(files)) {
@@ -131,6 +131,16 @@ test('--parents: ** spans directories, as in BuildKit include patterns; without 
     const c = await ctx();
     t.deepEqual(keys((await c.checksum(['a/**/*.txt'], { parents: true })).files), ['a/b/c/f.txt', 'a/g.txt']);
     t.deepEqual(keys((await c.checksum(['a/**/*.txt'])).files), []);
+  });
+});
+
+test('--parents: a wildcard before the ./ pivot keeps what follows the segments it matched, whatever their length', async (t) => {
+  await withContext({ 'src/longname/x/f': '1', 'src/q/x/g': '2' }, async (ctx) => {
+    const c = await ctx();
+    const kept = selectSources(c.view, ['src/*/./x'], { parents: true }).map((m) => `${m.given} -> ${m.kept}`);
+    t.deepEqual(kept.sort(), ['src/longname/x -> x', 'src/q/x -> x']);
+    const deep = selectSources(c.view, ['src/**/./x/f'], { parents: true }).map((m) => m.kept);
+    t.deepEqual(deep, ['x/f']);
   });
 });
 

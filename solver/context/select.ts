@@ -49,14 +49,39 @@ export function selectSources(view: TreeView, sources: string[], options: Select
       const entry = real === undefined ? undefined : view.stat(real);
       if (!entry) continue;
       found++;
-      const kept = pivot === '' ? given : given === pivot ? '' : given.slice(pivot.length + 1);
-      out.push({ given, entry, kept });
+      out.push({ given, entry, kept: keptAfterPivot(given, path, pivot, options.parents ?? false) });
     }
     // BuildKit copies with AllowEmptyWildcard: a wildcard that matches nothing copies nothing,
     // but the directory it is expanded in must exist (fsutil's ResolveWildcards walks it).
     if (found === 0 && !(glob && view.resolve(literalPrefix(path), true) !== undefined)) throw new SourceNotFoundError(source, hiddenByIgnore(view, path));
   }
   return out;
+}
+
+/**
+ * What follows the pivot in a path `source` matched: the segments after those the pivot's pattern
+ * matched, one each (a match's text may be longer than its pattern's), or where `**` spans several,
+ * the split at which the rest of the source's pattern matches the rest of the path.
+ */
+function keptAfterPivot(given: string, source: string, pivot: string, doubleStar: boolean): string {
+  if (pivot === '') return given;
+  const parts = given.split('/');
+  const pattern = pivot.split('/');
+  if (!(doubleStar && source.includes('**'))) return parts.slice(pattern.length).join('/');
+  const after = source === pivot ? [] : source.slice(pivot.length + 1).split('/');
+  for (let n = parts.length; n >= 0; n--) if (segmentsMatch(pattern, parts.slice(0, n)) && segmentsMatch(after, parts.slice(n))) return parts.slice(n).join('/');
+  return given;
+}
+
+/** Whether `names` match `pattern` segment by segment, `**` standing for any number of them. */
+function segmentsMatch(pattern: readonly string[], names: readonly string[]): boolean {
+  if (pattern.length === 0) return names.length === 0;
+  const [first, ...rest] = pattern;
+  if (first === '**') {
+    for (let skip = 0; skip <= names.length; skip++) if (segmentsMatch(rest, names.slice(skip))) return true;
+    return false;
+  }
+  return names.length > 0 && matchSegment(first!, names[0]!) && segmentsMatch(rest, names.slice(1));
 }
 
 export interface SelectOptions {
