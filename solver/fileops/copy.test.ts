@@ -113,6 +113,22 @@ test('copying a directory over existing ones: dest keeps its metadata, directori
   });
 });
 
+test('a directory copied to a missing dest: dest is made 0755 as root or --chown, not as a copy of the source directory (BuildKit testCopyChownExistingDir)', async (t) => {
+  await withDirs({ 'dir/subdir/nested': 'n' }, async (d) => {
+    await chown(join(d.src, 'dir'), 100, 200);
+    await chmod(join(d.src, 'dir'), 0o700);
+    await chown(join(d.src, 'dir/subdir'), 101, 201);
+    await run(d, { sources: ['dir'], dest: '/dir' });
+    const top = await stat(join(d.dst, 'dir'));
+    t.deepEqual([top.mode & 0o7777, top.uid, top.gid], [0o755, 0, 0]);
+    const sub = await stat(join(d.dst, 'dir/subdir'));
+    t.deepEqual([sub.uid, sub.gid], [101, 201], 'what is inside keeps its owner');
+    await run(d, { sources: ['dir'], dest: '/chowned', chown: { uid: 300, gid: 400 } });
+    const chowned = await stat(join(d.dst, 'chowned'));
+    t.deepEqual([chowned.mode & 0o7777, chowned.uid, chowned.gid], [0o755, 300, 400]);
+  });
+});
+
 test('a missing source fails with the not-found error and writes nothing', async (t) => {
   await withDirs({ 'a.txt': '1' }, async (d) => {
     await t.throwsAsync(run(d, { sources: ['a.txt', 'missing'], dest: '/o/' }), { instanceOf: SourceNotFoundError });

@@ -1,5 +1,6 @@
 import {
   chmodSync,
+  existsSync,
   chownSync,
   constants as fsc,
   copyFileSync,
@@ -84,7 +85,7 @@ export async function copyMatches(view: TreeView, matches: SourceMatch[], o: Omi
     const target = o.parents ? posix.join(destPath, m.kept) : destPath;
     if (o.parents) job.keptParents(m, destPath);
     if (m.entry.type === 'dir') {
-      job.copyDirectory(m, target);
+      job.copyDirectory(m, target, Boolean(o.parents));
     } else if (!job.excludesFile(m)) {
       job.copyLeaf(m, target, intoDir && !o.parents);
     }
@@ -168,14 +169,24 @@ class CopyJob {
   }
 
   /**
-   * A directory source: its contents merge into `dest`, created with the source's metadata if
-   * missing. An existing `dest` keeps its own metadata; an existing directory below it takes the
-   * source directory's (mode, owner, times), as BuildKit's copier (overwriteTargetMetadata).
+   * A directory source: its contents merge into `dest`. A missing `dest` is made as the
+   * directories on its way are (0755, root or --chown), not as a copy of the source directory,
+   * whose contents alone are copied (BuildKit testCopyChownExistingDir); with --parents, where the
+   * kept path is copied whole (`kept`), it is a copy. An existing `dest` keeps its own metadata; an
+   * existing directory below it takes the source directory's (mode, owner, times), as BuildKit's
+   * copier (overwriteTargetMetadata).
    */
-  copyDirectory(m: SourceMatch, dest: string): void {
-    this.mkdirParents(posix.dirname(dest));
+  copyDirectory(m: SourceMatch, dest: string, kept: boolean): void {
     const top = resolveScoped(this.o.destRoot, dest);
-    const created = this.ensureDir(top, m.entry);
+    let created: boolean;
+    if (kept) {
+      this.mkdirParents(posix.dirname(dest));
+      created = this.ensureDir(top, m.entry);
+    } else {
+      created = !existsSync(top);
+      this.mkdirParents(dest);
+      if (!created && !isDir(top)) throw new FileOpError('E_COPY_DEST', `cannot copy to non-directory: ${this.shown(top)}`);
+    }
     // Inside a directory just made, nothing is in the way: no lookup before each mkdir.
     this.view.walk(
       m.entry.rel,
