@@ -116,7 +116,13 @@ async function buildWith(local: Store, opts: BuildOptions): Promise<BuildResult>
   const buildArgs = userBuildArgs(opts.buildArgs ?? new Map());
   const epoch = sourceDateEpoch(buildArgs);
   const platform = hostPlatform();
-  const plan = planBuild(parsed, { buildArgs, automaticArgs: automaticArgs(platform), source: opts.dockerfile, ...(opts.target !== undefined ? { target: opts.target } : {}) });
+  const plan = planBuild(parsed, {
+    buildArgs,
+    automaticArgs: automaticArgs(platform),
+    source: opts.dockerfile,
+    namedContexts: new Set(opts.namedContexts?.keys()),
+    ...(opts.target !== undefined ? { target: opts.target } : {}),
+  });
   const id = opts.buildId ?? newBuildId();
   const scheduler = new Scheduler({ jobs: opts.jobs ?? Math.max(4, availableParallelism()), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.sharedSteps ? { shared: opts.sharedSteps } : {}) });
   const context = opts.contextDir === undefined ? undefined : await openContext(opts.contextDir, { store, ...(opts.dockerfilePath ? { dockerfilePath: opts.dockerfilePath } : {}) });

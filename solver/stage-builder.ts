@@ -317,7 +317,8 @@ class StageBuilder {
     }
     const named = s.namedContexts.get(m.from);
     if (named?.kind === 'dir') return { dir: named.path, key: `dir:${named.path}` };
-    const idx = resolveStageRef(m.from, s.plan.stages);
+    // A named context replaces a stage of the same name.
+    const idx = named ? undefined : resolveStageRef(m.from, s.plan.stages);
     let result: StageResult;
     if (typeof idx === 'number') result = await s.stageResult(idx);
     else result = imageResult(await resolveImage(s, named?.kind === 'image' ? named.ref : m.from, ins));
@@ -341,7 +342,8 @@ class StageBuilder {
         this.cleanups.push(async () => opened.close());
         context = opened;
       } else {
-        const idx = resolveStageRef(from, s.plan.stages);
+        // A named context replaces a stage of the same name.
+        const idx = named ? undefined : resolveStageRef(from, s.plan.stages);
         if (idx === 'bad-index') throw this.fail(ins, 'E_BUILD_UNKNOWN_STAGE', `invalid stage index ${from}`);
         let result: StageResult;
         if (idx !== undefined) {

@@ -55,6 +55,22 @@ test.serial('FROM and COPY --from a layout, by tag, by digest, or as its only im
   }
 });
 
+test.serial('a named context replaces the stage of the same name everywhere, and that stage is not built (BuildKit testNamedImageContext)', async (t) => {
+  // The stage would fail if it ran; FROM, COPY --from and RUN --mount from= all read the context.
+  const dockerfile = 'FROM busybox AS base\nRUN false\nFROM base\nRUN --mount=from=base,target=/m cat /m/marker > /mounted\nCOPY --from=base /marker /copied\n';
+  const ctx = await context('replaces', dockerfile);
+  const b = await kiln(root, ['build', '--progress', 'plain', '-t', 'replaced:1', '--build-context', `base=oci-layout://${layout}:v2`, ctx]);
+  t.is(b.code, 0, b.stderr);
+  t.notRegex(b.stderr, /RUN false/);
+  t.is((await kiln(root, ['run', '--rm', 'replaced:1', 'cat', '/marker', '/mounted', '/copied'])).stdout, 'from-layout\nfrom-layout\nfrom-layout\n');
+  const files = join(dir, 'replacing-dir');
+  await mkdir(files);
+  await writeFile(join(files, 'marker'), 'from-dir\n');
+  const d = await kiln(root, ['build', '--progress', 'plain', '-t', 'replaced:2', '--build-context', `base=${files}`, await context('replaces-dir', 'FROM busybox AS base\nRUN false\nFROM busybox\nCOPY --from=base /marker /copied\n')]);
+  t.is(d.code, 0, d.stderr);
+  t.is((await kiln(root, ['run', '--rm', 'replaced:2', 'cat', '/copied'])).stdout, 'from-dir\n');
+});
+
 test.serial('a missing layout, an unknown tag and a daemon build are clear errors', async (t) => {
   const ctx = await context('errors', 'FROM base\n');
   const missing = await kiln(root, ['build', '--build-context', `base=oci-layout://${join(dir, 'nowhere')}`, ctx]);

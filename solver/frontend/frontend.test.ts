@@ -8,12 +8,13 @@ import { planBuild } from './plan.js';
 
 const amd64 = { os: 'linux', architecture: 'amd64' };
 
-function plan(src: string, opts: { buildArgs?: Record<string, string>; target?: string } = {}) {
+function plan(src: string, opts: { buildArgs?: Record<string, string>; target?: string; named?: string[] } = {}) {
   const parsed = parseDockerfile(src);
   return planBuild(parsed, {
     buildArgs: new Map(Object.entries(opts.buildArgs ?? {})),
     automaticArgs: automaticArgs(amd64),
     source: src,
+    ...(opts.named ? { namedContexts: new Set(opts.named) } : {}),
     ...(opts.target ? { target: opts.target } : {}),
   });
 }
@@ -212,6 +213,13 @@ test('COPY --from names only earlier stages, as in BuildKit; RUN --mount from= m
   t.is((late as { position?: { line: number } }).position?.line, 2);
   t.is((t.throws(() => plan('FROM busybox\nCOPY --from=1 /x /x\nFROM busybox\n')) as { code?: string }).code, 'E_BUILD_STAGE_ORDER');
   t.deepEqual(plan('FROM busybox AS a\nRUN --mount=from=b,target=/b true\nFROM busybox AS b\n').stages[0]!.deps, [1]);
+});
+
+test('a --build-context name replaces the stage of that name: nothing depends on the stage, which is left out', (t) => {
+  const p = plan('FROM busybox AS base\nRUN false\nFROM base\nCOPY --from=base /a /a\nRUN --mount=from=base,target=/m true\n', { named: ['base'] });
+  t.deepEqual(p.stages[1]!.base, { kind: 'image', ref: 'base' });
+  t.deepEqual(p.stages[1]!.deps, []);
+  t.deepEqual(p.order, [1]);
 });
 
 test('FROM names only earlier stages; an unknown --from name is treated as an image', (t) => {

@@ -40,6 +40,8 @@ export interface PlanOptions {
   target?: string;
   /** Source text, for carets under failing lines. */
   source: string;
+  /** `--build-context` names: each replaces the stage of that name, which is then never built (BuildKit). */
+  namedContexts?: ReadonlySet<string>;
 }
 
 /** Global ARGs in order, each default expanded with the ones before it; --build-arg wins. */
@@ -89,7 +91,7 @@ export function planBuild(parsed: ParseResult, opts: PlanOptions): BuildPlan {
     const image = x(stage.from.image);
     const platform = stage.from.platform === undefined ? undefined : x(stage.from.platform);
     // FROM sees only stages defined above it, by name (case-insensitive like BuildKit).
-    const earlier = byName.get(image.toLowerCase());
+    const earlier = opts.namedContexts?.has(image) ? undefined : byName.get(image.toLowerCase());
     const base: StageBase = earlier !== undefined ? { kind: 'stage', index: earlier } : image === 'scratch' ? { kind: 'scratch' } : { kind: 'image', ref: image };
     if (image === '') throw stageRefError(ctx, stage.from, 'E_BUILD_BASE_IMAGE', 'FROM names no image (the expanded name is empty)');
     const label = stage.name ?? `stage-${stage.index}`;
@@ -107,6 +109,7 @@ export function planBuild(parsed: ParseResult, opts: PlanOptions): BuildPlan {
       if (ins.kind === 'copy' && ins.from !== undefined) refs.push({ ref: x(ins.from), copy: true });
       if (ins.kind === 'run') for (const m of ins.mounts) if ((m.type === 'bind' || m.type === 'cache') && m.from !== undefined) refs.push({ ref: x(m.from), copy: false });
       for (const { ref, copy } of refs) {
+        if (opts.namedContexts?.has(ref)) continue;
         const idx = resolveStageRef(ref, stages, byName);
         if (idx === 'bad-index') throw stageRefError(ctx, ins, 'E_BUILD_UNKNOWN_STAGE', `invalid stage index ${ref}: the Dockerfile has stages 0 to ${stages.length - 1}`);
         if (idx === p.index) throw stageRefError(ctx, ins, 'E_BUILD_CYCLE', `stage ${p.label} refers to itself`);
