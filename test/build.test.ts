@@ -104,3 +104,19 @@ test('the every-instruction fixture builds to what the Dockerfile means', async 
     await cleanup();
   }
 });
+
+test('a context with only a lowercase dockerfile builds from it, and its errors name it so (BuildKit testDockerfileLowercase)', async (t) => {
+  const { root, cleanup } = await freshRoot();
+  t.teardown(cleanup);
+  const ctx = join(root, '..', `${root.split('/').pop()}-lower`);
+  t.teardown(() => rm(ctx, { recursive: true, force: true }));
+  await mkdir(ctx);
+  await writeFile(join(ctx, 'dockerfile'), 'FROM busybox\nENV FROM_LOWERCASE=1\n');
+  const r = await kiln(root, ['build', '-t', 'lower:1', ctx]);
+  t.is(r.code, 0, r.stderr);
+  t.regex((await kiln(root, ['inspect', 'lower:1'])).stdout, /FROM_LOWERCASE=1/);
+  await writeFile(join(ctx, 'dockerfile'), 'FROM busybox\nBOGUS x\n');
+  const bad = await kiln(root, ['build', ctx]);
+  t.is(bad.code, 1);
+  t.regex(bad.stderr, /^dockerfile:2:1: /m);
+});

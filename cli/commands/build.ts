@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { text } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
 import { KilnError } from '../../common/errors.js';
@@ -61,6 +62,13 @@ function buildArgs(list: string[] | undefined): Map<string, string> {
   const epoch = process.env.SOURCE_DATE_EPOCH;
   if (!out.has('SOURCE_DATE_EPOCH') && epoch) out.set('SOURCE_DATE_EPOCH', epoch);
   return out;
+}
+
+/** `Dockerfile` in the context, or `dockerfile` when only that is there (BuildKit's fallback). */
+function defaultDockerfile(contextDir: string): string {
+  const upper = join(contextDir, 'Dockerfile');
+  const lower = join(contextDir, 'dockerfile');
+  return !existsSync(upper) && existsSync(lower) ? lower : upper;
 }
 
 const BUILD_CONTEXT_HINT = 'give --build-context NAME=DIR, NAME=docker-image://REF or NAME=oci-layout://DIR[:TAG]';
@@ -131,7 +139,7 @@ export function register(program: Command): void {
 
     const fromStdin = contextArg === '-' || flags.file === '-';
     const contextDir = contextArg === '-' ? undefined : resolve(contextArg);
-    const dockerfilePath = fromStdin ? undefined : resolve(flags.file ?? join(contextDir!, 'Dockerfile'));
+    const dockerfilePath = fromStdin ? undefined : resolve(flags.file ?? defaultDockerfile(contextDir!));
     let dockerfile: string;
     try {
       dockerfile = fromStdin ? await text(process.stdin) : await readFile(dockerfilePath!, 'utf8');
@@ -174,7 +182,7 @@ export function register(program: Command): void {
         layerPacking: solver.layerPackingFor(outputs),
         store,
         dockerfile,
-        dockerfileName: fromStdin ? '-' : flags.file ?? 'Dockerfile',
+        dockerfileName: fromStdin ? '-' : flags.file ?? basename(dockerfilePath!),
         ...(dockerfilePath ? { dockerfilePath } : {}),
         ...(contextDir ? { contextDir } : {}),
         buildArgs: buildArgs(flags.buildArg),
@@ -345,7 +353,7 @@ async function buildOnDaemon(flags: BuildFlags, b: DaemonBuild): Promise<void> {
     const result = await client.remoteBuild(daemon, {
       contextDir: b.contextDir,
       dockerfile: b.dockerfile,
-      dockerfileName: b.fromStdin ? '-' : flags.file ?? 'Dockerfile',
+      dockerfileName: b.fromStdin ? '-' : flags.file ?? basename(b.dockerfilePath!),
       ...(b.dockerfilePath ? { dockerfilePath: b.dockerfilePath } : {}),
       settings: {
         tags,
