@@ -76,6 +76,15 @@ test('automatic args are visible in a stage only when declared', (t) => {
   t.deepEqual(img.container.Env, ['PATH=/bin', 'A=', 'B=amd64']);
 });
 
+test('TARGETSTAGE is the stage being built: --target, the last stage name, or default (BuildKit testTargetStageNameArg)', (t) => {
+  const src = (last: string) => `FROM scratch AS base\nARG TARGETSTAGE\nENV T=$TARGETSTAGE\nFROM base${last}\n`;
+  const env = (p: ReturnType<typeof plan>) => p.globals.get('TARGETSTAGE');
+  t.is(env(plan(src(' AS final'))), 'final');
+  t.is(env(plan(src(''))), 'default');
+  t.is(env(plan(src(' AS final'), { target: 'base' })), 'base');
+  t.deepEqual(stageState('FROM scratch\nARG TARGETSTAGE\nENV T=$TARGETSTAGE\n').img.container.Env, ['PATH=/bin', 'T=default']);
+});
+
 test('proxy args reach RUN without ARG but not history or declared args', (t) => {
   const { img } = stageState('FROM scratch\nARG FOO=1\n', { HTTP_PROXY: 'http://p:3128', FOO: '2' });
   t.deepEqual(img.vars.proxyEnv(), ['HTTP_PROXY=http://p:3128']);

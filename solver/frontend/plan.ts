@@ -81,7 +81,9 @@ export function planBuild(parsed: ParseResult, opts: PlanOptions): BuildPlan {
   const ctx: ExpanderContext = { file: parsed.file, escapeToken: parsed.escapeToken, lines };
   const grouped = groupStages(parsed.instructions, parsed.file);
   if (grouped.stages.length === 0) throw new BuildError('E_BUILD_NO_STAGE', `${parsed.file} has no FROM instruction`);
-  const globals = evaluateGlobals(grouped.globalArgs, opts, ctx);
+  // TARGETSTAGE, BuildKit's automatic arg: the stage being built, `default` for an unnamed last one.
+  const targetStage = opts.target ?? grouped.stages[grouped.stages.length - 1]!.name ?? 'default';
+  const globals = evaluateGlobals(grouped.globalArgs, { ...opts, automaticArgs: new Map([...opts.automaticArgs, ['TARGETSTAGE', targetStage]]) }, ctx);
   const metaEnv = definedEnv(globals);
 
   const byName = new Map<string, number>();
