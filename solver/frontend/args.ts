@@ -1,8 +1,9 @@
 import type { Platform } from '../../oci/index.js';
 
 /** Predefined proxy args: usable with --build-arg without an ARG line, and never written to history. */
+const PROXY_NAMES = ['HTTP_PROXY', 'HTTPS_PROXY', 'FTP_PROXY', 'NO_PROXY', 'ALL_PROXY'];
 export const PROXY_ARGS: ReadonlySet<string> = new Set(
-  ['HTTP_PROXY', 'HTTPS_PROXY', 'FTP_PROXY', 'NO_PROXY', 'ALL_PROXY'].flatMap((k) => [k, k.toLowerCase()]),
+  PROXY_NAMES.flatMap((k) => [k, k.toLowerCase()]),
 );
 
 function platformString(p: Platform): string {
@@ -108,10 +109,19 @@ export class StageVariables {
     return out;
   }
 
-  /** Proxy args given with --build-arg: in the RUN environment but not in history or cache keys. */
+  /**
+   * Proxy args given with --build-arg: in the RUN environment but not in history or cache keys,
+   * under both spellings whichever one was given (BuildKit's ProxyEnv: http_proxy sets HTTP_PROXY too).
+   */
   proxyEnv(): string[] {
     const out: string[] = [];
-    for (const [k, v] of this.buildArgs) if (PROXY_ARGS.has(k) && !this.args.has(k) && !this.env.has(k)) out.push(`${k}=${v}`);
+    for (const upper of PROXY_NAMES) {
+      const lower = upper.toLowerCase();
+      for (const [k, other] of [[upper, lower], [lower, upper]] as const) {
+        const v = this.buildArgs.get(k) ?? this.buildArgs.get(other);
+        if (v !== undefined && !this.args.has(k) && !this.env.has(k)) out.push(`${k}=${v}`);
+      }
+    }
     return out;
   }
 }

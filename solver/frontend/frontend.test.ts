@@ -87,8 +87,11 @@ test('TARGETSTAGE is the stage being built: --target, the last stage name, or de
 
 test('proxy args reach RUN without ARG but not history or declared args', (t) => {
   const { img } = stageState('FROM scratch\nARG FOO=1\n', { HTTP_PROXY: 'http://p:3128', FOO: '2' });
-  t.deepEqual(img.vars.proxyEnv(), ['HTTP_PROXY=http://p:3128']);
+  // Under both spellings, as BuildKit's ProxyEnv sets them (testBuiltinArgs: http_proxy gives $HTTP_PROXY).
+  t.deepEqual(img.vars.proxyEnv(), ['HTTP_PROXY=http://p:3128', 'http_proxy=http://p:3128']);
   t.deepEqual(img.vars.declaredArgs(), [{ key: 'FOO', value: '2' }]);
+  const lower = stageState('FROM scratch\n', { http_proxy: 'hp', NO_PROXY: 'np', no_proxy: 'other' });
+  t.deepEqual(lower.img.vars.proxyEnv(), ['HTTP_PROXY=hp', 'http_proxy=hp', 'NO_PROXY=np', 'no_proxy=other']);
 });
 
 test('ENV pairs on one line all see the environment from before the line', (t) => {
