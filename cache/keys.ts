@@ -64,13 +64,15 @@ export interface RunKeyInput {
   mounts: readonly MountKey[];
   network: string;
   security: string;
+  /** The container's host name when not BuildKit's default (absent, keys stay as they were). */
+  hostname?: string;
 }
 
-/** The key of a RUN step: command, environment, mounts, user, workdir, network and security mode. */
+/** The key of a RUN step: command, environment, mounts, user, workdir, network, security mode and a host name given. */
 export function runKey(r: RunKeyInput): string {
   return vertexKey({
     op: 'run',
-    definition: { argv: r.argv, env: r.env, user: r.user, workdir: r.workdir, mounts: r.mounts, network: r.network, security: r.security },
+    definition: { argv: r.argv, env: r.env, user: r.user, workdir: r.workdir, mounts: r.mounts, network: r.network, security: r.security, ...(r.hostname === undefined ? {} : { hostname: r.hostname }) },
     parents: [r.parent],
   });
 }

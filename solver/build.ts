@@ -14,6 +14,7 @@ import { Scheduler, type SharedSteps } from './scheduler.js';
 import { buildStage } from './stage-builder.js';
 import { committedLayers, LayerCommits, type LayerPacking } from './layers.js';
 import { BuildError } from './errors.js';
+import { BUILD_HOSTNAME } from './run-step.js';
 
 export interface BuildOptions {
   /** State root (store, logs, runtime state). */
@@ -142,6 +143,7 @@ async function buildWith(local: Store, opts: BuildOptions): Promise<BuildResult>
     pull: opts.pull ?? false,
     pullOptions: opts.pullOptions,
     network: opts.network === 'none' ? 'none' : 'host',
+    hostname: opts.buildArgs?.get('BUILDKIT_SANDBOX_HOSTNAME') || BUILD_HOSTNAME,
     secrets: opts.secrets ?? new Map(),
     allowInsecure: opts.allowInsecure ?? false,
     namedContexts: opts.namedContexts ?? new Map(),

@@ -16,6 +16,8 @@ export interface RunStepInput {
   user: string;
   workdir: string;
   network: NetworkMode;
+  /** BUILDKIT_SANDBOX_HOSTNAME, else BUILD_HOSTNAME. */
+  hostname: string;
   mounts: RuntimeMount[];
   secrets: ReadonlyMap<string, SecretSource>;
   security: SecurityMode;
@@ -23,7 +25,7 @@ export interface RunStepInput {
   signal: AbortSignal;
 }
 
-/** The host name BuildKit gives every RUN container when no --hostname is given. */
+/** The host name BuildKit gives every RUN container (`hostname`, /etc/hosts) unless BUILDKIT_SANDBOX_HOSTNAME says otherwise. */
 export const BUILD_HOSTNAME = 'buildkitsandbox';
 
 /**
@@ -60,8 +62,7 @@ export async function runStep(input: RunStepInput): Promise<RunStepResult> {
         args: input.argv,
         env: input.env,
         cwd: input.workdir,
-        // BuildKit's RUN containers are all called this (`hostname`, /etc/hosts).
-        hostname: BUILD_HOSTNAME,
+        hostname: input.hostname,
         ...(input.user ? { user: input.user } : {}),
         ...(direct ? { rootMount: direct.snapshot.rootMount, resolvedUser: direct.user } : {}),
         network: input.network,

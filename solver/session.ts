@@ -43,6 +43,8 @@ export interface BuildSession {
   /** Registry options for pulling base images, by registry host; undefined: the docker config's credentials. */
   pullOptions: RegistryOptionsFor | undefined;
   network: NetworkMode;
+  /** RUN containers' host name: BUILDKIT_SANDBOX_HOSTNAME, else BuildKit's default. */
+  hostname: string;
   secrets: ReadonlyMap<string, SecretSource>;
   allowInsecure: boolean;
   namedContexts: ReadonlyMap<string, NamedContext>;

@@ -10,7 +10,7 @@ import { StepFailedError } from './errors.js';
 import { explainMiss, loadPrevious, remember, rememberedKey, stepIdentity, type StepInputs } from './explain.js';
 import { expandInstruction, ConfigValueError, ImageState, makeExpander, resolveStageRef, StageVariables, type PlannedStage } from './frontend/index.js';
 import { layerDirs, packDirectory, type ChainLayer, type PendingLayer } from './layers.js';
-import { runStep } from './run-step.js';
+import { BUILD_HOSTNAME, runStep } from './run-step.js';
 import type { BuildSession, StageResult } from './session.js';
 import { StepLog } from './step-log.js';
 import { mkdirWorkdir } from './workdir-step.js';
@@ -414,12 +414,13 @@ class StageBuilder {
       throw this.fail(ins, 'E_BUILD_ENTITLEMENT', 'RUN --security=insecure needs the security.insecure entitlement', 'pass --allow security.insecure to kiln build if you trust this Dockerfile');
     }
     const { argv, script } = this.runArgv(ins);
-    const network = ins.network ?? (s.network === 'none' ? 'none' : 'default');
+    // --network=default is the build's network: none when the build has none (BuildKit).
+    const network = ins.network === undefined || ins.network === 'default' ? (s.network === 'none' ? 'none' : 'default') : ins.network;
     const mounts = await this.mounts(ins);
     if (script) mounts.keys.push(scriptMountKey(script));
     const env = img.vars.runEnv();
     const user = img.container.User ?? '';
-    const key = runKey({ parent: this.key, argv, env, user, workdir: img.workdir, mounts: mounts.keys, network, security: ins.security ?? 'sandbox' });
+    const key = runKey({ parent: this.key, argv, env, user, workdir: img.workdir, mounts: mounts.keys, network, security: ins.security ?? 'sandbox', ...(s.hostname === BUILD_HOSTNAME ? {} : { hostname: s.hostname }) });
     const inputs = () => this.stepInputs(key, argv.join(' '), { mounts: mounts.keys, network, security: ins.security ?? 'sandbox' });
     const layers = this.layers;
     const workdir = img.workdir;
@@ -437,6 +438,7 @@ class StageBuilder {
         user,
         workdir,
         network: network === 'none' ? 'none' : 'host',
+        hostname: s.hostname,
         mounts: file ? [...mounts.runtime, file.mount] : mounts.runtime,
         secrets: s.secrets,
         security: ins.security ?? 'sandbox',

@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ImageConfig } from '../oci/index.js';
+import type { BuildOptions } from '../solver/index.js';
 import { dockerfileOptions, freshRoot, rootfsOf, tracedBuild } from './build-helpers.js';
 
 // Builds whose result BuildKit defines beyond what the instructions say on their own.
@@ -11,13 +12,13 @@ import { dockerfileOptions, freshRoot, rootfsOf, tracedBuild } from './build-hel
  * Builds `dockerfile` (with `files` as its context) in a fresh state root and hands `check` the
  * image config and the path of its root filesystem; everything is removed afterwards.
  */
-async function built(dockerfile: string, files: Record<string, string>, check: (r: { config: ImageConfig; fs: string }) => Promise<void>): Promise<void> {
+async function built(dockerfile: string, files: Record<string, string>, check: (r: { config: ImageConfig; fs: string }) => Promise<void>, options: Partial<BuildOptions> = {}): Promise<void> {
   const { root, cleanup } = await freshRoot();
   const ctx = await mkdtemp(join(tmpdir(), 'kiln-parity-'));
   try {
     await writeFile(join(ctx, 'Dockerfile'), dockerfile);
     for (const [name, data] of Object.entries(files)) await writeFile(join(ctx, name), data);
-    const { result } = await tracedBuild({ ...(await dockerfileOptions(root, ctx)), tags: ['parity'] });
+    const { result } = await tracedBuild({ ...(await dockerfileOptions(root, ctx)), tags: ['parity'], ...options });
     await check({ config: result.config, fs: await rootfsOf(root, 'parity') });
   } finally {
     await rm(ctx, { recursive: true, force: true });
@@ -60,6 +61,27 @@ test('RUN containers are called buildkitsandbox, in hostname and /etc/hosts', (t
     t.is(await readFile(join(fs, 'hn'), 'utf8'), 'buildkitsandbox\n');
     t.is(await readFile(join(fs, 'hosts'), 'utf8'), '127.0.0.1\tlocalhost buildkitsandbox\n::1\tlocalhost ip6-localhost ip6-loopback\n');
   }));
+
+test('BUILDKIT_SANDBOX_HOSTNAME names the RUN containers instead (BuildKit testDockerfileCheckHostname)', (t) =>
+  built(
+    'FROM busybox\nRUN hostname > /hn && cat /etc/hosts > /hosts\n',
+    {},
+    async ({ fs }) => {
+      t.is(await readFile(join(fs, 'hn'), 'utf8'), 'foo\n');
+      t.regex(await readFile(join(fs, 'hosts'), 'utf8'), /localhost foo\n/);
+    },
+    { buildArgs: new Map([['BUILDKIT_SANDBOX_HOSTNAME', 'foo']]) },
+  ));
+
+test('RUN --network=default is the build network: none when the build has --network none', (t) =>
+  built(
+    'FROM busybox\nRUN --network=default ls /sys/class/net > /nets\n',
+    {},
+    async ({ fs }) => {
+      t.is(await readFile(join(fs, 'nets'), 'utf8'), 'lo\n');
+    },
+    { network: 'none' },
+  ));
 
 test('a RUN whose working directory is missing makes it, owned by the RUN user', (t) =>
   built('FROM busybox\nWORKDIR /gone/deep\nRUN rm -r /gone\nUSER nobody\nRUN pwd > /tmp/pwd\n', {}, async ({ fs }) => {
