@@ -66,13 +66,15 @@ export interface RunKeyInput {
   security: string;
   /** The container's host name when not BuildKit's default (absent, keys stay as they were). */
   hostname?: string;
+  /** `--add-host` entries, `host:ip`, when there are any. */
+  extraHosts?: readonly string[];
 }
 
-/** The key of a RUN step: command, environment, mounts, user, workdir, network, security mode and a host name given. */
+/** The key of a RUN step: command, environment, mounts, user, workdir, network, security mode, and host name and extra hosts given. */
 export function runKey(r: RunKeyInput): string {
   return vertexKey({
     op: 'run',
-    definition: { argv: r.argv, env: r.env, user: r.user, workdir: r.workdir, mounts: r.mounts, network: r.network, security: r.security, ...(r.hostname === undefined ? {} : { hostname: r.hostname }) },
+    definition: { argv: r.argv, env: r.env, user: r.user, workdir: r.workdir, mounts: r.mounts, network: r.network, security: r.security, ...(r.hostname === undefined ? {} : { hostname: r.hostname }), ...(r.extraHosts === undefined ? {} : { extraHosts: r.extraHosts }) },
     parents: [r.parent],
   });
 }

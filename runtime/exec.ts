@@ -15,6 +15,7 @@ import { runcRoot } from './owner.js';
 import { checkRuntime } from './preflight.js';
 import { lastRuncError, Runc } from './runc.js';
 import { scratchDir } from './scratch-dir.js';
+import { extraHostLines } from './extra-hosts.js';
 import { registerCleanup } from './shutdown.js';
 import { resizeRelay, type TerminalSize } from './tty-relay.js';
 import { buildSpec, type OciMount } from './spec.js';
@@ -113,7 +114,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
     const meta: ContainerMeta = { name: options.name, image: options.image, command: options.args, created: new Date().toISOString() };
     const resolvConf = (hostResolvConf ??= readHostResolvConf());
     // Four small files: synchronous writes are microseconds each, a thread-pool trip apiece costs more.
-    writeFileSync(hostsFile, `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n`);
+    writeFileSync(hostsFile, `127.0.0.1\tlocalhost ${hostname}\n::1\tlocalhost ip6-localhost ip6-loopback\n${extraHostLines(options.extraHosts ?? [])}`);
     writeFileSync(resolvConfFile, resolvConf);
     writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec));
     writeFileSync(join(bundle, META_FILE), JSON.stringify(meta));

@@ -12,6 +12,7 @@ export { buildSpec, MASKED_PATHS, READONLY_PATHS, type SpecInput, type OciMount 
 export { parseCapabilities, ALL_CAPABILITIES, DEFAULT_CAPABILITIES } from './capabilities.js';
 export { seccompProfile, type SeccompProfile } from './seccomp.js';
 export { parseSecretFlag, readSecret } from './secrets.js';
+export { parseExtraHost, type ExtraHost } from './extra-hosts.js';
 export { cacheMountBase } from './cache-mounts.js';
 export { resolveRunProcess, parseEnvFile, type ImageRunConfig, type RunOverrides, type RunProcess } from './run-config.js';
 export { registerCleanup, cleanupAll } from './shutdown.js';

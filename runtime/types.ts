@@ -1,3 +1,4 @@
+import type { ExtraHost } from './extra-hosts.js';
 import type { OciMount } from './spec.js';
 import type { ResolvedUser } from './users.js';
 import type { Readable, Writable } from 'node:stream';
@@ -64,6 +65,8 @@ export interface ExecOptions {
    */
   rootMount?: OciMount;
   hostname?: string;
+  /** Lines `--add-host` adds to the container's /etc/hosts. */
+  extraHosts?: readonly ExtraHost[];
   /** `host` (the default, like BuildKit without CNI) or `none` (own empty network namespace). */
   network?: NetworkMode;
   mounts?: RuntimeMount[];

@@ -6,7 +6,7 @@ import { asNoSpaceError } from '../common/errors.js';
 import { openStore, type BuildCache, type CacheMountUse, type Store } from '../cache/index.js';
 import { parseDockerfile } from '../grammar/index.js';
 import { buildManifest, hostPlatform, MediaType, normalizeReference, omitEmptyConfig, rfc3339, type ImageConfig, type ImageManifest, type LayerDescriptor, type RegistryOptionsFor } from '../oci/index.js';
-import { cleanupLeftovers, warmUpRuntime, type SecretSource } from '../runtime/index.js';
+import { cleanupLeftovers, warmUpRuntime, type ExtraHost, type SecretSource } from '../runtime/index.js';
 import { openContext } from './context/index.js';
 import { automaticArgs, planBuild, userBuildArgs } from './frontend/index.js';
 import { emitter, type BuildSession, type NamedContext, type StageResult } from './session.js';
@@ -46,6 +46,8 @@ export interface BuildOptions {
   /** `--allow security.insecure`: RUN --security=insecure may run, unconfined. */
   allowInsecure?: boolean;
   network?: 'default' | 'host' | 'none';
+  /** `--add-host`: lines for RUN containers' /etc/hosts (part of every RUN's key). */
+  extraHosts?: readonly ExtraHost[];
   /** Steps running at once; default max(4, cores): RUN steps mostly wait on I/O and sleeps. */
   jobs?: number;
   tags?: readonly string[];
@@ -144,6 +146,7 @@ async function buildWith(local: Store, opts: BuildOptions): Promise<BuildResult>
     pullOptions: opts.pullOptions,
     network: opts.network === 'none' ? 'none' : 'host',
     hostname: opts.buildArgs?.get('BUILDKIT_SANDBOX_HOSTNAME') || BUILD_HOSTNAME,
+    extraHosts: opts.extraHosts ?? [],
     secrets: opts.secrets ?? new Map(),
     allowInsecure: opts.allowInsecure ?? false,
     namedContexts: opts.namedContexts ?? new Map(),

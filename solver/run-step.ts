@@ -1,5 +1,5 @@
 import type { Store } from '../cache/index.js';
-import { containerMountedRoot, ContainerStartError, createSnapshot, exec, resolveUser, type NetworkMode, type RuntimeMount, type SecretSource, type SecurityMode } from '../runtime/index.js';
+import { containerMountedRoot, ContainerStartError, createSnapshot, exec, resolveUser, type ExtraHost, type NetworkMode, type RuntimeMount, type SecretSource, type SecurityMode } from '../runtime/index.js';
 import { existsSync } from 'node:fs';
 import { mkdir } from './fileops/index.js';
 import { resolveScoped } from './fileops/scoped-path.js';
@@ -18,6 +18,8 @@ export interface RunStepInput {
   network: NetworkMode;
   /** BUILDKIT_SANDBOX_HOSTNAME, else BUILD_HOSTNAME. */
   hostname: string;
+  /** `--add-host` lines for /etc/hosts. */
+  extraHosts: readonly ExtraHost[];
   mounts: RuntimeMount[];
   secrets: ReadonlyMap<string, SecretSource>;
   security: SecurityMode;
@@ -63,6 +65,7 @@ export async function runStep(input: RunStepInput): Promise<RunStepResult> {
         env: input.env,
         cwd: input.workdir,
         hostname: input.hostname,
+        extraHosts: input.extraHosts,
         ...(input.user ? { user: input.user } : {}),
         ...(direct ? { rootMount: direct.snapshot.rootMount, resolvedUser: direct.user } : {}),
         network: input.network,

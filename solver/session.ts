@@ -1,6 +1,6 @@
 import type { CacheMountUse, Store } from '../cache/index.js';
 import type { ImageConfig, RegistryOptionsFor } from '../oci/index.js';
-import type { NetworkMode, SecretSource } from '../runtime/index.js';
+import type { ExtraHost, NetworkMode, SecretSource } from '../runtime/index.js';
 import type { BuildContext } from './context/index.js';
 import type { ArgValue, BuildPlan } from './frontend/index.js';
 import type { ChainLayer, LayerCommits } from './layers.js';
@@ -45,6 +45,8 @@ export interface BuildSession {
   network: NetworkMode;
   /** RUN containers' host name: BUILDKIT_SANDBOX_HOSTNAME, else BuildKit's default. */
   hostname: string;
+  /** `--add-host` lines for RUN containers' /etc/hosts. */
+  extraHosts: readonly ExtraHost[];
   secrets: ReadonlyMap<string, SecretSource>;
   allowInsecure: boolean;
   namedContexts: ReadonlyMap<string, NamedContext>;

@@ -420,7 +420,7 @@ class StageBuilder {
     if (script) mounts.keys.push(scriptMountKey(script));
     const env = img.vars.runEnv();
     const user = img.container.User ?? '';
-    const key = runKey({ parent: this.key, argv, env, user, workdir: img.workdir, mounts: mounts.keys, network, security: ins.security ?? 'sandbox', ...(s.hostname === BUILD_HOSTNAME ? {} : { hostname: s.hostname }) });
+    const key = runKey({ parent: this.key, argv, env, user, workdir: img.workdir, mounts: mounts.keys, network, security: ins.security ?? 'sandbox', ...(s.hostname === BUILD_HOSTNAME ? {} : { hostname: s.hostname }), ...(s.extraHosts.length ? { extraHosts: s.extraHosts.map((h) => `${h.host}:${h.ip}`) } : {}) });
     const inputs = () => this.stepInputs(key, argv.join(' '), { mounts: mounts.keys, network, security: ins.security ?? 'sandbox' });
     const layers = this.layers;
     const workdir = img.workdir;
@@ -439,6 +439,7 @@ class StageBuilder {
         workdir,
         network: network === 'none' ? 'none' : 'host',
         hostname: s.hostname,
+        extraHosts: s.extraHosts,
         mounts: file ? [...mounts.runtime, file.mount] : mounts.runtime,
         secrets: s.secrets,
         security: ins.security ?? 'sandbox',

@@ -120,3 +120,24 @@ test('a context with only a lowercase dockerfile builds from it, and its errors 
   t.is(bad.code, 1);
   t.regex(bad.stderr, /^dockerfile:2:1: /m);
 });
+
+test('buildx flags CI scripts pass: --platform of this machine, --load, --add-host; another platform is refused', async (t) => {
+  const { root, cleanup } = await freshRoot();
+  t.teardown(cleanup);
+  const ctx = join(root, '..', `${root.split('/').pop()}-flags`);
+  t.teardown(() => rm(ctx, { recursive: true, force: true }));
+  await mkdir(ctx);
+  await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox\nRUN cat /etc/hosts > /hosts\n');
+  const [here, other] = process.arch === 'arm64' ? ['linux/arm64', 'linux/amd64'] : ['linux/amd64', 'linux/arm64'];
+  const r = await kiln(root, ['build', '--platform', here, '--load', '--add-host', 'db.internal:10.1.2.3', '--add-host', 'v6=fd00::7', '-t', 'flags:1', ctx]);
+  t.is(r.code, 0, r.stderr);
+  const hosts = (await kiln(root, ['run', '--rm', 'flags:1', 'cat', '/hosts'])).stdout;
+  t.regex(hosts, /^10\.1\.2\.3\tdb\.internal$/m);
+  t.regex(hosts, /^fd00::7\tv6$/m);
+  const refused = await kiln(root, ['build', '--platform', `${here},${other}`, ctx]);
+  t.is(refused.code, 1);
+  t.regex(refused.stderr, new RegExp(`^kiln: cannot build for platform "${other}": kiln builds for this machine's platform only \\(${here}\\)$`, 'm'));
+  const badHost = await kiln(root, ['build', '--add-host', 'db', ctx]);
+  t.is(badHost.code, 1);
+  t.regex(badHost.stderr, /^kiln: invalid --add-host "db": not HOST:IP$/m);
+});

@@ -86,6 +86,16 @@ test('-o oci, docker, tar and local come back to the client; the tar is the one 
   t.deepEqual((await readdir(out)).filter((f) => f.includes('.tmp')), []);
 });
 
+test('--add-host reaches the RUN containers the daemon starts; a bad one is refused before anything is sent', async (t) => {
+  const ctx = await context('add-host', { Dockerfile: 'FROM busybox\nRUN grep db.internal /etc/hosts\n' });
+  const ok = await kiln(local, [...host, 'build', '--progress', 'plain', '--add-host', 'db.internal:10.9.8.7', ctx]);
+  t.is(ok.code, 0, ok.stderr);
+  t.regex(ok.stderr, /10\.9\.8\.7\tdb\.internal/);
+  const bad = await kiln(local, [...host, 'build', '--add-host', 'db.internal:nowhere', ctx]);
+  t.is(bad.code, 1);
+  t.regex(bad.stderr, /invalid --add-host "db.internal:nowhere"/);
+});
+
 test('--secret reaches the RUN that mounts it and is stored and logged nowhere on the daemon', async (t) => {
   const value = `s3cr3t-${Math.random().toString(36).slice(2)}`;
   const sha = createHash('sha256').update(value).digest('hex');

@@ -9,6 +9,7 @@ import { KilnError } from '../../common/errors.js';
 import { systemReason } from '../../common/file-errors.js';
 import { checkOutputFile, writeOutputFile } from '../../common/output-file.js';
 import { OCI_LAYOUT_SCHEME, parseLayoutRef } from '../../oci/image/layout-dir.js';
+import { hostPlatform } from '../../oci/image/platform.js';
 import type { NamedContext, OutputSpec, ProgressMode } from '../../solver/index.js';
 import type { SecretSource } from '../../runtime/index.js';
 import { collect, globalOptions } from '../options.js';
@@ -38,6 +39,9 @@ interface BuildFlags {
   push?: boolean;
   cacheTo?: string[];
   cacheFrom?: string[];
+  addHost?: string[];
+  platform?: string[];
+  load?: boolean;
 }
 
 const usage = (message: string, hint?: string) => new KilnError('E_USAGE', message, hint ? { hint } : {});
@@ -69,6 +73,21 @@ function defaultDockerfile(contextDir: string): string {
   const upper = join(contextDir, 'Dockerfile');
   const lower = join(contextDir, 'dockerfile');
   return !existsSync(upper) && existsSync(lower) ? lower : upper;
+}
+
+/**
+ * `--platform`: kiln builds for the machine it runs on (no emulation), so a list naming only that
+ * platform (or `local`) is accepted, as buildx would build it; any other is refused.
+ */
+function checkPlatforms(list: string[] | undefined): void {
+  const host = hostPlatform();
+  const here = `${host.os}/${host.architecture}`;
+  for (const p of (list ?? []).flatMap((l) => l.split(','))) {
+    const [os, arch, variant] = p.trim().toLowerCase().split('/');
+    const normalized = { x86_64: 'amd64', aarch64: 'arm64' }[arch ?? ''] ?? arch;
+    if (p.trim() === 'local' || (os === host.os && normalized === host.architecture && (variant === undefined || variant === (host.variant ?? variant)))) continue;
+    throw usage(`cannot build for platform "${p.trim()}": kiln builds for this machine's platform only (${here})`, `drop --platform, or give --platform ${here}`);
+  }
 }
 
 const BUILD_CONTEXT_HINT = 'give --build-context NAME=DIR, NAME=docker-image://REF or NAME=oci-layout://DIR[:TAG]';
@@ -108,6 +127,9 @@ export function register(program: Command): void {
     .option('--label <key=value>', 'set an image label (repeatable)', collect)
     .option('--secret <spec>', 'id=ID,src=FILE or id=ID,env=VAR (repeatable)', collect)
     .option('--network <mode>', 'network for RUN steps: default, host or none')
+    .option('--add-host <host:ip>', 'add a line to the /etc/hosts of RUN steps (repeatable)', collect)
+    .option('--platform <os/arch>', 'the platform to build for: only this machine\'s (repeatable, or comma-separated, as buildx takes it)', collect)
+    .option('--load', 'keep the image in the local store (what kiln does unless -o sends it elsewhere; as --output type=image)')
     .option('--jobs <n>', 'steps run at once (default: max(4, cores))')
     .option('--progress <mode>', 'auto, tty, plain, rawjson or quiet', 'auto')
     .option('-o, --output <spec>', 'type=image|oci|docker|local|tar,dest=PATH; image and oci also take compression=gzip|zstd|uncompressed,compression-level=N,force-compression=true (repeatable)', collect)
@@ -134,6 +156,9 @@ export function register(program: Command): void {
     const progress = (flags.quiet ? 'quiet' : flags.progress) as ProgressMode;
     if (!['auto', 'tty', 'plain', 'rawjson', 'quiet'].includes(progress)) throw usage(`unknown --progress "${flags.progress}"`, 'use auto, tty, plain, rawjson or quiet');
     if (flags.network !== undefined && !['default', 'host', 'none'].includes(flags.network)) throw usage(`unknown --network "${flags.network}"`, 'use default, host or none');
+    checkPlatforms(flags.platform);
+    const { parseExtraHost } = await import('../../runtime/extra-hosts.js');
+    const extraHosts = (flags.addHost ?? []).map(parseExtraHost);
     const jobs = flags.jobs === undefined ? undefined : Number(flags.jobs);
     if (jobs !== undefined && !(Number.isInteger(jobs) && jobs > 0)) throw usage(`--jobs must be a positive integer, not "${flags.jobs}"`, 'e.g. --jobs 4');
 
@@ -189,6 +214,7 @@ export function register(program: Command): void {
         ...(flags.target ? { target: flags.target } : {}),
         noCache: flags.cache === false,
         noCacheFilter: flags.cacheFilter,
+        extraHosts,
         pull: Boolean(flags.pull),
         pullOptions: registryFor,
         labels: Object.fromEntries(keyValues(flags.label, '--label', false)),
@@ -261,6 +287,7 @@ async function buildOutputs(flags: BuildFlags): Promise<{ outputs: OutputSpec[];
   const outputs = (flags.output ?? []).map(parseOutputSpec);
   for (const o of outputs) await checkOutputSpec(o);
   if (flags.push) outputs.push({ type: 'image', push: true });
+  if (flags.load && !outputs.some((o) => o.type === 'image')) outputs.push({ type: 'image' });
   if (outputs.some((o) => o.push && !o.name) && !flags.tag?.length) throw usage('pushing needs a name for the image', 'give -t NAME:TAG, or --output type=image,name=NAME:TAG,push=true');
   return { outputs, tags: outputs.every((o) => o.type === 'image') ? (flags.tag ?? []) : [] };
 }
@@ -361,6 +388,7 @@ async function buildOnDaemon(flags: BuildFlags, b: DaemonBuild): Promise<void> {
         ...(flags.target ? { target: flags.target } : {}),
         noCache: flags.cache === false,
         noCacheFilter: flags.cacheFilter,
+        ...(flags.addHost?.length ? { extraHosts: flags.addHost } : {}),
         pull: Boolean(flags.pull),
         labels: Object.fromEntries(keyValues(flags.label, '--label', false)),
         ...(flags.network ? { network: flags.network as 'default' | 'host' | 'none' } : {}),

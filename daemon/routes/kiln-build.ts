@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
 import type { BuildCache } from '../../cache/index.js';
 import { OCI_LAYOUT_SCHEME, type RegistryOptionsFor } from '../../oci/index.js';
-import type { SecretSource } from '../../runtime/index.js';
+import { parseExtraHost, type ExtraHost, type SecretSource } from '../../runtime/index.js';
 import { build, layerPackingFor, newBuildId, subscribe, type NamedContext } from '../../solver/index.js';
 import type { DaemonContext } from '../context.js';
 import { ApiError, badRequest, clientGoneSignal, errorDetail, notFound, readJson, sendJson } from '../http.js';
@@ -30,6 +30,8 @@ export interface RemoteBuildOptions {
   pull?: boolean;
   labels?: Record<string, string>;
   network?: 'default' | 'host' | 'none';
+  /** `--add-host HOST:IP`, as the CLI takes them. */
+  extraHosts?: string[];
   jobs?: number;
   /** What `--explain` compares with across builds: the client's context and Dockerfile (see BuildOptions.explainIdentity). */
   explainIdentity?: string;
@@ -63,6 +65,8 @@ interface Session {
   secrets: Map<string, SecretSource>;
   /** The client's registry credentials, from the check's `X-Registry-Config`. */
   registry: RegistryOptionsFor;
+  /** `extraHosts`, parsed. */
+  extraHosts: ExtraHost[];
   missing: Set<string>;
   timer: NodeJS.Timeout;
 }
@@ -94,6 +98,16 @@ function validSecrets(value: unknown): Map<string, SecretSource> {
   return out;
 }
 
+function validExtraHosts(value: unknown): ExtraHost[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw badRequest('extraHosts must be an array of HOST:IP strings');
+  try {
+    return (value as string[]).map(parseExtraHost);
+  } catch (e) {
+    throw badRequest((e as Error).message);
+  }
+}
+
 function validContexts(value: unknown): Map<string, NamedDirContext> {
   const out = new Map<string, NamedDirContext>();
   if (value === undefined) return out;
@@ -122,6 +136,7 @@ export const checkContext: Handler = async (ctx, { req, res }) => {
   }
   // Checked now, not after a build that would then fail to push.
   for (const o of options.imageOutputs ?? []) imageOutputLayers(o);
+  const extraHosts = validExtraHosts(options.extraHosts);
   const contexts = validContexts(body.contexts);
   const secrets = validSecrets(body.secrets);
   const registry = await registryConfigOptions(ctx.root, req);
@@ -140,6 +155,7 @@ export const checkContext: Handler = async (ctx, { req, res }) => {
     contexts,
     secrets,
     registry,
+    extraHosts,
     missing: new Set(missing),
     timer,
   });
@@ -228,6 +244,7 @@ async function runBuild(ctx: DaemonContext, session: Session, inputs: BuildInput
         allowInsecure: Boolean(o.allowInsecure),
         namedContexts: inputs.namedContexts,
         ...(o.network ? { network: o.network } : {}),
+        extraHosts: session.extraHosts,
         ...(o.jobs ? { jobs: o.jobs } : {}),
         ...(o.explainIdentity ? { explainIdentity: o.explainIdentity } : {}),
         ...(buildCache ? { cache: buildCache } : {}),
