@@ -103,10 +103,14 @@ test('a hostile archive cannot write outside the destination root', async (t) =>
   });
 });
 
-async function serve(fn: (url: string) => Promise<void>): Promise<void> {
+async function serve(fn: (url: string) => Promise<void>, files: Record<string, Buffer> = {}): Promise<void> {
   const body = Buffer.from('downloaded bytes\n');
   const server: Server = createServer((req, res) => {
-    if (req.url === '/files/tool.sh') {
+    const file = files[req.url ?? ''];
+    if (file) {
+      res.writeHead(200, { 'content-length': file.length });
+      res.end(file);
+    } else if (req.url === '/files/tool.sh') {
       res.writeHead(200, { 'content-length': body.length, 'last-modified': 'Wed, 21 Oct 2015 07:28:00 GMT' });
       res.end(body);
     } else if (req.url === '/redirect') {
@@ -158,6 +162,22 @@ test('ADD of a URL fails clearly on a checksum mismatch and on an HTTP error, le
       await writeFile(join(d.src, 'local'), 'x');
       await t.throwsAsync(run(d, { sources: ['local'], dest: '/t/', checksum: BODY_SHA }), { instanceOf: FileOpError, message: /non-HTTP\(S\) sources/ });
     });
+  });
+});
+
+test('ADD --unpack=true extracts a downloaded archive, which is otherwise copied as it is (BuildKit testDockerfileAddArchive)', async (t) => {
+  await withDirs(async (d) => {
+    await writeFile(join(d.src, 'inner.txt'), 'packed\n');
+    const tar = execFileSync('tar', ['-C', d.src, '-czf', '-', 'inner.txt']);
+    await serve(
+      async (base) => {
+        await run(d, { sources: [`${base}/pack.tar.gz`], dest: '/unpacked/', unpack: true });
+        t.is(await readFile(join(d.dst, 'unpacked/inner.txt'), 'utf8'), 'packed\n');
+        await run(d, { sources: [`${base}/pack.tar.gz`], dest: '/kept/' });
+        t.deepEqual(await readFile(join(d.dst, 'kept/pack.tar.gz')), tar);
+      },
+      { '/pack.tar.gz': tar },
+    );
   });
 });
 

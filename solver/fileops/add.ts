@@ -10,13 +10,14 @@ import { download, isGitSource, isUrlSource, urlFileName } from './fetch-url.js'
 export interface AddOptions extends CopyOptions {
   /** `--checksum` for URL sources. */
   checksum?: string;
-  /** `--unpack` (default true): extract local tar archives at the destination. */
+  /** `--unpack`: extract tar archives at the destination; by default local ones only, with `true` downloaded ones too (BuildKit). */
   unpack?: boolean;
 }
 
 /**
  * ADD: like COPY, but http(s) URLs are downloaded (0600, `--checksum` verified) and local tar
- * archives (plain, gzip, bzip2, xz, zstd) are extracted into the destination directory.
+ * archives (plain, gzip, bzip2, xz, zstd) are extracted into the destination directory, as a
+ * downloaded one is with `--unpack=true`.
  */
 export async function add(o: AddOptions): Promise<void> {
   const git = o.sources.find(isGitSource);
@@ -71,6 +72,9 @@ async function addUrl(url: string, o: AddOptions): Promise<void> {
     const name = urlFileName(url);
     await download(url, join(dir, name), o.checksum);
     const view = new TreeView(dir);
-    await copyMatches(view, selectSources(view, [name]), { ...o, context: undefined, chown: o.chown ?? { uid: 0, gid: 0 }, parents: false, exclude: [] });
+    const matches = selectSources(view, [name]);
+    const compression = o.unpack === true ? await detectArchive(join(dir, name)) : undefined;
+    if (compression !== undefined) await addArchive(matches[0]!, compression, o);
+    else await copyMatches(view, matches, { ...o, context: undefined, chown: o.chown ?? { uid: 0, gid: 0 }, parents: false, exclude: [] });
   });
 }

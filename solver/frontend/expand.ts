@@ -64,6 +64,7 @@ export function expandInstruction<T extends Instruction>(ins: T, x: WordExpander
         ...(ins.chmod === undefined ? {} : { chmod: x(ins.chmod) }),
         exclude: ins.exclude.map(x),
         ...(ins.kind === 'copy' && ins.from !== undefined ? { from: x(ins.from) } : {}),
+        ...(ins.kind === 'add' && ins.checksum !== undefined ? { checksum: x(ins.checksum) } : {}),
       };
     case 'workdir':
       return { ...ins, path: x(ins.path) };

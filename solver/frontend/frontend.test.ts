@@ -64,6 +64,14 @@ test('a default that --build-arg replaces is not evaluated (BuildKit testArgDefa
   t.throws(() => stageState(src), { message: /FOO: foo missing/ });
 });
 
+test('ADD --checksum expands variables, as BuildKit does (testAddChecksum DigestFromEnv)', (t) => {
+  const digest = `sha256:${'a'.repeat(64)}`;
+  const { expanded } = stageState(`FROM scratch\nENV DIGEST=${digest} LINK=http://example.com/f\nADD --checksum=\${DIGEST} \${LINK} /f\n`);
+  const add = expanded.find((i) => i.kind === 'add') as { checksum?: string; sources: string[] };
+  t.is(add.checksum, digest);
+  t.deepEqual(add.sources, ['http://example.com/f']);
+});
+
 test('ENV wins over an ARG of the same name; ARGs are not in the image env', (t) => {
   const { img } = stageState('FROM scratch\nARG X=arg\nENV X=env\nARG Y=y\n');
   t.deepEqual(img.container.Env, ['PATH=/bin', 'X=env']);
