@@ -20,6 +20,7 @@ import {
   upperOnlyDirs,
   type Accounts,
   type CopyOptions,
+  type Prefetched,
 } from './fileops/index.js';
 import { expectLayer } from '../oci/index.js';
 import { layerDirs, type ChainLayer, type LayerCommits, type PendingLayer } from './layers.js';
@@ -41,6 +42,8 @@ export interface CopyStepInput {
   workdir: string;
   /** SOURCE_DATE_EPOCH in seconds (see CopyOptions). */
   createdTime?: number;
+  /** ADD's URLs, already downloaded for the key. */
+  fetched?: ReadonlyMap<string, Prefetched>;
 }
 
 /**
@@ -135,7 +138,7 @@ async function copyInto(input: CopyStepInput, destRoot: string, sourceRoot: stri
   if (ins.sources.length === 0) return;
   const o: CopyOptions = { ...base, sources: ins.sources, sourceRoot, ...(input.context ? { context: input.context } : {}) };
   if (ins.kind === 'add') {
-    await add({ ...o, ...(ins.checksum !== undefined ? { checksum: ins.checksum } : {}), ...(ins.unpack !== undefined ? { unpack: ins.unpack } : {}) });
+    await add({ ...o, ...(ins.checksum !== undefined ? { checksum: ins.checksum } : {}), ...(ins.unpack !== undefined ? { unpack: ins.unpack } : {}), ...(input.fetched ? { fetched: input.fetched } : {}) });
   } else {
     await copy(o);
   }

@@ -1,5 +1,5 @@
 import { basename, join, posix } from 'node:path';
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { DockerfileError, isKilnError } from '../common/errors.js';
 import { canonicalJson, runKey, vertexKey, type MountKey } from '../cache/index.js';
 import { expandHeredocBody, parseDockerfile, type AddInstruction, type CopyInstruction, type Instruction, type MountSpec, type RunInstruction } from '../grammar/index.js';
@@ -17,7 +17,7 @@ import { mkdirWorkdir } from './workdir-step.js';
 import { copyStep } from './copy-step.js';
 import { heredocRun, scriptMount, scriptMountKey, type HeredocScript } from './heredoc-script.js';
 import { openContext, type BuildContext } from './context/index.js';
-import { isGitSource, isUrlSource } from './fileops/index.js';
+import { isGitSource, isUrlSource, prefetchUrl, type Prefetched } from './fileops/index.js';
 
 interface CacheRecord {
   layer: LayerDescriptor;
@@ -330,8 +330,13 @@ class StageBuilder {
   /** Where COPY/ADD read from, and the content identity that goes into their key. */
   private async copySource(
     ins: CopyInstruction | AddInstruction,
-  ): Promise<{ root: () => Promise<string>; layers?: () => Promise<string[]>; context?: BuildContext; inputs: string[]; files?: ReadonlyMap<string, string>; size?: { bytes: number; files: number } }> {
+  ): Promise<{ root: () => Promise<string>; layers?: () => Promise<string[]>; context?: BuildContext; inputs: string[]; files?: ReadonlyMap<string, string>; size?: { bytes: number; files: number }; fetched?: ReadonlyMap<string, Prefetched> }> {
     const { s } = this;
+    if (ins.kind === 'add' && ins.checksum === undefined && ins.sources.some(isUrlSource)) {
+      const { fetched, inputs } = await this.prefetchUrls(ins);
+      const rest = await this.copySource({ ...ins, sources: ins.sources.filter((x) => !isUrlSource(x)) });
+      return { ...rest, inputs: [...inputs, ...rest.inputs], fetched };
+    }
     const from = ins.kind === 'copy' ? ins.from : undefined;
     const local = ins.sources.filter((x) => !isUrlSource(x) && !isGitSource(x));
     let context: BuildContext | undefined = s.context;
@@ -376,6 +381,22 @@ class StageBuilder {
     return { root: async () => ctx.root, context: ctx, inputs: [sum.digest], files: sum.files, size: sum.size };
   }
 
+  /**
+   * ADD's URLs without --checksum, downloaded before the key is made, as BuildKit's HTTP source
+   * does at every build: the key covers what the URL now serves, so a changed file misses.
+   */
+  private async prefetchUrls(ins: AddInstruction): Promise<{ fetched: Map<string, Prefetched>; inputs: string[] }> {
+    const fetched = new Map<string, Prefetched>();
+    const inputs: string[] = [];
+    for (const url of ins.sources.filter(isUrlSource)) {
+      const got = await this.atLine(ins, () => prefetchUrl(url, join(this.s.store.root, 'tmp')));
+      this.cleanups.push(() => rm(got.dir, { recursive: true, force: true }));
+      fetched.set(url, got);
+      inputs.push(`${url} ${got.digest}${got.modified === undefined ? '' : ` ${got.modified}`}`);
+    }
+    return { fetched, inputs };
+  }
+
   private async copy(raw: CopyInstruction | AddInstruction): Promise<void> {
     const { s, img } = this;
     const env = img.vars.expansionEnv();
@@ -402,7 +423,7 @@ class StageBuilder {
     const workdir = img.workdir;
     const rec = await this.layerStep(raw, key, inputs, () =>
       this.atLine(raw, () =>
-        copyStep({ store: s.store, commits: s.commits, stateRoot: s.stateRoot, layers, ins, sourceRoot: src.root, ...(src.layers ? { sourceLayers: src.layers } : {}), ...(src.context ? { context: src.context } : {}), ...(src.size ? { sourceSize: src.size } : {}), workdir, ...createdTime(s.epoch) }),
+        copyStep({ store: s.store, commits: s.commits, stateRoot: s.stateRoot, layers, ins, sourceRoot: src.root, ...(src.fetched ? { fetched: src.fetched } : {}), ...(src.layers ? { sourceLayers: src.layers } : {}), ...(src.context ? { context: src.context } : {}), ...(src.size ? { sourceSize: src.size } : {}), workdir, ...createdTime(s.epoch) }),
       ),
     );
     this.commit(key, rec, `${text} # buildkit`);

@@ -1,5 +1,7 @@
 import test from 'ava';
 import { readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { VertexEvent } from '../solver/index.js';
 import { contextCopy, dockerfileOptions, fixtures, freshRoot, rootfsOf, tracedBuild } from './build-helpers.js';
@@ -155,4 +157,29 @@ test('--build-context: a directory for FROM and COPY --from, an image for a stag
     await rm(extra, { recursive: true, force: true });
     await cleanup();
   }
+});
+
+test('ADD of a URL misses the cache when what the URL serves changed, and only then (BuildKit testDockerfileADDFromURL)', async (t) => {
+  const { root, cleanup } = await freshRoot();
+  t.teardown(cleanup);
+  let body = 'first\n';
+  let requests = 0;
+  const server = createServer((_req, res) => {
+    requests++;
+    res.writeHead(200, { 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => new Promise<void>((r) => server.close(() => r())));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/served.txt`;
+  const ctx = await contextCopy('cache');
+  t.teardown(() => rm(ctx, { recursive: true, force: true }));
+  await writeFile(join(ctx, 'Dockerfile'), `FROM busybox\nADD ${url} /served.txt\nRUN cat /served.txt > /copy\n`);
+  const opts = { ...(await dockerfileOptions(root, ctx)), tags: ['added:1'] };
+  t.deepEqual((await tracedBuild(opts)).ran, [`ADD ${url} /served.txt`, 'RUN cat /served.txt > /copy']);
+  t.is(requests, 1, 'the step uses what its key was made from, not a second download');
+  t.deepEqual((await tracedBuild(opts)).ran, [], 'unchanged: the URL is asked again, and everything is cached');
+  body = 'second\n';
+  t.deepEqual((await tracedBuild(opts)).ran, [`ADD ${url} /served.txt`, 'RUN cat /served.txt > /copy']);
+  t.is(await readFile(join(await rootfsOf(root, 'added:1'), 'copy'), 'utf8'), 'second\n');
 });

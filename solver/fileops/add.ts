@@ -5,13 +5,35 @@ import { selectSources, TreeView, type SourceMatch } from '../context/index.js';
 import { detectArchive, extractArchive } from './archive.js';
 import { absoluteDest, copyMatches, type CopyOptions } from './copy.js';
 import { FileOpError } from './errors.js';
-import { download, isGitSource, isUrlSource, urlFileName } from './fetch-url.js';
+import { download, isGitSource, isUrlSource, urlFileName, type Downloaded } from './fetch-url.js';
 
 export interface AddOptions extends CopyOptions {
   /** `--checksum` for URL sources. */
   checksum?: string;
   /** `--unpack`: extract tar archives at the destination; by default local ones only, with `true` downloaded ones too (BuildKit). */
   unpack?: boolean;
+  /** URLs already downloaded (prefetchUrl) for this step's key, so they are not fetched again. */
+  fetched?: ReadonlyMap<string, Prefetched>;
+}
+
+/** A URL source downloaded ahead of its step, into a directory of its own under its file name. */
+export interface Prefetched extends Downloaded {
+  dir: string;
+}
+
+/**
+ * Downloads a URL source before its step runs, as BuildKit's HTTP source does for every build: the
+ * content's digest (and Last-Modified, the file's time) go into the step's key, so a changed file
+ * at the same URL misses the cache. The caller removes `dir` when the step is done.
+ */
+export async function prefetchUrl(url: string, scratch: string, checksum?: string): Promise<Prefetched> {
+  const dir = await mkdtemp(join(scratch, 'kiln-add-url-'));
+  try {
+    return { dir, ...(await download(url, join(dir, urlFileName(url)), checksum)) };
+  } catch (e) {
+    await rm(dir, { recursive: true, force: true });
+    throw e;
+  }
 }
 
 /**
@@ -68,13 +90,19 @@ async function addArchive(m: SourceMatch, compression: NonNullable<Awaited<Retur
 }
 
 async function addUrl(url: string, o: AddOptions): Promise<void> {
+  const fetched = o.fetched?.get(url);
+  if (fetched) return addDownloaded(url, fetched.dir, o);
   await withScratch(async (dir) => {
-    const name = urlFileName(url);
-    await download(url, join(dir, name), o.checksum);
-    const view = new TreeView(dir);
-    const matches = selectSources(view, [name]);
-    const compression = o.unpack === true ? await detectArchive(join(dir, name)) : undefined;
-    if (compression !== undefined) await addArchive(matches[0]!, compression, o);
-    else await copyMatches(view, matches, { ...o, context: undefined, chown: o.chown ?? { uid: 0, gid: 0 }, parents: false, exclude: [] });
+    await download(url, join(dir, urlFileName(url)), o.checksum);
+    await addDownloaded(url, dir, o);
   });
+}
+
+async function addDownloaded(url: string, dir: string, o: AddOptions): Promise<void> {
+  const name = urlFileName(url);
+  const view = new TreeView(dir);
+  const matches = selectSources(view, [name]);
+  const compression = o.unpack === true ? await detectArchive(join(dir, name)) : undefined;
+  if (compression !== undefined) await addArchive(matches[0]!, compression, o);
+  else await copyMatches(view, matches, { ...o, context: undefined, chown: o.chown ?? { uid: 0, gid: 0 }, parents: false, exclude: [] });
 }

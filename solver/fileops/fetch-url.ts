@@ -39,19 +39,27 @@ export function parseChecksum(spec: string): { algorithm: string; hex: string } 
  * Downloads `url` into `file` (mode 0600, mtime from Last-Modified as docker does), verifying
  * `checksum` while streaming. The caller owns `file` and removes it on failure.
  */
-export async function download(url: string, file: string, checksum?: string): Promise<void> {
+/** What a download brought: the content's digest and the time it is given (Last-Modified), together the file's identity. */
+export interface Downloaded {
+  /** `sha256:<hex>`, or `--checksum`'s algorithm when it names another. */
+  digest: string;
+  /** Last-Modified in milliseconds, when the server sent a valid one. */
+  modified?: number;
+}
+
+export async function download(url: string, file: string, checksum?: string): Promise<Downloaded> {
   const want = checksum === undefined ? undefined : parseChecksum(checksum);
   const ca = defaultCaCertificates();
   const { fetch, Agent } = await loadUndici();
   const dispatcher = ca ? new Agent({ connect: { ca } }) : undefined;
   try {
-    await fetchInto(fetch, url, file, want, dispatcher);
+    return await fetchInto(fetch, url, file, want, dispatcher);
   } finally {
     await dispatcher?.close();
   }
 }
 
-async function fetchInto(fetch: typeof import('undici').fetch, url: string, file: string, want: { algorithm: string; hex: string } | undefined, dispatcher: import('undici').Dispatcher | undefined): Promise<void> {
+async function fetchInto(fetch: typeof import('undici').fetch, url: string, file: string, want: { algorithm: string; hex: string } | undefined, dispatcher: import('undici').Dispatcher | undefined): Promise<Downloaded> {
   let res;
   try {
     res = await fetch(url, { redirect: 'follow', ...(dispatcher ? { dispatcher } : {}) });
@@ -86,5 +94,8 @@ async function fetchInto(fetch: typeof import('undici').fetch, url: string, file
   }
   const modified = res.headers.get('last-modified');
   const when = modified ? new Date(modified) : undefined;
-  if (when && !Number.isNaN(when.getTime())) await utimes(file, when, when);
+  const digest = `${want?.algorithm ?? 'sha256'}:${got}`;
+  if (!when || Number.isNaN(when.getTime())) return { digest };
+  await utimes(file, when, when);
+  return { digest, modified: when.getTime() };
 }

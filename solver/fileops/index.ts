@@ -16,7 +16,7 @@
  */
 export { copy, copyMatches, absoluteDest, destIsDirectory, type CopyOptions } from './copy.js';
 export { accountsInLowers, copyUpDirs, upperOnlyDirs, upperOnlyMkdir } from './upper-dest.js';
-export { add, type AddOptions } from './add.js';
+export { add, prefetchUrl, type AddOptions, type Prefetched } from './add.js';
 export { copyInline, type InlineFile } from './inline.js';
 export { mkdir } from './mkdir.js';
 export { accountsIn, checkLinkChown, numericChown, resolveChown, type Accounts } from './chown.js';
