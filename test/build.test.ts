@@ -121,7 +121,7 @@ test('a context with only a lowercase dockerfile builds from it, and its errors 
   t.regex(bad.stderr, /^dockerfile:2:1: /m);
 });
 
-test('buildx flags CI scripts pass: --platform of this machine, --load, --add-host; another platform is refused', async (t) => {
+test('buildx flags CI scripts pass: --platform of this machine, --load, --add-host, --provenance/--sbom=false; another platform and --ssh are refused', async (t) => {
   const { root, cleanup } = await freshRoot();
   t.teardown(cleanup);
   const ctx = join(root, '..', `${root.split('/').pop()}-flags`);
@@ -140,4 +140,14 @@ test('buildx flags CI scripts pass: --platform of this machine, --load, --add-ho
   const badHost = await kiln(root, ['build', '--add-host', 'db', ctx]);
   t.is(badHost.code, 1);
   t.regex(badHost.stderr, /^kiln: invalid --add-host "db": not HOST:IP$/m);
+  const quiet = await kiln(root, ['build', '--provenance=false', '--sbom=false', ctx]);
+  t.is(quiet.code, 0, quiet.stderr);
+  t.notRegex(quiet.stderr, /WARNING/);
+  const asked = await kiln(root, ['build', '--provenance=mode=max', ctx]);
+  t.is(asked.code, 0, asked.stderr);
+  t.regex(asked.stderr, /^WARNING: --provenance: kiln makes no attestations; the image has none$/m);
+  // Refused, not taken for --push as commander would suggest.
+  const ssh = await kiln(root, ['build', '--ssh', 'default', ctx]);
+  t.is(ssh.code, 1);
+  t.regex(ssh.stderr, /^kiln: --ssh is not supported yet: kiln forwards no SSH agent/m);
 });

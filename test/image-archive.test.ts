@@ -157,4 +157,9 @@ test('rmi untags, then deletes the image and its blobs; unknown images are a cle
   t.is(missing.code, 1);
   t.regex(missing.stderr, /^kiln: image "busybox" not found in the local store\nhint: /);
   t.notRegex(missing.stderr, /\n\s+at /, 'no stack trace');
+  const gone = await kiln(r, ['rmi', 'busybox']);
+  t.is(gone.code, 1);
+  t.regex(gone.stderr, /^kiln: image "busybox" not found in the local store\n/);
+  // As `docker rmi -f`: a cleanup step removing what may not be there succeeds.
+  t.deepEqual(await kiln(r, ['rmi', '-f', 'busybox', 'nosuch:2']), { code: 0, stdout: '', stderr: '' });
 });

@@ -42,6 +42,9 @@ interface BuildFlags {
   addHost?: string[];
   platform?: string[];
   load?: boolean;
+  provenance?: string | boolean;
+  sbom?: string | boolean;
+  ssh?: string[];
 }
 
 const usage = (message: string, hint?: string) => new KilnError('E_USAGE', message, hint ? { hint } : {});
@@ -130,6 +133,9 @@ export function register(program: Command): void {
     .option('--add-host <host:ip>', 'add a line to the /etc/hosts of RUN steps (repeatable)', collect)
     .option('--platform <os/arch>', 'the platform to build for: only this machine\'s (repeatable, or comma-separated, as buildx takes it)', collect)
     .option('--load', 'keep the image in the local store (what kiln does unless -o sends it elsewhere; as --output type=image)')
+    .option('--provenance [value]', 'kiln makes no provenance attestations: false is what it does anyway, anything else is a warning')
+    .option('--sbom [value]', 'kiln makes no SBOM attestations: false is what it does anyway, anything else is a warning')
+    .option('--ssh <spec>', 'not supported yet: kiln forwards no SSH agent (refused, so a build needing one fails clearly)', collect)
     .option('--jobs <n>', 'steps run at once (default: max(4, cores))')
     .option('--progress <mode>', 'auto, tty, plain, rawjson or quiet', 'auto')
     .option('-o, --output <spec>', 'type=image|oci|docker|local|tar,dest=PATH; image and oci also take compression=gzip|zstd|uncompressed,compression-level=N,force-compression=true (repeatable)', collect)
@@ -157,6 +163,10 @@ export function register(program: Command): void {
     if (!['auto', 'tty', 'plain', 'rawjson', 'quiet'].includes(progress)) throw usage(`unknown --progress "${flags.progress}"`, 'use auto, tty, plain, rawjson or quiet');
     if (flags.network !== undefined && !['default', 'host', 'none'].includes(flags.network)) throw usage(`unknown --network "${flags.network}"`, 'use default, host or none');
     checkPlatforms(flags.platform);
+    if (flags.ssh?.length) throw usage('--ssh is not supported yet: kiln forwards no SSH agent to RUN --mount=type=ssh', 'fetch private sources with a --secret (e.g. a deploy token) instead');
+    for (const [flag, value] of [['--provenance', flags.provenance], ['--sbom', flags.sbom]] as const) {
+      if (value !== undefined && !/^(false|0)$/i.test(String(value))) process.stderr.write(`WARNING: ${flag}: kiln makes no attestations; the image has none\n`);
+    }
     const { parseExtraHost } = await import('../../runtime/extra-hosts.js');
     const extraHosts = (flags.addHost ?? []).map(parseExtraHost);
     const jobs = flags.jobs === undefined ? undefined : Number(flags.jobs);
