@@ -4,7 +4,8 @@ import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore, type Store } from '../cache/index.js';
-import { importRootfs, saveImages, type ArchiveFormat } from '../oci/index.js';
+import { pipeline } from 'node:stream/promises';
+import { createCompressor, importRootfs, saveImages, type ArchiveFormat } from '../oci/index.js';
 import { describeTree, kiln, kilnOk, makeBusybox, run, sha256File } from './image-fixture.js';
 
 // The CLI takes seconds to start under tsx, so the CLI is run where the CLI is what is tested and
@@ -127,6 +128,18 @@ test('load accepts a docker-archive written by skopeo and tags what it names', a
     t.true(existsSync(join(dirPath, 'bin', 'busybox')));
     t.is(await s.layerDir(img.layers[0]!), dirPath, 'extracted once, then reused');
   });
+});
+
+test('load takes archives compressed as `docker save | gzip` makes them, gzip or zstd, as docker load does', async (t) => {
+  const plain = join(dir, 'to-compress.tar');
+  await saveLib(root, 'busybox', 'docker', plain);
+  for (const compression of ['gzip', 'zstd'] as const) {
+    const file = `${plain}.${compression}`;
+    await pipeline(createReadStream(plain), createCompressor(compression), createWriteStream(file));
+    const fresh = join(dir, `fresh-${compression}`);
+    t.is(await kilnOk(fresh, ['load', '-i', file]), 'Loaded image: busybox:latest\n', compression);
+    await withStore(fresh, async (s) => t.is((await s.resolveImage('busybox')).configDigest, id, compression));
+  }
 });
 
 test('the same import with SOURCE_DATE_EPOCH gives the same image id', async (t) => {

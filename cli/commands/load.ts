@@ -10,7 +10,7 @@ import { BULK_WRITE_BUFFER } from '../../common/bulk-write.js';
 export function register(program: Command): void {
   program
     .command('load')
-    .description('Load images from an OCI image layout or docker-archive tarball')
+    .description('Load images from an OCI image layout or docker-archive tarball, plain or gzip/zstd-compressed')
     .option('-i, --input <file>', 'read from a file instead of stdin')
     .option('-q, --quiet', 'suppress the load output')
     .action(async (opts: { input?: string; quiet?: boolean }, cmd: Command) => {
@@ -28,14 +28,19 @@ export function register(program: Command): void {
         return;
       }
       const { openStore } = await import('../../cache/index.js');
-      const { familiarName, loadArchive } = await import('../../oci/index.js');
+      const { createDecompressor, detectCompression, familiarName, loadArchive } = await import('../../oci/index.js');
+      const { peek } = await import('../../oci/image/stream-util.js');
       const store = await openStore(root);
-      // The loader reads the archive twice, so stdin is spooled to a file first: a temp file of
-      // the store's, which the store removes if kiln is interrupted or killed.
-      const spool = opts.input ? undefined : store.layout.tempPath('load');
+      // The loader reads the archive twice, so stdin, or an archive compressed as `docker save |
+      // gzip` makes it (gzip or zstd, as docker load takes them), is spooled to a plain tar first:
+      // a temp file of the store's, which the store removes if kiln is interrupted or killed.
+      const { head, stream } = await peek(opts.input ? await openInputFile(opts.input) : process.stdin, 4);
+      const compression = detectCompression(head);
+      const spool = opts.input && compression === 'none' ? undefined : store.layout.tempPath('load');
       try {
-        if (spool) await pipeline(process.stdin, createWriteStream(spool, { highWaterMark: BULK_WRITE_BUFFER })).catch((e: unknown) => Promise.reject(asNoSpaceError(e, store.root) ?? e));
-        for (const img of await loadArchive(store, opts.input ?? spool!, opts.input ?? 'stdin')) {
+        if (spool) await pipeline(stream, createDecompressor(compression), createWriteStream(spool, { highWaterMark: BULK_WRITE_BUFFER })).catch((e: unknown) => Promise.reject(asNoSpaceError(e, store.root) ?? e));
+        else stream.destroy();
+        for (const img of await loadArchive(store, spool ?? opts.input!, opts.input ?? 'stdin')) {
           if (img.names.length === 0) {
             await store.registerImage(img.manifestDigest);
             const r = await store.resolveImage(img.manifestDigest);
