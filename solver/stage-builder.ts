@@ -113,7 +113,9 @@ class StageBuilder {
 
   private async walk(): Promise<StageResult> {
     const { s, p } = this;
-    this.total = p.stage.instructions.length + 1;
+    // FROM scratch is no step of its own in BuildKit's numbering: [stage 1/1] is the first instruction after it.
+    const fromStep = p.base.kind === 'scratch' ? 0 : 1;
+    this.total = p.stage.instructions.length + fromStep;
     const base = await this.base();
     this.layers = [...base.layers];
     this.key = base.key;
@@ -121,7 +123,7 @@ class StageBuilder {
     const triggers = onbuildTriggers(this.img.container.OnBuild ?? [], p.stage.from);
     this.img.container.OnBuild = null;
     this.total += triggers.length;
-    this.step = 1;
+    this.step = fromStep;
     for (const raw of [...triggers, ...p.stage.instructions]) {
       s.scheduler.check();
       this.step++;

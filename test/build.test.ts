@@ -151,3 +151,18 @@ test('buildx flags CI scripts pass: --platform of this machine, --load, --add-ho
   t.is(ssh.code, 1);
   t.regex(ssh.stderr, /^kiln: --ssh is not supported yet: kiln forwards no SSH agent/m);
 });
+
+test('a FROM scratch stage numbers its steps from its first instruction, as BuildKit (testStepNames)', async (t) => {
+  const { root, cleanup } = await freshRoot();
+  t.teardown(cleanup);
+  const ctx = join(root, '..', `${root.split('/').pop()}-steps`);
+  t.teardown(() => rm(ctx, { recursive: true, force: true }));
+  await mkdir(ctx);
+  await writeFile(join(ctx, 'a.txt'), 'a\n');
+  await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox AS base\nRUN echo > /out\nFROM scratch\nCOPY --from=base /out /out\nCOPY a.txt /a.txt\n');
+  const r = await kiln(root, ['build', '--progress', 'plain', ctx]);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stderr, /\[base 2\/2\] RUN echo > \/out/);
+  t.regex(r.stderr, /\[stage-1 1\/2\] COPY --from=base \/out \/out/);
+  t.regex(r.stderr, /\[stage-1 2\/2\] COPY a\.txt \/a\.txt/);
+});
