@@ -23,11 +23,12 @@ export interface ExportedArchive {
 }
 
 /**
- * An image as an OCI or docker archive (named `name` when given) or a tarball of its root
+ * An image as an OCI or docker archive (named after each of `names`) or a tarball of its root
  * filesystem, streamed; `layers` are the `compression=` options of an OCI archive, as strings.
  */
-export async function exportImage(client: DaemonClient, ref: string, type: 'oci' | 'docker' | 'tar', name?: string, layers: Record<string, string> = {}): Promise<ExportedArchive> {
-  const q = new URLSearchParams({ type, ...(name ? { name } : {}), ...layers });
+export async function exportImage(client: DaemonClient, ref: string, type: 'oci' | 'docker' | 'tar', names: readonly string[] = [], layers: Record<string, string> = {}): Promise<ExportedArchive> {
+  const q = new URLSearchParams({ type, ...layers });
+  for (const name of names) q.append('name', name);
   let announced: string | string[] | undefined;
   const stream = await client.download('GET', `/kiln/v1/images/${encodeURIComponent(ref)}/export?${q}`, (headers) => (announced = headers[ARCHIVE_MANIFEST_HEADER]));
   const manifest = typeof announced === 'string' ? parseArchiveManifest(announced) : undefined;

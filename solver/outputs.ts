@@ -114,22 +114,24 @@ async function flatten(store: Store, result: Pick<BuildResult, 'layers'>, dir: s
 export type ExportedImage = Pick<BuildResult, 'manifestDigest' | 'manifest' | 'configDigest' | 'layers'>;
 
 /**
- * Writes an image to `out` as an archive (`oci`, `docker`; named `name`, a normalised reference,
- * when given) or as a tarball of its root filesystem (`tar`). An OCI archive's manifest, which
- * names its compressed layers, goes to `onManifest` before the archive's first byte.
+ * Writes an image to `out` as an archive (`oci`, `docker`; under each of `names`, normalised
+ * references, as buildx names an archive after every -t) or as a tarball of its root filesystem
+ * (`tar`). An OCI archive's manifest, which names its compressed layers, goes to `onManifest`
+ * before the archive's first byte.
  */
 export async function writeImageTar(
   store: Store,
   image: ExportedImage,
   type: 'oci' | 'docker' | 'tar',
   out: Writable,
-  name?: string,
+  names: readonly string[] = [],
   layerExport?: LayerExport,
   onManifest?: (manifest: ArchivedManifest) => void,
 ): Promise<void> {
   if (type !== 'tar') {
     const { manifestDigest, manifest, configDigest, layers } = image;
-    await saveImages(store, [{ ...(name ? { name } : {}), manifestDigest, manifest, configDigest, layers }], type, out, layerExport, (m) => onManifest?.(m[0]!));
+    const entries = (names.length > 0 ? names : [undefined]).map((name) => ({ ...(name ? { name } : {}), manifestDigest, manifest, configDigest, layers }));
+    await saveImages(store, entries, type, out, layerExport, (m) => onManifest?.(m[0]!));
     return;
   }
   const tmp = await mkdtemp(join(store.root, 'tmp', `${process.pid}.rootfs-`));
@@ -148,12 +150,12 @@ export interface ExportResult {
 }
 
 /**
- * Exports a built image as an output other than the store: an archive (named `name`, a
- * normalised reference, when given), or its root filesystem; or, for type=image, names it
+ * Exports a built image as an output other than the store: an archive (named `names`,
+ * normalised references), or its root filesystem; or, for type=image, names it
  * (`name=`, else the build's tags) and with push=true pushes each name to its registry, with
  * the options `optionsFor` gives that registry.
  */
-export async function exportImage(store: Store, result: BuildResult, spec: OutputSpec, name?: string, optionsFor: RegistryOptionsFor = () => ({})): Promise<ExportResult> {
+export async function exportImage(store: Store, result: BuildResult, spec: OutputSpec, names: readonly string[] = [], optionsFor: RegistryOptionsFor = () => ({})): Promise<ExportResult> {
   const dest = spec.dest!;
   switch (spec.type) {
     case 'image': {
@@ -171,7 +173,7 @@ export async function exportImage(store: Store, result: BuildResult, spec: Outpu
       return { pushed: [] };
     default: {
       let archived: ArchivedManifest | undefined;
-      await toFile(dest, (out) => writeImageTar(store, result, spec.type as 'oci' | 'docker' | 'tar', out, name, spec.layers, (m) => (archived = m)));
+      await toFile(dest, (out) => writeImageTar(store, result, spec.type as 'oci' | 'docker' | 'tar', out, names, spec.layers, (m) => (archived = m)));
       return archived ? { pushed: [], archived } : { pushed: [] };
     }
   }

@@ -166,3 +166,21 @@ test('a FROM scratch stage numbers its steps from its first instruction, as Buil
   t.regex(r.stderr, /\[stage-1 1\/2\] COPY --from=base \/out \/out/);
   t.regex(r.stderr, /\[stage-1 2\/2\] COPY a\.txt \/a\.txt/);
 });
+
+test('an OCI or docker archive output names the image after every -t, as buildx does', async (t) => {
+  const { root, cleanup } = await freshRoot();
+  t.teardown(cleanup);
+  const ctx = join(root, '..', `${root.split('/').pop()}-names`);
+  t.teardown(() => rm(ctx, { recursive: true, force: true }));
+  await mkdir(ctx);
+  await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox\nENV NAMED=twice\n');
+  const oci = join(ctx, 'out.oci.tar');
+  const docker = join(ctx, 'out.docker.tar');
+  const r = await kiln(root, ['build', '-t', 'org/repo:tag1', '-t', 'org/repo:tag2', '-o', `type=oci,dest=${oci}`, '-o', `type=docker,dest=${docker}`, ctx]);
+  t.is(r.code, 0, r.stderr);
+  const index = JSON.parse(execFileSync('tar', ['-xOf', oci, 'index.json'], { encoding: 'utf8' })) as { manifests: { digest: string; annotations: Record<string, string> }[] };
+  t.deepEqual(index.manifests.map((m) => m.annotations['org.opencontainers.image.ref.name']), ['tag1', 'tag2']);
+  t.is(index.manifests[0]!.digest, index.manifests[1]!.digest);
+  const manifest = JSON.parse(execFileSync('tar', ['-xOf', docker, 'manifest.json'], { encoding: 'utf8' })) as { RepoTags: string[] }[];
+  t.deepEqual(manifest.map((m) => m.RepoTags), [['org/repo:tag1', 'org/repo:tag2']]);
+});

@@ -240,11 +240,11 @@ export function register(program: Command): void {
       });
       renderer.finish();
       const { normalizeReference } = await import('../../oci/index.js');
-      const archiveName = flags.tag?.[0] === undefined ? undefined : normalizeReference(flags.tag[0]);
+      const archiveNames = (flags.tag ?? []).map(normalizeReference);
       let pushed: BuiltImage['pushed'];
       let archived: BuiltImage['archived'];
       for (const o of outputs) {
-        const exported = await solver.exportImage(store, result, o, archiveName, registryFor);
+        const exported = await solver.exportImage(store, result, o, archiveNames, registryFor);
         for (const p of exported.pushed) {
           process.stderr.write(`pushed ${p.reference}@${p.manifestDigest}\n`);
           pushed ??= { manifestDigest: p.manifestDigest, manifestMediaType: p.manifestMediaType };
@@ -420,11 +420,11 @@ async function buildOnDaemon(flags: BuildFlags, b: DaemonBuild): Promise<void> {
     });
     renderer.finish();
     if (b.progress !== 'quiet' && b.progress !== 'rawjson') process.stderr.write(`sent build context to ${b.host}: ${result.sent.files} files, ${result.sent.bytes} bytes\n`);
-    const archiveName = flags.tag?.[0] === undefined ? undefined : normalizeReference(flags.tag[0]);
+    const archiveNames = (flags.tag ?? []).map(normalizeReference);
     let archived: BuiltImage['archived'];
     for (const o of outputs) {
       if (o.type === 'image') continue;
-      const exported = await client.exportImage(daemon, result.manifestDigest, o.type === 'local' ? 'tar' : o.type, archiveName, o.layers ? layerExportFields(o.layers) : {});
+      const exported = await client.exportImage(daemon, result.manifestDigest, o.type === 'local' ? 'tar' : o.type, archiveNames, o.layers ? layerExportFields(o.layers) : {});
       if (o.type === 'local') {
         await solver.makeOutputDir(o.dest!);
         await applyLayer(exported.stream, o.dest!);

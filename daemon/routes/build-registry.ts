@@ -48,7 +48,7 @@ export async function exportImageOutputs(store: Store, result: BuildResult, outp
     // Built field by field: the outputs are the client's JSON, and only these fields of it apply.
     const layers = imageOutputLayers(o);
     const spec = { type: 'image' as const, ...(o.name ? { name: o.name } : {}), ...(layers ? { layers } : {}), push: o.push };
-    for (const p of (await exportImage(store, result, spec, undefined, optionsFor)).pushed) {
+    for (const p of (await exportImage(store, result, spec, [], optionsFor)).pushed) {
       say(`pushed ${p.reference}@${p.manifestDigest}`);
       pushed.push(p);
     }

@@ -56,16 +56,16 @@ export const check: Handler = async (ctx, { res, query }) => {
 
 const EXPORT_TYPES = new Set(['oci', 'docker', 'tar']);
 
-/** `type=oci|docker` archives (named `name` when given) or `type=tar`, the flattened root filesystem. */
+/** `type=oci|docker` archives (named after each `name` given) or `type=tar`, the flattened root filesystem. */
 export const exportImage: Handler = async (ctx, { res, params, query }) => {
   const type = query.get('type') ?? '';
   if (!EXPORT_TYPES.has(type)) throw badRequest(`unknown export type "${type}": use oci, docker or tar`);
-  const name = query.get('name') ? normalizeReference(query.get('name')!) : undefined;
+  const names = query.getAll('name').filter(Boolean).map(normalizeReference);
   const layers = layerExportOf(query, 'export');
   if (layers && type !== 'oci') throw badRequest(`compression applies to type=oci only, not type=${type}`);
   const img = await ctx.store.resolveImage(params.name!);
   // Sent with the archive's first bytes, by then with the header naming an OCI archive's manifest.
   res.statusCode = 200;
   res.setHeader('Content-Type', 'application/x-tar');
-  await writeImageTar(ctx.store, img, type as 'oci' | 'docker' | 'tar', res, name, layers, (m) => res.setHeader(ARCHIVE_MANIFEST_HEADER, `${m.manifestMediaType} ${m.manifestDigest}`));
+  await writeImageTar(ctx.store, img, type as 'oci' | 'docker' | 'tar', res, names, layers, (m) => res.setHeader(ARCHIVE_MANIFEST_HEADER, `${m.manifestMediaType} ${m.manifestDigest}`));
 };

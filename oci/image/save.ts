@@ -46,8 +46,14 @@ export async function saveImages(
   const tar = new TarOut(out);
   try {
     if (format === 'oci') {
+      // One image under several names is converted once.
+      const converted = new Map<string, SaveImage>();
       const exported: SaveImage[] = [];
-      for (const img of images) exported.push(await exportLayers(store, img, layers));
+      for (const img of images) {
+        let done = converted.get(img.manifestDigest);
+        if (!done) converted.set(img.manifestDigest, (done = await exportLayers(store, img, layers)));
+        exported.push({ ...done, ...(img.name !== undefined ? { name: img.name } : {}) });
+      }
       onManifests?.(exported.map((img) => ({ manifestDigest: img.manifestDigest, manifestMediaType: img.manifest.mediaType ?? MediaType.ociManifest })));
       await writeOci(store, exported, tar);
     } else await writeDocker(store, images, tar);
