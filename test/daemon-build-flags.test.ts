@@ -62,7 +62,10 @@ test('-o oci, docker, tar and local come back to the client; the tar is the one 
   const out = join(tmp, 'out');
   const outputs = ['-o', `type=oci,dest=${out}/app.oci.tar`, '-o', `type=docker,dest=${out}/app.docker.tar`, '-o', `type=tar,dest=${out}/rootfs.tar`, '-o', `type=local,dest=${out}/dir`];
   const meta = join(tmp, 'outputs-meta.json');
-  const remote = await kiln(local, [...host, 'build', '-t', 'exported:1', '--metadata-file', meta, ...outputs, ctx]);
+  // COPY makes /ctx at the time of the build, as BuildKit does, unless SOURCE_DATE_EPOCH says otherwise:
+  // with it, two builds of the same context give the same tar.
+  const epoch = { SOURCE_DATE_EPOCH: '1700000000' };
+  const remote = await kiln(local, [...host, 'build', '-t', 'exported:1', '--metadata-file', meta, ...outputs, ctx], undefined, epoch);
   t.is(remote.code, 0, remote.stderr);
   // The OCI archive's layers are gzip copies of the daemon's plain ones: its manifest is the one to report.
   const index = JSON.parse((await run('tar', ['-xOf', `${out}/app.oci.tar`, 'index.json'])).stdout) as { manifests: { digest: string; mediaType: string }[] };
@@ -80,7 +83,7 @@ test('-o oci, docker, tar and local come back to the client; the tar is the one 
   t.deepEqual(manifest[0]!.RepoTags, ['exported:1']);
   // With outputs other than images the build names nothing, embedded or not.
   t.notRegex((await kiln(d.root, ['images'])).stdout, /exported/);
-  const embedded = await kiln(local, ['build', '-o', `type=tar,dest=${out}/embedded.tar`, ctx]);
+  const embedded = await kiln(local, ['build', '-o', `type=tar,dest=${out}/embedded.tar`, ctx], undefined, epoch);
   t.is(embedded.code, 0, embedded.stderr);
   t.deepEqual(await readFile(join(out, 'rootfs.tar')), await readFile(join(out, 'embedded.tar')));
   t.deepEqual((await readdir(out)).filter((f) => f.includes('.tmp')), []);
