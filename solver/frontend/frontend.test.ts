@@ -4,7 +4,7 @@ import { automaticArgs, StageVariables } from './args.js';
 import { expandInstruction, makeExpander } from './expand.js';
 import { goQuote } from '../../grammar/index.js';
 import { ConfigValueError, goDuration, ImageState } from './image-state.js';
-import { planBuild } from './plan.js';
+import { planBuild, resolveStageRef } from './plan.js';
 
 const amd64 = { os: 'linux', architecture: 'amd64' };
 
@@ -240,6 +240,12 @@ test('a --build-context name replaces the stage of that name: nothing depends on
   t.deepEqual(p.stages[1]!.base, { kind: 'image', ref: 'base' });
   t.deepEqual(p.stages[1]!.deps, []);
   t.deepEqual(p.order, [1]);
+});
+
+test('of stages sharing a name, --from means the last one, wherever it is resolved (BuildKit)', (t) => {
+  const p = plan('FROM busybox AS a\nRUN echo 1 > /f\nFROM busybox AS a\nRUN echo 2 > /f\nFROM scratch\nCOPY --from=a /f /f\n');
+  t.deepEqual(p.stages[2]!.deps, [1]);
+  t.is(resolveStageRef('a', p.stages), 1);
 });
 
 test('FROM names only earlier stages; an unknown --from name is treated as an image', (t) => {

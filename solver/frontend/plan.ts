@@ -162,5 +162,6 @@ export function resolveStageRef(ref: string, stages: readonly PlannedStage[], by
     return n < stages.length ? n : 'bad-index';
   }
   if (byName) return byName.get(ref.toLowerCase());
-  return stages.find((s) => s.name === ref.toLowerCase())?.index;
+  // Of stages sharing a name, --from means the last, as in BuildKit (a later one replaces the name).
+  return stages.findLast((s) => s.name === ref.toLowerCase())?.index;
 }
