@@ -103,6 +103,9 @@ test('HEALTHCHECK: NONE, CMD with options, errors', (t) => {
   t.is(error(t, 'HEALTHCHECK CONNECT TCP 7000').message, 'Unknown type "CONNECT" in HEALTHCHECK (try CMD)');
   t.is(error(t, 'HEALTHCHECK --interval=1us CMD x').message, 'Interval "interval" cannot be less than 1ms');
   t.is(error(t, 'HEALTHCHECK --timeout=soon CMD x').message, 'time: invalid duration "soon"');
+  // Past int64 nanoseconds, as Go's ParseDuration.
+  t.is(error(t, 'HEALTHCHECK --interval=2562048h CMD x').message, 'time: invalid duration "2562048h"');
+  t.is(error(t, 'HEALTHCHECK --timeout=9223372036854775808ns CMD x').message, 'time: invalid duration "9223372036854775808ns"');
   t.is(error(t, 'HEALTHCHECK --retries=-1 CMD x').message, '--retries cannot be negative (-1)');
 });
 

@@ -19,6 +19,8 @@ export function parseGoDuration(s: string): number | undefined {
     total += Number(`${m[1] || '0'}.${m[2] ?? ''}0`) * unit;
     rest = rest.slice(m[0].length);
   }
+  // Go's durations are int64 nanoseconds: one past that is an invalid duration, not a wrapped one.
+  if (total >= 2 ** 63) return undefined;
   return sign * Math.round(total);
 }
 

@@ -334,6 +334,9 @@ class StageBuilder {
     ins: CopyInstruction | AddInstruction,
   ): Promise<{ root: () => Promise<string>; layers?: () => Promise<string[]>; context?: BuildContext; inputs: string[]; files?: ReadonlyMap<string, string>; size?: { bytes: number; files: number }; fetched?: ReadonlyMap<string, Prefetched> }> {
     const { s } = this;
+    if (ins.kind === 'copy' && ins.from === undefined && ins.sources.some(isUrlSource)) {
+      throw this.fail(ins, 'E_BUILD_COPY_URL', "source can't be a URL for COPY", 'ADD downloads a URL; COPY reads the build context');
+    }
     if (ins.kind === 'add' && ins.checksum === undefined && ins.sources.some(isUrlSource)) {
       const { fetched, inputs } = await this.prefetchUrls(ins);
       const rest = await this.copySource({ ...ins, sources: ins.sources.filter((x) => !isUrlSource(x)) });

@@ -82,6 +82,14 @@ test('an unknown stage in --from', async (t) => {
   t.true(await storeConsistent(r.root));
 });
 
+test('a URL as a COPY source', async (t) => {
+  const r = await failingInProcess(t, 'FROM busybox\nCOPY http://example.com/x /x\n');
+  t.is(r.code, 1);
+  t.true(noStack(r.stderr));
+  t.regex(r.stderr, /Dockerfile:2:1: source can't be a URL for COPY\n  COPY http:\/\/example\.com\/x \/x\n  \^\nhint: ADD downloads a URL; COPY reads the build context\n/);
+  t.true(await storeConsistent(r.root));
+});
+
 test('an unknown target', async (t) => {
   const r = await failingInProcess(t, 'FROM busybox AS one\nRUN true\n', 'two');
   t.is(r.code, 1);
