@@ -60,7 +60,9 @@ async function imageOf(root: string, name: string): Promise<{ diffIds: string[];
 
 test.serial('a build through the daemon gives the embedded image; a rebuild sends no content, a one-file change only that file', async (t) => {
   const host = `unix://${d.socket}`;
-  const remote = await kiln(local.root, ['--host', host, 'build', '-t', 'x:1', ctx]);
+  // COPY makes /ctx at the time of the build (as BuildKit): with SOURCE_DATE_EPOCH both builds give it the same one.
+  const epoch = { SOURCE_DATE_EPOCH: '1700000000' };
+  const remote = await kiln(local.root, ['--host', host, 'build', '-t', 'x:1', ctx], undefined, epoch);
   t.is(remote.code, 0, remote.stderr);
   t.regex(remote.stderr, /naming to docker\.io\/library\/x:1/);
   const first = lastReceived();
@@ -68,7 +70,7 @@ test.serial('a build through the daemon gives the embedded image; a rebuild send
   t.is(first.files, 5);
   t.is(first.bytes, 'hello from the client\n'.length + 'FROM busybox\nCOPY . /ctx\nCMD ["cat", "/ctx/a.txt"]\n'.length + '#!/bin/sh\necho run\n'.length + 300_000 + '*.log\n'.length);
 
-  const embedded = await kiln(local.root, ['build', '-t', 'x:1', ctx]);
+  const embedded = await kiln(local.root, ['build', '-t', 'x:1', ctx], undefined, epoch);
   t.is(embedded.code, 0, embedded.stderr);
   t.deepEqual(await imageOf(d.root, 'x:1'), await imageOf(local.root, 'x:1'));
 
