@@ -71,6 +71,12 @@ test('.dockerignore hides files from selection and from the digest, with ! excep
   });
 });
 
+test('a lone ! in .dockerignore is an error, as moby\'s pattern matcher has it (BuildKit testDockerignoreInvalid)', async (t) => {
+  await withContext({ '.dockerignore': 'a.txt\n!\n', 'a.txt': 'a' }, async (ctx) => {
+    await t.throwsAsync(ctx(), { code: 'E_CONTEXT_IGNORE', message: '.dockerignore: illegal exclusion pattern: "!"' });
+  });
+});
+
 test('<Dockerfile>.dockerignore beside a named Dockerfile wins over the context .dockerignore', async (t) => {
   await withContext(
     { '.dockerignore': 'a\n', 'build/app.Dockerfile': 'FROM scratch\n', 'build/app.Dockerfile.dockerignore': 'b\n', a: '1', b: '2' },

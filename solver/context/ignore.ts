@@ -1,5 +1,6 @@
 import dockerignore, { type Ignore } from '@balena/dockerignore';
 import { readFile } from 'node:fs/promises';
+import { KilnError } from '../../common/errors.js';
 import { basename, dirname, join, resolve } from 'node:path';
 
 /** Matches context-relative paths (`a/b.txt`, no leading slash) against dockerignore-style patterns. */
@@ -42,11 +43,19 @@ export async function loadIgnorePatterns(contextDir: string, dockerfilePath?: st
   }
   candidates.push(join(contextDir, '.dockerignore'));
   for (const file of candidates) {
+    let text: string;
     try {
-      return { patterns: parseIgnoreFile(await readFile(file, 'utf8')), file };
+      text = await readFile(file, 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      continue;
     }
+    const patterns = parseIgnoreFile(text);
+    // A lone `!` excepts nothing: moby's pattern matcher refuses it, and so the build.
+    if (patterns.some((p) => p.slice(1).trim() === '' && p.startsWith('!'))) {
+      throw new KilnError('E_CONTEXT_IGNORE', `${basename(file)}: illegal exclusion pattern: "!"`, { hint: 'give the path to keep after the !, e.g. !keep.txt' });
+    }
+    return { patterns, file };
   }
   return { patterns: [] };
 }
