@@ -74,7 +74,7 @@ test('the every-instruction fixture builds to what the Dockerfile means', async 
       'COPY <<EOF /etc/motd # buildkit',
       'USER nobody',
       'RUN |1 MSG=hi /bin/sh -c id -u > /tmp/uid && echo "$MSG" > /tmp/msg # buildkit',
-      'EXPOSE [8080/tcp 53/udp]',
+      'EXPOSE [53/udp 8080/tcp]',
       'VOLUME [/data]',
       'SHELL [/bin/sh -ec]',
       'HEALTHCHECK {Test:[CMD-SHELL wget -q -O- localhost:8080 || exit 1] Interval:30s Timeout:0s StartPeriod:0s StartInterval:0s Retries:0}',

@@ -95,8 +95,9 @@ export class ImageState {
         const ports = ins.ports.flatMap(expandPortSpec);
         c.ExposedPorts = { ...(c.ExposedPorts ?? {}) };
         for (const p of ports) c.ExposedPorts[p] = {};
-        // BuildKit's dispatchExpose: `EXPOSE %v` of the normalised list (`EXPOSE [80/tcp 53/udp]`).
-        this.addHistory(`EXPOSE [${ports.join(' ')}]`, true);
+        // BuildKit's dispatchExpose: `EXPOSE %v` of the normalised ports, each once and sorted
+        // (`EXPOSE 2375 5000 1234/udp` is `EXPOSE [1234/udp 2375/tcp 5000/tcp]`, testExportedHistory).
+        this.addHistory(`EXPOSE [${[...new Set(ports)].sort().join(' ')}]`, true);
         return true;
       }
       case 'volume': {
