@@ -240,7 +240,7 @@ test('bad flag values, for every enum and number flag', async (t) => {
     { args: ['run', '--cap-add', 'FLY', 'busybox', 'true'], message: /^kiln: unknown capability "FLY"$/m },
     { args: ['run', '-v', 'data:/data', 'busybox', 'true'], message: /^kiln: invalid volume "data:\/data": named volumes are not supported yet/m },
     { args: ['run', '-v', '/tmp:/data:rx', 'busybox', 'true'], message: /^kiln: invalid volume "\/tmp:\/data:rx"$/m },
-    { args: ['run', '-v', `${f.missing}:/data`, 'busybox', 'true'], message: /^kiln: volume source \S+ does not exist$/m },
+    { args: ['run', '-v', `${f.file}/below:/data`, 'busybox', 'true'], message: /^kiln: cannot make volume source \S+: a part of the path is not a directory$/m },
     { args: ['run', '--bogus', 'busybox', 'true'], message: /^kiln: kiln run: Unknown option '--bogus'/m },
     { args: ['prune', '-f', '--keep-storage', 'lots'], message: /^kiln: invalid --keep-storage "lots"$/m },
     { args: ['prune', '-f', '--filter', 'until=soon'], message: /^kiln: invalid duration in filter "until=soon"$/m },

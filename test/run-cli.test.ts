@@ -1,7 +1,7 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openStore } from '../cache/index.js';
 import { cliPath, makeFixture, type Fixture } from './runtime-fixture.js';
@@ -47,9 +47,9 @@ interface Run {
   stderr: string;
 }
 
-function kiln(args: string[], options: { input?: string; env?: NodeJS.ProcessEnv; onStdout?: (text: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<Run> {
+function kiln(args: string[], options: { input?: string; env?: NodeJS.ProcessEnv; cwd?: string; onStdout?: (text: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), cliPath, '--root', fx.stateRoot, ...args], { env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), cliPath, '--root', fx.stateRoot, ...args], { env: { ...process.env, ...options.env }, stdio: ['pipe', 'pipe', 'pipe'], ...(options.cwd ? { cwd: options.cwd } : {}) });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
@@ -113,6 +113,15 @@ test('--volume binds host paths, read-only with :ro', async (t) => {
   const ro = await kiln(['run', '--volume', `${host}:/data:ro`, '-u', 'root', IMAGE, 'sh', '-c', 'echo x > /data/in']);
   t.not(ro.code, 0);
   t.regex(ro.stderr, /Read-only file system/);
+});
+
+test('-v as docker takes it: ./path is the working directory\'s, a missing host directory is made, :z and :cached change nothing', async (t) => {
+  const made = join(fx.dir, 'made', 'deep');
+  const r = await kiln(['run', '-v', `${made}:/data:z`, '-u', 'root', IMAGE, 'sh', '-c', 'echo made > /data/f']);
+  t.is(r.code, 0, r.stderr);
+  t.is(await readFile(join(made, 'f'), 'utf8'), 'made\n');
+  const rel = await kiln(['run', '-v', './made/deep:/data:ro,cached', IMAGE, 'cat', '/data/f'], { cwd: fx.dir });
+  t.is(rel.stdout, 'made\n', rel.stderr);
 });
 
 test('--network none isolates the network; host is the default', async (t) => {

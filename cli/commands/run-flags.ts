@@ -1,6 +1,6 @@
 /** `kiln run`'s command line, docker-style, the same whether the container runs embedded or on a daemon. */
 import { readFile } from 'node:fs/promises';
-import { isAbsolute } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { KilnError } from '../../common/errors.js';
 import { systemReason } from '../../common/file-errors.js';
@@ -103,17 +103,29 @@ function parseFlags(flags: string[]) {
   }
 }
 
-/** `-v HOST:CTR[:ro|rw]`; only host paths for now (named volumes need a volume store). */
+/**
+ * Options docker takes after a bind's paths that change nothing here: SELinux relabelling (no
+ * SELinux labels on kiln's containers) and Docker Desktop's consistency hints.
+ */
+const NO_OP_VOLUME_OPTIONS = new Set(['z', 'Z', 'cached', 'delegated', 'consistent']);
+
+/**
+ * `-v HOST:CTR[:OPTIONS]`, OPTIONS `ro` or `rw` among docker's comma-separated others; only host
+ * paths for now (named volumes need a volume store). A path starting with `.` is the working
+ * directory's, as the docker CLI takes it.
+ */
 function parseVolume(spec: string): RuntimeMount {
   const parts = spec.split(':');
   const [host, target, mode] = parts;
-  if (parts.length < 2 || parts.length > 3 || !host || !target || (mode !== undefined && mode !== 'ro' && mode !== 'rw')) {
+  const options = mode === undefined ? [] : mode.split(',');
+  if (parts.length < 2 || parts.length > 3 || !host || !target || options.some((o) => o !== 'ro' && o !== 'rw' && !NO_OP_VOLUME_OPTIONS.has(o))) {
     throw new KilnError('E_RUN_VOLUME', `invalid volume "${spec}"`, { hint: 'use -v /host/path:/container/path[:ro]' });
   }
-  if (!isAbsolute(host)) {
-    throw new KilnError('E_RUN_VOLUME', `invalid volume "${spec}": named volumes are not supported yet, the host path must be absolute`, { hint: 'use an absolute host path' });
+  const source = host.startsWith('.') ? resolve(host) : host;
+  if (!isAbsolute(source)) {
+    throw new KilnError('E_RUN_VOLUME', `invalid volume "${spec}": named volumes are not supported yet, the host path must be absolute`, { hint: 'use an absolute host path, or ./path for one in the working directory' });
   }
-  return { type: 'bind', source: host, target, readonly: mode === 'ro' };
+  return { type: 'bind', source, target, readonly: options.includes('ro') };
 }
 
 export async function parseRunArgs(args: string[]): Promise<RunRequest> {

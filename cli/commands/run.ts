@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
-import { stat } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Store } from '../../cache/index.js';
 import { KilnError } from '../../common/errors.js';
+import { systemReason } from '../../common/file-errors.js';
 import type { ContainerConfig } from '../../oci/index.js';
 import { globalOptions } from '../options.js';
 import { parseRunArgs, RUN_HELP, type RunRequest } from './run-flags.js';
@@ -37,10 +38,11 @@ async function runContainer(root: string, r: RunRequest): Promise<number> {
   if (r.name !== undefined && (await listContainers(root)).some((c) => c.name === r.name)) {
     throw new KilnError('E_RUN_NAME_IN_USE', `the container name "${r.name}" is already in use`, { hint: 'choose another --name or stop that container' });
   }
+  // As docker does for -v: a host path that is not there is made, as a directory.
   for (const m of r.volumes) {
     if (m.type !== 'bind') continue;
-    await stat(m.source).catch((cause: unknown) => {
-      throw new KilnError('E_RUN_VOLUME', `volume source ${m.source} does not exist`, { cause, hint: 'create it first, or bind-mount an existing path' });
+    await mkdir(m.source, { recursive: true }).catch((cause: unknown) => {
+      throw new KilnError('E_RUN_VOLUME', `cannot make volume source ${m.source}: ${systemReason(cause)}`, { cause, hint: 'bind-mount an existing path, or one kiln may create' });
     });
   }
 
