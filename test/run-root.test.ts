@@ -64,7 +64,7 @@ test('RUN steps that need nothing prepared run on a rootfs the host never mounts
     t.is(await read('tmp/home'), 'gone\n');
     await t.throwsAsync(stat(join(fs, 'home', 'gone')), { code: 'ENOENT' });
     t.is(await read('tmp/script'), '/dev/pipes/EOF\n');
-    t.is(await read('tmp/id'), 'uid=65534(nobody) gid=65534(nogroup)\n');
+    t.is(await read('tmp/id'), 'uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)\n');
   } finally {
     await cleanup();
   }

@@ -87,7 +87,8 @@ test('files are created as the requested user', async (t) => {
     await exec({ stateRoot: fx.stateRoot, rootfs: snapshot.rootfs, args: ['sh', '-c', 'id; touch /tmp/by-numeric'], user: '1234:4321', stdout: out.stream });
     await exec({ stateRoot: fx.stateRoot, rootfs: snapshot.rootfs, args: ['sh', '-c', 'id; touch /tmp/by-mixed'], user: 'nobody:root', stdout: out.stream });
     const [a, b, c] = out.text().trim().split('\n');
-    t.is(a, 'uid=65534(nobody) gid=65534(nogroup)');
+    // The primary group is a supplementary one too (CVE-2023-25173), as BuildKit's RUN shows it.
+    t.is(a, 'uid=65534(nobody) gid=65534(nogroup) groups=65534(nogroup)');
     t.regex(b!, /^uid=1234 gid=4321/);
     t.regex(c!, /^uid=65534\(nobody\) gid=0\(root\)/);
     const owner = async (f: string) => {
