@@ -95,6 +95,8 @@ class StageBuilder {
     if (p.base.kind === 'stage') return s.stageResult(p.base.index);
     if (p.base.kind === 'scratch') return scratchResult();
     const named = s.namedContexts.get(p.base.ref);
+    // docker-image://scratch is the empty image, as a FROM scratch is (BuildKit).
+    if (named?.kind === 'image' && named.ref === 'scratch') return scratchResult();
     const vertex = s.nextVertex();
     if (named?.kind === 'dir') {
       const name = `[${p.label} 1/${this.total}] FROM ${p.base.ref} (directory ${named.path})`;

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -150,6 +150,10 @@ test('--build-context: a directory for FROM and COPY --from, an image for a stag
     t.is(await readFile(join(fs, 'a.txt'), 'utf8'), 'a\n');
     t.is(await readFile(join(fs, 'one.txt'), 'utf8'), 'dep one\n');
     t.true((await readFile(join(fs, 'bb'))).length > 100_000);
+
+    // docker-image://scratch is the empty image (BuildKit testNamedImageContext).
+    await tracedBuild({ stateRoot: root, dockerfile: 'FROM base\nCOPY --from=alias /bin/busybox /bb\n', dockerfileName: '-', tags: ['on-scratch'], namedContexts: new Map([['base', { kind: 'image', ref: 'scratch' }], ['alias', { kind: 'image', ref: 'busybox' }]]) });
+    t.deepEqual((await readdir(await rootfsOf(root, 'on-scratch'))).sort(), ['bb']);
 
     const noContext = t.throwsAsync(tracedBuild({ stateRoot: root, dockerfile: 'FROM busybox\nCOPY x /x\n', dockerfileName: '-' }));
     t.regex((await noContext)!.message, /COPY needs a build context/);
