@@ -208,9 +208,13 @@ test.serial('-t alone: a terminal and TERM; SIGTERM still reaches the container'
   t.is(term.code, 5);
 });
 
-test('-t without a terminal on stdin fails as docker does', async (t) => {
+test('-it without a terminal on stdin fails as docker does; -t alone runs without a terminal, as CI scripts expect', async (t) => {
   const r = await kiln(['run', '-it', IMAGE, 'sh']);
   t.is(r.code, 1);
   t.regex(r.stderr, /the input device is not a TTY/);
   t.notRegex(r.stderr, /\n\s+at /);
+  const alone = await kiln(['run', '--rm', '-t', IMAGE, 'echo', 'ran']);
+  t.is(alone.code, 0, alone.stderr);
+  t.is(alone.stdout, 'ran\n');
+  t.regex(alone.stderr, /^WARNING: -t: kiln's input is not a terminal, so the container runs without one$/m);
 });

@@ -28,7 +28,7 @@ export const RUN_HELP = `
 Options:
   --rm                   remove the container when it exits (always the case for now)
   -i, --interactive      keep stdin open and pass it to the container
-  -t, --tty              allocate a pseudo-terminal (kiln's stdin must be a terminal)
+  -t, --tty              allocate a pseudo-terminal (with -i kiln's stdin must be a terminal; without one, -t alone is dropped)
   -e, --env K=V          set an environment variable (K alone: take it from kiln's environment)
   --env-file FILE        read environment variables from a file
   -v, --volume HOST:CTR[:ro]  bind-mount a host path
@@ -132,9 +132,13 @@ export async function parseRunArgs(args: string[]): Promise<RunRequest> {
   const { flags, image, command } = splitArgs(args);
   const o = parseFlags(flags);
   if (!image) throw new KilnError('E_RUN_NO_IMAGE', 'kiln run requires an image', { hint: 'kiln run [OPTIONS] IMAGE [COMMAND] [ARG...]' });
-  // The container's terminal is relayed through kiln's own: there has to be one (docker's check and message).
-  if (o.tty && !process.stdin.isTTY) {
-    throw new KilnError('E_RUN_NOT_A_TTY', 'the input device is not a TTY', { hint: 'run kiln from a terminal, or drop -t (-i alone pipes stdin)' });
+  // The container's terminal is relayed through kiln's own. With -i there has to be one (docker's
+  // check and message); -t alone, as CI scripts pass it with no terminal, runs without one.
+  let tty = Boolean(o.tty);
+  if (tty && !process.stdin.isTTY) {
+    if (o.interactive) throw new KilnError('E_RUN_NOT_A_TTY', 'the input device is not a TTY', { hint: 'run kiln from a terminal, or drop -t (-i alone pipes stdin)' });
+    process.stderr.write('WARNING: -t: kiln\'s input is not a terminal, so the container runs without one\n');
+    tty = false;
   }
   const stopTimeout = o['stop-timeout'] === undefined ? 10 : Number(o['stop-timeout']);
   if (!Number.isInteger(stopTimeout) || stopTimeout < 0) {
@@ -158,7 +162,7 @@ export async function parseRunArgs(args: string[]): Promise<RunRequest> {
     image,
     command,
     interactive: Boolean(o.interactive),
-    tty: Boolean(o.tty),
+    tty,
     env,
     volumes: (o.volume ?? []).map(parseVolume),
     workdir: o.workdir,
