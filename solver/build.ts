@@ -118,6 +118,7 @@ async function buildWith(local: Store, opts: BuildOptions): Promise<BuildResult>
   const parsed = parseDockerfile(opts.dockerfile, { file: opts.dockerfileName });
   const buildArgs = userBuildArgs(opts.buildArgs ?? new Map());
   const epoch = sourceDateEpoch(buildArgs);
+  const hostname = sandboxHostname(opts.buildArgs);
   const platform = hostPlatform();
   const plan = planBuild(parsed, {
     buildArgs,
@@ -145,7 +146,7 @@ async function buildWith(local: Store, opts: BuildOptions): Promise<BuildResult>
     pull: opts.pull ?? false,
     pullOptions: opts.pullOptions,
     network: opts.network === 'none' ? 'none' : 'host',
-    hostname: opts.buildArgs?.get('BUILDKIT_SANDBOX_HOSTNAME') || BUILD_HOSTNAME,
+    hostname,
     extraHosts: opts.extraHosts ?? [],
     secrets: opts.secrets ?? new Map(),
     allowInsecure: opts.allowInsecure ?? false,
@@ -203,6 +204,16 @@ async function buildWith(local: Store, opts: BuildOptions): Promise<BuildResult>
   } finally {
     context?.close();
   }
+}
+
+/** RUN containers' host name: BUILDKIT_SANDBOX_HOSTNAME, which has to be one (RFC 1123), else BuildKit's. */
+function sandboxHostname(buildArgs: ReadonlyMap<string, string> | undefined): string {
+  const name = buildArgs?.get('BUILDKIT_SANDBOX_HOSTNAME');
+  if (!name) return BUILD_HOSTNAME;
+  if (name.length > 63 || !/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?$/.test(name)) {
+    throw new BuildError('E_BUILD_OPTION', `invalid BUILDKIT_SANDBOX_HOSTNAME "${name}": not a host name`, { hint: 'letters, digits and inner hyphens, at most 63' });
+  }
+  return name;
 }
 
 /**

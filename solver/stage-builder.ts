@@ -19,6 +19,9 @@ import { heredocRun, scriptMount, scriptMountKey, type HeredocScript } from './h
 import { openContext, type BuildContext } from './context/index.js';
 import { isGitSource, isUrlSource, prefetchUrl, type Prefetched } from './fileops/index.js';
 
+/** ADD sources downloaded before their key is made: http(s) files, not git repositories. */
+const isPrefetched = (source: string): boolean => isUrlSource(source) && !isGitSource(source);
+
 interface CacheRecord {
   layer: LayerDescriptor;
   /** When the layer was made (RFC 3339), reused as its history time. */
@@ -116,7 +119,8 @@ class StageBuilder {
   private async walk(): Promise<StageResult> {
     const { s, p } = this;
     // FROM scratch is no step of its own in BuildKit's numbering: [stage 1/1] is the first instruction after it.
-    const fromStep = p.base.kind === 'scratch' ? 0 : 1;
+    const named = p.base.kind === 'image' ? s.namedContexts.get(p.base.ref) : undefined;
+    const fromStep = p.base.kind === 'scratch' || (named?.kind === 'image' && named.ref === 'scratch') ? 0 : 1;
     this.total = p.stage.instructions.length + fromStep;
     const base = await this.base();
     this.layers = [...base.layers];
@@ -339,9 +343,9 @@ class StageBuilder {
     if (ins.kind === 'copy' && ins.from === undefined && ins.sources.some(isUrlSource)) {
       throw this.fail(ins, 'E_BUILD_COPY_URL', "source can't be a URL for COPY", 'ADD downloads a URL; COPY reads the build context');
     }
-    if (ins.kind === 'add' && ins.checksum === undefined && ins.sources.some(isUrlSource)) {
+    if (ins.kind === 'add' && ins.checksum === undefined && ins.sources.some(isPrefetched)) {
       const { fetched, inputs } = await this.prefetchUrls(ins);
-      const rest = await this.copySource({ ...ins, sources: ins.sources.filter((x) => !isUrlSource(x)) });
+      const rest = await this.copySource({ ...ins, sources: ins.sources.filter((x) => !isPrefetched(x)) });
       return { ...rest, inputs: [...inputs, ...rest.inputs], fetched };
     }
     const from = ins.kind === 'copy' ? ins.from : undefined;
@@ -395,9 +399,8 @@ class StageBuilder {
   private async prefetchUrls(ins: AddInstruction): Promise<{ fetched: Map<string, Prefetched>; inputs: string[] }> {
     const fetched = new Map<string, Prefetched>();
     const inputs: string[] = [];
-    for (const url of ins.sources.filter(isUrlSource)) {
-      const got = await this.atLine(ins, () => prefetchUrl(url, join(this.s.store.root, 'tmp')));
-      this.cleanups.push(() => rm(got.dir, { recursive: true, force: true }));
+    for (const url of ins.sources.filter(isPrefetched)) {
+      const got = await this.atLine(ins, () => prefetchUrl(url, this.s.store.layout.tempPath('add-url')));
       fetched.set(url, got);
       inputs.push(`${url} ${got.digest}${got.modified === undefined ? '' : ` ${got.modified}`}`);
     }
@@ -428,11 +431,16 @@ class StageBuilder {
     const inputs = () => this.stepInputs(key, text, definition, src.files);
     const layers = this.layers;
     const workdir = img.workdir;
-    const rec = await this.layerStep(raw, key, inputs, () =>
-      this.atLine(raw, () =>
-        copyStep({ store: s.store, commits: s.commits, stateRoot: s.stateRoot, layers, ins, sourceRoot: src.root, ...(src.fetched ? { fetched: src.fetched } : {}), ...(src.layers ? { sourceLayers: src.layers } : {}), ...(src.context ? { context: src.context } : {}), ...(src.size ? { sourceSize: src.size } : {}), workdir, ...createdTime(s.epoch) }),
-      ),
-    );
+    let rec: Awaited<ReturnType<typeof this.layerStep>>;
+    try {
+      rec = await this.layerStep(raw, key, inputs, () =>
+        this.atLine(raw, () =>
+          copyStep({ store: s.store, commits: s.commits, stateRoot: s.stateRoot, layers, ins, sourceRoot: src.root, ...(src.fetched ? { fetched: src.fetched } : {}), ...(src.layers ? { sourceLayers: src.layers } : {}), ...(src.context ? { context: src.context } : {}), ...(src.size ? { sourceSize: src.size } : {}), workdir, ...createdTime(s.epoch) }),
+        ),
+      );
+    } finally {
+      for (const f of src.fetched?.values() ?? []) await rm(f.dir, { recursive: true, force: true });
+    }
     this.commit(key, rec, `${text} # buildkit`);
   }
 
@@ -448,8 +456,9 @@ class StageBuilder {
     if (script) mounts.keys.push(scriptMountKey(script));
     const env = img.vars.runEnv();
     const user = img.container.User ?? '';
-    const key = runKey({ parent: this.key, argv, env, user, workdir: img.workdir, mounts: mounts.keys, network, security: ins.security ?? 'sandbox', ...(s.hostname === BUILD_HOSTNAME ? {} : { hostname: s.hostname }), ...(s.extraHosts.length ? { extraHosts: s.extraHosts.map((h) => `${h.host}:${h.ip}`) } : {}) });
-    const inputs = () => this.stepInputs(key, argv.join(' '), { mounts: mounts.keys, network, security: ins.security ?? 'sandbox' });
+    const hosts = { ...(s.hostname === BUILD_HOSTNAME ? {} : { hostname: s.hostname }), ...(s.extraHosts.length ? { extraHosts: s.extraHosts.map((h) => `${h.host}:${h.ip}`) } : {}) };
+    const key = runKey({ parent: this.key, argv, env, user, workdir: img.workdir, mounts: mounts.keys, network, security: ins.security ?? 'sandbox', ...hosts });
+    const inputs = () => this.stepInputs(key, argv.join(' '), { mounts: mounts.keys, network, security: ins.security ?? 'sandbox', ...hosts });
     const layers = this.layers;
     const workdir = img.workdir;
     const label = this.p.label;

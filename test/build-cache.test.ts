@@ -186,4 +186,14 @@ test('ADD of a URL misses the cache when what the URL serves changed, and only t
   body = 'second\n';
   t.deepEqual((await tracedBuild(opts)).ran, [`ADD ${url} /served.txt`, 'RUN cat /served.txt > /copy']);
   t.is(await readFile(join(await rootfsOf(root, 'added:1'), 'copy'), 'utf8'), 'second\n');
+  t.deepEqual((await readdir(join(root, 'tmp'))).filter((f) => f.includes('add-url')), [], 'the downloads made for the keys are gone');
+  // A URL whose file name reads as a pattern is that file; a git URL is refused before anything is fetched.
+  await writeFile(join(ctx, 'Dockerfile'), `FROM busybox\nADD ${url}/odd%5Bname%5D.txt /odd/\n`);
+  const odd = await tracedBuild({ ...(await dockerfileOptions(root, ctx)), tags: ['odd:1'] });
+  t.deepEqual(odd.ran, [`ADD ${url}/odd%5Bname%5D.txt /odd/`]);
+  t.is(await readFile(join(await rootfsOf(root, 'odd:1'), 'odd', 'odd[name].txt'), 'utf8'), 'second\n');
+  const before = requests;
+  await writeFile(join(ctx, 'Dockerfile'), `FROM busybox\nADD ${url.replace('/served.txt', '/repo.git')}#main /src\n`);
+  await t.throwsAsync(tracedBuild(await dockerfileOptions(root, ctx)), { code: 'E_ADD_UNSUPPORTED' });
+  t.is(requests, before);
 });

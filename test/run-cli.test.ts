@@ -122,6 +122,8 @@ test('-v as docker takes it: ./path is the working directory\'s, a missing host 
   t.is(await readFile(join(made, 'f'), 'utf8'), 'made\n');
   const rel = await kiln(['run', '-v', './made/deep:/data:ro,cached', IMAGE, 'cat', '/data/f'], { cwd: fx.dir });
   t.is(rel.stdout, 'made\n', rel.stderr);
+  const file = await kiln(['run', '-v', `${join(made, 'f')}:/etc/one.conf:ro`, IMAGE, 'cat', '/etc/one.conf']);
+  t.is(file.stdout, 'made\n', file.stderr);
 });
 
 test('--network none isolates the network; host is the default', async (t) => {

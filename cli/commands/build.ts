@@ -299,7 +299,8 @@ async function buildOutputs(flags: BuildFlags): Promise<{ outputs: OutputSpec[];
   if (flags.push) outputs.push({ type: 'image', push: true });
   if (flags.load && !outputs.some((o) => o.type === 'image')) outputs.push({ type: 'image' });
   if (outputs.some((o) => o.push && !o.name) && !flags.tag?.length) throw usage('pushing needs a name for the image', 'give -t NAME:TAG, or --output type=image,name=NAME:TAG,push=true');
-  return { outputs, tags: outputs.every((o) => o.type === 'image') ? (flags.tag ?? []) : [] };
+  // The -t names are the store's image's: none when every output sends it elsewhere.
+  return { outputs, tags: outputs.length === 0 || outputs.some((o) => o.type === 'image') ? (flags.tag ?? []) : [] };
 }
 
 /** The files reportResult writes after the build: a path they cannot have fails before it. */

@@ -34,12 +34,13 @@ export function register(program: Command): void {
       // The loader reads the archive twice, so stdin, or an archive compressed as `docker save |
       // gzip` makes it (gzip or zstd, as docker load takes them), is spooled to a plain tar first:
       // a temp file of the store's, which the store removes if kiln is interrupted or killed.
-      const { head, stream } = await peek(opts.input ? await openInputFile(opts.input) : process.stdin, 4);
+      const source = opts.input ? await openInputFile(opts.input) : process.stdin;
+      const { head, stream } = await peek(source, 4);
       const compression = detectCompression(head);
       const spool = opts.input && compression === 'none' ? undefined : store.layout.tempPath('load');
       try {
         if (spool) await pipeline(stream, createDecompressor(compression), createWriteStream(spool, { highWaterMark: BULK_WRITE_BUFFER })).catch((e: unknown) => Promise.reject(asNoSpaceError(e, store.root) ?? e));
-        else stream.destroy();
+        else source.destroy();
         for (const img of await loadArchive(store, spool ?? opts.input!, opts.input ?? 'stdin')) {
           if (img.names.length === 0) {
             await store.registerImage(img.manifestDigest);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Store } from '../../cache/index.js';
@@ -38,9 +39,9 @@ async function runContainer(root: string, r: RunRequest): Promise<number> {
   if (r.name !== undefined && (await listContainers(root)).some((c) => c.name === r.name)) {
     throw new KilnError('E_RUN_NAME_IN_USE', `the container name "${r.name}" is already in use`, { hint: 'choose another --name or stop that container' });
   }
-  // As docker does for -v: a host path that is not there is made, as a directory.
+  // As docker does for -v: a host path that is not there is made, as a directory; a file binds as it is.
   for (const m of r.volumes) {
-    if (m.type !== 'bind') continue;
+    if (m.type !== 'bind' || existsSync(m.source)) continue;
     await mkdir(m.source, { recursive: true }).catch((cause: unknown) => {
       throw new KilnError('E_RUN_VOLUME', `cannot make volume source ${m.source}: ${systemReason(cause)}`, { cause, hint: 'bind-mount an existing path, or one kiln may create' });
     });

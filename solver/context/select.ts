@@ -63,11 +63,11 @@ export function selectSources(view: TreeView, sources: string[], options: Select
  * matched, one each (a match's text may be longer than its pattern's), or where `**` spans several,
  * the split at which the rest of the source's pattern matches the rest of the path.
  */
-function keptAfterPivot(given: string, source: string, pivot: string, doubleStar: boolean): string {
+function keptAfterPivot(given: string, source: string, pivot: string, parents: boolean): string {
   if (pivot === '') return given;
   const parts = given.split('/');
   const pattern = pivot.split('/');
-  if (!(doubleStar && source.includes('**'))) return parts.slice(pattern.length).join('/');
+  if (!(parents && source.includes('**'))) return parts.slice(pattern.length).join('/');
   const after = source === pivot ? [] : source.slice(pivot.length + 1).split('/');
   for (let n = parts.length; n >= 0; n--) if (segmentsMatch(pattern, parts.slice(0, n)) && segmentsMatch(after, parts.slice(n))) return parts.slice(n).join('/');
   return given;

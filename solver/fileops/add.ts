@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { selectSources, TreeView, type SourceMatch } from '../context/index.js';
@@ -24,10 +24,11 @@ export interface Prefetched extends Downloaded {
 /**
  * Downloads a URL source before its step runs, as BuildKit's HTTP source does for every build: the
  * content's digest (and Last-Modified, the file's time) go into the step's key, so a changed file
- * at the same URL misses the cache. The caller removes `dir` when the step is done.
+ * at the same URL misses the cache. `dir` is made (one of the store's temp paths, which another
+ * kiln's recovery leaves alone while this process lives); the caller removes it when the step is done.
  */
-export async function prefetchUrl(url: string, scratch: string, checksum?: string): Promise<Prefetched> {
-  const dir = await mkdtemp(join(scratch, 'kiln-add-url-'));
+export async function prefetchUrl(url: string, dir: string, checksum?: string): Promise<Prefetched> {
+  await mkdir(dir);
   try {
     return { dir, ...(await download(url, join(dir, urlFileName(url)), checksum)) };
   } catch (e) {
@@ -101,8 +102,11 @@ async function addUrl(url: string, o: AddOptions): Promise<void> {
 async function addDownloaded(url: string, dir: string, o: AddOptions): Promise<void> {
   const name = urlFileName(url);
   const view = new TreeView(dir);
-  const matches = selectSources(view, [name]);
+  // The name as it is, not as a pattern: a URL's file name may hold `[` or `*`.
+  const entry = view.stat(name);
+  if (!entry) throw new FileOpError('E_ADD_FETCH', `the download of ${url} is gone`);
+  const match: SourceMatch = { given: name, entry, kept: name };
   const compression = o.unpack === true ? await detectArchive(join(dir, name)) : undefined;
-  if (compression !== undefined) await addArchive(matches[0]!, compression, o);
-  else await copyMatches(view, matches, { ...o, context: undefined, chown: o.chown ?? { uid: 0, gid: 0 }, parents: false, exclude: [] });
+  if (compression !== undefined) await addArchive(match, compression, o);
+  else await copyMatches(view, [match], { ...o, context: undefined, chown: o.chown ?? { uid: 0, gid: 0 }, parents: false, exclude: [] });
 }

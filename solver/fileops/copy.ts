@@ -183,9 +183,9 @@ class CopyJob {
       this.mkdirParents(posix.dirname(dest));
       created = this.ensureDir(top, m.entry);
     } else {
+      // mkdirParents refuses a non-directory in the way.
       created = !existsSync(top);
       this.mkdirParents(dest);
-      if (!created && !isDir(top)) throw new FileOpError('E_COPY_DEST', `cannot copy to non-directory: ${this.shown(top)}`);
     }
     // Inside a directory just made, nothing is in the way: no lookup before each mkdir.
     this.view.walk(

@@ -35,10 +35,6 @@ export function parseChecksum(spec: string): { algorithm: string; hex: string } 
   return { algorithm: m[1]!, hex: m[2]! };
 }
 
-/**
- * Downloads `url` into `file` (mode 0600, mtime from Last-Modified as docker does), verifying
- * `checksum` while streaming. The caller owns `file` and removes it on failure.
- */
 /** What a download brought: the content's digest and the time it is given (Last-Modified), together the file's identity. */
 export interface Downloaded {
   /** `sha256:<hex>`, or `--checksum`'s algorithm when it names another. */
@@ -47,6 +43,10 @@ export interface Downloaded {
   modified?: number;
 }
 
+/**
+ * Downloads `url` into `file` (mode 0600, mtime from Last-Modified as docker does), verifying
+ * `checksum` while streaming. The caller owns `file` and removes it on failure.
+ */
 export async function download(url: string, file: string, checksum?: string): Promise<Downloaded> {
   const want = checksum === undefined ? undefined : parseChecksum(checksum);
   const ca = defaultCaCertificates();

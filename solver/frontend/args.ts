@@ -58,16 +58,16 @@ export class StageVariables {
     for (const a of inherited) this.args.set(a.key, a.value);
   }
 
-  /**
-   * Declares `ARG key[=default]`; `expandedDefault` is the default already expanded in this scope.
-   * Returns the value this declaration gives (for history). One that gives none leaves a value
-   * the ARG already has in scope, as BuildKit only sets the variable when there is a value.
-   */
   /** Whether `--build-arg key` gives the value, so the ARG's default is never evaluated. */
   overridden(key: string): boolean {
     return this.buildArgs.has(key);
   }
 
+  /**
+   * Declares `ARG key[=default]`; `expandedDefault` is the default already expanded in this scope.
+   * Returns the value this declaration gives (for history). One that gives none leaves a value
+   * the ARG already has in scope, as BuildKit only sets the variable when there is a value.
+   */
   declareArg(key: string, expandedDefault: string | undefined): string | undefined {
     let value = this.buildArgs.get(key);
     if (value === undefined) value = expandedDefault ?? this.globals.get(key);
