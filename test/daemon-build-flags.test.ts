@@ -89,7 +89,7 @@ test('-o oci, docker, tar and local come back to the client; the tar is the one 
   t.deepEqual((await readdir(out)).filter((f) => f.includes('.tmp')), []);
 });
 
-test('--add-host reaches the RUN containers the daemon starts; a bad one is refused before anything is sent', async (t) => {
+test('--add-host reaches the RUN containers the daemon starts, a bad one is refused before anything is sent; --platform is checked by the daemon', async (t) => {
   const ctx = await context('add-host', { Dockerfile: 'FROM busybox\nRUN grep db.internal /etc/hosts\n' });
   const ok = await kiln(local, [...host, 'build', '--progress', 'plain', '--add-host', 'db.internal:10.9.8.7', ctx]);
   t.is(ok.code, 0, ok.stderr);
@@ -97,6 +97,12 @@ test('--add-host reaches the RUN containers the daemon starts; a bad one is refu
   const bad = await kiln(local, [...host, 'build', '--add-host', 'db.internal:nowhere', ctx]);
   t.is(bad.code, 1);
   t.regex(bad.stderr, /invalid --add-host "db.internal:nowhere"/);
+  // --platform is the daemon's to check: it builds for its own platform only.
+  const [here, other] = process.arch === 'arm64' ? ['linux/arm64', 'linux/amd64'] : ['linux/amd64', 'linux/arm64'];
+  t.is((await kiln(local, [...host, 'build', '--platform', here, '--add-host', 'db.internal:10.9.8.7', ctx])).code, 0);
+  const elsewhere = await kiln(local, [...host, 'build', '--platform', other, ctx]);
+  t.is(elsewhere.code, 1);
+  t.regex(elsewhere.stderr, new RegExp(`cannot build for platform "${other}": kiln builds for this machine's platform only`));
 });
 
 test('--secret reaches the RUN that mounts it and is stored and logged nowhere on the daemon', async (t) => {

@@ -9,6 +9,7 @@ import { execFile, spawn } from 'node:child_process';
 import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
 import { cliMain, kiln, repo } from './build-helpers.js';
 import { startClientSetup, type ClientSetup, type TestDaemon } from './daemon-helpers.js';
 import { startRegistry } from './registry-server.js';
@@ -140,6 +141,11 @@ test.serial('save | load and import stream through the daemon; save -o never lea
   // From stdin, streamed as it is read.
   const quiet = await run('sh', ['-c', 'exec "$@" < "$0"', archive, process.execPath, '--import', import.meta.resolve('tsx'), cliMain, '--root', local, ...host, 'load', '-q']);
   t.is(quiet.stdout, '');
+  // Compressed, as `docker save | gzip` writes it: the daemon decompresses it, as docker load does.
+  await writeFile(`${archive}.gz`, gzipSync(await readFile(archive)));
+  t.is((await remote(['rmi', 'busybox'])).code, 0);
+  const gz = await remote(['load', '-i', `${archive}.gz`]);
+  t.is(gz.stdout, 'Loaded image: busybox:latest\n', gz.stderr);
 
   const missing = await remote(['save', '-o', join(tmp, 'none.tar'), 'nope:1']);
   t.is(missing.code, 1);

@@ -9,7 +9,7 @@ import { KilnError } from '../../common/errors.js';
 import { systemReason } from '../../common/file-errors.js';
 import { checkOutputFile, writeOutputFile } from '../../common/output-file.js';
 import { OCI_LAYOUT_SCHEME, parseLayoutRef } from '../../oci/image/layout-dir.js';
-import { hostPlatform } from '../../oci/image/platform.js';
+import { checkBuildPlatforms } from '../../oci/image/platform.js';
 import type { NamedContext, OutputSpec, ProgressMode } from '../../solver/index.js';
 import type { SecretSource } from '../../runtime/index.js';
 import { collect, globalOptions } from '../options.js';
@@ -78,19 +78,9 @@ function defaultDockerfile(contextDir: string): string {
   return !existsSync(upper) && existsSync(lower) ? lower : upper;
 }
 
-/**
- * `--platform`: kiln builds for the machine it runs on (no emulation), so a list naming only that
- * platform (or `local`) is accepted, as buildx would build it; any other is refused.
- */
-function checkPlatforms(list: string[] | undefined): void {
-  const host = hostPlatform();
-  const here = `${host.os}/${host.architecture}`;
-  for (const p of (list ?? []).flatMap((l) => l.split(','))) {
-    const [os, arch, variant] = p.trim().toLowerCase().split('/');
-    const normalized = { x86_64: 'amd64', aarch64: 'arm64' }[arch ?? ''] ?? arch;
-    if (p.trim() === 'local' || (os === host.os && normalized === host.architecture && (variant === undefined || variant === (host.variant ?? variant)))) continue;
-    throw usage(`cannot build for platform "${p.trim()}": kiln builds for this machine's platform only (${here})`, `drop --platform, or give --platform ${here}`);
-  }
+/** `--platform`, repeatable and comma-separated as buildx takes it. */
+function platformsOf(flags: BuildFlags): string[] {
+  return (flags.platform ?? []).flatMap((l) => l.split(',')).map((p) => p.trim());
 }
 
 const BUILD_CONTEXT_HINT = 'give --build-context NAME=DIR, NAME=docker-image://REF or NAME=oci-layout://DIR[:TAG]';
@@ -162,7 +152,8 @@ export function register(program: Command): void {
     const progress = (flags.quiet ? 'quiet' : flags.progress) as ProgressMode;
     if (!['auto', 'tty', 'plain', 'rawjson', 'quiet'].includes(progress)) throw usage(`unknown --progress "${flags.progress}"`, 'use auto, tty, plain, rawjson or quiet');
     if (flags.network !== undefined && !['default', 'host', 'none'].includes(flags.network)) throw usage(`unknown --network "${flags.network}"`, 'use default, host or none');
-    checkPlatforms(flags.platform);
+    // Through a daemon, the daemon's platform is the one: it checks.
+    if (host === undefined) checkBuildPlatforms(platformsOf(flags));
     if (flags.ssh?.length) throw usage('--ssh is not supported yet: kiln forwards no SSH agent to RUN --mount=type=ssh', 'fetch private sources with a --secret (e.g. a deploy token) instead');
     for (const [flag, value] of [['--provenance', flags.provenance], ['--sbom', flags.sbom]] as const) {
       if (value !== undefined && !/^(false|0)$/i.test(String(value))) process.stderr.write(`WARNING: ${flag}: kiln makes no attestations; the image has none\n`);
@@ -400,6 +391,7 @@ async function buildOnDaemon(flags: BuildFlags, b: DaemonBuild): Promise<void> {
         noCache: flags.cache === false,
         noCacheFilter: flags.cacheFilter,
         ...(flags.addHost?.length ? { extraHosts: flags.addHost } : {}),
+        ...(flags.platform?.length ? { platforms: platformsOf(flags) } : {}),
         pull: Boolean(flags.pull),
         labels: Object.fromEntries(keyValues(flags.label, '--label', false)),
         ...(flags.network ? { network: flags.network as 'default' | 'host' | 'none' } : {}),

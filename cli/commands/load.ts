@@ -1,11 +1,8 @@
 import type { Command } from 'commander';
-import { createWriteStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { pipeline } from 'node:stream/promises';
 import { asNoSpaceError, KilnError } from '../../common/errors.js';
 import { openInputFile } from '../../common/input-file.js';
 import { globalOptions } from '../options.js';
-import { BULK_WRITE_BUFFER } from '../../common/bulk-write.js';
 
 export function register(program: Command): void {
   program
@@ -28,18 +25,16 @@ export function register(program: Command): void {
         return;
       }
       const { openStore } = await import('../../cache/index.js');
-      const { createDecompressor, detectCompression, familiarName, loadArchive } = await import('../../oci/index.js');
-      const { peek } = await import('../../oci/image/stream-util.js');
+      const { archiveCompression, familiarName, loadArchive, spoolArchive } = await import('../../oci/index.js');
       const store = await openStore(root);
       // The loader reads the archive twice, so stdin, or an archive compressed as `docker save |
       // gzip` makes it (gzip or zstd, as docker load takes them), is spooled to a plain tar first:
       // a temp file of the store's, which the store removes if kiln is interrupted or killed.
       const source = opts.input ? await openInputFile(opts.input) : process.stdin;
-      const { head, stream } = await peek(source, 4);
-      const compression = detectCompression(head);
+      const { compression, stream } = await archiveCompression(source);
       const spool = opts.input && compression === 'none' ? undefined : store.layout.tempPath('load');
       try {
-        if (spool) await pipeline(stream, createDecompressor(compression), createWriteStream(spool, { highWaterMark: BULK_WRITE_BUFFER })).catch((e: unknown) => Promise.reject(asNoSpaceError(e, store.root) ?? e));
+        if (spool) await spoolArchive(stream, compression, spool).catch((e: unknown) => Promise.reject(asNoSpaceError(e, store.root) ?? e));
         else source.destroy();
         for (const img of await loadArchive(store, spool ?? opts.input!, opts.input ?? 'stdin')) {
           if (img.names.length === 0) {

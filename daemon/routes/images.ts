@@ -1,13 +1,12 @@
 /** Images: list, inspect, history, tag, remove, pull, import, push, save and load. */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
-import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { describeImage, historyRows, unixSeconds, type ResolvedImage } from '../../cache/index.js';
 import { KilnError } from '../../common/errors.js';
 import {
+  archiveCompression,
   BLOB_CHANNEL,
   familiarName,
   importRootfs,
@@ -19,6 +18,7 @@ import {
   pullImage,
   pushImage,
   saveImages,
+  spoolArchive,
   type BlobProgressEvent,
 } from '../../oci/index.js';
 import type { DaemonContext } from '../context.js';
@@ -26,7 +26,6 @@ import { badRequest, byteLimit, conflict, queryBool, sendJson } from '../http.js
 import { JsonStream } from '../json-stream.js';
 import { registryOptions } from '../registry-auth.js';
 import type { Handler } from '../router.js';
-import { BULK_WRITE_BUFFER } from '../../common/bulk-write.js';
 
 /** Largest archive `POST /images/load` accepts (spooled to disk, never held in memory). */
 const LOAD_LIMIT = 64 * 2 ** 30;
@@ -212,7 +211,8 @@ export const load: Handler = async (ctx, { req, res }) => {
   const spool = await mkdtemp(join(ctx.root, 'tmp', `${process.pid}.load-`));
   try {
     const file = join(spool, 'archive.tar');
-    await pipeline(req, byteLimit(LOAD_LIMIT), createWriteStream(file, { highWaterMark: BULK_WRITE_BUFFER }));
+    const { compression, stream } = await archiveCompression(req);
+    await spoolArchive(stream, compression, file, byteLimit(LOAD_LIMIT));
     await streamed(ctx, res, async (out) => {
       for (const img of await loadArchive(ctx.store, file)) {
         if (img.names.length === 0) {

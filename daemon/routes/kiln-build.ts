@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
 import type { BuildCache } from '../../cache/index.js';
-import { OCI_LAYOUT_SCHEME, type RegistryOptionsFor } from '../../oci/index.js';
+import { checkBuildPlatforms, OCI_LAYOUT_SCHEME, type RegistryOptionsFor } from '../../oci/index.js';
 import { parseExtraHost, type ExtraHost, type SecretSource } from '../../runtime/index.js';
 import { build, layerPackingFor, newBuildId, subscribe, type NamedContext } from '../../solver/index.js';
 import type { DaemonContext } from '../context.js';
@@ -32,6 +32,8 @@ export interface RemoteBuildOptions {
   network?: 'default' | 'host' | 'none';
   /** `--add-host HOST:IP`, as the CLI takes them. */
   extraHosts?: string[];
+  /** `--platform` values: the daemon builds for its own platform only, and refuses others. */
+  platforms?: string[];
   jobs?: number;
   /** What `--explain` compares with across builds: the client's context and Dockerfile (see BuildOptions.explainIdentity). */
   explainIdentity?: string;
@@ -137,6 +139,11 @@ export const checkContext: Handler = async (ctx, { req, res }) => {
   // Checked now, not after a build that would then fail to push.
   for (const o of options.imageOutputs ?? []) imageOutputLayers(o);
   const extraHosts = validExtraHosts(options.extraHosts);
+  try {
+    checkBuildPlatforms(Array.isArray(options.platforms) ? options.platforms.map(String) : []);
+  } catch (e) {
+    throw badRequest((e as Error).message);
+  }
   const contexts = validContexts(body.contexts);
   const secrets = validSecrets(body.secrets);
   const registry = await registryConfigOptions(ctx.root, req);

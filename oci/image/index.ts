@@ -4,6 +4,7 @@ export * from './types.js';
 export * from './media-types.js';
 export * from './digest.js';
 export * from './platform.js';
+export { archiveCompression, spoolArchive } from './spool.js';
 export { applyChanges } from './changes.js';
 export { healthConfig } from './health.js';
 export { omitEmptyConfig } from './omit-empty.js';

@@ -1,3 +1,4 @@
+import { KilnError } from '../../common/errors.js';
 import type { Descriptor, ImageIndex, Platform } from './types.js';
 
 const NODE_TO_GOARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', arm: 'arm', ia32: '386', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
@@ -5,6 +6,21 @@ const NODE_TO_GOARCH: Record<string, string> = { x64: 'amd64', arm64: 'arm64', a
 /** The platform of this host in OCI terms (Go's GOOS/GOARCH names). */
 export function hostPlatform(): Platform {
   return { architecture: NODE_TO_GOARCH[process.arch] ?? process.arch, os: process.platform === 'win32' ? 'windows' : process.platform };
+}
+
+/**
+ * `--platform`: kiln builds for the machine it runs on (no emulation), so a list naming only that
+ * platform (or `local`) is accepted, as buildx would build it; any other is refused.
+ */
+export function checkBuildPlatforms(platforms: readonly string[]): void {
+  const host = hostPlatform();
+  const here = `${host.os}/${host.architecture}`;
+  for (const p of platforms) {
+    const [os, arch, variant] = p.toLowerCase().split('/');
+    const normalized = ({ x86_64: 'amd64', aarch64: 'arm64' } as Record<string, string>)[arch ?? ''] ?? arch;
+    if (p === 'local' || (os === host.os && normalized === host.architecture && (variant === undefined || variant === (host.variant ?? variant)))) continue;
+    throw new KilnError('E_BUILD_PLATFORM', `cannot build for platform "${p}": kiln builds for this machine's platform only (${here})`, { hint: `drop --platform, or give --platform ${here}` });
+  }
 }
 
 /** The manifest of an index that runs on `platform`, ignoring attestation manifests. */
