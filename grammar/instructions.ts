@@ -20,6 +20,7 @@ import { chompHeredocContent, parseHeredocMarker } from './heredoc.js';
 import { instructionNames } from './line-parsers.js';
 import { MountProblem, parseMount } from './mounts.js';
 import { equalFoldAs, goQuote, goToLower } from './go-text.js';
+import { closest } from '../common/suggest.js';
 import { parseGoDuration } from './units.js';
 
 /** Where typed-level errors point and how they quote the source. */
@@ -322,26 +323,8 @@ function typed(node: Node, ctx: InstructionContext): Instruction {
 
 /** "did you mean" for a mistyped keyword: the closest instruction within two edits. */
 function suggestion(keyword: string): string | undefined {
-  let best: string | undefined;
-  let bestD = 3;
-  for (const name of instructionNames) {
-    const d = editDistance(keyword, name);
-    if (d < bestD) {
-      bestD = d;
-      best = name;
-    }
-  }
+  const best = closest(keyword, instructionNames);
   return best === undefined ? undefined : `did you mean ${best.toUpperCase()}?`;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    prev = cur;
-  }
-  return prev[b.length]!;
 }
 
 /** BuildKit's instructions.ParseInstruction: the typed, validated form of one node. */

@@ -257,6 +257,8 @@ test('FROM names only earlier stages; an unknown --from name is treated as an im
 
 test('unknown target, cyclic --from and bad stage index are errors', (t) => {
   t.is(t.throws(() => plan('FROM scratch AS a\n', { target: 'nope' }))!.message, 'target stage "nope" could not be found');
+  // A near miss is named, as BuildKit's testTargetMistype checks.
+  t.is(t.throws(() => plan('FROM scratch AS build\nFROM scratch AS final\n', { target: 'bulid' }))!.message, 'target stage "bulid" could not be found (did you mean build?)');
   const cyc = t.throws(() => plan('FROM busybox AS a\nRUN --mount=from=b,target=/b true\nFROM scratch AS b\nCOPY --from=a /y /y\n'));
   t.is((cyc as { code?: string }).code, 'E_BUILD_CYCLE');
   t.regex(cyc!.message, /circular dependency between stages: (a -> b -> a|b -> a -> b)/);

@@ -1,4 +1,5 @@
 import { DockerfileError } from '../../common/errors.js';
+import { closest } from '../../common/suggest.js';
 import { groupStages, type ArgInstruction, type Instruction, type ParseResult, type Stage } from '../../grammar/index.js';
 import { BuildError } from '../errors.js';
 import { makeExpander, type ExpanderContext } from './expand.js';
@@ -128,8 +129,10 @@ export function planBuild(parsed: ParseResult, opts: PlanOptions): BuildPlan {
   if (opts.target !== undefined) {
     const t = byName.get(opts.target.toLowerCase());
     if (t === undefined) {
-      const names = stages.filter((s) => s.name).map((s) => s.name);
-      throw new BuildError('E_BUILD_UNKNOWN_TARGET', `target stage "${opts.target}" could not be found`, {
+      const names = stages.filter((s) => s.name).map((s) => s.name!);
+      // As BuildKit: a near miss is named in the message (testTargetMistype).
+      const near = closest(opts.target.toLowerCase(), names);
+      throw new BuildError('E_BUILD_UNKNOWN_TARGET', `target stage "${opts.target}" could not be found${near ? ` (did you mean ${near}?)` : ''}`, {
         hint: names.length ? `stages with a name: ${names.join(', ')}` : 'the Dockerfile has no named stages (FROM ... AS name)',
       });
     }
