@@ -54,6 +54,17 @@ export async function acquireCacheDir(stateRoot: string, req: CacheMountRequest,
   return { path, release };
 }
 
+/**
+ * A cache directory for one container only, at `path` (in its bundle, removed with it): what a
+ * step run with --no-cache mounts, as BuildKit gives such a step a new cache it then drops.
+ */
+export async function throwAwayCacheDir(path: string, req: CacheMountRequest): Promise<AcquiredCacheDir> {
+  await mkdir(path);
+  await chown(path, req.uid ?? 0, req.gid ?? 0);
+  await chmod(path, req.mode ?? 0o755);
+  return { path, release: async () => undefined };
+}
+
 /** uid/gid/mode apply when the cache is first created, as in BuildKit. */
 async function prepare(path: string, req: CacheMountRequest): Promise<void> {
   try {

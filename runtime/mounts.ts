@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chown, copyFile, mkdir, stat, writeFile } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { KilnError } from '../common/errors.js';
-import { acquireCacheDir } from './cache-mounts.js';
+import { acquireCacheDir, throwAwayCacheDir } from './cache-mounts.js';
 import { readSecret } from './secrets.js';
 import { createSnapshot } from './snapshot.js';
 import type { OciMount } from './spec.js';
@@ -32,6 +32,7 @@ export async function prepareMounts(mounts: RuntimeMount[], ctx: MountContext): 
   };
   try {
     let secretIndex = 0;
+    let cacheIndex = 0;
     for (const m of mounts) {
       if (m.type === 'ssh') {
         throw new KilnError('E_RUNTIME_SSH_UNSUPPORTED', 'RUN --mount=type=ssh is not supported yet', {
@@ -50,7 +51,7 @@ export async function prepareMounts(mounts: RuntimeMount[], ctx: MountContext): 
           oci.push({ destination, type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', ...(m.sizeBytes ? [`size=${m.sizeBytes}`] : [])] });
           break;
         case 'cache': {
-          const dir = await acquireCacheDir(ctx.stateRoot, m, ctx.signal);
+          const dir = m.throwAway ? await throwAwayCacheDir(join(ctx.bundleDir, `cache-${cacheIndex++}`), m) : await acquireCacheDir(ctx.stateRoot, m, ctx.signal);
           releases.push(dir.release);
           oci.push({ destination, type: 'bind', source: dir.path, options: ['rbind', 'rprivate', ...(m.readonly ? ['ro'] : [])] });
           break;

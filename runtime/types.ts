@@ -35,6 +35,8 @@ export type RuntimeMount =
       gid?: number;
       mode?: number;
       readonly?: boolean;
+      /** A new, empty cache for this container alone (a step run with --no-cache), not the kept one. */
+      throwAway?: boolean;
     }
   | { type: 'secret'; id: string; target?: string; required?: boolean; uid?: number; gid?: number; mode?: number }
   | { type: 'ssh'; id?: string; target?: string };

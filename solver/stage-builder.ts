@@ -278,7 +278,8 @@ class StageBuilder {
         case 'cache': {
           const id = m.id ?? target!;
           this.s.cacheMounts.set(id, { id, ...opt(m) });
-          runtime.push({ type: 'cache', id, target: target!, sharing: m.sharing, readonly: m.readonly, ...opt(m) });
+          // A step run with --no-cache gets a new cache it then drops, as in BuildKit: the kept one is left as it was.
+          runtime.push({ type: 'cache', id, target: target!, sharing: m.sharing, readonly: m.readonly, ...opt(m), ...(this.noCache ? { throwAway: true } : {}) });
           keys.push({ type: 'cache', id, target: target!, sharing: m.sharing, readonly: m.readonly, ...opt(m) });
           break;
         }

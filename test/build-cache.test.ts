@@ -197,3 +197,18 @@ test('ADD of a URL misses the cache when what the URL serves changed, and only t
   await t.throwsAsync(tracedBuild(await dockerfileOptions(root, ctx)), { code: 'E_ADD_UNSUPPORTED' });
   t.is(requests, before);
 });
+
+test('a step run with --no-cache gets a new, empty cache mount and leaves the kept one as it was (BuildKit testCacheMountModeNoCache)', async (t) => {
+  const { root, cleanup } = await freshRoot();
+  t.teardown(cleanup);
+  const ctx = await contextCopy('cache');
+  t.teardown(() => rm(ctx, { recursive: true, force: true }));
+  await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox\nARG FOO=abc\nRUN --mount=type=cache,target=/cache,mode=0773 touch /cache/$FOO && ls /cache > /out\n');
+  const seen = async (buildArgs: Record<string, string>, noCache = false) => {
+    await tracedBuild({ ...(await dockerfileOptions(root, ctx)), tags: ['cm:1'], buildArgs: new Map(Object.entries(buildArgs)), noCache });
+    return (await readFile(join(await rootfsOf(root, 'cm:1'), 'out'), 'utf8')).trim().split('\n');
+  };
+  t.deepEqual(await seen({}), ['abc']);
+  t.deepEqual(await seen({ FOO: 'def' }, true), ['def']);
+  t.deepEqual(await seen({ FOO: 'ghi' }), ['abc', 'ghi']);
+});
