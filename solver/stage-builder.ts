@@ -330,6 +330,7 @@ class StageBuilder {
     const idx = named ? undefined : resolveStageRef(m.from, s.plan.stages);
     let result: StageResult;
     if (typeof idx === 'number') result = await s.stageResult(idx);
+    else if (named?.kind === 'image' && named.ref === 'scratch') result = scratchResult();
     else result = imageResult(await resolveImage(s, named?.kind === 'image' ? named.ref : m.from, ins));
     const snap: Snapshot = await createSnapshot({ stateRoot: s.stateRoot, lowerDirs: await layerDirs(s.store, result.layers) });
     this.cleanups.push(() => snap.release());
@@ -368,7 +369,7 @@ class StageBuilder {
         } else {
           const ref = named?.kind === 'image' ? named.ref : from;
           try {
-            result = imageResult(await resolveImage(s, ref, ins));
+            result = named?.kind === 'image' && ref === 'scratch' ? scratchResult() : imageResult(await resolveImage(s, ref, ins));
           } catch (e) {
             if (!isKilnError(e) || e.code !== 'E_BUILD_BASE_IMAGE') throw e;
             throw this.fail(ins, 'E_BUILD_UNKNOWN_STAGE', `COPY --from=${from}: no stage is named "${from}" and no image "${ref}" is available`, 'name a stage defined in this Dockerfile (FROM ... AS name) or an image in the local store');

@@ -154,6 +154,9 @@ test('--build-context: a directory for FROM and COPY --from, an image for a stag
     // docker-image://scratch is the empty image (BuildKit testNamedImageContext).
     await tracedBuild({ stateRoot: root, dockerfile: 'FROM base\nCOPY --from=alias /bin/busybox /bb\n', dockerfileName: '-', tags: ['on-scratch'], namedContexts: new Map([['base', { kind: 'image', ref: 'scratch' }], ['alias', { kind: 'image', ref: 'busybox' }]]) });
     t.deepEqual((await readdir(await rootfsOf(root, 'on-scratch'))).sort(), ['bb']);
+    // COPY --from it finds nothing there: the missing source, not a missing image "scratch".
+    const empty = await t.throwsAsync(tracedBuild({ stateRoot: root, dockerfile: 'FROM busybox\nCOPY --from=base /x /x\n', dockerfileName: '-', namedContexts: new Map([['base', { kind: 'image', ref: 'scratch' }]]) }));
+    t.regex(empty!.message, /"\/x": not found/);
 
     const noContext = t.throwsAsync(tracedBuild({ stateRoot: root, dockerfile: 'FROM busybox\nCOPY x /x\n', dockerfileName: '-' }));
     t.regex((await noContext)!.message, /COPY needs a build context/);
