@@ -140,7 +140,7 @@ export type MountSharing = 'shared' | 'private' | 'locked';
 interface MountBase {
   /**
    * The `--mount` value as written. Fields holding `$VAR` are not validated at parse time; the
-   * solver expands `raw` and parses it again with `parseMount`.
+   * solver expands and parses it again with `expandMount`.
    */
   raw: string;
   /** Raw target path (`target`, `dst`, `destination`); always set for bind, cache and tmpfs. */

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { DockerfileErrorCode, DockerfileParseError, FlagError, MountSpecError, UnknownInstructionError, groupStages, parseDockerfile, parseDockerfileNodes, parseMount } from './index.js';
+import { DockerfileErrorCode, DockerfileParseError, expandMount, FlagError, MountProblem, MountSpecError, UnknownInstructionError, groupStages, parseDockerfile, parseDockerfileNodes, parseMount } from './index.js';
 
 const parse = (body: string) => parseDockerfile(`FROM base\n${body}`, { file: 'Df' });
 const one = (body: string) => parse(body).instructions[1]!;
@@ -57,8 +57,15 @@ test('mount validation errors point at the --mount flag', (t) => {
   for (const [spec, re] of cases) t.throws(() => parseMount(spec), { message: re }, spec);
 });
 
-test('mount values with variables are kept raw for the solver', (t) => {
+test('mount values with variables are kept raw for the solver, which expands and checks them (BuildKit testMountArg)', (t) => {
   t.deepEqual(parseMount('type=cache,target=$DIR,uid=$UID'), { type: 'cache', target: '$DIR', readonly: false, sharing: 'shared', raw: 'type=cache,target=$DIR,uid=$UID' });
+  // A variable type: nothing can be checked yet but the stage it may read from.
+  t.deepEqual(parseMount('type=$T,from=build,target=/x'), { type: 'bind', target: '/x', readonly: true, from: 'build', raw: 'type=$T,from=build,target=/x' });
+  const env: Record<string, string> = { T: 'cache', DIR: '/c', UID: '7', MODE: '0700', BAD: 'nfs' };
+  const x = (v: string) => v.replace(/\$(\w+)/g, (_, k: string) => env[k] ?? '');
+  t.deepEqual(expandMount('type=$T,target=$DIR,uid=$UID,mode=$MODE', x), { type: 'cache', target: '/c', readonly: false, sharing: 'shared', uid: 7, mode: 0o700, raw: 'type=$T,target=$DIR,uid=$UID,mode=$MODE' });
+  t.throws(() => expandMount('type=$BAD,target=/x', x), { instanceOf: MountProblem, message: 'unsupported mount type "nfs"' });
+  t.throws(() => expandMount('type=bind,target=/x,uid=$UID', x), { instanceOf: MountProblem, message: 'uid not allowed for "bind" type mounts' });
 });
 
 test('COPY and ADD: every flag, JSON form, missing destination', (t) => {

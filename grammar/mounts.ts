@@ -63,10 +63,38 @@ const deferred = (value: string) => value.includes('$');
 
 /**
  * Parses one `RUN --mount=` value into a typed spec, with BuildKit's validation. Fields whose
- * values hold variables are kept raw and not validated; the solver expands `raw` and calls this
- * again to get final values.
+ * values hold variables are kept raw and not validated (a variable type, nothing is); the solver
+ * gets the final spec from `raw` with expandMount.
  */
 export function parseMount(raw: string): MountSpec {
+  return parseFields(csvFields(raw), raw);
+}
+
+/**
+ * The final spec of a `--mount` value whose fields hold variables: each field's value expanded
+ * (as BuildKit's ParseMount does with its expander; `from` never is), then parsed and validated.
+ */
+export function expandMount(raw: string, expand: (value: string) => string): MountSpec {
+  const fields = csvFields(raw).map((field) => {
+    const eq = field.indexOf('=');
+    if (eq < 0 || field.slice(0, eq).toLowerCase() === 'from') return field;
+    return `${field.slice(0, eq + 1)}${expand(field.slice(eq + 1))}`;
+  });
+  return parseFields(fields, raw);
+}
+
+function parseFields(fields: string[], raw: string): MountSpec {
+  const valueOf = (key: string) => {
+    const field = fields.find((f) => f.slice(0, f.indexOf('=')).toLowerCase() === key);
+    return field === undefined ? undefined : field.slice(field.indexOf('=') + 1);
+  };
+  const typeValue = valueOf('type');
+  if (typeValue !== undefined && deferred(typeValue)) {
+    // Until expanded, only what the plan needs: the stage it may read from.
+    const from = valueOf('from');
+    if (from !== undefined && deferred(from)) throw new MountProblem(`'from' doesn't support variable expansion, define alias stage instead`);
+    return { type: 'bind', target: valueOf('target') ?? '', readonly: true, ...(from === undefined ? {} : { from }), raw };
+  }
   let type: MountType = 'bind';
   const f: Record<string, string> = {};
   let readonly: boolean | undefined;
@@ -76,7 +104,7 @@ export function parseMount(raw: string): MountSpec {
   let gid: number | undefined;
   let size: number | undefined;
   let sharing: MountSharing | undefined;
-  for (const field of csvFields(raw)) {
+  for (const field of fields) {
     const eq = field.indexOf('=');
     const key = (eq < 0 ? field : field.slice(0, eq)).toLowerCase();
     if (eq < 0) {

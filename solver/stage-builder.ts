@@ -8,7 +8,7 @@ import { createSnapshot, type RuntimeMount, type Snapshot } from '../runtime/ind
 import { imageResult, resolveImage, scratchResult } from './base-image.js';
 import { StepFailedError } from './errors.js';
 import { explainMiss, loadPrevious, remember, rememberedKey, stepIdentity, type StepInputs } from './explain.js';
-import { expandInstruction, ConfigValueError, ImageState, makeExpander, resolveStageRef, StageVariables, type PlannedStage } from './frontend/index.js';
+import { ConfigValueError, expandAt, ImageState, resolveStageRef, StageVariables, type PlannedStage } from './frontend/index.js';
 import { layerDirs, packDirectory, type ChainLayer, type PendingLayer } from './layers.js';
 import { BUILD_HOSTNAME, runStep } from './run-step.js';
 import type { BuildSession, StageResult } from './session.js';
@@ -133,7 +133,7 @@ class StageBuilder {
     for (const raw of [...triggers, ...p.stage.instructions]) {
       s.scheduler.check();
       this.step++;
-      const ins = expandInstruction(raw, makeExpander(s.plan, raw, this.img.vars.expansionEnv()), (key) => this.img.vars.overridden(key));
+      const ins = expandAt(s.plan, raw, this.img.vars.expansionEnv(), (key) => this.img.vars.overridden(key));
       if (this.metadata(ins)) {
         if (ins.kind === 'workdir') await this.workdir(ins);
         continue;

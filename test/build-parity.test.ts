@@ -83,6 +83,15 @@ test('RUN --network=default is the build network: none when the build has --netw
     { network: 'none' },
   ));
 
+test('--mount fields hold variables, its type too, checked once expanded (BuildKit testMountArg)', async (t) => {
+  await built('FROM busybox\nARG T=cache MODE=0700\nRUN --mount=type=$T,target=/c,mode=$MODE stat -c %a /c > /m\n', {}, async ({ fs }) => {
+    t.is(await readFile(join(fs, 'm'), 'utf8'), '700\n');
+  });
+  const e = await t.throwsAsync(built('FROM busybox\nARG T=nfs\nRUN --mount=type=$T,target=/c true\n', {}, async () => undefined));
+  t.is(e!.message, 'unsupported mount type "nfs"');
+  t.like(e, { code: 'E_BUILD_MOUNT', position: { line: 3, column: 1 } });
+});
+
 test('a RUN whose working directory is missing makes it, owned by the RUN user', (t) =>
   built('FROM busybox\nWORKDIR /gone/deep\nRUN rm -r /gone\nUSER nobody\nRUN pwd > /tmp/pwd\n', {}, async ({ fs }) => {
     t.is(await readFile(join(fs, 'tmp/pwd'), 'utf8'), '/gone/deep\n');

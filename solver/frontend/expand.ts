@@ -1,5 +1,5 @@
 import { DockerfileError } from '../../common/errors.js';
-import { expandWord, ShellExpansionError, type Instruction, type KeyValue, type MountSpec, type ShellEnv } from '../../grammar/index.js';
+import { expandMount, expandWord, MountProblem, ShellExpansionError, type Instruction, type KeyValue, type MountSpec, type ShellEnv } from '../../grammar/index.js';
 
 /** Expands one word of an instruction, turning expansion failures into errors at its line. */
 export type WordExpander = (word: string) => string;
@@ -9,6 +9,17 @@ export interface ExpanderContext {
   escapeToken: '\\' | '`';
   /** Source lines of the Dockerfile, for the caret under the failing instruction. */
   lines: readonly string[];
+}
+
+/** The instruction expanded (expandInstruction); a `--mount` value invalid once expanded fails at its line. */
+export function expandAt<T extends Instruction>(ctx: ExpanderContext, ins: T, env: ShellEnv, overridden?: (argKey: string) => boolean): T {
+  try {
+    return expandInstruction(ins, makeExpander(ctx, ins, env), overridden);
+  } catch (e) {
+    if (!(e instanceof MountProblem)) throw e;
+    const { line, column } = ins.range.start;
+    throw new DockerfileError('E_BUILD_MOUNT', e.message, { file: ctx.file, line, column }, ctx.lines[line - 1]);
+  }
 }
 
 export function makeExpander(ctx: ExpanderContext, ins: { range: Instruction['range'] }, env: ShellEnv): WordExpander {
@@ -26,6 +37,8 @@ export function makeExpander(ctx: ExpanderContext, ins: { range: Instruction['ra
 const pairs = (kvs: KeyValue[], x: WordExpander): KeyValue[] => kvs.map((p) => ({ ...p, key: x(p.key), value: x(p.value) }));
 
 function mount(m: MountSpec, x: WordExpander): MountSpec {
+  // Fields that held variables were not checked at parse time: the whole value is, once expanded.
+  if (m.raw.includes('$')) return expandMount(m.raw, x);
   const out = { ...m } as MountSpec & { source?: string; from?: string; id?: string };
   if (out.target !== undefined) out.target = x(out.target);
   if (out.source !== undefined) out.source = x(out.source);
