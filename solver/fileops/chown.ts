@@ -26,8 +26,14 @@ export function accountsIn(root: string): Accounts {
  * group, a group name its gid. A name that is not found is no error there: a user falls back
  * to 0:0 and a group leaves the gid as it was.
  */
+/** `USER[:GROUP]` split as Go's SplitN(spec, ":", 2): the group is everything after the first colon. */
+function userAndGroup(spec: string): [string, string | undefined] {
+  const i = spec.indexOf(':');
+  return i < 0 ? [spec, undefined] : [spec.slice(0, i), spec.slice(i + 1)];
+}
+
 export async function resolveChown(accounts: Accounts, spec: string): Promise<Owner> {
-  const [user = '', group] = spec.split(':', 2);
+  const [user, group] = userAndGroup(spec);
   let uid = 0;
   let gid = 0;
   const userId = numericId(user);
@@ -50,7 +56,7 @@ export async function resolveChown(accounts: Accounts, spec: string): Promise<Ow
 
 /** Whether `--chown=spec` names its user and group by id (or root) only: no /etc/passwd is read. */
 export function numericChown(spec: string): boolean {
-  const [user = '', group] = spec.split(':', 2);
+  const [user, group] = userAndGroup(spec);
   return numericId(user) !== undefined && (group === undefined || numericId(group) !== undefined);
 }
 

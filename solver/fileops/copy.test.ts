@@ -302,6 +302,8 @@ test('resolveChown: names through the rootfs passwd/group, numeric uid alone dou
     t.deepEqual(await resolveChown(accountsIn(d.dst), 'ghost'), { uid: 0, gid: 0 });
     t.deepEqual(await resolveChown(accountsIn(d.dst), 'app:ghosts'), { uid: 1000, gid: 1001 });
     t.deepEqual(await resolveChown(accountsIn(d.dst), 'ghost:staff'), { uid: 0, gid: 50 });
+    // The group is all after the first colon, as Go's SplitN: "2:3" names no group, so the gid stays 1.
+    t.deepEqual(await resolveChown(accountsIn(d.dst), '1:2:3'), { uid: 1, gid: 1 });
   });
   t.throws(() => checkLinkChown('app'), { message: /cannot name a user or group with --link/ });
   t.throws(() => checkLinkChown('1:staff'), { message: /cannot name a user or group with --link/ });
