@@ -58,6 +58,10 @@ test('the busybox fixture has the docker import defaults; images, history and in
   t.regex(images, /^REPOSITORY\s+TAG\s+IMAGE ID\s+CREATED\s+SIZE\n/);
   t.regex(images, new RegExp(`\\nbusybox\\s+latest\\s+${id.slice(7, 19)}\\s+\\d+ years ago\\s+\\d+(\\.\\d+)?[kM]B\\n`));
   t.regex(await kilnOk(root, ['history', 'busybox']), new RegExp(`\\n${id.slice(7, 19)}\\s+\\d+ years ago\\s+kiln import\\s+\\S+\\s+Imported from rootfs.tar\\n`));
+  // --format and --filter, as CI scripts call docker's.
+  t.is(await kilnOk(root, ['inspect', '--format', '{{.Id}} {{json .Config.Cmd}}', 'busybox']), `${id} ["sh"]\n`);
+  t.is(await kilnOk(root, ['images', '--filter', 'reference=busy*', '--format', '{{.Repository}}:{{.Tag}} {{.ID}}']), `busybox:latest ${id.slice(7, 19)}\n`);
+  t.is(await kilnOk(root, ['images', '-f', 'dangling=true', '-q']), '');
 });
 
 test('an OCI archive passes skopeo inspect and umoci unpack reproduces the tree, modes and owners', async (t) => {

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { renderTemplate } from '../go-template.js';
 import { globalOptions } from '../options.js';
 
 export function register(program: Command): void {
@@ -6,7 +7,8 @@ export function register(program: Command): void {
     .command('inspect')
     .description('Show details of images as JSON, like `docker image inspect`')
     .argument('<image...>', 'image names or ids')
-    .action(async (images: string[], _opts: unknown, cmd: Command) => {
+    .option('-f, --format <template>', 'print each image with a Go template, e.g. {{.Id}} or {{json .Config.Env}}')
+    .action(async (images: string[], opts: { format?: string }, cmd: Command) => {
       const { root, host, tls } = globalOptions(cmd);
       const out: unknown[] = [];
       if (host !== undefined) {
@@ -21,6 +23,7 @@ export function register(program: Command): void {
           store.close();
         }
       }
-      process.stdout.write(`${JSON.stringify(out, null, 4)}\n`);
+      if (opts.format !== undefined) process.stdout.write(out.map((o) => `${renderTemplate(opts.format!, o)}\n`).join(''));
+      else process.stdout.write(`${JSON.stringify(out, null, 4)}\n`);
     });
 }
