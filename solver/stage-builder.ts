@@ -11,7 +11,7 @@ import { explainMiss, loadPrevious, remember, rememberedKey, stepIdentity, type 
 import { ConfigValueError, expandAt, ImageState, resolveStageRef, StageVariables, type PlannedStage } from './frontend/index.js';
 import { layerDirs, packDirectory, type ChainLayer, type PendingLayer } from './layers.js';
 import { BUILD_HOSTNAME, runStep } from './run-step.js';
-import type { BuildSession, StageResult } from './session.js';
+import type { BuildSession, NamedContext, StageResult } from './session.js';
 import { StepLog } from './step-log.js';
 import { mkdirWorkdir } from './workdir-step.js';
 import { copyStep } from './copy-step.js';
@@ -21,6 +21,9 @@ import { isGitSource, isUrlSource, prefetchUrl, type Prefetched } from './fileop
 
 /** ADD sources downloaded before their key is made: http(s) files, not git repositories. */
 const isPrefetched = (source: string): boolean => isUrlSource(source) && !isGitSource(source);
+
+/** `--build-context NAME=docker-image://scratch`: the empty image, as a FROM scratch is (BuildKit). */
+const namesScratch = (named: NamedContext | undefined): boolean => named?.kind === 'image' && named.ref === 'scratch';
 
 interface CacheRecord {
   layer: LayerDescriptor;
@@ -98,8 +101,7 @@ class StageBuilder {
     if (p.base.kind === 'stage') return s.stageResult(p.base.index);
     if (p.base.kind === 'scratch') return scratchResult();
     const named = s.namedContexts.get(p.base.ref);
-    // docker-image://scratch is the empty image, as a FROM scratch is (BuildKit).
-    if (named?.kind === 'image' && named.ref === 'scratch') return scratchResult();
+    if (namesScratch(named)) return scratchResult();
     const vertex = s.nextVertex();
     if (named?.kind === 'dir') {
       const name = `[${p.label} 1/${this.total}] FROM ${p.base.ref} (directory ${named.path})`;
@@ -120,7 +122,7 @@ class StageBuilder {
     const { s, p } = this;
     // FROM scratch is no step of its own in BuildKit's numbering: [stage 1/1] is the first instruction after it.
     const named = p.base.kind === 'image' ? s.namedContexts.get(p.base.ref) : undefined;
-    const fromStep = p.base.kind === 'scratch' || (named?.kind === 'image' && named.ref === 'scratch') ? 0 : 1;
+    const fromStep = p.base.kind === 'scratch' || namesScratch(named) ? 0 : 1;
     this.total = p.stage.instructions.length + fromStep;
     const base = await this.base();
     this.layers = [...base.layers];
@@ -330,7 +332,7 @@ class StageBuilder {
     const idx = named ? undefined : resolveStageRef(m.from, s.plan.stages);
     let result: StageResult;
     if (typeof idx === 'number') result = await s.stageResult(idx);
-    else if (named?.kind === 'image' && named.ref === 'scratch') result = scratchResult();
+    else if (namesScratch(named)) result = scratchResult();
     else result = imageResult(await resolveImage(s, named?.kind === 'image' ? named.ref : m.from, ins));
     const snap: Snapshot = await createSnapshot({ stateRoot: s.stateRoot, lowerDirs: await layerDirs(s.store, result.layers) });
     this.cleanups.push(() => snap.release());
@@ -369,7 +371,7 @@ class StageBuilder {
         } else {
           const ref = named?.kind === 'image' ? named.ref : from;
           try {
-            result = named?.kind === 'image' && ref === 'scratch' ? scratchResult() : imageResult(await resolveImage(s, ref, ins));
+            result = namesScratch(named) ? scratchResult() : imageResult(await resolveImage(s, ref, ins));
           } catch (e) {
             if (!isKilnError(e) || e.code !== 'E_BUILD_BASE_IMAGE') throw e;
             throw this.fail(ins, 'E_BUILD_UNKNOWN_STAGE', `COPY --from=${from}: no stage is named "${from}" and no image "${ref}" is available`, 'name a stage defined in this Dockerfile (FROM ... AS name) or an image in the local store');
@@ -433,7 +435,7 @@ class StageBuilder {
     const inputs = () => this.stepInputs(key, text, definition, src.files);
     const layers = this.layers;
     const workdir = img.workdir;
-    let rec: Awaited<ReturnType<typeof this.layerStep>>;
+    let rec: StepRecord;
     try {
       rec = await this.layerStep(raw, key, inputs, () =>
         this.atLine(raw, () =>

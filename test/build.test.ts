@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { openStore } from '../cache/index.js';
-import { contextCopy, freshRoot, kiln, rootfsOf } from './build-helpers.js';
+import { contextCopy, freshRoot, freshRootAndContext, kiln, rootfsOf } from './build-helpers.js';
 
 // One multi-stage build with every instruction, checked file by file and field by field.
 test('the every-instruction fixture builds to what the Dockerfile means', async (t) => {
@@ -106,11 +106,7 @@ test('the every-instruction fixture builds to what the Dockerfile means', async 
 });
 
 test('a context with only a lowercase dockerfile builds from it, and its errors name it so (BuildKit testDockerfileLowercase)', async (t) => {
-  const { root, cleanup } = await freshRoot();
-  t.teardown(cleanup);
-  const ctx = join(root, '..', `${root.split('/').pop()}-lower`);
-  t.teardown(() => rm(ctx, { recursive: true, force: true }));
-  await mkdir(ctx);
+  const { root, ctx } = await freshRootAndContext(t, 'kiln-lower-');
   await writeFile(join(ctx, 'dockerfile'), 'FROM busybox\nENV FROM_LOWERCASE=1\n');
   const r = await kiln(root, ['build', '-t', 'lower:1', ctx]);
   t.is(r.code, 0, r.stderr);
@@ -122,11 +118,7 @@ test('a context with only a lowercase dockerfile builds from it, and its errors 
 });
 
 test('buildx flags CI scripts pass: --platform of this machine, --load, --add-host, --provenance/--sbom=false; another platform and --ssh are refused', async (t) => {
-  const { root, cleanup } = await freshRoot();
-  t.teardown(cleanup);
-  const ctx = join(root, '..', `${root.split('/').pop()}-flags`);
-  t.teardown(() => rm(ctx, { recursive: true, force: true }));
-  await mkdir(ctx);
+  const { root, ctx } = await freshRootAndContext(t, 'kiln-flags-');
   await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox\nRUN cat /etc/hosts > /hosts\n');
   const [here, other] = process.arch === 'arm64' ? ['linux/arm64', 'linux/amd64'] : ['linux/amd64', 'linux/arm64'];
   const r = await kiln(root, ['build', '--platform', here, '--load', '--add-host', 'db.internal:10.1.2.3', '--add-host', 'v6=fd00::7', '-t', 'flags:1', ctx]);
@@ -153,11 +145,7 @@ test('buildx flags CI scripts pass: --platform of this machine, --load, --add-ho
 });
 
 test('a FROM scratch stage numbers its steps from its first instruction, as BuildKit (testStepNames)', async (t) => {
-  const { root, cleanup } = await freshRoot();
-  t.teardown(cleanup);
-  const ctx = join(root, '..', `${root.split('/').pop()}-steps`);
-  t.teardown(() => rm(ctx, { recursive: true, force: true }));
-  await mkdir(ctx);
+  const { root, ctx } = await freshRootAndContext(t, 'kiln-steps-');
   await writeFile(join(ctx, 'a.txt'), 'a\n');
   await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox AS base\nRUN echo > /out\nFROM scratch\nCOPY --from=base /out /out\nCOPY a.txt /a.txt\n');
   const r = await kiln(root, ['build', '--progress', 'plain', ctx]);
@@ -168,11 +156,7 @@ test('a FROM scratch stage numbers its steps from its first instruction, as Buil
 });
 
 test('an OCI or docker archive output names the image after every -t, as buildx does', async (t) => {
-  const { root, cleanup } = await freshRoot();
-  t.teardown(cleanup);
-  const ctx = join(root, '..', `${root.split('/').pop()}-names`);
-  t.teardown(() => rm(ctx, { recursive: true, force: true }));
-  await mkdir(ctx);
+  const { root, ctx } = await freshRootAndContext(t, 'kiln-names-');
   await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox\nENV NAMED=twice\n');
   const oci = join(ctx, 'out.oci.tar');
   const docker = join(ctx, 'out.docker.tar');
