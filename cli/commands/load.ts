@@ -25,13 +25,13 @@ export function register(program: Command): void {
         return;
       }
       const { openStore } = await import('../../cache/index.js');
-      const { archiveCompression, familiarName, loadArchive, spoolArchive } = await import('../../oci/index.js');
+      const { familiarName, loadArchive, sniffCompression, spoolArchive } = await import('../../oci/index.js');
       const store = await openStore(root);
       // The loader reads the archive twice, so stdin, or an archive compressed as `docker save |
       // gzip` makes it (gzip or zstd, as docker load takes them), is spooled to a plain tar first:
       // a temp file of the store's, which the store removes if kiln is interrupted or killed.
       const source = opts.input ? await openInputFile(opts.input) : process.stdin;
-      const { compression, stream } = await archiveCompression(source);
+      const { compression, stream } = await sniffCompression(source);
       const spool = opts.input && compression === 'none' ? undefined : store.layout.tempPath('load');
       try {
         if (spool) await spoolArchive(stream, compression, spool).catch((e: unknown) => Promise.reject(asNoSpaceError(e, store.root) ?? e));

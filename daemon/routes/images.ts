@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { describeImage, historyRows, unixSeconds, type ResolvedImage } from '../../cache/index.js';
 import { KilnError } from '../../common/errors.js';
 import {
-  archiveCompression,
   BLOB_CHANNEL,
   familiarName,
   importRootfs,
@@ -18,6 +17,7 @@ import {
   pullImage,
   pushImage,
   saveImages,
+  sniffCompression,
   spoolArchive,
   type BlobProgressEvent,
 } from '../../oci/index.js';
@@ -211,7 +211,7 @@ export const load: Handler = async (ctx, { req, res }) => {
   const spool = await mkdtemp(join(ctx.root, 'tmp', `${process.pid}.load-`));
   try {
     const file = join(spool, 'archive.tar');
-    const { compression, stream } = await archiveCompression(req);
+    const { compression, stream } = await sniffCompression(req);
     await spoolArchive(stream, compression, file, byteLimit(LOAD_LIMIT));
     await streamed(ctx, res, async (out) => {
       for (const img of await loadArchive(ctx.store, file)) {

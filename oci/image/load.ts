@@ -3,7 +3,7 @@ import { open } from 'node:fs/promises';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
-import { createCompressor, createDecompressor, detectCompression, DigestStream } from '../layer/index.js';
+import { createCompressor, createDecompressor, DigestStream } from '../layer/index.js';
 import { normalizeReference } from '../reference.js';
 import type { ContentStore } from './content.js';
 import { isDigest } from './digest.js';
@@ -13,7 +13,7 @@ import { ArchiveError } from './errors.js';
 import { buildManifest } from './manifest.js';
 import { isIndexMediaType, MediaType, ociLayerMediaType } from './media-types.js';
 import { selectManifest } from './platform.js';
-import { hashingSink, peek } from './stream-util.js';
+import { hashingSink, sniffCompression } from './stream-util.js';
 import { notTarError } from './tar-check.js';
 import type { Descriptor, ImageConfig, ImageIndex, ImageManifest } from './types.js';
 
@@ -199,8 +199,7 @@ async function loadDocker(store: ContentStore, src: Source, entries: DockerManif
  * while streaming either way.
  */
 async function storeDockerLayer(store: ContentStore, entry: Readable): Promise<LoadedLayer> {
-  const { head, stream } = await peek(entry, 4);
-  const compression = detectCompression(head);
+  const { compression, stream } = await sniffCompression(entry);
   if (compression === 'none') {
     const diff = new DigestStream();
     const out = new PassThrough();

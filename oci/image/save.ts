@@ -1,13 +1,13 @@
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { familiarReference, parseReference } from '../reference.js';
-import { createDecompressor, detectCompression } from '../layer/index.js';
+import { createDecompressor } from '../layer/index.js';
 import type { ContentStore } from './content.js';
 import { DEFAULT_LAYER_EXPORT, exportLayers, type LayerExport } from './convert.js';
 import { digestHex } from './digest.js';
 import { CorruptLayerError } from './errors.js';
 import { MediaType } from './media-types.js';
-import { hashingSink, peek } from './stream-util.js';
+import { hashingSink, sniffCompression } from './stream-util.js';
 import { TarOut } from './tar-out.js';
 import type { Descriptor, ImageIndex, ImageManifest, LayerDescriptor } from './types.js';
 
@@ -141,10 +141,9 @@ async function writeDockerLayer(store: ContentStore, tar: TarOut, name: string, 
     await tar.stream(name, await store.blobSize(layer.digest), store.openBlob(layer.digest));
     return;
   }
-  const first = await peek(store.openBlob(layer.digest), 4);
-  const compression = detectCompression(first.head);
+  const { compression, stream } = await sniffCompression(store.openBlob(layer.digest));
   const sink = hashingSink();
-  await pipeline(first.stream, createDecompressor(compression), sink);
+  await pipeline(stream, createDecompressor(compression), sink);
   const { digest, size } = sink.result();
   if (digest !== layer.diffID) throw new CorruptLayerError(layer.digest, digest, layer.diffID);
   const blob = store.openBlob(layer.digest);

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable, Writable } from 'node:stream';
+import { detectCompression, type Compression } from '../layer/index.js';
 
 /** A sink that hashes and counts everything written to it. */
 export function hashingSink(): Writable & { result(): { digest: string; size: number } } {
@@ -41,4 +42,10 @@ export async function peek(src: Readable, n: number): Promise<{ head: Buffer; st
     }
   }
   return { head, stream: Readable.from(all(), { objectMode: false }) };
+}
+
+/** How a stream of a tar starts: gzip, zstd or plain, told from its first bytes, which stay in `stream`. */
+export async function sniffCompression(source: Readable): Promise<{ compression: Compression; stream: Readable }> {
+  const { head, stream } = await peek(source, 4);
+  return { compression: detectCompression(head), stream };
 }
