@@ -1,5 +1,6 @@
 /** The daemon's state root through kiln's own routes: prune, disk usage, check, and image exports. */
 import type { Readable } from 'node:stream';
+import type { ArchivedManifest } from '../oci/index.js';
 import type { DiskUsage, PruneResult } from '../cache/index.js';
 import { ARCHIVE_MANIFEST_HEADER, type PrunePolicy, type StateCheckReport } from '../daemon/index.js';
 import type { DaemonClient } from './connection.js';
@@ -19,7 +20,7 @@ export function checkDaemonRoot(client: DaemonClient, repair: boolean): Promise<
 export interface ExportedArchive {
   stream: Readable;
   /** An OCI archive's manifest, as the daemon announced it before the archive. */
-  manifest?: { manifestDigest: string; manifestMediaType: string };
+  manifest?: ArchivedManifest;
 }
 
 /**

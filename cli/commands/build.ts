@@ -10,6 +10,7 @@ import { systemReason } from '../../common/file-errors.js';
 import { checkOutputFile, writeOutputFile } from '../../common/output-file.js';
 import { OCI_LAYOUT_SCHEME, parseLayoutRef } from '../../oci/image/layout-dir.js';
 import { checkBuildPlatforms } from '../../oci/image/platform.js';
+import type { ArchivedManifest } from '../../oci/index.js';
 import type { NamedContext, OutputSpec, ProgressMode } from '../../solver/index.js';
 import type { SecretSource } from '../../runtime/index.js';
 import { collect, globalOptions } from '../options.js';
@@ -274,7 +275,7 @@ interface BuiltImage {
    */
   pushed?: { manifestDigest: string; manifestMediaType: string };
   /** The manifest an OCI archive output holds, naming its compressed layers: the digest that archive knows the image by. */
-  archived?: { manifestDigest: string; manifestMediaType: string };
+  archived?: ArchivedManifest;
   tags: string[];
   stats: { ran: number; cached: number };
 }
