@@ -27,7 +27,8 @@ export function register(program: Command): void {
       const { root, host, tls } = globalOptions(cmd);
       const { familiarReference, parseReference, shortId } = await import('../../oci/index.js');
       const { openStore } = await import('../../cache/index.js');
-      const keep = imageFilter(opts.filter ?? []);
+      const { matchSegment } = await import('../../solver/context/glob.js');
+      const keep = imageFilter(opts.filter ?? [], matchSegment);
       const client = host === undefined ? undefined : await import('../../client/index.js');
       const store = client ? undefined : await openStore(root);
       try {
@@ -61,8 +62,11 @@ export function register(program: Command): void {
     });
 }
 
-/** docker's image filters kiln has: `dangling` (no name) and `reference` (a glob on REPOSITORY[:TAG]). */
-function imageFilter(filters: string[]): (row: ImageRow) => boolean {
+/**
+ * docker's image filters kiln has: `dangling` (no name) and `reference`, a pattern on
+ * REPOSITORY[:TAG] matched as Go's path.Match (what docker's FamiliarMatch uses).
+ */
+function imageFilter(filters: string[], match: (pattern: string, name: string) => boolean): (row: ImageRow) => boolean {
   const tests: ((row: ImageRow) => boolean)[] = [];
   for (const f of filters) {
     const eq = f.indexOf('=');
@@ -70,8 +74,12 @@ function imageFilter(filters: string[]): (row: ImageRow) => boolean {
     if (key === 'dangling' && (value === 'true' || value === 'false')) {
       tests.push((r) => (r.Repository === '<none>') === (value === 'true'));
     } else if (key === 'reference' && value !== '') {
-      const re = new RegExp(`^${value.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '[^/]*').replace(/\?/g, '[^/]')}$`);
-      tests.push((r) => r.Repository !== '<none>' && (re.test(r.Repository) || re.test(`${r.Repository}:${r.Tag}`)));
+      try {
+        match(value, '');
+      } catch (e) {
+        throw new KilnError('E_USAGE', `invalid filter "${f}": ${(e as Error).message}`, { hint: 'a pattern as docker takes it, e.g. reference=team/*:v1' });
+      }
+      tests.push((r) => r.Repository !== '<none>' && (match(value, r.Repository) || match(value, `${r.Repository}:${r.Tag}`)));
     } else {
       throw new KilnError('E_USAGE', `unsupported filter "${f}"`, { hint: 'use dangling=true|false or reference=PATTERN' });
     }
