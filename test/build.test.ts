@@ -126,6 +126,12 @@ test('buildx flags CI scripts pass: --platform of this machine, --load, --add-ho
   const hosts = (await kiln(root, ['run', '--rm', 'flags:1', 'cat', '/hosts'])).stdout;
   t.regex(hosts, /^10\.1\.2\.3\tdb\.internal$/m);
   t.regex(hosts, /^fd00::7\tv6$/m);
+  // --load beside an -o that sends the image elsewhere still names it in the store; without --load it does not.
+  const loaded = await kiln(root, ['build', '--load', '-t', 'flags:2', '-o', `type=tar,dest=${join(ctx, 'fs.tar')}`, ctx]);
+  t.is(loaded.code, 0, loaded.stderr);
+  t.is((await kiln(root, ['inspect', '-f', '{{json .RepoTags}}', 'flags:2'])).stdout, '["flags:2"]\n');
+  t.is((await kiln(root, ['build', '-t', 'flags:3', '-o', `type=tar,dest=${join(ctx, 'fs.tar')}`, ctx])).code, 0);
+  t.is((await kiln(root, ['inspect', 'flags:3'])).code, 1);
   const refused = await kiln(root, ['build', '--platform', `${here},${other}`, ctx]);
   t.is(refused.code, 1);
   t.regex(refused.stderr, new RegExp(`^kiln: cannot build for platform "${other}": kiln builds for this machine's platform only \\(${here}\\)$`, 'm'));
