@@ -81,6 +81,8 @@ const ID_PREFIX = /^(?:sha256:)?([a-f0-9]{1,64})$/;
 
 /** A blob given whole up to this size is written on the main thread (writeDurableFileSync). */
 const SMALL_BLOB = 256 * 1024;
+/** Parse results the store remembers (the newest; a Dockerfile's is a few KB). */
+const PARSED_KEPT = 256;
 
 /**
  * The content store under a state root. See index.ts for the contract; safe to use from several
@@ -677,6 +679,21 @@ export class Store {
     immediate(this.db, () => {
       this.sql('DELETE FROM cache_records WHERE key = ?').run(key);
       this.sql('DELETE FROM cache_record_blobs WHERE key = ?').run(key);
+    });
+  }
+
+  // ---- parsed Dockerfiles ----------------------------------------------------------------------
+
+  /** A parse result remembered under `key` (solver/frontend/parse-memo.ts), as JSON. */
+  getParsedDockerfile(key: string): string | undefined {
+    return (this.sql('SELECT value FROM parsed_dockerfiles WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+  }
+
+  /** Remembers a parse result; only the newest PARSED_KEPT stay, so the table never grows past a few MB. */
+  putParsedDockerfile(key: string, value: string): void {
+    immediate(this.db, () => {
+      this.sql('INSERT OR REPLACE INTO parsed_dockerfiles (key, value, created_at) VALUES (?, ?, ?)').run(key, value, Date.now());
+      this.sql('DELETE FROM parsed_dockerfiles WHERE key NOT IN (SELECT key FROM parsed_dockerfiles ORDER BY created_at DESC LIMIT ?)').run(PARSED_KEPT);
     });
   }
 

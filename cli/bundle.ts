@@ -38,7 +38,7 @@ function chevrotainInline(repo: string): Plugin {
 
 /** The modules find files beside them (package.json, blob-worker.js, main.cjs) from import.meta.url, which CommonJS has none of. */
 const MODULE_URL = {
-  define: { 'import.meta.url': '__kilnModuleUrl' },
+  define: { 'import.meta.url': '__kilnModuleUrl', 'import.meta.kilnBundle': 'true' },
   banner: { js: "var __kilnModuleUrl = require('node:url').pathToFileURL(__filename).href;" },
 } satisfies BuildOptions;
 

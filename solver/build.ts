@@ -4,11 +4,10 @@ import { join, resolve } from 'node:path';
 import { rm } from 'node:fs/promises';
 import { asNoSpaceError } from '../common/errors.js';
 import { openStore, type BuildCache, type CacheMountUse, type Store } from '../cache/index.js';
-import { parseDockerfile } from '../grammar/index.js';
 import { buildManifest, hostPlatform, MediaType, normalizeReference, omitEmptyConfig, rfc3339, type ImageConfig, type ImageManifest, type LayerDescriptor, type RegistryOptionsFor } from '../oci/index.js';
 import { cleanupLeftovers, warmUpRuntime, type ExtraHost, type SecretSource } from '../runtime/index.js';
 import { openContext } from './context/index.js';
-import { automaticArgs, planBuild, userBuildArgs } from './frontend/index.js';
+import { automaticArgs, parseRemembered, planBuild, userBuildArgs } from './frontend/index.js';
 import { emitter, type BuildSession, type NamedContext, type StageResult } from './session.js';
 import { Scheduler, type SharedSteps } from './scheduler.js';
 import { buildStage } from './stage-builder.js';
@@ -115,7 +114,7 @@ async function buildWith(local: Store, opts: BuildOptions): Promise<BuildResult>
   // that runs one RUN, or none, starts no perl.
   if (opts.noCache && (opts.dockerfile.match(/^\s*run\b/gim)?.length ?? 0) > 1) warmUpRuntime();
   let runsStarted = 0;
-  const parsed = parseDockerfile(opts.dockerfile, { file: opts.dockerfileName });
+  const parsed = parseRemembered(local, opts.dockerfile, opts.dockerfileName);
   const buildArgs = userBuildArgs(opts.buildArgs ?? new Map());
   const epoch = sourceDateEpoch(buildArgs);
   const hostname = sandboxHostname(opts.buildArgs);
