@@ -1,9 +1,7 @@
 import Database from 'better-sqlite3';
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { addonFile } from '../common/addon-file.js';
 
-let addonFile: string | null | undefined;
+let addonPathFound: string | null | undefined;
 
 /**
  * Where npm's install builds or downloads better-sqlite3's compiled addon. Given as
@@ -12,11 +10,8 @@ let addonFile: string | null | undefined;
  * null when it is not there (a debug build, another layout), and then `bindings` looks as before.
  */
 function addonPath(): string | null {
-  if (addonFile === undefined) {
-    const file = join(dirname(createRequire(import.meta.url).resolve('better-sqlite3/package.json')), 'build', 'Release', 'better_sqlite3.node');
-    addonFile = existsSync(file) ? file : null;
-  }
-  return addonFile;
+  if (addonPathFound === undefined) addonPathFound = addonFile('better-sqlite3', 'build/Release/better_sqlite3.node', 'better-sqlite3/package.json') ?? null;
+  return addonPathFound;
 }
 
 /** A connection to the SQLite database at `path` (every kiln connection opens through here). */

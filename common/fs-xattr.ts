@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { addonFile } from './addon-file.js';
+import { KilnError } from './errors.js';
 
 /** The native addon inside fs-xattr 0.4, which its index.js only wraps with argument checks. */
 interface Addon {
@@ -25,8 +26,11 @@ let loaded: FsXattr | undefined;
  */
 export function fsXattr(): FsXattr {
   if (!loaded) {
-    const require = createRequire(import.meta.url);
-    const addon = require(join(dirname(require.resolve('fs-xattr')), 'build', 'Release', 'xattr.node')) as Addon;
+    const file = addonFile('fs-xattr', 'build/Release/xattr.node', 'fs-xattr');
+    if (file === undefined) {
+      throw new KilnError('E_INSTALL', "kiln's fs-xattr package has no compiled addon (build/Release/xattr.node)", { hint: 'reinstall kiln\'s dependencies (npm ci), which builds it' });
+    }
+    const addon = createRequire(import.meta.url)(file) as Addon;
     const bytes = (value: Buffer | string): Buffer => (typeof value === 'string' ? Buffer.from(value) : value);
     loaded = {
       getAttributeSync: (path, name) => addon.getSync(path, name),
