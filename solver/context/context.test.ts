@@ -1,4 +1,5 @@
 import test from 'ava';
+import Database from 'better-sqlite3';
 import { chmod, mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -268,5 +269,24 @@ test('verifyCopied: a copy passes only with the bytes hashed; racy files are rea
     // Gone: changed too.
     await rm(join(dir, 'g'));
     t.throws(() => c2.verifyCopied(g, join(dir, 'copy-same')), { message: /file changed while being copied: g/ });
+  });
+});
+
+test('a context opens the stat cache only once something is checksummed', async (t) => {
+  await withContext({ 'a.txt': 'a' }, async (ctx, _dir, store) => {
+    const tables = () => {
+      const db = new Database(store.layout.dbPath, { readonly: true });
+      try {
+        return (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'context_stats%'").all() as { name: string }[]).length;
+      } finally {
+        db.close();
+      }
+    };
+    const idle = await ctx();
+    idle.close();
+    t.is(tables(), 0, 'a build that copies nothing from the context never opened it');
+    const used = await ctx();
+    await used.checksum(['a.txt']);
+    t.true(tables() > 0);
   });
 });
