@@ -15,6 +15,7 @@ import { runcRoot } from './owner.js';
 import { checkRuntime } from './preflight.js';
 import { lastRuncError, Runc } from './runc.js';
 import { scratchDir } from './scratch-dir.js';
+import { kernelRunsX32 } from './seccomp.js';
 import { extraHostLines } from './extra-hosts.js';
 import { registerCleanup } from './shutdown.js';
 import { resizeRelay, type TerminalSize } from './tty-relay.js';
@@ -110,6 +111,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
       capAdd: options.capAdd ?? [],
       ...(options.security === 'insecure' || options.capAdd?.length ? { boundingSet: await boundingCapabilities() } : {}),
       userNamespace: inUserNamespace(),
+      ...(options.security === 'insecure' || process.arch !== 'x64' ? {} : { x32: kernelRunsX32(options.stateRoot) }),
     }) as { mounts: OciMount[] };
     const meta: ContainerMeta = { name: options.name, image: options.image, command: options.args, created: new Date().toISOString() };
     const resolvConf = (hostResolvConf ??= readHostResolvConf());

@@ -55,10 +55,11 @@ const ARCHITECTURES: Partial<Record<NodeJS.Architecture, string[]>> = {
  * and then no process can make an x32 syscall for the filter to judge. Leaving SCMP_ARCH_X32 out
  * of such a filter changes nothing a container can do and saves runc a third of the filter it
  * compiles for every container (~8 ms of each RUN). When the kernel's configuration cannot be
- * read, x32 stays in, as in Docker's profile.
+ * read, x32 stays in, as in Docker's profile. With `stateRoot`, the answer is kept there until the
+ * machine reboots (kernel-config.ts).
  */
-export function kernelRunsX32(): boolean {
-  return kernelHas('CONFIG_X86_X32_ABI') ?? true;
+export function kernelRunsX32(stateRoot?: string): boolean {
+  return kernelHas('CONFIG_X86_X32_ABI', stateRoot) ?? true;
 }
 
 /** Syscalls allowed to every container whatever its capabilities. */

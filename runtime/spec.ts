@@ -42,6 +42,8 @@ export interface SpecInput {
    * these, and others asked for (`--cap-add ALL`) are left out, as runc could not grant them.
    */
   boundingSet?: readonly string[];
+  /** Whether the seccomp filter judges x32 syscalls too (seccomp.ts kernelRunsX32); by default, as the kernel says. */
+  x32?: boolean;
   /**
    * kiln runs in a user namespace (rootless): sysfs can only be mounted in a network namespace that
    * namespace owns, so the host's /sys is bound instead, read-only all the way down, as runc's
@@ -122,7 +124,7 @@ export function buildSpec(input: SpecInput): object {
       maskedPaths: insecure ? [] : MASKED_PATHS,
       readonlyPaths: insecure ? [] : READONLY_PATHS,
       resources: { devices: [{ allow: insecure, access: 'rwm' }] },
-      ...(insecure ? {} : { seccomp: seccompProfile(caps) }),
+      ...(insecure ? {} : { seccomp: seccompProfile(caps, process.arch, input.x32) }),
     },
   };
 }
