@@ -32,6 +32,14 @@ test('a Dockerfile that fails to parse is not remembered', async (t) => {
   });
 });
 
+test('a parse too big to keep is not kept', async (t) => {
+  await withStore(async (s) => {
+    const big = `FROM busybox\n${'LABEL x="' + 'y'.repeat(2000) + '"\n'}`.repeat(600);
+    t.is(parseRemembered(s, big, 'Dockerfile', 'parser-1').instructions.length, 1200);
+    t.is(s.getParsedDockerfile(parseKey('parser-1', 'Dockerfile', big)), undefined);
+  });
+});
+
 test('the store keeps only the newest parses', async (t) => {
   await withStore(async (s) => {
     for (let i = 0; i < 300; i++) s.putParsedDockerfile(`k${i}`, '{}');

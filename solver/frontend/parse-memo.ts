@@ -11,6 +11,9 @@ declare global {
   }
 }
 
+/** Parses kept at most this big (a Dockerfile of some 100 KB), so the store's few hundred stay small. */
+const MAX_REMEMBERED = 1 << 20;
+
 /**
  * parseDockerfile, remembered in the store. Chevrotain builds its lexer and analyses its parser
  * before a process's first parse: 12-20 ms of a build's start on these machines, against under
@@ -27,7 +30,7 @@ export function parseRemembered(store: Store, text: string, file: string, code: 
   const known = store.getParsedDockerfile(key);
   if (known !== undefined) return JSON.parse(known) as ParseResult;
   const json = JSON.stringify(parseDockerfile(text, { file }));
-  store.putParsedDockerfile(key, json);
+  if (json.length <= MAX_REMEMBERED) store.putParsedDockerfile(key, json);
   return JSON.parse(json) as ParseResult;
 }
 
