@@ -7,7 +7,7 @@ import { openStore, type BuildCache, type CacheMountUse, type Store } from '../c
 import { buildManifest, hostPlatform, MediaType, normalizeReference, omitEmptyConfig, rfc3339, type ImageConfig, type ImageManifest, type LayerDescriptor, type RegistryOptionsFor } from '../oci/index.js';
 import { cleanupLeftovers, warmUpRuntime, type ExtraHost, type SecretSource } from '../runtime/index.js';
 import { openContext } from './context/index.js';
-import { automaticArgs, parseRemembered, planBuild, userBuildArgs } from './frontend/index.js';
+import { automaticArgs, checkViolation, parseRemembered, planBuild, userBuildArgs } from './frontend/index.js';
 import { emitter, type BuildSession, type NamedContext, type StageResult } from './session.js';
 import { Scheduler, type SharedSteps } from './scheduler.js';
 import { buildStage } from './stage-builder.js';
@@ -115,6 +115,8 @@ async function buildWith(local: Store, opts: BuildOptions): Promise<BuildResult>
   if (opts.noCache && (opts.dockerfile.match(/^\s*run\b/gim)?.length ?? 0) > 1) warmUpRuntime();
   let runsStarted = 0;
   const parsed = parseRemembered(local, opts.dockerfile, opts.dockerfileName);
+  const violation = checkViolation(parsed, opts.dockerfile);
+  if (violation) throw violation;
   const buildArgs = userBuildArgs(opts.buildArgs ?? new Map());
   const epoch = sourceDateEpoch(buildArgs);
   const hostname = sandboxHostname(opts.buildArgs);

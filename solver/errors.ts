@@ -3,7 +3,7 @@ import { DockerfileError, KilnError, type KilnErrorOptions, type SourcePosition 
 /**
  * Stable codes of build failures:
  * E_BUILD_UNKNOWN_STAGE, E_BUILD_UNKNOWN_TARGET, E_BUILD_CYCLE, E_BUILD_EXPAND, E_BUILD_BASE_IMAGE,
- * E_BUILD_STEP_FAILED, E_BUILD_CANCELLED, E_BUILD_UNSUPPORTED, E_BUILD_OPTION.
+ * E_BUILD_STEP_FAILED, E_BUILD_CANCELLED, E_BUILD_UNSUPPORTED, E_BUILD_OPTION, E_BUILD_LINT.
  */
 export class BuildError extends KilnError {}
 

@@ -122,6 +122,19 @@ test('an undefined variable in ${X:?}', async (t) => {
   t.false(existsSync(join(r.root, 'logs', 'builds')) && (await readdir(join(r.root, 'logs', 'builds'))).length > 0, 'no step ran, so no logs');
 });
 
+test('# check=error=true fails on a check it does not skip, before anything runs (BuildKit testLintErrors)', async (t) => {
+  const r = await failingInProcess(t, '# check=error=true\nFROM busybox as base\nRUN true\nCMD echo hi\n');
+  t.is(r.code, 1);
+  t.true(noStack(r.stderr));
+  t.regex(r.stderr, /^Dockerfile:2:1: lint violation found for rules: FromAsCasing, JSONArgsRecommended\n  FROM busybox as base\n  \^\nhint: FromAsCasing: 'as' and 'FROM' keywords' casing do not match \(line 2\); JSONArgsRecommended: JSON arguments recommended for CMD to prevent unintended behavior related to OS signals \(line 4\);/);
+  t.true(await storeConsistent(r.root));
+  t.false(existsSync(join(r.root, 'logs', 'builds')) && (await readdir(join(r.root, 'logs', 'builds'))).length > 0, 'no step ran');
+  const skipped = await failingInProcess(t, '# check=skip=FromAsCasing,JSONArgsRecommended;error=true\nFROM busybox as base\nCMD echo hi\n');
+  t.is(skipped.code, 0, skipped.stderr);
+  const warnOnly = await failingInProcess(t, '# check=error=false\nFROM busybox as base\n');
+  t.is(warnOnly.code, 0, warnOnly.stderr);
+});
+
 test('a failing step cancels the steps still running in other stages', async (t) => {
   const { root, ctx } = await freshRootAndContext(t, 'kiln-err-');
   await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox AS slow\nRUN sleep 60\nFROM busybox AS bad\nRUN sleep 1; exit 7\nFROM busybox\nCOPY --from=slow /etc/passwd /a\nCOPY --from=bad /etc/passwd /b\n');
