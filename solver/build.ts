@@ -4,6 +4,7 @@ import { join, resolve } from 'node:path';
 import { rm } from 'node:fs/promises';
 import { asNoSpaceError } from '../common/errors.js';
 import { openStore, type BuildCache, type CacheMountUse, type Store } from '../cache/index.js';
+import type { Warning } from '../grammar/index.js';
 import { buildManifest, hostPlatform, MediaType, normalizeReference, omitEmptyConfig, rfc3339, type ImageConfig, type ImageManifest, type LayerDescriptor, type RegistryOptionsFor } from '../oci/index.js';
 import { cleanupLeftovers, warmUpRuntime, type ExtraHost, type SecretSource } from '../runtime/index.js';
 import { openContext } from './context/index.js';
@@ -81,6 +82,8 @@ export interface BuildResult {
   cacheMounts: CacheMountUse[];
   /** Cache keys of the steps reused from the cache. */
   cacheHits: string[];
+  /** What the Dockerfile's checks found (`# check=skip` left out), for the build to print as BuildKit does. */
+  warnings: Warning[];
 }
 
 export function newBuildId(): string {
@@ -198,7 +201,7 @@ async function buildWith(local: Store, opts: BuildOptions): Promise<BuildResult>
       throw scheduler.firstError ?? e;
     }
     await opts.cache?.fetchLayers(layers);
-    const result = { ...(await writeImage(store, final.config, layers, opts, session.stats)), cacheMounts: [...session.cacheMounts.values()], cacheHits: session.hits };
+    const result = { ...(await writeImage(store, final.config, layers, opts, session.stats)), cacheMounts: [...session.cacheMounts.values()], cacheHits: session.hits, warnings: parsed.warnings };
     // Logs of a build that succeeded are of no further use; a failed build's stay for the user.
     await Promise.all([rm(logDir, { recursive: true, force: true }), session.commits.removed()]);
     return result;
@@ -228,7 +231,7 @@ function sourceDateEpoch(buildArgs: ReadonlyMap<string, string>): number | undef
   return Number(v);
 }
 
-async function writeImage(store: Store, finalConfig: ImageConfig, layers: LayerDescriptor[], opts: BuildOptions, stats: BuildResult['stats']): Promise<Omit<BuildResult, 'cacheMounts' | 'cacheHits'>> {
+async function writeImage(store: Store, finalConfig: ImageConfig, layers: LayerDescriptor[], opts: BuildOptions, stats: BuildResult['stats']): Promise<Omit<BuildResult, 'cacheMounts' | 'cacheHits' | 'warnings'>> {
   let config: ImageConfig = Object.assign(structuredClone(finalConfig), opts.cache?.configFields(layers));
   config.created = finalConfig.history?.at(-1)?.created ?? config.created ?? rfc3339(new Date());
   if (opts.labels && Object.keys(opts.labels).length > 0) config.config = { ...config.config, Labels: { ...(config.config?.Labels ?? {}), ...opts.labels } };

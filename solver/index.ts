@@ -4,6 +4,7 @@
  * solver/progress.
  */
 export { build, newBuildId, type BuildOptions, type BuildResult } from './build.js';
+export { describeWarning } from './frontend/index.js';
 export type { SharedSteps } from './scheduler.js';
 export type { NamedContext } from './session.js';
 export { BuildCancelledError, BuildError, StepFailedError, type StepFailure } from './errors.js';

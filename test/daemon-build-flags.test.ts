@@ -57,6 +57,19 @@ test('--explain says why each step missed, across builds of the same client cont
   t.notRegex(second.stderr, /first build/);
 });
 
+test("the Dockerfile's check warnings are printed after a build through the daemon as after an embedded one", async (t) => {
+  const ctx = await context('checks', { Dockerfile: 'FROM busybox as base\nCMD echo hi\n' });
+  const expected = [
+    "WARNING: FromAsCasing: 'as' and 'FROM' keywords' casing do not match (Dockerfile:1)",
+    'WARNING: JSONArgsRecommended: JSON arguments recommended for CMD to prevent unintended behavior related to OS signals (Dockerfile:2)',
+  ];
+  for (const global of [host, []]) {
+    const r = await kiln(local, [...global, 'build', '--progress', 'plain', ctx]);
+    t.is(r.code, 0, r.stderr);
+    t.deepEqual(r.stderr.split('\n').filter((l) => l.startsWith('WARNING: ')), expected, global.length ? 'through the daemon' : 'embedded');
+  }
+});
+
 test('-o oci, docker, tar and local come back to the client; the tar is the one an embedded build writes', async (t) => {
   const ctx = await context('outputs', { Dockerfile: 'FROM busybox\nCOPY . /ctx\n', 'f.txt': 'exported\n' });
   const out = join(tmp, 'out');

@@ -231,6 +231,7 @@ export function register(program: Command): void {
         ...(cache ? { cache } : {}),
       });
       renderer.finish();
+      for (const w of result.warnings) process.stderr.write(`WARNING: ${solver.describeWarning(w)}\n`);
       const { normalizeReference } = await import('../../oci/index.js');
       const archiveNames = (flags.tag ?? []).map(normalizeReference);
       let pushed: BuiltImage['pushed'];

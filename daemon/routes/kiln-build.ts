@@ -11,7 +11,7 @@ import type { ServerResponse } from 'node:http';
 import type { BuildCache } from '../../cache/index.js';
 import { checkBuildPlatforms, OCI_LAYOUT_SCHEME, type RegistryOptionsFor } from '../../oci/index.js';
 import { parseExtraHost, type ExtraHost, type SecretSource } from '../../runtime/index.js';
-import { build, layerPackingFor, newBuildId, subscribe, type NamedContext } from '../../solver/index.js';
+import { build, describeWarning, layerPackingFor, newBuildId, subscribe, type NamedContext } from '../../solver/index.js';
 import type { DaemonContext } from '../context.js';
 import { ApiError, badRequest, clientGoneSignal, errorDetail, notFound, readJson, sendJson } from '../http.js';
 import { registryConfigOptions } from '../registry-auth.js';
@@ -260,6 +260,7 @@ async function runBuild(ctx: DaemonContext, session: Session, inputs: BuildInput
         sharedSteps: ctx.sharedSteps,
       });
       hits = result.cacheHits;
+      for (const w of result.warnings) warn(describeWarning(w));
       const [pushed] = await exportImageOutputs(ctx.store, result, o.imageOutputs ?? [], session.registry, say);
       if (buildCache) await exportBuildCache(buildCache, result, specs.to, session.registry, say, warn);
       send({

@@ -1,4 +1,4 @@
-import type { ParseResult } from '../../grammar/index.js';
+import type { ParseResult, Warning } from '../../grammar/index.js';
 import { BuildDockerfileError } from '../errors.js';
 
 /** kiln's warnings that are BuildKit's lint rules: only these are checks `# check=error=true` enforces. */
@@ -18,4 +18,9 @@ export function checkViolation(parsed: ParseResult, source: string): BuildDocker
   return new BuildDockerfileError('E_BUILD_LINT', `lint violation found for rules: ${rules.join(', ')}`, { file: first.file, ...first.position }, source.split(/\r?\n/)[first.position.line - 1], {
     hint: `${violations.map((w) => `${w.code}: ${w.message} (line ${w.position.line})`).join('; ')}; fix them, or skip a rule with # check=skip=RULE`,
   });
+}
+
+/** A check's warning as a build prints it, where BuildKit's summary says `- Rule: message (line N)`. */
+export function describeWarning(w: Warning): string {
+  return `${w.code}: ${w.message} (${w.file}:${w.position.line})`;
 }
