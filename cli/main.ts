@@ -37,7 +37,7 @@ for (const register of commands) register(program);
 conciseUsageErrors(program);
 
 /** Commands that touch neither the state root nor containers, so never need kiln's user namespace. */
-const NO_NAMESPACE = new Set(['parse', 'login', 'logout']);
+const NO_NAMESPACE = new Set(['parse', 'login', 'logout', 'version']);
 
 program.hook('preAction', async (_program, action) => {
   const names: string[] = [];

@@ -39,6 +39,33 @@ const remote = (args: string[], input?: string, env: NodeJS.ProcessEnv = {}) => 
 /** kiln embedded on the daemon's own state root, to compare with. */
 const embedded = (args: string[], input?: string) => kiln(d.root, args, input);
 
+test('docker\'s image management commands (image ls, image inspect, image history, image tag) are the top-level ones, embedded and through the daemon', async (t) => {
+  for (const [grouped, plain] of [[['image', 'ls'], ['images']], [['image', 'list', '-q'], ['images', '-q']], [['image', 'inspect', 'busybox'], ['inspect', 'busybox']], [['image', 'history', 'busybox'], ['history', 'busybox']]]) {
+    const [g, p, rg] = await Promise.all([embedded(grouped!), embedded(plain!), remote(grouped!)]);
+    t.is(g.code, 0, g.stderr);
+    t.is(g.stdout, p.stdout, grouped!.join(' '));
+    t.is(rg.stdout, p.stdout, `${grouped!.join(' ')} through the daemon`);
+  }
+  const tagged = await embedded(['image', 'tag', 'busybox', 'grouped:tag']);
+  t.is(tagged.code, 0, tagged.stderr);
+  t.regex((await embedded(['images'])).stdout, /^grouped +tag /m);
+  t.is((await embedded(['image', 'rm', 'grouped:tag'])).code, 0);
+});
+
+test('version shows the client, and with --host the daemon, which has to answer', async (t) => {
+  const here = await embedded(['version']);
+  t.is(here.code, 0, here.stderr);
+  const { version } = JSON.parse(await readFile(join(repo, 'package.json'), 'utf8')) as { version: string };
+  t.regex(here.stdout, new RegExp(`^Client:\\n Version: +${version.replaceAll('.', '\\.')}\\n Node\\.js: +v\\d+`));
+  t.notRegex(here.stdout, /Server:/);
+  const both = await remote(['version']);
+  t.is(both.code, 0, both.stderr);
+  t.regex(both.stdout, new RegExp(`\\nServer:\\n Version: +${version.replaceAll('.', '\\.')}\\n API version: +1\\.\\d+\\n`));
+  const gone = await kiln(local, ['--host', `unix://${join(tmp, 'no-daemon.sock')}`, 'version']);
+  t.is(gone.code, 1);
+  t.regex(gone.stderr, /^kiln: cannot reach the kiln daemon at unix:\/\/\S+no-daemon\.sock/m);
+});
+
 test('inspect, history, du and check print what they print embedded on the same root', async (t) => {
   for (const args of [['inspect', 'busybox'], ['history', 'busybox'], ['history', '-H', 'false', '--no-trunc', 'busybox'], ['du', '--format', 'json']]) {
     const [r, e] = await Promise.all([remote(args), embedded(args)]);

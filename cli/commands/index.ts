@@ -20,8 +20,9 @@ import { register as prune } from './prune.js';
 import { register as du } from './du.js';
 import { register as check } from './check.js';
 import { register as serve } from './serve.js';
+import { register as version } from './version.js';
 
 /** Each command lives in its own module and registers itself on the program. */
 export type RegisterCommand = (program: Command) => void;
 
-export const commands: RegisterCommand[] = [parse, build, image, images, tag, rmi, inspect, history, save, load, importCmd, pull, push, login, logout, run, ps, prune, du, check, serve];
+export const commands: RegisterCommand[] = [parse, build, image, images, tag, rmi, inspect, history, save, load, importCmd, pull, push, login, logout, run, ps, prune, du, check, serve, version];
