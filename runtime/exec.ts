@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ChildProcess, StdioOptions } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { join, posix } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KilnError } from '../common/errors.js';
@@ -177,7 +178,8 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
     await removeContainer();
     await removeMountpointStubs(stubs);
     await mounts?.release();
-    rmSync(bundle, { recursive: true, force: true });
+    if (options.removeLater) options.removeLater(rm(bundle, { recursive: true, force: true }));
+    else rmSync(bundle, { recursive: true, force: true });
     unregister();
   }
 }

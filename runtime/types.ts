@@ -107,6 +107,12 @@ export interface ExecOptions {
   security?: SecurityMode;
   /** `CAP_*` names granted on top of the defaults. */
   capAdd?: readonly string[];
+  /**
+   * Takes the removal of the container's bundle dir, begun once the container is gone, for the
+   * caller to wait for later (a build's next step need not wait); without it exec removes the
+   * dir before it returns.
+   */
+  removeLater?: (removal: Promise<void>) => void;
   /** Shown by `kiln ps`. */
   name?: string;
   image?: string;

@@ -133,3 +133,15 @@ test('a released snapshot holds settle() up only until it is unmounted; removed(
     await t.throwsAsync(commits.removed(), { message: 'rm failed' });
   });
 });
+
+test('removed() also waits for the removals handed to removeLater (a RUN bundle dir)', async (t) => {
+  await withStore(async (store) => {
+    const commits = new LayerCommits(store, () => undefined);
+    let done = false;
+    commits.removeLater(sleep(40).then(() => void (done = true)));
+    await commits.settle();
+    t.false(done, 'settle does not wait for it');
+    await commits.removed();
+    t.true(done);
+  });
+});

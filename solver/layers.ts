@@ -118,6 +118,11 @@ export class LayerCommits {
     this.removals.add(unmounted.then(() => snapshot.release()));
   }
 
+  /** Adds the removal of some other scratch dir (a RUN's bundle) to what removed() waits for. */
+  removeLater(removal: Promise<void>): void {
+    this.removals.add(removal);
+  }
+
   /** Waits until the scratch dirs of every released snapshot are removed; throws the first failure. */
   async removed(): Promise<void> {
     await this.removals.idle();

@@ -75,6 +75,7 @@ export async function runStep(input: RunStepInput): Promise<RunStepResult> {
         stdout: input.log,
         stderr: input.log,
         signal: input.signal,
+        removeLater: (removal) => input.commits.removeLater(removal),
       }));
     } catch (e) {
       if (e instanceof ContainerStartError) return { ok: false, exitCode: e.exitCode, message: e.message };
