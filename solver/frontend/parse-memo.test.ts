@@ -2,6 +2,7 @@ import test from 'ava';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Store } from '../../cache/index.js';
 import { withStore } from '../../cache/test-support.js';
 import { parseDockerfile, type ParseResult } from '../../grammar/index.js';
 import { parseKey, parseRemembered } from './parse-memo.js';
@@ -22,6 +23,11 @@ test('a parse is read back from the store for the same text, file name and parse
     t.is(parseRemembered(s, TEXT, 'other.Dockerfile', 'parser-1').file, 'other.Dockerfile', 'another file name parses again');
     t.is(parseRemembered(s, `${TEXT}CMD ["x"]\n`, 'Dockerfile', 'parser-1').instructions.length, first.instructions.length + 1, 'another text parses again');
   });
+});
+
+test('a store that cannot keep the parse does not fail the build', (t) => {
+  const full = { getParsedDockerfile: () => undefined, putParsedDockerfile: () => { throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' }); } } as unknown as Store;
+  t.is(parseRemembered(full, TEXT, 'Dockerfile', 'parser-1').instructions.length, 5);
 });
 
 test('a Dockerfile that fails to parse is not remembered', async (t) => {

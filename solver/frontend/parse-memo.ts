@@ -30,7 +30,13 @@ export function parseRemembered(store: Store, text: string, file: string, code: 
   const known = store.getParsedDockerfile(key);
   if (known !== undefined) return JSON.parse(known) as ParseResult;
   const json = JSON.stringify(parseDockerfile(text, { file }));
-  if (json.length <= MAX_REMEMBERED) store.putParsedDockerfile(key, json);
+  if (json.length <= MAX_REMEMBERED) {
+    try {
+      store.putParsedDockerfile(key, json);
+    } catch {
+      // Only a shortcut: a store that cannot take it now (a full disk) fails the build where it must write.
+    }
+  }
   return JSON.parse(json) as ParseResult;
 }
 
