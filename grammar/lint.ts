@@ -1,5 +1,13 @@
 import type { Instruction, Node, Warning } from './ast.js';
 
+/**
+ * BuildKit's checks that kiln's parse warns about, by when BuildKit runs them: while parsing
+ * (every stage), or while dispatching an instruction (only in stages the build runs). Other
+ * warnings are kiln's own, such as a parser directive below the first line.
+ */
+export const BUILDKIT_PARSE_CHECKS: ReadonlySet<string> = new Set(['FromAsCasing', 'NoEmptyContinuation', 'StageNameCasing']);
+export const BUILDKIT_DISPATCH_CHECKS: ReadonlySet<string> = new Set(['JSONArgsRecommended', 'LegacyKeyValueFormat', 'MaintainerDeprecated']);
+
 const isUpper = (s: string) => s === s.toUpperCase();
 const isLower = (s: string) => s === s.toLowerCase();
 

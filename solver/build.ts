@@ -8,7 +8,7 @@ import type { Warning } from '../grammar/index.js';
 import { buildManifest, hostPlatform, MediaType, normalizeReference, omitEmptyConfig, rfc3339, type ImageConfig, type ImageManifest, type LayerDescriptor, type RegistryOptionsFor } from '../oci/index.js';
 import { cleanupLeftovers, warmUpRuntime, type ExtraHost, type SecretSource } from '../runtime/index.js';
 import { openContext } from './context/index.js';
-import { automaticArgs, checkViolation, parseRemembered, planBuild, userBuildArgs } from './frontend/index.js';
+import { automaticArgs, buildWarnings, checkViolation, parseRemembered, planBuild, userBuildArgs } from './frontend/index.js';
 import { emitter, type BuildSession, type NamedContext, type StageResult } from './session.js';
 import { Scheduler, type SharedSteps } from './scheduler.js';
 import { buildStage } from './stage-builder.js';
@@ -82,7 +82,7 @@ export interface BuildResult {
   cacheMounts: CacheMountUse[];
   /** Cache keys of the steps reused from the cache. */
   cacheHits: string[];
-  /** What the Dockerfile's checks found (`# check=skip` left out), for the build to print as BuildKit does. */
+  /** What the Dockerfile's checks found for this build (frontend/check.ts buildWarnings; `# check=skip` left out), to print as BuildKit does. */
   warnings: Warning[];
 }
 
@@ -118,8 +118,6 @@ async function buildWith(local: Store, opts: BuildOptions): Promise<BuildResult>
   if (opts.noCache && (opts.dockerfile.match(/^\s*run\b/gim)?.length ?? 0) > 1) warmUpRuntime();
   let runsStarted = 0;
   const parsed = parseRemembered(local, opts.dockerfile, opts.dockerfileName);
-  const violation = checkViolation(parsed, opts.dockerfile);
-  if (violation) throw violation;
   const buildArgs = userBuildArgs(opts.buildArgs ?? new Map());
   const epoch = sourceDateEpoch(buildArgs);
   const hostname = sandboxHostname(opts.buildArgs);
@@ -131,6 +129,9 @@ async function buildWith(local: Store, opts: BuildOptions): Promise<BuildResult>
     namedContexts: new Set(opts.namedContexts?.keys()),
     ...(opts.target !== undefined ? { target: opts.target } : {}),
   });
+  const warnings = buildWarnings(parsed, plan);
+  const violation = checkViolation(parsed, warnings, opts.dockerfile);
+  if (violation) throw violation;
   const id = opts.buildId ?? newBuildId();
   const scheduler = new Scheduler({ jobs: opts.jobs ?? Math.max(4, availableParallelism()), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.sharedSteps ? { shared: opts.sharedSteps } : {}) });
   const context = opts.contextDir === undefined ? undefined : await openContext(opts.contextDir, { store, ...(opts.dockerfilePath ? { dockerfilePath: opts.dockerfilePath } : {}) });
@@ -201,7 +202,7 @@ async function buildWith(local: Store, opts: BuildOptions): Promise<BuildResult>
       throw scheduler.firstError ?? e;
     }
     await opts.cache?.fetchLayers(layers);
-    const result = { ...(await writeImage(store, final.config, layers, opts, session.stats)), cacheMounts: [...session.cacheMounts.values()], cacheHits: session.hits, warnings: parsed.warnings };
+    const result = { ...(await writeImage(store, final.config, layers, opts, session.stats)), cacheMounts: [...session.cacheMounts.values()], cacheHits: session.hits, warnings };
     // Logs of a build that succeeded are of no further use; a failed build's stay for the user.
     await Promise.all([rm(logDir, { recursive: true, force: true }), session.commits.removed()]);
     return result;

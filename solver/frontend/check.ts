@@ -1,17 +1,43 @@
-import type { ParseResult, Warning } from '../../grammar/index.js';
+import { BUILDKIT_DISPATCH_CHECKS, BUILDKIT_PARSE_CHECKS, type ParseResult, type Warning } from '../../grammar/index.js';
 import { BuildDockerfileError } from '../errors.js';
-
-/** kiln's warnings that are BuildKit's lint rules: only these are checks `# check=error=true` enforces. */
-const BUILDKIT_RULES = new Set(['FromAsCasing', 'JSONArgsRecommended', 'LegacyKeyValueFormat', 'MaintainerDeprecated', 'NoEmptyContinuation', 'StageNameCasing']);
+import type { BuildPlan, PlannedStage } from './plan.js';
 
 /**
- * `# check=error=true`: as BuildKit does (linter.Error), a Dockerfile that breaks a check it does
- * not skip fails the build before anything runs, naming the rules broken. The error points at the
- * first violation; the hint lists them all, as BuildKit's warnings would.
+ * The warnings a build of `plan` reports, as BuildKit would: checks it runs while dispatching
+ * count only in the stages the build runs, and JSONArgsRecommended only where no SHELL is in
+ * force (the stage's own SHELL above the line, or one in a stage it is built FROM; a base image
+ * that sets a shell is not known here and counts as none). kiln's own warnings are kept.
  */
-export function checkViolation(parsed: ParseResult, source: string): BuildDockerfileError | undefined {
+export function buildWarnings(parsed: ParseResult, plan: BuildPlan): Warning[] {
+  const built = new Set(plan.order);
+  return parsed.warnings.filter((w) => {
+    if (!BUILDKIT_DISPATCH_CHECKS.has(w.code)) return true;
+    const stage = stageAt(plan, w.position.line);
+    if (stage === undefined || !built.has(stage.index)) return false;
+    return w.code !== 'JSONArgsRecommended' || !shellSet(plan, stage, w.position.line);
+  });
+}
+
+/** The stage whose FROM is the last one at or above `line`. */
+function stageAt(plan: BuildPlan, line: number): PlannedStage | undefined {
+  let found: PlannedStage | undefined;
+  for (const s of plan.stages) if (s.stage.from.range.start.line <= line && (!found || s.stage.from.range.start.line > found.stage.from.range.start.line)) found = s;
+  return found;
+}
+
+function shellSet(plan: BuildPlan, stage: PlannedStage, line: number): boolean {
+  if (stage.stage.instructions.some((i) => i.kind === 'shell' && i.range.start.line < line)) return true;
+  return stage.base.kind === 'stage' && shellSet(plan, plan.stages[stage.base.index]!, Number.POSITIVE_INFINITY);
+}
+
+/**
+ * `# check=error=true`: as BuildKit does (linter.Error), a build whose `warnings` (buildWarnings)
+ * break one of BuildKit's checks fails before anything runs, naming the rules broken. The error
+ * points at the first violation; the hint lists them all, as BuildKit's warnings would.
+ */
+export function checkViolation(parsed: ParseResult, warnings: readonly Warning[], source: string): BuildDockerfileError | undefined {
   if (!parsed.directives.check?.error) return undefined;
-  const violations = parsed.warnings.filter((w) => BUILDKIT_RULES.has(w.code));
+  const violations = warnings.filter((w) => BUILDKIT_PARSE_CHECKS.has(w.code) || BUILDKIT_DISPATCH_CHECKS.has(w.code));
   const first = violations[0];
   if (first === undefined) return undefined;
   const rules = [...new Set(violations.map((w) => w.code))];
@@ -20,7 +46,7 @@ export function checkViolation(parsed: ParseResult, source: string): BuildDocker
   });
 }
 
-/** A check's warning as a build prints it, where BuildKit's summary says `- Rule: message (line N)`. */
+/** A warning as a build prints it, where BuildKit's summary says `- Rule: message (line N)`. */
 export function describeWarning(w: Warning): string {
   return `${w.code}: ${w.message} (${w.file}:${w.position.line})`;
 }
