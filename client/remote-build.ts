@@ -45,6 +45,8 @@ export interface RemoteBuildResult {
   pushed?: { manifestDigest: string; manifestMediaType: string };
   tags: string[];
   stats: { ran: number; cached: number };
+  /** The Dockerfile's check warnings, described; older daemons send none. */
+  checks?: string[];
   /** Context contents sent this time: files and bytes (unchanged ones are never sent). */
   sent: { files: number; bytes: number };
 }

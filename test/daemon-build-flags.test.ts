@@ -67,6 +67,11 @@ test("the Dockerfile's check warnings are printed after a build through the daem
     const r = await kiln(local, [...global, 'build', '--progress', 'plain', ctx]);
     t.is(r.code, 0, r.stderr);
     t.deepEqual(r.stderr.split('\n').filter((l) => l.startsWith('WARNING: ')), expected, global.length ? 'through the daemon' : 'embedded');
+    for (const progress of ['rawjson', 'quiet']) {
+      const machine = await kiln(local, [...global, 'build', '--progress', progress, ctx]);
+      t.is(machine.code, 0, machine.stderr);
+      t.notRegex(machine.stderr, /WARNING/, `none with --progress ${progress}, as buildx`);
+    }
   }
 });
 

@@ -231,7 +231,6 @@ export function register(program: Command): void {
         ...(cache ? { cache } : {}),
       });
       renderer.finish();
-      for (const w of result.warnings) process.stderr.write(`WARNING: ${solver.describeWarning(w)}\n`);
       const { normalizeReference } = await import('../../oci/index.js');
       const archiveNames = (flags.tag ?? []).map(normalizeReference);
       let pushed: BuiltImage['pushed'];
@@ -249,7 +248,7 @@ export function register(program: Command): void {
         for (const r of exported) process.stderr.write(`exported cache to ${r.name}: ${r.records} records${r.mounts ? `, ${r.mounts} cache mounts` : ''} (${r.manifestDigest})\n`);
         for (const w of warnings) process.stderr.write(`WARNING: ${w}\n`);
       }
-      await reportResult(flags, progress, { ...result, manifestMediaType: result.manifest.mediaType, ...(pushed ? { pushed } : {}), ...(archived ? { archived } : {}) });
+      await reportResult(flags, progress, { ...result, manifestMediaType: result.manifest.mediaType, checks: result.warnings.map(solver.describeWarning), ...(pushed ? { pushed } : {}), ...(archived ? { archived } : {}) });
       // The image is built whatever happens here: a failed GC is worth a warning, not a failed build.
       await cacheLib.maintainAfterBuild(store, result.cacheHits).catch((e: unknown) => {
         process.stderr.write(`WARNING: garbage collection after the build failed: ${(e as Error).message}\n`);
@@ -279,6 +278,8 @@ interface BuiltImage {
   archived?: ArchivedManifest;
   tags: string[];
   stats: { ran: number; cached: number };
+  /** The Dockerfile's check warnings, described (solver's describeWarning). */
+  checks?: string[];
 }
 
 /**
@@ -327,6 +328,8 @@ async function reportResult(flags: BuildFlags, progress: ProgressMode, result: B
   }
   if (progress === 'quiet') process.stdout.write(`${result.configDigest}\n`);
   else if (progress !== 'rawjson') {
+    // As buildx: check warnings after the build's output, none in quiet or rawjson mode.
+    for (const c of result.checks ?? []) process.stderr.write(`WARNING: ${c}\n`);
     process.stderr.write(`writing image ${result.configDigest} (${result.stats.ran} steps ran, ${result.stats.cached} cached)\n`);
     for (const t of result.tags) process.stderr.write(`naming to ${t}\n`);
   }

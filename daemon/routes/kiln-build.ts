@@ -260,7 +260,6 @@ async function runBuild(ctx: DaemonContext, session: Session, inputs: BuildInput
         sharedSteps: ctx.sharedSteps,
       });
       hits = result.cacheHits;
-      for (const w of result.warnings) warn(describeWarning(w));
       const [pushed] = await exportImageOutputs(ctx.store, result, o.imageOutputs ?? [], session.registry, say);
       if (buildCache) await exportBuildCache(buildCache, result, specs.to, session.registry, say, warn);
       send({
@@ -271,6 +270,7 @@ async function runBuild(ctx: DaemonContext, session: Session, inputs: BuildInput
           ...(pushed ? { pushed: { manifestDigest: pushed.manifestDigest, manifestMediaType: pushed.manifestMediaType } } : {}),
           tags: result.tags,
           stats: result.stats,
+          checks: result.warnings.map(describeWarning),
         },
       });
       ctx.log.log('info', 'build done', { build: buildId, id: result.configDigest, ran: result.stats.ran, cached: result.stats.cached });
