@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS diff_sizes (
 CREATE TABLE IF NOT EXISTS repo_digests (
   manifest_digest TEXT NOT NULL, repo_digest TEXT NOT NULL, PRIMARY KEY (manifest_digest, repo_digest));
 CREATE TABLE IF NOT EXISTS snapshot_sizes (dir TEXT PRIMARY KEY, bytes INTEGER NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS parsed_dockerfiles (key TEXT PRIMARY KEY, value TEXT NOT NULL, created_at INTEGER NOT NULL) WITHOUT ROWID;
+DROP TABLE IF EXISTS parsed_dockerfiles;
+CREATE TABLE IF NOT EXISTS dockerfile_parses (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 `;
 
 export type Db = Database.Database;

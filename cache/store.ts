@@ -686,14 +686,17 @@ export class Store {
 
   /** A parse result remembered under `key` (solver/frontend/parse-memo.ts), as JSON. */
   getParsedDockerfile(key: string): string | undefined {
-    return (this.sql('SELECT value FROM parsed_dockerfiles WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+    return (this.sql('SELECT value FROM dockerfile_parses WHERE key = ?').get(key) as { value: string } | undefined)?.value;
   }
 
-  /** Remembers a parse result; only the newest PARSED_KEPT stay, so the table never grows past a few MB. */
+  /**
+   * Remembers a parse result; only the PARSED_KEPT written last stay (a replaced row gets a new
+   * rowid, so rowids order the writes), and the table never grows past a few MB.
+   */
   putParsedDockerfile(key: string, value: string): void {
     immediate(this.db, () => {
-      this.sql('INSERT OR REPLACE INTO parsed_dockerfiles (key, value, created_at) VALUES (?, ?, ?)').run(key, value, Date.now());
-      this.sql('DELETE FROM parsed_dockerfiles WHERE key NOT IN (SELECT key FROM parsed_dockerfiles ORDER BY created_at DESC LIMIT ?)').run(PARSED_KEPT);
+      this.sql('INSERT OR REPLACE INTO dockerfile_parses (key, value) VALUES (?, ?)').run(key, value);
+      this.sql('DELETE FROM dockerfile_parses WHERE rowid NOT IN (SELECT rowid FROM dockerfile_parses ORDER BY rowid DESC LIMIT ?)').run(PARSED_KEPT);
     });
   }
 

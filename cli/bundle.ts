@@ -36,7 +36,11 @@ function chevrotainInline(repo: string): Plugin {
   };
 }
 
-/** The modules find files beside them (package.json, blob-worker.js, main.cjs) from import.meta.url, which CommonJS has none of. */
+/**
+ * The modules find files beside them (package.json, blob-worker.js, main.cjs) from import.meta.url,
+ * which CommonJS has none of. import.meta.kilnBundle tells code that the one file holds all of
+ * kiln (solver/frontend/parse-memo.ts keys what it stores by that file).
+ */
 const MODULE_URL = {
   define: { 'import.meta.url': '__kilnModuleUrl', 'import.meta.kilnBundle': 'true' },
   banner: { js: "var __kilnModuleUrl = require('node:url').pathToFileURL(__filename).href;" },

@@ -25,9 +25,9 @@ test('a rebuild of the same Dockerfile uses the parse the first build stored', a
   // Doctor the stored parse: if the next build of the same text shows it, that build read the store.
   const db = new Database(join(root, 'index.db'));
   try {
-    const rows = db.prepare('SELECT key, value FROM parsed_dockerfiles').all() as { key: string; value: string }[];
+    const rows = db.prepare('SELECT key, value FROM dockerfile_parses').all() as { key: string; value: string }[];
     t.is(rows.length, 1);
-    db.prepare('UPDATE parsed_dockerfiles SET value = ?').run(rows[0]!.value.replaceAll('first', 'stored'));
+    db.prepare('UPDATE dockerfile_parses SET value = ?').run(rows[0]!.value.replaceAll('first', 'stored'));
   } finally {
     db.close();
   }

@@ -15,6 +15,18 @@ declare global {
 const MAX_REMEMBERED = 1 << 20;
 
 /**
+ * Taken when this module loads with the rest of the solver (a daemon: when it starts), not at the
+ * first parse: a process that outlives a new build of kiln must not store its old parser's
+ * results under the new bundle's identity.
+ */
+const loadedBundle = import.meta.kilnBundle ? fileIdentity(fileURLToPath(import.meta.url)) : undefined;
+
+function fileIdentity(path: string): string | undefined {
+  const st = statSync(path, { bigint: true, throwIfNoEntry: false });
+  return st && `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+}
+
+/**
  * parseDockerfile, remembered in the store. Chevrotain builds its lexer and analyses its parser
  * before a process's first parse: 12-20 ms of a build's start on these machines, against under
  * 1 ms to read the same result back as JSON. The key names the text, the file name that messages
@@ -24,7 +36,7 @@ const MAX_REMEMBERED = 1 << 20;
  * again the same way. A miss returns the stored form too, so a build sees the same objects
  * whether the parse was remembered or not.
  */
-export function parseRemembered(store: Store, text: string, file: string, code: string | undefined = bundleIdentity()): ParseResult {
+export function parseRemembered(store: Store, text: string, file: string, code: string | undefined = loadedBundle): ParseResult {
   if (code === undefined) return parseDockerfile(text, { file });
   const key = parseKey(code, file, text);
   const known = store.getParsedDockerfile(key);
@@ -43,16 +55,4 @@ export function parseRemembered(store: Store, text: string, file: string, code: 
 /** Where the store keeps the parse of `text`, named `file`, by the parser `code`. */
 export function parseKey(code: string, file: string, text: string): string {
   return createHash('sha256').update(JSON.stringify([code, file, text])).digest('hex');
-}
-
-let identity: { value: string | undefined } | undefined;
-
-function bundleIdentity(): string | undefined {
-  identity ??= { value: import.meta.kilnBundle ? fileIdentity(fileURLToPath(import.meta.url)) : undefined };
-  return identity.value;
-}
-
-function fileIdentity(path: string): string | undefined {
-  const st = statSync(path, { bigint: true, throwIfNoEntry: false });
-  return st && `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
 }
