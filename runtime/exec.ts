@@ -112,7 +112,7 @@ export async function exec(options: ExecOptions): Promise<ExecResult> {
       capAdd: options.capAdd ?? [],
       ...(options.security === 'insecure' || options.capAdd?.length ? { boundingSet: await boundingCapabilities() } : {}),
       userNamespace: inUserNamespace(),
-      ...(options.security === 'insecure' || process.arch !== 'x64' ? {} : { x32: kernelRunsX32(options.stateRoot) }),
+      ...(options.security === 'insecure' ? {} : { x32: kernelRunsX32(options.stateRoot) }),
     }) as { mounts: OciMount[] };
     const meta: ContainerMeta = { name: options.name, image: options.image, command: options.args, created: new Date().toISOString() };
     const resolvConf = (hostResolvConf ??= readHostResolvConf());

@@ -1,4 +1,4 @@
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { release as osRelease } from 'node:os';
 import { join } from 'node:path';
 import { zlib } from '../common/builtins.js';
@@ -83,6 +83,7 @@ function writeFacts(stateRoot: string, facts: KernelFacts): void {
     renameSync(temp, file);
   } catch {
     // A state root kiln cannot write here fails the build elsewhere, with a reason; this only costs the next start a gunzip.
+    rmSync(temp, { force: true });
   }
 }
 
