@@ -10,10 +10,14 @@ test('an addon is found in the nearest node_modules holding its package, as Node
   const code = join(top, 'app', 'dist', 'bundle', 'main.cjs');
   await mkdir(join(top, 'app', 'dist', 'bundle'), { recursive: true });
   await mkdir(join(top, 'node_modules', 'pkg', 'build', 'Release'), { recursive: true });
+  await writeFile(join(top, 'node_modules', 'pkg', 'package.json'), '{}');
   await writeFile(join(top, 'node_modules', 'pkg', 'build', 'Release', 'a.node'), '');
   t.is(addonFile('pkg', 'build/Release/a.node', 'pkg/package.json', code), join(top, 'node_modules', 'pkg', 'build', 'Release', 'a.node'));
-  // A nearer copy of the package is the one Node loads, built or not.
+  // A directory of that name that holds no package is passed over, as Node does.
   await mkdir(join(top, 'app', 'node_modules', 'pkg'), { recursive: true });
+  t.is(addonFile('pkg', 'build/Release/a.node', 'pkg/package.json', code), join(top, 'node_modules', 'pkg', 'build', 'Release', 'a.node'));
+  // A nearer package is the one Node loads, built or not.
+  await writeFile(join(top, 'app', 'node_modules', 'pkg', 'package.json'), '{}');
   t.is(addonFile('pkg', 'build/Release/a.node', 'pkg/package.json', code), undefined);
   t.is(addonFile('nosuch', 'build/Release/a.node', 'nosuch/package.json', code), undefined);
 });
