@@ -39,7 +39,8 @@ const remote = (args: string[], input?: string, env: NodeJS.ProcessEnv = {}) => 
 /** kiln embedded on the daemon's own state root, to compare with. */
 const embedded = (args: string[], input?: string) => kiln(d.root, args, input);
 
-test('docker\'s image management commands (image ls, image inspect, image history, image tag) are the top-level ones, embedded and through the daemon', async (t) => {
+// Serial: the tag it adds shows in `inspect busybox`, which other tests compare between two calls.
+test.serial('docker\'s image management commands (image ls, image inspect, image history, image tag) are the top-level ones, embedded and through the daemon', async (t) => {
   // Filtered to busybox: other tests of this file make images meanwhile, and CREATED moves on.
   const ls = ['-f', 'reference=busybox', '--format', '{{.ID}} {{.Repository}}:{{.Tag}} {{.Size}}'];
   for (const [grouped, plain] of [[['image', 'ls', ...ls], ['images', ...ls]], [['image', 'list', '-q', '-f', 'reference=busybox'], ['images', '-q', '-f', 'reference=busybox']], [['image', 'inspect', 'busybox'], ['inspect', 'busybox']], [['image', 'history', 'busybox'], ['history', 'busybox']]]) {
