@@ -84,7 +84,7 @@ const trimGo = (s: string): string => trimLeftSpace(trimRightSpace(s));
  * `;`-separated parts (strings.SplitN), keys case-sensitive, `skip=all` exact, error a Go
  * strconv.ParseBool value, `experimental=` accepted. Returns an error message if bad.
  */
-function parseCheck(raw: string): CheckDirective | string {
+export function parseCheck(raw: string): CheckDirective | string {
   const check: CheckDirective = { skip: [], error: false, raw };
   const text = trimGo(raw);
   if (text === '') return check;

@@ -1,5 +1,5 @@
 import type { IToken } from './chevrotain.js';
-import type { Heredoc, Node, NodeParseResult, Position, Warning } from './ast.js';
+import type { CheckDirective, Heredoc, Node, NodeParseResult, Position, Warning } from './ast.js';
 import { matchDirective, scanDirectives } from './directives.js';
 import { DirectiveError, DockerfileErrorCode, DockerfileParseError, UnterminatedHeredocError } from './errors.js';
 import { leadingSpaceLength, trimLeftSpace, trimRightSpace } from './go-text.js';
@@ -14,6 +14,8 @@ import { sourceLineReader } from './source-lines.js';
 export interface ParseOptions {
   /** File name used in positions and messages; default `Dockerfile`. */
   file?: string;
+  /** Check options in place of the Dockerfile's `# check` directive (BuildKit's BUILDKIT_DOCKERFILE_CHECK build arg). */
+  check?: CheckDirective;
 }
 
 /** Go's bytes.TrimRight(line, "\r\n"). Loops, not regexes: this runs on every line. */

@@ -14,14 +14,14 @@ function byPosition(a: Warning, b: Warning): number {
  * Parses a Dockerfile: BuildKit's raw parse, then every instruction typed and validated as
  * BuildKit's instructions.Parse does (including the stage structure). Throws a
  * DockerfileParseError (file, line, column) for anything BuildKit rejects. Warnings are returned,
- * minus the rules a `# check=skip=...` directive turns off.
+ * minus the rules a `# check=skip=...` directive (or `options.check` in its place) turns off.
  */
 export function parseDockerfile(text: string, options: ParseOptions = {}): ParseResult {
   const raw = parseDockerfileNodes(text, options);
   const ctx = { file: raw.file, sourceLine: sourceLineReader(text) };
   const instructions = raw.nodes.map((n) => parseInstruction(n, ctx));
   groupStages(instructions, raw.file);
-  const skip = raw.directives.check?.skip ?? [];
+  const skip = (options.check ?? raw.directives.check)?.skip ?? [];
   const warnings = [...raw.warnings, ...lintInstructions(raw.nodes, instructions, raw.file)]
     .filter((w) => skip !== 'all' && !skip.includes(w.code))
     .sort(byPosition);

@@ -8,7 +8,7 @@ import type { Warning } from '../grammar/index.js';
 import { buildManifest, hostPlatform, MediaType, normalizeReference, omitEmptyConfig, rfc3339, type ImageConfig, type ImageManifest, type LayerDescriptor, type RegistryOptionsFor } from '../oci/index.js';
 import { cleanupLeftovers, warmUpRuntime, type ExtraHost, type SecretSource } from '../runtime/index.js';
 import { openContext } from './context/index.js';
-import { automaticArgs, buildWarnings, checkViolation, parseRemembered, planBuild, userBuildArgs } from './frontend/index.js';
+import { automaticArgs, buildWarnings, checkArg, checkViolation, parseRemembered, planBuild, userBuildArgs } from './frontend/index.js';
 import { emitter, type BuildSession, type NamedContext, type StageResult } from './session.js';
 import { Scheduler, type SharedSteps } from './scheduler.js';
 import { buildStage } from './stage-builder.js';
@@ -117,7 +117,8 @@ async function buildWith(local: Store, opts: BuildOptions): Promise<BuildResult>
   // that runs one RUN, or none, starts no perl.
   if (opts.noCache && (opts.dockerfile.match(/^\s*run\b/gim)?.length ?? 0) > 1) warmUpRuntime();
   let runsStarted = 0;
-  const parsed = parseRemembered(local, opts.dockerfile, opts.dockerfileName);
+  const check = checkArg(opts.buildArgs);
+  const parsed = parseRemembered(local, opts.dockerfile, { file: opts.dockerfileName, ...(check ? { check } : {}) });
   const buildArgs = userBuildArgs(opts.buildArgs ?? new Map());
   const epoch = sourceDateEpoch(buildArgs);
   const hostname = sandboxHostname(opts.buildArgs);
@@ -130,7 +131,7 @@ async function buildWith(local: Store, opts: BuildOptions): Promise<BuildResult>
     ...(opts.target !== undefined ? { target: opts.target } : {}),
   });
   const warnings = buildWarnings(parsed, plan);
-  const violation = checkViolation(parsed, warnings, opts.dockerfile);
+  const violation = checkViolation(check ?? parsed.directives.check, warnings, opts.dockerfile);
   if (violation) throw violation;
   const id = opts.buildId ?? newBuildId();
   const scheduler = new Scheduler({ jobs: opts.jobs ?? Math.max(4, availableParallelism()), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.sharedSteps ? { shared: opts.sharedSteps } : {}) });

@@ -133,6 +133,12 @@ test('# check=error=true fails on a check it does not skip, before anything runs
   t.is(skipped.code, 0, skipped.stderr);
   const warnOnly = await failingInProcess(t, '# check=error=false\nFROM busybox as base\n');
   t.is(warnOnly.code, 0, warnOnly.stderr);
+  // BUILDKIT_DOCKERFILE_CHECK stands in for the directive, from the CLI.
+  const byArg = await failing(t, 'FROM busybox as base\n', ['--build-arg', 'BUILDKIT_DOCKERFILE_CHECK=error=true']);
+  t.is(byArg.code, 1);
+  t.regex(byArg.stderr, /Dockerfile:1:1: lint violation found for rules: FromAsCasing\n/);
+  const argSkips = await failing(t, '# check=error=true\nFROM busybox as base\n', ['--build-arg', 'BUILDKIT_DOCKERFILE_CHECK=skip=FromAsCasing;error=true']);
+  t.is(argSkips.code, 0, argSkips.stderr);
 });
 
 test('a failing step cancels the steps still running in other stages', async (t) => {

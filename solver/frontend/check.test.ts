@@ -1,13 +1,14 @@
 import test from 'ava';
 import { parseDockerfile } from '../../grammar/index.js';
-import { buildWarnings, checkViolation } from './check.js';
+import { buildWarnings, checkArg, checkViolation } from './check.js';
 import { planBuild } from './plan.js';
 
-function planned(text: string, target?: string) {
-  const parsed = parseDockerfile(text, { file: 'Dockerfile' });
+function planned(text: string, target?: string, arg?: string) {
+  const check = checkArg(arg === undefined ? undefined : new Map([['BUILDKIT_DOCKERFILE_CHECK', arg]]));
+  const parsed = parseDockerfile(text, { file: 'Dockerfile', ...(check ? { check } : {}) });
   const plan = planBuild(parsed, { buildArgs: new Map(), automaticArgs: new Map(), source: text, namedContexts: new Set(), ...(target ? { target } : {}) });
   const warnings = buildWarnings(parsed, plan);
-  return { warnings: warnings.map((w) => `${w.code}:${w.position.line}`), violation: checkViolation(parsed, warnings, text) };
+  return { warnings: warnings.map((w) => `${w.code}:${w.position.line}`), violation: checkViolation(check ?? parsed.directives.check, warnings, text) };
 }
 
 test('check=error=true names the rules broken and points at the first break', (t) => {
@@ -43,4 +44,13 @@ test("kiln's own warnings are reported but fail no build", (t) => {
   const { warnings, violation } = planned('# check=error=true\nFROM busybox\n# escape=`\nRUN true\n');
   t.deepEqual(warnings, ['InvalidDirectivePosition:3']);
   t.is(violation, undefined);
+});
+
+test('the BUILDKIT_DOCKERFILE_CHECK build arg stands in for the # check directive, as in BuildKit', (t) => {
+  const text = 'FROM busybox as base\nCMD echo hi\n';
+  t.is(planned(text, undefined, 'error=true').violation?.message, 'lint violation found for rules: FromAsCasing, JSONArgsRecommended');
+  t.deepEqual(planned(text, undefined, 'skip=FromAsCasing').warnings, ['JSONArgsRecommended:2']);
+  t.is(planned(`# check=error=true\n${text}`, undefined, 'skip=all;error=true').violation, undefined, 'the arg wins over the directive');
+  t.is(planned(`# check=error=true\n${text}`, undefined, 'error=false').violation, undefined);
+  t.throws(() => planned(text, undefined, 'error=maybe'), { code: 'E_BUILD_OPTION', message: /^invalid BUILDKIT_DOCKERFILE_CHECK "error=maybe": failed to parse check option "error=maybe"/ });
 });

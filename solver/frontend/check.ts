@@ -1,4 +1,5 @@
-import { BUILDKIT_DISPATCH_CHECKS, BUILDKIT_PARSE_CHECKS, type ParseResult, type Warning } from '../../grammar/index.js';
+import { BUILDKIT_DISPATCH_CHECKS, BUILDKIT_PARSE_CHECKS, parseCheck, type CheckDirective, type ParseResult, type Warning } from '../../grammar/index.js';
+import { BuildError } from '../errors.js';
 import { BuildDockerfileError } from '../errors.js';
 import type { BuildPlan, PlannedStage } from './plan.js';
 
@@ -31,12 +32,13 @@ function shellSet(plan: BuildPlan, stage: PlannedStage, line: number): boolean {
 }
 
 /**
- * `# check=error=true`: as BuildKit does (linter.Error), a build whose `warnings` (buildWarnings)
+ * `# check=error=true` (`check`: the directive, or the build arg in its place): as BuildKit does
+ * (linter.Error), a build whose `warnings` (buildWarnings)
  * break one of BuildKit's checks fails before anything runs, naming the rules broken. The error
  * points at the first violation; the hint lists them all, as BuildKit's warnings would.
  */
-export function checkViolation(parsed: ParseResult, warnings: readonly Warning[], source: string): BuildDockerfileError | undefined {
-  if (!parsed.directives.check?.error) return undefined;
+export function checkViolation(check: CheckDirective | undefined, warnings: readonly Warning[], source: string): BuildDockerfileError | undefined {
+  if (!check?.error) return undefined;
   const violations = warnings.filter((w) => BUILDKIT_PARSE_CHECKS.has(w.code) || BUILDKIT_DISPATCH_CHECKS.has(w.code));
   const first = violations[0];
   if (first === undefined) return undefined;
@@ -49,4 +51,16 @@ export function checkViolation(parsed: ParseResult, warnings: readonly Warning[]
 /** A warning as a build prints it, where BuildKit's summary says `- Rule: message (line N)`. */
 export function describeWarning(w: Warning): string {
   return `${w.code}: ${w.message} (${w.file}:${w.position.line})`;
+}
+
+/**
+ * The BUILDKIT_DOCKERFILE_CHECK build arg, which BuildKit reads in place of the `# check`
+ * directive when it is given (`skip=Rule1,Rule2;error=true`); undefined when it is not.
+ */
+export function checkArg(buildArgs: ReadonlyMap<string, string> | undefined): CheckDirective | undefined {
+  const value = buildArgs?.get('BUILDKIT_DOCKERFILE_CHECK');
+  if (value === undefined) return undefined;
+  const check = parseCheck(value);
+  if (typeof check === 'string') throw new BuildError('E_BUILD_OPTION', `invalid BUILDKIT_DOCKERFILE_CHECK "${value}": ${check}`, { hint: 'e.g. --build-arg BUILDKIT_DOCKERFILE_CHECK="skip=JSONArgsRecommended;error=true"' });
+  return check;
 }

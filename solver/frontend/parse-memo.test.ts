@@ -12,37 +12,40 @@ const TEXT = 'FROM busybox AS a\nARG X=1\nRUN echo $X\nFROM a\nCOPY --from=a /et
 
 test('a parse is read back from the store for the same text, file name and parser', async (t) => {
   await withStore(async (s) => {
-    const first = parseRemembered(s, TEXT, 'Dockerfile', 'parser-1');
+    const first = parseRemembered(s, TEXT, { file: 'Dockerfile' }, 'parser-1');
     t.deepEqual(first, JSON.parse(JSON.stringify(parseDockerfile(TEXT, { file: 'Dockerfile' }))) as ParseResult);
-    const key = parseKey('parser-1', 'Dockerfile', TEXT);
+    const key = parseKey('parser-1', { file: 'Dockerfile' }, TEXT);
     t.truthy(s.getParsedDockerfile(key));
     // A doctored record shows that the second parse is the stored one, not a new parse.
     s.putParsedDockerfile(key, JSON.stringify({ ...first, file: 'from-the-store' }));
-    t.is(parseRemembered(s, TEXT, 'Dockerfile', 'parser-1').file, 'from-the-store');
-    t.is(parseRemembered(s, TEXT, 'Dockerfile', 'parser-2').file, 'Dockerfile', 'another parser parses again');
-    t.is(parseRemembered(s, TEXT, 'other.Dockerfile', 'parser-1').file, 'other.Dockerfile', 'another file name parses again');
-    t.is(parseRemembered(s, `${TEXT}CMD ["x"]\n`, 'Dockerfile', 'parser-1').instructions.length, first.instructions.length + 1, 'another text parses again');
+    t.is(parseRemembered(s, TEXT, { file: 'Dockerfile' }, 'parser-1').file, 'from-the-store');
+    t.is(parseRemembered(s, TEXT, { file: 'Dockerfile' }, 'parser-2').file, 'Dockerfile', 'another parser parses again');
+    t.is(parseRemembered(s, TEXT, { file: 'other.Dockerfile' }, 'parser-1').file, 'other.Dockerfile', 'another file name parses again');
+    const skipAll = { skip: 'all' as const, error: false, raw: 'skip=all' };
+    t.is(parseRemembered(s, 'FROM busybox as x\n', { file: 'Dockerfile' }, 'parser-1').warnings.length, 1);
+    t.is(parseRemembered(s, 'FROM busybox as x\n', { file: 'Dockerfile', check: skipAll }, 'parser-1').warnings.length, 0, 'other check options parse again');
+    t.is(parseRemembered(s, `${TEXT}CMD ["x"]\n`, { file: 'Dockerfile' }, 'parser-1').instructions.length, first.instructions.length + 1, 'another text parses again');
   });
 });
 
 test('a store that cannot keep the parse does not fail the build', (t) => {
   const full = { getParsedDockerfile: () => undefined, putParsedDockerfile: () => { throw Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' }); } } as unknown as Store;
-  t.is(parseRemembered(full, TEXT, 'Dockerfile', 'parser-1').instructions.length, 5);
+  t.is(parseRemembered(full, TEXT, { file: 'Dockerfile' }, 'parser-1').instructions.length, 5);
 });
 
 test('a Dockerfile that fails to parse is not remembered', async (t) => {
   await withStore(async (s) => {
     const bad = 'FROM busybox\nRUN --mount=type=nope true\n';
-    t.throws(() => parseRemembered(s, bad, 'Dockerfile', 'parser-1'));
-    t.is(s.getParsedDockerfile(parseKey('parser-1', 'Dockerfile', bad)), undefined);
+    t.throws(() => parseRemembered(s, bad, { file: 'Dockerfile' }, 'parser-1'));
+    t.is(s.getParsedDockerfile(parseKey('parser-1', { file: 'Dockerfile' }, bad)), undefined);
   });
 });
 
 test('a parse too big to keep is not kept', async (t) => {
   await withStore(async (s) => {
     const big = `FROM busybox\n${'LABEL x="' + 'y'.repeat(2000) + '"\n'}`.repeat(600);
-    t.is(parseRemembered(s, big, 'Dockerfile', 'parser-1').instructions.length, 1200);
-    t.is(s.getParsedDockerfile(parseKey('parser-1', 'Dockerfile', big)), undefined);
+    t.is(parseRemembered(s, big, { file: 'Dockerfile' }, 'parser-1').instructions.length, 1200);
+    t.is(s.getParsedDockerfile(parseKey('parser-1', { file: 'Dockerfile' }, big)), undefined);
   });
 });
 
