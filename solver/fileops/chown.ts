@@ -19,6 +19,12 @@ export function accountsIn(root: string): Accounts {
   return { passwd: () => readPasswd(root), groups: () => readGroups(root) };
 }
 
+/** `USER[:GROUP]` split as Go's SplitN(spec, ":", 2): the group is everything after the first colon. */
+function userAndGroup(spec: string): [string, string | undefined] {
+  const i = spec.indexOf(':');
+  return i < 0 ? [spec, undefined] : [spec.slice(0, i), spec.slice(i + 1)];
+}
+
 /**
  * Resolves `--chown user[:group]` (and WORKDIR's owner, the USER) against the destination's
  * /etc/passwd and /etc/group exactly as BuildKit's file op (llb.WithUser, then readUser): a
@@ -26,12 +32,6 @@ export function accountsIn(root: string): Accounts {
  * group, a group name its gid. A name that is not found is no error there: a user falls back
  * to 0:0 and a group leaves the gid as it was.
  */
-/** `USER[:GROUP]` split as Go's SplitN(spec, ":", 2): the group is everything after the first colon. */
-function userAndGroup(spec: string): [string, string | undefined] {
-  const i = spec.indexOf(':');
-  return i < 0 ? [spec, undefined] : [spec.slice(0, i), spec.slice(i + 1)];
-}
-
 export async function resolveChown(accounts: Accounts, spec: string): Promise<Owner> {
   const [user, group] = userAndGroup(spec);
   let uid = 0;
