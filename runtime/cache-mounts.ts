@@ -59,10 +59,15 @@ export async function acquireCacheDir(stateRoot: string, req: CacheMountRequest,
  * step run with --no-cache mounts, as BuildKit gives such a step a new cache it then drops.
  */
 export async function throwAwayCacheDir(path: string, req: CacheMountRequest): Promise<AcquiredCacheDir> {
-  await mkdir(path);
+  await makeCacheDir(path, req);
+  return { path, release: async () => undefined };
+}
+
+/** A new cache directory with the mount's owner and mode. */
+async function makeCacheDir(path: string, req: CacheMountRequest): Promise<void> {
+  await mkdir(path, { recursive: true });
   await chown(path, req.uid ?? 0, req.gid ?? 0);
   await chmod(path, req.mode ?? 0o755);
-  return { path, release: async () => undefined };
 }
 
 /** uid/gid/mode apply when the cache is first created, as in BuildKit. */
@@ -74,9 +79,7 @@ async function prepare(path: string, req: CacheMountRequest): Promise<void> {
     // first use
   }
   const staging = `${path}.new-${process.pid}`;
-  await mkdir(staging, { recursive: true });
-  await chown(staging, req.uid ?? 0, req.gid ?? 0);
-  await chmod(staging, req.mode ?? 0o755);
+  await makeCacheDir(staging, req);
   try {
     await rename(staging, path);
   } catch {
