@@ -96,12 +96,17 @@ class StageBuilder {
     }
   }
 
+  /** The stage starts from the empty image: FROM scratch, or a named context that is docker-image://scratch. */
+  private fromScratch(): boolean {
+    const { p, s } = this;
+    return p.base.kind === 'scratch' || (p.base.kind === 'image' && namesScratch(s.namedContexts.get(p.base.ref)));
+  }
+
   private async base(): Promise<StageResult> {
     const { p, s } = this;
     if (p.base.kind === 'stage') return s.stageResult(p.base.index);
-    if (p.base.kind === 'scratch') return scratchResult();
+    if (p.base.kind === 'scratch' || this.fromScratch()) return scratchResult();
     const named = s.namedContexts.get(p.base.ref);
-    if (namesScratch(named)) return scratchResult();
     const vertex = s.nextVertex();
     if (named?.kind === 'dir') {
       const name = `[${p.label} 1/${this.total}] FROM ${p.base.ref} (directory ${named.path})`;
@@ -121,8 +126,7 @@ class StageBuilder {
   private async walk(): Promise<StageResult> {
     const { s, p } = this;
     // FROM scratch is no step of its own in BuildKit's numbering: [stage 1/1] is the first instruction after it.
-    const named = p.base.kind === 'image' ? s.namedContexts.get(p.base.ref) : undefined;
-    const fromStep = p.base.kind === 'scratch' || namesScratch(named) ? 0 : 1;
+    const fromStep = this.fromScratch() ? 0 : 1;
     this.total = p.stage.instructions.length + fromStep;
     const base = await this.base();
     this.layers = [...base.layers];
