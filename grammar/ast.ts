@@ -370,6 +370,8 @@ export interface NodeParseResult {
   escapeToken: '\\' | '`';
   nodes: Node[];
   warnings: Warning[];
+  /** A `# check=` directive whose value BuildKit's linter rejects (parseDockerfile throws it). */
+  checkProblem?: { message: string; position: Position; sourceLine?: string };
 }
 
 export interface ParseResult extends NodeParseResult {

@@ -22,6 +22,8 @@ export interface DirectiveScan {
   escapeToken: '\\' | '`';
   found: FoundDirective[];
   problem?: DirectiveProblem;
+  /** A `# check` value BuildKit's linter rejects: an error for a build, not for the raw parse. */
+  checkProblem?: DirectiveProblem;
 }
 
 /** A line in BuildKit's directive form (`# name = value`) whose name is a known directive. */
@@ -42,6 +44,7 @@ export function scanDirectives(text: string): DirectiveScan {
   const directives: Directives = {};
   const found: FoundDirective[] = [];
   let escapeToken: '\\' | '`' = '\\';
+  let checkProblem: DirectiveProblem | undefined;
   let start = 0;
   for (let line = 1; start <= text.length; line++) {
     const nl = text.indexOf('\n', start);
@@ -61,14 +64,16 @@ export function scanDirectives(text: string): DirectiveScan {
     } else if (d.name === 'syntax') {
       directives.syntax = d.value;
     } else {
+      // BuildKit's parser.Parse only records the directive; its value is read (and rejected)
+      // later by dockerfile2llb's linter.ParseLintOptions, so a bad value fails a build but not the parse.
       const check = parseCheck(d.value);
-      if (typeof check === 'string') return { directives, escapeToken, found, problem: { message: check, line } };
-      directives.check = check;
+      if (typeof check === 'string') checkProblem = { message: check, line };
+      else directives.check = check;
     }
     if (nl < 0) break;
     start = nl + 1;
   }
-  return { directives, escapeToken, found };
+  return checkProblem ? { directives, escapeToken, found, checkProblem } : { directives, escapeToken, found };
 }
 
 const GO_BOOLS: Record<string, boolean> = {

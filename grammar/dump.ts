@@ -1,12 +1,14 @@
 import type { Node, NodeParseResult } from './ast.js';
-import { goQuote } from './go-text.js';
+import { goQuote, trimLeftSpace, trimRightSpace } from './go-text.js';
 
 function dumpNode(node: Node): string {
   let s = node.keyword;
   if (node.flags.length > 0) s += ` [${node.flags.map((f) => goQuote(f.text)).join(' ')}]`;
   for (const a of node.args) s += ` ${goQuote(a.value)}`;
   if (node.subNode) s += ` (${dumpNode(node.subNode)})`;
-  return s.trim();
+  // Go's strings.TrimSpace, not String#trim: a keyword starting with U+FEFF (a BOM that is not
+  // the file's first bytes) keeps it, as U+FEFF is not unicode.IsSpace.
+  return trimLeftSpace(trimRightSpace(s));
 }
 
 /**

@@ -228,5 +228,10 @@ export function parseDockerfileNodes(source: string, options: ParseOptions = {})
       { hint: 'a Dockerfile needs at least a FROM instruction' },
     );
   }
-  return { file, directives: scan.directives, escapeToken: scan.escapeToken, nodes: builder.nodes, warnings: builder.warnings };
+  const result: NodeParseResult = { file, directives: scan.directives, escapeToken: scan.escapeToken, nodes: builder.nodes, warnings: builder.warnings };
+  if (scan.checkProblem) {
+    const { message, line } = scan.checkProblem;
+    result.checkProblem = { message, position: { line, column: 1 }, sourceLine: builder.sourceLine(line) };
+  }
+  return result;
 }

@@ -54,6 +54,12 @@ test('check directive read as BuildKit linter.ParseLintOptions', (t) => {
   t.regex(fails(t, '# check=error=yes\nFROM x\n').message, /failed to parse check option "error=yes"/);
   t.like(check('skip=a;error=true;skip=b;x=y'), { skip: ['b;x=y'], error: true });
   t.is(fails(t, '# check=skip=a;\nFROM x\n').message, 'invalid check option ""');
+  // BuildKit's parser.Parse only records the directive (dockerfile2llb's linter rejects the value),
+  // so the raw parse and its dump succeed; the typed parse (a build) fails at the directive's line.
+  t.is(dump('# check=bogus\nFROM x\n'), '(from "x")\n');
+  t.is(dump('# check=error=maybe\n# escape=`\nFROM x `\n  y\n'), '(from "x" "y")\n');
+  t.deepEqual(fails(t, '# syntax=a\n# check=bogus\nFROM x\n').position, { file: 'Df', line: 2, column: 1 });
+  t.notThrows(() => parseDockerfile('# check=bogus\nFROM x\n', { check: { skip: [], error: false, raw: '' } }));
 });
 
 test('duplicate and invalid directives are errors with the line', (t) => {
@@ -90,6 +96,10 @@ test('trailing backslash at end of file ends the instruction', (t) => {
 test('CRLF input and a UTF-8 BOM parse like LF input', (t) => {
   t.is(dump('\ufeffFROM x\r\nRUN a \\\r\n  b\r\nENV K v\r\n'), '(from "x")\n(run "a   b")\n(env "K" "v" "")\n');
   t.is(parseDockerfile('\ufeff# escape=`\r\nFROM x\r\n').escapeToken, '`');
+  // Only the file's first BOM is dropped; another one is part of the keyword, and the dump keeps
+  // it (Go's strings.TrimSpace does not trim U+FEFF, unlike String#trim).
+  t.is(dump('\ufeff\ufeffFROM x\n'), '(\ufefffrom "")\n');
+  t.is(dump('FROM x\n\ufeffRUN a\n\ufeff\n'), '(from "x")\n(\ufeffrun "")\n(\ufeff "")\n');
 });
 
 test('JSON form: the whole argument must be one JSON array (json.Unmarshal), else shell form', (t) => {

@@ -1,5 +1,5 @@
 import type { Instruction, ParseResult, Warning } from './ast.js';
-import { DockerfileErrorCode, DockerfileParseError } from './errors.js';
+import { DirectiveError, DockerfileErrorCode, DockerfileParseError } from './errors.js';
 import { parseInstruction } from './instructions.js';
 import { lintInstructions } from './lint.js';
 import { parseDockerfileNodes, type ParseOptions } from './parse-nodes.js';
@@ -18,6 +18,10 @@ function byPosition(a: Warning, b: Warning): number {
  */
 export function parseDockerfile(text: string, options: ParseOptions = {}): ParseResult {
   const raw = parseDockerfileNodes(text, options);
+  if (raw.checkProblem && !options.check) {
+    const { message, position, sourceLine } = raw.checkProblem;
+    throw new DirectiveError(message, { file: raw.file, ...position }, sourceLine);
+  }
   const ctx = { file: raw.file, sourceLine: sourceLineReader(text) };
   const instructions = raw.nodes.map((n) => parseInstruction(n, ctx));
   groupStages(instructions, raw.file);
