@@ -113,6 +113,21 @@ export function cleanupLeftoversOnce(stateRoot: string): Promise<unknown> {
   return p;
 }
 
+/**
+ * cleanupLeftovers for a build about to start, which then counts as this process's startup
+ * cleanup of `stateRoot`: the build's first snapshot does not survey the state root again (2-4 ms
+ * before its container could start). A failed one is forgotten, so that the snapshot tries again
+ * and reports why.
+ */
+export function cleanupLeftoversNow(stateRoot: string): Promise<CleanupReport> {
+  const p = cleanupLeftovers(stateRoot);
+  once.set(stateRoot, p);
+  p.catch(() => {
+    if (once.get(stateRoot) === p) once.delete(stateRoot);
+  });
+  return p;
+}
+
 async function listDir(dir: string): Promise<string[]> {
   try {
     return await readdir(dir);

@@ -3,7 +3,7 @@ export { createSnapshot, createUpperSnapshot } from './snapshot.js';
 export { lookupInLowers, readInLowers, type Lookup } from './lower-lookup.js';
 export { containerMountedRoot, type RunRoot } from './run-root.js';
 export { exec, ContainerStartError } from './exec.js';
-export { cleanupLeftovers, findLeftovers, type CleanupReport } from './cleanup.js';
+export { cleanupLeftovers, cleanupLeftoversNow, findLeftovers, type CleanupReport } from './cleanup.js';
 export { listContainers } from './containers.js';
 export { checkPrivileges, checkRuntime, warmUpRuntime } from './preflight.js';
 export { reexecRootless } from './reexec.js';

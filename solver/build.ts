@@ -6,7 +6,7 @@ import { asNoSpaceError } from '../common/errors.js';
 import { openStore, type BuildCache, type CacheMountUse, type Store } from '../cache/index.js';
 import type { Warning } from '../grammar/index.js';
 import { buildManifest, hostPlatform, MediaType, normalizeReference, omitEmptyConfig, rfc3339, type ImageConfig, type ImageManifest, type LayerDescriptor, type RegistryOptionsFor } from '../oci/index.js';
-import { cleanupLeftovers, warmUpRuntime, type ExtraHost, type SecretSource } from '../runtime/index.js';
+import { cleanupLeftoversNow, warmUpRuntime, type ExtraHost, type SecretSource } from '../runtime/index.js';
 import { openContext } from './context/index.js';
 import { automaticArgs, buildWarnings, checkArg, checkViolation, parseRemembered, planBuild, userBuildArgs } from './frontend/index.js';
 import { emitter, type BuildSession, type NamedContext, type StageResult } from './session.js';
@@ -95,7 +95,7 @@ export async function build(opts: BuildOptions): Promise<BuildResult> {
   // What killed kiln processes left mounted or running goes now, not only once a step next needs
   // a snapshot (a fully cached rebuild never does). Best effort: without runc or root nothing of
   // kiln's can be running, and a step that needs the runtime reports why it cannot have it.
-  await cleanupLeftovers(opts.stateRoot).catch(() => undefined);
+  await cleanupLeftoversNow(opts.stateRoot).catch(() => undefined);
   const store = opts.store ?? (await openStore(opts.stateRoot));
   try {
     return await buildWith(store, opts);

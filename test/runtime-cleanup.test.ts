@@ -4,7 +4,8 @@ import { mkdir, readdir, readFile, readlink, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { buildSpec, cleanupLeftovers, createSnapshot, exec, type ResolvedUser } from '../runtime/index.js';
+import { buildSpec, cleanupLeftovers, cleanupLeftoversNow, createSnapshot, exec, type ResolvedUser } from '../runtime/index.js';
+import { cleanupLeftoversOnce } from '../runtime/cleanup.js';
 import { makeFixture, type Fixture } from './runtime-fixture.js';
 
 const target = join(dirname(fileURLToPath(import.meta.url)), 'runtime-kill-target.ts');
@@ -130,6 +131,17 @@ test('cleanup leaves the snapshots and containers of a live process alone', asyn
     t.is((await running).code, 'E_RUNTIME_ABORTED');
     await snapshot.release();
   }
+});
+
+test('the cleanup a build starts with is the startup cleanup its first snapshot would run, not a second survey', async (t) => {
+  const stateRoot = fx.isolatedStateRoot();
+  const before = cleanupLeftoversNow(stateRoot);
+  t.is(cleanupLeftoversOnce(stateRoot), before);
+  await before;
+  const again = cleanupLeftoversNow(stateRoot);
+  t.not(again, before, 'each build cleans up again (a daemon outlives the processes it cleans up after)');
+  t.is(cleanupLeftoversOnce(stateRoot), again);
+  await again;
 });
 
 test("cleanup waits for a dead kiln's mount helper, whose last mount can land after kiln died", async (t) => {
