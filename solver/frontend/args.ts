@@ -39,12 +39,19 @@ export interface ArgValue {
 
 /**
  * The variables of one stage as BuildKit tracks them: ARGs declared so far (with the value they
- * resolved to), and the ENV of the image being built. ENV always wins over an ARG of the same name.
+ * resolved to), the ENV of the image being built, and what BuildKit's LLB state holds, which is
+ * what `$X` expands to and what RUN sees: one map where the image env, every ENV and every ARG
+ * that has a value are set in order, the last one winning. So an ENV after an ARG of the same
+ * name wins over it, and an ARG with a value after an ENV (or the base image's env) wins over
+ * that for the rest of the stage, though the image's Env keeps the ENV value (dispatchArg's
+ * `d.state.AddEnv`).
  */
 export class StageVariables {
   /** Declared ARGs in declaration order; a redeclaration replaces the value in place. */
   private readonly args = new Map<string, string | undefined>();
   private readonly env: Map<string, string>;
+  /** BuildKit's state env: image env, ENVs and ARGs with a value, in order, the last write winning. */
+  private readonly state = new Map<string, string>();
 
   constructor(
     private readonly buildArgs: ReadonlyMap<string, string>,
@@ -55,7 +62,13 @@ export class StageVariables {
     inherited: readonly ArgValue[] = [],
   ) {
     this.env = new Map(imageEnv.map(splitEnv));
-    for (const a of inherited) this.args.set(a.key, a.value);
+    // A stage built FROM another starts from that stage's state, and then BuildKit applies the
+    // image's Env over it again (dispatchStages): the inherited ARGs, then the image env.
+    for (const a of inherited) {
+      this.args.set(a.key, a.value);
+      if (a.value !== undefined) this.state.set(a.key, a.value);
+    }
+    for (const [k, v] of this.env) this.state.set(k, v);
   }
 
   /** Whether `--build-arg key` gives the value, so the ARG's default is never evaluated. */
@@ -66,12 +79,14 @@ export class StageVariables {
   /**
    * Declares `ARG key[=default]`; `expandedDefault` is the default already expanded in this scope.
    * Returns the value this declaration gives (for history). One that gives none leaves a value
-   * the ARG already has in scope, as BuildKit only sets the variable when there is a value.
+   * the variable already has in scope, as BuildKit only sets the variable when there is a value;
+   * one that gives a value sets it over an ENV of the same name until a later ENV sets it again.
    */
   declareArg(key: string, expandedDefault: string | undefined): string | undefined {
     let value = this.buildArgs.get(key);
     if (value === undefined) value = expandedDefault ?? this.globals.get(key);
     this.args.set(key, value ?? this.args.get(key));
+    if (value !== undefined) this.state.set(key, value);
     return value;
   }
 
@@ -82,14 +97,12 @@ export class StageVariables {
 
   setEnv(key: string, value: string): void {
     this.env.set(key, value);
+    this.state.set(key, value);
   }
 
   /** What `$X` in an expanded instruction sees. */
   expansionEnv(): Map<string, string> {
-    const out = new Map<string, string>();
-    for (const [k, v] of this.args) if (v !== undefined) out.set(k, v);
-    for (const [k, v] of this.env) out.set(k, v);
-    return out;
+    return new Map(this.state);
   }
 
   /** The image config's Env. */
@@ -97,15 +110,15 @@ export class StageVariables {
     return [...this.env].map(([k, v]) => `${k}=${v}`);
   }
 
-  /** Declared ARGs, for history (`RUN |1 FOO=bar ...`) and cache keys, with ENV shadowing applied. */
+  /** Declared ARGs, for history (`RUN |1 FOO=bar ...`) and cache keys, with the value in scope (BuildKit's runCommandString). */
   declaredArgs(): ArgValue[] {
-    return [...this.args].map(([key, value]) => ({ key, value: this.env.get(key) ?? value }));
+    return [...this.args].map(([key, value]) => ({ key, value: this.state.get(key) ?? value }));
   }
 
-  /** A RUN process's environment: image env plus declared args that have a value. */
+  /** A RUN process's environment: the image env's names, then declared args that have a value, each with the value in scope. */
   runEnv(): string[] {
-    const out = this.imageEnv();
-    for (const [k, v] of this.args) if (v !== undefined && !this.env.has(k)) out.push(`${k}=${v}`);
+    const out = [...this.env.keys()].map((k) => `${k}=${this.state.get(k)}`);
+    for (const k of this.args.keys()) if (!this.env.has(k) && this.state.has(k)) out.push(`${k}=${this.state.get(k)}`);
     return out;
   }
 
@@ -119,7 +132,7 @@ export class StageVariables {
       const lower = upper.toLowerCase();
       for (const [k, other] of [[upper, lower], [lower, upper]] as const) {
         const v = this.buildArgs.get(k) ?? this.buildArgs.get(other);
-        if (v !== undefined && !this.args.has(k) && !this.env.has(k)) out.push(`${k}=${v}`);
+        if (v !== undefined && !this.state.has(k)) out.push(`${k}=${v}`);
       }
     }
     return out;

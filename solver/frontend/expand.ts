@@ -13,6 +13,9 @@ export interface ExpanderContext {
 
 /** The instruction expanded (expandInstruction); a `--mount` value invalid once expanded fails at its line. */
 export function expandAt<T extends Instruction>(ctx: ExpanderContext, ins: T, env: ShellEnv, overridden?: (argKey: string) => boolean): T {
+  // Checked here too for ONBUILD triggers, which the plan never sees.
+  const fromError = copyFromVariableError(ctx, ins);
+  if (fromError) throw fromError;
   try {
     return expandInstruction(ins, makeExpander(ctx, ins, env), overridden);
   } catch (e) {
@@ -20,6 +23,33 @@ export function expandAt<T extends Instruction>(ctx: ExpanderContext, ins: T, en
     const { line, column } = ins.range.start;
     throw new DockerfileError('E_BUILD_MOUNT', e.message, { file: ctx.file, line, column }, ctx.lines[line - 1]);
   }
+}
+
+/** Go's sort.Strings order: by UTF-8 bytes. */
+function byteOrder(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+/**
+ * BuildKit's toCommand: `COPY --from` takes no variables. A value that expansion with no variables
+ * at all would change (`$X`, `${X:-a}`, an escape) is an error, even in a stage not built.
+ */
+export function copyFromVariableError(ctx: ExpanderContext, ins: Instruction): DockerfileError | undefined {
+  if (ins.kind !== 'copy' || ins.from === undefined) return undefined;
+  let same: boolean;
+  try {
+    same = expandWord(ins.from, new Map(), { escapeToken: ctx.escapeToken }) === ins.from;
+  } catch {
+    same = false;
+  }
+  if (same) return undefined;
+  const { line, column } = ins.range.start;
+  return new DockerfileError(
+    'E_BUILD_COPY_FROM_VAR',
+    'variable expansion is not supported for --from, define a new stage with FROM using ARG from global scope as a workaround',
+    { file: ctx.file, line, column },
+    ctx.lines[line - 1],
+  );
 }
 
 export function makeExpander(ctx: ExpanderContext, ins: { range: Instruction['range'] }, env: ShellEnv): WordExpander {
@@ -60,12 +90,10 @@ export function expandInstruction<T extends Instruction>(ins: T, x: WordExpander
       return { ...ins, pairs: pairs(ins.pairs, x) };
     case 'arg':
       // A default --build-arg replaces is never evaluated: `ARG B=${A:?}` with B given needs no A (BuildKit).
+      // The name is not expanded: BuildKit's dispatch skips ArgCommand.Expand and only expands the default.
       return {
         ...ins,
-        args: ins.args.map((a) => {
-          const key = x(a.key);
-          return { key, ...(a.value === undefined || overridden(key) ? {} : { value: x(a.value) }) };
-        }),
+        args: ins.args.map((a) => ({ key: a.key, ...(a.value === undefined || overridden(a.key) ? {} : { value: x(a.value) }) })),
       };
     case 'copy':
     case 'add':
@@ -76,7 +104,7 @@ export function expandInstruction<T extends Instruction>(ins: T, x: WordExpander
         ...(ins.chown === undefined ? {} : { chown: x(ins.chown) }),
         ...(ins.chmod === undefined ? {} : { chmod: x(ins.chmod) }),
         exclude: ins.exclude.map(x),
-        ...(ins.kind === 'copy' && ins.from !== undefined ? { from: x(ins.from) } : {}),
+        // COPY --from is never expanded: one that would change is an error (copyFromVariableError).
         ...(ins.kind === 'add' && ins.checksum !== undefined ? { checksum: x(ins.checksum) } : {}),
       };
     case 'workdir':
@@ -84,8 +112,9 @@ export function expandInstruction<T extends Instruction>(ins: T, x: WordExpander
     case 'user':
       return { ...ins, user: x(ins.user) };
     case 'expose':
-      // EXPOSE words split after expansion (BuildKit's ProcessWords): `EXPOSE $PORTS` may give several.
-      return { ...ins, ports: ins.ports.flatMap((p) => x(p).split(/\s+/).filter(Boolean)) };
+      // BuildKit's parseExpose sorts the words as written (sort.Strings, before expansion), and
+      // they split after expansion (ProcessWords): `EXPOSE $PORTS` may give several.
+      return { ...ins, ports: [...ins.ports].sort(byteOrder).flatMap((p) => x(p).split(/\s+/).filter(Boolean)) };
     case 'volume':
       return { ...ins, volumes: ins.volumes.map(x) };
     case 'stopsignal':

@@ -3,7 +3,7 @@ import { parseDockerfile } from '../../grammar/index.js';
 import { automaticArgs, StageVariables } from './args.js';
 import { expandInstruction, makeExpander } from './expand.js';
 import { goQuote } from '../../grammar/index.js';
-import { ConfigValueError, goDuration, ImageState } from './image-state.js';
+import { ConfigValueError, goDuration, ImageState, normalizeWorkdir } from './image-state.js';
 import { planBuild, resolveStageRef } from './plan.js';
 
 const amd64 = { os: 'linux', architecture: 'amd64' };
@@ -200,10 +200,15 @@ test('CMD and ENTRYPOINT history quote like Go %q; CMD sets ArgsEscaped', (t) =>
 
 test('EXPOSE normalises ports, keeps only container ports of mappings, and writes the list to history', (t) => {
   const { img } = stageState('FROM scratch\nEXPOSE 80 53/UDP 8000-8001 127.0.0.1:8080:90/tcp 7000:70\n');
-  t.deepEqual(Object.keys(img.container.ExposedPorts!), ['80/tcp', '53/udp', '8000/tcp', '8001/tcp', '90/tcp', '70/tcp']);
-  t.is(img.config.history!.at(-1)!.created_by, 'EXPOSE [53/udp 70/tcp 80/tcp 8000/tcp 8001/tcp 90/tcp]');
-  t.is(stageState('FROM scratch\nEXPOSE 2375 5000 1234/udp 5000\n').img.config.history!.at(-1)!.created_by, 'EXPOSE [1234/udp 2375/tcp 5000/tcp]');
-  for (const bad of ['abc', '80/xyz', '70000', '90-80', '/tcp']) t.throws(() => stageState(`FROM scratch\nEXPOSE ${bad}\n`), { instanceOf: ConfigValueError }, bad);
+  t.deepEqual(Object.keys(img.container.ExposedPorts!).sort(), ['53/udp', '70/tcp', '80/tcp', '8000/tcp', '8001/tcp', '90/tcp']);
+  // In the order of the words as written, sorted (BuildKit's parseExpose), repeats kept (dispatchExpose).
+  t.is(img.config.history!.at(-1)!.created_by, 'EXPOSE [90/tcp 53/udp 70/tcp 80/tcp 8000/tcp 8001/tcp]');
+  t.is(stageState('FROM scratch\nEXPOSE 2375 5000 1234/udp\n').img.config.history!.at(-1)!.created_by, 'EXPOSE [1234/udp 2375/tcp 5000/tcp]');
+  t.is(stageState('FROM scratch\nEXPOSE 8080 80-81 8080\n').img.config.history!.at(-1)!.created_by, 'EXPOSE [80/tcp 81/tcp 8080/tcp 8080/tcp]');
+  // The words are sorted before they are expanded.
+  t.is(stageState('FROM scratch\nENV P=8080\nEXPOSE 22 $P\n').img.config.history!.at(-1)!.created_by, 'EXPOSE [8080/tcp 22/tcp]');
+  t.deepEqual(Object.keys(stageState('FROM scratch\nEXPOSE [::1]:80:80 0.0.0.0:81:81\n').img.container.ExposedPorts!).sort(), ['80/tcp', '81/tcp']);
+  for (const bad of ['abc', '80/xyz', '70000', '90-80', '/tcp', '+80', 'foo:8080:80']) t.throws(() => stageState(`FROM scratch\nEXPOSE ${bad}\n`), { instanceOf: ConfigValueError }, bad);
 });
 
 test('ARG history shows the value the ARG resolved to: --build-arg, default or global', (t) => {
@@ -282,4 +287,50 @@ test('STOPSIGNAL must name a signal and VOLUME words must not expand to nothing,
   for (const sig of ['SIGKILL', 'term', '9', 'RTMIN+3', 'SIGRTMAX-2']) t.is(stageState(`FROM scratch\nSTOPSIGNAL ${sig}\n`).img.container.StopSignal, sig);
   for (const bad of ['FOO', '0', 'SIGRTMIN+16']) t.throws(() => stageState(`FROM scratch\nSTOPSIGNAL ${bad}\n`), { instanceOf: ConfigValueError, message: `invalid signal: ${bad}` });
   t.throws(() => stageState('FROM scratch\nENV X=\nVOLUME $X\n'), { instanceOf: ConfigValueError, message: 'VOLUME specified can not be an empty string' });
+});
+
+test('an ARG with a value after an ENV of the same name wins in expansion, RUN and history, not in the image Env (BuildKit dispatchArg AddEnv)', (t) => {
+  const { img } = stageState('FROM scratch\nENV FOO=env BAR=envbar\nARG FOO=arg\nARG BAR\nLABEL f=$FOO b=$BAR\n');
+  t.deepEqual(img.container.Labels, { f: 'arg', b: 'envbar' });
+  t.deepEqual(img.container.Env, ['PATH=/bin', 'FOO=env', 'BAR=envbar']);
+  t.deepEqual(img.vars.runEnv(), ['PATH=/bin', 'FOO=arg', 'BAR=envbar']);
+  t.deepEqual(img.vars.declaredArgs(), [
+    { key: 'FOO', value: 'arg' },
+    { key: 'BAR', value: 'envbar' },
+  ]);
+  // The base image's env too; a later ENV wins again.
+  t.is(stageState('FROM scratch\nARG PATH=/x\nENV A=$PATH\nENV PATH=/y\nENV B=$PATH\n').img.container.Env!.join(' '), 'PATH=/y A=/x B=/y');
+  // A stage built FROM this one gets the image env applied again over the inherited ARGs.
+  const child = new StageVariables(new Map(), new Map(), ['FOO=env'], [{ key: 'FOO', value: 'arg' }]);
+  t.is(child.expansionEnv().get('FOO'), 'env');
+});
+
+test('an ARG name is not expanded, only its default (BuildKit dispatchArg, buildMetaArgs)', (t) => {
+  const { img } = stageState('ARG $G=1\nFROM scratch\nENV N=foo\nARG $N=1\nLABEL a=$N b=${foo:-unset}\n');
+  t.deepEqual(img.container.Labels, { a: 'foo', b: 'unset' });
+  t.is(img.config.history!.find((h) => h.created_by?.startsWith('ARG'))!.created_by, 'ARG $N=1');
+});
+
+test('FROM names a stage only as spelt lowercase; stage names are case-insensitive elsewhere (moby/buildkit#2003)', (t) => {
+  const p = plan('FROM busybox AS Build\nFROM build AS a\nFROM Build AS b\nCOPY --from=BUILD /x /x\n');
+  t.deepEqual(p.stages[1]!.base, { kind: 'stage', index: 0 });
+  t.deepEqual(p.stages[2]!.base, { kind: 'image', ref: 'Build' });
+  t.deepEqual(p.stages[2]!.deps, [0]);
+});
+
+test('COPY --from takes no variables: one that would expand is an error, in any stage (BuildKit toCommand)', (t) => {
+  for (const from of ['$X', '${X:-a}', 'stage-$X']) {
+    const err = t.throws(() => plan(`ARG X=a\nFROM busybox AS a\nFROM scratch AS b\nCOPY --from=${from} /x /x\nFROM scratch\n`));
+    t.is((err as { code?: string }).code, 'E_BUILD_COPY_FROM_VAR', from);
+    t.regex(err!.message, /^variable expansion is not supported for --from/);
+  }
+  t.deepEqual(plan('FROM busybox AS a\nFROM scratch\nCOPY --from=a /x /x\n').stages[1]!.deps, [0]);
+});
+
+test('WORKDIR keeps an absolute path as written and cleans a relative one joined to the current (BuildKit NormalizeWorkdir)', (t) => {
+  const { img } = stageState('FROM scratch\nWORKDIR /foo/\nWORKDIR bar/./\nWORKDIR //x/./y/..\n');
+  t.is(img.container.WorkingDir, '//x/./y/..');
+  t.deepEqual(normalizeWorkdir('/foo/', 'bar/./'), '/foo/bar');
+  t.deepEqual(normalizeWorkdir('', 'a/../b'), '/b');
+  t.deepEqual(normalizeWorkdir('/app/', '/app/'), '/app/');
 });

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { posix } from 'node:path';
 import { goQuote, type CommandLine, type Instruction } from '../../grammar/index.js';
 import { healthConfig, type ContainerConfig, type HealthConfig, type HistoryEntry, type ImageConfig } from '../../oci/index.js';
@@ -95,9 +96,11 @@ export class ImageState {
         const ports = ins.ports.flatMap(expandPortSpec);
         c.ExposedPorts = { ...(c.ExposedPorts ?? {}) };
         for (const p of ports) c.ExposedPorts[p] = {};
-        // BuildKit's dispatchExpose: `EXPOSE %v` of the normalised ports, each once and sorted
-        // (`EXPOSE 2375 5000 1234/udp` is `EXPOSE [1234/udp 2375/tcp 5000/tcp]`, testExportedHistory).
-        this.addHistory(`EXPOSE [${[...new Set(ports)].sort().join(' ')}]`, true);
+        // BuildKit's dispatchExpose: `EXPOSE %v` of the normalised ports in the order of the words,
+        // which parseExpose sorted as written, repeats kept (`EXPOSE 2375 5000 1234/udp` is
+        // `EXPOSE [1234/udp 2375/tcp 5000/tcp]`, testExportedHistory; `EXPOSE 8080 80-81` is
+        // `EXPOSE [80/tcp 81/tcp 8080/tcp]`).
+        this.addHistory(`EXPOSE [${ports.join(' ')}]`, true);
         return true;
       }
       case 'volume': {
@@ -143,12 +146,23 @@ export class ImageState {
         return true;
       }
       case 'workdir':
-        c.WorkingDir = posix.resolve(this.workdir, ins.path);
+        c.WorkingDir = normalizeWorkdir(this.workdir, ins.path);
         return true;
       default:
         return false;
     }
   }
+}
+
+/**
+ * BuildKit's system.NormalizeWorkdir on Linux: a relative path is joined to the current one and
+ * cleaned; an absolute one is kept as written (`WORKDIR /app/` gives WorkingDir `/app/`).
+ */
+export function normalizeWorkdir(current: string, wd: string): string {
+  let parent = current || '/';
+  if (!parent.startsWith('/')) parent = posix.resolve('/', parent);
+  if (wd === '') wd = parent;
+  return wd.startsWith('/') ? wd : posix.resolve(parent, wd);
 }
 
 /**
@@ -160,6 +174,14 @@ export function expandPortSpec(spec: string): string[] {
   const parts = spec.split(':');
   const containerPart = parts[parts.length - 1]!;
   const hostPort = parts.length >= 2 ? parts[parts.length - 2]! : '';
+  // BuildKit's splitParts/parsePortSpec: what is before the host port must be an IP address ([v6] allowed).
+  let ip = parts.length >= 3 ? parts.slice(0, -2).join(':') : '';
+  if (ip.startsWith('[')) {
+    const close = ip.indexOf(']');
+    if (close < 0 || close !== ip.length - 1) throw new ConfigValueError(`invalid IP address ${ip}`);
+    ip = ip.slice(1, close);
+  }
+  if (ip !== '' && isIP(ip) === 0) throw new ConfigValueError(`invalid IP address: ${ip}`);
   const slash = containerPart.indexOf('/');
   const port = slash < 0 ? containerPart : containerPart.slice(0, slash);
   const rawProto = slash < 0 ? '' : containerPart.slice(slash + 1);
@@ -195,8 +217,9 @@ export function validSignal(raw: string): boolean {
   return SIGNALS.has(raw.toUpperCase().replace(/^SIG/, ''));
 }
 
+/** Go's strconv.ParseUint(s, 10, 16): digits only, no sign. */
 function portNumber(s: string): number | undefined {
-  if (!/^[+-]?\d+$/.test(s)) return undefined;
+  if (!/^\d+$/.test(s)) return undefined;
   const n = Number(s);
   return n >= 0 && n <= 65535 ? n : undefined;
 }

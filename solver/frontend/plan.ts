@@ -2,7 +2,7 @@ import { DockerfileError } from '../../common/errors.js';
 import { closest } from '../../common/suggest.js';
 import { groupStages, type ArgInstruction, type Instruction, type ParseResult, type Stage } from '../../grammar/index.js';
 import { BuildError } from '../errors.js';
-import { makeExpander, type ExpanderContext } from './expand.js';
+import { copyFromVariableError, makeExpander, type ExpanderContext } from './expand.js';
 
 /** Where a stage starts from. */
 export type StageBase = { kind: 'scratch' } | { kind: 'stage'; index: number } | { kind: 'image'; ref: string };
@@ -53,7 +53,8 @@ function evaluateGlobals(args: ArgInstruction[], opts: PlanOptions, ctx: Expande
     for (const [k, v] of globals) if (v !== undefined) env.set(k, v);
     const x = makeExpander(ctx, ins, env);
     for (const a of ins.args) {
-      const key = x(a.key);
+      // The name is taken as written, as BuildKit's buildMetaArgs does; only the default expands.
+      const key = a.key;
       const given = opts.buildArgs.get(key);
       globals.set(key, given ?? (a.value === undefined ? undefined : x(a.value)));
     }
@@ -93,8 +94,10 @@ export function planBuild(parsed: ParseResult, opts: PlanOptions): BuildPlan {
     const x = makeExpander(ctx, stage.from, metaEnv);
     const image = x(stage.from.image);
     const platform = stage.from.platform === undefined ? undefined : x(stage.from.platform);
-    // FROM sees only stages defined above it, by name (case-insensitive like BuildKit).
-    const earlier = opts.namedContexts?.has(image) ? undefined : byName.get(image.toLowerCase());
+    // FROM sees only stages defined above it, by the name as it is spelt there: stage names are
+    // lowercased, but BuildKit looks FROM's expanded name up as it is (dispatchStates.addState),
+    // so `FROM Build` is the image `Build`, an invalid reference (moby/buildkit#2003).
+    const earlier = opts.namedContexts?.has(image) ? undefined : byName.get(image);
     const base: StageBase = earlier !== undefined ? { kind: 'stage', index: earlier } : image === 'scratch' ? { kind: 'scratch' } : { kind: 'image', ref: image };
     if (image === '') throw stageRefError(ctx, stage.from, 'E_BUILD_BASE_IMAGE', 'FROM names no image (the expanded name is empty)');
     const label = stage.name ?? `stage-${stage.index}`;
@@ -109,7 +112,9 @@ export function planBuild(parsed: ParseResult, opts: PlanOptions): BuildPlan {
     const x = makeExpander(ctx, p.stage.from, metaEnv);
     for (const ins of p.stage.instructions) {
       const refs: { ref: string; copy: boolean }[] = [];
-      if (ins.kind === 'copy' && ins.from !== undefined) refs.push({ ref: x(ins.from), copy: true });
+      const fromError = copyFromVariableError(ctx, ins);
+      if (fromError) throw fromError;
+      if (ins.kind === 'copy' && ins.from !== undefined) refs.push({ ref: ins.from, copy: true });
       if (ins.kind === 'run') for (const m of ins.mounts) if ((m.type === 'bind' || m.type === 'cache') && m.from !== undefined) refs.push({ ref: x(m.from), copy: false });
       for (const { ref, copy } of refs) {
         if (opts.namedContexts?.has(ref)) continue;
