@@ -4,7 +4,8 @@ import { chmod, mkdir, mkdtemp, rm, symlink, utimes, writeFile } from 'node:fs/p
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { openStore, StatCache, type Store } from '../../cache/index.js';
-import { diffFiles, matchSegment, openContext, selectSources, SourceNotFoundError, type BuildContext } from './index.js';
+import { compileMatcher, diffFiles, matchSegment, openContext, selectSources, SourceNotFoundError, type BuildContext } from './index.js';
+import { parseIgnoreFile } from './ignore.js';
 
 async function tree(root: string, files: Record<string, string>): Promise<void> {
   for (const [rel, data] of Object.entries(files)) {
@@ -69,6 +70,29 @@ test('.dockerignore hides files from selection and from the digest, with ! excep
     t.is((await (await ctx()).checksum(['.'])).digest, all.digest);
     const err = await t.throwsAsync(c.checksum(['secret/key']), { instanceOf: SourceNotFoundError });
     t.regex(err!.hint ?? '', /excluded by .dockerignore/);
+  });
+});
+
+test('.dockerignore matches as moby/patternmatcher: case-sensitive, regexp characters literal, wildcard exceptions reach into excluded directories', async (t) => {
+  const files = { 'README.md': '1', 'readme.md': '2', 'a+b': '3', aab: '4', '(x)': '5', x: '6', 'c++': '7', 'dir/keep.txt': '8', 'dir/other': '9' };
+  await withContext({ ...files, '.dockerignore': 'README.md\na+b\n(x)\nc++\ndir\n!**/keep.txt\n' }, async (ctx) => {
+    const c = await ctx();
+    t.deepEqual(keys((await c.checksum(['.'])).files), ['.', '.dockerignore', 'aab', 'dir', 'dir/keep.txt', 'readme.md', 'x']);
+  });
+});
+
+test('.dockerignore lines as ignorefile.ReadAll: a BOM dropped, # only in column 1, ! and the path trimmed apart, cleaned, leading / dropped', (t) => {
+  t.deepEqual(parseIgnoreFile('\uFEFFa\n# c\n  #b  \n!  keep \n/x/../y/\n\n'), ['a', '#b', '!keep', 'y']);
+  t.throws(() => compileMatcher(['x[']), { message: /syntax error in pattern/ });
+});
+
+test('a wildcard does not descend through a symlink to a directory (fsutil walks past the literal prefix); the prefix itself may be one', async (t) => {
+  await withContext({ 'real/top.go': '1' }, async (ctx, dir) => {
+    await mkdir(join(dir, 'ld'));
+    await symlink('../real', join(dir, 'ld/lnk'));
+    const c = await ctx();
+    t.deepEqual(keys((await c.checksum(['ld/l*/top.go'])).files), []);
+    t.deepEqual(keys((await c.checksum(['ld/lnk/*.go'])).files), ['real/top.go']);
   });
 });
 

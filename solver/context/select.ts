@@ -106,6 +106,7 @@ function hiddenByIgnore(view: TreeView, path: string): boolean {
 function expandGlob(view: TreeView, path: string, doubleStar: boolean): string[] {
   let current = [''];
   const segments = path.split('/');
+  const firstGlob = segments.findIndex(hasGlobMeta);
   for (const [i, seg] of segments.entries()) {
     const last = i === segments.length - 1;
     const next: string[] = [];
@@ -127,7 +128,9 @@ function expandGlob(view: TreeView, path: string, doubleStar: boolean): string[]
       continue;
     }
     for (const dir of current) {
-      const real = view.resolve(dir, true);
+      // Past the first wildcard, fsutil's ResolveWildcards walks (filepath.Walk) and so never
+      // enters a symlink to a directory; the literal prefix before it is resolved through links.
+      const real = view.resolve(dir, i <= firstGlob);
       if (real === undefined || view.stat(real)?.type !== 'dir') continue;
       const join = (n: string) => (dir === '' ? n : `${dir}/${n}`);
       if (!hasGlobMeta(seg)) {
