@@ -12,7 +12,8 @@ const OP = /([-+=])([rwxXst]*)/g;
  * with no umask, as BuildKit does.
  */
 export function parseChmod(spec: string): ModeChange {
-  if (/^[0-7]{1,4}$/.test(spec)) {
+  // BuildKit: strconv.ParseUint(spec, 8, 32), at most 07777; leading zeros are fine (`00644`).
+  if (/^[0-7]+$/.test(spec) && parseInt(spec, 8) <= 0o7777) {
     const abs = parseInt(spec, 8);
     return () => abs;
   }

@@ -190,6 +190,41 @@ test('parseChmod: symbolic forms as chmod(1) with no umask; bad values are error
   t.throws(() => parseChmod('999'), { instanceOf: FileOpError });
 });
 
+test('parseChmod: octal as BuildKit parses it (ParseUint base 8, at most 07777): leading zeros are fine', (t) => {
+  t.is(parseChmod('00640')(0o755, false), 0o640);
+  t.is(parseChmod('0000755')(0o644, true), 0o755);
+  t.throws(() => parseChmod('10000'), { instanceOf: FileOpError });
+});
+
+test('a dest that is a symlink to a file is followed, as fsutil resolves the destination: the file it names is written, the link stays', async (t) => {
+  await withDirs({ 'f': 'new' }, async (d) => {
+    await put(d.dst, { 'target': 'old' });
+    await symlink('/target', join(d.dst, 'lnk'));
+    await symlink('/missing/file', join(d.dst, 'dangling'));
+    await run(d, { sources: ['f'], dest: '/lnk' });
+    await run(d, { sources: ['f'], dest: '/dangling' });
+    t.is(await readlink(join(d.dst, 'lnk')), '/target');
+    t.is(await read(d, 'target'), 'new');
+    t.is(await readlink(join(d.dst, 'dangling')), '/missing/file');
+    t.is(await read(d, 'missing/file'), 'new');
+  });
+});
+
+test('hard links are kept within one source, not between sources (BuildKit copies each source, each wildcard match, with a copier of its own)', async (t) => {
+  await withDirs({ 'd/h1': 'H' }, async (d) => {
+    await link(join(d.src, 'd/h1'), join(d.src, 'd/h2'));
+    await link(join(d.src, 'd/h1'), join(d.src, 'top'));
+    await run(d, { sources: ['d/h1', 'd/h2', 'top'], dest: '/sep/' });
+    await run(d, { sources: ['d/h*'], dest: '/glob/' });
+    await run(d, { sources: ['d'], dest: '/dir/' });
+    const ino = async (p: string) => (await stat(join(d.dst, p))).ino;
+    t.not(await ino('sep/h1'), await ino('sep/h2'));
+    t.not(await ino('sep/h1'), await ino('sep/top'));
+    t.not(await ino('glob/h1'), await ino('glob/h2'));
+    t.is(await ino('dir/h1'), await ino('dir/h2'));
+  });
+});
+
 test('symlinks are copied as symlinks, hard links stay linked, mtimes are kept', async (t) => {
   await withDirs({ 'd/target': 'T', 'd/h1': 'H' }, async (d) => {
     await symlink('/etc/shadow', join(d.src, 'd/abs'));

@@ -14,7 +14,7 @@ import {
   unlinkSync,
   utimesSync,
 } from 'node:fs';
-import { basename, dirname, join, posix, resolve } from 'node:path';
+import { basename, dirname, join, posix, relative, resolve } from 'node:path';
 import { isKilnError, type KilnError } from '../../common/errors.js';
 import { compileMatcher, selectSources, TreeView, type BuildContext, type PathMatcher, type SourceMatch, type TreeEntry } from '../context/index.js';
 import { parseChmod, type ModeChange } from './chmod.js';
@@ -81,7 +81,8 @@ export async function copyMatches(view: TreeView, matches: SourceMatch[], o: Omi
   const intoDir = destIsDirectory(o.dest) || Boolean(o.parents);
   // A wildcard that matched nothing copies nothing: not even the destination is made (BuildKit).
   if (intoDir && matches.length > 0) job.mkdirParents(destPath);
-  for (const m of matches) {
+  for (const [i, m] of matches.entries()) {
+    job.source = o.parents ? 0 : i;
     const target = o.parents ? posix.join(destPath, m.kept) : destPath;
     if (o.parents) job.keptParents(m, destPath);
     if (m.entry.type === 'dir') {
@@ -108,7 +109,10 @@ class CopyJob {
   private readonly owner: Owner | undefined;
   /** `--exclude`, matched relative to each directory source and against a file source's name. */
   private readonly excluder: PathMatcher | undefined;
-  private readonly leaves: [TreeEntry, string][] = [];
+  /** What to write: entry, target, and the source it came from (hard links are kept within one source only). */
+  private readonly leaves: [TreeEntry, string, number][] = [];
+  /** The source being planned: BuildKit copies each source (each wildcard match) with a copier of its own. */
+  source = 0;
   /** Directories whose metadata is set last, so writing their contents does not disturb it. */
   private readonly dirs: [string, TreeEntry][] = [];
   /** Existing `--parents` directories that only take the source directory's mode. */
@@ -163,9 +167,12 @@ class CopyJob {
   /** A file or symlink source: into `dest` when it is a directory, else as `dest`. */
   copyLeaf(m: SourceMatch, dest: string, destIsDir: boolean): void {
     this.mkdirParents(posix.dirname(dest));
+    // fsutil's Copy resolves the whole destination (fs.RootPath): a symlink there is followed, so
+    // the file lands where it points (its missing parents made), and the link itself stays.
     const followed = resolveScoped(this.o.destRoot, dest);
-    const target = destIsDir || isDir(followed) ? join(followed, basename(m.given)) : resolveScoped(this.o.destRoot, dest, false);
-    this.leaves.push([m.entry, target]);
+    if (!destIsDir && !isDir(followed)) this.mkdirParents(`/${relative(this.o.destRoot, dirname(followed))}`);
+    const target = destIsDir || isDir(followed) ? join(followed, basename(m.given)) : followed;
+    this.leaves.push([m.entry, target, this.source]);
   }
 
   /**
@@ -192,7 +199,7 @@ class CopyJob {
       m.entry.rel,
       (e, sub) => {
         const target = join(top, sub);
-        if (e.type !== 'dir') this.leaves.push([e, target]);
+        if (e.type !== 'dir') this.leaves.push([e, target, this.source]);
         else if (created) this.newDir(target, e);
         else if (!this.ensureDir(target, e)) this.dirs.push([target, e]);
       },
@@ -220,9 +227,9 @@ class CopyJob {
 
   async finish(): Promise<void> {
     const slice = new EventLoopSlice(SLICE_MS);
-    for (const [e, target] of this.leaves) {
+    for (const [e, target, source] of this.leaves) {
       try {
-        this.writeLeaf(e, target);
+        this.writeLeaf(e, target, source);
       } catch (err) {
         throw this.ioError(err, target);
       }
@@ -246,7 +253,7 @@ class CopyJob {
     for (const path of this.touched) utimesSync(path, t, t);
   }
 
-  private writeLeaf(e: TreeEntry, target: string): void {
+  private writeLeaf(e: TreeEntry, target: string, source: number): void {
     if (e.type === 'other') return;
     const { uid, gid } = this.owner ?? e;
     if (e.type === 'symlink') {
@@ -256,7 +263,7 @@ class CopyJob {
       lutimesSync(target, nsToSeconds(e.atimeNs), nsToSeconds(e.mtimeNs));
       return;
     }
-    const key = `${e.dev}:${e.ino}`;
+    const key = `${source}:${e.dev}:${e.ino}`;
     const first = e.nlink > 1 ? this.linked.get(key) : undefined;
     if (first) {
       this.replace(target, () => linkSync(first, target));
