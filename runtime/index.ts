@@ -14,6 +14,7 @@ export { seccompProfile, type SeccompProfile } from './seccomp.js';
 export { parseSecretFlag, readSecret } from './secrets.js';
 export { parseExtraHost, type ExtraHost } from './extra-hosts.js';
 export { cacheMountBase } from './cache-mounts.js';
+export { resolveInRoot } from './scoped-path.js';
 export { resolveRunProcess, parseEnvFile, type ImageRunConfig, type RunOverrides, type RunProcess } from './run-config.js';
 export { registerCleanup, cleanupAll } from './shutdown.js';
 export type {

@@ -4,7 +4,7 @@ import { DockerfileError, isKilnError } from '../common/errors.js';
 import { canonicalJson, runKey, vertexKey, type MountKey } from '../cache/index.js';
 import { expandHeredocBody, parseDockerfile, type AddInstruction, type CopyInstruction, type Instruction, type MountSpec, type RunInstruction } from '../grammar/index.js';
 import { DEFAULT_PATH, rfc3339, type ImageConfig, type LayerDescriptor } from '../oci/index.js';
-import { createSnapshot, type RuntimeMount, type Snapshot } from '../runtime/index.js';
+import { createSnapshot, resolveInRoot, type RuntimeMount, type Snapshot } from '../runtime/index.js';
 import { imageResult, resolveImage, scratchResult } from './base-image.js';
 import { StepFailedError } from './errors.js';
 import { explainMiss, loadPrevious, remember, rememberedKey, stepIdentity, type StepInputs } from './explain.js';
@@ -277,12 +277,17 @@ class StageBuilder {
       switch (m.type) {
         case 'bind': {
           const src = await this.mountSource(ins, m);
-          runtime.push({ type: 'bind', source: join(src.dir, m.source ?? '/'), target: target!, readonly: m.readonly, ...(m.readonly ? {} : { discardWrites: true }) });
-          keys.push({ type: 'bind', target: target!, source: m.source ?? '/', from: src.key, readonly: m.readonly });
+          // BuildKit's dispatchRunMounts: the source is path.Join("/", source), inside the context
+          // or stage it names (symlinks too): `..` never leaves it.
+          const source = posix.join('/', m.source ?? '/');
+          runtime.push({ type: 'bind', source: await resolveInRoot(src.dir, source), target: target!, readonly: m.readonly, ...(m.readonly ? {} : { discardWrites: true }) });
+          keys.push({ type: 'bind', target: target!, source, from: src.key, readonly: m.readonly });
           break;
         }
         case 'cache': {
-          const id = m.id ?? target!;
+          // BuildKit's dispatchRunMounts: the default id is the target as written, cleaned (not
+          // resolved against WORKDIR), so `target=cache` is one cache in every stage.
+          const id = m.id ?? goClean(m.target!);
           this.s.cacheMounts.set(id, { id, ...opt(m) });
           // A step run with --no-cache gets a new cache it then drops, as in BuildKit: the kept one is left as it was.
           runtime.push({ type: 'cache', id, target: target!, sharing: m.sharing, readonly: m.readonly, ...opt(m), ...(this.noCache ? { throwAway: true } : {}) });
@@ -294,13 +299,15 @@ class StageBuilder {
           keys.push({ type: 'tmpfs', target: target!, ...(m.size !== undefined ? { size: m.size } : {}) });
           break;
         case 'secret': {
-          const id = m.id ?? (target ? basename(target) : '');
+          // BuildKit's dispatchSecret: source= names the secret as id= does; without either, the
+          // target's base name does.
+          const id = m.id ?? m.source ?? (target ? basename(target) : '');
           if (m.env !== undefined) {
             const value = await this.secretValue(ins, id, m.required);
             if (value !== undefined) env.push(`${m.env}=${value}`);
           }
           if (m.env === undefined || m.target !== undefined) {
-            runtime.push({ type: 'secret', id, target: target ?? `/run/secrets/${id}`, required: m.required, ...opt(m) });
+            runtime.push({ type: 'secret', id, target: target ?? `/run/secrets/${posix.basename(id)}`, required: m.required, ...opt(m) });
           }
           keys.push({ type: 'secret', id, ...(target ? { target } : {}), required: m.required, ...(m.env !== undefined ? { env: m.env } : {}), ...opt(m) });
           break;
@@ -327,7 +334,7 @@ class StageBuilder {
     const { s } = this;
     if (m.from === undefined) {
       if (!s.context) throw this.fail(ins, 'E_BUILD_NO_CONTEXT', 'RUN --mount=type=bind needs a build context, and the Dockerfile came from stdin without one');
-      const sum = await s.context.checksum([m.source ?? '.']);
+      const sum = await s.context.checksum([posix.join('/', m.source ?? '/')]);
       return { dir: s.context.root, key: sum.digest };
     }
     const named = s.namedContexts.get(m.from);
@@ -528,6 +535,12 @@ export function withPath(config: ImageConfig): ImageConfig {
   const env = config.config?.Env ?? [];
   if (config.os === 'windows' || env.some((e) => e.split('=')[0] === 'PATH')) return config;
   return { ...config, config: { ...config.config, Env: [...env, `PATH=${DEFAULT_PATH}`] } };
+}
+
+/** Go's path.Clean: normalized, no trailing slash (but `/`), `.` for nothing. */
+function goClean(p: string): string {
+  const n = posix.normalize(p);
+  return n.length > 1 && n.endsWith('/') ? n.slice(0, -1) : n;
 }
 
 function opt(m: { mode?: number; uid?: number; gid?: number }): { mode?: number; uid?: number; gid?: number } {

@@ -1,8 +1,9 @@
 import test from 'ava';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ImageConfig } from '../oci/index.js';
+import { parseSecretFlag } from '../runtime/index.js';
 import type { BuildOptions } from '../solver/index.js';
 import { dockerfileOptions, freshRoot, rootfsOf, tracedBuild } from './build-helpers.js';
 
@@ -113,4 +114,66 @@ test('a USER or --chown name missing from /etc/passwd is root, as BuildKit readU
 test('a COPY heredoc body expands with \\ as escape even under # escape=`', (t) =>
   built('# escape=`\nFROM busybox\nENV A=x\nCOPY <<EOF /f\n\\$A $A\nEOF\n', {}, async ({ fs }) => {
     t.is(await readFile(join(fs, 'f'), 'utf8'), '$A x\n');
+  }));
+
+test('a bind mount source stays inside its context or stage: `..` and symlinks resolve in it (BuildKit dispatchRunMounts path.Join("/", source))', async (t) => {
+  const { root, cleanup } = await freshRoot();
+  const outer = await mkdtemp(join(tmpdir(), 'kiln-parity-'));
+  const ctx = join(outer, 'ctx');
+  try {
+    await writeFile(join(outer, 'outside'), 'host file');
+    await mkdir(ctx);
+    await writeFile(join(ctx, 'inside'), 'in');
+    await symlink('/', join(ctx, 'rootlink'));
+    await writeFile(
+      join(ctx, 'Dockerfile'),
+      [
+        'FROM busybox AS s',
+        'RUN echo st > /st',
+        'FROM busybox',
+        'RUN --mount=type=bind,source=../,target=/x ls /x > /up',
+        'RUN --mount=type=bind,source=rootlink,target=/x ls /x > /link',
+        'RUN --mount=type=bind,from=s,source=../..,target=/x ls /x/st > /stage',
+      ].join('\n'),
+    );
+    await tracedBuild({ ...(await dockerfileOptions(root, ctx)), tags: ['parity'] });
+    const fs = await rootfsOf(root, 'parity');
+    for (const f of ['up', 'link']) t.is(await readFile(join(fs, f), 'utf8'), 'Dockerfile\ninside\nrootlink\n', f);
+    t.is(await readFile(join(fs, 'stage'), 'utf8'), '/x/st\n');
+  } finally {
+    await rm(outer, { recursive: true, force: true });
+    await cleanup();
+  }
+});
+
+test('a secret mount is named by source= as by id=, and goes by default to /run/secrets/ + the base name of its id (BuildKit dispatchSecret)', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'kiln-parity-secret-'));
+  try {
+    await writeFile(join(dir, 's'), 'sekret');
+    const secrets = new Map([
+      ['mysec', parseSecretFlag(`id=mysec,src=${join(dir, 's')}`)],
+      ['a/b', parseSecretFlag(`id=a/b,src=${join(dir, 's')}`)],
+    ]);
+    await built(
+      'FROM busybox\nRUN --mount=type=secret,source=mysec,target=/tmp/sec cat /tmp/sec > /src\nRUN --mount=type=secret,id=a/b cat /run/secrets/b > /slash\n',
+      {},
+      async ({ fs }) => {
+        t.is(await readFile(join(fs, 'src'), 'utf8'), 'sekret');
+        t.is(await readFile(join(fs, 'slash'), 'utf8'), 'sekret');
+      },
+      { secrets },
+    );
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a cache mount without id is named by its target as written, so a relative one is shared across WORKDIRs (BuildKit dispatchRunMounts)', (t) =>
+  built('FROM busybox\nWORKDIR /a\nRUN --mount=type=cache,target=c/ echo one > c/f\nWORKDIR /b\nRUN --mount=type=cache,target=./c cat c/f > /out\n', {}, async ({ fs }) => {
+    t.is(await readFile(join(fs, 'out'), 'utf8'), 'one\n');
+  }));
+
+test('BUILDKIT_SBOM_SCAN_* ARGs are not in a RUN environment (BuildKit nonEnvArgs)', (t) =>
+  built('FROM busybox\nARG BUILDKIT_SBOM_SCAN_STAGE=true V=1\nRUN env | grep -c -e SBOM -e ^V= > /out || true\n', {}, async ({ fs }) => {
+    t.is(await readFile(join(fs, 'out'), 'utf8'), '1\n');
   }));

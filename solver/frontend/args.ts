@@ -6,6 +6,12 @@ export const PROXY_ARGS: ReadonlySet<string> = new Set(
   PROXY_NAMES.flatMap((k) => [k, k.toLowerCase()]),
 );
 
+/**
+ * ARGs BuildKit's dispatchArg never adds to the state env (nonEnvArgs): not in a RUN's
+ * environment, and `$X` does not expand to them.
+ */
+const NON_ENV_ARGS: ReadonlySet<string> = new Set(['BUILDKIT_SBOM_SCAN_CONTEXT', 'BUILDKIT_SBOM_SCAN_STAGE']);
+
 function platformString(p: Platform): string {
   return p.variant ? `${p.os}/${p.architecture}/${p.variant}` : `${p.os}/${p.architecture}`;
 }
@@ -66,7 +72,7 @@ export class StageVariables {
     // image's Env over it again (dispatchStages): the inherited ARGs, then the image env.
     for (const a of inherited) {
       this.args.set(a.key, a.value);
-      if (a.value !== undefined) this.state.set(a.key, a.value);
+      if (a.value !== undefined && !NON_ENV_ARGS.has(a.key)) this.state.set(a.key, a.value);
     }
     for (const [k, v] of this.env) this.state.set(k, v);
   }
@@ -86,7 +92,7 @@ export class StageVariables {
     let value = this.buildArgs.get(key);
     if (value === undefined) value = expandedDefault ?? this.globals.get(key);
     this.args.set(key, value ?? this.args.get(key));
-    if (value !== undefined) this.state.set(key, value);
+    if (value !== undefined && !NON_ENV_ARGS.has(key)) this.state.set(key, value);
     return value;
   }
 
