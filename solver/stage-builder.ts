@@ -497,7 +497,13 @@ class StageBuilder {
         security: ins.security ?? 'sandbox',
         log,
         signal,
-      }).finally(() => file?.remove());
+      })
+        .catch((e: unknown) => {
+          // A USER the image's passwd or group file lacks is found only now; it is this RUN's error.
+          if (isKilnError(e) && e.code === 'E_RUNTIME_USER') throw this.fail(ins, e.code, e.message, e.hint);
+          throw e;
+        })
+        .finally(() => file?.remove());
       if (res.ok) return res.layer;
       const { position, line } = this.position(ins);
       await log.close();

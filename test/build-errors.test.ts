@@ -74,6 +74,14 @@ test('a missing COPY source', async (t) => {
   t.true(await storeConsistent(r.root));
 });
 
+test('a USER the image does not know fails the RUN that needs it, at its line', async (t) => {
+  const r = await failingInProcess(t, 'FROM busybox\nUSER nosuch\nRUN true\n');
+  t.is(r.code, 1);
+  t.true(noStack(r.stderr));
+  t.regex(r.stderr, /Dockerfile:3:1: unable to find user nosuch: no matching entries in passwd file\n  RUN true\n  \^/);
+  t.true(await storeConsistent(r.root));
+});
+
 test('an unknown stage in --from', async (t) => {
   const r = await failingInProcess(t, 'FROM busybox\nCOPY --from=nosuchstage /x /x\n');
   t.is(r.code, 1);
