@@ -1,5 +1,5 @@
 import { basename, join, posix } from 'node:path';
-import { readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { DockerfileError, isKilnError } from '../common/errors.js';
 import { canonicalJson, runKey, vertexKey, type MountKey } from '../cache/index.js';
 import { expandHeredocBody, parseDockerfile, type AddInstruction, type CopyInstruction, type Instruction, type MountSpec, type RunInstruction } from '../grammar/index.js';
@@ -16,7 +16,7 @@ import { StepLog } from './step-log.js';
 import { mkdirWorkdir } from './workdir-step.js';
 import { copyStep } from './copy-step.js';
 import { heredocRun, scriptMount, scriptMountKey, type HeredocScript } from './heredoc-script.js';
-import { openContext, type BuildContext } from './context/index.js';
+import { cleanRel, layOutVisible, openContext, type BuildContext } from './context/index.js';
 import { isGitSource, isUrlSource, prefetchUrl, type Prefetched } from './fileops/index.js';
 
 /** ADD sources downloaded before their key is made: http(s) files, not git repositories. */
@@ -276,11 +276,11 @@ class StageBuilder {
       const target = m.target === undefined ? undefined : posix.resolve(this.img.workdir, m.target);
       switch (m.type) {
         case 'bind': {
-          const src = await this.mountSource(ins, m);
           // BuildKit's dispatchRunMounts: the source is path.Join("/", source), inside the context
           // or stage it names (symlinks too): `..` never leaves it.
           const source = posix.join('/', m.source ?? '/');
-          runtime.push({ type: 'bind', source: await resolveInRoot(src.dir, source), target: target!, readonly: m.readonly, ...(m.readonly ? {} : { discardWrites: true }) });
+          const src = await this.mountSource(ins, m, source);
+          runtime.push({ type: 'bind', source: src.path, target: target!, readonly: m.readonly, ...(m.readonly ? {} : { discardWrites: true }) });
           keys.push({ type: 'bind', target: target!, source, from: src.key, readonly: m.readonly });
           break;
         }
@@ -329,16 +329,27 @@ class StageBuilder {
     return src.file === undefined ? undefined : readFile(src.file, 'utf8');
   }
 
-  /** The directory a bind mount reads from: the build context, a stage or an image. */
-  private async mountSource(ins: Instruction, m: Extract<MountSpec, { type: 'bind' }>): Promise<{ dir: string; key: string }> {
+  /**
+   * What a bind mount of `source` (absolute, cleaned) binds on the host: in the build context, a
+   * stage or an image, resolved inside it. Of a context with ignore rules, the part it shows
+   * laid out apart, as BuildKit mounts only what .dockerignore lets through.
+   */
+  private async mountSource(ins: Instruction, m: Extract<MountSpec, { type: 'bind' }>, source: string): Promise<{ path: string; key: string }> {
     const { s } = this;
     if (m.from === undefined) {
       if (!s.context) throw this.fail(ins, 'E_BUILD_NO_CONTEXT', 'RUN --mount=type=bind needs a build context, and the Dockerfile came from stdin without one');
-      const sum = await s.context.checksum([posix.join('/', m.source ?? '/')]);
-      return { dir: s.context.root, key: sum.digest };
+      const ctx = s.context;
+      const sum = await this.atLine(ins, () => ctx.checksum([source]));
+      if (ctx.ignoreFile === undefined) return { path: await resolveInRoot(ctx.root, source), key: sum.digest };
+      const rel = ctx.view.resolve(source, true) ?? cleanRel(source);
+      const dir = await mkdtemp(s.store.layout.tempPath('bind'));
+      this.cleanups.push(() => rm(dir, { recursive: true, force: true }));
+      const path = join(dir, 'source');
+      layOutVisible(ctx.view, rel, path);
+      return { path, key: sum.digest };
     }
     const named = s.namedContexts.get(m.from);
-    if (named?.kind === 'dir') return { dir: named.path, key: `dir:${named.path}` };
+    if (named?.kind === 'dir') return { path: await resolveInRoot(named.path, source), key: `dir:${named.path}` };
     // A named context replaces a stage of the same name.
     const idx = named ? undefined : resolveStageRef(m.from, s.plan.stages);
     let result: StageResult;
@@ -347,7 +358,7 @@ class StageBuilder {
     else result = imageResult(await resolveImage(s, named?.kind === 'image' ? named.ref : m.from, ins));
     const snap: Snapshot = await createSnapshot({ stateRoot: s.stateRoot, lowerDirs: await layerDirs(s.store, result.layers) });
     this.cleanups.push(() => snap.release());
-    return { dir: snap.rootfs, key: result.key };
+    return { path: await resolveInRoot(snap.rootfs, source), key: result.key };
   }
 
   /** Where COPY/ADD read from, and the content identity that goes into their key. */

@@ -177,3 +177,36 @@ test('BUILDKIT_SBOM_SCAN_* ARGs are not in a RUN environment (BuildKit nonEnvArg
   built('FROM busybox\nARG BUILDKIT_SBOM_SCAN_STAGE=true V=1\nRUN env | grep -c -e SBOM -e ^V= > /out || true\n', {}, async ({ fs }) => {
     t.is(await readFile(join(fs, 'out'), 'utf8'), '1\n');
   }));
+
+test('a bind mount of the context sees only what .dockerignore lets through, as BuildKit transfers it; writes to it are dropped', async (t) => {
+  const { root, cleanup } = await freshRoot();
+  const ctx = await mkdtemp(join(tmpdir(), 'kiln-parity-ignore-'));
+  try {
+    await mkdir(join(ctx, 'sub'));
+    const files: Record<string, string> = { '.dockerignore': 'secret.txt\nsub/hidden\n*.log\n!keep.log\n', 'secret.txt': 's', 'a.txt': 'a', 'x.log': 'x', 'keep.log': 'k', 'sub/hidden': 'h', 'sub/shown': 'v' };
+    for (const [name, data] of Object.entries(files)) await writeFile(join(ctx, name), data);
+    await symlink('a.txt', join(ctx, 'ln'));
+    await writeFile(
+      join(ctx, 'Dockerfile'),
+      [
+        'FROM busybox',
+        'RUN --mount=type=bind,target=/src ls -A /src > /o-all && ls -A /src/sub > /o-sub && cat /src/ln > /o-ln',
+        'RUN --mount=type=bind,source=sub,target=/s ls -A /s > /o-s',
+        'RUN --mount=type=bind,source=a.txt,target=/f cat /f > /o-f',
+        'RUN --mount=type=bind,target=/w,rw touch /w/new && ls /w/new > /o-w',
+      ].join('\n'),
+    );
+    await tracedBuild({ ...(await dockerfileOptions(root, ctx)), tags: ['parity'] });
+    const fs = await rootfsOf(root, 'parity');
+    t.is(await readFile(join(fs, 'o-all'), 'utf8'), '.dockerignore\nDockerfile\na.txt\nkeep.log\nln\nsub\n');
+    t.is(await readFile(join(fs, 'o-sub'), 'utf8'), 'shown\n');
+    t.is(await readFile(join(fs, 'o-ln'), 'utf8'), 'a');
+    t.is(await readFile(join(fs, 'o-s'), 'utf8'), 'shown\n');
+    t.is(await readFile(join(fs, 'o-f'), 'utf8'), 'a');
+    t.is(await readFile(join(fs, 'o-w'), 'utf8'), '/w/new\n');
+    await t.throwsAsync(stat(join(ctx, 'new')), { code: 'ENOENT' }, 'the context is left as it was');
+  } finally {
+    await rm(ctx, { recursive: true, force: true });
+    await cleanup();
+  }
+});
