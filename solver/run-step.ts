@@ -5,6 +5,7 @@ import { mkdir } from './fileops/index.js';
 import { resolveScoped } from './fileops/scoped-path.js';
 import { layerDirs, type ChainLayer, type LayerCommits, type PendingLayer } from './layers.js';
 import { StepLog } from './step-log.js';
+import { dropUnchangedDirs } from './unchanged-dirs.js';
 
 export interface RunStepInput {
   store: Store;
@@ -82,7 +83,8 @@ export async function runStep(input: RunStepInput): Promise<RunStepResult> {
       throw e;
     }
     if (exitCode !== 0) return { ok: false, exitCode };
-    return { ok: true, layer: await input.commits.commit(snapshot.upperDir, snapshot.unmount()) };
+    const settled = snapshot.unmount().then(() => dropUnchangedDirs(snapshot.upperDir, lowerDirs));
+    return { ok: true, layer: await input.commits.commit(snapshot.upperDir, settled) };
   } finally {
     input.commits.release(snapshot);
   }

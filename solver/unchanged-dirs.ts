@@ -1,0 +1,55 @@
+import { lstatSync, readdirSync, rmdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fsXattr, isOverlayXattr, opaqueMarked, xattrAbsent } from '../common/fs-xattr.js';
+import { lookupInLowers } from '../runtime/index.js';
+
+/**
+ * Removes from a RUN's upper dir the directories that hold no change: overlayfs copied them up
+ * because something was made below them and later removed (a mount point, a temporary file), or
+ * only their times changed. BuildKit's overlay differ does not count such a directory as a
+ * change (util/overlay Changes, sameDirent: mode, owner, device and xattrs, never times), so its
+ * layer for `RUN touch /tmp/x && rm /tmp/x` is empty where the raw upper dir would carry /tmp
+ * with the time of the build. A directory that still holds something, is opaque, or differs from
+ * the one below in mode, owner or extended attributes stays. `lowerDirs` are bottom first.
+ */
+export function dropUnchangedDirs(upperDir: string, lowerDirs: readonly string[]): void {
+  const visit = (rel: string): boolean => {
+    let left = 0;
+    for (const d of readdirSync(rel === '' ? upperDir : join(upperDir, rel), { withFileTypes: true })) {
+      const childRel = rel === '' ? d.name : `${rel}/${d.name}`;
+      if (d.isDirectory() && visit(childRel) && sameAsBelow(upperDir, lowerDirs, childRel)) rmdirSync(join(upperDir, childRel));
+      else left++;
+    }
+    return left === 0;
+  };
+  visit('');
+}
+
+function sameAsBelow(upperDir: string, lowerDirs: readonly string[], rel: string): boolean {
+  const below = lookupInLowers(lowerDirs, `/${rel}`);
+  if (below.kind !== 'dir') return false;
+  const path = join(upperDir, rel);
+  const a = lstatSync(path);
+  const b = lstatSync(below.hostPath);
+  if (a.mode !== b.mode || a.uid !== b.uid || a.gid !== b.gid) return false;
+  const mine = xattrs(path);
+  if (mine === undefined || opaqueMarked([...mine.keys()], (n) => mine.get(n))) return false;
+  const theirs = xattrs(below.hostPath);
+  if (theirs === undefined) return false;
+  const own = (m: Map<string, Buffer>) => [...m].filter(([n]) => !isOverlayXattr(n));
+  const x = own(mine);
+  const y = new Map(own(theirs));
+  return x.length === y.size && x.every(([n, v]) => y.get(n)?.equals(v));
+}
+
+/** A directory's extended attributes; undefined when they cannot be read (the directory then stays). */
+function xattrs(path: string): Map<string, Buffer> | undefined {
+  const fx = fsXattr();
+  const out = new Map<string, Buffer>();
+  try {
+    for (const name of fx.listAttributesSync(path)) out.set(name, fx.getAttributeSync(path, name));
+  } catch (e) {
+    return xattrAbsent(e) ? out : undefined;
+  }
+  return out;
+}
