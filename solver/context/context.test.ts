@@ -81,6 +81,13 @@ test('.dockerignore matches as moby/patternmatcher: case-sensitive, regexp chara
   });
 });
 
+test('an ignored directory an exception makes kiln walk is in the context only when something inside is re-included (fsutil)', async (t) => {
+  await withContext({ 'dir/other': '1', 'deep/a/b/other': '2', 'deep/a/b/keep.txt': '3', '.dockerignore': 'dir\n!dir/keep.txt\ndeep\n!**/keep.txt\n' }, async (ctx) => {
+    const c = await ctx();
+    t.deepEqual(keys((await c.checksum(['.'])).files), ['.', '.dockerignore', 'deep', 'deep/a', 'deep/a/b', 'deep/a/b/keep.txt']);
+  });
+});
+
 test('.dockerignore lines as ignorefile.ReadAll: a BOM dropped, # only in column 1, ! and the path trimmed apart, cleaned, leading / dropped', (t) => {
   t.deepEqual(parseIgnoreFile('\uFEFFa\n# c\n  #b  \n!  keep \n/x/../y/\n\n'), ['a', '#b', '!keep', 'y']);
   t.throws(() => compileMatcher(['x[']), { message: /syntax error in pattern/ });

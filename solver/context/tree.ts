@@ -75,6 +75,8 @@ function typeOf(st: BigIntStats): EntryType {
  * lstat calls is several times faster than the same through the thread pool.
  */
 export class TreeView {
+  private readonly reincluded = new Map<string, boolean>();
+
   constructor(
     readonly root: string,
     private readonly hidden?: PathMatcher,
@@ -84,8 +86,27 @@ export class TreeView {
   isHidden(rel: string, type: EntryType): boolean {
     if (!this.hidden || rel === '') return false;
     if (!this.hidden.matches(rel)) return false;
-    // An ignored directory is still walked when an exception may re-include something inside.
-    return !(type === 'dir' && this.hidden.mayReincludeUnder(rel));
+    // An ignored directory is still walked when an exception may re-include something inside,
+    // and shows only when something inside does: fsutil's walker emits it only as the parent of
+    // an included path, so `dir` with `!dir/keep.txt` and no keep.txt is not in the context.
+    return !(type === 'dir' && this.hidden.mayReincludeUnder(rel) && this.showsSomethingIn(rel));
+  }
+
+  /** Whether a directory ignore rules hide has anything they re-include; remembered per view. */
+  private showsSomethingIn(rel: string): boolean {
+    let shows = this.reincluded.get(rel);
+    if (shows === undefined) {
+      shows = false;
+      for (const d of readdirSync(join(this.root, rel), { withFileTypes: true })) {
+        const type: EntryType = d.isDirectory() ? 'dir' : d.isFile() ? 'file' : d.isSymbolicLink() ? 'symlink' : 'other';
+        if (!this.isHidden(`${rel}/${d.name}`, type)) {
+          shows = true;
+          break;
+        }
+      }
+      this.reincluded.set(rel, shows);
+    }
+    return shows;
   }
 
   /** True when `rel` exists but ignore rules hide it. */
