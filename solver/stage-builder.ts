@@ -300,16 +300,18 @@ class StageBuilder {
           break;
         case 'secret': {
           // BuildKit's dispatchSecret: source= names the secret as id= does; without either, the
-          // target's base name does.
-          const id = m.id ?? m.source ?? (target ? basename(target) : '');
+          // target's base name does. A relative target is from /, not WORKDIR: the secret is
+          // dispatched before other mounts' targets are joined to the working directory.
+          const secretTarget = m.target === undefined ? undefined : posix.resolve('/', m.target);
+          const id = m.id ?? m.source ?? (secretTarget ? basename(secretTarget) : '');
           if (m.env !== undefined) {
             const value = await this.secretValue(ins, id, m.required);
             if (value !== undefined) env.push(`${m.env}=${value}`);
           }
           if (m.env === undefined || m.target !== undefined) {
-            runtime.push({ type: 'secret', id, target: target ?? `/run/secrets/${posix.basename(id)}`, required: m.required, ...opt(m) });
+            runtime.push({ type: 'secret', id, target: secretTarget ?? `/run/secrets/${posix.basename(id)}`, required: m.required, ...opt(m) });
           }
-          keys.push({ type: 'secret', id, ...(target ? { target } : {}), required: m.required, ...(m.env !== undefined ? { env: m.env } : {}), ...opt(m) });
+          keys.push({ type: 'secret', id, ...(secretTarget ? { target: secretTarget } : {}), required: m.required, ...(m.env !== undefined ? { env: m.env } : {}), ...opt(m) });
           break;
         }
         case 'ssh':

@@ -146,7 +146,7 @@ test('a bind mount source stays inside its context or stage: `..` and symlinks r
   }
 });
 
-test('a secret mount is named by source= as by id=, and goes by default to /run/secrets/ + the base name of its id (BuildKit dispatchSecret)', async (t) => {
+test('a secret mount is named by source= as by id=, goes by default to /run/secrets/ + the base name of its id, and a relative target is from / (BuildKit dispatchSecret)', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'kiln-parity-secret-'));
   try {
     await writeFile(join(dir, 's'), 'sekret');
@@ -155,11 +155,12 @@ test('a secret mount is named by source= as by id=, and goes by default to /run/
       ['a/b', parseSecretFlag(`id=a/b,src=${join(dir, 's')}`)],
     ]);
     await built(
-      'FROM busybox\nRUN --mount=type=secret,source=mysec,target=/tmp/sec cat /tmp/sec > /src\nRUN --mount=type=secret,id=a/b cat /run/secrets/b > /slash\n',
+      'FROM busybox\nRUN --mount=type=secret,source=mysec,target=/tmp/sec cat /tmp/sec > /src\nRUN --mount=type=secret,id=a/b cat /run/secrets/b > /slash\nWORKDIR /w\nRUN --mount=type=secret,id=mysec,target=rel cat /rel > /relative\n',
       {},
       async ({ fs }) => {
         t.is(await readFile(join(fs, 'src'), 'utf8'), 'sekret');
         t.is(await readFile(join(fs, 'slash'), 'utf8'), 'sekret');
+        t.is(await readFile(join(fs, 'relative'), 'utf8'), 'sekret', 'a relative target is from /, not WORKDIR');
       },
       { secrets },
     );
