@@ -32,8 +32,20 @@ test('secret flags: src, env, or the id as env name', (t) => {
   t.deepEqual(parseSecretFlag('id=a,src=/f'), { id: 'a', file: '/f' });
   t.deepEqual(parseSecretFlag('id=a,source=/f'), { id: 'a', file: '/f' });
   t.deepEqual(parseSecretFlag('id=a,env=TOKEN'), { id: 'a', env: 'TOKEN' });
-  t.deepEqual(parseSecretFlag('id=a'), { id: 'a', env: 'a' });
+  t.deepEqual(parseSecretFlag('id=a', { a: 'set' }), { id: 'a', env: 'a' });
   t.throws(() => parseSecretFlag('src=/f'), { code: 'E_RUNTIME_SECRET_FLAG' });
+});
+
+test('secret flags as buildx and BuildKit read them: type=, the id as a file, unknown keys refused', (t) => {
+  // type=env takes src= as the variable's name (buildx's Secret.UnmarshalText); type=file is the default.
+  t.deepEqual(parseSecretFlag('type=env,id=a,src=TOKEN'), { id: 'a', env: 'TOKEN' });
+  t.deepEqual(parseSecretFlag('type=env,id=a,source=TOKEN'), { id: 'a', env: 'TOKEN' });
+  t.deepEqual(parseSecretFlag('type=file,id=a,src=/f'), { id: 'a', file: '/f' });
+  t.deepEqual(parseSecretFlag('ID=a,SRC=/f'), { id: 'a', file: '/f' });
+  // Just id=: the variable when it is set, else the file of that name (secretsprovider.NewStore).
+  t.deepEqual(parseSecretFlag('id=a', {}), { id: 'a', file: 'a' });
+  t.regex(t.throws(() => parseSecretFlag('id=a,srcc=/f'), { code: 'E_RUNTIME_SECRET_FLAG' }).message, /unexpected key "srcc"/);
+  t.regex(t.throws(() => parseSecretFlag('type=ssh,id=a'), { code: 'E_RUNTIME_SECRET_FLAG' }).message, /unsupported secret type "ssh"/);
 });
 
 test('the spec has namespaces per network mode, default PATH and HOME, docker capabilities', (t) => {

@@ -4,22 +4,31 @@ import { systemReason } from '../common/file-errors.js';
 import type { SecretSource } from './types.js';
 
 /**
- * Parses a `--secret` flag as buildx does: `id=ID,src=FILE` (or `source=`), `id=ID,env=VAR`,
- * or just `id=ID`, which reads the environment variable named ID.
+ * Parses a `--secret` flag as buildx does (util/buildflags/secrets.go, then BuildKit's
+ * secretsprovider.NewStore): `id=ID,src=FILE` (or `source=`), `id=ID,env=VAR`, `type=env` with
+ * `src=VAR`, `type=file`; keys are case-insensitive and any other key is an error. Just `id=ID`
+ * reads the environment variable ID when it is set, else the file ID.
  */
-export function parseSecretFlag(flag: string): SecretSource {
+export function parseSecretFlag(flag: string, env: NodeJS.ProcessEnv = process.env): SecretSource {
   const fields = new Map<string, string>();
+  const bad = (why: string) => new KilnError('E_RUNTIME_SECRET_FLAG', `invalid --secret "${flag}": ${why}`, { hint: 'use --secret id=ID,src=FILE or --secret id=ID,env=VAR' });
   for (const part of flag.split(',')) {
     const eq = part.indexOf('=');
-    if (eq <= 0) throw new KilnError('E_RUNTIME_SECRET_FLAG', `invalid --secret "${flag}": expected key=value pairs`, { hint: 'use --secret id=ID,src=FILE or --secret id=ID,env=VAR' });
-    fields.set(part.slice(0, eq).trim().toLowerCase(), part.slice(eq + 1));
+    if (eq <= 0) throw bad('expected key=value pairs');
+    const key = part.slice(0, eq).trim().toLowerCase();
+    if (!['type', 'id', 'src', 'source', 'env'].includes(key)) throw bad(`unexpected key "${key}"`);
+    fields.set(key === 'source' ? 'src' : key, part.slice(eq + 1));
   }
+  const type = fields.get('type');
+  if (type !== undefined && type !== 'file' && type !== 'env') throw bad(`unsupported secret type "${type}"`);
   const id = fields.get('id');
-  if (!id) throw new KilnError('E_RUNTIME_SECRET_FLAG', `invalid --secret "${flag}": missing id`, { hint: 'use --secret id=ID,src=FILE or --secret id=ID,env=VAR' });
-  const file = fields.get('src') ?? fields.get('source');
-  const env = fields.get('env');
+  if (!id) throw bad('missing id');
+  let file = fields.get('src') || undefined;
+  let envName = fields.get('env') || undefined;
+  if (type === 'env' && envName === undefined) [envName, file] = [file, undefined];
+  if (envName !== undefined) return { id, env: envName };
   if (file !== undefined) return { id, file };
-  return { id, env: env ?? id };
+  return env[id] !== undefined ? { id, env: id } : { id, file: id };
 }
 
 /** Reads a secret's value; only ever held in memory and in the per-execution bundle. */

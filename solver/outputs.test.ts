@@ -9,6 +9,18 @@ test('type=image takes name= and push= (buildx); type=registry is type=image,pus
   t.deepEqual(parseOutputSpec('type=oci,dest=out.tar'), { type: 'oci', dest: 'out.tar' });
 });
 
+test('buildx defaults: an archive without dest= goes to stdout, type=docker without one is loaded, type=local never to stdout', (t) => {
+  t.deepEqual(parseOutputSpec('-'), { type: 'tar', dest: '-' });
+  t.deepEqual(parseOutputSpec('out'), { type: 'local', dest: 'out' });
+  t.deepEqual(parseOutputSpec('type=tar'), { type: 'tar', dest: '-' });
+  t.deepEqual(parseOutputSpec('type=oci'), { type: 'oci', dest: '-' });
+  t.deepEqual(parseOutputSpec('type=docker'), { type: 'image', push: false });
+  t.deepEqual(parseOutputSpec('type=docker,name=a:1'), { type: 'image', name: 'a:1', push: false });
+  t.deepEqual(parseOutputSpec('type=docker,dest=d.tar'), { type: 'docker', dest: 'd.tar' });
+  t.regex(t.throws(() => parseOutputSpec('type=local'))!.message, /type=local needs dest=PATH/);
+  t.regex(t.throws(() => parseOutputSpec('type=local,dest=-'))!.message, /type=local cannot write to stdout/);
+});
+
 test('push= is only for image outputs and only true or false', (t) => {
   t.regex(t.throws(() => parseOutputSpec('type=image,push=yes'))!.message, /push=yes is not true or false/);
   t.regex(t.throws(() => parseOutputSpec('type=oci,dest=o.tar,push=true'))!.message, /unsupported option "push" for type oci/);

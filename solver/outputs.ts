@@ -56,10 +56,14 @@ export function parseOutputSpec(spec: string): OutputSpec {
     throw new BuildError('E_BUILD_OPTION', `--output: unsupported option "${k}" for type ${type}`, { hint: TAKES[image ? 'image' : type] ?? `type=${type} takes dest= only` });
   }
   const push = booleanField(fields, 'push');
-  const dest = fields.get('dest');
   const name = fields.get('name');
   const layers = parseLayerExport(fields, '--output');
-  if (!image && dest === undefined) throw new BuildError('E_BUILD_OPTION', `--output type=${type} needs dest=PATH`, { hint: `e.g. --output type=${type},dest=${type === 'local' ? 'DIR' : 'FILE.tar'}` });
+  // As buildx's CreateExports: an archive without dest= goes to stdout, except type=docker, which
+  // without one is loaded into the image store (buildx's --load), kiln's type=image.
+  if (type === 'docker' && !fields.has('dest')) return { type: 'image', ...(name ? { name } : {}), push: false };
+  const dest = fields.get('dest') ?? (type === 'oci' || type === 'tar' ? '-' : undefined);
+  if (!image && !dest) throw new BuildError('E_BUILD_OPTION', `--output type=${type} needs dest=PATH`, { hint: `e.g. --output type=${type},dest=${type === 'local' ? 'DIR' : 'FILE.tar'}` });
+  if (type === 'local' && dest === '-') throw new BuildError('E_BUILD_OPTION', '--output type=local cannot write to stdout: it makes a directory', { hint: 'give dest=DIR, or type=tar,dest=- for a tarball of it on stdout' });
   if (image) return { type: 'image', ...(name ? { name } : {}), ...(layers ? { layers } : {}), push: type === 'registry' || push === true };
   return { type: type as OutputSpec['type'], ...(dest !== undefined ? { dest } : {}), ...(layers ? { layers } : {}) };
 }

@@ -200,7 +200,12 @@ test('input files that are missing, empty, truncated, compressed or not archives
     { args: ['build', '-f', f.adir, f.ctx], message: /^kiln: cannot read the Dockerfile \S+adir: it is a directory$/m },
     { args: ['build', '-f', f.empty, f.ctx], message: /^\S+empty:1:1: file with no instructions$/m },
     { args: ['build', '-f', f.file, f.ctx], message: /^\S+text\.txt:1:1: unknown instruction: hello$/m },
-    { args: ['build', f.missing], message: /^kiln: cannot read the Dockerfile \S+: no such file or directory$/m },
+    // As buildx's loadInputs: the context is checked first, so a missing one is not taken for a missing Dockerfile.
+    { args: ['build', f.missing], message: /^kiln: unable to prepare context: path \S+no-such-dir" not found or not a directory$/m },
+    { args: ['build', f.file], message: /^kiln: unable to prepare context: path \S+text\.txt" not found or not a directory$/m },
+    { args: ['build', '-'], input: await readFile(f.dockerTar), message: /^kiln: a build context from stdin \(a tar archive\) is not supported yet$/m },
+    { args: ['build', '-f', '-', '-'], input: 'FROM busybox\n', message: /^kiln: can't use stdin for both build context and Dockerfile$/m },
+    { args: ['build', '-f', join(f.ctx, 'Dockerfile'), '-'], input: 'FROM busybox\n', message: /^kiln: ambiguous Dockerfile source: both stdin and -f give a Dockerfile$/m },
     { args: ['build', '--secret', `id=s,src=${join(f.missing, 'secret')}`, f.secretCtx], message: /cannot read secret "s" from \S+secret: no such file or directory$/m },
     { args: ['build', '--secret', `id=s,src=${f.adir}`, f.secretCtx], message: /cannot read secret "s" from \S+adir: it is a directory$/m },
     { args: ['build', '--build-context', `extra=${f.missing}`, f.namedCtx], message: /^kiln: unable to prepare context: path \S+no-such-dir" not found or not a directory$/m },
@@ -224,12 +229,18 @@ test('bad flag values, for every enum and number flag', async (t) => {
     { args: ['build', '--jobs', 'lots', f.ctx], message: /^kiln: --jobs must be a positive integer, not "lots"$/m },
     { args: ['build', '--allow', 'root', f.ctx], message: /^kiln: unknown entitlement "root"$/m },
     { args: ['build', '--build-arg', '=1', f.ctx], message: /^kiln: --build-arg "=1" is not KEY=VALUE$/m },
-    { args: ['build', '--label', 'novalue', f.ctx], message: /^kiln: --label "novalue" is not KEY=VALUE$/m },
+    { args: ['build', '--label', '=novalue', f.ctx], message: /^kiln: --label "=novalue" is not KEY=VALUE$/m },
+    { args: ['build', '-q', '--progress', 'plain', f.ctx], message: /^kiln: --progress plain and --quiet cannot be used together$/m },
+    { args: ['build', '--secret', 'id=s,srcc=/x', f.ctx], message: /^kiln: invalid --secret "id=s,srcc=\/x": unexpected key "srcc"$/m },
+    { args: ['build', '--secret', 'id=s,type=ssh', f.ctx], message: /^kiln: invalid --secret "id=s,type=ssh": unsupported secret type "ssh"$/m },
+    { args: ['build', '--build-context', `Extra=${f.ctx}`, f.ctx], message: /^kiln: invalid --build-context name "Extra": repository name must be lowercase$/m },
     { args: ['build', '--secret', 'src=/x', f.ctx], message: /^kiln: invalid --secret "src=\/x": missing id$/m },
     { args: ['build', '--build-context', 'extra', f.ctx], message: /^kiln: --build-context "extra" is not NAME=VALUE$/m },
     { args: ['build', '--build-context', 'extra=git://x', f.ctx], message: /^kiln: --build-context extra=git:\/\/x: only directories, docker-image:\/\/ and oci-layout:\/\/ are supported$/m },
     { args: ['build', '-o', 'type=s3', f.ctx], message: /^kiln: --output: unknown type "s3"$/m },
-    { args: ['build', '-o', 'type=oci', f.ctx], message: /^kiln: --output type=oci needs dest=PATH$/m },
+    { args: ['build', '-o', 'type=local', f.ctx], message: /^kiln: --output type=local needs dest=PATH$/m },
+    { args: ['build', '-o', 'type=local,dest=-', f.ctx], message: /^kiln: --output type=local cannot write to stdout/m },
+    { args: ['build', '-o', '-', '-o', 'type=oci', f.ctx], message: /^kiln: multiple outputs configured to write to stdout$/m },
     { args: ['build', '-o', 'type=tar,dest=x,compression=zstd', f.ctx], message: /^kiln: --output: unsupported option "compression" for type tar$/m },
     { args: ['build', '-o', 'type=image,push=maybe', f.ctx], message: /^kiln: --output: push=maybe is not true or false$/m },
     { args: ['build', '--cache-to', 'type=s3', f.ctx], message: /^kiln: --cache-to "type=s3": cache type "s3" is not supported by kiln$/m },
@@ -264,6 +275,29 @@ test('a flag that crashed kiln: --no-cache-filter STAGE takes its value', async 
   const again = await builtKiln(f.root, ['build', '--progress', 'plain', '--no-cache-filter', 'stage-0', f.ctx]);
   t.is(again.code, 0, again.stderr);
   t.regex(again.stderr, /COPY a\.txt \/a\.txt\n(?!#\d+ CACHED)/, 'the stage ran again');
+});
+
+test('buildx list and key forms: --no-cache-filter A,B, --add-host A,B, --label KEY, BUILDKIT_PROGRESS; a stale --iidfile is removed', async (t) => {
+  const first = await builtKiln(f.root, ['build', '--progress', 'plain', f.ctx]);
+  t.is(first.code, 0, first.stderr);
+  const again = await builtKiln(f.root, ['build', '--progress', 'plain', '--no-cache-filter', 'nosuch,stage-0', f.ctx]);
+  t.is(again.code, 0, again.stderr);
+  t.regex(again.stderr, /COPY a\.txt \/a\.txt\n(?!#\d+ CACHED)/, 'the stage named in a comma list ran again');
+  const hosts = await builtKiln(f.root, ['build', '-q', '--add-host', 'a:10.0.0.1,b:10.0.0.2', f.ctx]);
+  t.is(hosts.code, 0, hosts.stderr);
+  const labelled = await builtKiln(f.root, ['build', '-q', '--label', 'flag', '-t', 'labelled:1', f.ctx]);
+  t.is(labelled.code, 0, labelled.stderr);
+  const labels = await builtKiln(f.root, ['inspect', '-f', '{{json .Config.Labels}}', 'labelled:1']);
+  t.deepEqual(JSON.parse(labels.stdout), { flag: '' });
+  // BUILDKIT_PROGRESS stands in for --progress auto (CI=true would make it plain anyway: ask for rawjson).
+  const raw = await builtKiln(f.root, ['build', f.ctx], { env: { BUILDKIT_PROGRESS: 'rawjson' } });
+  t.is(raw.code, 0, raw.stderr);
+  t.regex(raw.stderr, /^\{"type":/m);
+  const iid = join(f.dir, 'stale-iid');
+  await writeFile(iid, 'sha256:stale');
+  const failed = await builtKiln(f.root, ['build', '--iidfile', iid, '--target', 'nosuch', f.ctx]);
+  t.is(failed.code, 1, failed.stderr);
+  t.false(existsSync(iid), 'no --iidfile from an earlier build is left to be mistaken for this one');
 });
 
 test('bad image names and references, unknown images, commands that cannot start', async (t) => {

@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { basename, join, resolve } from 'node:path';
-import { text } from 'node:stream/consumers';
+import { basename, dirname, join, resolve } from 'node:path';
+import { buffer } from 'node:stream/consumers';
 import { pipeline } from 'node:stream/promises';
 import { KilnError } from '../../common/errors.js';
 import { systemReason } from '../../common/file-errors.js';
@@ -50,15 +50,38 @@ interface BuildFlags {
 
 const usage = (message: string, hint?: string) => new KilnError('E_USAGE', message, hint ? { hint } : {});
 
+/**
+ * KEY=VALUE flags as buildx's listToMap reads them: an empty KEY is an error; a bare KEY takes its
+ * value from the environment (--build-arg, and is left out when the variable is unset) or is
+ * empty (--label).
+ */
 function keyValues(list: string[] | undefined, flag: string, fromEnv: boolean): Map<string, string> {
   const out = new Map<string, string>();
   for (const item of list ?? []) {
     const i = item.indexOf('=');
-    if (i === 0 || (i < 0 && !fromEnv)) throw usage(`${flag} "${item}" is not KEY=VALUE`, fromEnv ? `give ${flag} KEY=VALUE, or ${flag} KEY to take the value of KEY from the environment` : `give ${flag} KEY=VALUE`);
+    if (i === 0 || item === '') throw usage(`${flag} "${item}" is not KEY=VALUE`, fromEnv ? `give ${flag} KEY=VALUE, or ${flag} KEY to take the value of KEY from the environment` : `give ${flag} KEY=VALUE, or ${flag} KEY for an empty value`);
     if (i > 0) out.set(item.slice(0, i), item.slice(i + 1));
+    else if (!fromEnv) out.set(item, '');
     else if (process.env[item] !== undefined) out.set(item, process.env[item]!);
   }
   return out;
+}
+
+/** A flag buildx declares as a string slice (--add-host, --no-cache-filter): repeatable and comma-separated. */
+function commaList(list: readonly string[] | undefined): string[] {
+  return (list ?? []).flatMap((l) => l.split(',')).map((s) => s.trim()).filter((s) => s !== '');
+}
+
+/** Go's strconv.ParseBool, false for anything it refuses (as buildx reads BUILDKIT_INLINE_CACHE). */
+function goTrue(v: string | undefined): boolean {
+  return v !== undefined && ['1', 't', 'T', 'true', 'TRUE', 'True'].includes(v);
+}
+
+/** The first bytes of an archive (tar, or gzip, bzip2, xz, zstd), which buildx takes on stdin as the build context. */
+function looksLikeArchive(b: Buffer): boolean {
+  const magics = [[0x1f, 0x8b], [0x42, 0x5a, 0x68], [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], [0x28, 0xb5, 0x2f, 0xfd]];
+  if (magics.some((m) => m.every((x, i) => b[i] === x))) return true;
+  return b.length >= 262 && b.subarray(257, 262).toString('latin1') === 'ustar';
 }
 
 /**
@@ -72,16 +95,24 @@ function buildArgs(list: string[] | undefined): Map<string, string> {
   return out;
 }
 
-/** `Dockerfile` in the context, or `dockerfile` when only that is there (BuildKit's fallback). */
-function defaultDockerfile(contextDir: string): string {
-  const upper = join(contextDir, 'Dockerfile');
-  const lower = join(contextDir, 'dockerfile');
+/**
+ * `Dockerfile` in the context, or `dockerfile` when only that is there; the same for a `-f` path
+ * whose name is `Dockerfile` (buildx's handleLowercaseDockerfile).
+ */
+function lowercaseFallback(upper: string): string {
+  if (basename(upper) !== 'Dockerfile') return upper;
+  const lower = join(dirname(upper), 'dockerfile');
   return !existsSync(upper) && existsSync(lower) ? lower : upper;
 }
 
-/** `--platform`, repeatable and comma-separated as buildx takes it. */
+function defaultDockerfile(contextDir: string): string {
+  return lowercaseFallback(join(contextDir, 'Dockerfile'));
+}
+
+/** `--platform`, repeatable and comma-separated as buildx takes it; DOCKER_DEFAULT_PLATFORM when none is given (buildx's flag default). */
 function platformsOf(flags: BuildFlags): string[] {
-  return (flags.platform ?? []).flatMap((l) => l.split(',')).map((p) => p.trim());
+  const given = flags.platform ?? (process.env.DOCKER_DEFAULT_PLATFORM ? [process.env.DOCKER_DEFAULT_PLATFORM] : []);
+  return given.flatMap((l) => l.split(',')).map((p) => p.trim());
 }
 
 const BUILD_CONTEXT_HINT = 'give --build-context NAME=DIR, NAME=docker-image://REF or NAME=oci-layout://DIR[:TAG]';
@@ -92,16 +123,29 @@ function layoutContext(value: string): string {
   return `${OCI_LAYOUT_SCHEME}${ref.dir}${ref.tag ? `:${ref.tag}` : ''}${ref.digest ? `@${ref.digest}` : ''}`;
 }
 
-function namedContexts(list: string[] | undefined): Map<string, NamedContext> {
+/**
+ * A --build-context NAME as buildx's ParseContextNames takes it: a reference, in its familiar form
+ * without `:latest`, so `docker.io/library/alpine` and `alpine:latest` both name `FROM alpine`.
+ */
+function contextName(name: string, familiarName: (input: string) => string): string {
+  try {
+    return familiarName(name).replace(/:latest$/, '');
+  } catch (e) {
+    throw usage(`invalid --build-context name "${name}": ${(e as Error).message.replace(/^invalid image reference "[^"]*": /, '')}`, BUILD_CONTEXT_HINT);
+  }
+}
+
+function namedContexts(list: string[] | undefined, familiarName: (input: string) => string): Map<string, NamedContext> {
   const out = new Map<string, NamedContext>();
   for (const item of list ?? []) {
     const i = item.indexOf('=');
     if (i <= 0) throw usage(`--build-context "${item}" is not NAME=VALUE`, BUILD_CONTEXT_HINT);
+    const name = contextName(item.slice(0, i), familiarName);
     const value = item.slice(i + 1);
-    if (value.startsWith('docker-image://')) out.set(item.slice(0, i), { kind: 'image', ref: value.slice('docker-image://'.length) });
-    else if (value.startsWith(OCI_LAYOUT_SCHEME)) out.set(item.slice(0, i), { kind: 'image', ref: layoutContext(value) });
+    if (value.startsWith('docker-image://')) out.set(name, { kind: 'image', ref: value.slice('docker-image://'.length) });
+    else if (value.startsWith(OCI_LAYOUT_SCHEME)) out.set(name, { kind: 'image', ref: layoutContext(value) });
     else if (/^[a-z][a-z0-9+.-]*:\/\//.test(value)) throw usage(`--build-context ${item}: only directories, docker-image:// and oci-layout:// are supported`, BUILD_CONTEXT_HINT);
-    else out.set(item.slice(0, i), { kind: 'dir', path: resolve(value) });
+    else out.set(name, { kind: 'dir', path: resolve(value) });
   }
   return out;
 }
@@ -150,8 +194,11 @@ export function register(program: Command): void {
     // As buildx: repeatable and comma-separated. RUN --network=host needs no entitlement in kiln, so network.host grants nothing more.
     const allow = (flags.allow ?? []).flatMap((a) => a.split(','));
     for (const a of allow) if (a !== 'security.insecure' && a !== 'network.host') throw usage(`unknown entitlement "${a}"`, 'use security.insecure or network.host');
-    const progress = (flags.quiet ? 'quiet' : flags.progress) as ProgressMode;
-    if (!['auto', 'tty', 'plain', 'rawjson', 'quiet'].includes(progress)) throw usage(`unknown --progress "${flags.progress}"`, 'use auto, tty, plain, rawjson or quiet');
+    // As buildx: -q goes with --progress auto or quiet only, and BUILDKIT_PROGRESS stands in for auto.
+    if (flags.quiet && flags.progress !== 'auto' && flags.progress !== 'quiet') throw usage(`--progress ${flags.progress} and --quiet cannot be used together`, 'drop one of them');
+    const fromEnv = flags.progress === 'auto' && !flags.quiet ? process.env.BUILDKIT_PROGRESS || undefined : undefined;
+    const progress = (flags.quiet ? 'quiet' : fromEnv ?? flags.progress) as ProgressMode;
+    if (!['auto', 'tty', 'plain', 'rawjson', 'quiet'].includes(progress)) throw usage(fromEnv ? `unknown BUILDKIT_PROGRESS "${fromEnv}"` : `unknown --progress "${flags.progress}"`, 'use auto, tty, plain, rawjson or quiet');
     if (flags.network !== undefined && !['default', 'host', 'none'].includes(flags.network)) throw usage(`unknown --network "${flags.network}"`, 'use default, host or none');
     // Through a daemon, the daemon's platform is the one: it checks.
     if (host === undefined) checkBuildPlatforms(platformsOf(flags));
@@ -160,27 +207,48 @@ export function register(program: Command): void {
       if (value !== undefined && !/^(false|0)$/i.test(String(value))) process.stderr.write(`WARNING: ${flag}: kiln makes no attestations; the image has none\n`);
     }
     const { parseExtraHost } = await import('../../runtime/extra-hosts.js');
-    const extraHosts = (flags.addHost ?? []).map(parseExtraHost);
+    flags.addHost = commaList(flags.addHost);
+    flags.cacheFilter = commaList(flags.cacheFilter);
+    // As buildx: --build-arg BUILDKIT_INLINE_CACHE=1 is --cache-to type=inline.
+    if (goTrue(buildArgs(flags.buildArg).get('BUILDKIT_INLINE_CACHE'))) flags.cacheTo = [...(flags.cacheTo ?? []), 'type=inline'];
+    const { familiarName } = await import('../../oci/index.js');
+    const contexts = namedContexts(flags.buildContext, familiarName);
+    const extraHosts = flags.addHost.map(parseExtraHost);
     const jobs = flags.jobs === undefined ? undefined : Number(flags.jobs);
     if (jobs !== undefined && !(Number.isInteger(jobs) && jobs > 0)) throw usage(`--jobs must be a positive integer, not "${flags.jobs}"`, 'e.g. --jobs 4');
 
+    // As buildx's loadInputs: stdin is the Dockerfile or the context, never both, and a context path is a directory.
+    if (contextArg === '-' && flags.file === '-') throw usage("can't use stdin for both build context and Dockerfile", 'give the Dockerfile on stdin with -f - and a context directory, or `kiln build - < Dockerfile` with no context');
     const fromStdin = contextArg === '-' || flags.file === '-';
     const contextDir = contextArg === '-' ? undefined : resolve(contextArg);
-    const dockerfilePath = fromStdin ? undefined : resolve(flags.file ?? defaultDockerfile(contextDir!));
+    if (contextDir !== undefined && !statSync(contextDir, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new KilnError('E_CONTEXT_NOT_FOUND', `unable to prepare context: path "${contextDir}" not found or not a directory`, { hint: 'pass the directory holding the files your Dockerfile copies (often ".")' });
+    }
+    const dockerfilePath = fromStdin ? undefined : resolve(flags.file === undefined ? defaultDockerfile(contextDir!) : lowercaseFallback(flags.file));
     let dockerfile: string;
     try {
-      dockerfile = fromStdin ? await text(process.stdin) : await readFile(dockerfilePath!, 'utf8');
+      if (fromStdin) {
+        const bytes = await buffer(process.stdin);
+        if (contextArg === '-' && looksLikeArchive(bytes)) throw usage('a build context from stdin (a tar archive) is not supported yet', 'extract it and give its directory as the context');
+        if (contextArg === '-' && flags.file !== undefined) throw usage('ambiguous Dockerfile source: both stdin and -f give a Dockerfile', 'drop -f, or give a context directory instead of -');
+        dockerfile = bytes.toString('utf8');
+      } else {
+        dockerfile = await readFile(dockerfilePath!, 'utf8');
+      }
     } catch (e) {
+      if (e instanceof KilnError) throw e;
       throw new KilnError('E_BUILD_DOCKERFILE', `cannot read the Dockerfile ${dockerfilePath}: ${systemReason(e)}`, { cause: e, hint: 'give its path with -f FILE' });
     }
     await checkResultFiles(flags);
 
-    if (host !== undefined) return buildOnDaemon(flags, { root, host, tls, progress, jobs, contextDir, dockerfile, dockerfilePath, fromStdin, allowInsecure: allow.includes('security.insecure') });
+    if (host !== undefined) return buildOnDaemon(flags, { root, host, tls, progress, jobs, contextDir, dockerfile, dockerfilePath, fromStdin, contexts, allowInsecure: allow.includes('security.insecure') });
 
-    const { parseSecretFlag } = await import('../../runtime/index.js');
+    const { parseSecretFlag, readSecret } = await import('../../runtime/index.js');
     const secrets = new Map<string, SecretSource>();
     for (const s of flags.secret ?? []) {
       const src = parseSecretFlag(s);
+      // As BuildKit's secret store: a secret file that cannot be read fails the build before it starts.
+      if (src.file !== undefined) await readSecret(src);
       secrets.set(src.id, src);
     }
     const solver = await import('../../solver/index.js');
@@ -225,7 +293,7 @@ export function register(program: Command): void {
         ...(flags.network ? { network: flags.network as 'default' | 'host' | 'none' } : {}),
         ...(jobs ? { jobs } : {}),
         tags,
-        namedContexts: namedContexts(flags.buildContext),
+        namedContexts: contexts,
         signal: abort.signal,
         buildId,
         ...(cache ? { cache } : {}),
@@ -289,8 +357,17 @@ interface BuiltImage {
 async function buildOutputs(flags: BuildFlags): Promise<{ outputs: OutputSpec[]; tags: string[] }> {
   const { checkOutputSpec, parseOutputSpec } = await import('../../solver/index.js');
   const outputs = (flags.output ?? []).map(parseOutputSpec);
+  // As buildx's CreateExports: one output at most on stdout, and never an archive on a terminal.
+  const toStdout = outputs.filter((o) => o.dest === '-');
+  if (toStdout.length > 1) throw usage('multiple outputs configured to write to stdout', 'give all but one of them dest=FILE');
+  if (toStdout.length === 1 && process.stdout.isTTY) throw usage(`dest file is required for a type=${toStdout[0]!.type} output: refusing to write to the terminal`, `give dest=FILE, or redirect stdout (> FILE)`);
   for (const o of outputs) await checkOutputSpec(o);
-  if (flags.push) outputs.push({ type: 'image', push: true });
+  // As buildx: --push is push=true on the image outputs given, or a new one; --load an image output.
+  const images = outputs.filter((o) => o.type === 'image');
+  if (flags.push) {
+    if (images.length > 0) for (const o of images) o.push = true;
+    else outputs.push({ type: 'image', push: true });
+  }
   if (flags.load && !outputs.some((o) => o.type === 'image')) outputs.push({ type: 'image' });
   if (outputs.some((o) => o.push && !o.name) && !flags.tag?.length) throw usage('pushing needs a name for the image', 'give -t NAME:TAG, or --output type=image,name=NAME:TAG,push=true');
   // The -t names are the store's image's: none when every output sends it elsewhere.
@@ -299,7 +376,12 @@ async function buildOutputs(flags: BuildFlags): Promise<{ outputs: OutputSpec[];
 
 /** The files reportResult writes after the build: a path they cannot have fails before it. */
 async function checkResultFiles(flags: BuildFlags): Promise<void> {
-  if (flags.iidfile) await checkOutputFile(flags.iidfile, '--iidfile');
+  if (flags.iidfile) {
+    await checkOutputFile(flags.iidfile, '--iidfile');
+    // As buildx: an --iidfile from an earlier build is removed first, so a failed build leaves none to be mistaken for its result.
+    const st = statSync(flags.iidfile, { throwIfNoEntry: false });
+    if (st?.isFile()) rmSync(flags.iidfile, { force: true });
+  }
   if (flags.metadataFile) await checkOutputFile(flags.metadataFile, '--metadata-file');
 }
 
@@ -345,6 +427,7 @@ interface DaemonBuild {
   dockerfile: string;
   dockerfilePath: string | undefined;
   fromStdin: boolean;
+  contexts: Map<string, NamedContext>;
   allowInsecure: boolean;
 }
 
@@ -372,7 +455,7 @@ async function buildOnDaemon(flags: BuildFlags, b: DaemonBuild): Promise<void> {
   }
   const contextDirs = new Map<string, string>();
   const imageContexts: Record<string, string> = {};
-  for (const [name, c] of namedContexts(flags.buildContext)) {
+  for (const [name, c] of b.contexts) {
     if (c.kind === 'dir') contextDirs.set(name, c.path);
     else if (c.ref.startsWith(OCI_LAYOUT_SCHEME)) throw usage(`--build-context ${name}=${c.ref}: an OCI layout is read where the build runs, and a daemon cannot read this machine's directories`, 'load it first (tar the layout, then `kiln --host ... load -i FILE`) and give NAME=docker-image://REF, or build without --host');
     else imageContexts[name] = c.ref;
@@ -396,7 +479,7 @@ async function buildOnDaemon(flags: BuildFlags, b: DaemonBuild): Promise<void> {
         noCache: flags.cache === false,
         noCacheFilter: flags.cacheFilter,
         ...(flags.addHost?.length ? { extraHosts: flags.addHost } : {}),
-        ...(flags.platform?.length ? { platforms: platformsOf(flags) } : {}),
+        ...(platformsOf(flags).length ? { platforms: platformsOf(flags) } : {}),
         pull: Boolean(flags.pull),
         labels: Object.fromEntries(keyValues(flags.label, '--label', false)),
         ...(flags.network ? { network: flags.network as 'default' | 'host' | 'none' } : {}),

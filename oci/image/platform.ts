@@ -16,7 +16,13 @@ export function checkBuildPlatforms(platforms: readonly string[]): void {
   const host = hostPlatform();
   const here = `${host.os}/${host.architecture}`;
   for (const p of platforms) {
-    const [os, arch, variant] = p.toLowerCase().split('/');
+    const parts = p.toLowerCase().split('/');
+    // As containerd's platforms.Parse: one component is an OS (with this machine's architecture) or an architecture (with this machine's OS).
+    if (parts.length === 1) {
+      if (['linux', 'windows', 'darwin', 'freebsd'].includes(parts[0]!)) parts.push(host.architecture);
+      else parts.unshift(host.os);
+    }
+    const [os, arch, variant] = parts;
     const normalized = ({ x86_64: 'amd64', aarch64: 'arm64' } as Record<string, string>)[arch ?? ''] ?? arch;
     if (p === 'local' || (os === host.os && normalized === host.architecture && (variant === undefined || variant === (host.variant ?? variant)))) continue;
     throw new KilnError('E_BUILD_PLATFORM', `cannot build for platform "${p}": kiln builds for this machine's platform only (${here})`, { hint: `drop --platform, or give --platform ${here}` });
