@@ -47,3 +47,19 @@ test('a directory whose extended attributes differ from the one below stays', as
 
   t.deepEqual(await readdir(upper), ['a']);
 });
+
+test('what an opaque directory holds is all new, so a directory in it stays even where the layers below have one like it', async (t) => {
+  const top = await mkdtemp(join(tmpdir(), 'kiln-unchanged-'));
+  t.teardown(() => rm(top, { recursive: true, force: true }));
+  const base = join(top, 'base');
+  const upper = join(top, 'upper');
+  await dirs(base, ['etc/ssl', 'opt/x']);
+  await dirs(upper, ['etc/ssl', 'opt/x/y']);
+  fsXattr().setAttributeSync(join(upper, 'etc'), OPAQUE_XATTR, 'y');
+
+  dropUnchangedDirs(upper, [base]);
+
+  t.deepEqual((await readdir(upper)).sort(), ['etc', 'opt']);
+  t.deepEqual(await readdir(join(upper, 'etc')), ['ssl'], 'the opaque /etc hides the lower one: its ssl is a new, empty directory');
+  t.deepEqual(await readdir(join(upper, 'opt', 'x')), ['y'], 'a directory the layers below lack is new');
+});

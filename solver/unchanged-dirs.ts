@@ -9,32 +9,39 @@ import { lookupInLowers } from '../runtime/index.js';
  * only their times changed. BuildKit's overlay differ does not count such a directory as a
  * change (util/overlay Changes, sameDirent: mode, owner, device and xattrs, never times), so its
  * layer for `RUN touch /tmp/x && rm /tmp/x` is empty where the raw upper dir would carry /tmp
- * with the time of the build. A directory that still holds something, is opaque, or differs from
- * the one below in mode, owner or extended attributes stays. `lowerDirs` are bottom first.
+ * with the time of the build. Only copied-up directories are looked into: a directory the layers
+ * below lack, or an opaque one, is new with all it holds. One that still holds something, or
+ * differs from the one below in mode, owner or extended attributes, stays. `lowerDirs` are
+ * bottom first.
  */
 export function dropUnchangedDirs(upperDir: string, lowerDirs: readonly string[]): void {
   const visit = (rel: string): boolean => {
     let left = 0;
     for (const d of readdirSync(rel === '' ? upperDir : join(upperDir, rel), { withFileTypes: true })) {
       const childRel = rel === '' ? d.name : `${rel}/${d.name}`;
-      if (d.isDirectory() && visit(childRel) && sameAsBelow(upperDir, lowerDirs, childRel)) rmdirSync(join(upperDir, childRel));
-      else left++;
+      if (d.isDirectory() && dropIfUnchanged(childRel)) continue;
+      left++;
     }
     return left === 0;
+  };
+  const dropIfUnchanged = (rel: string): boolean => {
+    const below = lookupInLowers(lowerDirs, `/${rel}`);
+    if (below.kind !== 'dir') return false;
+    const path = join(upperDir, rel);
+    const mine = xattrs(path);
+    if (mine === undefined || opaqueMarked([...mine.keys()], (n) => mine.get(n))) return false;
+    if (!visit(rel) || !sameAsBelow(path, mine, below.hostPath)) return false;
+    rmdirSync(path);
+    return true;
   };
   visit('');
 }
 
-function sameAsBelow(upperDir: string, lowerDirs: readonly string[], rel: string): boolean {
-  const below = lookupInLowers(lowerDirs, `/${rel}`);
-  if (below.kind !== 'dir') return false;
-  const path = join(upperDir, rel);
+function sameAsBelow(path: string, mine: Map<string, Buffer>, belowPath: string): boolean {
   const a = lstatSync(path);
-  const b = lstatSync(below.hostPath);
+  const b = lstatSync(belowPath);
   if (a.mode !== b.mode || a.uid !== b.uid || a.gid !== b.gid) return false;
-  const mine = xattrs(path);
-  if (mine === undefined || opaqueMarked([...mine.keys()], (n) => mine.get(n))) return false;
-  const theirs = xattrs(below.hostPath);
+  const theirs = xattrs(belowPath);
   if (theirs === undefined) return false;
   const own = (m: Map<string, Buffer>) => [...m].filter(([n]) => !isOverlayXattr(n));
   const x = own(mine);
