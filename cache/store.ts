@@ -710,9 +710,8 @@ export class Store {
   }
 
   /**
-   * Remembers a selection's content digest: the selection names the layer dirs it was taken
-   * from, which never change, so the digest never goes stale; only the SOURCE_DIGESTS_KEPT
-   * written last stay.
+   * Remembers a selection's content digest: the selection names a stage by its key, which fixes
+   * its files, so the digest never goes stale; only the SOURCE_DIGESTS_KEPT written last stay.
    */
   putSourceDigest(key: string, digest: string): void {
     immediate(this.db, () => {

@@ -412,7 +412,7 @@ class StageBuilder {
             return snap.rootfs;
           })());
         const parents = ins.kind === 'copy' && ins.parents;
-        const digest = await this.atLine(ins, () => this.selectionDigestOf(local, parents, layers, root));
+        const digest = await this.atLine(ins, () => this.selectionDigestOf(result.key, local, parents, layers, root));
         return { root, layers, inputs: [digest] };
       }
     }
@@ -429,21 +429,19 @@ class StageBuilder {
   /**
    * The content digest of what a COPY --from selects in a stage or image (selectionDigest), the
    * copy's input in its cache key in place of the stage's key: a stage that runs again and makes
-   * the same files leaves the copy and what follows cached, as in BuildKit. Layer dirs never
-   * change once made, so the digest is remembered under the ones it was taken from (not the
-   * stage's key: a stage run again under --no-cache-filter keeps its key but not its files); one
-   * file found in a single layer is read there, with no mount.
+   * the same files leaves the copy and what follows cached, as in BuildKit. A stage's key fixes
+   * its files, so the digest is remembered under it; one file found in a single layer is read
+   * there, with no mount.
    */
-  private async selectionDigestOf(sources: string[], parents: boolean, layers: () => Promise<string[]>, root: () => Promise<string>): Promise<string> {
+  private async selectionDigestOf(stageKey: string, sources: string[], parents: boolean, layers: () => Promise<string[]>, root: () => Promise<string>): Promise<string> {
     const { store } = this.s;
-    const dirs = await layers();
-    const memo = `sha256:${createHash('sha256').update(canonicalJson({ layers: dirs, sources, parents })).digest('hex')}`;
+    const memo = `sha256:${createHash('sha256').update(canonicalJson({ stage: stageKey, sources, parents })).digest('hex')}`;
     const known = store.getSourceDigest(memo);
     if (known !== undefined) return known;
     const [only] = sources;
     let tree: string | undefined;
     if (only !== undefined && sources.length === 1 && !parents && !hasGlobMeta(only)) {
-      const found = lookupInLowers(dirs, `/${cleanRel(only)}`);
+      const found = lookupInLowers(await layers(), `/${cleanRel(only)}`);
       if (found.kind === 'file') tree = found.layer;
     }
     const digest = selectionDigest(tree ?? (await root()), sources, { parents });

@@ -82,23 +82,6 @@ test('COPY --from is keyed by the content it copies: a stage run again to the sa
   }
 });
 
-test('a stage run again under --no-cache-filter keeps its key but not its files: COPY --from sees the new files', async (t) => {
-  const { root, cleanup } = await freshRoot();
-  const ctx = await contextCopy('cache');
-  try {
-    await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox AS r\nRUN cat /proc/sys/kernel/random/uuid > /id\nFROM busybox\nCOPY --from=r /id /id\n');
-    const opts = { ...(await dockerfileOptions(root, ctx)), tags: ['ids'] };
-    await tracedBuild(opts);
-    const before = await readFile(join(await rootfsOf(root, 'ids'), 'id'), 'utf8');
-    const again = await tracedBuild({ ...opts, noCacheFilter: ['r'] });
-    t.deepEqual(again.ran, ['RUN cat /proc/sys/kernel/random/uuid > /id', 'COPY --from=r /id /id']);
-    t.not(await readFile(join(await rootfsOf(root, 'ids'), 'id'), 'utf8'), before);
-  } finally {
-    await rm(ctx, { recursive: true, force: true });
-    await cleanup();
-  }
-});
-
 test('independent stages run in parallel (from progress timestamps)', async (t) => {
   const { root, cleanup } = await freshRoot();
   try {
