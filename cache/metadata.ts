@@ -38,7 +38,6 @@ CREATE TABLE IF NOT EXISTS repo_digests (
 CREATE TABLE IF NOT EXISTS snapshot_sizes (dir TEXT PRIMARY KEY, bytes INTEGER NOT NULL) WITHOUT ROWID;
 DROP TABLE IF EXISTS parsed_dockerfiles;
 CREATE TABLE IF NOT EXISTS dockerfile_parses (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS source_digests (key TEXT PRIMARY KEY, digest TEXT NOT NULL);
 `;
 
 export type Db = Database.Database;

@@ -83,8 +83,6 @@ const ID_PREFIX = /^(?:sha256:)?([a-f0-9]{1,64})$/;
 const SMALL_BLOB = 256 * 1024;
 /** Parse results the store remembers (the newest; a Dockerfile's is a few KB). */
 const PARSED_KEPT = 256;
-/** Content digests of COPY --from selections kept: a row is ~200 bytes. */
-const SOURCE_DIGESTS_KEPT = 4096;
 
 /**
  * The content store under a state root. See index.ts for the contract; safe to use from several
@@ -699,24 +697,6 @@ export class Store {
     immediate(this.db, () => {
       this.sql('INSERT OR REPLACE INTO dockerfile_parses (key, value) VALUES (?, ?)').run(key, value);
       this.sql('DELETE FROM dockerfile_parses WHERE rowid NOT IN (SELECT rowid FROM dockerfile_parses ORDER BY rowid DESC LIMIT ?)').run(PARSED_KEPT);
-    });
-  }
-
-  // ---- content digests of COPY --from sources ---------------------------------------------------
-
-  /** The content digest remembered for a selection of a stage's files (solver/stage-builder.ts). */
-  getSourceDigest(key: string): string | undefined {
-    return (this.sql('SELECT digest FROM source_digests WHERE key = ?').get(key) as { digest: string } | undefined)?.digest;
-  }
-
-  /**
-   * Remembers a selection's content digest: the selection names a stage by its key, which fixes
-   * its files, so the digest never goes stale; only the SOURCE_DIGESTS_KEPT written last stay.
-   */
-  putSourceDigest(key: string, digest: string): void {
-    immediate(this.db, () => {
-      this.sql('INSERT OR REPLACE INTO source_digests (key, digest) VALUES (?, ?)').run(key, digest);
-      this.sql('DELETE FROM source_digests WHERE rowid NOT IN (SELECT rowid FROM source_digests ORDER BY rowid DESC LIMIT ?)').run(SOURCE_DIGESTS_KEPT);
     });
   }
 

@@ -21,8 +21,6 @@ export interface StepInputs {
   other: string;
   /** Context files by path -> digest, for COPY/ADD from the context. */
   files?: Record<string, string>;
-  /** For COPY --from: the stage or image, and the content digest of what it copies from there. */
-  from?: { name: string; digest: string };
 }
 
 export function stepIdentity(parts: readonly string[]): string {
@@ -77,7 +75,6 @@ export function explainMiss(prev: StepInputs | undefined, now: StepInputs, ctx: 
   if (prev.user !== now.user) reasons.push('user changed');
   if (prev.workdir !== now.workdir) reasons.push('workdir changed');
   if (prev.other !== now.other) reasons.push('options changed');
-  if (prev.from && now.from && prev.from.digest !== now.from.digest) reasons.push(`files copied from ${now.from.name} changed`);
   if (prev.files && now.files) {
     const f = filesChanged(prev.files, now.files);
     if (f) reasons.push(f);

@@ -1,11 +1,10 @@
-import { createHash } from 'node:crypto';
 import { basename, join, posix } from 'node:path';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { DockerfileError, isKilnError } from '../common/errors.js';
 import { canonicalJson, runKey, vertexKey, type MountKey } from '../cache/index.js';
 import { expandHeredocBody, parseDockerfile, type AddInstruction, type CopyInstruction, type Instruction, type MountSpec, type RunInstruction } from '../grammar/index.js';
 import { DEFAULT_PATH, rfc3339, type ImageConfig, type LayerDescriptor } from '../oci/index.js';
-import { createSnapshot, lookupInLowers, resolveInRoot, type RuntimeMount, type Snapshot } from '../runtime/index.js';
+import { createSnapshot, resolveInRoot, type RuntimeMount, type Snapshot } from '../runtime/index.js';
 import { imageResult, resolveImage, scratchResult } from './base-image.js';
 import { StepFailedError } from './errors.js';
 import { explainMiss, loadPrevious, remember, rememberedKey, stepIdentity, type StepInputs } from './explain.js';
@@ -17,7 +16,7 @@ import { StepLog } from './step-log.js';
 import { mkdirWorkdir } from './workdir-step.js';
 import { copyStep } from './copy-step.js';
 import { heredocRun, scriptMount, scriptMountKey, type HeredocScript } from './heredoc-script.js';
-import { cleanRel, hasGlobMeta, layOutVisible, openContext, selectionDigest, type BuildContext } from './context/index.js';
+import { cleanRel, layOutVisible, openContext, type BuildContext } from './context/index.js';
 import { isGitSource, isUrlSource, prefetchUrl, type Prefetched } from './fileops/index.js';
 
 /** ADD sources downloaded before their key is made: http(s) files, not git repositories. */
@@ -170,7 +169,7 @@ class StageBuilder {
     }
   }
 
-  private stepInputs(key: string, command: string, other: unknown, files?: ReadonlyMap<string, string>, from?: StepInputs['from']): StepInputs {
+  private stepInputs(key: string, command: string, other: unknown, files?: ReadonlyMap<string, string>): StepInputs {
     const args: Record<string, string | null> = {};
     for (const a of this.img.vars.declaredArgs()) args[a.key] = a.value ?? null;
     const argNames = new Set(Object.keys(args));
@@ -184,7 +183,6 @@ class StageBuilder {
       workdir: this.img.workdir,
       other: canonicalJson(other),
       ...(files ? { files: Object.fromEntries(files) } : {}),
-      ...(from ? { from } : {}),
     };
   }
 
@@ -404,16 +402,12 @@ class StageBuilder {
           }
         }
         const layers = () => layerDirs(s.store, result.layers);
-        let mounted: Promise<string> | undefined;
-        const root = () =>
-          (mounted ??= (async () => {
-            const snap = await createSnapshot({ stateRoot: s.stateRoot, lowerDirs: await layers() });
-            this.cleanups.push(() => snap.release());
-            return snap.rootfs;
-          })());
-        const parents = ins.kind === 'copy' && ins.parents;
-        const digest = await this.atLine(ins, () => this.selectionDigestOf(result.key, local, parents, layers, root));
-        return { root, layers, inputs: [digest] };
+        const root = async () => {
+          const snap = await createSnapshot({ stateRoot: s.stateRoot, lowerDirs: await layers() });
+          this.cleanups.push(() => snap.release());
+          return snap.rootfs;
+        };
+        return { root, layers, inputs: [result.key] };
       }
     }
     if (!context) {
@@ -424,33 +418,6 @@ class StageBuilder {
     if (local.length === 0) return { root: async () => ctx.root, context: ctx, inputs: [] };
     const sum = await this.atLine(ins, () => ctx.checksum(local, { exclude: ins.exclude, parents: ins.kind === 'copy' && ins.parents }));
     return { root: async () => ctx.root, context: ctx, inputs: [sum.digest], files: sum.files, size: sum.size };
-  }
-
-  /**
-   * The content digest of what a COPY --from selects in a stage or image (selectionDigest), the
-   * copy's input in its cache key in place of the stage's key: a stage that runs again and makes
-   * the same files leaves the copy and what follows cached, as in BuildKit. A stage's key fixes
-   * its files, so the digest is remembered under it; one file found in a single layer is read
-   * there, with no mount.
-   */
-  private async selectionDigestOf(stageKey: string, sources: string[], parents: boolean, layers: () => Promise<string[]>, root: () => Promise<string>): Promise<string> {
-    const { store } = this.s;
-    const memo = `sha256:${createHash('sha256').update(canonicalJson({ stage: stageKey, sources, parents })).digest('hex')}`;
-    const known = store.getSourceDigest(memo);
-    if (known !== undefined) return known;
-    const [only] = sources;
-    let tree: string | undefined;
-    if (only !== undefined && sources.length === 1 && !parents && !hasGlobMeta(only)) {
-      const found = lookupInLowers(await layers(), `/${cleanRel(only)}`);
-      if (found.kind === 'file') tree = found.layer;
-    }
-    const digest = selectionDigest(tree ?? (await root()), sources, { parents });
-    try {
-      store.putSourceDigest(memo, digest);
-    } catch {
-      // Only a memo: a store that cannot take it costs the next build this digest again.
-    }
-    return digest;
   }
 
   /**
@@ -489,7 +456,7 @@ class StageBuilder {
     // A --link layer does not depend on what is below it, so its key leaves the parent out.
     const key = vertexKey({ op: ins.kind, definition, parents: ins.link ? [] : [this.key], inputs: src.inputs });
     const text = copyHistory(ins);
-    const inputs = () => this.stepInputs(key, text, definition, src.files, ins.kind === 'copy' && ins.from !== undefined && src.inputs[0] !== undefined ? { name: ins.from, digest: src.inputs[0] } : undefined);
+    const inputs = () => this.stepInputs(key, text, definition, src.files);
     const layers = this.layers;
     const workdir = img.workdir;
     let rec: StepRecord;

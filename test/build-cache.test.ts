@@ -59,29 +59,6 @@ test('--no-cache-filter re-runs only the named stage', async (t) => {
   }
 });
 
-test('COPY --from is keyed by the content it copies: a stage run again to the same files leaves the copy and what follows cached (BuildKit content hash)', async (t) => {
-  const { root, cleanup } = await freshRoot();
-  const ctx = await contextCopy('cache');
-  try {
-    await writeFile(
-      join(ctx, 'Dockerfile'),
-      'FROM busybox AS b\nARG V=1\nARG OUT=same\nRUN echo $V > /v && echo $OUT > /out && mkdir -p /d && echo $OUT > /d/f\nFROM busybox\nCOPY --from=b /out /out\nCOPY --from=b /d /d\nRUN cat /out /d/f > /copied\n',
-    );
-    const opts = await dockerfileOptions(root, ctx);
-    const first = await tracedBuild(opts);
-    t.is(first.ran.length, 4);
-    const sameFiles = await tracedBuild({ ...opts, buildArgs: new Map([['V', '2']]) });
-    t.deepEqual(sameFiles.ran, ['RUN echo $V > /v && echo $OUT > /out && mkdir -p /d && echo $OUT > /d/f'], 'the stage ran again; its copied files are the same');
-    const other = await tracedBuild({ ...opts, buildArgs: new Map([['V', '2'], ['OUT', 'other']]) });
-    t.deepEqual(other.ran, ['RUN echo $V > /v && echo $OUT > /out && mkdir -p /d && echo $OUT > /d/f', 'COPY --from=b /out /out', 'COPY --from=b /d /d', 'RUN cat /out /d/f > /copied']);
-    t.deepEqual(other.explain.get('COPY --from=b /out /out'), ['files copied from b changed']);
-    t.is(await readFile(join(await rootfsOf(root, other.result.manifestDigest), 'copied'), 'utf8'), 'other\nother\n');
-  } finally {
-    await rm(ctx, { recursive: true, force: true });
-    await cleanup();
-  }
-});
-
 test('independent stages run in parallel (from progress timestamps)', async (t) => {
   const { root, cleanup } = await freshRoot();
   try {

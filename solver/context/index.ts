@@ -12,7 +12,6 @@
  *   `ContextChangedError` (E_CONTEXT_CHANGED) when the file no longer holds what was hashed, so
  *   a copy from a context must follow a `checksum` of its sources (a file never hashed fails).
  * - `diffFiles(before, after)` -> `{ changed, added, removed }` for cache-miss explanations.
- * - `selectionDigest(root, sources)`: the content digest of what COPY --from selects in a stage's tree.
  * - `layOutVisible(view, rel, dest)`: what the view shows at `rel`, laid out at `dest` (hard links
  *   to the context's files): the source of a `RUN --mount=type=bind` of a context with ignore rules.
  * - `TreeView` / `selectSources` / `collectEntries`: the same selection over any directory
@@ -26,5 +25,4 @@ export { compileMatcher, type PathMatcher } from './ignore.js';
 export { selectSources, SourceNotFoundError, type SelectOptions, type SourceMatch } from './select.js';
 export { TreeView, cleanRel, InvalidNameError, type TreeEntry } from './tree.js';
 export { layOutVisible } from './visible-tree.js';
-export { selectionDigest } from './selection-digest.js';
 export { hasGlobMeta, matchSegment } from './glob.js';
