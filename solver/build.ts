@@ -120,7 +120,6 @@ async function buildWith(local: Store, opts: BuildOptions): Promise<BuildResult>
   const check = checkArg(opts.buildArgs);
   const parsed = parseRemembered(local, opts.dockerfile, { file: opts.dockerfileName, ...(check ? { check } : {}) });
   const buildArgs = userBuildArgs(opts.buildArgs ?? new Map());
-  const epoch = sourceDateEpoch(buildArgs);
   const hostname = sandboxHostname(opts.buildArgs);
   const platform = hostPlatform();
   const plan = planBuild(parsed, {
@@ -130,6 +129,7 @@ async function buildWith(local: Store, opts: BuildOptions): Promise<BuildResult>
     namedContexts: new Set(opts.namedContexts?.keys()),
     ...(opts.target !== undefined ? { target: opts.target } : {}),
   });
+  const epoch = sourceDateEpoch(buildArgs, plan.globals);
   const warnings = buildWarnings(parsed, plan);
   const violation = checkViolation(check ?? parsed.directives.check, warnings, opts.dockerfile);
   if (violation) throw violation;
@@ -224,10 +224,12 @@ function sandboxHostname(buildArgs: ReadonlyMap<string, string> | undefined): st
 
 /**
  * The build's SOURCE_DATE_EPOCH, in seconds: `--build-arg SOURCE_DATE_EPOCH` (the CLI passes the
- * environment's there, as docker buildx does), else this process's environment.
+ * environment's there, as docker buildx does), else this process's environment, else the
+ * Dockerfile's global `ARG SOURCE_DATE_EPOCH=...` (BuildKit's toDispatchState getBuildArgValue
+ * reads the build args, then the global ARGs, a non-empty value).
  */
-function sourceDateEpoch(buildArgs: ReadonlyMap<string, string>): number | undefined {
-  const v = buildArgs.get('SOURCE_DATE_EPOCH') ?? process.env.SOURCE_DATE_EPOCH;
+function sourceDateEpoch(buildArgs: ReadonlyMap<string, string>, globals: ReadonlyMap<string, string | undefined>): number | undefined {
+  const v = buildArgs.get('SOURCE_DATE_EPOCH') ?? process.env.SOURCE_DATE_EPOCH ?? (globals.get('SOURCE_DATE_EPOCH') || undefined);
   if (v === undefined || v === '') return undefined;
   if (!/^\d+$/.test(v)) throw new BuildError('E_BUILD_OPTION', `invalid SOURCE_DATE_EPOCH "${v}": not a number of seconds since 1970`, { hint: 'give whole seconds, e.g. SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)' });
   return Number(v);

@@ -65,3 +65,9 @@ test('a build packs gzip itself only when every output that compresses wants gzi
   t.is(layerPackingFor([o('type=oci,dest=o.tar,compression-level=9')]), 'plain');
   t.is(layerPackingFor([o('type=oci,dest=o.tar,compression=uncompressed')]), 'plain');
 });
+
+test('an OCI or docker archive keeps its name=, which names the image in it (BuildKit exporter/oci keyImageName)', (t) => {
+  t.deepEqual(parseOutputSpec('type=oci,dest=o.tar,name=foo/bar:3'), { type: 'oci', dest: 'o.tar', name: 'foo/bar:3' });
+  t.deepEqual(parseOutputSpec('type=docker,dest=d.tar,name=a:1'), { type: 'docker', dest: 'd.tar', name: 'a:1' });
+  t.deepEqual(parseOutputSpec('type=local,dest=d,name=x'), { type: 'local', dest: 'd' });
+});

@@ -18,7 +18,7 @@ export interface OutputSpec {
   type: 'image' | 'oci' | 'docker' | 'local' | 'tar';
   /** File or directory; `-` is stdout for the tarball types. */
   dest?: string;
-  /** type=image: names to give the image (default: the `-t` names). */
+  /** type=image|oci|docker: names to give the image (default: the `-t` names; an archive's only without them, as buildx). */
   name?: string;
   /** type=image|oci: how layers are compressed (`compression=`, `compression-level=`, `force-compression=`). */
   layers?: LayerExport;
@@ -65,7 +65,9 @@ export function parseOutputSpec(spec: string): OutputSpec {
   if (!image && !dest) throw new BuildError('E_BUILD_OPTION', `--output type=${type} needs dest=PATH`, { hint: `e.g. --output type=${type},dest=${type === 'local' ? 'DIR' : 'FILE.tar'}` });
   if (type === 'local' && dest === '-') throw new BuildError('E_BUILD_OPTION', '--output type=local cannot write to stdout: it makes a directory', { hint: 'give dest=DIR, or type=tar,dest=- for a tarball of it on stdout' });
   if (image) return { type: 'image', ...(name ? { name } : {}), ...(layers ? { layers } : {}), push: type === 'registry' || push === true };
-  return { type: type as OutputSpec['type'], ...(dest !== undefined ? { dest } : {}), ...(layers ? { layers } : {}) };
+  // An archive's name= names the image in it, as BuildKit's oci and docker exporters take it.
+  const archiveName = name && (type === 'oci' || type === 'docker') ? { name } : {};
+  return { type: type as OutputSpec['type'], ...(dest !== undefined ? { dest } : {}), ...archiveName, ...(layers ? { layers } : {}) };
 }
 
 function booleanField(fields: ReadonlyMap<string, string>, key: string): boolean | undefined {

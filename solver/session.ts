@@ -22,6 +22,8 @@ export interface StageResult {
    * one starts with them, as BuildKit's dispatch state carries its build args into the child.
    */
   args?: ArgValue[];
+  /** How many of the config's last history entries wait for the time of a later stage's first layer (ImageState.pendingHistory). */
+  pendingHistory?: number;
 }
 
 /** `--build-context NAME=...`: a directory or an image standing in for a stage or image name. */

@@ -131,7 +131,7 @@ class StageBuilder {
     const base = await this.base();
     this.layers = [...base.layers];
     this.key = base.key;
-    this.img = new ImageState(withPath(base.config), (env) => new StageVariables(s.buildArgs, s.plan.globals, env, base.args), s.created ?? base.config.history?.at(-1)?.created ?? base.config.created ?? rfc3339(new Date()));
+    this.img = new ImageState(withPath(base.config), (env) => new StageVariables(s.buildArgs, s.plan.globals, env, base.args), s.created ?? base.config.history?.at(-1)?.created ?? base.config.created ?? rfc3339(new Date()), base.pendingHistory);
     const triggers = onbuildTriggers(this.img.container.OnBuild ?? [], p.stage.from);
     this.img.container.OnBuild = null;
     this.total += triggers.length;
@@ -156,7 +156,8 @@ class StageBuilder {
           throw this.fail(ins, 'E_BUILD_UNSUPPORTED', `${(ins as Instruction).kind.toUpperCase()} cannot be used inside a stage`);
       }
     }
-    return { config: this.img.config, layers: this.layers, key: this.key, args: this.img.vars.scopeArgs() };
+    const pendingHistory = this.img.pendingHistory;
+    return { config: this.img.config, layers: this.layers, key: this.key, args: this.img.vars.scopeArgs(), ...(pendingHistory > 0 ? { pendingHistory } : {}) };
   }
 
   /** Applies a config-only instruction; a bad EXPOSE port, STOPSIGNAL or empty VOLUME fails the build at its line, as in BuildKit. */

@@ -174,3 +174,18 @@ test('an OCI or docker archive output names the image after every -t, as buildx 
   const manifest = JSON.parse(execFileSync('tar', ['-xOf', docker, 'manifest.json'], { encoding: 'utf8' })) as { RepoTags: string[] }[];
   t.deepEqual(manifest.map((m) => m.RepoTags), [['org/repo:tag1', 'org/repo:tag2']]);
 });
+
+test("an archive output's name= names the image when there is no -t, and --metadata-file's image.name gives the archive's names (BuildKit exporter/oci)", async (t) => {
+  const { root, ctx } = await freshRootAndContext(t, 'kiln-archive-name-');
+  await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox\nENV NAMED=by-output\n');
+  const oci = join(ctx, 'out.oci.tar');
+  const docker = join(ctx, 'out.docker.tar');
+  const meta = join(ctx, 'meta.json');
+  const r = await kiln(root, ['build', '-o', `type=oci,dest=${oci},name=org/repo:one`, '-o', `type=docker,dest=${docker},name=org/repo:one`, '--metadata-file', meta, ctx]);
+  t.is(r.code, 0, r.stderr);
+  const index = JSON.parse(execFileSync('tar', ['-xOf', oci, 'index.json'], { encoding: 'utf8' })) as { manifests: { annotations?: Record<string, string> }[] };
+  t.deepEqual(index.manifests.map((m) => m.annotations), [{ 'io.containerd.image.name': 'docker.io/org/repo:one', 'org.opencontainers.image.ref.name': 'one' }]);
+  const manifest = JSON.parse(execFileSync('tar', ['-xOf', docker, 'manifest.json'], { encoding: 'utf8' })) as { RepoTags: string[] }[];
+  t.deepEqual(manifest.map((m) => m.RepoTags), [['org/repo:one']]);
+  t.is((JSON.parse(await readFile(meta, 'utf8')) as Record<string, unknown>)['image.name'], 'docker.io/org/repo:one');
+});

@@ -243,6 +243,7 @@ test('bad flag values, for every enum and number flag', async (t) => {
     { args: ['build', '-o', '-', '-o', 'type=oci', f.ctx], message: /^kiln: multiple outputs configured to write to stdout$/m },
     { args: ['build', '-o', 'type=tar,dest=x,compression=zstd', f.ctx], message: /^kiln: --output: unsupported option "compression" for type tar$/m },
     { args: ['build', '-o', 'type=image,push=maybe', f.ctx], message: /^kiln: --output: push=maybe is not true or false$/m },
+    { args: ['build', '--iidfile', join(f.out, 'iid'), '-o', `type=tar,dest=${join(f.out, 'fs.tar')}`, f.ctx], message: /^kiln: local and tar exporters are incompatible with image ID file$/m },
     { args: ['build', '--cache-to', 'type=s3', f.ctx], message: /^kiln: --cache-to "type=s3": cache type "s3" is not supported by kiln$/m },
     { args: ['build', '--cache-to', `type=local,dest=${f.out},mode=all`, f.ctx], message: /^kiln: --cache-to "\S+": mode=all is not min or max$/m },
     { args: ['build', '--cache-from', 'type=local', f.ctx], message: /^kiln: --cache-from "type=local": /m },

@@ -194,3 +194,14 @@ test('--build-arg SOURCE_DATE_EPOCH sets the build time as the environment varia
   t.is(bad.code, 1);
   t.regex(bad.stderr, /^kiln: invalid SOURCE_DATE_EPOCH "yesterday": not a number of seconds since 1970\n/);
 });
+
+test("a global ARG SOURCE_DATE_EPOCH default sets the build's times as --build-arg does (BuildKit toDispatchState getBuildArgValue)", async (t) => {
+  const { root, ctx } = await freshRootAndContext(t, 'kiln-copy-epoch-global-');
+  await writeFile(join(ctx, 'Dockerfile'), 'ARG SOURCE_DATE_EPOCH=1673364896\nFROM busybox\nWORKDIR /mydir\nENV A=1\n');
+  const r = await kiln(root, ['build', '--progress', 'plain', '-t', 'epoch-global:1', ctx]);
+  t.is(r.code, 0, r.stderr);
+  const inspect = await kiln(root, ['inspect', 'epoch-global:1']);
+  t.regex(inspect.stdout, /"Created": "2023-01-10T15:34:56Z"/);
+  const fs = await rootfsOf(root, 'epoch-global:1');
+  t.is((await lstat(join(fs, 'mydir'))).mtimeMs, 1673364896 * 1000);
+});

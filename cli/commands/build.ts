@@ -303,8 +303,11 @@ export function register(program: Command): void {
       const archiveNames = (flags.tag ?? []).map(normalizeReference);
       let pushed: BuiltImage['pushed'];
       let archived: BuiltImage['archived'];
+      let names: string[] | undefined;
       for (const o of outputs) {
-        const exported = await solver.exportImage(store, result, o, archiveNames, registryFor);
+        const oNames = outputNames(o, archiveNames, normalizeReference);
+        if (o.type === 'oci' || o.type === 'docker') names ??= oNames;
+        const exported = await solver.exportImage(store, result, o, oNames, registryFor);
         for (const p of exported.pushed) {
           process.stderr.write(`pushed ${p.reference}@${p.manifestDigest}\n`);
           pushed ??= { manifestDigest: p.manifestDigest, manifestMediaType: p.manifestMediaType };
@@ -316,7 +319,7 @@ export function register(program: Command): void {
         for (const r of exported) process.stderr.write(`exported cache to ${r.name}: ${r.records} records${r.mounts ? `, ${r.mounts} cache mounts` : ''} (${r.manifestDigest})\n`);
         for (const w of warnings) process.stderr.write(`WARNING: ${w}\n`);
       }
-      await reportResult(flags, progress, { ...result, manifestMediaType: result.manifest.mediaType, checks: result.warnings.map(solver.describeWarning), ...(pushed ? { pushed } : {}), ...(archived ? { archived } : {}) });
+      await reportResult(flags, progress, { ...result, manifestMediaType: result.manifest.mediaType, checks: result.warnings.map(solver.describeWarning), ...(pushed ? { pushed } : {}), ...(archived ? { archived } : {}), ...(names ? { archiveNames: names } : {}) });
       // The image is built whatever happens here: a failed GC is worth a warning, not a failed build.
       await cacheLib.maintainAfterBuild(store, result.cacheHits).catch((e: unknown) => {
         process.stderr.write(`WARNING: garbage collection after the build failed: ${(e as Error).message}\n`);
@@ -345,6 +348,8 @@ interface BuiltImage {
   /** The manifest an OCI archive output holds, naming its compressed layers: the digest that archive knows the image by. */
   archived?: ArchivedManifest;
   tags: string[];
+  /** The names an OCI or docker archive output was given (the -t names, else its name=). */
+  archiveNames?: string[];
   stats: { ran: number; cached: number };
   /** The Dockerfile's check warnings, described (solver's describeWarning). */
   checks?: string[];
@@ -370,8 +375,20 @@ async function buildOutputs(flags: BuildFlags): Promise<{ outputs: OutputSpec[];
   }
   if (flags.load && !outputs.some((o) => o.type === 'image')) outputs.push({ type: 'image' });
   if (outputs.some((o) => o.push && !o.name) && !flags.tag?.length) throw usage('pushing needs a name for the image', 'give -t NAME:TAG, or --output type=image,name=NAME:TAG,push=true');
+  // buildx (build.toSolveOpt): a root filesystem has no image id to write.
+  if (flags.iidfile && outputs.some((o) => o.type === 'local' || o.type === 'tar')) throw usage('local and tar exporters are incompatible with image ID file', 'drop --iidfile, or export an image (-o type=oci|docker|image)');
   // The -t names are the store's image's: none when every output sends it elsewhere.
   return { outputs, tags: outputs.length === 0 || outputs.some((o) => o.type === 'image') ? (flags.tag ?? []) : [] };
+}
+
+/**
+ * The names an archive output (`-o type=oci|docker`) gives the image: the -t names when there are
+ * any (buildx sets every image/oci/docker exporter's name= from the tags), else its own `name=`
+ * (comma-separated, as BuildKit's exporter splits it).
+ */
+function outputNames(o: OutputSpec, tagNames: string[], normalize: (ref: string) => string): string[] {
+  if (tagNames.length > 0 || !o.name) return tagNames;
+  return o.name.split(',').map((n) => n.trim()).filter((n) => n !== '').map(normalize);
 }
 
 /** The files reportResult writes after the build: a path they cannot have fails before it. */
@@ -404,7 +421,8 @@ async function reportResult(flags: BuildFlags, progress: ProgressMode, result: B
       'containerimage.digest': manifest.manifestDigest,
       'containerimage.config.digest': result.configDigest,
       'containerimage.descriptor': { mediaType: manifest.manifestMediaType, digest: manifest.manifestDigest },
-      ...(result.tags.length ? { 'image.name': result.tags.join(',') } : {}),
+      // BuildKit's exporters answer image.name with the names they gave the image: an archive's too.
+      ...(result.tags.length ? { 'image.name': result.tags.join(',') } : result.archiveNames?.length ? { 'image.name': result.archiveNames.join(',') } : {}),
     };
     await writeOutputFile(flags.metadataFile, '--metadata-file', `${JSON.stringify(meta, null, 2)}\n`);
   }
@@ -503,9 +521,12 @@ async function buildOnDaemon(flags: BuildFlags, b: DaemonBuild): Promise<void> {
     if (b.progress !== 'quiet' && b.progress !== 'rawjson') process.stderr.write(`sent build context to ${b.host}: ${result.sent.files} files, ${result.sent.bytes} bytes\n`);
     const archiveNames = (flags.tag ?? []).map(normalizeReference);
     let archived: BuiltImage['archived'];
+    let names: string[] | undefined;
     for (const o of outputs) {
       if (o.type === 'image') continue;
-      const exported = await client.exportImage(daemon, result.manifestDigest, o.type === 'local' ? 'tar' : o.type, archiveNames, o.layers ? layerExportFields(o.layers) : {});
+      const oNames = outputNames(o, archiveNames, normalizeReference);
+      if (o.type === 'oci' || o.type === 'docker') names ??= oNames;
+      const exported = await client.exportImage(daemon, result.manifestDigest, o.type === 'local' ? 'tar' : o.type, oNames, o.layers ? layerExportFields(o.layers) : {});
       if (o.type === 'local') {
         await solver.makeOutputDir(o.dest!);
         await applyLayer(exported.stream, o.dest!);
@@ -514,7 +535,7 @@ async function buildOnDaemon(flags: BuildFlags, b: DaemonBuild): Promise<void> {
       }
       archived ??= exported.manifest;
     }
-    await reportResult(flags, b.progress, { ...result, ...(archived ? { archived } : {}) });
+    await reportResult(flags, b.progress, { ...result, ...(archived ? { archived } : {}), ...(names ? { archiveNames: names } : {}) });
   } finally {
     renderer.finish();
     store.close();

@@ -158,6 +158,42 @@ test('ENTRYPOINT resets an inherited CMD; SHELL changes the shell form wrapper',
   t.true(img.config.history!.every((h) => h.empty_layer && h.comment === 'buildkit.dockerfile.v0'));
 });
 
+test("config-only history entries before a stage's first layer take that layer's time, later ones the last layer's (BuildKit normalizeLayersAndHistory)", (t) => {
+  const { img } = stageState('FROM scratch\nENV A=1\nLABEL l=1\n');
+  // No layer yet: the base's time, as BuildKit gives them when the stage makes none.
+  t.deepEqual(img.config.history!.map((h) => h.created), ['2024-01-01T00:00:00Z', '2024-01-01T00:00:00Z']);
+  img.created = '2024-02-02T00:00:00Z';
+  img.addHistory('COPY a b # buildkit', false);
+  img.applyMetadata(parseDockerfile('FROM scratch\nUSER u\n').instructions[1]!);
+  img.created = '2024-03-03T00:00:00Z';
+  img.addHistory('RUN x # buildkit', false);
+  t.deepEqual(
+    img.config.history!.map((h) => [h.created_by, h.created]),
+    [
+      ['ENV A=1', '2024-02-02T00:00:00Z'],
+      ['LABEL l=1', '2024-02-02T00:00:00Z'],
+      ['COPY a b # buildkit', '2024-02-02T00:00:00Z'],
+      ['USER u', '2024-02-02T00:00:00Z'],
+      ['RUN x # buildkit', '2024-03-03T00:00:00Z'],
+    ],
+  );
+});
+
+test('a stage FROM a stage that made no layer gives its config-only entries its own first layer time too', (t) => {
+  const history = [
+    { created: '1970-01-01T00:00:00Z', created_by: 'base layer' },
+    { created: '1970-01-01T00:00:00Z', created_by: 'ENV A=1', comment: 'buildkit.dockerfile.v0', empty_layer: true },
+  ];
+  const p = plan('FROM scratch\n');
+  const img = new ImageState({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [] }, history }, (env) => new StageVariables(new Map(), p.globals, env), '1970-01-01T00:00:00Z', 1);
+  t.is(img.pendingHistory, 1);
+  img.created = '2024-02-02T00:00:00Z';
+  img.addHistory('COPY a b # buildkit', false);
+  t.is(img.pendingHistory, 0);
+  t.deepEqual(img.config.history!.map((h) => h.created), ['1970-01-01T00:00:00Z', '2024-02-02T00:00:00Z', '2024-02-02T00:00:00Z']);
+  t.is(history[1]!.created, '1970-01-01T00:00:00Z', "the base stage's own config is left as it was");
+});
+
 test('HEALTHCHECK, MAINTAINER and ONBUILD go into the config', (t) => {
   const { img } = stageState('FROM scratch\nMAINTAINER me\nHEALTHCHECK --interval=5s CMD true\nONBUILD RUN echo hi\n');
   t.is(img.config.author, 'me');

@@ -21,6 +21,8 @@ export class ImageState {
   readonly vars: StageVariables;
   /** CMD was set in this stage, so a later ENTRYPOINT keeps it. */
   private cmdSet = false;
+  /** The stage's config-only history entries made before its first layer (none once it has one). */
+  private leading: HistoryEntry[] | undefined = [];
 
   /**
    * Creation time of the next history entry: the time the last layer of the stage was made (a
@@ -28,12 +30,22 @@ export class ImageState {
    */
   created: string;
 
-  constructor(base: ImageConfig, vars: (env: readonly string[]) => StageVariables, created: string) {
+  /**
+   * `pending`: how many of the base's last history entries are config-only ones this build made
+   * before any layer (a base stage that made none): they too take this stage's first layer's time.
+   */
+  constructor(base: ImageConfig, vars: (env: readonly string[]) => StageVariables, created: string, pending = 0) {
     this.created = created;
     this.config = structuredClone(base);
     this.config.config ??= {};
     this.config.history ??= [];
+    this.leading = pending > 0 ? this.config.history.slice(-pending) : [];
     this.vars = vars(this.container.Env ?? []);
+  }
+
+  /** The config-only entries still waiting for a layer's time (for a stage built FROM this one). */
+  get pendingHistory(): number {
+    return this.leading?.length ?? 0;
   }
 
   get container(): ContainerConfig {
@@ -55,7 +67,16 @@ export class ImageState {
 
   addHistory(createdBy: string, emptyLayer: boolean): void {
     const h: HistoryEntry = { created: this.created, created_by: createdBy, comment: HISTORY_COMMENT };
-    if (emptyLayer) h.empty_layer = true;
+    if (emptyLayer) {
+      h.empty_layer = true;
+      this.leading?.push(h);
+    } else {
+      // BuildKit's normalizeLayersAndHistory: the config-only entries before the stage's first
+      // layer take that layer's time, not the base image's ("the history item for a first
+      // metadata command would be the creation time of a base image layer" otherwise).
+      for (const e of this.leading ?? []) e.created = this.created;
+      this.leading = undefined;
+    }
     this.config.history!.push(h);
   }
 
