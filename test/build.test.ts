@@ -189,3 +189,15 @@ test("an archive output's name= names the image when there is no -t, and --metad
   t.deepEqual(manifest.map((m) => m.RepoTags), [['org/repo:one']]);
   t.is((JSON.parse(await readFile(meta, 'utf8')) as Record<string, unknown>)['image.name'], 'docker.io/org/repo:one');
 });
+
+test('--metadata-file after only local and tar outputs holds no image keys, as BuildKit\'s local and tar exporters give none', async (t) => {
+  const { root, ctx } = await freshRootAndContext(t, 'kiln-rootfs-meta-');
+  await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox\nENV A=1\n');
+  const meta = join(ctx, 'meta.json');
+  const r = await kiln(root, ['build', '-o', `type=local,dest=${join(ctx, 'out')}`, '-o', `type=tar,dest=${join(ctx, 'out.tar')}`, '--metadata-file', meta, ctx]);
+  t.is(r.code, 0, r.stderr);
+  t.deepEqual(JSON.parse(await readFile(meta, 'utf8')), {});
+  const withImage = await kiln(root, ['build', '-o', `type=local,dest=${join(ctx, 'out2')}`, '--load', '--metadata-file', meta, ctx]);
+  t.is(withImage.code, 0, withImage.stderr);
+  t.truthy((JSON.parse(await readFile(meta, 'utf8')) as Record<string, unknown>)['containerimage.digest']);
+});

@@ -319,7 +319,7 @@ export function register(program: Command): void {
         for (const r of exported) process.stderr.write(`exported cache to ${r.name}: ${r.records} records${r.mounts ? `, ${r.mounts} cache mounts` : ''} (${r.manifestDigest})\n`);
         for (const w of warnings) process.stderr.write(`WARNING: ${w}\n`);
       }
-      await reportResult(flags, progress, { ...result, manifestMediaType: result.manifest.mediaType, checks: result.warnings.map(solver.describeWarning), ...(pushed ? { pushed } : {}), ...(archived ? { archived } : {}), ...(names ? { archiveNames: names } : {}) });
+      await reportResult(flags, progress, { ...result, manifestMediaType: result.manifest.mediaType, checks: result.warnings.map(solver.describeWarning), ...(pushed ? { pushed } : {}), ...(archived ? { archived } : {}), ...(names ? { archiveNames: names } : {}), rootfsOnly: rootfsOnly(outputs) });
       // The image is built whatever happens here: a failed GC is worth a warning, not a failed build.
       await cacheLib.maintainAfterBuild(store, result.cacheHits).catch((e: unknown) => {
         process.stderr.write(`WARNING: garbage collection after the build failed: ${(e as Error).message}\n`);
@@ -350,6 +350,8 @@ interface BuiltImage {
   tags: string[];
   /** The names an OCI or docker archive output was given (the -t names, else its name=). */
   archiveNames?: string[];
+  /** Every output was a directory or tar of the root filesystem: no image left the build. */
+  rootfsOnly?: boolean;
   stats: { ran: number; cached: number };
   /** The Dockerfile's check warnings, described (solver's describeWarning). */
   checks?: string[];
@@ -391,6 +393,11 @@ function outputNames(o: OutputSpec, tagNames: string[], normalize: (ref: string)
   return o.name.split(',').map((n) => n.trim()).filter((n) => n !== '').map(normalize);
 }
 
+/** Whether every output is a directory or tar of the root filesystem (none when the image goes to the store). */
+function rootfsOnly(outputs: readonly OutputSpec[]): boolean {
+  return outputs.length > 0 && outputs.every((o) => o.type === 'local' || o.type === 'tar');
+}
+
 /** The files reportResult writes after the build: a path they cannot have fails before it. */
 async function checkResultFiles(flags: BuildFlags): Promise<void> {
   if (flags.iidfile) {
@@ -417,13 +424,16 @@ async function reportResult(flags: BuildFlags, progress: ProgressMode, result: B
   if (flags.iidfile) await writeOutputFile(flags.iidfile, '--iidfile', result.configDigest);
   if (flags.metadataFile) {
     const manifest = result.pushed ?? result.archived ?? result;
-    const meta = {
-      'containerimage.digest': manifest.manifestDigest,
-      'containerimage.config.digest': result.configDigest,
-      'containerimage.descriptor': { mediaType: manifest.manifestMediaType, digest: manifest.manifestDigest },
-      // BuildKit's exporters answer image.name with the names they gave the image: an archive's too.
-      ...(result.tags.length ? { 'image.name': result.tags.join(',') } : result.archiveNames?.length ? { 'image.name': result.archiveNames.join(',') } : {}),
-    };
+    // BuildKit's local and tar exporters answer with no image keys: no image left the build.
+    const meta = result.rootfsOnly
+      ? {}
+      : {
+          'containerimage.digest': manifest.manifestDigest,
+          'containerimage.config.digest': result.configDigest,
+          'containerimage.descriptor': { mediaType: manifest.manifestMediaType, digest: manifest.manifestDigest },
+          // BuildKit's exporters answer image.name with the names they gave the image: an archive's too.
+          ...(result.tags.length ? { 'image.name': result.tags.join(',') } : result.archiveNames?.length ? { 'image.name': result.archiveNames.join(',') } : {}),
+        };
     await writeOutputFile(flags.metadataFile, '--metadata-file', `${JSON.stringify(meta, null, 2)}\n`);
   }
   if (progress === 'quiet') process.stdout.write(`${result.configDigest}\n`);
@@ -535,7 +545,7 @@ async function buildOnDaemon(flags: BuildFlags, b: DaemonBuild): Promise<void> {
       }
       archived ??= exported.manifest;
     }
-    await reportResult(flags, b.progress, { ...result, ...(archived ? { archived } : {}), ...(names ? { archiveNames: names } : {}) });
+    await reportResult(flags, b.progress, { ...result, ...(archived ? { archived } : {}), ...(names ? { archiveNames: names } : {}), rootfsOnly: rootfsOnly(outputs) });
   } finally {
     renderer.finish();
     store.close();
