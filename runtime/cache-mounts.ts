@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { chmod, chown, mkdir, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { KilnError } from '../common/errors.js';
+import { runCommand } from './command.js';
 import { lock, tryLock, type Unlock } from './lock.js';
 
 export interface CacheMountRequest {
@@ -9,6 +11,8 @@ export interface CacheMountRequest {
   uid?: number;
   gid?: number;
   mode?: number;
+  /** What a new cache starts as a copy of (BuildKit's cache mount `from=`/`source=`). */
+  seed?: string;
 }
 
 export interface AcquiredCacheDir {
@@ -63,8 +67,17 @@ export async function throwAwayCacheDir(path: string, req: CacheMountRequest): P
   return { path, release: async () => undefined };
 }
 
-/** A new cache directory with the mount's owner and mode. */
+/**
+ * A new cache directory: a copy of the seed (owners, modes, times, links and extended attributes
+ * kept, as `cp -a` keeps them), else empty with the mount's owner and mode.
+ */
 async function makeCacheDir(path: string, req: CacheMountRequest): Promise<void> {
+  if (req.seed !== undefined) {
+    await mkdir(dirname(path), { recursive: true });
+    const r = await runCommand('cp', ['-a', '--', req.seed, path]);
+    if (r.code !== 0) throw new KilnError('E_RUNTIME_CACHE_SEED', `cannot start the cache mount ${req.id} from ${req.seed}: ${r.stderr.trim()}`);
+    return;
+  }
   await mkdir(path, { recursive: true });
   await chown(path, req.uid ?? 0, req.gid ?? 0);
   await chmod(path, req.mode ?? 0o755);

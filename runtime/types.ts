@@ -37,6 +37,8 @@ export type RuntimeMount =
       readonly?: boolean;
       /** A new, empty cache for this container alone (a step run with --no-cache), not the kept one. */
       throwAway?: boolean;
+      /** A directory whose contents a cache made now starts with (`from=`, `source=`), its owner and mode too. */
+      seed?: string;
     }
   | { type: 'secret'; id: string; target?: string; required?: boolean; uid?: number; gid?: number; mode?: number }
   | { type: 'ssh'; id?: string; target?: string };

@@ -2,7 +2,7 @@ import { basename, join, posix } from 'node:path';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { DockerfileError, isKilnError } from '../common/errors.js';
 import { canonicalJson, runKey, vertexKey, type MountKey } from '../cache/index.js';
-import { expandHeredocBody, parseDockerfile, type AddInstruction, type CopyInstruction, type Instruction, type MountSpec, type RunInstruction } from '../grammar/index.js';
+import { expandHeredocBody, parseDockerfile, type AddInstruction, type CopyInstruction, type Instruction, type RunInstruction } from '../grammar/index.js';
 import { DEFAULT_PATH, rfc3339, type ImageConfig, type LayerDescriptor } from '../oci/index.js';
 import { createSnapshot, resolveInRoot, type RuntimeMount, type Snapshot } from '../runtime/index.js';
 import { imageResult, resolveImage, scratchResult } from './base-image.js';
@@ -290,8 +290,11 @@ class StageBuilder {
           // resolved against WORKDIR), so `target=cache` is one cache in every stage.
           const id = m.id ?? goClean(m.target!);
           this.s.cacheMounts.set(id, { id, ...opt(m) });
+          // BuildKit: `from=` (a stage, context or image; else an empty dir) and `source=` in it are
+          // what a new cache starts with.
+          const seed = m.from === undefined ? undefined : (await this.mountSource(ins, m, posix.join('/', m.source ?? '/'))).path;
           // A step run with --no-cache gets a new cache it then drops, as in BuildKit: the kept one is left as it was.
-          runtime.push({ type: 'cache', id, target: target!, sharing: m.sharing, readonly: m.readonly, ...opt(m), ...(this.noCache ? { throwAway: true } : {}) });
+          runtime.push({ type: 'cache', id, target: target!, sharing: m.sharing, readonly: m.readonly, ...opt(m), ...(this.noCache ? { throwAway: true } : {}), ...(seed !== undefined ? { seed } : {}) });
           keys.push({ type: 'cache', id, target: target!, sharing: m.sharing, readonly: m.readonly, ...opt(m) });
           break;
         }
@@ -337,7 +340,7 @@ class StageBuilder {
    * stage or an image, resolved inside it. Of a context with ignore rules, the part it shows
    * laid out apart, as BuildKit mounts only what .dockerignore lets through.
    */
-  private async mountSource(ins: Instruction, m: Extract<MountSpec, { type: 'bind' }>, source: string): Promise<{ path: string; key: string }> {
+  private async mountSource(ins: Instruction, m: { from?: string }, source: string): Promise<{ path: string; key: string }> {
     const { s } = this;
     if (m.from === undefined) {
       if (!s.context) throw this.fail(ins, 'E_BUILD_NO_CONTEXT', 'RUN --mount=type=bind needs a build context, and the Dockerfile came from stdin without one');

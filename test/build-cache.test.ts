@@ -59,6 +59,29 @@ test('--no-cache-filter re-runs only the named stage', async (t) => {
   }
 });
 
+test('a cache mount with from= and source= starts as a copy of that path, owners and modes kept, and then lives on as any cache (BuildKit dispatchRunMounts)', async (t) => {
+  const { root, cleanup } = await freshRoot();
+  const ctx = await contextCopy('cache');
+  try {
+    await writeFile(
+      join(ctx, 'Dockerfile'),
+      [
+        'FROM busybox AS seed',
+        'RUN mkdir -p /data/sub && echo seeded > /data/sub/f && chown -R 65534:65534 /data/sub && chmod 700 /data/sub',
+        'FROM busybox',
+        'RUN --mount=type=cache,id=kiln-seeded,target=/c,from=seed,source=/data cat /c/sub/f > /out && stat -c "%u %a" /c/sub >> /out && echo more > /c/more',
+        'RUN --mount=type=cache,id=kiln-seeded,target=/c cat /c/more >> /out',
+      ].join('\n'),
+    );
+    const opts = { ...(await dockerfileOptions(root, ctx)), tags: ['seeded'] };
+    await tracedBuild(opts);
+    t.is(await readFile(join(await rootfsOf(root, 'seeded'), 'out'), 'utf8'), 'seeded\n65534 700\nmore\n');
+  } finally {
+    await rm(ctx, { recursive: true, force: true });
+    await cleanup();
+  }
+});
+
 test('independent stages run in parallel (from progress timestamps)', async (t) => {
   const { root, cleanup } = await freshRoot();
   try {
