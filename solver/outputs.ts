@@ -117,7 +117,7 @@ async function flatten(store: Store, result: Pick<BuildResult, 'layers'>, dir: s
 }
 
 /** The parts of a built (or stored) image its exports need. */
-export type ExportedImage = Pick<BuildResult, 'manifestDigest' | 'manifest' | 'configDigest' | 'layers'>;
+export type ExportedImage = Pick<BuildResult, 'manifestDigest' | 'manifest' | 'configDigest' | 'config' | 'layers'>;
 
 /**
  * Writes an image to `out` as an archive (`oci`, `docker`; under each of `names`, normalised
@@ -136,7 +136,11 @@ export async function writeImageTar(
 ): Promise<void> {
   if (type !== 'tar') {
     const { manifestDigest, manifest, configDigest, layers } = image;
-    const entries = (names.length > 0 ? names : [undefined]).map((name) => ({ ...(name ? { name } : {}), manifestDigest, manifest, configDigest, layers }));
+    // BuildKit's OCI exporter stamps the index entry with the time, to the second: the image's
+    // own creation time here (the epoch with SOURCE_DATE_EPOCH), so one image gives one archive.
+    const made = image.config.created === undefined ? NaN : Date.parse(image.config.created);
+    const created = Number.isNaN(made) ? undefined : new Date(made).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const entries = (names.length > 0 ? names : [undefined]).map((name) => ({ ...(name ? { name } : {}), manifestDigest, manifest, configDigest, layers, ...(created ? { created } : {}) }));
     await saveImages(store, entries, type, out, layerExport, (m) => onManifest?.(m[0]!));
     return;
   }

@@ -19,6 +19,8 @@ export interface SaveImage {
   manifest: ImageManifest;
   configDigest: string;
   layers: LayerDescriptor[];
+  /** When the image was made: an OCI archive's index says so (`org.opencontainers.image.created`), as BuildKit's exporter does. */
+  created?: string;
 }
 
 export type ArchiveFormat = 'oci' | 'docker';
@@ -74,6 +76,7 @@ async function writeOci(store: ContentStore, images: SaveImage[], tar: TarOut): 
       desc.annotations = { 'io.containerd.image.name': img.name };
       if (ref.tag !== undefined) desc.annotations['org.opencontainers.image.ref.name'] = ref.tag;
     }
+    if (img.created !== undefined) desc.annotations = { ...desc.annotations, 'org.opencontainers.image.created': img.created };
     manifests.push(desc);
     for (const d of [img.manifestDigest, img.configDigest, ...img.layers.map((l) => l.digest)]) blobs.add(d);
   }
