@@ -3,12 +3,13 @@ import { FileOpError } from './errors.js';
 /** Computes a copied entry's new permission bits from its current ones. */
 export type ModeChange = (mode: number, isDir: boolean) => number;
 
-const CLAUSE = /^([ugoa]*)((?:[-+=][rwxXst]*)+)$/;
-const OP = /([-+=])([rwxXst]*)/g;
+const CLAUSE = /^([ugoa]*)((?:[-+=](?:[ugo]|[rwxXst]*))+)$/;
+const OP = /([-+=])([ugo]|[rwxXst]*)/g;
 
 /**
  * Parses `--chmod`: octal (`755`, `0644`, `4755`) or chmod(1)'s symbolic form (`u+x`, `a=r`,
- * `go-w,u=rwX`), which newer BuildKit accepts. Without a who-letter a clause applies to all,
+ * `go-w,u=rwX`, `go=u-w`: a class letter after the operator copies that class's current bits),
+ * which newer BuildKit accepts. Without a who-letter a clause applies to all,
  * with no umask, as BuildKit does.
  */
 export function parseChmod(spec: string): ModeChange {
@@ -51,18 +52,26 @@ function whoMask(who: string): number {
 }
 
 function permBits(who: string, perms: string, current: number, isDir: boolean): number {
+  const from = { u: 6, g: 3, o: 0 }[perms];
+  if (from !== undefined) return spread(who, (current >> from) & 7);
   let rwx = 0;
   if (perms.includes('r')) rwx |= 4;
   if (perms.includes('w')) rwx |= 2;
   if (perms.includes('x') || (perms.includes('X') && (isDir || (current & 0o111) !== 0))) rwx |= 1;
-  let bits = 0;
-  if (who.includes('u')) bits |= rwx << 6;
-  if (who.includes('g')) bits |= rwx << 3;
-  if (who.includes('o')) bits |= rwx;
+  let bits = spread(who, rwx);
   if (perms.includes('s')) {
     if (who.includes('u')) bits |= 0o4000;
     if (who.includes('g')) bits |= 0o2000;
   }
   if (perms.includes('t') && who.includes('o')) bits |= 0o1000;
+  return bits;
+}
+
+/** `rwx` (0-7) as the permission bits of each class in `who`. */
+function spread(who: string, rwx: number): number {
+  let bits = 0;
+  if (who.includes('u')) bits |= rwx << 6;
+  if (who.includes('g')) bits |= rwx << 3;
+  if (who.includes('o')) bits |= rwx;
   return bits;
 }

@@ -190,6 +190,13 @@ test('parseChmod: symbolic forms as chmod(1) with no umask; bad values are error
   t.throws(() => parseChmod('999'), { instanceOf: FileOpError });
 });
 
+test('parseChmod: a class letter after the operator copies that class\'s current bits, as chmod(1) (go=u-w)', (t) => {
+  t.is(parseChmod('go=u-w')(0o754, false), 0o755 & ~0o022);
+  t.is(parseChmod('g+u')(0o640, false), 0o660);
+  t.is(parseChmod('o=g,u-x')(0o751, false), 0o655);
+  t.throws(() => parseChmod('g=uo'), { instanceOf: FileOpError });
+});
+
 test('parseChmod: octal as BuildKit parses it (ParseUint base 8, at most 07777): leading zeros are fine', (t) => {
   t.is(parseChmod('00640')(0o755, false), 0o640);
   t.is(parseChmod('0000755')(0o644, true), 0o755);
