@@ -47,12 +47,17 @@ function onbuildTriggers(triggers: readonly string[], at: Instruction): Body[] {
   return parsed.instructions.slice(1).map((ins) => ({ ...ins, range: at.range }) as Body);
 }
 
+/** What BuildKit numbers in progress (`[stage 2/5] RUN ...`): the instructions that make a step of their own. */
+const NUMBERED: ReadonlySet<Instruction['kind']> = new Set(['run', 'copy', 'add', 'workdir']);
+
 class StageBuilder {
   private layers: ChainLayer[] = [];
   private key = '';
   private img!: ImageState;
   private step = 0;
   private total = 0;
+  /** The instruction being built is one of the base image's ONBUILD triggers. */
+  private inTrigger = false;
   private readonly noCache: boolean;
   private readonly cleanups: (() => Promise<void>)[] = [];
 
@@ -83,7 +88,7 @@ class StageBuilder {
   }
 
   private vertexName(ins: Instruction): string {
-    return `[${this.p.label} ${this.step}/${this.total}] ${ins.original.trim()}`;
+    return `[${this.p.label} ${this.step}/${this.total}] ${this.inTrigger ? 'ONBUILD ' : ''}${ins.original.trim()}`;
   }
 
   async build(): Promise<StageResult> {
@@ -125,20 +130,22 @@ class StageBuilder {
 
   private async walk(): Promise<StageResult> {
     const { s, p } = this;
-    // FROM scratch is no step of its own in BuildKit's numbering: [stage 1/1] is the first instruction after it.
-    const fromStep = this.fromScratch() ? 0 : 1;
-    this.total = p.stage.instructions.length + fromStep;
+    // BuildKit's numbering (prefixCommand): FROM an image is step 1, FROM scratch or another stage
+    // no step, then each RUN, COPY, ADD and WORKDIR; config-only instructions take no number.
+    const fromStep = p.base.kind !== 'stage' && !this.fromScratch() ? 1 : 0;
+    this.total = fromStep + p.stage.instructions.filter((i) => NUMBERED.has(i.kind)).length;
     const base = await this.base();
     this.layers = [...base.layers];
     this.key = base.key;
     this.img = new ImageState(withPath(base.config), (env) => new StageVariables(s.buildArgs, s.plan.globals, env, base.args), s.created ?? base.config.history?.at(-1)?.created ?? base.config.created ?? rfc3339(new Date()), base.pendingHistory);
     const triggers = onbuildTriggers(this.img.container.OnBuild ?? [], p.stage.from);
     this.img.container.OnBuild = null;
-    this.total += triggers.length;
+    this.total += triggers.filter((i) => NUMBERED.has(i.kind)).length;
     this.step = fromStep;
-    for (const raw of [...triggers, ...p.stage.instructions]) {
+    for (const [i, raw] of [...triggers, ...p.stage.instructions].entries()) {
       s.scheduler.check();
-      this.step++;
+      this.inTrigger = i < triggers.length;
+      if (NUMBERED.has(raw.kind)) this.step++;
       const ins = expandAt(s.plan, raw, this.img.vars.expansionEnv(), (key) => this.img.vars.overridden(key));
       if (this.metadata(ins)) {
         if (ins.kind === 'workdir') await this.workdir(ins);

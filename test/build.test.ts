@@ -150,15 +150,20 @@ test('buildx flags CI scripts pass: --platform of this machine, --load, --add-ho
   t.regex(ssh.stderr, /^kiln: --ssh is not supported yet: kiln forwards no SSH agent/m);
 });
 
-test('a FROM scratch stage numbers its steps from its first instruction, as BuildKit (testStepNames)', async (t) => {
+test('steps are numbered as BuildKit numbers them (testStepNames, prefixCommand): FROM an image, RUN, COPY, ADD and WORKDIR count; FROM scratch, FROM a stage and config-only instructions do not', async (t) => {
   const { root, ctx } = await freshRootAndContext(t, 'kiln-steps-');
   await writeFile(join(ctx, 'a.txt'), 'a\n');
-  await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox AS base\nRUN echo > /out\nFROM scratch\nCOPY --from=base /out /out\nCOPY a.txt /a.txt\n');
-  const r = await kiln(root, ['build', '--progress', 'plain', ctx]);
+  await writeFile(join(ctx, 'Dockerfile'), 'FROM busybox AS base\nENV A=1\nRUN echo > /out\nLABEL l=1\nFROM scratch AS out\nCOPY --from=base /out /out\nCOPY a.txt /a.txt\nFROM base AS child\nENV B=2\nWORKDIR /w\nRUN echo child\n');
+  const r = await kiln(root, ['build', '--progress', 'plain', '--target', 'child', ctx]);
   t.is(r.code, 0, r.stderr);
+  t.regex(r.stderr, /\[base 1\/2\] FROM busybox/);
   t.regex(r.stderr, /\[base 2\/2\] RUN echo > \/out/);
-  t.regex(r.stderr, /\[stage-1 1\/2\] COPY --from=base \/out \/out/);
-  t.regex(r.stderr, /\[stage-1 2\/2\] COPY a\.txt \/a\.txt/);
+  t.regex(r.stderr, /\[child 1\/2\] WORKDIR \/w/);
+  t.regex(r.stderr, /\[child 2\/2\] RUN echo child/);
+  const scratch = await kiln(root, ['build', '--progress', 'plain', '--target', 'out', ctx]);
+  t.is(scratch.code, 0, scratch.stderr);
+  t.regex(scratch.stderr, /\[out 1\/2\] COPY --from=base \/out \/out/);
+  t.regex(scratch.stderr, /\[out 2\/2\] COPY a\.txt \/a\.txt/);
 });
 
 test('an OCI or docker archive output names the image after every -t, as buildx does', async (t) => {
