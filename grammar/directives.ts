@@ -1,5 +1,5 @@
 import type { CheckDirective, Directives } from './ast.js';
-import { goQuote, trimLeftSpace, trimRightSpace } from './go-text.js';
+import { goQuote, trimLeftSpace, trimSpace } from './go-text.js';
 
 /**
  * BuildKit's DirectiveParser.ParseLine: cut the `#`, trim Go (Unicode) white space, then this
@@ -81,9 +81,6 @@ const GO_BOOLS: Record<string, boolean> = {
   0: false, f: false, F: false, FALSE: false, false: false, False: false,
 };
 
-/** Go's strings.TrimSpace. */
-const trimGo = (s: string): string => trimLeftSpace(trimRightSpace(s));
-
 /**
  * `# check=skip=Rule1,Rule2;error=true`, read as BuildKit's linter.ParseLintOptions: at most three
  * `;`-separated parts (strings.SplitN), keys case-sensitive, `skip=all` exact, error a Go
@@ -91,7 +88,7 @@ const trimGo = (s: string): string => trimLeftSpace(trimRightSpace(s));
  */
 export function parseCheck(raw: string): CheckDirective | string {
   const check: CheckDirective = { skip: [], error: false, raw };
-  const text = trimGo(raw);
+  const text = trimSpace(raw);
   if (text === '') return check;
   const parts = text.split(';');
   if (parts.length > 3) parts.splice(2, parts.length, parts.slice(2).join(';'));
@@ -99,16 +96,16 @@ export function parseCheck(raw: string): CheckDirective | string {
   for (const p of parts) {
     const eq = p.indexOf('=');
     if (eq < 0) return `invalid check option ${goQuote(p)}`;
-    const key = trimGo(p.slice(0, eq));
+    const key = trimSpace(p.slice(0, eq));
     const value = p.slice(eq + 1);
     if (key === 'skip') {
-      const v = trimGo(value);
+      const v = trimSpace(value);
       if (v === 'all') skipAll = true;
-      else check.skip = v.split(',').map(trimGo);
+      else check.skip = v.split(',').map(trimSpace);
     } else if (key === 'experimental') {
       // Experimental rules: kiln has none, so there is nothing to turn on.
     } else if (key === 'error') {
-      const v = trimGo(value);
+      const v = trimSpace(value);
       const b = Object.hasOwn(GO_BOOLS, v) ? GO_BOOLS[v] : undefined;
       if (b === undefined) return `failed to parse check option ${goQuote(p)}: strconv.ParseBool: parsing ${goQuote(v)}: invalid syntax`;
       check.error = b;

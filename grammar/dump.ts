@@ -1,5 +1,5 @@
 import type { Node, NodeParseResult } from './ast.js';
-import { goQuote, trimLeftSpace, trimRightSpace } from './go-text.js';
+import { goQuote, trimSpace } from './go-text.js';
 
 function dumpNode(node: Node): string {
   let s = node.keyword;
@@ -7,8 +7,8 @@ function dumpNode(node: Node): string {
   for (const a of node.args) s += ` ${goQuote(a.value)}`;
   if (node.subNode) s += ` (${dumpNode(node.subNode)})`;
   // Go's strings.TrimSpace, not String#trim: a keyword starting with U+FEFF (a BOM that is not
-  // the file's first bytes) keeps it, as U+FEFF is not unicode.IsSpace.
-  return trimLeftSpace(trimRightSpace(s));
+  // the file's first bytes) keeps it.
+  return trimSpace(s);
 }
 
 /**

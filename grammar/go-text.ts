@@ -41,6 +41,11 @@ export function trimRightSpace(s: string): string {
   return end === s.length ? s : s.slice(0, end);
 }
 
+/** Go's strings.TrimSpace: unlike String#trim, U+FEFF is no space and U+0085 is one. */
+export function trimSpace(s: string): string {
+  return trimLeftSpace(trimRightSpace(s));
+}
+
 /**
  * Go's `strings.ToLower`: each rune by its simple lowercase mapping. JavaScript's toLowerCase
  * differs in two places: U+0130 (İ) becomes `i` plus a combining dot, and a final Σ becomes ς.

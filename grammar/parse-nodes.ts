@@ -2,7 +2,7 @@ import type { IToken } from './chevrotain.js';
 import type { CheckDirective, Heredoc, Node, NodeParseResult, Position, Warning } from './ast.js';
 import { matchDirective, scanDirectives } from './directives.js';
 import { DirectiveError, DockerfileErrorCode, DockerfileParseError, UnterminatedHeredocError } from './errors.js';
-import { leadingSpaceLength, trimLeftSpace, trimRightSpace } from './go-text.js';
+import { leadingSpaceLength, trimSpace } from './go-text.js';
 import type { HeredocMarker } from './heredoc.js';
 import { ContinuedLine, lexerForEscape } from './line-lexer.js';
 import { parseLineStructure, type StructureHandler } from './line-structure.js';
@@ -73,7 +73,7 @@ class NodeBuilder implements StructureHandler {
   }
 
   comment(t: IToken): void {
-    this.comments.push(trimLeftSpace(trimRightSpace(t.image.slice(1))));
+    this.comments.push(trimSpace(t.image.slice(1)));
     if (!this.directiveLines.has(t.startLine!)) {
       const d = matchDirective(t.image);
       if (d) {
