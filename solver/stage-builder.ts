@@ -1,6 +1,6 @@
 import { basename, join, posix } from 'node:path';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { DockerfileError, isKilnError } from '../common/errors.js';
+import { DockerfileError, isKilnError, type KilnError } from '../common/errors.js';
 import { canonicalJson, runKey, vertexKey, type MountKey } from '../cache/index.js';
 import { expandHeredocBody, parseDockerfile, type AddInstruction, type CopyInstruction, type Instruction, type RunInstruction } from '../grammar/index.js';
 import { DEFAULT_PATH, rfc3339, type ImageConfig, type LayerDescriptor } from '../oci/index.js';
@@ -8,7 +8,7 @@ import { createSnapshot, resolveInRoot, type RuntimeMount, type Snapshot } from 
 import { imageResult, resolveImage, scratchResult } from './base-image.js';
 import { StepFailedError } from './errors.js';
 import { explainMiss, loadPrevious, remember, rememberedKey, stepIdentity, type StepInputs } from './explain.js';
-import { ConfigValueError, expandAt, ImageState, resolveStageRef, StageVariables, type PlannedStage } from './frontend/index.js';
+import { ConfigValueError, copyFromVariableError, expandAt, ImageState, resolveStageRef, StageVariables, type PlannedStage } from './frontend/index.js';
 import { layerDirs, packDirectory, type ChainLayer, type PendingLayer } from './layers.js';
 import { BUILD_HOSTNAME, runStep } from './run-step.js';
 import type { BuildSession, NamedContext, StageResult } from './session.js';
@@ -81,10 +81,13 @@ class StageBuilder {
   /** A library error about this instruction, re-raised at its line (code, hint and cause kept). */
   private atLine<T>(ins: Instruction, fn: () => Promise<T>): Promise<T> {
     return fn().catch((e: unknown) => {
-      if (!isKilnError(e) || e instanceof DockerfileError) throw e;
-      const { position, line } = this.position(ins);
-      throw new DockerfileError(e.code, e.message, position, line, { cause: e, ...(e.hint ? { hint: e.hint } : {}) });
+      throw isKilnError(e) && !(e instanceof DockerfileError) ? this.located(ins, e) : e;
     });
+  }
+
+  private located(ins: Instruction, e: KilnError): DockerfileError {
+    const { position, line } = this.position(ins);
+    return new DockerfileError(e.code, e.message, position, line, { cause: e, ...(e.hint ? { hint: e.hint } : {}) });
   }
 
   private vertexName(ins: Instruction): string {
@@ -139,6 +142,11 @@ class StageBuilder {
     this.key = base.key;
     this.img = new ImageState(withPath(base.config), (env) => new StageVariables(s.buildArgs, s.plan.globals, env, base.args), s.created ?? base.config.history?.at(-1)?.created ?? base.config.created ?? rfc3339(new Date()), base.pendingHistory);
     const triggers = onbuildTriggers(this.img.container.OnBuild ?? [], p.stage.from);
+    // The plan checked the Dockerfile's own COPY --from values; a trigger's are first seen here.
+    for (const t of triggers) {
+      const fromError = copyFromVariableError(s.plan, t);
+      if (fromError) throw fromError;
+    }
     this.img.container.OnBuild = null;
     this.total += triggers.filter((i) => NUMBERED.has(i.kind)).length;
     this.step = fromStep;
@@ -524,7 +532,7 @@ class StageBuilder {
       })
         .catch((e: unknown) => {
           // A USER the image's passwd or group file lacks is found only now; it is this RUN's error.
-          if (isKilnError(e) && e.code === 'E_RUNTIME_USER') throw this.fail(ins, e.code, e.message, e.hint);
+          if (isKilnError(e) && e.code === 'E_RUNTIME_USER') throw this.located(ins, e);
           throw e;
         })
         .finally(() => file?.remove());

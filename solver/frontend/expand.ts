@@ -13,9 +13,6 @@ export interface ExpanderContext {
 
 /** The instruction expanded (expandInstruction); a `--mount` value invalid once expanded fails at its line. */
 export function expandAt<T extends Instruction>(ctx: ExpanderContext, ins: T, env: ShellEnv, overridden?: (argKey: string) => boolean): T {
-  // Checked here too for ONBUILD triggers, which the plan never sees.
-  const fromError = copyFromVariableError(ctx, ins);
-  if (fromError) throw fromError;
   try {
     return expandInstruction(ins, makeExpander(ctx, ins, env), overridden);
   } catch (e) {

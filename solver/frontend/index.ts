@@ -5,7 +5,7 @@
  * instructions produce.
  */
 export { automaticArgs, PROXY_ARGS, splitEnv, StageVariables, userBuildArgs, type ArgValue } from './args.js';
-export { expandAt, expandInstruction, makeExpander, type ExpanderContext, type WordExpander } from './expand.js';
+export { copyFromVariableError, expandAt, expandInstruction, makeExpander, type ExpanderContext, type WordExpander } from './expand.js';
 export { expandPortSpec, ConfigValueError, goDuration, goQuotedList, healthHistory, HISTORY_COMMENT, ImageState } from './image-state.js';
 export { buildWarnings, checkArg, checkViolation, describeWarning } from './check.js';
 export { parseRemembered } from './parse-memo.js';
