@@ -1,4 +1,4 @@
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { chmod, mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,12 +12,15 @@ async function dirs(root: string, paths: string[], mode = 0o755): Promise<void> 
   }
 }
 
-test('directories a RUN only copied up (emptied again, or only their times changed) leave its layer; those that hold a change stay', async (t) => {
+/** A base and a middle lower dir and an upper dir, in a temp dir removed after the test. */
+async function layerDirs(t: ExecutionContext): Promise<{ base: string; middle: string; upper: string }> {
   const top = await mkdtemp(join(tmpdir(), 'kiln-unchanged-'));
   t.teardown(() => rm(top, { recursive: true, force: true }));
-  const base = join(top, 'base');
-  const middle = join(top, 'middle');
-  const upper = join(top, 'upper');
+  return { base: join(top, 'base'), middle: join(top, 'middle'), upper: join(top, 'upper') };
+}
+
+test('directories a RUN only copied up (emptied again, or only their times changed) leave its layer; those that hold a change stay', async (t) => {
+  const { base, middle, upper } = await layerDirs(t);
   await dirs(base, ['var/cache', 'etc', 'home', 'opq', 'moded', 'usr/share']);
   await dirs(base, ['tmp'], 0o777);
   await dirs(middle, ['usr/share/doc']);
@@ -35,10 +38,7 @@ test('directories a RUN only copied up (emptied again, or only their times chang
 });
 
 test('a directory whose extended attributes differ from the one below stays', async (t) => {
-  const top = await mkdtemp(join(tmpdir(), 'kiln-unchanged-'));
-  t.teardown(() => rm(top, { recursive: true, force: true }));
-  const base = join(top, 'base');
-  const upper = join(top, 'upper');
+  const { base, upper } = await layerDirs(t);
   await dirs(base, ['a', 'b']);
   await dirs(upper, ['a', 'b']);
   fsXattr().setAttributeSync(join(upper, 'a'), 'user.kiln-test', 'x');
@@ -49,10 +49,7 @@ test('a directory whose extended attributes differ from the one below stays', as
 });
 
 test('what an opaque directory holds is all new, so a directory in it stays even where the layers below have one like it', async (t) => {
-  const top = await mkdtemp(join(tmpdir(), 'kiln-unchanged-'));
-  t.teardown(() => rm(top, { recursive: true, force: true }));
-  const base = join(top, 'base');
-  const upper = join(top, 'upper');
+  const { base, upper } = await layerDirs(t);
   await dirs(base, ['etc/ssl', 'opt/x']);
   await dirs(upper, ['etc/ssl', 'opt/x/y']);
   fsXattr().setAttributeSync(join(upper, 'etc'), OPAQUE_XATTR, 'y');

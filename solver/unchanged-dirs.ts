@@ -1,6 +1,6 @@
 import { lstatSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fsXattr, isOverlayXattr, opaqueMarked, xattrAbsent } from '../common/fs-xattr.js';
+import { readXattrsSync, type FileXattrs } from '../oci/index.js';
 import { lookupInLowers } from '../runtime/index.js';
 
 /**
@@ -29,34 +29,27 @@ export function dropUnchangedDirs(upperDir: string, lowerDirs: readonly string[]
     if (below.kind !== 'dir') return false;
     const path = join(upperDir, rel);
     const mine = xattrs(path);
-    if (mine === undefined || opaqueMarked([...mine.keys()], (n) => mine.get(n))) return false;
-    if (!visit(rel) || !sameAsBelow(path, mine, below.hostPath)) return false;
+    if (mine === undefined || mine.opaque) return false;
+    if (!visit(rel) || !sameAsBelow(path, mine.carried, below.hostPath)) return false;
     rmdirSync(path);
     return true;
   };
   visit('');
 }
 
-function sameAsBelow(path: string, mine: Map<string, Buffer>, belowPath: string): boolean {
+function sameAsBelow(path: string, mine: ReadonlyMap<string, Buffer>, belowPath: string): boolean {
   const a = lstatSync(path);
   const b = lstatSync(belowPath);
   if (a.mode !== b.mode || a.uid !== b.uid || a.gid !== b.gid) return false;
-  const theirs = xattrs(belowPath);
-  if (theirs === undefined) return false;
-  const own = (m: Map<string, Buffer>) => [...m].filter(([n]) => !isOverlayXattr(n));
-  const x = own(mine);
-  const y = new Map(own(theirs));
-  return x.length === y.size && x.every(([n, v]) => y.get(n)?.equals(v));
+  const theirs = xattrs(belowPath)?.carried;
+  return theirs !== undefined && theirs.size === mine.size && [...mine].every(([n, v]) => theirs.get(n)?.equals(v));
 }
 
 /** A directory's extended attributes; undefined when they cannot be read (the directory then stays). */
-function xattrs(path: string): Map<string, Buffer> | undefined {
-  const fx = fsXattr();
-  const out = new Map<string, Buffer>();
+function xattrs(path: string): FileXattrs | undefined {
   try {
-    for (const name of fx.listAttributesSync(path)) out.set(name, fx.getAttributeSync(path, name));
-  } catch (e) {
-    return xattrAbsent(e) ? out : undefined;
+    return readXattrsSync(path);
+  } catch {
+    return undefined;
   }
-  return out;
 }

@@ -31,3 +31,4 @@ export { DigestStream } from './digest-stream.js';
 export { LayerError } from './errors.js';
 export { expectLayer, packLayer, packSmallLayer, type PackOptions, type PackedLayer } from './pack.js';
 export { createLayerTar, type LayerTarOptions } from './tar-writer.js';
+export { readXattrsSync, type FileXattrs } from './xattrs.js';
