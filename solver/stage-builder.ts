@@ -16,7 +16,7 @@ import { StepLog } from './step-log.js';
 import { mkdirWorkdir } from './workdir-step.js';
 import { copyStep } from './copy-step.js';
 import { heredocRun, scriptMount, scriptMountKey, type HeredocScript } from './heredoc-script.js';
-import { cleanRel, layOutVisible, openContext, type BuildContext } from './context/index.js';
+import { cleanPath, cleanRel, layOutVisible, openContext, type BuildContext } from './context/index.js';
 import { isGitSource, isUrlSource, prefetchUrl, type Prefetched } from './fileops/index.js';
 
 /** ADD sources downloaded before their key is made: http(s) files, not git repositories. */
@@ -303,7 +303,7 @@ class StageBuilder {
         case 'cache': {
           // BuildKit's dispatchRunMounts: the default id is the target as written, cleaned (not
           // resolved against WORKDIR), so `target=cache` is one cache in every stage.
-          const id = m.id ?? goClean(m.target!);
+          const id = m.id ?? cleanPath(m.target!);
           this.s.cacheMounts.set(id, { id, ...opt(m) });
           // BuildKit: `from=` (a stage, context or image; else an empty dir) and `source=` in it are
           // what a new cache starts with.
@@ -573,12 +573,6 @@ export function withPath(config: ImageConfig): ImageConfig {
   const env = config.config?.Env ?? [];
   if (config.os === 'windows' || env.some((e) => e.split('=')[0] === 'PATH')) return config;
   return { ...config, config: { ...config.config, Env: [...env, `PATH=${DEFAULT_PATH}`] } };
-}
-
-/** Go's path.Clean: normalized, no trailing slash (but `/`), `.` for nothing. */
-function goClean(p: string): string {
-  const n = posix.normalize(p);
-  return n.length > 1 && n.endsWith('/') ? n.slice(0, -1) : n;
 }
 
 function opt(m: { mode?: number; uid?: number; gid?: number }): { mode?: number; uid?: number; gid?: number } {

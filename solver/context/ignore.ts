@@ -21,7 +21,7 @@ interface Pattern {
 }
 
 /** Go's filepath.Clean for a slash-separated path (`a//b/../c/` -> `a/c`, `` -> `.`). */
-function cleanPattern(p: string): string {
+export function cleanPath(p: string): string {
   if (p === '') return '.';
   const abs = p.startsWith('/');
   const out: string[] = [];
@@ -139,7 +139,7 @@ export function compileMatcher(patterns: string[]): PathMatcher {
   for (const raw of patterns) {
     let p = raw.trim();
     if (p === '') continue;
-    p = cleanPattern(p);
+    p = cleanPath(p);
     let exclusion = false;
     if (p.startsWith('!')) {
       if (p.length === 1) throw new KilnError('E_CONTEXT_IGNORE', 'illegal exclusion pattern: "!"', { hint: 'give the path to keep after the !, e.g. !keep.txt' });
@@ -189,7 +189,7 @@ export function parseIgnoreFile(text: string): string[] {
     const invert = p.startsWith('!');
     if (invert) p = p.slice(1).trim();
     if (p.length > 0) {
-      p = cleanPattern(p);
+      p = cleanPath(p);
       if (p.length > 1 && p.startsWith('/')) p = p.slice(1);
     }
     out.push(invert ? `!${p}` : p);

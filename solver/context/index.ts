@@ -21,7 +21,7 @@
  */
 export { openContext, collectEntries, ContextChangedError, type BuildContext, type ChecksumOptions, type ContextChecksum, type OpenContextOptions } from './context.js';
 export { diffFiles, type FileChanges } from './explain.js';
-export { compileMatcher, type PathMatcher } from './ignore.js';
+export { cleanPath, compileMatcher, type PathMatcher } from './ignore.js';
 export { selectSources, SourceNotFoundError, type SelectOptions, type SourceMatch } from './select.js';
 export { TreeView, cleanRel, InvalidNameError, type TreeEntry } from './tree.js';
 export { layOutVisible } from './visible-tree.js';
