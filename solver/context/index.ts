@@ -23,6 +23,6 @@ export { openContext, collectEntries, ContextChangedError, type BuildContext, ty
 export { diffFiles, type FileChanges } from './explain.js';
 export { cleanPath, compileMatcher, type PathMatcher } from './ignore.js';
 export { selectSources, SourceNotFoundError, type SelectOptions, type SourceMatch } from './select.js';
-export { TreeView, cleanRel, InvalidNameError, type TreeEntry } from './tree.js';
+export { TreeView, cleanRel, InvalidNameError, nsToSeconds, type TreeEntry } from './tree.js';
 export { layOutVisible } from './visible-tree.js';
 export { hasGlobMeta, matchSegment } from './glob.js';

@@ -246,6 +246,11 @@ function entryOf(rel: string, path: string, st: BigIntStats, type: EntryType): T
   };
 }
 
+/** A time in nanoseconds as the seconds utimes takes, to the microsecond. */
+export function nsToSeconds(ns: bigint): number {
+  return Number(ns / 1000n) / 1e6;
+}
+
 /** Cleans a user-given source or dest path to a root-relative one: `/a/../b/` -> `b`. */
 export function cleanRel(p: string): string {
   return posix.normalize(`/${p}`).replace(/^\/+/, '').replace(/\/+$/, '');

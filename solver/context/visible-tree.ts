@@ -1,6 +1,6 @@
 import { chmodSync, chownSync, copyFileSync, lchownSync, linkSync, lutimesSync, mkdirSync, symlinkSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TreeEntry, TreeView } from './tree.js';
+import { nsToSeconds, type TreeEntry, type TreeView } from './tree.js';
 
 /**
  * Lays out at `dest` (which must not exist) the entry `rel` of a context as its view shows it:
@@ -25,7 +25,7 @@ export function layOutVisible(view: TreeView, rel: string, dest: string): void {
       case 'symlink':
         symlinkSync(view.readlink(e.rel), target);
         lchownSync(target, e.uid, e.gid);
-        lutimesSync(target, seconds(e.atimeNs), seconds(e.mtimeNs));
+        lutimesSync(target, nsToSeconds(e.atimeNs), nsToSeconds(e.mtimeNs));
         return;
       default:
     }
@@ -36,7 +36,7 @@ export function layOutVisible(view: TreeView, rel: string, dest: string): void {
   for (const [path, e] of dirs.reverse()) {
     chownSync(path, e.uid, e.gid);
     chmodSync(path, e.mode);
-    utimesSync(path, seconds(e.atimeNs), seconds(e.mtimeNs));
+    utimesSync(path, nsToSeconds(e.atimeNs), nsToSeconds(e.mtimeNs));
   }
 }
 
@@ -51,9 +51,5 @@ function linkOrCopy(e: TreeEntry, target: string): void {
   copyFileSync(e.path, target);
   chownSync(target, e.uid, e.gid);
   chmodSync(target, e.mode);
-  utimesSync(target, seconds(e.atimeNs), seconds(e.mtimeNs));
-}
-
-function seconds(ns: bigint): number {
-  return Number(ns) / 1e9;
+  utimesSync(target, nsToSeconds(e.atimeNs), nsToSeconds(e.mtimeNs));
 }

@@ -16,7 +16,7 @@ import {
 } from 'node:fs';
 import { basename, dirname, join, posix, relative, resolve } from 'node:path';
 import { isKilnError, type KilnError } from '../../common/errors.js';
-import { compileMatcher, selectSources, TreeView, type BuildContext, type PathMatcher, type SourceMatch, type TreeEntry } from '../context/index.js';
+import { compileMatcher, nsToSeconds, selectSources, TreeView, type BuildContext, type PathMatcher, type SourceMatch, type TreeEntry } from '../context/index.js';
 import { parseChmod, type ModeChange } from './chmod.js';
 import { FileOpError } from './errors.js';
 import { mkdirAllScoped, resolveScoped, type Owner } from './scoped-path.js';
@@ -311,6 +311,3 @@ function isDir(path: string): boolean {
   }
 }
 
-function nsToSeconds(ns: bigint): number {
-  return Number(ns / 1000n) / 1e6;
-}
